@@ -1,0 +1,270 @@
+//! The alerts-table item (StreamAlert's `dynamo_record`) and the snake_case field form.
+
+use super::{Alert, Timestamp, is_falsy};
+use crate::rule::Context;
+use serde_json::{Map, Value};
+use std::collections::BTreeSet;
+
+/// Why an alert could not be rebuilt from an alerts-table item or from its fields.
+///
+/// ```
+/// use streamalert::Alert;
+/// let err = Alert::from_item(&serde_json::json!({"RuleName": "r"})).unwrap_err();
+/// assert_eq!(err.to_string(), "invalid alert item: missing required key `AlertID`");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InvalidAlert {
+    /// The item is not a JSON object.
+    #[error("invalid alert item: expected a JSON object, found {0}")]
+    NotAnObject(&'static str),
+    /// A required key is absent (or null).
+    #[error("invalid alert item: missing required key `{0}`")]
+    Missing(&'static str),
+    /// A key holds a value of the wrong type or format.
+    #[error("invalid alert item: `{key}` {problem}")]
+    Invalid {
+        /// The offending key.
+        key: &'static str,
+        /// What is wrong with its value.
+        problem: String,
+    },
+    /// Field names that an alert does not have.
+    #[error(
+        "Invalid Alert kwargs: {unexpected} are not in the expected set of {expected}",
+        unexpected = .0.join(", "),
+        expected = KWARGS.join(", ")
+    )]
+    UnknownFields(Vec<String>),
+}
+
+/// The keyword fields of StreamAlert's `Alert(rule_name, record, outputs, **kwargs)`, sorted.
+const KWARGS: [&str; 16] = [
+    "alert_id",
+    "attempts",
+    "cluster",
+    "context",
+    "created",
+    "dispatched",
+    "log_source",
+    "log_type",
+    "merge_by_keys",
+    "merge_window",
+    "outputs_sent",
+    "publishers",
+    "rule_description",
+    "source_entity",
+    "source_service",
+    "staged",
+];
+
+impl Alert {
+    /// The alerts-table item (StreamAlert's `dynamo_record`): no empty strings or sets, the
+    /// record as compact JSON text.
+    ///
+    /// ```
+    /// use streamalert::Alert;
+    /// let alert = Alert::new("r", serde_json::json!({"k": "é"}), ["slack:c"]);
+    /// let item = alert.to_item();
+    /// assert_eq!(item["Record"], r#"{"k":"\u00e9"}"#);
+    /// assert_eq!(Alert::from_item(&item.clone().into()).unwrap().to_item(), item);
+    /// ```
+    pub fn to_item(&self) -> Map<String, Value> {
+        let nullable = |value: &Option<String>| value.clone().map_or(Value::Null, Value::String);
+        let set = |set: &BTreeSet<String>| set.iter().cloned().collect::<Value>();
+        let mut item = Map::with_capacity(19);
+        item.insert("RuleName".into(), self.rule_name.clone().into());
+        item.insert("AlertID".into(), self.alert_id.clone().into());
+        item.insert("Attempts".into(), self.attempts.into());
+        item.insert("Cluster".into(), nullable(&self.cluster));
+        item.insert("Context".into(), Value::Object(self.context.clone()));
+        item.insert("Created".into(), self.created.to_string().into());
+        item.insert("Dispatched".into(), self.dispatched.to_string().into());
+        item.insert("LogSource".into(), nullable(&self.log_source));
+        item.insert("LogType".into(), nullable(&self.log_type));
+        item.insert("MergeByKeys".into(), self.merge_by_keys.iter().cloned().collect());
+        item.insert("MergeWindowMins".into(), self.merge_window_mins.into());
+        item.insert("Outputs".into(), set(&self.outputs));
+        let sent = if self.outputs_sent.is_empty() { Value::Null } else { set(&self.outputs_sent) };
+        item.insert("OutputsSent".into(), sent);
+        let publishers = if is_falsy(&self.publishers) { Value::Null } else { self.publishers.clone() };
+        item.insert("Publishers".into(), publishers);
+        item.insert("Record".into(), self.record_json().into());
+        item.insert("RuleDescription".into(), nullable(&self.rule_description));
+        item.insert("SourceEntity".into(), nullable(&self.source_entity));
+        item.insert("SourceService".into(), nullable(&self.source_service));
+        item.insert("Staged".into(), self.staged.into());
+        item
+    }
+
+    /// Rebuilds an alert from an alerts-table item, as StreamAlert's alert processor receives it.
+    ///
+    /// `RuleName`, `AlertID`, `Attempts`, `Record` (JSON text), `Outputs` and `Created` are
+    /// required; every other key is optional and a falsy value takes the default.
+    pub fn from_item(item: &Value) -> Result<Self, InvalidAlert> {
+        let item = item.as_object().ok_or(InvalidAlert::NotAnObject(json_type(item)))?;
+        let get = |key: &'static str| item.get(key).filter(|v| !v.is_null());
+        let required = |key: &'static str| get(key).ok_or(InvalidAlert::Missing(key));
+
+        let record_text = required("Record")?.as_str().ok_or_else(|| invalid("Record", "is not JSON text"))?;
+        let record = serde_json::from_str(record_text)
+            .map_err(|e| invalid("Record", &format!("is not valid JSON: {e}")))?;
+        let mut alert = Alert::new(string(required("RuleName")?, "RuleName")?, record, Vec::<String>::new());
+        alert.alert_id = string(required("AlertID")?, "AlertID")?;
+        alert.attempts = integer(required("Attempts")?, "Attempts")?;
+        alert.outputs = string_set(required("Outputs")?, "Outputs")?;
+        alert.created = timestamp(required("Created")?, "Created")?;
+        if let Some(value) = get("Dispatched") {
+            alert.dispatched = timestamp(value, "Dispatched")?;
+        }
+        if let Some(value) = get("MergeWindowMins") {
+            alert.merge_window_mins = integer(value, "MergeWindowMins")?.into();
+        }
+        if let Some(value) = get("OutputsSent") {
+            alert.outputs_sent = string_set(value, "OutputsSent")?;
+        }
+        alert.cluster = optional_string(get("Cluster"), "Cluster")?;
+        alert.log_source = optional_string(get("LogSource"), "LogSource")?;
+        alert.log_type = optional_string(get("LogType"), "LogType")?;
+        alert.rule_description = optional_string(get("RuleDescription"), "RuleDescription")?;
+        alert.source_entity = optional_string(get("SourceEntity"), "SourceEntity")?;
+        alert.source_service = optional_string(get("SourceService"), "SourceService")?;
+        alert.context = context(get("Context"), "Context")?;
+        alert.merge_by_keys = string_list(get("MergeByKeys"), "MergeByKeys")?;
+        alert.publishers = publishers(get("Publishers"));
+        alert.staged = get("Staged").is_some_and(|v| !is_falsy(v));
+        Ok(alert)
+    }
+
+    /// Builds an alert from its snake_case fields: `rule_name`, `record`, `outputs` and the
+    /// keyword fields of StreamAlert's `Alert` constructor (`merge_window_mins` is accepted for
+    /// `merge_window`). Unknown fields are rejected, naming them; falsy values take the default.
+    ///
+    /// ```
+    /// use streamalert::Alert;
+    /// use serde_json::json;
+    /// let fields = json!({"rule_name": "r", "record": {}, "outputs": ["slack:c"], "cluster": "prod"});
+    /// let alert = Alert::from_fields(fields.as_object().unwrap()).unwrap();
+    /// assert_eq!(alert.cluster.as_deref(), Some("prod"));
+    /// assert!(Alert::from_fields(json!({"invalid": 1}).as_object().unwrap()).is_err());
+    /// ```
+    pub fn from_fields(fields: &Map<String, Value>) -> Result<Self, InvalidAlert> {
+        let mut unknown: Vec<String> = fields
+            .keys()
+            .filter(|k| {
+                !KWARGS.contains(&k.as_str())
+                    && !matches!(k.as_str(), "rule_name" | "record" | "outputs" | "merge_window_mins")
+            })
+            .cloned()
+            .collect();
+        if !unknown.is_empty() {
+            unknown.sort();
+            return Err(InvalidAlert::UnknownFields(unknown));
+        }
+        let get = |key: &str| fields.get(key).filter(|v| !is_falsy(v));
+        let mut alert = Alert::new(
+            get("rule_name").map(|v| string(v, "rule_name")).transpose()?.unwrap_or_default(),
+            fields.get("record").cloned().unwrap_or(Value::Null),
+            Vec::<String>::new(),
+        );
+        if let Some(value) = get("alert_id") {
+            alert.alert_id = string(value, "alert_id")?;
+        }
+        if let Some(value) = get("outputs") {
+            alert.outputs = string_set(value, "outputs")?;
+        }
+        if let Some(value) = get("outputs_sent") {
+            alert.outputs_sent = string_set(value, "outputs_sent")?;
+        }
+        if let Some(value) = get("attempts") {
+            alert.attempts = integer(value, "attempts")?;
+        }
+        if let Some(value) = get("created") {
+            alert.created = timestamp(value, "created")?;
+        }
+        if let Some(value) = get("dispatched") {
+            alert.dispatched = timestamp(value, "dispatched")?;
+        }
+        if let Some(value) = get("merge_window_mins").or_else(|| get("merge_window")) {
+            alert.merge_window_mins = integer(value, "merge_window")?.into();
+        }
+        alert.cluster = optional_string(get("cluster"), "cluster")?;
+        alert.log_source = optional_string(get("log_source"), "log_source")?;
+        alert.log_type = optional_string(get("log_type"), "log_type")?;
+        alert.rule_description = optional_string(get("rule_description"), "rule_description")?;
+        alert.source_entity = optional_string(get("source_entity"), "source_entity")?;
+        alert.source_service = optional_string(get("source_service"), "source_service")?;
+        alert.context = context(get("context"), "context")?;
+        alert.merge_by_keys = string_list(get("merge_by_keys"), "merge_by_keys")?;
+        alert.publishers = publishers(get("publishers"));
+        alert.staged = get("staged").is_some();
+        Ok(alert)
+    }
+}
+
+fn invalid(key: &'static str, problem: &str) -> InvalidAlert {
+    InvalidAlert::Invalid { key, problem: problem.to_owned() }
+}
+
+fn json_type(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+fn string(value: &Value, key: &'static str) -> Result<String, InvalidAlert> {
+    value
+        .as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| invalid(key, &format!("must be a string, found {}", json_type(value))))
+}
+
+fn optional_string(value: Option<&Value>, key: &'static str) -> Result<Option<String>, InvalidAlert> {
+    value.filter(|v| !is_falsy(v)).map(|v| string(v, key)).transpose()
+}
+
+/// Python's `int(value)`: integers, integral floats and numeric strings.
+fn integer(value: &Value, key: &'static str) -> Result<u32, InvalidAlert> {
+    let parsed = match value {
+        Value::Number(n) => n.as_u64().or_else(|| n.as_f64().filter(|f| f.fract() == 0.0 && *f >= 0.0).map(|f| f as u64)),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    };
+    parsed
+        .and_then(|n| u32::try_from(n).ok())
+        .ok_or_else(|| invalid(key, &format!("must be a non-negative integer, found {value}")))
+}
+
+fn timestamp(value: &Value, key: &'static str) -> Result<Timestamp, InvalidAlert> {
+    string(value, key)?.parse().map_err(|e: super::timestamp::InvalidTimestamp| invalid(key, &e.to_string()))
+}
+
+fn string_list(value: Option<&Value>, key: &'static str) -> Result<Vec<String>, InvalidAlert> {
+    let Some(value) = value.filter(|v| !is_falsy(v)) else { return Ok(Vec::new()) };
+    value
+        .as_array()
+        .ok_or_else(|| invalid(key, &format!("must be a list of strings, found {}", json_type(value))))?
+        .iter()
+        .map(|item| string(item, key))
+        .collect()
+}
+
+fn string_set(value: &Value, key: &'static str) -> Result<BTreeSet<String>, InvalidAlert> {
+    Ok(string_list(Some(value), key)?.into_iter().collect())
+}
+
+fn context(value: Option<&Value>, key: &'static str) -> Result<Context, InvalidAlert> {
+    match value.filter(|v| !is_falsy(v)) {
+        None => Ok(Context::new()),
+        Some(Value::Object(map)) => Ok(map.clone()),
+        Some(other) => Err(invalid(key, &format!("must be an object, found {}", json_type(other)))),
+    }
+}
+
+fn publishers(value: Option<&Value>) -> Value {
+    value.filter(|v| !is_falsy(v)).cloned().unwrap_or(Value::Null)
+}

@@ -1,0 +1,9 @@
+//! JSON as StreamAlert's Python code writes and reads it.
+//!
+//! Alerts, publications and outbound request bodies are compared byte for byte with what
+//! StreamAlert produced, so this module reproduces Python's `json.dumps` (separators, indent,
+//! `sort_keys`, `ensure_ascii`, float `repr`) and Python's `str()` of JSON scalars.
+
+mod python;
+
+pub use python::{PythonJson, py_float_repr, py_str};

@@ -1,0 +1,378 @@
+//! Python-compatible JSON encoding and scalar printing.
+
+use serde_json::{Map, Number, Value};
+use std::fmt::Write as _;
+
+/// Settings of one Python `json.dumps` call, applied by [`PythonJson::dump`].
+///
+/// The constants mirror the calls StreamAlert makes; `sort_keys` and `indent` refine them.
+///
+/// ```
+/// use streamalert::json::PythonJson;
+/// use serde_json::json;
+///
+/// let value = json!({"b": [1, 1.0, null], "a": "café"});
+/// assert_eq!(PythonJson::DEFAULT.dump(&value), r#"{"b": [1, 1.0, null], "a": "caf\u00e9"}"#);
+/// assert_eq!(PythonJson::COMPACT.dump(&value), r#"{"b":[1,1.0,null],"a":"caf\u00e9"}"#);
+/// assert_eq!(PythonJson::pretty(2).sort_keys().dump(&json!({"b": {}, "a": [1]})), "{\n  \"a\": [\n    1\n  ],\n  \"b\": {}\n}");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PythonJson {
+    indent: Option<usize>,
+    item_separator: &'static str,
+    key_separator: &'static str,
+    sort_keys: bool,
+    ensure_ascii: bool,
+}
+
+impl PythonJson {
+    /// `json.dumps(value)`: separators `", "` and `": "`, non-ASCII escaped, insertion order.
+    pub const DEFAULT: Self = Self {
+        indent: None,
+        item_separator: ", ",
+        key_separator: ": ",
+        sort_keys: false,
+        ensure_ascii: true,
+    };
+
+    /// `json.dumps(value, separators=(",", ":"))`.
+    pub const COMPACT: Self = Self {
+        item_separator: ",",
+        key_separator: ":",
+        ..Self::DEFAULT
+    };
+
+    /// `json.dumps(value, indent=n)`: one item per line, separators `","` and `": "`.
+    pub const fn pretty(indent: usize) -> Self {
+        Self {
+            indent: Some(indent),
+            item_separator: ",",
+            ..Self::DEFAULT
+        }
+    }
+
+    /// The same settings with `sort_keys=True` (keys ordered by code point, at every depth).
+    pub const fn sort_keys(self) -> Self {
+        Self {
+            sort_keys: true,
+            ..self
+        }
+    }
+
+    /// The same settings with `ensure_ascii=False` (non-ASCII characters written as they are).
+    pub const fn keep_unicode(self) -> Self {
+        Self {
+            ensure_ascii: false,
+            ..self
+        }
+    }
+
+    /// Encodes `value` exactly as Python's `json.dumps` would with these settings.
+    pub fn dump(&self, value: &Value) -> String {
+        let mut out = String::new();
+        self.write_value(&mut out, value, 0);
+        out
+    }
+
+    fn write_value(&self, out: &mut String, value: &Value, depth: usize) {
+        match value {
+            Value::Null => out.push_str("null"),
+            Value::Bool(true) => out.push_str("true"),
+            Value::Bool(false) => out.push_str("false"),
+            Value::Number(n) => write_number(out, n, NumberStyle::Json),
+            Value::String(s) => write_string(out, s, self.ensure_ascii),
+            Value::Array(items) => {
+                if items.is_empty() {
+                    out.push_str("[]");
+                    return;
+                }
+                out.push('[');
+                for (i, item) in items.iter().enumerate() {
+                    self.write_separator(out, i, depth + 1);
+                    self.write_value(out, item, depth + 1);
+                }
+                self.write_closing_newline(out, depth);
+                out.push(']');
+            }
+            Value::Object(map) => {
+                if map.is_empty() {
+                    out.push_str("{}");
+                    return;
+                }
+                out.push('{');
+                for (i, (key, item)) in self.entries(map).into_iter().enumerate() {
+                    self.write_separator(out, i, depth + 1);
+                    write_string(out, key, self.ensure_ascii);
+                    out.push_str(self.key_separator);
+                    self.write_value(out, item, depth + 1);
+                }
+                self.write_closing_newline(out, depth);
+                out.push('}');
+            }
+        }
+    }
+
+    fn entries<'a>(&self, map: &'a Map<String, Value>) -> Vec<(&'a String, &'a Value)> {
+        let mut entries: Vec<_> = map.iter().collect();
+        if self.sort_keys {
+            // Rust compares `str` by UTF-8 bytes, which orders like Python's code points.
+            entries.sort_by(|a, b| a.0.cmp(b.0));
+        }
+        entries
+    }
+
+    fn write_separator(&self, out: &mut String, index: usize, depth: usize) {
+        if index > 0 {
+            out.push_str(self.item_separator);
+        }
+        if let Some(indent) = self.indent {
+            out.push('\n');
+            out.extend(std::iter::repeat_n(' ', indent * depth));
+        }
+    }
+
+    fn write_closing_newline(&self, out: &mut String, depth: usize) {
+        if let Some(indent) = self.indent {
+            out.push('\n');
+            out.extend(std::iter::repeat_n(' ', indent * depth));
+        }
+    }
+}
+
+#[derive(Clone, Copy)]
+enum NumberStyle {
+    /// `json.dumps`: non-finite floats as `NaN`, `Infinity`.
+    Json,
+    /// `str()`: non-finite floats as `nan`, `inf`.
+    Str,
+}
+
+fn write_number(out: &mut String, number: &Number, style: NumberStyle) {
+    let text = number.to_string();
+    let is_integer = !text.contains(['.', 'e', 'E']);
+    if is_integer {
+        // Python ints are arbitrary precision; JSON integers print as parsed, minus a `-0` sign.
+        out.push_str(if text == "-0" { "0" } else { &text });
+        return;
+    }
+    let float = number.as_f64().unwrap_or(f64::NAN);
+    match style {
+        NumberStyle::Json if float.is_nan() => out.push_str("NaN"),
+        NumberStyle::Json if float.is_infinite() => {
+            out.push_str(if float > 0.0 { "Infinity" } else { "-Infinity" })
+        }
+        _ => out.push_str(&py_float_repr(float)),
+    }
+}
+
+fn write_string(out: &mut String, s: &str, ensure_ascii: bool) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{08}' => out.push_str("\\b"),
+            '\u{0c}' => out.push_str("\\f"),
+            c if (c as u32) < 0x20 => push_unicode_escape(out, c as u32),
+            c if ensure_ascii && (c as u32) >= 0x7f => {
+                let mut units = [0u16; 2];
+                for unit in c.encode_utf16(&mut units) {
+                    push_unicode_escape(out, u32::from(*unit));
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+fn push_unicode_escape(out: &mut String, unit: u32) {
+    let _ = write!(out, "\\u{unit:04x}");
+}
+
+/// Python's `repr()` of a float: the shortest text that reads back as the same float, in fixed
+/// notation for exponents from -4 to 15 and scientific notation (`1e-05`, `1e+16`) otherwise.
+///
+/// ```
+/// use streamalert::json::py_float_repr;
+/// assert_eq!(py_float_repr(100.0), "100.0");
+/// assert_eq!(py_float_repr(0.00001), "1e-05");
+/// assert_eq!(py_float_repr(1e16), "1e+16");
+/// assert_eq!(py_float_repr(1.5e300), "1.5e+300");
+/// assert_eq!(py_float_repr(0.0001), "0.0001");
+/// assert_eq!(py_float_repr(f64::INFINITY), "inf");
+/// ```
+pub fn py_float_repr(value: f64) -> String {
+    if value.is_nan() {
+        return "nan".into();
+    }
+    if value.is_infinite() {
+        return if value > 0.0 { "inf" } else { "-inf" }.into();
+    }
+    if value == 0.0 {
+        return if value.is_sign_negative() { "-0.0" } else { "0.0" }.into();
+    }
+    // `{:e}` yields the shortest round-trip digits, e.g. "-1.2345e-7".
+    let scientific = format!("{value:e}");
+    let (mantissa, exponent) = scientific
+        .split_once('e')
+        .expect("`{:e}` output always has an exponent");
+    let exponent: i32 = exponent.parse().expect("`{:e}` exponent is an integer");
+    let (sign, mantissa) = match mantissa.strip_prefix('-') {
+        Some(rest) => ("-", rest),
+        None => ("", mantissa),
+    };
+    let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
+
+    if (-4..16).contains(&exponent) {
+        let point = exponent + 1; // digits before the decimal point
+        let body = if point <= 0 {
+            format!("0.{}{digits}", "0".repeat(point.unsigned_abs() as usize))
+        } else {
+            let point = point as usize;
+            if digits.len() > point {
+                format!("{}.{}", &digits[..point], &digits[point..])
+            } else {
+                format!("{digits}{}.0", "0".repeat(point - digits.len()))
+            }
+        };
+        format!("{sign}{body}")
+    } else {
+        let fraction = if digits.len() > 1 {
+            format!("{}.{}", &digits[..1], &digits[1..])
+        } else {
+            digits
+        };
+        let exponent_sign = if exponent < 0 { '-' } else { '+' };
+        format!("{sign}{fraction}e{exponent_sign}{:02}", exponent.abs())
+    }
+}
+
+/// Python's `str()` of a JSON value as StreamAlert's code prints it: `True`, `False`, `None`,
+/// integers as parsed, floats through [`py_float_repr`], strings verbatim, and containers as
+/// Python's `repr` of the equivalent `dict` or `list`.
+///
+/// ```
+/// use streamalert::json::py_str;
+/// use serde_json::json;
+/// assert_eq!(py_str(&json!(true)), "True");
+/// assert_eq!(py_str(&json!(null)), "None");
+/// assert_eq!(py_str(&json!(1.0)), "1.0");
+/// assert_eq!(py_str(&json!("plain")), "plain");
+/// assert_eq!(py_str(&json!({"x": [1, {"y": "z"}], "e": "café"})), "{'x': [1, {'y': 'z'}], 'e': 'café'}");
+/// ```
+pub fn py_str(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        other => {
+            let mut out = String::new();
+            write_repr(&mut out, other);
+            out
+        }
+    }
+}
+
+fn write_repr(out: &mut String, value: &Value) {
+    match value {
+        Value::Null => out.push_str("None"),
+        Value::Bool(true) => out.push_str("True"),
+        Value::Bool(false) => out.push_str("False"),
+        Value::Number(n) => write_number(out, n, NumberStyle::Str),
+        Value::String(s) => write_str_repr(out, s),
+        Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                write_repr(out, item);
+            }
+            out.push(']');
+        }
+        Value::Object(map) => {
+            out.push('{');
+            for (i, (key, item)) in map.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                write_str_repr(out, key);
+                out.push_str(": ");
+                write_repr(out, item);
+            }
+            out.push('}');
+        }
+    }
+}
+
+/// Python's `repr()` of a `str`: single quotes unless the text holds `'` and no `"`.
+fn write_str_repr(out: &mut String, s: &str) {
+    let quote = if s.contains('\'') && !s.contains('"') {
+        '"'
+    } else {
+        '\''
+    };
+    out.push(quote);
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c == quote => {
+                out.push('\\');
+                out.push(c);
+            }
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+                let _ = write!(out, "\\x{:02x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push(quote);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn escapes_like_python_ensure_ascii() {
+        let value = json!("tab\t nl\n del\u{7f} astral\u{1F600} quote\" slash/");
+        assert_eq!(
+            PythonJson::DEFAULT.dump(&value),
+            r#""tab\t nl\n del\u007f astral\ud83d\ude00 quote\" slash/""#
+        );
+        assert_eq!(
+            PythonJson::DEFAULT.keep_unicode().dump(&json!("é\u{7f}")),
+            "\"é\u{7f}\""
+        );
+    }
+
+    #[test]
+    fn big_integers_and_float_forms_survive() {
+        let value: Value = serde_json::from_str("[100000000000000000000, 1e5, 1.50, -0, 1e-7]")
+            .expect("valid JSON");
+        assert_eq!(
+            PythonJson::DEFAULT.dump(&value),
+            "[100000000000000000000, 100000.0, 1.5, 0, 1e-07]"
+        );
+    }
+
+    #[test]
+    fn float_repr_boundaries() {
+        assert_eq!(py_float_repr(1e15), "1000000000000000.0");
+        assert_eq!(py_float_repr(123456789012345680.0), "1.2345678901234568e+17");
+        assert_eq!(py_float_repr(0.001), "0.001");
+        assert_eq!(py_float_repr(-2.5e-5), "-2.5e-05");
+        assert_eq!(py_float_repr(1496947381.18), "1496947381.18");
+    }
+
+    #[test]
+    fn str_repr_quotes() {
+        assert_eq!(py_str(&json!(["it's", "say \"hi\"", "both ' \""])), r#"["it's", 'say "hi"', 'both \' "']"#);
+    }
+}

@@ -1,0 +1,104 @@
+//! Outputs: where alerts are delivered.
+//!
+//! An output is a type implementing [`Output`] registered with
+//! [`#[output(service = "…")]`](crate::output). Each configured instance of a service is named
+//! by a *descriptor* (`slack:secops` is the `secops` instance of `slack`); its settings come
+//! from `outputs.json` and its secrets from the credential store.
+
+mod credentials;
+mod error;
+mod property;
+
+pub use credentials::Credentials;
+pub use error::{DispatchError, ErrorKind};
+pub use property::OutputProperty;
+
+use crate::alert::Alert;
+use crate::publisher::Publication;
+
+/// One delivery: what an output needs to send one alert to one of its descriptors.
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
+pub struct Delivery<'a> {
+    /// The alert being delivered.
+    pub alert: &'a Alert,
+    /// The descriptor of the output instance, e.g. `secops` in `slack:secops`.
+    pub descriptor: &'a str,
+    /// The publication the output's publisher chain produced.
+    pub publication: &'a Publication,
+    /// The descriptor's secrets from the credential store (empty for outputs without any).
+    pub credentials: &'a Credentials,
+    /// The descriptor's value in `outputs.json` for services configured as a map
+    /// (`{"file": {"alerts": "out/alerts.jsonl"}}`); `None` for list-style services.
+    pub setting: Option<&'a str>,
+}
+
+impl<'a> Delivery<'a> {
+    /// A delivery of `publication` for `alert` to `descriptor`, with no credentials or setting.
+    ///
+    /// ```
+    /// use streamalert::{Alert, Publication, output::{Credentials, Delivery}};
+    /// let alert = Alert::new("r", serde_json::json!({}), ["stdout:console"]);
+    /// let publication = Publication::new();
+    /// let delivery = Delivery::new(&alert, "console", &publication).with_setting(Some("x"));
+    /// assert_eq!(delivery.setting, Some("x"));
+    /// ```
+    pub fn new(alert: &'a Alert, descriptor: &'a str, publication: &'a Publication) -> Self {
+        static NONE: std::sync::OnceLock<Credentials> = std::sync::OnceLock::new();
+        Self {
+            alert,
+            descriptor,
+            publication,
+            credentials: NONE.get_or_init(Credentials::default),
+            setting: None,
+        }
+    }
+
+    /// The same delivery with these credentials.
+    pub fn with_credentials(self, credentials: &'a Credentials) -> Self {
+        Self { credentials, ..self }
+    }
+
+    /// The same delivery with this `outputs.json` setting.
+    pub fn with_setting(self, setting: Option<&'a str>) -> Self {
+        Self { setting, ..self }
+    }
+}
+
+/// An output service: sends one publication of one alert to one configured descriptor.
+///
+/// ```
+/// use streamalert::prelude::*;
+///
+/// /// Counts alerts instead of sending them.
+/// #[derive(Default)]
+/// #[output(service = "counter")]
+/// pub struct Counter(std::sync::atomic::AtomicUsize);
+///
+/// #[streamalert::async_trait]
+/// impl Output for Counter {
+///     fn properties(&self) -> Vec<OutputProperty> {
+///         vec![OutputProperty::descriptor("a name for this counter")]
+///     }
+///
+///     async fn dispatch(&self, _: &Delivery<'_>) -> Result<(), DispatchError> {
+///         self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+///         Ok(())
+///     }
+/// }
+/// # streamalert::services!(Counter);
+/// # fn main() {}
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a streamalert output",
+    label = "this type does not implement `streamalert::Output`",
+    note = "implement `streamalert::Output` for it (with `#[streamalert::async_trait]`)"
+)]
+#[async_trait::async_trait]
+pub trait Output: Send + Sync + 'static {
+    /// The properties `output set` prompts for, in order, starting with the descriptor.
+    fn properties(&self) -> Vec<OutputProperty>;
+
+    /// Sends the delivery. An error says what failed and whether a retry may succeed.
+    async fn dispatch(&self, delivery: &Delivery<'_>) -> Result<(), DispatchError>;
+}

@@ -1,0 +1,118 @@
+//! Rules: functions of a record that decide whether it is an alert.
+//!
+//! A rule is a function registered with [`#[rule(...)]`](crate::rule): it applies to the log
+//! types in `logs` (or to every log type when only `datatypes` is declared), runs after its
+//! `req_subkeys` and `matchers` pass, and on `true` produces an [`Alert`](crate::Alert) for its
+//! static and dynamic outputs. A rule that panics or returns an error counts as not triggered;
+//! the failure is logged with the rule's name and the other rules carry on.
+
+mod engine;
+mod outcome;
+
+pub use engine::{Payload, RulesEngine, has_required_subkeys, is_valid_output};
+pub use outcome::{DynamicOutputs, RuleOutcome};
+
+use crate::publisher::PublisherSpec;
+use crate::registry::Location;
+use serde_json::{Map, Value};
+
+/// A classified log record, as rules, matchers and publishers see it.
+pub type Record = Value;
+
+/// A rule's context: a JSON object copied fresh for every evaluation, which the rule may change
+/// and which then travels on the alert to publishers and outputs.
+pub type Context = Map<String, Value>;
+
+/// A rule as `#[rule]` registers it. Read it through [`registry()`](crate::registry()).
+#[derive(Debug)]
+pub struct Rule {
+    /// The rule's name: its function's name.
+    pub name: &'static str,
+    /// Its doc comment, or `No rule description provided`.
+    pub description: &'static str,
+    /// The log types it applies to; `None` (only `datatypes`) means every log type.
+    pub logs: Option<&'static [&'static str]>,
+    /// The normalized data types it reads.
+    pub datatypes: &'static [&'static str],
+    /// Its static outputs, each `service:descriptor`.
+    pub outputs: &'static [&'static str],
+    /// Functions that add outputs at run time.
+    pub dynamic_outputs: &'static [DynamicOutputFn],
+    /// Functions that must all return true before the rule runs.
+    pub matchers: &'static [MatcherFn],
+    /// Keys that must be objects in the record, with sub-keys that must be present.
+    pub req_subkeys: &'static [(&'static str, &'static [&'static str])],
+    /// The publishers of its outputs.
+    pub publishers: StaticPublishers,
+    /// The initial context, when the rule declares one.
+    pub context: Option<fn() -> Context>,
+    /// Keys whose equal values merge alerts of this rule.
+    pub merge_by_keys: &'static [&'static str],
+    /// The merge window in minutes (0: no merging).
+    pub merge_window_mins: u64,
+    /// A disabled rule is registered but never evaluated.
+    pub disabled: bool,
+    /// The rule function.
+    pub func: RuleFn,
+    /// Where the rule is defined.
+    pub location: Location,
+}
+
+/// The two shapes of rule function, wrapped to report errors as text.
+#[derive(Clone, Copy)]
+pub enum RuleFn {
+    /// `fn(&Record) -> bool` (or `Result<bool, E>`).
+    Record(fn(&Record) -> Result<bool, String>),
+    /// `fn(&Record, &mut Context) -> bool` (or `Result<bool, E>`).
+    WithContext(fn(&Record, &mut Context) -> Result<bool, String>),
+}
+
+impl std::fmt::Debug for RuleFn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Record(_) => "RuleFn::Record",
+            Self::WithContext(_) => "RuleFn::WithContext",
+        })
+    }
+}
+
+/// A matcher: `fn(&Record) -> bool`, wrapped to report errors as text.
+pub type MatcherFn = fn(&Record) -> Result<bool, String>;
+
+/// A dynamic-output function, wrapped: the record and the rule's context in, outputs out.
+pub type DynamicOutputFn = fn(&Record, &Context) -> Result<Vec<String>, String>;
+
+/// A rule's `publishers` as `#[rule]` writes it: names only, checked by the compiler.
+#[derive(Debug, Clone, Copy, Default)]
+pub enum StaticPublishers {
+    /// No publishers.
+    #[default]
+    None,
+    /// These publishers for every output.
+    List(&'static [&'static str]),
+    /// Per service or `service:descriptor`.
+    Map(&'static [(&'static str, &'static [&'static str])]),
+}
+
+impl From<StaticPublishers> for PublisherSpec {
+    fn from(value: StaticPublishers) -> Self {
+        let owned = |names: &[&str]| names.iter().map(|n| (*n).to_owned()).collect::<Vec<_>>();
+        match value {
+            StaticPublishers::None => Self::None,
+            StaticPublishers::List(names) if names.is_empty() => Self::None,
+            StaticPublishers::List(names) => Self::List(owned(names)),
+            StaticPublishers::Map(entries) => {
+                Self::Map(entries.iter().map(|(key, names)| ((*key).to_owned(), owned(names))).collect())
+            }
+        }
+    }
+}
+
+/// The text of a caught panic's payload.
+pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic with a non-text payload".to_owned())
+}
