@@ -2,8 +2,11 @@
 //!
 //! Alerts, publications and outbound request bodies are compared byte for byte with what
 //! StreamAlert produced, so this module reproduces Python's `json.dumps` (separators, indent,
-//! `sort_keys`, `ensure_ascii`, float `repr`) and Python's `str()` of JSON scalars.
+//! `sort_keys`, `ensure_ascii`, float `repr`) and Python's `str()` of JSON scalars, plus the
+//! key search StreamAlert's rules, publishers and merger share.
 
+mod keys;
 mod python;
 
+pub use keys::{NORMALIZATION_KEY, get_first_key, get_keys};
 pub use python::{PythonJson, py_float_repr, py_str};
