@@ -81,12 +81,11 @@ fn expand_checked(args: TokenStream, item: TokenStream) -> syn::Result<TokenStre
             impl ::streamalert::__private::OutputDecl for #ident {
                 const SERVICE: &'static str = #service;
             }
-            const _: () = ::streamalert::__private::assert_output::<#ident>();
             ::streamalert::__private::inventory::submit! {
                 ::streamalert::__private::OutputEntry {
                     service: #service,
                     fields: &[#(#fields),*],
-                    make: || ::std::boxed::Box::new(<#ident as ::core::default::Default>::default()),
+                    make: ::streamalert::__private::make_output::<#ident>,
                     location: ::streamalert::__private::Location { file: ::core::file!(), line: ::core::line!() },
                 }
             }

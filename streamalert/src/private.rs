@@ -33,8 +33,10 @@ pub trait OutputDecl {
     const SERVICE: &'static str;
 }
 
-/// Asserts at compile time that `T` implements [`Output`].
-pub const fn assert_output<T: Output>() {}
+/// Makes the instance of a registered output; the bound is the "is an output" check.
+pub fn make_output<T: Output + Default>() -> Box<dyn Output> {
+    Box::new(T::default())
+}
 
 /// The return type of a publisher function: a publication, or a result of one.
 pub trait PublishOutcome {

@@ -1,0 +1,5 @@
+streamalert::services!(crate::NotAnOutput);
+
+pub struct NotAnOutput;
+
+fn main() {}
