@@ -5,9 +5,11 @@ extern crate self as streamalert;
 
 pub mod alert;
 pub mod cli;
+pub mod config;
 pub mod json;
 pub mod output;
 pub mod outputs;
+pub mod processor;
 pub mod publisher;
 pub mod registry;
 pub mod rule;

@@ -9,6 +9,7 @@ mod merge;
 mod timestamp;
 
 pub use item::InvalidAlert;
+pub use merge::{MAX_ALERTS_PER_GROUP, MERGED_BY_MISSING, merge_groups};
 pub use timestamp::Timestamp;
 
 use crate::json::PythonJson;

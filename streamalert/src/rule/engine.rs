@@ -57,6 +57,7 @@ impl Payload {
 pub struct RulesEngine {
     rules: Vec<&'static Rule>,
     staged: HashSet<String>,
+    required_outputs: Vec<String>,
 }
 
 impl Default for RulesEngine {
@@ -73,7 +74,13 @@ impl RulesEngine {
 
     /// An engine over these rules, evaluated in this order.
     pub fn with_rules(rules: Vec<&'static Rule>) -> Self {
-        Self { rules, staged: HashSet::new() }
+        Self { rules, staged: HashSet::new(), required_outputs: vec![REQUIRED_OUTPUT.to_owned()] }
+    }
+
+    /// The same engine with other outputs added to every alert instead of StreamAlert's
+    /// `aws-firehose:alerts` (an empty list: none, for a processor without historical search).
+    pub fn with_required_outputs<I: IntoIterator<Item = S>, S: Into<String>>(self, outputs: I) -> Self {
+        Self { required_outputs: outputs.into_iter().map(Into::into).collect(), ..self }
     }
 
     /// The same engine with these rules staged: their alerts go only to the required output.
@@ -124,7 +131,7 @@ impl RulesEngine {
         }
         let context = context.unwrap_or_default();
         let staged = self.is_staged(rule.name);
-        let outputs = outputs(rule, record, &context, staged);
+        let outputs = outputs(rule, record, &context, staged, &self.required_outputs);
         let publishers = if staged {
             Value::Null
         } else {
@@ -166,10 +173,10 @@ fn matchers_pass(rule: &Rule, record: &Record) -> bool {
     })
 }
 
-/// The required output, the static outputs and the dynamic ones, minus any that is not
-/// `service:descriptor`. A staged rule gets only the required output.
-fn outputs(rule: &Rule, record: &Record, context: &Context, staged: bool) -> BTreeSet<String> {
-    let mut candidates = vec![REQUIRED_OUTPUT.to_owned()];
+/// The required outputs, the static outputs and the dynamic ones, minus any that is not
+/// `service:descriptor`. A staged rule gets only the required outputs.
+fn outputs(rule: &Rule, record: &Record, context: &Context, staged: bool, required: &[String]) -> BTreeSet<String> {
+    let mut candidates = required.to_vec();
     if !staged {
         candidates.extend(rule.outputs.iter().map(|o| (*o).to_owned()));
         for (index, dynamic) in rule.dynamic_outputs.iter().enumerate() {

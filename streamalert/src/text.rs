@@ -1,0 +1,123 @@
+//! Text helpers shared by publishers and outputs, byte-compatible with StreamAlert's Python.
+//!
+//! Lengths count Unicode code points, as Python's `len()` of a `str` does.
+
+/// Shortens `text` to about `max_length` code points by replacing its middle with ` ... `
+/// (StreamAlert's `elide_string_middle`).
+///
+/// Text of at most `max_length` code points is returned unchanged. Otherwise, with
+/// `h = floor((max_length - 5) / 2)`, the result is the first `h` code points, ` ... `, and the
+/// last `h` code points, so it is `max_length` or `max_length - 1` long.
+///
+/// Limits below 7 keep Python's slicing quirks (spec decision P11): with `h == 0` (limits 5
+/// and 6) the result is ` ... ` followed by the whole text; with negative `h` the slices
+/// count from the other end (limit 4 gives all but the last code point, ` ... `, then all but
+/// the first).
+///
+/// ```
+/// use streamalert::text::elide_string_middle;
+///
+/// let alphabet = "abcdefghijklmnopqrstuvwxyz";
+/// assert_eq!(elide_string_middle(alphabet, 11), "abc ... xyz");
+/// assert_eq!(elide_string_middle(alphabet, 26), alphabet);
+/// assert_eq!(elide_string_middle(alphabet, 6), " ... abcdefghijklmnopqrstuvwxyz");
+/// assert_eq!(elide_string_middle(alphabet, 4), "abcdefghijklmnopqrstuvwxy ... bcdefghijklmnopqrstuvwxyz");
+/// // Code points, not bytes:
+/// assert_eq!(elide_string_middle("ééééééééé", 8), "é ... é");
+/// ```
+pub fn elide_string_middle(text: &str, max_length: usize) -> String {
+    let length = text.chars().count();
+    if length <= max_length {
+        return text.to_owned();
+    }
+    let max_length = i64::try_from(max_length).unwrap_or(i64::MAX);
+    let half = (max_length - 5).div_euclid(2);
+    let head = python_slice(text, length, None, Some(half));
+    let tail = python_slice(text, length, Some(-half), None);
+    format!("{head} ... {tail}")
+}
+
+/// Python's `text[start:end]` over code points (no step); negative bounds count from the end.
+fn python_slice(text: &str, length: usize, start: Option<i64>, end: Option<i64>) -> &str {
+    let length_i = i64::try_from(length).unwrap_or(i64::MAX);
+    let clamp = |bound: i64| -> usize {
+        let absolute = if bound < 0 { bound + length_i } else { bound };
+        usize::try_from(absolute.clamp(0, length_i)).unwrap_or(length)
+    };
+    let start = start.map_or(0, clamp);
+    let end = end.map_or(length, clamp);
+    if start >= end {
+        return "";
+    }
+    &text[byte_offset(text, start)..byte_offset(text, end)]
+}
+
+/// The byte offset of code point `index` (the text's length when `index` is past the end).
+fn byte_offset(text: &str, index: usize) -> usize {
+    text.char_indices().nth(index).map_or(text.len(), |(offset, _)| offset)
+}
+
+/// Escapes `&`, `<` and `>` for HTML and Slack markup, as Python's `cgi.escape(text)` does
+/// with its default `quote=False`: `&` first, quotes untouched (spec decision P8).
+///
+/// StreamAlert's Slack publishers use this escaping; note that the Slack *output*'s default
+/// attachments use a different escaping that also escapes quotes.
+///
+/// ```
+/// use streamalert::text::html_escape;
+///
+/// assert_eq!(html_escape("<b>&'\""), "&lt;b&gt;&amp;'\"");
+/// assert_eq!(html_escape("&lt;"), "&amp;lt;");
+/// assert_eq!(html_escape("plain"), "plain");
+/// ```
+pub fn html_escape(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => escaped.push_str("&amp;"),
+            '<' => escaped.push_str("&lt;"),
+            '>' => escaped.push_str("&gt;"),
+            other => escaped.push(other),
+        }
+    }
+    escaped
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ALPHABET: &str = "abcdefghijklmnopqrstuvwxyz";
+
+    #[test]
+    fn elide_matches_python_for_every_limit() {
+        // Expected values computed with Python's `'{} ... {}'.format(t[:h], t[-h:])`.
+        let cases = [
+            (0, "abcdefghijklmnopqrstuvw ... defghijklmnopqrstuvwxyz"),
+            (1, "abcdefghijklmnopqrstuvwx ... cdefghijklmnopqrstuvwxyz"),
+            (3, "abcdefghijklmnopqrstuvwxy ... bcdefghijklmnopqrstuvwxyz"),
+            (5, " ... abcdefghijklmnopqrstuvwxyz"),
+            (7, "a ... z"),
+            (9, "ab ... yz"),
+            (20, "abcdefg ... tuvwxyz"),
+            (25, "abcdefghij ... qrstuvwxyz"),
+        ];
+        for (limit, expected) in cases {
+            assert_eq!(elide_string_middle(ALPHABET, limit), expected, "limit {limit}");
+        }
+    }
+
+    #[test]
+    fn elide_short_text_with_tiny_limit() {
+        // h = -3 on a 2-character text: both slices are empty.
+        assert_eq!(elide_string_middle("ab", 0), " ... ");
+        assert_eq!(elide_string_middle("", 0), "");
+    }
+
+    #[test]
+    fn elide_result_length_at_output_limits() {
+        let long = "x".repeat(5000);
+        assert_eq!(elide_string_middle(&long, 4000).chars().count(), 3999);
+        assert_eq!(elide_string_middle(&long, 99).chars().count(), 99);
+    }
+}
