@@ -9,14 +9,20 @@ use syn::{Ident, LitStr, Token};
 pub(crate) fn string_list(input: ParseStream<'_>) -> syn::Result<Vec<LitStr>> {
     let content;
     syn::bracketed!(content in input);
-    Ok(Punctuated::<LitStr, Token![,]>::parse_terminated(&content)?.into_iter().collect())
+    Ok(Punctuated::<LitStr, Token![,]>::parse_terminated(&content)?
+        .into_iter()
+        .collect())
 }
 
 /// `[ path, path ]`
 pub(crate) fn path_list(input: ParseStream<'_>) -> syn::Result<Vec<syn::Path>> {
     let content;
     syn::bracketed!(content in input);
-    Ok(Punctuated::<syn::Path, Token![,]>::parse_terminated(&content)?.into_iter().collect())
+    Ok(
+        Punctuated::<syn::Path, Token![,]>::parse_terminated(&content)?
+            .into_iter()
+            .collect(),
+    )
 }
 
 /// Parses `key = value, flag, …` pairs, calling `each` with the key and the stream at its value.
@@ -52,14 +58,12 @@ pub(crate) fn parse_pairs(
 pub(crate) fn key_literals(tokens: TokenStream, found: &mut Vec<LitStr>) {
     for tree in tokens {
         match tree {
-            TokenTree::Group(group) => {
-                key_literals(group.stream(), found)
-            }
+            TokenTree::Group(group) => key_literals(group.stream(), found),
             TokenTree::Literal(literal) => {
-                if let Ok(lit) = syn::parse2::<LitStr>(TokenTree::Literal(literal).into()) {
-                    if lit.value().starts_with('@') {
-                        found.push(lit);
-                    }
+                if let Ok(lit) = syn::parse2::<LitStr>(TokenTree::Literal(literal).into())
+                    && lit.value().starts_with('@')
+                {
+                    found.push(lit);
                 }
             }
             _ => {}
@@ -74,7 +78,10 @@ pub(crate) fn doc_comment(attrs: &[syn::Attribute]) -> Option<String> {
         .filter(|attr| attr.path().is_ident("doc"))
         .filter_map(|attr| match &attr.meta {
             syn::Meta::NameValue(nv) => match &nv.value {
-                syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(s), .. }) => Some(s.value()),
+                syn::Expr::Lit(syn::ExprLit {
+                    lit: syn::Lit::Str(s),
+                    ..
+                }) => Some(s.value()),
                 _ => None,
             },
             _ => None,

@@ -8,32 +8,85 @@ pub(crate) const SERVICES: &[(&str, &[&str])] = &[
     ("aws-lambda", &["alert_data"]),
     ("aws-lambda-v2", &[]),
     ("aws-s3", &[]),
-    ("aws-ses", &["subject", "body", "attach_record", "attachments"]),
+    (
+        "aws-ses",
+        &["subject", "body", "attach_record", "attachments"],
+    ),
     ("aws-sns", &["topic", "message"]),
     ("aws-sqs", &["message_data"]),
     ("carbonblack", &[]),
-    ("demisto", &["incident_type", "playbook", "severity", "owner", "details", "incident_name", "label_data"]),
+    (
+        "demisto",
+        &[
+            "incident_type",
+            "playbook",
+            "severity",
+            "owner",
+            "details",
+            "incident_name",
+            "label_data",
+        ],
+    ),
     ("file", &[]),
     ("github", &["title", "body"]),
     ("jira", &["issue_summary", "description"]),
     ("jira-v2", &[]),
     ("komand", &[]),
-    ("pagerduty", &["description", "details", "client_url", "contexts"]),
-    ("pagerduty-incident", &["incident_title", "incident_body", "urgency", "note"]),
+    (
+        "pagerduty",
+        &["description", "details", "client_url", "contexts"],
+    ),
+    (
+        "pagerduty-incident",
+        &["incident_title", "incident_body", "urgency", "note"],
+    ),
     (
         "pagerduty-v2",
-        &["summary", "custom_details", "severity", "client_url", "images", "links", "component", "group", "class"],
+        &[
+            "summary",
+            "custom_details",
+            "severity",
+            "client_url",
+            "images",
+            "links",
+            "component",
+            "group",
+            "class",
+        ],
     ),
     ("phantom", &[]),
     ("slack", &["text", "attachments", "_previous_publication"]),
     ("stdout", &[]),
-    ("teams", &["title", "description", "card_color", "with_record", "additional_card_sections", "buttons"]),
-    ("teams-workflows", &["title", "description", "card_color", "with_record", "facts", "buttons"]),
+    (
+        "teams",
+        &[
+            "title",
+            "description",
+            "card_color",
+            "with_record",
+            "additional_card_sections",
+            "buttons",
+        ],
+    ),
+    (
+        "teams-workflows",
+        &[
+            "title",
+            "description",
+            "card_color",
+            "with_record",
+            "facts",
+            "buttons",
+        ],
+    ),
     ("victorops", &[]),
     ("webhook", &[]),
 ];
 
 /// The fields of a built-in service.
 pub(crate) fn fields(service: &str) -> Option<&'static [&'static str]> {
-    SERVICES.iter().find(|(name, _)| *name == service).map(|(_, fields)| *fields)
+    SERVICES
+        .iter()
+        .find(|(name, _)| *name == service)
+        .map(|(_, fields)| *fields)
 }

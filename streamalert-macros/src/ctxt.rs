@@ -13,7 +13,8 @@ pub(crate) struct Ctxt {
 impl Ctxt {
     /// Records an error pointing at `tokens`.
     pub(crate) fn error_spanned_by<T: ToTokens, M: Display>(&mut self, tokens: T, message: M) {
-        self.errors.push(syn::Error::new_spanned(tokens.into_token_stream(), message));
+        self.errors
+            .push(syn::Error::new_spanned(tokens.into_token_stream(), message));
     }
 
     /// Records an error that is already spanned.
@@ -24,7 +25,9 @@ impl Ctxt {
     /// All recorded errors combined, or `Ok` if there were none.
     pub(crate) fn check(self) -> syn::Result<()> {
         let mut errors = self.errors.into_iter();
-        let Some(mut combined) = errors.next() else { return Ok(()) };
+        let Some(mut combined) = errors.next() else {
+            return Ok(());
+        };
         for error in errors {
             combined.combine(error);
         }

@@ -12,17 +12,25 @@ pub(crate) fn parse_output(text: &str) -> Result<(&str, &str), String> {
         return Err(format!("output `{text}` has no service before the `:`"));
     }
     if descriptor.is_empty() {
-        return Err(format!("output `{text}` has an empty descriptor; name the instance after the `:`"));
+        return Err(format!(
+            "output `{text}` has an empty descriptor; name the instance after the `:`"
+        ));
     }
     if let Some(c) = descriptor.chars().find(|c| *c == ' ' || *c == ':') {
-        return Err(format!("the descriptor `{descriptor}` of output `{text}` may not contain {c:?}"));
+        return Err(format!(
+            "the descriptor `{descriptor}` of output `{text}` may not contain {c:?}"
+        ));
     }
     Ok((service, descriptor))
 }
 
 /// Checks a publication key; returns `(service, field)` or what is wrong with it.
 pub(crate) fn parse_key(text: &str) -> Result<(&str, &str), String> {
-    let malformed = || format!("malformed publication key `{text}`; expected `@<service>.<field>`, e.g. `@slack.text`");
+    let malformed = || {
+        format!(
+            "malformed publication key `{text}`; expected `@<service>.<field>`, e.g. `@slack.text`"
+        )
+    };
     let body = text.strip_prefix('@').ok_or_else(malformed)?;
     let (service, field) = body.split_once('.').ok_or_else(malformed)?;
     if service.is_empty() || field.is_empty() || field.contains('.') {
@@ -36,7 +44,9 @@ pub(crate) fn check_service_name(name: &str) -> Result<(), String> {
     let kebab = name.starts_with(|c: char| c.is_ascii_lowercase())
         && !name.ends_with('-')
         && !name.contains("--")
-        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
     if kebab {
         Ok(())
     } else {
@@ -61,7 +71,11 @@ fn to_kebab(name: &str) -> String {
         }
     }
     let trimmed = out.trim_matches('-');
-    if trimmed.is_empty() { "my-service".to_owned() } else { trimmed.to_owned() }
+    if trimmed.is_empty() {
+        "my-service".to_owned()
+    } else {
+        trimmed.to_owned()
+    }
 }
 
 #[cfg(test)]
@@ -72,7 +86,11 @@ mod tests {
     fn output_grammar() {
         assert_eq!(parse_output("slack:secops"), Ok(("slack", "secops")));
         assert!(parse_output("slack").unwrap_err().contains("no descriptor"));
-        assert!(parse_output("slack:").unwrap_err().contains("empty descriptor"));
+        assert!(
+            parse_output("slack:")
+                .unwrap_err()
+                .contains("empty descriptor")
+        );
         assert!(parse_output("slack:a b").unwrap_err().contains("' '"));
         assert!(parse_output("slack:a:b").unwrap_err().contains("':'"));
         assert!(parse_output(":x").is_err());
@@ -81,7 +99,10 @@ mod tests {
     #[test]
     fn key_grammar() {
         assert_eq!(parse_key("@slack.text"), Ok(("slack", "text")));
-        assert_eq!(parse_key("@slack._previous_publication"), Ok(("slack", "_previous_publication")));
+        assert_eq!(
+            parse_key("@slack._previous_publication"),
+            Ok(("slack", "_previous_publication"))
+        );
         for bad in ["slack.text", "@slack", "@.text", "@slack.", "@a.b.c"] {
             assert!(parse_key(bad).is_err(), "{bad}");
         }
@@ -91,8 +112,16 @@ mod tests {
     fn service_names() {
         assert!(check_service_name("my-ticketing").is_ok());
         assert!(check_service_name("aws-s3").is_ok());
-        assert!(check_service_name("MyTicketing").unwrap_err().contains("`my-ticketing`"));
-        assert!(check_service_name("my_ticketing").unwrap_err().contains("`my-ticketing`"));
+        assert!(
+            check_service_name("MyTicketing")
+                .unwrap_err()
+                .contains("`my-ticketing`")
+        );
+        assert!(
+            check_service_name("my_ticketing")
+                .unwrap_err()
+                .contains("`my-ticketing`")
+        );
         assert!(check_service_name("-x").is_err());
     }
 }

@@ -113,7 +113,9 @@ pub fn rule(args: TokenStream, item: TokenStream) -> TokenStream {
 /// ```
 #[proc_macro]
 pub fn services(input: TokenStream) -> TokenStream {
-    services::expand_services(input.into()).unwrap_or_else(syn::Error::into_compile_error).into()
+    services::expand_services(input.into())
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
 }
 
 /// The processor binary's `main`: the service table (built-ins plus any custom outputs listed)
@@ -125,7 +127,8 @@ pub fn services(input: TokenStream) -> TokenStream {
 /// ```
 #[proc_macro]
 pub fn main(input: TokenStream) -> TokenStream {
-    let table = services::expand_services(input.into()).unwrap_or_else(syn::Error::into_compile_error);
+    let table =
+        services::expand_services(input.into()).unwrap_or_else(syn::Error::into_compile_error);
     quote::quote! {
         #table
         fn main() -> ::std::process::ExitCode {
@@ -138,11 +141,15 @@ pub fn main(input: TokenStream) -> TokenStream {
 #[doc(hidden)]
 #[proc_macro]
 pub fn __service_table(input: TokenStream) -> TokenStream {
-    services::expand_table(input.into()).unwrap_or_else(syn::Error::into_compile_error).into()
+    services::expand_table(input.into())
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
 }
 
 #[doc(hidden)]
 #[proc_macro]
 pub fn __check_refs(input: TokenStream) -> TokenStream {
-    services::expand_check(input.into()).unwrap_or_else(syn::Error::into_compile_error).into()
+    services::expand_check(input.into())
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
 }

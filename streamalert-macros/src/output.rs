@@ -31,7 +31,10 @@ fn expand_checked(args: TokenStream, item: TokenStream) -> syn::Result<TokenStre
                 for field in string_list(input)? {
                     let text = field.value();
                     if !is_field_name(&text) {
-                        cx.error_spanned_by(&field, format!("publication field `{text}` must be a snake_case identifier"));
+                        cx.error_spanned_by(
+                            &field,
+                            format!("publication field `{text}` must be a snake_case identifier"),
+                        );
                     }
                     fields.push(field);
                 }
@@ -53,7 +56,10 @@ fn expand_checked(args: TokenStream, item: TokenStream) -> syn::Result<TokenStre
         syn::Item::Struct(s) => (&s.ident, &s.vis),
         syn::Item::Enum(e) => (&e.ident, &e.vis),
         other => {
-            cx.error_spanned_by(other, "`#[output]` goes on the struct or enum that implements `streamalert::Output`");
+            cx.error_spanned_by(
+                other,
+                "`#[output]` goes on the struct or enum that implements `streamalert::Output`",
+            );
             return cx.check().map(|()| TokenStream::new());
         }
     };
@@ -116,5 +122,7 @@ fn expand_checked(args: TokenStream, item: TokenStream) -> syn::Result<TokenStre
 
 fn is_field_name(text: &str) -> bool {
     text.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
-        && text.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        && text
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
 }

@@ -21,7 +21,10 @@ fn expand_checked(args: TokenStream, item: TokenStream) -> syn::Result<TokenStre
             input.parse::<Token![=]>()?;
             name = Some(input.parse()?);
         } else {
-            cx.error_spanned_by(key, format!("unknown argument `{key}` of `#[publisher]`; expected `name = \"…\"`"));
+            cx.error_spanned_by(
+                key,
+                format!("unknown argument `{key}` of `#[publisher]`; expected `name = \"…\"`"),
+            );
             skip_value(input)?;
         }
         Ok(())
@@ -73,7 +76,10 @@ fn expand_checked(args: TokenStream, item: TokenStream) -> syn::Result<TokenStre
                 .and_then(|(path, _)| path.segments.last())
                 .is_some_and(|segment| segment.ident == "Publisher");
             if !is_publisher_impl {
-                cx.error_spanned_by(&block.self_ty, "`#[publisher]` on an `impl` block needs `impl Publisher for YourType`");
+                cx.error_spanned_by(
+                    &block.self_ty,
+                    "`#[publisher]` on an `impl` block needs `impl Publisher for YourType`",
+                );
             }
             cx.check()?;
             let self_ty = &block.self_ty;
@@ -82,7 +88,10 @@ fn expand_checked(args: TokenStream, item: TokenStream) -> syn::Result<TokenStre
                 _ => None,
             };
             let Some(type_name) = type_name else {
-                return Err(syn::Error::new_spanned(self_ty, "`#[publisher]` needs a named type: `impl Publisher for MyPublisher`"));
+                return Err(syn::Error::new_spanned(
+                    self_ty,
+                    "`#[publisher]` needs a named type: `impl Publisher for MyPublisher`",
+                ));
             };
             let name = registered_name(name.as_ref(), &type_name);
             let make = quote_spanned! {self_ty.span()=>
@@ -131,13 +140,20 @@ fn registered_name(name: Option<&LitStr>, ident: &syn::Ident) -> TokenStream {
 fn check_fn_shape(function: &syn::ItemFn, cx: &mut Ctxt) {
     let sig = &function.sig;
     if let Some(token) = &sig.asyncness {
-        cx.error_spanned_by(token, "a publisher cannot be `async`; publishers transform JSON and must not wait");
+        cx.error_spanned_by(
+            token,
+            "a publisher cannot be `async`; publishers transform JSON and must not wait",
+        );
     }
     if !sig.generics.params.is_empty() {
         cx.error_spanned_by(&sig.generics, "a publisher cannot be generic");
     }
     if sig.inputs.len() != 2 {
-        let span = if sig.inputs.is_empty() { sig.ident.span() } else { sig.inputs.span() };
+        let span = if sig.inputs.is_empty() {
+            sig.ident.span()
+        } else {
+            sig.inputs.span()
+        };
         cx.syn_error(syn::Error::new(
             span,
             format!(

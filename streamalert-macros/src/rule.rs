@@ -51,7 +51,10 @@ fn parse_args(tokens: TokenStream, cx: &mut Ctxt) -> Args {
             return Ok(());
         }
         if !ARGUMENTS.contains(&format!("`{name}`")) {
-            cx.error_spanned_by(key, format!("unknown argument `{name}` of `#[rule]`; expected one of: {ARGUMENTS}"));
+            cx.error_spanned_by(
+                key,
+                format!("unknown argument `{name}` of `#[rule]`; expected one of: {ARGUMENTS}"),
+            );
             return skip_value(input);
         }
         input.parse::<Token![=]>()?;
@@ -68,7 +71,10 @@ fn parse_args(tokens: TokenStream, cx: &mut Ctxt) -> Args {
             "context" => {
                 let group: proc_macro2::Group = input.parse()?;
                 if group.delimiter() != proc_macro2::Delimiter::Brace {
-                    return Err(syn::Error::new(group.span(), "`context` is a JSON object: `context = { \"key\": value }`"));
+                    return Err(syn::Error::new(
+                        group.span(),
+                        "`context` is a JSON object: `context = { \"key\": value }`",
+                    ));
                 }
                 args.context = Some(quote! { #group });
             }
@@ -87,7 +93,11 @@ fn parse_publishers(input: ParseStream<'_>) -> syn::Result<Publishers> {
         while !content.is_empty() {
             let key: LitStr = content.parse()?;
             content.parse::<Token![=>]>()?;
-            let paths = if content.peek(syn::token::Bracket) { path_list(&content)? } else { vec![content.parse()?] };
+            let paths = if content.peek(syn::token::Bracket) {
+                path_list(&content)?
+            } else {
+                vec![content.parse()?]
+            };
             entries.push((key, paths));
             if content.is_empty() {
                 break;
@@ -134,7 +144,9 @@ fn expand_checked(args: TokenStream, item: TokenStream) -> syn::Result<TokenStre
     let mut outputs_seen: Vec<(String, String)> = Vec::new();
     for output in &args.outputs {
         match keys::parse_output(&output.value()) {
-            Ok((service, descriptor)) => outputs_seen.push((service.to_owned(), descriptor.to_owned())),
+            Ok((service, descriptor)) => {
+                outputs_seen.push((service.to_owned(), descriptor.to_owned()))
+            }
             Err(message) => cx.error_spanned_by(output, message),
         }
     }
@@ -144,14 +156,21 @@ fn expand_checked(args: TokenStream, item: TokenStream) -> syn::Result<TokenStre
         }
     }
     if let Some(token) = &sig.asyncness {
-        cx.error_spanned_by(token, "a rule cannot be `async`; rules decide on one record and must not wait");
+        cx.error_spanned_by(
+            token,
+            "a rule cannot be `async`; rules decide on one record and must not wait",
+        );
     }
     if !sig.generics.params.is_empty() {
         cx.error_spanned_by(&sig.generics, "a rule cannot be generic");
     }
     let arity = sig.inputs.len();
     if !(1..=2).contains(&arity) {
-        let span = if arity == 0 { ident.span() } else { sig.inputs.span() };
+        let span = if arity == 0 {
+            ident.span()
+        } else {
+            sig.inputs.span()
+        };
         cx.syn_error(syn::Error::new(
             span,
             format!("a rule takes `(record: &Record)` or `(record: &Record, context: &mut Context)`, found {arity} parameters"),
@@ -166,7 +185,8 @@ fn expand_checked(args: TokenStream, item: TokenStream) -> syn::Result<TokenStre
     cx.check()?;
 
     let name = ident.to_string();
-    let description = doc_comment(&function.attrs).unwrap_or_else(|| "No rule description provided".to_owned());
+    let description =
+        doc_comment(&function.attrs).unwrap_or_else(|| "No rule description provided".to_owned());
     let strings = |list: &[LitStr]| quote! { &[#(#list),*] };
     let logs = match &args.logs {
         Some(list) => {
@@ -178,7 +198,10 @@ fn expand_checked(args: TokenStream, item: TokenStream) -> syn::Result<TokenStre
     let datatypes = strings(args.datatypes.as_deref().unwrap_or_default());
     let outputs = strings(&args.outputs);
     let merge_by_keys = strings(&args.merge_by_keys);
-    let merge_window_mins = args.merge_window_mins.as_ref().map_or_else(|| quote! { 0 }, |lit| quote! { #lit });
+    let merge_window_mins = args
+        .merge_window_mins
+        .as_ref()
+        .map_or_else(|| quote! { 0 }, |lit| quote! { #lit });
     let disabled = args.disabled;
     let func = if arity == 2 {
         quote_spanned! {sig.span()=>
@@ -199,7 +222,10 @@ fn expand_checked(args: TokenStream, item: TokenStream) -> syn::Result<TokenStre
             |record, context| ::streamalert::__private::call_dynamic_outputs(#path, record, context)
         }
     });
-    let req_subkeys = args.req_subkeys.iter().map(|(key, subkeys)| quote! { (#key, &[#(#subkeys),*]) });
+    let req_subkeys = args
+        .req_subkeys
+        .iter()
+        .map(|(key, subkeys)| quote! { (#key, &[#(#subkeys),*]) });
     let context = match &args.context {
         Some(object) => quote! {
             ::core::option::Option::Some(|| match ::streamalert::__private::serde_json::json!(#object) {
@@ -263,7 +289,9 @@ fn publisher_name(path: &Path) -> TokenStream {
 /// A publisher-map key must be one of the rule's outputs or the service of one.
 fn check_publisher_key(key: &LitStr, outputs: &[(String, String)], cx: &mut Ctxt) {
     let text = key.value();
-    let matches = outputs.iter().any(|(service, descriptor)| text == *service || text == format!("{service}:{descriptor}"));
+    let matches = outputs
+        .iter()
+        .any(|(service, descriptor)| text == *service || text == format!("{service}:{descriptor}"));
     if matches {
         return;
     }
@@ -275,8 +303,16 @@ fn check_publisher_key(key: &LitStr, outputs: &[(String, String)], cx: &mut Ctxt
     };
     let services: Vec<&str> = outputs.iter().map(|(s, _)| s.as_str()).collect();
     let exact: Vec<String> = outputs.iter().map(|(s, d)| format!("{s}:{d}")).collect();
-    let suggestion = crate::suggest::closest(&text, services.iter().copied().chain(exact.iter().map(String::as_str)));
-    let hint = suggestion.map(|s| format!("; did you mean \"{s}\"?")).unwrap_or_default();
+    let suggestion = crate::suggest::closest(
+        &text,
+        services
+            .iter()
+            .copied()
+            .chain(exact.iter().map(String::as_str)),
+    );
+    let hint = suggestion
+        .map(|s| format!("; did you mean \"{s}\"?"))
+        .unwrap_or_default();
     cx.error_spanned_by(
         key,
         format!("publisher key \"{text}\" matches no output of this rule{hint} ({listed}; a key is an output or its service)"),

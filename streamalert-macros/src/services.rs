@@ -18,7 +18,8 @@ use syn::{Ident, LitStr, Token};
 
 /// `services!(path, …)`
 pub(crate) fn expand_services(input: TokenStream) -> syn::Result<TokenStream> {
-    let paths = syn::parse::Parser::parse2(Punctuated::<syn::Path, Token![,]>::parse_terminated, input)?;
+    let paths =
+        syn::parse::Parser::parse2(Punctuated::<syn::Path, Token![,]>::parse_terminated, input)?;
     let mut paths = paths.into_iter();
     let Some(first) = paths.next() else {
         return Ok(quote! { ::streamalert::__private::__service_table! {} });
@@ -53,7 +54,10 @@ impl Parse for Entry {
         while !fields.is_empty() {
             list.push(fields.parse()?);
         }
-        Ok(Self { service, fields: list })
+        Ok(Self {
+            service,
+            fields: list,
+        })
     }
 }
 
@@ -72,9 +76,15 @@ pub(crate) fn expand_table(input: TokenStream) -> syn::Result<TokenStream> {
     for (i, entry) in entries.iter().enumerate() {
         let name = entry.service.value();
         if builtin::fields(&name).is_some() {
-            cx.error_spanned_by(&entry.service, format!("output service `{name}` is built into streamalert"));
+            cx.error_spanned_by(
+                &entry.service,
+                format!("output service `{name}` is built into streamalert"),
+            );
         }
-        if entries[..i].iter().any(|earlier| earlier.service.value() == name) {
+        if entries[..i]
+            .iter()
+            .any(|earlier| earlier.service.value() == name)
+        {
             cx.error_spanned_by(
                 &entry.service,
                 format!("output service `{name}` is declared by two outputs listed in `services!`; service names must be unique"),
@@ -82,7 +92,9 @@ pub(crate) fn expand_table(input: TokenStream) -> syn::Result<TokenStream> {
         }
     }
     cx.check()?;
-    let rows = entries.iter().map(|Entry { service, fields }| quote! { (#service [#(#fields)*]) });
+    let rows = entries
+        .iter()
+        .map(|Entry { service, fields }| quote! { (#service [#(#fields)*]) });
     Ok(quote! {
         #[doc(hidden)]
         macro_rules! __streamalert_service_table {
@@ -115,7 +127,11 @@ impl Parse for References {
         while !list.is_empty() {
             literals.push(list.parse()?);
         }
-        Ok(Self { custom, kind, literals })
+        Ok(Self {
+            custom,
+            kind,
+            literals,
+        })
     }
 }
 
@@ -125,19 +141,30 @@ pub(crate) fn expand_check(input: TokenStream) -> syn::Result<TokenStream> {
     let custom: Vec<(String, Vec<String>)> = refs
         .custom
         .iter()
-        .map(|e| (e.service.value(), e.fields.iter().map(LitStr::value).collect()))
+        .map(|e| {
+            (
+                e.service.value(),
+                e.fields.iter().map(LitStr::value).collect(),
+            )
+        })
         .collect();
     let table = Table { custom: &custom };
     let mut cx = Ctxt::default();
     let is_rule = refs.kind == "rule";
     for literal in &refs.literals {
         let text = literal.value();
-        let parsed = if is_rule { keys::parse_output(&text) } else { keys::parse_key(&text) };
+        let parsed = if is_rule {
+            keys::parse_output(&text)
+        } else {
+            keys::parse_key(&text)
+        };
         // Malformed literals were already reported where they were written.
-        let Ok((service, field)) = parsed else { continue };
+        let Ok((service, field)) = parsed else {
+            continue;
+        };
         match table.fields(service) {
             None => cx.error_spanned_by(literal, table.unknown_service(service)),
-            Some(fields) if !is_rule && !fields.iter().any(|f| *f == field) => {
+            Some(fields) if !is_rule && !fields.contains(&field) => {
                 cx.error_spanned_by(literal, unknown_field(service, field, &fields))
             }
             Some(_) => {}
@@ -161,12 +188,17 @@ impl Table<'_> {
     }
 
     fn services(&self) -> impl Iterator<Item = &str> {
-        builtin::SERVICES.iter().map(|(name, _)| *name).chain(self.custom.iter().map(|(name, _)| name.as_str()))
+        builtin::SERVICES
+            .iter()
+            .map(|(name, _)| *name)
+            .chain(self.custom.iter().map(|(name, _)| name.as_str()))
     }
 
     fn unknown_service(&self, service: &str) -> String {
         match closest(service, self.services()) {
-            Some(suggestion) => format!("unknown output service \"{service}\"; did you mean \"{suggestion}\"?"),
+            Some(suggestion) => {
+                format!("unknown output service \"{service}\"; did you mean \"{suggestion}\"?")
+            }
             None => format!(
                 "unknown output service \"{service}\"; declare it with `#[output(service = \"{service}\")]` and list the type in `streamalert::services!(…)`"
             ),
@@ -177,14 +209,22 @@ impl Table<'_> {
 fn unknown_field(service: &str, field: &str, fields: &[&str]) -> String {
     match closest(field, fields.iter().copied()) {
         Some(suggestion) => {
-            format!("output service \"{service}\" has no publication field \"{field}\"; did you mean \"{suggestion}\"?")
+            format!(
+                "output service \"{service}\" has no publication field \"{field}\"; did you mean \"{suggestion}\"?"
+            )
         }
         None if fields.is_empty() => {
-            format!("output service \"{service}\" has no publication field \"{field}\"; it reads no `@{service}.*` keys")
+            format!(
+                "output service \"{service}\" has no publication field \"{field}\"; it reads no `@{service}.*` keys"
+            )
         }
         None => format!(
             "output service \"{service}\" has no publication field \"{field}\"; its fields are: {}",
-            fields.iter().map(|f| format!("\"{f}\"")).collect::<Vec<_>>().join(", ")
+            fields
+                .iter()
+                .map(|f| format!("\"{f}\""))
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
     }
 }

@@ -50,12 +50,17 @@ struct ProcessOptions {
 
 impl ProcessOptions {
     fn parse(args: &[&str]) -> Result<Self, String> {
-        let mut options = Self { input: None, config: PathBuf::from("conf") };
+        let mut options = Self {
+            input: None,
+            config: PathBuf::from("conf"),
+        };
         let mut args = args.iter();
         while let Some(arg) = args.next() {
             let mut value = || args.next().ok_or_else(|| format!("`{arg}` needs a value"));
             match *arg {
-                "--input" => options.input = Some(value()?).filter(|v| **v != "-").map(PathBuf::from),
+                "--input" => {
+                    options.input = Some(value()?).filter(|v| **v != "-").map(PathBuf::from)
+                }
                 "--config" => options.config = PathBuf::from(value()?),
                 other => return Err(format!("unknown option `{other}`")),
             }
@@ -72,10 +77,18 @@ fn process(options: &ProcessOptions) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let required: Vec<&str> = config.setting("aws-firehose", "alerts").is_ok().then_some(REQUIRED_OUTPUT).into_iter().collect();
+    let required: Vec<&str> = config
+        .setting("aws-firehose", "alerts")
+        .is_ok()
+        .then_some(REQUIRED_OUTPUT)
+        .into_iter()
+        .collect();
     let engine = RulesEngine::new().with_required_outputs(required);
     let processor = Processor::new(config);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("error: cannot start the async runtime: {error}");
@@ -96,9 +109,13 @@ fn process(options: &ProcessOptions) -> ExitCode {
     let mut summary = Summary::default();
     for (index, line) in reader.lines().enumerate() {
         let line_number = index + 1;
-        let payload = line
-            .map_err(|e| e.to_string())
-            .and_then(|line| if line.trim().is_empty() { Ok(None) } else { parse_payload(&line).map(Some) });
+        let payload = line.map_err(|e| e.to_string()).and_then(|line| {
+            if line.trim().is_empty() {
+                Ok(None)
+            } else {
+                parse_payload(&line).map(Some)
+            }
+        });
         let payload = match payload {
             Ok(Some(payload)) => payload,
             Ok(None) => continue,
@@ -123,7 +140,11 @@ fn process(options: &ProcessOptions) -> ExitCode {
         "records: {}, malformed: {}, alerts: {}, deliveries sent: {}, failed: {}",
         summary.records, summary.malformed, summary.alerts, summary.sent, summary.failed
     );
-    if summary.malformed > 0 || summary.failed > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS }
+    if summary.malformed > 0 || summary.failed > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
 }
 
 #[derive(Default)]
@@ -139,8 +160,13 @@ struct Summary {
 fn parse_payload(line: &str) -> Result<Payload, String> {
     let value: Value = serde_json::from_str(line).map_err(|e| format!("not valid JSON: {e}"))?;
     let text = |key: &str| value.get(key).and_then(Value::as_str).map(str::to_owned);
-    let log_type = text("log_type").ok_or("missing string field `log_type` (the record's schema, e.g. `cloudwatch:events`)")?;
-    let record = value.get("record").filter(|r| r.is_object()).ok_or("missing object field `record`")?.clone();
+    let log_type = text("log_type")
+        .ok_or("missing string field `log_type` (the record's schema, e.g. `cloudwatch:events`)")?;
+    let record = value
+        .get("record")
+        .filter(|r| r.is_object())
+        .ok_or("missing object field `record`")?
+        .clone();
     let mut payload = Payload::new(log_type, record);
     payload.cluster = text("cluster");
     payload.data_type = text("data_type");
@@ -152,10 +178,23 @@ fn parse_payload(line: &str) -> Result<Payload, String> {
 fn list(what: &str) -> ExitCode {
     let registry = crate::registry();
     match what {
-        "rules" => registry.rules().iter().for_each(|r| println!("{}\t{}", r.name, r.location)),
-        "publishers" => registry.publishers().iter().for_each(|p| println!("{}\t{}", p.name, p.location)),
-        "outputs" => registry.outputs().iter().for_each(|o| println!("{}\t{}", o.service, o.location)),
-        other => return usage_error(&format!("cannot list `{other}`; expected rules, publishers or outputs")),
+        "rules" => registry
+            .rules()
+            .iter()
+            .for_each(|r| println!("{}\t{}", r.name, r.location)),
+        "publishers" => registry
+            .publishers()
+            .iter()
+            .for_each(|p| println!("{}\t{}", p.name, p.location)),
+        "outputs" => registry
+            .outputs()
+            .iter()
+            .for_each(|o| println!("{}\t{}", o.service, o.location)),
+        other => {
+            return usage_error(&format!(
+                "cannot list `{other}`; expected rules, publishers or outputs"
+            ));
+        }
     }
     ExitCode::SUCCESS
 }

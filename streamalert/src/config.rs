@@ -62,7 +62,10 @@ pub enum ConfigError {
 impl OutputsConfig {
     /// Reads and checks `path`.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
         Self::parse(&text, path)
     }
 
@@ -72,10 +75,20 @@ impl OutputsConfig {
     }
 
     fn parse(text: &str, path: &Path) -> Result<Self, ConfigError> {
-        let invalid = |line, column, message: String| ConfigError::Invalid { path: path.to_owned(), line, column, message };
-        let value: Value = serde_json::from_str(text).map_err(|e| invalid(e.line(), e.column(), e.to_string()))?;
+        let invalid = |line, column, message: String| ConfigError::Invalid {
+            path: path.to_owned(),
+            line,
+            column,
+            message,
+        };
+        let value: Value =
+            serde_json::from_str(text).map_err(|e| invalid(e.line(), e.column(), e.to_string()))?;
         let Value::Object(map) = value else {
-            return Err(invalid(1, 1, "expected an object mapping each service to its descriptors".into()));
+            return Err(invalid(
+                1,
+                1,
+                "expected an object mapping each service to its descriptors".into(),
+            ));
         };
         let mut services = BTreeMap::new();
         for (service, descriptors) in map {
@@ -100,7 +113,8 @@ impl OutputsConfig {
                     "service `{service}`: expected a list of descriptors or an object of descriptor settings, found {other}"
                 )),
             };
-            let descriptors = parsed.map_err(|message| invalid(locate(text, &service), 0, message))?;
+            let descriptors =
+                parsed.map_err(|message| invalid(locate(text, &service), 0, message))?;
             services.insert(service, descriptors);
         }
         Ok(Self { services })
@@ -111,8 +125,15 @@ impl OutputsConfig {
     pub fn setting(&self, service: &str, descriptor: &str) -> Result<Option<&str>, ConfigError> {
         let unknown = || ConfigError::UnknownOutput(format!("{service}:{descriptor}"));
         match self.services.get(service).ok_or_else(unknown)? {
-            Descriptors::List(list) => list.iter().any(|d| d == descriptor).then_some(None).ok_or_else(unknown),
-            Descriptors::Settings(map) => map.get(descriptor).map(|s| Some(s.as_str())).ok_or_else(unknown),
+            Descriptors::List(list) => list
+                .iter()
+                .any(|d| d == descriptor)
+                .then_some(None)
+                .ok_or_else(unknown),
+            Descriptors::Settings(map) => map
+                .get(descriptor)
+                .map(|s| Some(s.as_str()))
+                .ok_or_else(unknown),
         }
     }
 
@@ -134,5 +155,7 @@ impl OutputsConfig {
 /// The 1-based line where `"service"` first appears, for error messages.
 fn locate(text: &str, service: &str) -> usize {
     let needle = format!("\"{service}\"");
-    text.lines().position(|line| line.contains(&needle)).map_or(0, |i| i + 1)
+    text.lines()
+        .position(|line| line.contains(&needle))
+        .map_or(0, |i| i + 1)
 }

@@ -6,10 +6,10 @@ pub use inventory;
 pub use serde_json;
 pub use streamalert_macros::{__check_refs, __service_table};
 
+use crate::Alert;
 use crate::output::Output;
 use crate::publisher::{Publication, PublishError, Publisher};
 use crate::rule::{Context, Record};
-use crate::Alert;
 
 /// Implemented by `#[publisher]` for the items it registers: the name rules store on alerts.
 #[diagnostic::on_unimplemented(
@@ -60,13 +60,21 @@ impl PublishOutcome for Result<Publication, PublishError> {
 pub struct FnPublisher(pub fn(&Alert, Publication) -> Result<Publication, PublishError>);
 
 impl Publisher for FnPublisher {
-    fn publish(&self, alert: &Alert, publication: Publication) -> Result<Publication, PublishError> {
+    fn publish(
+        &self,
+        alert: &Alert,
+        publication: Publication,
+    ) -> Result<Publication, PublishError> {
         (self.0)(alert, publication)
     }
 }
 
 /// Calls a dynamic-output function of either arity.
-pub fn call_dynamic_outputs<F, A>(f: F, record: &Record, context: &Context) -> Result<Vec<String>, String>
+pub fn call_dynamic_outputs<F, A>(
+    f: F,
+    record: &Record,
+    context: &Context,
+) -> Result<Vec<String>, String>
 where
     F: DynamicOutputFn<A>,
 {

@@ -47,18 +47,29 @@ impl Processor {
             }
             (output.clone(), outcome)
         });
-        futures_util::future::join_all(deliveries).await.into_iter().collect()
+        futures_util::future::join_all(deliveries)
+            .await
+            .into_iter()
+            .collect()
     }
 
     /// Delivers `alert` to one `service:descriptor`.
     pub async fn deliver_output(&self, alert: &Alert, output: &str) -> Result<(), DispatchError> {
         let config_error = |message: String| DispatchError::new(ErrorKind::Config, message);
-        let Some((service, descriptor)) = output.split_once(':').filter(|(_, d)| !d.contains(':')) else {
-            return Err(config_error(format!("improperly formatted output `{output}`; expected `service:descriptor`")));
+        let Some((service, descriptor)) = output.split_once(':').filter(|(_, d)| !d.contains(':'))
+        else {
+            return Err(config_error(format!(
+                "improperly formatted output `{output}`; expected `service:descriptor`"
+            )));
         };
-        let setting = self.config.setting(service, descriptor).map_err(|e| config_error(e.to_string()))?;
+        let setting = self
+            .config
+            .setting(service, descriptor)
+            .map_err(|e| config_error(e.to_string()))?;
         let instance = output_instance(service).ok_or_else(|| {
-            config_error(format!("no output is registered for service `{service}` (is its cargo feature enabled?)"))
+            config_error(format!(
+                "no output is registered for service `{service}` (is its cargo feature enabled?)"
+            ))
         })?;
         let publication = Chain::for_output(&alert.publishers, service, descriptor)
             .publish(alert)
@@ -67,9 +78,15 @@ impl Processor {
         let delivery = Delivery::new(alert, descriptor, &publication)
             .with_credentials(&credentials)
             .with_setting(setting);
-        AssertUnwindSafe(instance.dispatch(&delivery)).catch_unwind().await.unwrap_or_else(|panic| {
-            Err(DispatchError::new(ErrorKind::Panicked, crate::rule::panic_message(&*panic)))
-        })
+        AssertUnwindSafe(instance.dispatch(&delivery))
+            .catch_unwind()
+            .await
+            .unwrap_or_else(|panic| {
+                Err(DispatchError::new(
+                    ErrorKind::Panicked,
+                    crate::rule::panic_message(&*panic),
+                ))
+            })
     }
 }
 
@@ -77,7 +94,13 @@ impl Processor {
 pub fn output_instance(service: &str) -> Option<&'static dyn Output> {
     static INSTANCES: OnceLock<HashMap<&'static str, Box<dyn Output>>> = OnceLock::new();
     INSTANCES
-        .get_or_init(|| crate::registry().outputs().iter().map(|entry| (entry.service, (entry.make)())).collect())
+        .get_or_init(|| {
+            crate::registry()
+                .outputs()
+                .iter()
+                .map(|entry| (entry.service, (entry.make)()))
+                .collect()
+        })
         .get(service)
         .map(|output| &**output)
 }

@@ -50,7 +50,10 @@ pub struct OutputEntry {
 
 impl fmt::Debug for PublisherEntry {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PublisherEntry").field("name", &self.name).field("location", &self.location).finish()
+        f.debug_struct("PublisherEntry")
+            .field("name", &self.name)
+            .field("location", &self.location)
+            .finish()
     }
 }
 
@@ -92,7 +95,11 @@ pub fn registry() -> &'static Registry {
         publishers.sort_by_key(|entry| (entry.name, entry.location));
         let mut outputs: Vec<_> = inventory::iter::<OutputEntry>.into_iter().collect();
         outputs.sort_by_key(|entry| (entry.service, entry.location));
-        Registry { rules, publishers, outputs }
+        Registry {
+            rules,
+            publishers,
+            outputs,
+        }
     })
 }
 
@@ -123,12 +130,18 @@ impl Registry {
 
     /// The publisher registered as `name`.
     pub fn publisher(&self, name: &str) -> Option<&'static PublisherEntry> {
-        self.publishers.iter().copied().find(|entry| entry.name == name)
+        self.publishers
+            .iter()
+            .copied()
+            .find(|entry| entry.name == name)
     }
 
     /// The output registered for `service`.
     pub fn output(&self, service: &str) -> Option<&'static OutputEntry> {
-        self.outputs.iter().copied().find(|entry| entry.service == service)
+        self.outputs
+            .iter()
+            .copied()
+            .find(|entry| entry.service == service)
     }
 
     /// Names registered more than once across the linked crates, each with every location.
@@ -138,9 +151,21 @@ impl Registry {
     /// ```
     pub fn problems(&self) -> Vec<RegistryProblem> {
         let mut problems = Vec::new();
-        duplicates("rule", self.rules.iter().map(|r| (r.name, r.location)), &mut problems);
-        duplicates("publisher", self.publishers.iter().map(|p| (p.name, p.location)), &mut problems);
-        duplicates("output service", self.outputs.iter().map(|o| (o.service, o.location)), &mut problems);
+        duplicates(
+            "rule",
+            self.rules.iter().map(|r| (r.name, r.location)),
+            &mut problems,
+        );
+        duplicates(
+            "publisher",
+            self.publishers.iter().map(|p| (p.name, p.location)),
+            &mut problems,
+        );
+        duplicates(
+            "output service",
+            self.outputs.iter().map(|o| (o.service, o.location)),
+            &mut problems,
+        );
         problems
     }
 }
@@ -154,9 +179,20 @@ fn duplicates(
     for (name, location) in items {
         seen.entry(name).or_default().push(location);
     }
-    let mut repeated: Vec<_> = seen.into_iter().filter(|(_, locations)| locations.len() > 1).collect();
+    let mut repeated: Vec<_> = seen
+        .into_iter()
+        .filter(|(_, locations)| locations.len() > 1)
+        .collect();
     repeated.sort();
-    problems.extend(repeated.into_iter().map(|(name, locations)| RegistryProblem::Duplicate { kind, name, locations }));
+    problems.extend(
+        repeated
+            .into_iter()
+            .map(|(name, locations)| RegistryProblem::Duplicate {
+                kind,
+                name,
+                locations,
+            }),
+    );
 }
 
 /// Something wrong with what the linked crates registered.
@@ -175,5 +211,9 @@ pub enum RegistryProblem {
 }
 
 fn display_locations(locations: &[Location]) -> String {
-    locations.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+    locations
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
 }

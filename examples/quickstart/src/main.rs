@@ -62,9 +62,17 @@ fn osquery_added(rec: &Record) -> bool {
 #[publisher]
 fn headline(alert: &Alert, publication: Publication) -> Publication {
     let mut headline = Publication::new();
-    let severity = alert.context.get("severity").map(|s| format!(" (severity {s})")).unwrap_or_default();
+    let severity = alert
+        .context
+        .get("severity")
+        .map(|s| format!(" (severity {s})"))
+        .unwrap_or_default();
     headline.insert("headline", format!("{}{severity}", alert.rule_name));
-    let base = if publication.is_empty() { alert.output_dict().into() } else { publication };
+    let base = if publication.is_empty() {
+        alert.output_dict().into()
+    } else {
+        publication
+    };
     headline.extend(base.into_map());
     headline
 }

@@ -36,7 +36,9 @@ pub fn get_keys<'a>(data: &'a Value, key: &str, max_matches: Option<usize>) -> V
                 }
                 queue.extend(
                     map.iter()
-                        .filter(|(k, v)| k.as_str() != NORMALIZATION_KEY && is_nonempty_container(v))
+                        .filter(|(k, v)| {
+                            k.as_str() != NORMALIZATION_KEY && is_nonempty_container(v)
+                        })
                         .map(|(_, v)| v),
                 );
             }

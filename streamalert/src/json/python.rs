@@ -213,7 +213,12 @@ pub fn py_float_repr(value: f64) -> String {
         return if value > 0.0 { "inf" } else { "-inf" }.into();
     }
     if value == 0.0 {
-        return if value.is_sign_negative() { "-0.0" } else { "0.0" }.into();
+        return if value.is_sign_negative() {
+            "-0.0"
+        } else {
+            "0.0"
+        }
+        .into();
     }
     // `{:e}` yields the shortest round-trip digits, e.g. "-1.2345e-7".
     let scientific = format!("{value:e}");
@@ -365,7 +370,10 @@ mod tests {
     #[test]
     fn float_repr_boundaries() {
         assert_eq!(py_float_repr(1e15), "1000000000000000.0");
-        assert_eq!(py_float_repr(123456789012345680.0), "1.2345678901234568e+17");
+        assert_eq!(
+            py_float_repr(123456789012345680.0),
+            "1.2345678901234568e+17"
+        );
         assert_eq!(py_float_repr(0.001), "0.001");
         assert_eq!(py_float_repr(-2.5e-5), "-2.5e-05");
         assert_eq!(py_float_repr(1496947381.18), "1496947381.18");
@@ -373,6 +381,9 @@ mod tests {
 
     #[test]
     fn str_repr_quotes() {
-        assert_eq!(py_str(&json!(["it's", "say \"hi\"", "both ' \""])), r#"["it's", 'say "hi"', 'both \' "']"#);
+        assert_eq!(
+            py_str(&json!(["it's", "say \"hi\"", "both ' \""])),
+            r#"["it's", 'say "hi"', 'both \' "']"#
+        );
     }
 }

@@ -30,7 +30,8 @@ impl Credentials {
 
     /// Sets `property` to `value`.
     pub fn insert(&mut self, property: impl Into<String>, value: impl Into<String>) {
-        self.0.insert(property.into(), SecretString::from(value.into()));
+        self.0
+            .insert(property.into(), SecretString::from(value.into()));
     }
 
     /// The property names, sorted.

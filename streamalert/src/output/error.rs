@@ -67,17 +67,27 @@ impl fmt::Display for ErrorKind {
 impl DispatchError {
     /// An error of `kind` with a message that must not contain secrets.
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        Self { kind, message: message.into(), status: None }
+        Self {
+            kind,
+            message: message.into(),
+            status: None,
+        }
     }
 
     /// The same error with the service's HTTP status.
     pub fn with_status(self, status: u16) -> Self {
-        Self { status: Some(status), ..self }
+        Self {
+            status: Some(status),
+            ..self
+        }
     }
 
     /// A credential named `property` is missing.
     pub fn missing_credential(property: &str) -> Self {
-        Self::new(ErrorKind::Credentials, format!("no `{property}` stored for this descriptor"))
+        Self::new(
+            ErrorKind::Credentials,
+            format!("no `{property}` stored for this descriptor"),
+        )
     }
 
     /// What kind of failure this is.

@@ -56,7 +56,10 @@ impl<'a> Delivery<'a> {
 
     /// The same delivery with these credentials.
     pub fn with_credentials(self, credentials: &'a Credentials) -> Self {
-        Self { credentials, ..self }
+        Self {
+            credentials,
+            ..self
+        }
     }
 
     /// The same delivery with this `outputs.json` setting.

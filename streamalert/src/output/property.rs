@@ -51,12 +51,18 @@ impl OutputProperty {
 
     /// The same property, stored in the credential store.
     pub const fn secret(self) -> Self {
-        Self { secret: true, ..self }
+        Self {
+            secret: true,
+            ..self
+        }
     }
 
     /// The same property with other forbidden characters (`&[]`: anything goes).
     pub const fn forbidding(self, restrictions: &'static [char]) -> Self {
-        Self { restrictions, ..self }
+        Self {
+            restrictions,
+            ..self
+        }
     }
 
     /// Checks a value against the restrictions.

@@ -33,7 +33,11 @@ impl Output for File {
     fn properties(&self) -> Vec<OutputProperty> {
         vec![
             OutputProperty::descriptor("a short and unique descriptor for this file"),
-            OutputProperty::new("aws_value", "the path of the JSON lines file to append alerts to").forbidding(&[]),
+            OutputProperty::new(
+                "aws_value",
+                "the path of the JSON lines file to append alerts to",
+            )
+            .forbidding(&[]),
         ]
     }
 
@@ -41,21 +45,31 @@ impl Output for File {
         let path = delivery.setting.map(PathBuf::from).ok_or_else(|| {
             DispatchError::new(
                 ErrorKind::Config,
-                format!("no path configured for `file:{}` in outputs.json", delivery.descriptor),
+                format!(
+                    "no path configured for `file:{}` in outputs.json",
+                    delivery.descriptor
+                ),
             )
         })?;
         let line = super::json_line(delivery.publication);
         tokio::task::spawn_blocking(move || append(&path, line.as_bytes()))
             .await
-            .map_err(|e| DispatchError::new(ErrorKind::Io, format!("file writer task failed: {e}")))?
+            .map_err(|e| {
+                DispatchError::new(ErrorKind::Io, format!("file writer task failed: {e}"))
+            })?
     }
 }
 
 fn append(path: &std::path::Path, bytes: &[u8]) -> Result<(), DispatchError> {
-    let io_error = |e: std::io::Error| DispatchError::new(ErrorKind::Io, format!("{}: {e}", path.display()));
+    let io_error =
+        |e: std::io::Error| DispatchError::new(ErrorKind::Io, format!("{}: {e}", path.display()));
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent).map_err(io_error)?;
     }
-    let mut file = std::fs::OpenOptions::new().create(true).append(true).open(path).map_err(io_error)?;
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(io_error)?;
     file.write_all(bytes).map_err(io_error)
 }

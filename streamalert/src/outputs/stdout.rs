@@ -17,7 +17,9 @@ pub struct Stdout;
 #[async_trait::async_trait]
 impl Output for Stdout {
     fn properties(&self) -> Vec<OutputProperty> {
-        vec![OutputProperty::descriptor("a short and unique descriptor for this console output")]
+        vec![OutputProperty::descriptor(
+            "a short and unique descriptor for this console output",
+        )]
     }
 
     async fn dispatch(&self, delivery: &Delivery<'_>) -> Result<(), DispatchError> {

@@ -35,7 +35,9 @@ impl Chain {
             Value::Object(map) => {
                 for key in [service.to_owned(), format!("{service}:{descriptor}")] {
                     match map.get(&key) {
-                        Some(Value::Array(list)) => names.extend(list.iter().filter_map(Value::as_str)),
+                        Some(Value::Array(list)) => {
+                            names.extend(list.iter().filter_map(Value::as_str))
+                        }
                         Some(Value::String(name)) => names.push(name.as_str()),
                         _ => {}
                     }
@@ -78,7 +80,12 @@ impl Chain {
     /// the publisher.
     pub fn publish(&self, alert: &Alert) -> Result<Publication, ChainError> {
         if self.is_default() {
-            return run(DEFAULT_PUBLISHER, &DefaultPublisher, alert, Publication::new());
+            return run(
+                DEFAULT_PUBLISHER,
+                &DefaultPublisher,
+                alert,
+                Publication::new(),
+            );
         }
         self.publishers
             .iter()
@@ -104,7 +111,10 @@ fn run(
         .unwrap_or_else(|panic| Err(PublishError::Panicked(crate::rule::panic_message(&*panic))));
     outcome.map_err(|error| {
         tracing::error!(publisher = name, %error, "publisher failed");
-        ChainError { publisher: name, error }
+        ChainError {
+            publisher: name,
+            error,
+        }
     })
 }
 

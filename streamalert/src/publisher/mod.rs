@@ -41,7 +41,8 @@ use std::sync::OnceLock;
 /// ```
 pub trait Publisher: Send + Sync + 'static {
     /// Returns the next publication. An error aborts the chain and the delivery of its output.
-    fn publish(&self, alert: &Alert, publication: Publication) -> Result<Publication, PublishError>;
+    fn publish(&self, alert: &Alert, publication: Publication)
+    -> Result<Publication, PublishError>;
 }
 
 /// Why a publisher could not publish; the output's delivery fails and stays pending for retry.

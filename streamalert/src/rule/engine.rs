@@ -74,18 +74,31 @@ impl RulesEngine {
 
     /// An engine over these rules, evaluated in this order.
     pub fn with_rules(rules: Vec<&'static Rule>) -> Self {
-        Self { rules, staged: HashSet::new(), required_outputs: vec![REQUIRED_OUTPUT.to_owned()] }
+        Self {
+            rules,
+            staged: HashSet::new(),
+            required_outputs: vec![REQUIRED_OUTPUT.to_owned()],
+        }
     }
 
     /// The same engine with other outputs added to every alert instead of StreamAlert's
     /// `aws-firehose:alerts` (an empty list: none, for a processor without historical search).
-    pub fn with_required_outputs<I: IntoIterator<Item = S>, S: Into<String>>(self, outputs: I) -> Self {
-        Self { required_outputs: outputs.into_iter().map(Into::into).collect(), ..self }
+    pub fn with_required_outputs<I: IntoIterator<Item = S>, S: Into<String>>(
+        self,
+        outputs: I,
+    ) -> Self {
+        Self {
+            required_outputs: outputs.into_iter().map(Into::into).collect(),
+            ..self
+        }
     }
 
     /// The same engine with these rules staged: their alerts go only to the required output.
     pub fn with_staged_rules<I: IntoIterator<Item = S>, S: Into<String>>(self, names: I) -> Self {
-        Self { staged: names.into_iter().map(Into::into).collect(), ..self }
+        Self {
+            staged: names.into_iter().map(Into::into).collect(),
+            ..self
+        }
     }
 
     /// True when the rule named `name` is staged.
@@ -94,11 +107,13 @@ impl RulesEngine {
     }
 
     /// The enabled rules that apply to `log_type`, in evaluation order.
-    pub fn rules_for_log_type<'a>(&'a self, log_type: &'a str) -> impl Iterator<Item = &'static Rule> + 'a {
-        self.rules
-            .iter()
-            .copied()
-            .filter(move |rule| !rule.disabled && rule.logs.is_none_or(|logs| logs.contains(&log_type)))
+    pub fn rules_for_log_type<'a>(
+        &'a self,
+        log_type: &'a str,
+    ) -> impl Iterator<Item = &'static Rule> + 'a {
+        self.rules.iter().copied().filter(move |rule| {
+            !rule.disabled && rule.logs.is_none_or(|logs| logs.contains(&log_type))
+        })
     }
 
     /// Evaluates every applicable rule on the payload; one alert per rule that triggers.
@@ -175,7 +190,13 @@ fn matchers_pass(rule: &Rule, record: &Record) -> bool {
 
 /// The required outputs, the static outputs and the dynamic ones, minus any that is not
 /// `service:descriptor`. A staged rule gets only the required outputs.
-fn outputs(rule: &Rule, record: &Record, context: &Context, staged: bool, required: &[String]) -> BTreeSet<String> {
+fn outputs(
+    rule: &Rule,
+    record: &Record,
+    context: &Context,
+    staged: bool,
+    required: &[String],
+) -> BTreeSet<String> {
     let mut candidates = required.to_vec();
     if !staged {
         candidates.extend(rule.outputs.iter().map(|o| (*o).to_owned()));
@@ -215,5 +236,6 @@ pub fn is_valid_output(output: &str) -> bool {
 }
 
 fn isolate<T>(f: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
-    catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|panic| Err(format!("panicked: {}", panic_message(&*panic))))
+    catch_unwind(AssertUnwindSafe(f))
+        .unwrap_or_else(|panic| Err(format!("panicked: {}", panic_message(&*panic))))
 }

@@ -99,11 +99,14 @@ impl From<StaticPublishers> for PublisherSpec {
         let owned = |names: &[&str]| names.iter().map(|n| (*n).to_owned()).collect::<Vec<_>>();
         match value {
             StaticPublishers::None => Self::None,
-            StaticPublishers::List(names) if names.is_empty() => Self::None,
+            StaticPublishers::List([]) => Self::None,
             StaticPublishers::List(names) => Self::List(owned(names)),
-            StaticPublishers::Map(entries) => {
-                Self::Map(entries.iter().map(|(key, names)| ((*key).to_owned(), owned(names))).collect())
-            }
+            StaticPublishers::Map(entries) => Self::Map(
+                entries
+                    .iter()
+                    .map(|(key, names)| ((*key).to_owned(), owned(names)))
+                    .collect(),
+            ),
         }
     }
 }

@@ -75,12 +75,20 @@ fn with_context(_: &Record, context: &mut Context) -> Result<bool, String> {
 
 fn main() {
     let registry = streamalert::registry();
-    let rule = registry.rule("root_login").expect("root_login is registered");
+    let rule = registry
+        .rule("root_login")
+        .expect("root_login is registered");
     assert_eq!(rule.description, "Root logins.\nauthor: secops");
     assert_eq!(rule.outputs.len(), 4);
     assert!(registry.rule("with_context").expect("registered").disabled);
-    let route = registry.publishers().iter().find(|p| p.name.ends_with("::route"));
-    assert!(route.is_some(), "fn publishers register under their module path");
+    let route = registry
+        .publishers()
+        .iter()
+        .find(|p| p.name.ends_with("::route"));
+    assert!(
+        route.is_some(),
+        "fn publishers register under their module path"
+    );
     assert!(registry.publisher("custom.Shout").is_some());
     assert!(registry.output("ticketing").is_some());
     assert!(registry.output("in-house-pager").is_some());
