@@ -86,11 +86,21 @@ impl Alert {
         }
         // Python's min/max: on equal times `self` is the older one (either way the window of an
         // equally old alert cannot be exceeded).
-        let (older, newer) = if other.created < self.created { (other, self) } else { (self, other) };
+        let (older, newer) = if other.created < self.created {
+            (other, self)
+        } else {
+            (self, other)
+        };
         if newer.created > older.created.plus_minutes(older.merge_window_mins) {
             return false;
         }
-        let keys = |alert: &Alert| alert.merge_by_keys.iter().cloned().collect::<BTreeSet<String>>();
+        let keys = |alert: &Alert| {
+            alert
+                .merge_by_keys
+                .iter()
+                .cloned()
+                .collect::<BTreeSet<String>>()
+        };
         if keys(self) != keys(other) {
             return false;
         }
@@ -170,30 +180,49 @@ impl Alert {
                 merge_keys.push(key);
             }
         }
-        let records: Vec<Value> = alerts.iter().map(|alert| clean_record(&alert.record, &merge_keys)).collect();
-        let objects: Option<Vec<&Map<String, Value>>> = records.iter().map(Value::as_object).collect();
+        let records: Vec<Value> = alerts
+            .iter()
+            .map(|alert| clean_record(&alert.record, &merge_keys))
+            .collect();
+        let objects: Option<Vec<&Map<String, Value>>> =
+            records.iter().map(Value::as_object).collect();
         // Records are objects in practice; should one not be, nothing is common and each
         // record is its own difference.
-        let common = objects.map(|objects| Alert::compute_common(&objects)).unwrap_or_default();
+        let common = objects
+            .map(|objects| Alert::compute_common(&objects))
+            .unwrap_or_default();
 
         let merged_by: Map<String, Value> = merge_keys
             .iter()
             .map(|&key| {
                 let value = get_first_key(&first.record, key).cloned();
-                (key.to_owned(), value.unwrap_or_else(|| MERGED_BY_MISSING.into()))
+                (
+                    key.to_owned(),
+                    value.unwrap_or_else(|| MERGED_BY_MISSING.into()),
+                )
             })
             .collect();
         let mut value_diffs = Map::new();
         for (alert, record) in alerts.iter().zip(&records) {
             let diff = match record {
-                Value::Object(record) if !common.is_empty() => Value::Object(Alert::compute_diff(&common, record)),
+                Value::Object(record) if !common.is_empty() => {
+                    Value::Object(Alert::compute_diff(&common, record))
+                }
                 other => other.clone(),
             };
             // A repeated timestamp keeps its first position and takes the later value.
             value_diffs.insert(alert.created.to_string(), diff);
         }
-        let first_created = alerts.iter().map(|alert| alert.created).min().unwrap_or(first.created);
-        let last_created = alerts.iter().map(|alert| alert.created).max().unwrap_or(last.created);
+        let first_created = alerts
+            .iter()
+            .map(|alert| alert.created)
+            .min()
+            .unwrap_or(first.created);
+        let last_created = alerts
+            .iter()
+            .map(|alert| alert.created)
+            .max()
+            .unwrap_or(last.created);
 
         let mut record = Map::with_capacity(6);
         record.insert("AlertCount".into(), alerts.len().into());
@@ -203,7 +232,11 @@ impl Alert {
         record.insert("OtherCommonKeys".into(), Value::Object(common));
         record.insert("ValueDiffs".into(), Value::Object(value_diffs));
 
-        let mut merged = Alert::new(first.rule_name.clone(), Value::Object(record), last.outputs.iter().cloned());
+        let mut merged = Alert::new(
+            first.rule_name.clone(),
+            Value::Object(record),
+            last.outputs.iter().cloned(),
+        );
         merged.cluster = first.cluster.clone();
         merged.context = first.context.clone();
         merged.log_source = first.log_source.clone();
@@ -231,21 +264,33 @@ impl Alert {
     /// assert_eq!(serde_json::Value::Object(common), json!({"abc": 123, "nested": {"A": 1}}));
     /// ```
     pub fn compute_common(records: &[&Map<String, Value>]) -> Map<String, Value> {
-        let Some((first, others)) = records.split_first() else { return Map::new() };
+        let Some((first, others)) = records.split_first() else {
+            return Map::new();
+        };
         if others.is_empty() {
             return (*first).clone();
         }
         let mut common = Map::new();
         for (key, value) in *first {
-            let Some(values) = others.iter().map(|record| record.get(key)).collect::<Option<Vec<&Value>>>() else {
+            let Some(values) = others
+                .iter()
+                .map(|record| record.get(key))
+                .collect::<Option<Vec<&Value>>>()
+            else {
                 continue; // absent from some record
             };
             if values.iter().all(|other| python_eq(other, value)) {
                 common.insert(key.clone(), value.clone());
                 continue;
             }
-            let Value::Object(object) = value else { continue };
-            let Some(nested) = values.iter().map(|other| other.as_object()).collect::<Option<Vec<_>>>() else {
+            let Value::Object(object) = value else {
+                continue;
+            };
+            let Some(nested) = values
+                .iter()
+                .map(|other| other.as_object())
+                .collect::<Option<Vec<_>>>()
+            else {
                 continue; // not an object everywhere: nothing partially common
             };
             let nested_common = Alert::compute_common(&[vec![object], nested].concat());
@@ -270,7 +315,10 @@ impl Alert {
     /// let diff = Alert::compute_diff(common.as_object().unwrap(), record.as_object().unwrap());
     /// assert_eq!(serde_json::Value::Object(diff), json!({"nested": {"B": 2}, "new": true}));
     /// ```
-    pub fn compute_diff(common: &Map<String, Value>, record: &Map<String, Value>) -> Map<String, Value> {
+    pub fn compute_diff(
+        common: &Map<String, Value>,
+        record: &Map<String, Value>,
+    ) -> Map<String, Value> {
         if common.is_empty() {
             return record.clone();
         }
@@ -343,7 +391,10 @@ pub fn merge_groups(alerts: &[Alert], now: Timestamp) -> Vec<Vec<usize>> {
     for index in order {
         let alert = &alerts[index];
         let joined = groups.iter_mut().find(|group| {
-            group.len() < MAX_ALERTS_PER_GROUP && group.first().is_some_and(|&head| alert.can_merge(&alerts[head]))
+            group.len() < MAX_ALERTS_PER_GROUP
+                && group
+                    .first()
+                    .is_some_and(|&head| alert.can_merge(&alerts[head]))
         });
         match joined {
             Some(group) => group.push(index),
@@ -373,9 +424,13 @@ fn python_eq(a: &Value, b: &Value) -> bool {
     match (a, b) {
         (Value::Null, Value::Null) => true,
         (Value::String(a), Value::String(b)) => a == b,
-        (Value::Array(a), Value::Array(b)) => a.len() == b.len() && a.iter().zip(b).all(|(a, b)| python_eq(a, b)),
+        (Value::Array(a), Value::Array(b)) => {
+            a.len() == b.len() && a.iter().zip(b).all(|(a, b)| python_eq(a, b))
+        }
         (Value::Object(a), Value::Object(b)) => {
-            a.len() == b.len() && a.iter().all(|(key, a)| b.get(key).is_some_and(|b| python_eq(a, b)))
+            a.len() == b.len()
+                && a.iter()
+                    .all(|(key, a)| b.get(key).is_some_and(|b| python_eq(a, b)))
         }
         (Value::Bool(_) | Value::Number(_), Value::Bool(_) | Value::Number(_)) => {
             match (PyNumber::of(a), PyNumber::of(b)) {
@@ -408,7 +463,11 @@ impl PyNumber {
         if text.contains(['.', 'e', 'E']) {
             // Python's float() and Rust's parse both round correctly; overflow gives ±inf.
             Self::Float(text.parse().unwrap_or(f64::NAN))
-        } else if text.trim_start_matches('-').bytes().all(|digit| digit == b'0') {
+        } else if text
+            .trim_start_matches('-')
+            .bytes()
+            .all(|digit| digit == b'0')
+        {
             Self::Int("0".to_owned()) // -0
         } else {
             Self::Int(text)
@@ -423,7 +482,11 @@ impl PyNumber {
                 // Exact, as in Python: an integral float prints every digit with `{:.0}`.
                 float.is_finite()
                     && float.fract() == 0.0
-                    && if *float == 0.0 { int == "0" } else { format!("{float:.0}") == *int }
+                    && if *float == 0.0 {
+                        int == "0"
+                    } else {
+                        format!("{float:.0}") == *int
+                    }
             }
         }
     }
@@ -455,20 +518,35 @@ mod tests {
             "k": 1, "a": {"k": 2, "b": {"k": 3, "keep": 4}}, "list": [{"k": 5}], "z": "k"
         });
         let cleaned = clean_record(&record, &["k"]);
-        assert_eq!(cleaned, json!({"a": {"b": {"keep": 4}}, "list": [{"k": 5}], "z": "k"}));
-        let order: Vec<&String> = cleaned.as_object().map(|m| m.keys().collect()).unwrap_or_default();
+        assert_eq!(
+            cleaned,
+            json!({"a": {"b": {"keep": 4}}, "list": [{"k": 5}], "z": "k"})
+        );
+        let order: Vec<&String> = cleaned
+            .as_object()
+            .map(|m| m.keys().collect())
+            .unwrap_or_default();
         assert_eq!(order, ["a", "list", "z"]);
         assert_eq!(clean_record(&json!([{"k": 1}]), &["k"]), json!([{"k": 1}]));
     }
 
     #[test]
     fn common_recurses_only_into_objects_present_everywhere() {
-        let a = object(json!({"n": {"x": 1, "y": 2}, "m": {"x": 1}, "o": {"x": 1}, "p": 1, "q": {"r": {"s": 1}}}));
-        let b = object(json!({"n": {"x": 1, "y": 3}, "m": [1], "o": {"x": 2}, "p": 1.0, "q": {"r": {"s": 1, "t": 2}}}));
-        let c = object(json!({"n": {"y": 2, "x": 1}, "m": {"x": 1}, "o": {"x": 1}, "p": true, "q": {"r": {"s": 1}}}));
+        let a = object(
+            json!({"n": {"x": 1, "y": 2}, "m": {"x": 1}, "o": {"x": 1}, "p": 1, "q": {"r": {"s": 1}}}),
+        );
+        let b = object(
+            json!({"n": {"x": 1, "y": 3}, "m": [1], "o": {"x": 2}, "p": 1.0, "q": {"r": {"s": 1, "t": 2}}}),
+        );
+        let c = object(
+            json!({"n": {"y": 2, "x": 1}, "m": {"x": 1}, "o": {"x": 1}, "p": true, "q": {"r": {"s": 1}}}),
+        );
         let common = Alert::compute_common(&[&a, &b, &c]);
         // `m` is an array in one record; `o` has nothing in common; `p` is 1 == 1.0 == True.
-        assert_eq!(Value::Object(common), json!({"n": {"x": 1}, "p": 1, "q": {"r": {"s": 1}}}));
+        assert_eq!(
+            Value::Object(common),
+            json!({"n": {"x": 1}, "p": 1, "q": {"r": {"s": 1}}})
+        );
     }
 
     #[test]
@@ -483,7 +561,10 @@ mod tests {
         let a = object(json!({"a": 1, "b": 2}));
         let b = object(json!({"b": 2}));
         let c = object(json!({"a": 1, "b": 2}));
-        assert_eq!(Value::Object(Alert::compute_common(&[&a, &b, &c])), json!({"b": 2}));
+        assert_eq!(
+            Value::Object(Alert::compute_common(&[&a, &b, &c])),
+            json!({"b": 2})
+        );
     }
 
     #[test]
@@ -491,7 +572,10 @@ mod tests {
         let common = object(json!({"a": {"b": 1}, "c": {"d": 1}, "e": 1, "f": {}}));
         let record = object(json!({"a": 5, "c": {"d": 1.0}, "e": {"x": 1}, "f": {}, "g": null}));
         let diff = Alert::compute_diff(&common, &record);
-        assert_eq!(Value::Object(diff), json!({"a": 5, "e": {"x": 1}, "g": null}));
+        assert_eq!(
+            Value::Object(diff),
+            json!({"a": 5, "e": {"x": 1}, "g": null})
+        );
     }
 
     #[test]
@@ -509,7 +593,10 @@ mod tests {
         assert!(!python_eq(&json!(1), &json!(1.5)));
         assert!(!python_eq(&json!(true), &json!("true")));
         assert!(!python_eq(&json!(null), &json!(false)));
-        assert!(python_eq(&json!({"a": 1, "b": [1, 2]}), &json!({"b": [1.0, 2], "a": 1})));
+        assert!(python_eq(
+            &json!({"a": 1, "b": [1, 2]}),
+            &json!({"b": [1.0, 2], "a": 1})
+        ));
         assert!(!python_eq(&json!([1, 2]), &json!([2, 1])));
         let big: Value = serde_json::from_str("100000000000000000000").expect("valid JSON");
         let big_float: Value = serde_json::from_str("1e20").expect("valid JSON");
@@ -530,25 +617,51 @@ mod tests {
 
     #[test]
     fn can_merge_never_looks_inside_normalization() {
-        let a = alert(json!({"streamalert_normalization": {"k": 1}}), "2000-01-01T00:00:00.000000Z", &["k"], 5);
-        let b = alert(json!({"streamalert_normalization": {"k": 2}}), "2000-01-01T00:00:00.000000Z", &["k"], 5);
+        let a = alert(
+            json!({"streamalert_normalization": {"k": 1}}),
+            "2000-01-01T00:00:00.000000Z",
+            &["k"],
+            5,
+        );
+        let b = alert(
+            json!({"streamalert_normalization": {"k": 2}}),
+            "2000-01-01T00:00:00.000000Z",
+            &["k"],
+            5,
+        );
         assert!(a.can_merge(&b));
     }
 
     #[test]
     fn merge_of_one_alert_has_the_cleaned_record_as_common() {
-        let one = alert(json!({"k": 1, "x": {"k": 2, "y": 3}}), "2000-01-01T00:00:00.000000Z", &["k"], 5);
+        let one = alert(
+            json!({"k": 1, "x": {"k": 2, "y": 3}}),
+            "2000-01-01T00:00:00.000000Z",
+            &["k"],
+            5,
+        );
         let merged = Alert::merge([&one]).expect("one alert");
         assert_eq!(merged.record["MergedBy"], json!({"k": 1}));
         assert_eq!(merged.record["OtherCommonKeys"], json!({"x": {"y": 3}}));
-        assert_eq!(merged.record["ValueDiffs"], json!({"2000-01-01T00:00:00.000000Z": {}}));
+        assert_eq!(
+            merged.record["ValueDiffs"],
+            json!({"2000-01-01T00:00:00.000000Z": {}})
+        );
     }
 
     #[test]
     fn merged_by_keeps_null_and_dedups_keys_in_rule_order() {
-        let one = alert(json!({"b": null, "a": 1}), "2000-01-01T00:00:00.000000Z", &["b", "a", "b"], 5);
+        let one = alert(
+            json!({"b": null, "a": 1}),
+            "2000-01-01T00:00:00.000000Z",
+            &["b", "a", "b"],
+            5,
+        );
         let merged = Alert::merge([&one]).expect("one alert");
-        let merged_by = merged.record["MergedBy"].as_object().cloned().unwrap_or_default();
+        let merged_by = merged.record["MergedBy"]
+            .as_object()
+            .cloned()
+            .unwrap_or_default();
         assert_eq!(merged_by.keys().collect::<Vec<_>>(), ["b", "a"]);
         assert_eq!(Value::Object(merged_by), json!({"b": null, "a": 1}));
     }
@@ -559,8 +672,14 @@ mod tests {
         let b = alert(json!([1, 2]), "2000-01-01T00:01:00.000000Z", &["k"], 5);
         let merged = Alert::merge([&a, &b]).expect("two alerts");
         assert_eq!(merged.record["OtherCommonKeys"], json!({}));
-        assert_eq!(merged.record["ValueDiffs"]["2000-01-01T00:01:00.000000Z"], json!([1, 2]));
-        assert_eq!(merged.record["ValueDiffs"]["2000-01-01T00:00:00.000000Z"], json!({}));
+        assert_eq!(
+            merged.record["ValueDiffs"]["2000-01-01T00:01:00.000000Z"],
+            json!([1, 2])
+        );
+        assert_eq!(
+            merged.record["ValueDiffs"]["2000-01-01T00:00:00.000000Z"],
+            json!({})
+        );
     }
 
     #[test]
@@ -571,10 +690,14 @@ mod tests {
             alert(json!({"k": 1}), "2000-01-01T00:05:00.000000Z", &["k"], 5),
         ];
         // Alert 2 would join group [0], but alert 1 (window open until 00:14) stops the walk.
-        let now: Timestamp = "2000-01-01T00:10:00.000000Z".parse().expect("test timestamp");
+        let now: Timestamp = "2000-01-01T00:10:00.000000Z"
+            .parse()
+            .expect("test timestamp");
         assert_eq!(merge_groups(&alerts, now), [vec![0]]);
         // Exactly at the end of its window an alert starts a group.
-        let now: Timestamp = "2000-01-01T00:14:00.000000Z".parse().expect("test timestamp");
+        let now: Timestamp = "2000-01-01T00:14:00.000000Z"
+            .parse()
+            .expect("test timestamp");
         assert_eq!(merge_groups(&alerts, now), [vec![0, 2], vec![1]]);
         assert!(merge_groups(&[], now).is_empty());
     }

@@ -1,0 +1,663 @@
+//! Runs every vector of `vectors/alert-model` and `vectors/merge` against the alert model,
+//! `Alert::can_merge`, `Alert::compute_diff`, `Alert::merge` and `merge_groups`.
+//!
+//! The vectors are read from disk when the test runs; nothing of them is repeated here. Each
+//! file is dispatched on its `kind`, `function` and the keys of its `input`, and every key of its
+//! `expected` (or of each case's `expected`) must be checked by some handler, so a new vector
+//! or a new expected key the test does not understand fails the test instead of passing
+//! silently. The placeholders of `vectors/README.md` are resolved here: `"<now>"` in an input is
+//! the current time, `"<utc now>"` in a result must be a time taken during the call and
+//! `"<new random uuid4>"` must be a fresh UUID4.
+
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use streamalert::Alert;
+use streamalert::alert::{Timestamp, merge_groups};
+use streamalert::json::PythonJson;
+
+/// Input placeholder: the current time when the test runs.
+const NOW: &str = "<now>";
+/// Result placeholder: a time between the start and the end of the call.
+const UTC_NOW: &str = "<utc now>";
+/// Result placeholder: any fresh random UUID4.
+const NEW_UUID4: &str = "<new random uuid4>";
+/// Exception class of the alert constructor's errors, the prefix of an `error` expectation.
+const ALERT_CREATION_ERROR: &str = "AlertCreationError";
+/// The categories this file runs.
+const CATEGORIES: [&str; 2] = ["alert-model", "merge"];
+
+#[test]
+fn alert_model_and_merge_vectors() {
+    let mut run = Run::default();
+    let mut statements = Vec::new();
+    for category in CATEGORIES {
+        let files = vector_files(category);
+        assert!(!files.is_empty(), "no vector files in vectors/{category}");
+        for path in &files {
+            let before = (run.failures.len(), run.cases);
+            let vector = match read_vector(path, category) {
+                Ok(vector) => vector,
+                Err(problem) => {
+                    run.fail(&path.display().to_string(), &problem);
+                    continue;
+                }
+            };
+            let id = vector["id"].as_str().unwrap_or_default().to_owned();
+            *run.files.entry(category).or_default() += 1;
+            if is_statement_only(&vector) {
+                statements.push((category, vector)); // checked once every other vector has been read
+                continue;
+            }
+            run_vector(&mut run, &id, &vector);
+            run.summarize(category, &id, before);
+        }
+        assert_eq!(
+            run.files.get(category).copied().unwrap_or(0),
+            files.len(),
+            "not every file of {category} ran"
+        );
+    }
+    for (category, vector) in &statements {
+        let before = (run.failures.len(), run.cases);
+        let id = vector["id"].as_str().unwrap_or_default().to_owned();
+        run_statement(&mut run, &id, vector);
+        run.summarize(category, &id, before);
+    }
+
+    println!("{}", run.summary.join("\n"));
+    assert!(
+        run.failures.is_empty(),
+        "{} failure(s):\n{}",
+        run.failures.len(),
+        run.failures.join("\n")
+    );
+    assert!(run.cases > 0, "no case ran");
+}
+
+/// Collects failures so that one run reports every broken vector.
+#[derive(Default)]
+struct Run {
+    failures: Vec<String>,
+    /// Cases run (a vector without `cases` is one case).
+    cases: usize,
+    /// Files run per category.
+    files: BTreeMap<&'static str, usize>,
+    summary: Vec<String>,
+    /// Every alert built from a merge or grouping input, for statement-only vectors.
+    alert_pool: Vec<Alert>,
+}
+
+impl Run {
+    fn fail(&mut self, context: &str, problem: &str) {
+        self.failures.push(format!("{context}: {problem}"));
+    }
+
+    /// One summary line for the vector `id`, given the failure and case counts before it ran.
+    fn summarize(&mut self, category: &str, id: &str, (failures, cases): (usize, usize)) {
+        let status = if self.failures.len() == failures {
+            "ok"
+        } else {
+            "FAILED"
+        };
+        self.summary.push(format!(
+            "{category}/{id}: {} case(s), {status}",
+            self.cases - cases
+        ));
+    }
+
+    fn check(&mut self, context: &str, outcome: Result<(), String>) {
+        if let Err(problem) = outcome {
+            self.fail(context, &problem);
+        }
+    }
+}
+
+fn vector_files(category: &str) -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("vectors")
+        .join(category);
+    let entries =
+        std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()));
+    let mut files: Vec<PathBuf> = entries
+        .map(|entry| {
+            entry
+                .unwrap_or_else(|e| panic!("cannot list {}: {e}", dir.display()))
+                .path()
+        })
+        .filter(|path| path.extension().is_some_and(|ext| ext == "json"))
+        .collect();
+    files.sort();
+    files
+}
+
+fn read_vector(path: &Path, category: &str) -> Result<Value, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read: {e}"))?;
+    let vector: Value = serde_json::from_str(&text).map_err(|e| format!("not JSON: {e}"))?;
+    let stem = path
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or_default();
+    if vector["schema"] != "streamalert-vectors/1" {
+        return Err(format!("unknown schema {}", vector["schema"]));
+    }
+    if vector["id"] != stem {
+        return Err(format!("id {} is not the file name", vector["id"]));
+    }
+    if vector["category"] != category {
+        return Err(format!(
+            "category {} is not the directory",
+            vector["category"]
+        ));
+    }
+    Ok(vector)
+}
+
+/// A vector that only states a property: no input, no expected values, no cases.
+fn is_statement_only(vector: &Value) -> bool {
+    let empty = |key: &str| {
+        vector
+            .get(key)
+            .is_none_or(|v| v.as_object().is_some_and(Map::is_empty))
+    };
+    empty("input") && empty("expected") && vector.get("cases").is_none()
+}
+
+/// One case of a vector: its input and its expected values.
+type Case = (Map<String, Value>, Map<String, Value>);
+
+/// The cases of a vector: its `cases`, each input laid over the shared vector-level input, or
+/// the vector itself.
+fn cases(vector: &Value) -> Result<Vec<Case>, String> {
+    let shared = vector["input"].as_object().cloned().unwrap_or_default();
+    let pair = |holder: &Value| -> Result<_, String> {
+        let mut input = shared.clone();
+        if let Some(own) = holder.get("input") {
+            input.extend(own.as_object().ok_or("`input` is not an object")?.clone());
+        }
+        let expected = holder["expected"]
+            .as_object()
+            .ok_or("`expected` is not an object")?
+            .clone();
+        Ok((input, expected))
+    };
+    match vector.get("cases") {
+        Some(list) => list
+            .as_array()
+            .ok_or("`cases` is not a list")?
+            .iter()
+            .map(pair)
+            .collect(),
+        None => Ok(vec![pair(vector)?]),
+    }
+}
+
+fn run_vector(run: &mut Run, id: &str, vector: &Value) {
+    let kind = vector["kind"].as_str().unwrap_or_default();
+    let function = vector["function"].as_str();
+    let cases = match cases(vector) {
+        Ok(cases) => cases,
+        Err(problem) => return run.fail(id, &problem),
+    };
+    for (n, (input, expected)) in cases.iter().enumerate() {
+        let context = if vector.get("cases").is_some() {
+            format!("{id} case {n}")
+        } else {
+            id.to_owned()
+        };
+        run.cases += 1;
+        match (kind, function) {
+            ("alert-model", None) => alert_model(run, &context, input, expected),
+            ("merge", Some("Alert.can_merge")) => can_merge(run, &context, input, expected),
+            ("merge", Some("Alert.compute_diff")) => compute_diff(run, &context, input, expected),
+            ("merge", Some("Alert.merge")) => merge(run, &context, input, expected),
+            ("merge-grouping", Some("alert_merger.merge_groups")) => {
+                grouping(run, &context, input, expected)
+            }
+            _ => run.fail(
+                &context,
+                &format!("no handler for kind {kind:?}, function {function:?}"),
+            ),
+        }
+    }
+}
+
+/// Statement-only vectors, checked against the alerts of every other merge vector.
+fn run_statement(run: &mut Run, id: &str, vector: &Value) {
+    run.cases += 1;
+    let note = vector["note"].as_str().unwrap_or_default();
+    match (vector["kind"].as_str(), id) {
+        // The statement that an alert always merges with itself.
+        (Some("merge-grouping"), "GROUP-05") => {
+            let pool: Vec<Alert> = run
+                .alert_pool
+                .iter()
+                .filter(|a| a.merge_enabled())
+                .cloned()
+                .collect();
+            if pool.is_empty() {
+                return run.fail(
+                    id,
+                    "no merge-enabled alert in the other vectors to check the statement with",
+                );
+            }
+            for alert in pool {
+                let context = format!("{id} with alert {} created {}", alert.record, alert.created);
+                if !alert.can_merge(&alert) {
+                    run.fail(&context, "can_merge(itself) is false");
+                }
+                // Exactly at the end of its window the alert starts a group; its copy must join it.
+                let now = alert.created.plus_minutes(alert.merge_window_mins);
+                let groups = merge_groups(&[alert.clone(), alert], now);
+                if groups != [vec![0, 1]] {
+                    run.fail(
+                        &context,
+                        &format!("groups {groups:?}, expected one group of both copies"),
+                    );
+                }
+            }
+        }
+        _ => run.fail(
+            id,
+            &format!("statement-only vector without a check: {note}"),
+        ),
+    }
+}
+
+// ---------- alert model ----------
+
+fn alert_model(
+    run: &mut Run,
+    context: &str,
+    input: &Map<String, Value>,
+    expected: &Map<String, Value>,
+) {
+    let built = if let Some(fields) = input.get("alert") {
+        fields
+            .as_object()
+            .ok_or_else(|| "`alert` is not an object".to_owned())
+            .and_then(|fields| {
+                Alert::from_fields(fields).map_err(|e| format!("from_fields failed: {e}"))
+            })
+    } else if let Some(item) = input.get("dynamo_item") {
+        Alert::from_item(item).map_err(|e| format!("from_item failed: {e}"))
+    } else if let Some(kwargs) = input.get("kwargs") {
+        match kwargs.as_object().map(Alert::from_fields) {
+            Some(Ok(alert)) => Ok(alert),
+            Some(Err(error)) => Err(error.to_string()),
+            None => Err("`kwargs` is not an object".to_owned()),
+        }
+    } else {
+        return run.fail(
+            context,
+            &format!(
+                "unknown alert-model input {:?}",
+                input.keys().collect::<Vec<_>>()
+            ),
+        );
+    };
+
+    if let Some(want) = expected.get("error") {
+        let outcome = match (&built, want.as_str().and_then(|w| w.split_once(": "))) {
+            (Ok(alert), _) => Err(format!("expected an error, built {alert}")),
+            (Err(_), None) => Err(format!("cannot read expected error {want}")),
+            (Err(got), Some((class, message))) if class == ALERT_CREATION_ERROR => {
+                if got == message {
+                    Ok(())
+                } else {
+                    Err(format!("error\n  got:      {got}\n  expected: {message}"))
+                }
+            }
+            (Err(_), Some((class, _))) => Err(format!("no Rust error stands for {class}")),
+        };
+        run.check(&format!("{context} error"), outcome);
+        if expected.len() > 1 {
+            run.fail(context, "an error vector expects more than the error");
+        }
+        return;
+    }
+    let alert = match built {
+        Ok(alert) => alert,
+        Err(problem) => return run.fail(context, &problem),
+    };
+    for (key, want) in expected {
+        let context = format!("{context} {key}");
+        let outcome = match key.as_str() {
+            "output_dict" => {
+                let dict = alert.output_dict();
+                equal_json(&Value::Object(dict.clone()), want, &Clock::NONE)
+                    .and_then(|()| same_key_order(&dict, want))
+            }
+            "dynamo_record" | "dynamo_record_after_roundtrip" => {
+                check_item(&alert.to_item(), want, false, &Clock::NONE)
+            }
+            "merge_enabled" => equal_json(&alert.merge_enabled().into(), want, &Clock::NONE),
+            "remaining_outputs" => same_set(&alert.remaining_outputs().into_iter().collect(), want),
+            "str" => equal_json(&alert.to_string().into(), want, &Clock::NONE),
+            "dynamo_key" => equal_json(&alert.key(), want, &Clock::NONE),
+            _ => Err("expected key not checked by this test".to_owned()),
+        };
+        run.check(&context, outcome);
+    }
+}
+
+// ---------- merge ----------
+
+/// Builds an alert from a vector's partial snake_case form; `"<now>"` is the current time and
+/// `i` (the alert's index in a grouping input) is checked and dropped.
+fn vector_alert(fields: &Value, index: usize) -> Result<Alert, String> {
+    let mut fields = fields
+        .as_object()
+        .ok_or("an alert is not an object")?
+        .clone();
+    if let Some(i) = fields.remove("i")
+        && i.as_u64() != u64::try_from(index).ok()
+    {
+        return Err(format!("alert {index} is marked i = {i}"));
+    }
+    if fields.get("created").is_some_and(|created| created == NOW) {
+        fields.insert("created".into(), Timestamp::now().to_string().into());
+    }
+    Alert::from_fields(&fields).map_err(|e| format!("alert {index}: {e}"))
+}
+
+fn vector_alerts(run: &mut Run, value: Option<&Value>) -> Result<Vec<Alert>, String> {
+    let list = value
+        .and_then(Value::as_array)
+        .ok_or("the input has no list of alerts")?;
+    let alerts = list
+        .iter()
+        .enumerate()
+        .map(|(i, fields)| vector_alert(fields, i))
+        .collect::<Result<Vec<_>, _>>()?;
+    run.alert_pool.extend(alerts.iter().cloned());
+    Ok(alerts)
+}
+
+fn pair(run: &mut Run, input: &Map<String, Value>) -> Result<(Alert, Alert), String> {
+    let a = vector_alert(input.get("a").ok_or("no alert `a`")?, 0)?;
+    let b = vector_alert(input.get("b").ok_or("no alert `b`")?, 1)?;
+    run.alert_pool.extend([a.clone(), b.clone()]);
+    Ok((a, b))
+}
+
+fn can_merge(
+    run: &mut Run,
+    context: &str,
+    input: &Map<String, Value>,
+    expected: &Map<String, Value>,
+) {
+    let (a, b) = match pair(run, input) {
+        Ok(pair) => pair,
+        Err(problem) => return run.fail(context, &problem),
+    };
+    for (key, want) in expected {
+        let got = match key.as_str() {
+            "a_can_merge_b" => a.can_merge(&b),
+            "b_can_merge_a" => b.can_merge(&a),
+            _ => {
+                run.fail(
+                    &format!("{context} {key}"),
+                    "expected key not checked by this test",
+                );
+                continue;
+            }
+        };
+        run.check(
+            &format!("{context} {key}"),
+            equal_json(&got.into(), want, &Clock::NONE),
+        );
+    }
+}
+
+fn compute_diff(
+    run: &mut Run,
+    context: &str,
+    input: &Map<String, Value>,
+    expected: &Map<String, Value>,
+) {
+    let (Some(common), Some(record)) = (
+        input.get("common").and_then(Value::as_object),
+        input.get("record").and_then(Value::as_object),
+    ) else {
+        return run.fail(context, "input needs objects `common` and `record`");
+    };
+    for (key, want) in expected {
+        let outcome = match key.as_str() {
+            "diff" => equal_json(
+                &Value::Object(Alert::compute_diff(common, record)),
+                want,
+                &Clock::NONE,
+            ),
+            _ => Err("expected key not checked by this test".to_owned()),
+        };
+        run.check(&format!("{context} {key}"), outcome);
+    }
+}
+
+fn merge(run: &mut Run, context: &str, input: &Map<String, Value>, expected: &Map<String, Value>) {
+    // `alerts_in_given_order` says the order is deliberately not the creation order.
+    let alerts = match vector_alerts(
+        run,
+        input
+            .get("alerts")
+            .or_else(|| input.get("alerts_in_given_order")),
+    ) {
+        Ok(alerts) => alerts,
+        Err(problem) => return run.fail(context, &problem),
+    };
+    let start = Timestamp::now();
+    let merged = Alert::merge(&alerts);
+    let clock = Clock {
+        during: Some((start, Timestamp::now())),
+    };
+    let Some(merged) = merged else {
+        return run.fail(context, "merge returned nothing");
+    };
+    if alerts.iter().any(|alert| alert.alert_id == merged.alert_id) {
+        run.fail(context, "the merged alert reuses an input alert's id");
+    }
+    for (key, want) in expected {
+        let outcome = match key.as_str() {
+            "record" => equal_json(&merged.record, want, &clock)
+                .and_then(|()| same_text(&merged.record_json(), want)),
+            "outputs" => same_set(&merged.outputs.iter().cloned().collect(), want),
+            "merged_dynamo_record_with_Record_decoded" => {
+                check_item(&merged.to_item(), want, true, &clock)
+            }
+            _ => Err("expected key not checked by this test".to_owned()),
+        };
+        run.check(&format!("{context} {key}"), outcome);
+    }
+}
+
+fn grouping(
+    run: &mut Run,
+    context: &str,
+    input: &Map<String, Value>,
+    expected: &Map<String, Value>,
+) {
+    let alerts = match vector_alerts(run, input.get("alerts")) {
+        Ok(alerts) => alerts,
+        Err(problem) => return run.fail(context, &problem),
+    };
+    let groups = merge_groups(&alerts, Timestamp::now());
+    for (key, want) in expected {
+        let outcome = match key.as_str() {
+            "groups" => serde_json::to_value(&groups)
+                .map_err(|e| e.to_string())
+                .and_then(|got| equal_json(&got, want, &Clock::NONE)),
+            _ => Err("expected key not checked by this test".to_owned()),
+        };
+        run.check(&format!("{context} {key}"), outcome);
+    }
+}
+
+// ---------- comparison ----------
+
+/// When a result placeholder for "now" may have been taken.
+struct Clock {
+    during: Option<(Timestamp, Timestamp)>,
+}
+
+impl Clock {
+    const NONE: Clock = Clock { during: None };
+}
+
+/// `actual` equals `expected` as a JSON value (object key order ignored, numbers by their text
+/// so that `1` and `1.0` differ), where the result placeholders of `expected` match any value
+/// of their shape. The error names the first differing path.
+fn equal_json(actual: &Value, expected: &Value, clock: &Clock) -> Result<(), String> {
+    compare(actual, expected, clock, "$")
+}
+
+fn compare(actual: &Value, expected: &Value, clock: &Clock, path: &str) -> Result<(), String> {
+    match (actual, expected) {
+        (Value::String(got), Value::String(want)) if want == NEW_UUID4 => {
+            if is_uuid4(got) {
+                Ok(())
+            } else {
+                Err(format!("{path}: {got:?} is not a UUID4"))
+            }
+        }
+        (Value::String(got), Value::String(want)) if want == UTC_NOW || want == NOW => {
+            let Some((start, end)) = clock.during else {
+                return Err(format!(
+                    "{path}: placeholder {want} where no time was taken"
+                ));
+            };
+            match got.parse::<Timestamp>() {
+                Ok(t) if start <= t && t <= end => Ok(()),
+                Ok(t) => Err(format!("{path}: {t} is not between {start} and {end}")),
+                Err(e) => Err(format!("{path}: {e}")),
+            }
+        }
+        (Value::Object(got), Value::Object(want)) => {
+            if let Some(extra) = got.keys().find(|k| !want.contains_key(*k)) {
+                return Err(format!("{path}: unexpected key {extra:?}"));
+            }
+            want.iter().try_for_each(|(key, want)| match got.get(key) {
+                Some(got) => compare(got, want, clock, &format!("{path}.{key}")),
+                None => Err(format!("{path}: missing key {key:?}")),
+            })
+        }
+        (Value::Array(got), Value::Array(want)) if got.len() == want.len() => got
+            .iter()
+            .zip(want)
+            .enumerate()
+            .try_for_each(|(i, (got, want))| compare(got, want, clock, &format!("{path}[{i}]"))),
+        _ if actual == expected => Ok(()),
+        _ => Err(format!(
+            "{path}:\n  got:      {actual}\n  expected: {expected}"
+        )),
+    }
+}
+
+/// A set shown as a sorted list: compared as a set (`null` stands for an empty set only where
+/// the expected value is `null` too).
+fn same_set(actual: &Value, expected: &Value) -> Result<(), String> {
+    let sorted = |value: &Value| {
+        value.as_array().map(|items| {
+            let mut texts: Vec<String> = items.iter().map(Value::to_string).collect();
+            texts.sort();
+            texts
+        })
+    };
+    match (sorted(actual), sorted(expected)) {
+        (Some(got), Some(want)) if got == want => Ok(()),
+        (None, None) if actual == expected => Ok(()),
+        _ => Err(format!("set\n  got:      {actual}\n  expected: {expected}")),
+    }
+}
+
+/// The top-level keys of `actual` are in the expected order.
+fn same_key_order(actual: &Map<String, Value>, expected: &Value) -> Result<(), String> {
+    let got: Vec<&String> = actual.keys().collect();
+    let want: Vec<&String> = expected
+        .as_object()
+        .map(|m| m.keys().collect())
+        .unwrap_or_default();
+    if got == want {
+        Ok(())
+    } else {
+        Err(format!(
+            "key order\n  got:      {got:?}\n  expected: {want:?}"
+        ))
+    }
+}
+
+/// `actual` is the exact compact text StreamAlert stores for the `expected` record, which checks
+/// key order at every depth and the encoder.
+fn same_text(actual: &str, expected: &Value) -> Result<(), String> {
+    let want = PythonJson::COMPACT.dump(expected);
+    if actual == want {
+        Ok(())
+    } else {
+        Err(format!(
+            "record text\n  got:      {actual}\n  expected: {want}"
+        ))
+    }
+}
+
+/// An alerts-table item against its expectation: `Outputs`/`OutputsSent` as sets, `Record` both
+/// as a value and as exact text (`decoded`: the expectation holds the record decoded), the rest
+/// as values, and the keys in the expected order.
+fn check_item(
+    item: &Map<String, Value>,
+    expected: &Value,
+    decoded: bool,
+    clock: &Clock,
+) -> Result<(), String> {
+    let want = expected
+        .as_object()
+        .ok_or("the expected item is not an object")?;
+    same_key_order(item, expected)?;
+    let mut problems = String::new();
+    for (key, want) in want {
+        let got = item.get(key).unwrap_or(&Value::Null);
+        let outcome = match key.as_str() {
+            "Outputs" | "OutputsSent" => same_set(got, want),
+            "Record" => {
+                let text = got.as_str().ok_or("Record is not text")?;
+                let record: Value =
+                    serde_json::from_str(text).map_err(|e| format!("Record is not JSON: {e}"))?;
+                if decoded {
+                    equal_json(&record, want, clock).and_then(|()| same_text(text, want))
+                } else {
+                    let want_text = want.as_str().ok_or("the expected Record is not text")?;
+                    let want_record: Value = serde_json::from_str(want_text)
+                        .map_err(|e| format!("the expected Record is not JSON: {e}"))?;
+                    equal_json(&record, &want_record, clock).and_then(|()| {
+                        if text == want_text {
+                            Ok(())
+                        } else {
+                            Err(format!("Record text {text} is not {want_text}"))
+                        }
+                    })
+                }
+            }
+            _ => equal_json(got, want, clock),
+        };
+        if let Err(problem) = outcome {
+            let _ = write!(problems, "\n  {key}: {problem}");
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems)
+    }
+}
+
+/// Lowercase hyphenated UUID, version 4, RFC 4122 variant.
+fn is_uuid4(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    bytes.len() == 36
+        && bytes.iter().enumerate().all(|(i, &b)| match i {
+            8 | 13 | 18 | 23 => b == b'-',
+            _ => b.is_ascii_digit() || (b'a'..=b'f').contains(&b),
+        })
+        && bytes[14] == b'4'
+        && matches!(bytes[19], b'8' | b'9' | b'a' | b'b')
+}
