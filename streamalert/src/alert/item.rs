@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 ///
 /// ```
 /// use streamalert::Alert;
-/// let err = Alert::from_item(&serde_json::json!({"RuleName": "r"})).unwrap_err();
+/// let err = Alert::from_item(&serde_json::json!({"RuleName": "r", "Record": "{}"})).unwrap_err();
 /// assert_eq!(err.to_string(), "invalid alert item: missing required key `AlertID`");
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -81,12 +81,23 @@ impl Alert {
         item.insert("Dispatched".into(), self.dispatched.to_string().into());
         item.insert("LogSource".into(), nullable(&self.log_source));
         item.insert("LogType".into(), nullable(&self.log_type));
-        item.insert("MergeByKeys".into(), self.merge_by_keys.iter().cloned().collect());
+        item.insert(
+            "MergeByKeys".into(),
+            self.merge_by_keys.iter().cloned().collect(),
+        );
         item.insert("MergeWindowMins".into(), self.merge_window_mins.into());
         item.insert("Outputs".into(), set(&self.outputs));
-        let sent = if self.outputs_sent.is_empty() { Value::Null } else { set(&self.outputs_sent) };
+        let sent = if self.outputs_sent.is_empty() {
+            Value::Null
+        } else {
+            set(&self.outputs_sent)
+        };
         item.insert("OutputsSent".into(), sent);
-        let publishers = if is_falsy(&self.publishers) { Value::Null } else { self.publishers.clone() };
+        let publishers = if is_falsy(&self.publishers) {
+            Value::Null
+        } else {
+            self.publishers.clone()
+        };
         item.insert("Publishers".into(), publishers);
         item.insert("Record".into(), self.record_json().into());
         item.insert("RuleDescription".into(), nullable(&self.rule_description));
@@ -101,14 +112,22 @@ impl Alert {
     /// `RuleName`, `AlertID`, `Attempts`, `Record` (JSON text), `Outputs` and `Created` are
     /// required; every other key is optional and a falsy value takes the default.
     pub fn from_item(item: &Value) -> Result<Self, InvalidAlert> {
-        let item = item.as_object().ok_or(InvalidAlert::NotAnObject(json_type(item)))?;
+        let item = item
+            .as_object()
+            .ok_or(InvalidAlert::NotAnObject(json_type(item)))?;
         let get = |key: &'static str| item.get(key).filter(|v| !v.is_null());
         let required = |key: &'static str| get(key).ok_or(InvalidAlert::Missing(key));
 
-        let record_text = required("Record")?.as_str().ok_or_else(|| invalid("Record", "is not JSON text"))?;
+        let record_text = required("Record")?
+            .as_str()
+            .ok_or_else(|| invalid("Record", "is not JSON text"))?;
         let record = serde_json::from_str(record_text)
             .map_err(|e| invalid("Record", &format!("is not valid JSON: {e}")))?;
-        let mut alert = Alert::new(string(required("RuleName")?, "RuleName")?, record, Vec::<String>::new());
+        let mut alert = Alert::new(
+            string(required("RuleName")?, "RuleName")?,
+            record,
+            Vec::<String>::new(),
+        );
         alert.alert_id = string(required("AlertID")?, "AlertID")?;
         alert.attempts = integer(required("Attempts")?, "Attempts")?;
         alert.outputs = string_set(required("Outputs")?, "Outputs")?;
@@ -152,7 +171,10 @@ impl Alert {
             .keys()
             .filter(|k| {
                 !KWARGS.contains(&k.as_str())
-                    && !matches!(k.as_str(), "rule_name" | "record" | "outputs" | "merge_window_mins")
+                    && !matches!(
+                        k.as_str(),
+                        "rule_name" | "record" | "outputs" | "merge_window_mins"
+                    )
             })
             .cloned()
             .collect();
@@ -162,7 +184,10 @@ impl Alert {
         }
         let get = |key: &str| fields.get(key).filter(|v| !is_falsy(v));
         let mut alert = Alert::new(
-            get("rule_name").map(|v| string(v, "rule_name")).transpose()?.unwrap_or_default(),
+            get("rule_name")
+                .map(|v| string(v, "rule_name"))
+                .transpose()?
+                .unwrap_or_default(),
             fields.get("record").cloned().unwrap_or(Value::Null),
             Vec::<String>::new(),
         );
@@ -202,7 +227,10 @@ impl Alert {
 }
 
 fn invalid(key: &'static str, problem: &str) -> InvalidAlert {
-    InvalidAlert::Invalid { key, problem: problem.to_owned() }
+    InvalidAlert::Invalid {
+        key,
+        problem: problem.to_owned(),
+    }
 }
 
 fn json_type(value: &Value) -> &'static str {
@@ -217,37 +245,61 @@ fn json_type(value: &Value) -> &'static str {
 }
 
 fn string(value: &Value, key: &'static str) -> Result<String, InvalidAlert> {
-    value
-        .as_str()
-        .map(str::to_owned)
-        .ok_or_else(|| invalid(key, &format!("must be a string, found {}", json_type(value))))
+    value.as_str().map(str::to_owned).ok_or_else(|| {
+        invalid(
+            key,
+            &format!("must be a string, found {}", json_type(value)),
+        )
+    })
 }
 
-fn optional_string(value: Option<&Value>, key: &'static str) -> Result<Option<String>, InvalidAlert> {
-    value.filter(|v| !is_falsy(v)).map(|v| string(v, key)).transpose()
+fn optional_string(
+    value: Option<&Value>,
+    key: &'static str,
+) -> Result<Option<String>, InvalidAlert> {
+    value
+        .filter(|v| !is_falsy(v))
+        .map(|v| string(v, key))
+        .transpose()
 }
 
 /// Python's `int(value)`: integers, integral floats and numeric strings.
 fn integer(value: &Value, key: &'static str) -> Result<u32, InvalidAlert> {
     let parsed = match value {
-        Value::Number(n) => n.as_u64().or_else(|| n.as_f64().filter(|f| f.fract() == 0.0 && *f >= 0.0).map(|f| f as u64)),
+        Value::Number(n) => n.as_u64().or_else(|| {
+            n.as_f64()
+                .filter(|f| f.fract() == 0.0 && *f >= 0.0)
+                .map(|f| f as u64)
+        }),
         Value::String(s) => s.trim().parse().ok(),
         _ => None,
     };
-    parsed
-        .and_then(|n| u32::try_from(n).ok())
-        .ok_or_else(|| invalid(key, &format!("must be a non-negative integer, found {value}")))
+    parsed.and_then(|n| u32::try_from(n).ok()).ok_or_else(|| {
+        invalid(
+            key,
+            &format!("must be a non-negative integer, found {value}"),
+        )
+    })
 }
 
 fn timestamp(value: &Value, key: &'static str) -> Result<Timestamp, InvalidAlert> {
-    string(value, key)?.parse().map_err(|e: super::timestamp::InvalidTimestamp| invalid(key, &e.to_string()))
+    string(value, key)?
+        .parse()
+        .map_err(|e: super::timestamp::InvalidTimestamp| invalid(key, &e.to_string()))
 }
 
 fn string_list(value: Option<&Value>, key: &'static str) -> Result<Vec<String>, InvalidAlert> {
-    let Some(value) = value.filter(|v| !is_falsy(v)) else { return Ok(Vec::new()) };
+    let Some(value) = value.filter(|v| !is_falsy(v)) else {
+        return Ok(Vec::new());
+    };
     value
         .as_array()
-        .ok_or_else(|| invalid(key, &format!("must be a list of strings, found {}", json_type(value))))?
+        .ok_or_else(|| {
+            invalid(
+                key,
+                &format!("must be a list of strings, found {}", json_type(value)),
+            )
+        })?
         .iter()
         .map(|item| string(item, key))
         .collect()
@@ -261,10 +313,16 @@ fn context(value: Option<&Value>, key: &'static str) -> Result<Context, InvalidA
     match value.filter(|v| !is_falsy(v)) {
         None => Ok(Context::new()),
         Some(Value::Object(map)) => Ok(map.clone()),
-        Some(other) => Err(invalid(key, &format!("must be an object, found {}", json_type(other)))),
+        Some(other) => Err(invalid(
+            key,
+            &format!("must be an object, found {}", json_type(other)),
+        )),
     }
 }
 
 fn publishers(value: Option<&Value>) -> Value {
-    value.filter(|v| !is_falsy(v)).cloned().unwrap_or(Value::Null)
+    value
+        .filter(|v| !is_falsy(v))
+        .cloned()
+        .unwrap_or(Value::Null)
 }

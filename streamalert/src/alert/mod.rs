@@ -171,7 +171,11 @@ impl Alert {
 impl fmt::Display for Alert {
     /// `<Alert {alert_id} triggered from {rule_name}>`, as StreamAlert prints an alert.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "<Alert {} triggered from {}>", self.alert_id, self.rule_name)
+        write!(
+            f,
+            "<Alert {} triggered from {}>",
+            self.alert_id, self.rule_name
+        )
     }
 }
 

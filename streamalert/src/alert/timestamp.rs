@@ -32,10 +32,13 @@ impl Timestamp {
         self.0.and_utc().timestamp()
     }
 
-    /// This time plus `minutes`.
+    /// This time plus `minutes`, saturating at the latest representable time.
     pub fn plus_minutes(self, minutes: u64) -> Self {
-        let minutes = i64::try_from(minutes).unwrap_or(i64::MAX / 60_000_000);
-        Self(self.0 + TimeDelta::minutes(minutes))
+        let later = i64::try_from(minutes)
+            .ok()
+            .and_then(TimeDelta::try_minutes)
+            .and_then(|delta| self.0.checked_add_signed(delta));
+        Self(later.unwrap_or(NaiveDateTime::MAX))
     }
 }
 
@@ -62,8 +65,14 @@ impl FromStr for Timestamp {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let invalid = || InvalidTimestamp(s.to_owned());
         // Python's %f takes 1 to 6 digits; the literal `.` and `Z` are required.
-        let (head, fraction) = s.strip_suffix('Z').and_then(|t| t.split_once('.')).ok_or_else(invalid)?;
-        if fraction.is_empty() || fraction.len() > 6 || !fraction.bytes().all(|b| b.is_ascii_digit()) {
+        let (head, fraction) = s
+            .strip_suffix('Z')
+            .and_then(|t| t.split_once('.'))
+            .ok_or_else(invalid)?;
+        if fraction.is_empty()
+            || fraction.len() > 6
+            || !fraction.bytes().all(|b| b.is_ascii_digit())
+        {
             return Err(invalid());
         }
         let padded = format!("{head}.{fraction:0<6}");

@@ -16,8 +16,8 @@ pub const NORMALIZATION_KEY: &str = "streamalert_normalization";
 /// use streamalert::json::get_keys;
 /// use serde_json::json;
 /// let data = json!({"a": {"id": 1}, "id": 0, "list": [{"id": 2}], "streamalert_normalization": {"id": 9}});
-/// assert_eq!(get_keys(&data, "id", None), [json!(0), json!(1), json!(2)]);
-/// assert_eq!(get_keys(&data, "id", Some(1)), [json!(0)]);
+/// assert_eq!(get_keys(&data, "id", None), [&json!(0), &json!(1), &json!(2)]);
+/// assert_eq!(get_keys(&data, "id", Some(1)), [&json!(0)]);
 /// ```
 pub fn get_keys<'a>(data: &'a Value, key: &str, max_matches: Option<usize>) -> Vec<&'a Value> {
     let mut results = Vec::new();

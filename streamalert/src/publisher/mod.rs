@@ -37,6 +37,7 @@ use std::sync::OnceLock;
 ///         Ok(p)
 ///     }
 /// }
+/// # streamalert::services!();
 /// # fn main() {}
 /// ```
 pub trait Publisher: Send + Sync + 'static {
