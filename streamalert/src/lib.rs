@@ -11,8 +11,10 @@ pub mod output;
 pub mod outputs;
 pub mod processor;
 pub mod publisher;
+pub mod publishers;
 pub mod registry;
 pub mod rule;
+pub mod text;
 
 #[doc(hidden)]
 #[path = "private.rs"]

@@ -54,7 +54,9 @@ fn python_slice(text: &str, length: usize, start: Option<i64>, end: Option<i64>)
 
 /// The byte offset of code point `index` (the text's length when `index` is past the end).
 fn byte_offset(text: &str, index: usize) -> usize {
-    text.char_indices().nth(index).map_or(text.len(), |(offset, _)| offset)
+    text.char_indices()
+        .nth(index)
+        .map_or(text.len(), |(offset, _)| offset)
 }
 
 /// Escapes `&`, `<` and `>` for HTML and Slack markup, as Python's `cgi.escape(text)` does
@@ -103,7 +105,11 @@ mod tests {
             (25, "abcdefghij ... qrstuvwxyz"),
         ];
         for (limit, expected) in cases {
-            assert_eq!(elide_string_middle(ALPHABET, limit), expected, "limit {limit}");
+            assert_eq!(
+                elide_string_middle(ALPHABET, limit),
+                expected,
+                "limit {limit}"
+            );
         }
     }
 

@@ -66,12 +66,17 @@ impl DescriptionFields {
 
     /// The lines of field `name`, if present.
     pub fn get(&self, name: &str) -> Option<&[String]> {
-        self.fields.iter().find(|(field, _)| field == name).map(|(_, lines)| lines.as_slice())
+        self.fields
+            .iter()
+            .find(|(field, _)| field == name)
+            .map(|(_, lines)| lines.as_slice())
     }
 
     /// `(name, lines)` pairs, in order of first appearance.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &[String])> {
-        self.fields.iter().map(|(name, lines)| (name.as_str(), lines.as_slice()))
+        self.fields
+            .iter()
+            .map(|(name, lines)| (name.as_str(), lines.as_slice()))
     }
 
     /// The fields as a JSON object of lists of strings, in order (the Python `dict`).
@@ -82,7 +87,9 @@ impl DescriptionFields {
     /// assert_eq!(json, serde_json::json!({"description": [], "see https": ["//x.y/z"]}));
     /// ```
     pub fn to_json(&self) -> Map<String, Value> {
-        self.iter().map(|(name, lines)| (name.to_owned(), Value::from(lines.to_vec()))).collect()
+        self.iter()
+            .map(|(name, lines)| (name.to_owned(), Value::from(lines.to_vec())))
+            .collect()
     }
 
     fn lines_mut(&mut self, name: &str) -> &mut Vec<String> {
@@ -126,8 +133,11 @@ impl Presentation {
     /// assert_eq!(json["fields"]["playbook"], "call Bob");
     /// ```
     pub fn to_json(&self) -> Value {
-        let fields: Map<String, Value> =
-            self.fields.iter().map(|(name, text)| (name.clone(), Value::from(text.as_str()))).collect();
+        let fields: Map<String, Value> = self
+            .fields
+            .iter()
+            .map(|(name, text)| (name.clone(), Value::from(text.as_str())))
+            .collect();
         serde_json::json!({"author": self.author, "description": self.description, "fields": fields})
     }
 }
@@ -152,7 +162,10 @@ impl RuleDescriptionParser {
     pub fn parse(description: Option<&str>) -> DescriptionFields {
         let mut fields = DescriptionFields::default();
         let mut current = String::from("description");
-        for line in py_strip(description.unwrap_or_default()).split('\n').map(py_strip) {
+        for line in py_strip(description.unwrap_or_default())
+            .split('\n')
+            .map(py_strip)
+        {
             fields.lines_mut(&current);
             if line.is_empty() {
                 fields.lines_mut(&current).push(String::new());
@@ -189,7 +202,11 @@ impl RuleDescriptionParser {
             match name {
                 "author" | "maintainer" => presentation.author = text,
                 "description" => presentation.description = text,
-                _ => match presentation.fields.iter_mut().find(|(field, _)| field == name) {
+                _ => match presentation
+                    .fields
+                    .iter_mut()
+                    .find(|(field, _)| field == name)
+                {
                     Some((_, existing)) => *existing = text,
                     None => presentation.fields.push((name.to_owned(), text)),
                 },
@@ -237,7 +254,11 @@ fn join_lines(lines: &[String]) -> String {
                 if URL_REGEX.is_match(&joined) {
                     *text = joined;
                 } else {
-                    let separator = if buffered_newlines.is_empty() { " " } else { buffered_newlines.as_str() };
+                    let separator = if buffered_newlines.is_empty() {
+                        " "
+                    } else {
+                        buffered_newlines.as_str()
+                    };
                     text.push_str(separator);
                     text.push_str(line);
                     buffered_newlines.clear();
@@ -258,26 +279,56 @@ mod tests {
 
     #[test]
     fn field_pattern_quirks() {
-        assert_eq!(parsed("HTTP URL: x"), serde_json::json!({"description": [], "http url": ["x"]}));
-        assert_eq!(parsed("https://x.y/z"), serde_json::json!({"description": ["https://x.y/z"]}));
-        assert_eq!(parsed(":x"), serde_json::json!({"description": [], "": ["x"]}));
-        assert_eq!(parsed("a: \nb"), serde_json::json!({"description": [], "a": ["", "b"]}));
-        assert_eq!(parsed("x20_chars_exactly_ab: v")["x20_chars_exactly_ab"], serde_json::json!(["v"]));
-        assert_eq!(parsed("x21_chars_exactly_abc: v"), serde_json::json!({"description": ["x21_chars_exactly_abc: v"]}));
+        assert_eq!(
+            parsed("HTTP URL: x"),
+            serde_json::json!({"description": [], "http url": ["x"]})
+        );
+        assert_eq!(
+            parsed("https://x.y/z"),
+            serde_json::json!({"description": ["https://x.y/z"]})
+        );
+        assert_eq!(
+            parsed(":x"),
+            serde_json::json!({"description": [], "": ["x"]})
+        );
+        assert_eq!(
+            parsed("a: \nb"),
+            serde_json::json!({"description": [], "a": ["", "b"]})
+        );
+        assert_eq!(
+            parsed("x20_chars_exactly_ab: v")["x20_chars_exactly_ab"],
+            serde_json::json!(["v"])
+        );
+        assert_eq!(
+            parsed("x21_chars_exactly_abc: v"),
+            serde_json::json!({"description": ["x21_chars_exactly_abc: v"]})
+        );
         assert_eq!(parsed("ref ٣: v")["ref ٣"], serde_json::json!(["v"]));
     }
 
     #[test]
     fn url_joining_glues_words() {
         let presented = RuleDescriptionParser::present(Some("note: version\n1.23"));
-        assert_eq!(presented.fields, [("note".to_owned(), "version1.23".to_owned())]);
+        assert_eq!(
+            presented.fields,
+            [("note".to_owned(), "version1.23".to_owned())]
+        );
         let presented = RuleDescriptionParser::present(Some("note: hello\nworld"));
-        assert_eq!(presented.fields, [("note".to_owned(), "hello world".to_owned())]);
+        assert_eq!(
+            presented.fields,
+            [("note".to_owned(), "hello world".to_owned())]
+        );
     }
 
     #[test]
     fn a_field_seen_twice_keeps_its_first_position() {
         let presented = RuleDescriptionParser::present(Some("a: 1\nb: 2\na: 3"));
-        assert_eq!(presented.fields, [("a".to_owned(), "1 3".to_owned()), ("b".to_owned(), "2".to_owned())]);
+        assert_eq!(
+            presented.fields,
+            [
+                ("a".to_owned(), "1 3".to_owned()),
+                ("b".to_owned(), "2".to_owned())
+            ]
+        );
     }
 }
