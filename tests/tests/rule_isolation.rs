@@ -1,0 +1,123 @@
+//! A rule or publisher that panics or errors fails alone: it is reported by name and every
+//! other rule and publisher carries on.
+
+use std::sync::{Arc, Mutex};
+use streamalert::prelude::*;
+use streamalert::publisher::Chain;
+use streamalert::rule::{Payload, RulesEngine};
+
+streamalert::services!();
+
+/// Always triggers.
+#[rule(logs = ["isolation:test"], outputs = ["stdout:console"])]
+fn healthy(_: &Record) -> bool {
+    true
+}
+
+/// Panics on every record.
+#[rule(logs = ["isolation:test"], outputs = ["stdout:console"])]
+fn panicking(rec: &Record) -> bool {
+    let user = rec["user"].as_str().expect("the record has no user");
+    user == "root"
+}
+
+/// Returns an error on every record.
+#[rule(logs = ["isolation:test"], outputs = ["stdout:console"])]
+fn failing(_: &Record) -> Result<bool, String> {
+    Err("the lookup table is unavailable".into())
+}
+
+/// Panics when it runs.
+#[publisher(name = "isolation.panicking_publisher")]
+fn panicking_publisher(_: &Alert, _: Publication) -> Publication {
+    panic!("the template is broken")
+}
+
+/// Fails when it runs.
+#[publisher(name = "isolation.failing_publisher")]
+fn failing_publisher(_: &Alert, _: Publication) -> Result<Publication, PublishError> {
+    Err(PublishError::missing_key("slack_message_template"))
+}
+
+fn engine() -> RulesEngine {
+    let registry = streamalert::registry();
+    let rules =
+        ["panicking", "failing", "healthy"].map(|name| registry.rule(name).expect("registered"));
+    RulesEngine::with_rules(rules.to_vec())
+}
+
+/// Captures the text of every log event while `f` runs.
+fn capture_logs(f: impl FnOnce()) -> String {
+    #[derive(Clone, Default)]
+    struct Buffer(Arc<Mutex<Vec<u8>>>);
+    impl std::io::Write for Buffer {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().expect("log buffer").extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let buffer = Buffer::default();
+    let writer = buffer.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    tracing::subscriber::with_default(subscriber, f);
+    let bytes = buffer.0.lock().expect("log buffer").clone();
+    String::from_utf8(bytes).expect("utf-8 logs")
+}
+
+#[test]
+fn a_panicking_or_failing_rule_does_not_trigger_and_does_not_stop_the_others() {
+    let mut alerts = Vec::new();
+    let logs = capture_logs(|| {
+        alerts = engine().run(&Payload::new(
+            "isolation:test",
+            serde_json::json!({"id": 1}),
+        ))
+    });
+    let triggered: Vec<&str> = alerts.iter().map(|a| a.rule_name.as_str()).collect();
+    assert_eq!(triggered, ["healthy"]);
+    assert!(
+        logs.contains("Encountered error with rule: panicking"),
+        "{logs}"
+    );
+    assert!(
+        logs.contains("the record has no user"),
+        "the panic message is logged: {logs}"
+    );
+    assert!(
+        logs.contains("Encountered error with rule: failing"),
+        "{logs}"
+    );
+    assert!(logs.contains("the lookup table is unavailable"), "{logs}");
+}
+
+#[test]
+fn a_panicking_publisher_fails_its_chain_by_name_and_other_chains_run() {
+    let alert = Alert::new("healthy", serde_json::json!({"id": 1}), ["stdout:console"]);
+    let broken = Chain::from_names(["publishers.none", "isolation.panicking_publisher"]);
+    let error = broken.publish(&alert).expect_err("the chain fails");
+    assert_eq!(error.publisher, "isolation.panicking_publisher");
+    assert_eq!(
+        error.to_string(),
+        "publisher `isolation.panicking_publisher` failed: panicked: the template is broken"
+    );
+
+    let failing = Chain::from_names(["isolation.failing_publisher"])
+        .publish(&alert)
+        .expect_err("fails");
+    assert_eq!(error.publisher, "isolation.panicking_publisher");
+    assert_eq!(
+        failing.to_string(),
+        "publisher `isolation.failing_publisher` failed: missing key `slack_message_template`"
+    );
+
+    let healthy = Chain::from_names([streamalert::publisher::DEFAULT_PUBLISHER])
+        .publish(&alert)
+        .expect("runs");
+    assert_eq!(healthy["rule_name"], "healthy");
+}
