@@ -93,29 +93,21 @@ fn expand_checked(args: TokenStream, item: TokenStream) -> syn::Result<TokenStre
                     "`#[publisher]` needs a named type: `impl Publisher for MyPublisher`",
                 ));
             };
-            let name = registered_name(name.as_ref(), &type_name);
-            let make = quote_spanned! {self_ty.span()=>
-                || ::std::boxed::Box::new(<#self_ty as ::core::default::Default>::default())
-            };
-            quote! {
-                impl ::streamalert::__private::RegisteredPublisher for #self_ty {
-                    const NAME: &'static str = #name;
-                }
-                const _: () = {
-                    ::streamalert::__private::inventory::submit! {
-                        ::streamalert::__private::PublisherEntry {
-                            name: <#self_ty as ::streamalert::__private::RegisteredPublisher>::NAME,
-                            make: #make,
-                            location: #location,
-                        }
-                    }
-                };
-            }
+            register_type(
+                self_ty,
+                &registered_name(name.as_ref(), &type_name),
+                &location,
+            )
+        }
+        syn::Item::Struct(syn::ItemStruct { ident, .. })
+        | syn::Item::Enum(syn::ItemEnum { ident, .. }) => {
+            cx.check()?;
+            register_type(&ident, &registered_name(name.as_ref(), &ident), &location)
         }
         other => {
             return Err(syn::Error::new_spanned(
                 other,
-                "`#[publisher]` goes on `fn name(alert: &Alert, publication: Publication) -> Publication` or on `impl Publisher for YourType`",
+                "`#[publisher]` goes on `fn name(alert: &Alert, publication: Publication) -> Publication`, on `impl Publisher for YourType`, or on the type itself",
             ));
         }
     };
@@ -125,6 +117,29 @@ fn expand_checked(args: TokenStream, item: TokenStream) -> syn::Result<TokenStre
         quote! { crate::__streamalert_services! { publisher [ #(#keys_found)* ] } }
     };
     Ok(quote! { #item #registration #check })
+}
+
+/// Registers a `Default` type implementing `Publisher` under `name`.
+fn register_type(
+    ty: &dyn quote::ToTokens,
+    name: &TokenStream,
+    location: &TokenStream,
+) -> TokenStream {
+    let make = quote_spanned! {ty.span()=> ::streamalert::__private::make_publisher::<#ty> };
+    quote! {
+        impl ::streamalert::__private::RegisteredPublisher for #ty {
+            const NAME: &'static str = #name;
+        }
+        const _: () = {
+            ::streamalert::__private::inventory::submit! {
+                ::streamalert::__private::PublisherEntry {
+                    name: <#ty as ::streamalert::__private::RegisteredPublisher>::NAME,
+                    make: #make,
+                    location: #location,
+                }
+            }
+        };
+    }
 }
 
 fn registered_name(name: Option<&LitStr>, ident: &syn::Ident) -> TokenStream {

@@ -38,6 +38,11 @@ pub fn make_output<T: Output + Default>() -> Box<dyn Output> {
     Box::new(T::default())
 }
 
+/// Makes the instance of a registered publisher type; the bound is the "is a publisher" check.
+pub fn make_publisher<T: Publisher + Default>() -> Box<dyn Publisher> {
+    Box::new(T::default())
+}
+
 /// The return type of a publisher function: a publication, or a result of one.
 pub trait PublishOutcome {
     /// The publication or the error.

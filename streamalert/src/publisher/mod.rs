@@ -40,6 +40,11 @@ use std::sync::OnceLock;
 /// # streamalert::services!();
 /// # fn main() {}
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a publisher",
+    label = "this type does not implement `streamalert::Publisher`",
+    note = "implement `streamalert::Publisher` for it, or put `#[publisher]` on a `fn(&Alert, Publication) -> Publication`"
+)]
 pub trait Publisher: Send + Sync + 'static {
     /// Returns the next publication. An error aborts the chain and the delivery of its output.
     fn publish(&self, alert: &Alert, publication: Publication)

@@ -42,6 +42,18 @@ impl Publisher for Shout {
     }
 }
 
+/// The type form: `#[publisher]` on the type, `Publisher` implemented beside it.
+#[derive(Default)]
+#[publisher]
+struct Whisper;
+
+impl Publisher for Whisper {
+    fn publish(&self, alert: &Alert, mut p: Publication) -> Result<Publication, PublishError> {
+        p.insert("whisper", alert.rule_name.to_lowercase());
+        Ok(p)
+    }
+}
+
 fn is_admin(rec: &Record) -> bool {
     rec["role"] == "admin"
 }
@@ -55,7 +67,7 @@ fn team_output(rec: &Record) -> Option<String> {
 #[rule(
     logs = ["osquery:differential"],
     outputs = ["slack:secops", "ticketing:soc", "in-house-pager:oncall", "pagerduty-v2:oncall"],
-    publishers = { "slack" => route, "pagerduty-v2:oncall" => [route, Shout] },
+    publishers = { "slack" => [route, Whisper], "pagerduty-v2:oncall" => [route, Shout] },
     matchers = [is_admin],
     dynamic_outputs = [team_output],
     req_subkeys = { "columns": ["user"] },
@@ -90,6 +102,12 @@ fn main() {
         "fn publishers register under their module path"
     );
     assert!(registry.publisher("custom.Shout").is_some());
+    assert!(
+        registry
+            .publishers()
+            .iter()
+            .any(|p| p.name.ends_with("::Whisper"))
+    );
     assert!(registry.output("ticketing").is_some());
     assert!(registry.output("in-house-pager").is_some());
     assert!(registry.problems().is_empty());
