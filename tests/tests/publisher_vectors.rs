@@ -499,9 +499,7 @@ fn rule_description_vectors() {
         };
         let function = text(&vector["function"], "function")?;
         let actual = match function {
-            "RuleDescriptionParser.parse" => {
-                Value::Object(RuleDescriptionParser::parse(description).to_json())
-            }
+            "RuleDescriptionParser.parse" => RuleDescriptionParser::parse(description).to_json(),
             "RuleDescriptionParser.present" => {
                 RuleDescriptionParser::present(description).to_json()
             }

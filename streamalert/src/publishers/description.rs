@@ -86,7 +86,7 @@ impl DescriptionFields {
     /// let json = RuleDescriptionParser::parse(Some("see https://x.y/z")).to_json();
     /// assert_eq!(json, serde_json::json!({"description": [], "see https": ["//x.y/z"]}));
     /// ```
-    pub fn to_json(&self) -> Map<String, Value> {
+    pub fn to_json(&self) -> Value {
         self.iter()
             .map(|(name, lines)| (name.to_owned(), Value::from(lines.to_vec())))
             .collect()
@@ -274,7 +274,7 @@ mod tests {
     use super::*;
 
     fn parsed(text: &str) -> Value {
-        Value::Object(RuleDescriptionParser::parse(Some(text)).to_json())
+        RuleDescriptionParser::parse(Some(text)).to_json()
     }
 
     #[test]

@@ -401,7 +401,7 @@ impl AttachFullRecord {
     ///
     /// ```
     /// use streamalert::publishers::slack::AttachFullRecord;
-    /// let small = AttachFullRecord { max_attachment_length: 16, ..AttachFullRecord::default() };
+    /// let small = AttachFullRecord { max_attachment_length: 24, ..AttachFullRecord::default() };
     /// let chunks = small.chunks(&serde_json::json!({"k": "v", "l": "w"}));
     /// assert_eq!(chunks, ["\n{\n  \"k\": \"v\",", "\n  \"l\": \"w\"\n}"]);
     /// ```
