@@ -7,10 +7,14 @@
 
 mod credentials;
 mod error;
+#[cfg(feature = "http")]
+pub mod http;
 mod property;
 
 pub use credentials::Credentials;
 pub use error::{DispatchError, ErrorKind};
+#[cfg(feature = "http")]
+pub use http::{Http, HttpReply, HttpRequest};
 pub use property::OutputProperty;
 
 use crate::alert::Alert;

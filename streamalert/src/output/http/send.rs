@@ -1,0 +1,454 @@
+//! Sending one request under the retry policy, and turning failures into [`DispatchError`]s.
+
+use super::{HttpReply, HttpRequest, MAX_REPLY_BYTES, client, policy, quote_reply};
+use crate::output::{DispatchError, ErrorKind};
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue, RETRY_AFTER};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+use tokio::time::Instant;
+
+/// One failed attempt, classified.
+struct Failure {
+    kind: ErrorKind,
+    status: Option<u16>,
+    /// What happened, e.g. `HTTP 503 Service Unavailable` or `timed out`.
+    what: String,
+    /// The service's reply, quoted (secrets redacted, elided).
+    reply: Option<String>,
+    retry: bool,
+    retry_after: Option<Duration>,
+}
+
+/// A 2xx reply or a failure, from one attempt.
+type Attempt = Result<HttpReply, Failure>;
+
+pub(super) async fn send(request: HttpRequest<'_>) -> Result<HttpReply, DispatchError> {
+    let http = request.http;
+    let overrides = policy::HttpOverrides::current();
+    let policy = overrides.retry_policy().unwrap_or(http.retry);
+    let timeout = overrides.attempt_timeout().unwrap_or(http.timeout);
+    let shown_url = http.show_url(&request.url);
+    let context = format!("{}: {} {shown_url}", http.output, request.method);
+    let fail = |kind: ErrorKind, what: String| {
+        DispatchError::new(kind, format!("{context}: {what}; not retryable"))
+    };
+
+    let client =
+        client::shared(http.tls_verify).map_err(|e| fail(e.kind(), e.message().to_owned()))?;
+    let headers = header_map(&request.headers).map_err(|name| {
+        fail(
+            ErrorKind::Config,
+            format!("the value of header `{name}` is not a valid header value"),
+        )
+    })?;
+
+    let started = Instant::now();
+    let deadline = started + policy.deadline;
+    let mut tries: u32 = 0;
+    loop {
+        tries += 1;
+        let attempt_timeout =
+            timeout.map(|t| t.min(deadline.saturating_duration_since(Instant::now())));
+        let failure = match attempt(&request, client, headers.clone(), attempt_timeout, &context)
+            .await
+        {
+            Ok(reply) => {
+                if tries > 1 {
+                    tracing::info!(output = %http.output, method = %request.method, url = %shown_url, tries, "delivered after retrying");
+                }
+                return Ok(reply);
+            }
+            Err(failure) => failure,
+        };
+        let give_up = |failure: Failure, why: Option<String>| {
+            let tries_text = if tries == 1 {
+                "1 try".to_owned()
+            } else {
+                format!("{tries} tries")
+            };
+            let retryable = if failure.kind.is_retryable() {
+                "retryable"
+            } else {
+                "not retryable"
+            };
+            let why = why.map(|w| format!(", {w}")).unwrap_or_default();
+            let reply = failure
+                .reply
+                .as_deref()
+                .map(|r| format!("; the service said: {r}"))
+                .unwrap_or_default();
+            let message = format!(
+                "{context}: {}{why}; {tries_text}; {retryable}{reply}",
+                failure.what
+            );
+            if failure.retry {
+                tracing::info!(output = %http.output, method = %request.method, url = %shown_url, tries, error = %failure.what, "giving up");
+            }
+            let error = DispatchError::new(failure.kind, message);
+            match failure.status {
+                Some(status) => error.with_status(status),
+                None => error,
+            }
+        };
+        if !failure.retry || tries >= policy.max_attempts {
+            return Err(give_up(failure, None));
+        }
+        let mut wait = policy.backoff(tries);
+        if let Some(asked) = failure.retry_after {
+            if asked > policy.max_retry_after {
+                let why = format!(
+                    "Retry-After {} s is longer than the {} s this output waits",
+                    asked.as_secs(),
+                    policy.max_retry_after.as_secs()
+                );
+                return Err(give_up(failure, Some(why)));
+            }
+            wait = wait.max(asked);
+        }
+        if Instant::now() + wait >= deadline {
+            let why = format!(
+                "the next try (in {} ms) would end after the {} s deadline",
+                wait.as_millis(),
+                policy.deadline.as_secs()
+            );
+            return Err(give_up(failure, Some(why)));
+        }
+        tracing::debug!(
+            output = %http.output, method = %request.method, url = %shown_url, tries,
+            wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
+            error = %failure.what,
+            "retrying"
+        );
+        tokio::time::sleep(wait).await;
+    }
+}
+
+/// Builds the header map; `Err(name)` for a value that cannot be sent.
+fn header_map(headers: &[(&'static str, String)]) -> Result<HeaderMap, &'static str> {
+    let mut map = HeaderMap::new();
+    for (name, value) in headers {
+        let header = HeaderName::from_bytes(name.as_bytes()).map_err(|_| *name)?;
+        let mut value = HeaderValue::from_str(value).map_err(|_| *name)?;
+        value.set_sensitive(true);
+        map.append(header, value);
+    }
+    Ok(map)
+}
+
+async fn attempt(
+    request: &HttpRequest<'_>,
+    client: &reqwest::Client,
+    headers: HeaderMap,
+    timeout: Option<Duration>,
+    context: &str,
+) -> Attempt {
+    let redactor = &request.http.redactor;
+    let mut builder = client
+        .request(request.method.clone(), request.url.clone())
+        .headers(headers);
+    if let Some(body) = &request.body {
+        builder = builder.body(body.clone());
+    }
+    if let Some(timeout) = timeout {
+        builder = builder.timeout(timeout);
+    }
+    let response = builder
+        .send()
+        .await
+        .map_err(|e| transport_failure(&e, redactor))?;
+    let status = response.status();
+    let retry_after = response
+        .headers()
+        .get(RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| policy::parse_retry_after(v, SystemTime::now()));
+    let body = read_body(response).await;
+    let body = match body {
+        Ok(body) => body,
+        Err(e) => return Err(transport_failure(&e, redactor)),
+    };
+    if status.is_success() {
+        return Ok(HttpReply {
+            status: status.as_u16(),
+            body,
+            context: context.to_owned(),
+            redactor: Arc::clone(redactor),
+        });
+    }
+    let code = status.as_u16();
+    let throttled = code == 429;
+    let retry = throttled || status.is_server_error();
+    let kind = if retry {
+        ErrorKind::Unavailable
+    } else {
+        ErrorKind::Rejected
+    };
+    let reason = status.canonical_reason().unwrap_or("");
+    let mut what = format!("HTTP {code} {reason}").trim_end().to_owned();
+    if status.is_redirection() {
+        what.push_str(" (redirects are not followed)");
+    }
+    Err(Failure {
+        kind,
+        status: Some(code),
+        what,
+        reply: Some(quote_reply(redactor, &body)),
+        retry,
+        retry_after: retry_after.filter(|_| throttled || code == 503),
+    })
+}
+
+async fn read_body(mut response: reqwest::Response) -> Result<Vec<u8>, reqwest::Error> {
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await? {
+        let room = MAX_REPLY_BYTES.saturating_sub(body.len());
+        body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        if body.len() >= MAX_REPLY_BYTES {
+            break;
+        }
+    }
+    Ok(body)
+}
+
+/// Classifies a transport error: timeouts and connection failures are retried, TLS failures
+/// and invalid requests are not. The text never includes the URL (reqwest's own `Display`
+/// does, so only the sources are quoted).
+fn transport_failure(error: &reqwest::Error, redactor: &super::Redactor) -> Failure {
+    let mut causes = Vec::new();
+    let mut tls = false;
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::InvalidData)
+            || text.to_ascii_lowercase().contains("certificate")
+        {
+            tls = true;
+        }
+        if !causes.contains(&text) {
+            causes.push(text);
+        }
+        source = cause.source();
+    }
+    let (kind, retry, headline) = if error.is_timeout() {
+        (ErrorKind::Timeout, true, "timed out")
+    } else if error.is_connect() && tls {
+        (ErrorKind::Config, false, "TLS handshake failed")
+    } else if error.is_connect() {
+        (ErrorKind::Unavailable, true, "connection failed")
+    } else if error.is_builder() {
+        (ErrorKind::Config, false, "invalid request")
+    } else if error.is_body() || error.is_decode() {
+        (ErrorKind::Unavailable, true, "reading the reply failed")
+    } else {
+        (ErrorKind::Unavailable, true, "the request failed")
+    };
+    let mut what = headline.to_owned();
+    if !causes.is_empty() {
+        what.push_str(" (");
+        what.push_str(&causes.join(": "));
+        what.push(')');
+    }
+    Failure {
+        kind,
+        status: None,
+        what: crate::text::elide_string_middle(&redactor.redact(&what), super::MAX_QUOTED_REPLY),
+        reply: None,
+        retry,
+        retry_after: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::output::http::{Http, HttpOverrides, RetryPolicy};
+    use crate::output::{Credentials, Delivery, ErrorKind};
+    use crate::{Alert, Publication};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Duration;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// A server on the test's own runtime (so a paused clock only moves when everything waits
+    /// on a timer) answering each connection's requests with the next scripted reply.
+    async fn stub(replies: Vec<&'static str>) -> (String, Arc<AtomicUsize>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/hook/s3cr3t-path", listener.local_addr().unwrap());
+        let hits = Arc::new(AtomicUsize::new(0));
+        let counter = Arc::clone(&hits);
+        tokio::spawn(async move {
+            let replies = Arc::new(replies);
+            loop {
+                let (mut socket, _) = listener.accept().await.unwrap();
+                let (counter, replies) = (Arc::clone(&counter), Arc::clone(&replies));
+                tokio::spawn(async move {
+                    let mut buf = vec![0u8; 65536];
+                    loop {
+                        let mut request = Vec::new();
+                        loop {
+                            let n = socket.read(&mut buf).await.unwrap_or(0);
+                            if n == 0 {
+                                return;
+                            }
+                            request.extend_from_slice(&buf[..n]);
+                            let text = String::from_utf8_lossy(&request).to_ascii_lowercase();
+                            if let Some(end) = text.find("\r\n\r\n") {
+                                let length = text
+                                    .lines()
+                                    .find_map(|l| l.strip_prefix("content-length: "))
+                                    .map_or(0, |v| v.trim().parse::<usize>().unwrap());
+                                if request.len() >= end + 4 + length {
+                                    break;
+                                }
+                            }
+                        }
+                        let i = counter.fetch_add(1, Ordering::SeqCst);
+                        let reply = replies[i.min(replies.len() - 1)];
+                        socket.write_all(reply.as_bytes()).await.unwrap();
+                    }
+                });
+            }
+        });
+        (url, hits)
+    }
+
+    fn reply(status: &str, extra: &str, body: &str) -> &'static str {
+        Box::leak(
+            format!(
+                "HTTP/1.1 {status}\r\ncontent-length: {}\r\n{extra}\r\n{body}",
+                body.len()
+            )
+            .into_boxed_str(),
+        )
+    }
+
+    async fn post(url: &str, policy: RetryPolicy) -> Result<u16, crate::DispatchError> {
+        let credentials = Credentials::from_iter([("url", url)]);
+        let alert = Alert::new("r", serde_json::json!({}), ["slack:c"]);
+        let publication = Publication::new();
+        let delivery = Delivery::new(&alert, "c", &publication).with_credentials(&credentials);
+        let http = Http::new("slack", &delivery).retry(policy);
+        let url = http.url_credential("url")?;
+        HttpOverrides::new()
+            .timeout(None)
+            .run(http.post(url).json(&serde_json::json!({"a": 1})).send())
+            .await
+            .map(|r| r.status())
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn q7_a_500_is_retried() {
+        let (url, hits) = stub(vec![
+            reply("500 Internal Server Error", "", "boom"),
+            reply("200 OK", "", "ok"),
+        ])
+        .await;
+        assert_eq!(post(&url, RetryPolicy::DEFAULT).await.unwrap(), 200);
+        assert_eq!(hits.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn q7_a_400_is_final_and_quoted_without_the_secret_path() {
+        let (url, hits) = stub(vec![reply(
+            "400 Bad Request",
+            "",
+            "invalid_payload for /hook/s3cr3t-path",
+        )])
+        .await;
+        let err = post(&url, RetryPolicy::DEFAULT).await.unwrap_err();
+        assert_eq!(hits.load(Ordering::SeqCst), 1);
+        assert_eq!(err.kind(), ErrorKind::Rejected);
+        assert_eq!(err.status(), Some(400));
+        assert!(!err.is_retryable());
+        let text = format!("{err} {err:?}");
+        assert!(text.contains("invalid_payload for /[REDACTED]"), "{text}");
+        assert!(text.contains("slack:c: POST http://127.0.0.1:"), "{text}");
+        assert!(!text.contains("s3cr3t"), "{text}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn q7_retry_after_is_waited_for() {
+        let (url, hits) = stub(vec![
+            reply("429 Too Many Requests", "retry-after: 3\r\n", ""),
+            reply("200 OK", "", ""),
+        ])
+        .await;
+        let started = tokio::time::Instant::now();
+        post(&url, RetryPolicy::DEFAULT).await.unwrap();
+        assert!(started.elapsed() >= Duration::from_secs(3));
+        assert!(started.elapsed() < Duration::from_secs(4));
+        assert_eq!(hits.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn q7_retry_after_beyond_the_limit_fails_retryable_at_once() {
+        let (url, hits) = stub(vec![reply(
+            "503 Service Unavailable",
+            "retry-after: 3600\r\n",
+            "",
+        )])
+        .await;
+        let err = post(&url, RetryPolicy::DEFAULT).await.unwrap_err();
+        assert_eq!(hits.load(Ordering::SeqCst), 1);
+        assert!(err.is_retryable());
+        assert!(err.message().contains("Retry-After 3600 s"), "{err}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn q7_a_wait_past_the_deadline_fails_retryable() {
+        let (url, hits) = stub(vec![reply(
+            "429 Too Many Requests",
+            "retry-after: 20\r\n",
+            "",
+        )])
+        .await;
+        let policy = RetryPolicy::DEFAULT.with_deadline(Duration::from_secs(10));
+        let err = post(&url, policy).await.unwrap_err();
+        assert_eq!(hits.load(Ordering::SeqCst), 1);
+        assert!(err.is_retryable());
+        assert!(err.message().contains("deadline"), "{err}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn q7_gives_up_after_five_tries() {
+        let (url, hits) = stub(vec![reply("502 Bad Gateway", "", "")]).await;
+        let err = post(&url, RetryPolicy::DEFAULT).await.unwrap_err();
+        assert_eq!(hits.load(Ordering::SeqCst), 5);
+        assert!(err.message().contains("5 tries; retryable"), "{err}");
+        assert_eq!(err.status(), Some(502));
+    }
+
+    #[tokio::test]
+    async fn q7_connection_refused_is_retryable() {
+        let port = {
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            listener.local_addr().unwrap().port()
+        };
+        let url = format!("http://127.0.0.1:{port}/hook/s3cr3t-path");
+        let err = post(&url, RetryPolicy::SINGLE_ATTEMPT).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Unavailable);
+        assert!(err.is_retryable());
+        assert!(err.message().contains("connection failed"), "{err}");
+        assert!(!err.message().contains("s3cr3t"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn invalid_header_values_are_named_not_shown() {
+        let credentials = Credentials::default();
+        let alert = Alert::new("r", serde_json::json!({}), ["x:c"]);
+        let publication = Publication::new();
+        let delivery = Delivery::new(&alert, "c", &publication).with_credentials(&credentials);
+        let http = Http::new("x", &delivery);
+        let url = crate::output::http::Url::parse("http://127.0.0.1:9/").unwrap();
+        let err = http
+            .get(url)
+            .header("Authorization", "Token token=abc\ndef")
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Config);
+        assert!(err.message().contains("`Authorization`"), "{err}");
+        assert!(!err.message().contains("abc"), "{err}");
+    }
+}
