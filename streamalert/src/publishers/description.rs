@@ -60,11 +60,24 @@ pub struct DescriptionFields {
 
 impl DescriptionFields {
     /// The field names, in order of first appearance.
+    ///
+    /// ```
+    /// use streamalert::publishers::description::RuleDescriptionParser;
+    /// let fields = RuleDescriptionParser::parse(Some("b: 1\na: 2\nb: 3"));
+    /// assert_eq!(fields.names().collect::<Vec<_>>(), ["description", "b", "a"]);
+    /// ```
     pub fn names(&self) -> impl Iterator<Item = &str> {
         self.fields.iter().map(|(name, _)| name.as_str())
     }
 
     /// The lines of field `name`, if present.
+    ///
+    /// ```
+    /// use streamalert::publishers::description::RuleDescriptionParser;
+    /// let fields = RuleDescriptionParser::parse(Some("b: 1\na: 2\nb: 3"));
+    /// assert_eq!(fields.get("b"), Some(&["1".to_owned(), "3".to_owned()][..]));
+    /// assert_eq!(fields.get("c"), None);
+    /// ```
     pub fn get(&self, name: &str) -> Option<&[String]> {
         self.fields
             .iter()
@@ -73,13 +86,20 @@ impl DescriptionFields {
     }
 
     /// `(name, lines)` pairs, in order of first appearance.
+    ///
+    /// ```
+    /// use streamalert::publishers::description::RuleDescriptionParser;
+    /// let fields = RuleDescriptionParser::parse(Some("Text\nref: x"));
+    /// let pairs: Vec<_> = fields.iter().map(|(name, lines)| (name, lines.len())).collect();
+    /// assert_eq!(pairs, [("description", 1), ("ref", 1)]);
+    /// ```
     pub fn iter(&self) -> impl Iterator<Item = (&str, &[String])> {
         self.fields
             .iter()
             .map(|(name, lines)| (name.as_str(), lines.as_slice()))
     }
 
-    /// The fields as a JSON object of lists of strings, in order (the Python `dict`).
+    /// The fields as a JSON object of lists of strings, in order (StreamAlert's `dict`).
     ///
     /// ```
     /// use streamalert::publishers::description::RuleDescriptionParser;

@@ -22,14 +22,34 @@ use serde_json::{Value, json};
 use std::fmt::Write as _;
 
 /// Colour of the [`Summary`] attachment.
+///
+/// ```
+/// assert_eq!(streamalert::publishers::slack::RAUSCH, "#ff5a5f");
+/// ```
 pub const RAUSCH: &str = "#ff5a5f";
 /// Colour of the [`AttachPublication`] attachment.
+///
+/// ```
+/// assert_eq!(streamalert::publishers::slack::BABU, "#00d1c1");
+/// ```
 pub const BABU: &str = "#00d1c1";
 /// Colour of the [`AttachRuleInfo`] attachment.
+///
+/// ```
+/// assert_eq!(streamalert::publishers::slack::LIMA, "#8ce071");
+/// ```
 pub const LIMA: &str = "#8ce071";
 /// Colour of the [`AttachFullRecord`] attachments.
+///
+/// ```
+/// assert_eq!(streamalert::publishers::slack::HACKBERRY, "#7b0051");
+/// ```
 pub const HACKBERRY: &str = "#7b0051";
 /// Colour of the [`AttachStringTemplate`] attachment.
+///
+/// ```
+/// assert_eq!(streamalert::publishers::slack::BEACH, "#ffb400");
+/// ```
 pub const BEACH: &str = "#ffb400";
 
 /// Replaces the publication with a summary: `@slack.text` `Rule triggered` and one attachment
