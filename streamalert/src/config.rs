@@ -159,3 +159,214 @@ fn locate(text: &str, service: &str) -> usize {
         .position(|line| line.contains(&needle))
         .map_or(0, |i| i + 1)
 }
+
+impl OutputsConfig {
+    /// Adds (or replaces) one configured output; `setting` is its value for map-style services.
+    ///
+    /// The processor uses it to merge in StreamAlert's required output
+    /// (`aws-firehose:alerts`), exactly as StreamAlert overwrites an existing `alerts` entry.
+    ///
+    /// ```
+    /// use streamalert::config::OutputsConfig;
+    /// let mut config = OutputsConfig::from_json(r#"{"stdout": ["console"]}"#).unwrap();
+    /// config.insert("aws-firehose", "alerts", Some("prefix_streamalert_alert_delivery".into()));
+    /// config.insert("stdout", "other", None);
+    /// assert_eq!(config.setting("aws-firehose", "alerts").unwrap(), Some("prefix_streamalert_alert_delivery"));
+    /// assert_eq!(config.outputs(), ["aws-firehose:alerts", "stdout:console", "stdout:other"]);
+    /// ```
+    pub fn insert(&mut self, service: &str, descriptor: &str, setting: Option<String>) {
+        let descriptors = self
+            .services
+            .remove(service)
+            .unwrap_or_else(|| Descriptors::List(Vec::new()));
+        let updated = match (descriptors, setting) {
+            (Descriptors::List(mut list), None) => {
+                if !list.iter().any(|d| d == descriptor) {
+                    list.push(descriptor.to_owned());
+                }
+                Descriptors::List(list)
+            }
+            (Descriptors::Settings(mut map), setting) => {
+                map.insert(descriptor.to_owned(), setting.unwrap_or_default());
+                Descriptors::Settings(map)
+            }
+            // A list-style service that now needs a setting becomes map-style; its other
+            // descriptors keep an empty setting.
+            (Descriptors::List(list), Some(setting)) => {
+                let mut map: BTreeMap<String, String> =
+                    list.into_iter().map(|d| (d, String::new())).collect();
+                map.insert(descriptor.to_owned(), setting);
+                Descriptors::Settings(map)
+            }
+        };
+        self.services.insert(service.to_owned(), updated);
+    }
+
+    /// True when `service:descriptor` is configured.
+    ///
+    /// ```
+    /// use streamalert::config::OutputsConfig;
+    /// let config = OutputsConfig::from_json(r#"{"stdout": ["console"]}"#).unwrap();
+    /// assert!(config.contains("stdout:console"));
+    /// assert!(!config.contains("stdout:other") && !config.contains("malformed"));
+    /// ```
+    pub fn contains(&self, output: &str) -> bool {
+        output
+            .split_once(':')
+            .is_some_and(|(service, descriptor)| self.setting(service, descriptor).is_ok())
+    }
+}
+
+/// The name of the processor settings file in the configuration directory.
+pub const PROCESSOR_SETTINGS_FILE: &str = "processor.json";
+
+/// The processor settings: `conf/processor.json`. Every key is optional; a missing file means
+/// every default.
+///
+/// ```json
+/// {
+///   "concurrency": 32,
+///   "dispatch_timeout_secs": 60,
+///   "ledger": {"path": "streamalert-ledger.sqlite3", "synchronous": "normal", "lock_timeout_secs": 30}
+/// }
+/// ```
+///
+/// Relative paths are relative to the working directory, like the `file` output's paths in
+/// `outputs.json`.
+///
+/// ```
+/// use streamalert::config::ProcessorSettings;
+/// let settings = ProcessorSettings::from_json(r#"{"concurrency": 4}"#).unwrap();
+/// assert_eq!(settings.concurrency, 4);
+/// assert_eq!(settings.dispatch_timeout_secs, 60);
+///
+/// let err = ProcessorSettings::from_json("{\n  \"concurency\": 4\n}").unwrap_err();
+/// assert!(err.to_string().starts_with("<inline>:2:"), "{err}");
+/// assert!(err.to_string().contains("unknown field `concurency`"), "{err}");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ProcessorSettings {
+    /// How many alerts are delivered at once (each alert's outputs go out concurrently).
+    pub concurrency: usize,
+    /// The longest one delivery (one output of one alert) may take before it counts as failed.
+    pub dispatch_timeout_secs: u64,
+    /// Where and how delivery state is recorded.
+    pub ledger: LedgerSettings,
+}
+
+impl Default for ProcessorSettings {
+    fn default() -> Self {
+        Self {
+            concurrency: 32,
+            dispatch_timeout_secs: 60,
+            ledger: LedgerSettings::default(),
+        }
+    }
+}
+
+/// The `ledger` section of the processor settings.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LedgerSettings {
+    /// The SQLite file (created on first use).
+    pub path: PathBuf,
+    /// How hard SQLite pushes each commit to disk.
+    pub synchronous: Synchronous,
+    /// How long a command waits for another processor that holds the ledger.
+    pub lock_timeout_secs: u64,
+}
+
+impl Default for LedgerSettings {
+    fn default() -> Self {
+        Self {
+            path: PathBuf::from("streamalert-ledger.sqlite3"),
+            synchronous: Synchronous::Normal,
+            lock_timeout_secs: 30,
+        }
+    }
+}
+
+/// SQLite's `synchronous` setting for the ledger (WAL mode).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Synchronous {
+    /// A commit survives the process being killed; a power loss may undo the last commits
+    /// (their outputs are then sent again). The fast default.
+    #[default]
+    Normal,
+    /// Every commit is flushed to disk: it survives a power loss too, at a cost per delivery.
+    Full,
+}
+
+impl ProcessorSettings {
+    /// Reads `dir/processor.json`; every default when the file does not exist.
+    pub fn load_from_dir(dir: &Path) -> Result<Self, ConfigError> {
+        let path = dir.join(PROCESSOR_SETTINGS_FILE);
+        match std::fs::read_to_string(&path) {
+            Ok(text) => Self::parse(&text, &path),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(Self::default()),
+            Err(source) => Err(ConfigError::Read { path, source }),
+        }
+    }
+
+    /// Reads and checks `path`.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Self::parse(&text, path)
+    }
+
+    /// Parses the text of a `processor.json`.
+    pub fn from_json(text: &str) -> Result<Self, ConfigError> {
+        Self::parse(text, Path::new("<inline>"))
+    }
+
+    fn parse(text: &str, path: &Path) -> Result<Self, ConfigError> {
+        let invalid = |line, column, message: String| ConfigError::Invalid {
+            path: path.to_owned(),
+            line,
+            column,
+            message,
+        };
+        let settings: Self = serde_json::from_str(text).map_err(|e| {
+            let message = e.to_string();
+            // serde_json appends " at line L column C"; the location is in the prefix already.
+            let message = message
+                .rsplit_once(" at line ")
+                .map_or(message.as_str(), |(head, _)| head)
+                .to_owned();
+            invalid(
+                e.line(),
+                e.column(),
+                format!("{message} (expected {EXPECTED_SETTINGS})"),
+            )
+        })?;
+        if settings.concurrency == 0 {
+            return Err(invalid(
+                locate(text, "concurrency"),
+                0,
+                "`concurrency` must be at least 1".into(),
+            ));
+        }
+        if settings.dispatch_timeout_secs == 0 {
+            return Err(invalid(
+                locate(text, "dispatch_timeout_secs"),
+                0,
+                "`dispatch_timeout_secs` must be at least 1".into(),
+            ));
+        }
+        Ok(settings)
+    }
+
+    /// The per-delivery time limit.
+    pub fn dispatch_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.dispatch_timeout_secs)
+    }
+}
+
+const EXPECTED_SETTINGS: &str = "an object with optional \"concurrency\" (integer >= 1), \
+\"dispatch_timeout_secs\" (integer >= 1) and \"ledger\" ({\"path\": string, \
+\"synchronous\": \"normal\" or \"full\", \"lock_timeout_secs\": integer})";

@@ -7,6 +7,7 @@ pub mod alert;
 pub mod cli;
 pub mod config;
 pub mod json;
+pub mod ledger;
 pub mod output;
 pub mod outputs;
 pub mod processor;

@@ -1,0 +1,365 @@
+//! The delivery ledger: which alerts exist and, for each of their outputs, whether it was sent.
+//!
+//! Every alert the processor handles is recorded before anything is sent, with one row per
+//! output to deliver: `pending`, `sent`, or `failed` with the last error and the attempt count.
+//! An output is marked `sent` the moment its delivery succeeds, in its own transaction, and a
+//! sent output is never sent again (StreamAlert's `OutputsSent`, kept as a union across passes:
+//! `outputs.md` Decision Q3). An alert is complete when all its outputs are sent (and, for a
+//! merging rule, once it has been merged).
+//!
+//! Before an attempt the processor records an *intent*: the [`Fingerprint`] of the publication
+//! it is about to send. An intent that is still there when the next run starts means the
+//! process stopped during that delivery; the processor then asks the output's destination,
+//! where it can (the `file` output), whether the publication arrived, and sends it only if not.
+//!
+//! [`Ledger`] is the interface; [`SqliteLedger`] is the embedded default (one SQLite file in
+//! WAL mode). The operations map onto StreamAlert's DynamoDB alerts table (key `RuleName` +
+//! `AlertID`, `ADD OutputsSent`), so a DynamoDB ledger can implement the same trait.
+
+mod sqlite;
+
+pub use sqlite::SqliteLedger;
+
+use crate::alert::{Alert, Timestamp};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::PathBuf;
+
+/// The key of an alert: StreamAlert's alerts-table key (`RuleName`, `AlertID`).
+///
+/// ```
+/// use streamalert::{Alert, ledger::AlertKey};
+/// let alert = Alert::new("root_login", serde_json::json!({}), ["file:alerts"]);
+/// let key = AlertKey::of(&alert);
+/// assert_eq!(key.rule_name, "root_login");
+/// assert_eq!(key.to_string(), format!(r#"{{"RuleName": "root_login", "AlertID": "{}"}}"#, alert.alert_id));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct AlertKey {
+    /// The rule that raised the alert (the table's partition key).
+    pub rule_name: String,
+    /// The alert's id (the table's sort key).
+    pub alert_id: String,
+}
+
+impl AlertKey {
+    /// A key from its parts.
+    pub fn new(rule_name: impl Into<String>, alert_id: impl Into<String>) -> Self {
+        Self {
+            rule_name: rule_name.into(),
+            alert_id: alert_id.into(),
+        }
+    }
+
+    /// The key of `alert`.
+    pub fn of(alert: &Alert) -> Self {
+        Self::new(alert.rule_name.clone(), alert.alert_id.clone())
+    }
+}
+
+impl fmt::Display for AlertKey {
+    /// The key as StreamAlert logs it: `{"RuleName": …, "AlertID": …}`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            r#"{{"RuleName": {}, "AlertID": {}}}"#,
+            serde_json::Value::from(self.rule_name.as_str()),
+            serde_json::Value::from(self.alert_id.as_str())
+        )
+    }
+}
+
+/// The state of one output of one alert.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DeliveryState {
+    /// Not attempted yet (or an attempt was interrupted).
+    Pending,
+    /// Delivered; never sent again.
+    Sent,
+    /// The last attempt failed; `retry` sends it again.
+    Failed,
+}
+
+impl DeliveryState {
+    /// The state's name as stored: `pending`, `sent` or `failed`.
+    ///
+    /// ```
+    /// use streamalert::ledger::DeliveryState;
+    /// assert_eq!(DeliveryState::Sent.as_str(), "sent");
+    /// assert_eq!("failed".parse::<DeliveryState>(), Ok(DeliveryState::Failed));
+    /// ```
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Sent => "sent",
+            Self::Failed => "failed",
+        }
+    }
+}
+
+impl std::str::FromStr for DeliveryState {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "pending" => Ok(Self::Pending),
+            "sent" => Ok(Self::Sent),
+            "failed" => Ok(Self::Failed),
+            other => Err(format!("unknown delivery state `{other}`")),
+        }
+    }
+}
+
+impl fmt::Display for DeliveryState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One output of one alert, as the ledger holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryRecord {
+    /// `service:descriptor`.
+    pub output: String,
+    /// Where the delivery stands.
+    pub state: DeliveryState,
+    /// Completed attempts (successful or not).
+    pub attempts: u32,
+    /// The error of the last failed attempt.
+    pub last_error: Option<String>,
+    /// The fingerprint of an attempt that started and never finished (the process stopped).
+    pub intent: Option<Fingerprint>,
+    /// When the state last changed.
+    pub updated: Option<Timestamp>,
+}
+
+/// Where an alert stands as a whole.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AlertStatus {
+    /// Some output is still to send, or the alert waits to be merged.
+    Open,
+    /// Every output is sent.
+    Complete,
+    /// Merged into the alert with this id, which is delivered instead.
+    Merged {
+        /// The merged alert's id.
+        into: String,
+    },
+}
+
+/// An alert with its delivery records.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LedgerEntry {
+    /// The alert; its `outputs_sent` are the outputs recorded as sent, its `attempts` and
+    /// `dispatched` the ledger's.
+    pub alert: Alert,
+    /// Open, complete or merged.
+    pub status: AlertStatus,
+    /// One record per output to deliver, sorted by output.
+    pub deliveries: Vec<DeliveryRecord>,
+}
+
+impl LedgerEntry {
+    /// The delivery records not yet sent.
+    pub fn unsent(&self) -> impl Iterator<Item = &DeliveryRecord> {
+        self.deliveries
+            .iter()
+            .filter(|d| d.state != DeliveryState::Sent)
+    }
+
+    /// The record of `output`.
+    pub fn delivery(&self, output: &str) -> Option<&DeliveryRecord> {
+        self.deliveries.iter().find(|d| d.output == output)
+    }
+}
+
+/// An alert to record, with the fingerprints of the publications about to be sent.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewAlert {
+    /// The alert. Its remaining outputs become `pending`, its `outputs_sent` become `sent`.
+    pub alert: Alert,
+    /// Output → fingerprint of the publication an attempt is about to send.
+    pub intents: BTreeMap<String, Fingerprint>,
+}
+
+/// The result of one delivery attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Delivered.
+    Sent,
+    /// Not delivered, with the reason.
+    Failed(String),
+}
+
+/// How many alerts and deliveries are in each state (merged alerts and their deliveries are
+/// not counted as deliveries).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LedgerCounts {
+    /// Alerts with something left to do.
+    pub open_alerts: u64,
+    /// Alerts with every output sent.
+    pub complete_alerts: u64,
+    /// Alerts merged into another.
+    pub merged_alerts: u64,
+    /// Deliveries not attempted yet.
+    pub pending: u64,
+    /// Deliveries sent.
+    pub sent: u64,
+    /// Deliveries whose last attempt failed.
+    pub failed: u64,
+}
+
+impl LedgerCounts {
+    /// Deliveries still to send: pending and failed.
+    pub fn unsent(&self) -> u64 {
+        self.pending + self.failed
+    }
+}
+
+/// The ledger could not be read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum LedgerError {
+    /// Another processor holds the ledger and did not release it in time.
+    #[error(
+        "the ledger {path} is in use by another processor (waited {waited_secs} s; raise ledger.lock_timeout_secs in processor.json to wait longer)"
+    )]
+    Busy {
+        /// The ledger file.
+        path: PathBuf,
+        /// How long this process waited.
+        waited_secs: u64,
+    },
+    /// The database failed.
+    #[error("ledger {path}: {source}")]
+    Sqlite {
+        /// The ledger file.
+        path: PathBuf,
+        /// What SQLite said.
+        source: rusqlite::Error,
+    },
+    /// The ledger holds something this version cannot read.
+    #[error("ledger {path}: {message}")]
+    Corrupt {
+        /// The ledger file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// An operation named an alert that is not in the ledger.
+    #[error("alert {0} is not in the ledger")]
+    UnknownAlert(AlertKey),
+    /// The ledger's worker failed (a panic while holding the database).
+    #[error("ledger worker failed: {0}")]
+    Worker(String),
+}
+
+/// Where alerts and their per-output delivery state are kept.
+///
+/// Each method is one atomic change. Implementations must make [`record_outcome`] with
+/// [`Outcome::Sent`] durable before returning (the processor relies on it to never resend), and
+/// must never turn a `sent` output back into anything else.
+///
+/// ```
+/// use streamalert::ledger::{AlertKey, Ledger, NewAlert, Outcome, SqliteLedger};
+/// use streamalert::{Alert, config::LedgerSettings};
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// let dir = tempfile::tempdir().unwrap();
+/// let settings = LedgerSettings { path: dir.path().join("ledger.sqlite3"), ..Default::default() };
+/// let ledger = SqliteLedger::open(&settings).unwrap();
+///
+/// let alert = Alert::new("r", serde_json::json!({}), ["file:a", "stdout:b"]);
+/// let key = AlertKey::of(&alert);
+/// ledger.record_alerts(vec![NewAlert { alert, intents: Default::default() }]).await.unwrap();
+/// ledger.record_outcome(key.clone(), "file:a".into(), Outcome::Sent).await.unwrap();
+/// ledger.record_outcome(key.clone(), "stdout:b".into(), Outcome::Failed("closed".into())).await.unwrap();
+///
+/// let entry = ledger.get(key).await.unwrap().unwrap();
+/// assert_eq!(entry.alert.outputs_sent.iter().collect::<Vec<_>>(), ["file:a"]);
+/// assert_eq!(entry.delivery("stdout:b").unwrap().last_error.as_deref(), Some("closed"));
+/// # });
+/// ```
+///
+/// [`record_outcome`]: Ledger::record_outcome
+#[async_trait::async_trait]
+pub trait Ledger: Send + Sync + 'static {
+    /// Records alerts. A new alert gets a `pending` record per remaining output and a `sent`
+    /// record per output in its `outputs_sent`. For an alert already recorded, outputs in its
+    /// `outputs_sent` become `sent` (the union: nothing sent is forgotten), missing records are
+    /// added and `attempts`/`dispatched` are updated. `intents` are stored on unsent records.
+    async fn record_alerts(&self, alerts: Vec<NewAlert>) -> Result<(), LedgerError>;
+
+    /// Starts a new delivery pass of a recorded alert: `attempts + 1`, `dispatched`, and the
+    /// intents of the outputs about to be sent.
+    async fn begin_attempt(
+        &self,
+        key: AlertKey,
+        dispatched: Timestamp,
+        intents: BTreeMap<String, Fingerprint>,
+    ) -> Result<(), LedgerError>;
+
+    /// Records the outcome of one delivery and clears its intent. A `sent` record stays sent.
+    async fn record_outcome(
+        &self,
+        key: AlertKey,
+        output: String,
+        outcome: Outcome,
+    ) -> Result<(), LedgerError>;
+
+    /// The alert with this key, if recorded.
+    async fn get(&self, key: AlertKey) -> Result<Option<LedgerEntry>, LedgerError>;
+
+    /// Every open alert (something to send, or waiting to be merged), oldest first.
+    async fn open_alerts(&self) -> Result<Vec<LedgerEntry>, LedgerError>;
+
+    /// Records a merge at once: the merged alert (as [`record_alerts`](Ledger::record_alerts))
+    /// and the originals marked as merged into it.
+    async fn record_merge(
+        &self,
+        originals: Vec<AlertKey>,
+        merged: NewAlert,
+    ) -> Result<(), LedgerError>;
+
+    /// How many alerts and deliveries are in each state.
+    async fn counts(&self) -> Result<LedgerCounts, LedgerError>;
+}
+
+/// A 64-bit fingerprint (FNV-1a) of the bytes a delivery sends; stable across builds and
+/// versions, shown as 16 hex digits.
+///
+/// ```
+/// use streamalert::ledger::Fingerprint;
+/// let fp = Fingerprint::of(b"{\"id\":1}");
+/// assert_eq!(fp, Fingerprint::of(b"{\"id\":1}"));
+/// assert_ne!(fp, Fingerprint::of(b"{\"id\":2}"));
+/// assert_eq!(fp.to_string().parse::<Fingerprint>(), Ok(fp));
+/// assert_eq!(Fingerprint::of(b"").to_string(), "cbf29ce484222325");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Fingerprint(pub u64);
+
+impl Fingerprint {
+    /// The fingerprint of `bytes`.
+    pub fn of(bytes: &[u8]) -> Self {
+        const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+        const PRIME: u64 = 0x0000_0100_0000_01b3;
+        Self(bytes.iter().fold(OFFSET, |hash, &byte| {
+            (hash ^ u64::from(byte)).wrapping_mul(PRIME)
+        }))
+    }
+}
+
+impl fmt::Display for Fingerprint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:016x}", self.0)
+    }
+}
+
+impl std::str::FromStr for Fingerprint {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        u64::from_str_radix(s, 16)
+            .map(Self)
+            .map_err(|e| format!("invalid fingerprint `{s}`: {e}"))
+    }
+}

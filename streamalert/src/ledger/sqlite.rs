@@ -1,0 +1,570 @@
+//! The embedded ledger: one SQLite file in WAL mode, held by one processor at a time.
+
+use super::{
+    AlertKey, AlertStatus, DeliveryRecord, DeliveryState, Fingerprint, Ledger, LedgerCounts,
+    LedgerEntry, LedgerError, NewAlert, Outcome,
+};
+use crate::alert::{Alert, Timestamp};
+use crate::config::{LedgerSettings, Synchronous};
+use rusqlite::{Connection, OptionalExtension as _, TransactionBehavior, params};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+const SCHEMA_VERSION: i64 = 1;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS alerts (
+    alert_id      TEXT PRIMARY KEY,
+    rule_name     TEXT NOT NULL,
+    created       TEXT NOT NULL,
+    item          TEXT NOT NULL,
+    status        TEXT NOT NULL,
+    merged_into   TEXT,
+    merge_enabled INTEGER NOT NULL,
+    attempts      INTEGER NOT NULL,
+    dispatched    TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS alerts_open ON alerts (created) WHERE status = 'open';
+CREATE TABLE IF NOT EXISTS deliveries (
+    alert_id   TEXT NOT NULL,
+    output     TEXT NOT NULL,
+    state      TEXT NOT NULL,
+    attempts   INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    intent     TEXT,
+    updated    TEXT,
+    PRIMARY KEY (alert_id, output)
+) WITHOUT ROWID;
+";
+
+/// The embedded default [`Ledger`]: a SQLite file (created on first use) in WAL mode.
+///
+/// The file is held exclusively while the ledger is open (SQLite's exclusive locking mode):
+/// a second processor on the same file waits up to `lock_timeout_secs` and then fails with
+/// [`LedgerError::Busy`]. The operating system releases the lock when the process ends, however
+/// it ends, so a killed processor never blocks the next one. Each delivery outcome is its own
+/// transaction; with `synchronous = "normal"` a commit survives the process being killed, with
+/// `"full"` it also survives a power loss.
+///
+/// ```
+/// use streamalert::{config::LedgerSettings, ledger::SqliteLedger};
+/// let dir = tempfile::tempdir().unwrap();
+/// let settings = LedgerSettings { path: dir.path().join("sub/ledger.sqlite3"), ..Default::default() };
+/// let ledger = SqliteLedger::open(&settings).unwrap();
+/// assert!(ledger.entries().unwrap().is_empty());
+/// assert!(settings.path.exists());
+/// ```
+#[derive(Debug, Clone)]
+pub struct SqliteLedger {
+    path: PathBuf,
+    conn: Arc<Mutex<Connection>>,
+}
+
+impl SqliteLedger {
+    /// Opens (or creates) the ledger file of `settings` and takes hold of it.
+    pub fn open(settings: &LedgerSettings) -> Result<Self, LedgerError> {
+        let path = settings.path.clone();
+        let sqlite = |source| LedgerError::Sqlite {
+            path: path.clone(),
+            source,
+        };
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(|e| LedgerError::Corrupt {
+                path: path.clone(),
+                message: format!("cannot create its directory: {e}"),
+            })?;
+        }
+        let mut conn = Connection::open(&path).map_err(sqlite)?;
+        conn.busy_timeout(Duration::from_secs(settings.lock_timeout_secs))
+            .map_err(sqlite)?;
+        let synchronous = match settings.synchronous {
+            Synchronous::Normal => "NORMAL",
+            Synchronous::Full => "FULL",
+        };
+        let busy = |error: rusqlite::Error| match error.sqlite_error_code() {
+            Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => {
+                LedgerError::Busy {
+                    path: path.clone(),
+                    waited_secs: settings.lock_timeout_secs,
+                }
+            }
+            _ => sqlite(error),
+        };
+        // Exclusive locking before WAL: no shared-memory index, one holder at a time.
+        conn.query_row("PRAGMA locking_mode = EXCLUSIVE", [], |_| Ok(()))
+            .map_err(busy)?;
+        let mode: String = conn
+            .query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))
+            .map_err(busy)?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(LedgerError::Corrupt {
+                path: path.clone(),
+                message: format!("cannot switch to WAL mode (journal mode is {mode})"),
+            });
+        }
+        conn.execute_batch(&format!("PRAGMA synchronous = {synchronous};"))
+            .map_err(sqlite)?;
+        // The first write transaction takes the exclusive lock, kept until the ledger is dropped.
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(busy)?;
+        tx.execute_batch(SCHEMA).map_err(sqlite)?;
+        let version: Option<String> = tx
+            .query_row(
+                "SELECT value FROM meta WHERE key = 'schema_version'",
+                [],
+                |row| row.get(0),
+            )
+            .optional()
+            .map_err(sqlite)?;
+        match version {
+            None => {
+                tx.execute(
+                    "INSERT INTO meta (key, value) VALUES ('schema_version', ?1)",
+                    [SCHEMA_VERSION.to_string()],
+                )
+                .map_err(sqlite)?;
+            }
+            Some(v) if v == SCHEMA_VERSION.to_string() => {}
+            Some(v) => {
+                return Err(LedgerError::Corrupt {
+                    path: path.clone(),
+                    message: format!(
+                        "schema version {v}, this processor reads version {SCHEMA_VERSION}"
+                    ),
+                });
+            }
+        }
+        tx.commit().map_err(busy)?;
+        Ok(Self {
+            path: path.clone(),
+            conn: Arc::new(Mutex::new(conn)),
+        })
+    }
+
+    /// The ledger file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Every recorded alert, in creation order (for inspection and tests).
+    pub fn entries(&self) -> Result<Vec<LedgerEntry>, LedgerError> {
+        self.with_conn(|conn, path| load_entries(conn, path, Filter::All))
+    }
+
+    fn with_conn<T>(
+        &self,
+        f: impl FnOnce(&mut Connection, &Path) -> Result<T, LedgerError>,
+    ) -> Result<T, LedgerError> {
+        let mut conn = self
+            .conn
+            .lock()
+            .map_err(|_| LedgerError::Worker("the ledger connection was poisoned".into()))?;
+        f(&mut conn, &self.path)
+    }
+
+    /// Runs `f` on the connection in the blocking thread pool.
+    async fn blocking<T, F>(&self, f: F) -> Result<T, LedgerError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection, &Path) -> Result<T, LedgerError> + Send + 'static,
+    {
+        let this = self.clone();
+        tokio::task::spawn_blocking(move || this.with_conn(f))
+            .await
+            .map_err(|e| LedgerError::Worker(e.to_string()))?
+    }
+}
+
+fn sql(path: &Path) -> impl Fn(rusqlite::Error) -> LedgerError + '_ {
+    move |source| LedgerError::Sqlite {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+fn write_tx<'c>(
+    conn: &'c mut Connection,
+    path: &Path,
+) -> Result<rusqlite::Transaction<'c>, LedgerError> {
+    conn.transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(sql(path))
+}
+
+#[async_trait::async_trait]
+impl Ledger for SqliteLedger {
+    async fn record_alerts(&self, alerts: Vec<NewAlert>) -> Result<(), LedgerError> {
+        if alerts.is_empty() {
+            return Ok(());
+        }
+        self.blocking(move |conn, path| {
+            let tx = write_tx(conn, path)?;
+            for new in &alerts {
+                upsert_alert(&tx, path, new)?;
+            }
+            tx.commit().map_err(sql(path))
+        })
+        .await
+    }
+
+    async fn begin_attempt(
+        &self,
+        key: AlertKey,
+        dispatched: Timestamp,
+        intents: BTreeMap<String, Fingerprint>,
+    ) -> Result<(), LedgerError> {
+        self.blocking(move |conn, path| {
+            let tx = write_tx(conn, path)?;
+            let changed = tx
+                .prepare_cached(
+                    "UPDATE alerts SET attempts = attempts + 1, dispatched = ?2 WHERE alert_id = ?1 AND rule_name = ?3",
+                )
+                .and_then(|mut s| s.execute(params![key.alert_id, dispatched.to_string(), key.rule_name]))
+                .map_err(sql(path))?;
+            if changed == 0 {
+                return Err(LedgerError::UnknownAlert(key));
+            }
+            set_intents(&tx, path, &key.alert_id, &intents)?;
+            tx.commit().map_err(sql(path))
+        })
+        .await
+    }
+
+    async fn record_outcome(
+        &self,
+        key: AlertKey,
+        output: String,
+        outcome: Outcome,
+    ) -> Result<(), LedgerError> {
+        self.blocking(move |conn, path| {
+            let tx = write_tx(conn, path)?;
+            let now = Timestamp::now().to_string();
+            let changed = match &outcome {
+                Outcome::Sent => tx
+                    .prepare_cached(
+                        "UPDATE deliveries SET state = 'sent', attempts = attempts + 1, last_error = NULL, intent = NULL, updated = ?3
+                         WHERE alert_id = ?1 AND output = ?2 AND state != 'sent'",
+                    )
+                    .and_then(|mut s| s.execute(params![key.alert_id, output, now])),
+                Outcome::Failed(error) => tx
+                    .prepare_cached(
+                        "UPDATE deliveries SET state = 'failed', attempts = attempts + 1, last_error = ?4, intent = NULL, updated = ?3
+                         WHERE alert_id = ?1 AND output = ?2 AND state != 'sent'",
+                    )
+                    .and_then(|mut s| s.execute(params![key.alert_id, output, now, error])),
+            }
+            .map_err(sql(path))?;
+            if changed == 0 {
+                // Either already sent (nothing to change) or not recorded at all.
+                let known: bool = tx
+                    .prepare_cached("SELECT 1 FROM deliveries WHERE alert_id = ?1 AND output = ?2")
+                    .and_then(|mut s| s.exists(params![key.alert_id, output]))
+                    .map_err(sql(path))?;
+                if !known {
+                    return Err(LedgerError::UnknownAlert(key));
+                }
+            }
+            if outcome == Outcome::Sent {
+                refresh_status(&tx, path, &key.alert_id)?;
+            }
+            tx.commit().map_err(sql(path))
+        })
+        .await
+    }
+
+    async fn get(&self, key: AlertKey) -> Result<Option<LedgerEntry>, LedgerError> {
+        self.blocking(move |conn, path| {
+            let entries = load_entries(conn, path, Filter::Key(&key))?;
+            Ok(entries
+                .into_iter()
+                .find(|entry| entry.alert.rule_name == key.rule_name))
+        })
+        .await
+    }
+
+    async fn open_alerts(&self) -> Result<Vec<LedgerEntry>, LedgerError> {
+        self.blocking(|conn, path| load_entries(conn, path, Filter::Open))
+            .await
+    }
+
+    async fn record_merge(
+        &self,
+        originals: Vec<AlertKey>,
+        merged: NewAlert,
+    ) -> Result<(), LedgerError> {
+        self.blocking(move |conn, path| {
+            let tx = write_tx(conn, path)?;
+            upsert_alert(&tx, path, &merged)?;
+            for key in &originals {
+                let changed = tx
+                    .prepare_cached(
+                        "UPDATE alerts SET status = 'merged', merged_into = ?2 WHERE alert_id = ?1 AND rule_name = ?3",
+                    )
+                    .and_then(|mut s| {
+                        s.execute(params![key.alert_id, merged.alert.alert_id, key.rule_name])
+                    })
+                    .map_err(sql(path))?;
+                if changed == 0 {
+                    return Err(LedgerError::UnknownAlert(key.clone()));
+                }
+            }
+            tx.commit().map_err(sql(path))
+        })
+        .await
+    }
+
+    async fn counts(&self) -> Result<LedgerCounts, LedgerError> {
+        self.blocking(|conn, path| {
+            let mut counts = LedgerCounts::default();
+            let mut alerts = conn
+                .prepare_cached("SELECT status, COUNT(*) FROM alerts GROUP BY status")
+                .map_err(sql(path))?;
+            let rows = alerts
+                .query_map([], |row| Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?)))
+                .map_err(sql(path))?;
+            for row in rows {
+                let (status, n) = row.map_err(sql(path))?;
+                let n = u64::try_from(n).unwrap_or_default();
+                match status.as_str() {
+                    "open" => counts.open_alerts = n,
+                    "complete" => counts.complete_alerts = n,
+                    _ => counts.merged_alerts += n,
+                }
+            }
+            drop(alerts);
+            let mut deliveries = conn
+                .prepare_cached(
+                    "SELECT d.state, COUNT(*) FROM deliveries d JOIN alerts a ON a.alert_id = d.alert_id
+                     WHERE a.status != 'merged' GROUP BY d.state",
+                )
+                .map_err(sql(path))?;
+            let rows = deliveries
+                .query_map([], |row| Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?)))
+                .map_err(sql(path))?;
+            for row in rows {
+                let (state, n) = row.map_err(sql(path))?;
+                let n = u64::try_from(n).unwrap_or_default();
+                match state.as_str() {
+                    "sent" => counts.sent = n,
+                    "failed" => counts.failed = n,
+                    _ => counts.pending += n,
+                }
+            }
+            Ok(counts)
+        })
+        .await
+    }
+}
+
+/// Inserts a new alert or folds what `new` says into the recorded one.
+fn upsert_alert(
+    tx: &rusqlite::Transaction<'_>,
+    path: &Path,
+    new: &NewAlert,
+) -> Result<(), LedgerError> {
+    let alert = &new.alert;
+    let item = Value::Object(alert.to_item()).to_string();
+    tx.prepare_cached(
+        "INSERT INTO alerts (alert_id, rule_name, created, item, status, merged_into, merge_enabled, attempts, dispatched)
+         VALUES (?1, ?2, ?3, ?4, 'open', NULL, ?5, ?6, ?7)
+         ON CONFLICT (alert_id) DO UPDATE SET attempts = excluded.attempts, dispatched = excluded.dispatched",
+    )
+    .and_then(|mut s| {
+        s.execute(params![
+            alert.alert_id,
+            alert.rule_name,
+            alert.created.to_string(),
+            item,
+            alert.merge_enabled(),
+            alert.attempts,
+            alert.dispatched.to_string(),
+        ])
+    })
+    .map_err(sql(path))?;
+    let now = Timestamp::now().to_string();
+    for output in &alert.outputs_sent {
+        tx.prepare_cached(
+            "INSERT INTO deliveries (alert_id, output, state, attempts, updated) VALUES (?1, ?2, 'sent', 0, ?3)
+             ON CONFLICT (alert_id, output) DO UPDATE SET state = 'sent', last_error = NULL, intent = NULL",
+        )
+        .and_then(|mut s| s.execute(params![alert.alert_id, output, now]))
+        .map_err(sql(path))?;
+    }
+    for output in alert.remaining_outputs() {
+        tx.prepare_cached(
+            "INSERT INTO deliveries (alert_id, output, state, attempts) VALUES (?1, ?2, 'pending', 0)
+             ON CONFLICT (alert_id, output) DO NOTHING",
+        )
+        .and_then(|mut s| s.execute(params![alert.alert_id, output]))
+        .map_err(sql(path))?;
+    }
+    set_intents(tx, path, &alert.alert_id, &new.intents)?;
+    refresh_status(tx, path, &alert.alert_id)
+}
+
+fn set_intents(
+    tx: &rusqlite::Transaction<'_>,
+    path: &Path,
+    alert_id: &str,
+    intents: &BTreeMap<String, Fingerprint>,
+) -> Result<(), LedgerError> {
+    for (output, fingerprint) in intents {
+        tx.prepare_cached(
+            "UPDATE deliveries SET intent = ?3 WHERE alert_id = ?1 AND output = ?2 AND state != 'sent'",
+        )
+        .and_then(|mut s| s.execute(params![alert_id, output, fingerprint.to_string()]))
+        .map_err(sql(path))?;
+    }
+    Ok(())
+}
+
+/// Open while something is unsent or the alert waits to be merged; complete otherwise.
+fn refresh_status(
+    tx: &rusqlite::Transaction<'_>,
+    path: &Path,
+    alert_id: &str,
+) -> Result<(), LedgerError> {
+    tx.prepare_cached(
+        "UPDATE alerts SET status = CASE
+             WHEN merge_enabled = 0 AND NOT EXISTS
+                 (SELECT 1 FROM deliveries d WHERE d.alert_id = alerts.alert_id AND d.state != 'sent')
+             THEN 'complete' ELSE 'open' END
+         WHERE alert_id = ?1 AND status != 'merged'",
+    )
+    .and_then(|mut s| s.execute([alert_id]))
+    .map_err(sql(path))?;
+    Ok(())
+}
+
+type AlertRow = (String, String, String, Option<String>, u32, String);
+type DeliveryRow = (
+    String,
+    String,
+    String,
+    u32,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
+/// Which alerts [`load_entries`] reads.
+#[derive(Clone, Copy)]
+enum Filter<'a> {
+    All,
+    Open,
+    Key(&'a AlertKey),
+}
+
+fn load_entries(
+    conn: &Connection,
+    path: &Path,
+    filter: Filter<'_>,
+) -> Result<Vec<LedgerEntry>, LedgerError> {
+    let corrupt = |message: String| LedgerError::Corrupt {
+        path: path.to_owned(),
+        message,
+    };
+    let (alerts_where, deliveries_where) = match filter {
+        Filter::All => ("", ""),
+        Filter::Open => (
+            "WHERE status = 'open'",
+            "WHERE alert_id IN (SELECT alert_id FROM alerts WHERE status = 'open')",
+        ),
+        Filter::Key(_) => ("WHERE alert_id = ?1", "WHERE alert_id = ?1"),
+    };
+    let key_param: Vec<&str> = match filter {
+        Filter::Key(key) => vec![key.alert_id.as_str()],
+        _ => Vec::new(),
+    };
+    let rows: Vec<AlertRow> = conn
+        .prepare_cached(&format!(
+            "SELECT alert_id, item, status, merged_into, attempts, dispatched FROM alerts {alerts_where} ORDER BY created, rowid"
+        ))
+        .and_then(|mut s| {
+            s.query_map(rusqlite::params_from_iter(&key_param), |row| {
+                Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?, row.get(5)?))
+            })?
+            .collect()
+        })
+        .map_err(sql(path))?;
+    let found: Vec<DeliveryRow> = conn
+        .prepare_cached(&format!(
+            "SELECT alert_id, output, state, attempts, last_error, intent, updated FROM deliveries {deliveries_where} ORDER BY alert_id, output"
+        ))
+        .and_then(|mut s| {
+            s.query_map(rusqlite::params_from_iter(&key_param), |row| {
+                Ok((
+                    row.get(0)?,
+                    row.get(1)?,
+                    row.get(2)?,
+                    row.get(3)?,
+                    row.get(4)?,
+                    row.get(5)?,
+                    row.get(6)?,
+                ))
+            })?
+            .collect()
+        })
+        .map_err(sql(path))?;
+    let mut deliveries: BTreeMap<String, Vec<DeliveryRecord>> = BTreeMap::new();
+    for (alert_id, output, state, attempts, last_error, intent, updated) in found {
+        let record = DeliveryRecord {
+            state: state.parse().map_err(corrupt)?,
+            intent: intent
+                .map(|text| text.parse::<Fingerprint>())
+                .transpose()
+                .map_err(corrupt)?,
+            updated: updated
+                .map(|text| text.parse::<Timestamp>())
+                .transpose()
+                .map_err(|e| corrupt(e.to_string()))?,
+            output,
+            attempts,
+            last_error,
+        };
+        deliveries.entry(alert_id).or_default().push(record);
+    }
+    rows.into_iter()
+        .map(
+            |(alert_id, item, status, merged_into, attempts, dispatched)| {
+                let item: Value = serde_json::from_str(&item).map_err(|e| {
+                    corrupt(format!("alert {alert_id}: stored item is not JSON: {e}"))
+                })?;
+                let mut alert = Alert::from_item(&item)
+                    .map_err(|e| corrupt(format!("alert {alert_id}: {e}")))?;
+                let records = deliveries.remove(&alert_id).unwrap_or_default();
+                alert.outputs_sent = records
+                    .iter()
+                    .filter(|d| d.state == DeliveryState::Sent)
+                    .map(|d| d.output.clone())
+                    .collect();
+                alert.attempts = attempts;
+                alert.dispatched = dispatched
+                    .parse()
+                    .map_err(|e| corrupt(format!("alert {alert_id}: {e}")))?;
+                let status = match (status.as_str(), merged_into) {
+                    ("open", _) => AlertStatus::Open,
+                    ("complete", _) => AlertStatus::Complete,
+                    ("merged", Some(into)) => AlertStatus::Merged { into },
+                    (other, _) => {
+                        return Err(corrupt(format!(
+                            "alert {alert_id}: unknown status `{other}`"
+                        )));
+                    }
+                };
+                Ok(LedgerEntry {
+                    alert,
+                    status,
+                    deliveries: records,
+                })
+            },
+        )
+        .collect()
+}

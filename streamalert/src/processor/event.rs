@@ -1,0 +1,119 @@
+//! StreamAlert's alert-processor events: a full alerts-table item, or its key only.
+
+use super::{Processor, ProcessorError};
+use crate::alert::{Alert, Timestamp};
+use crate::ledger::{AlertKey, NewAlert};
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// What became of one alert-processor event.
+#[derive(Debug)]
+pub enum EventOutcome {
+    /// The alert's remaining outputs were delivered; each with whether it succeeded (the map
+    /// StreamAlert's Lambda returns; empty when nothing was left to send).
+    Dispatched(BTreeMap<String, bool>),
+    /// A key-only event whose alert is not in the ledger.
+    NotFound(AlertKey),
+    /// The event is not a valid alert.
+    Invalid(String),
+    /// The ledger failed.
+    Failed(ProcessorError),
+}
+
+impl EventOutcome {
+    /// The per-output results: empty unless the alert was dispatched (StreamAlert returns `{}`).
+    pub fn results(&self) -> BTreeMap<String, bool> {
+        match self {
+            Self::Dispatched(results) => results.clone(),
+            _ => BTreeMap::new(),
+        }
+    }
+}
+
+/// The key of a key-only event: an object whose keys are exactly `AlertID` and `RuleName`.
+fn key_only(event: &Value) -> Option<Result<AlertKey, String>> {
+    let object = event.as_object()?;
+    if object.len() != 2 || !object.contains_key("AlertID") || !object.contains_key("RuleName") {
+        return None;
+    }
+    let text = |key: &str| object.get(key).and_then(Value::as_str).map(str::to_owned);
+    Some(match (text("RuleName"), text("AlertID")) {
+        (Some(rule), Some(id)) => Ok(AlertKey::new(rule, id)),
+        _ => Err(format!(
+            "Invalid alert {event}: `RuleName` and `AlertID` must be strings"
+        )),
+    })
+}
+
+impl Processor {
+    /// Handles one event exactly as StreamAlert's alert processor Lambda does (`outputs.md`
+    /// §6): a key-only event (`{"AlertID", "RuleName"}`) is read from the ledger; anything
+    /// else is an alerts-table item. The alert's remaining outputs (those not recorded as sent,
+    /// here or in the item's `OutputsSent`) are delivered and each outcome is recorded.
+    ///
+    /// ```
+    /// use streamalert::{config::OutputsConfig, processor::{EventOutcome, Processor}};
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let processor = Processor::new(OutputsConfig::from_json(r#"{"stdout": ["console"]}"#).unwrap());
+    /// let outcome = processor.dispatch_event(&serde_json::json!({"Record": "Nonsense"})).await;
+    /// assert!(matches!(outcome, EventOutcome::Invalid(_)));
+    /// assert!(outcome.results().is_empty());
+    /// # });
+    /// ```
+    pub async fn dispatch_event(&self, event: &Value) -> EventOutcome {
+        let mut alert = match key_only(event) {
+            Some(Err(message)) => {
+                tracing::error!("{message}");
+                return EventOutcome::Invalid(message);
+            }
+            Some(Ok(key)) => {
+                let Some(ledger) = &self.ledger else {
+                    tracing::error!("{key} does not exist in the alerts table");
+                    return EventOutcome::NotFound(key);
+                };
+                match ledger.get(key.clone()).await {
+                    Ok(Some(entry)) => entry.alert,
+                    Ok(None) => {
+                        tracing::error!("{key} does not exist in the alerts table");
+                        return EventOutcome::NotFound(key);
+                    }
+                    Err(error) => return EventOutcome::Failed(error.into()),
+                }
+            }
+            None => match Alert::from_item(event) {
+                Ok(alert) => alert,
+                Err(error) => {
+                    let message = format!("Invalid alert {event}: {error}");
+                    tracing::error!("{message}");
+                    return EventOutcome::Invalid(message);
+                }
+            },
+        };
+        // What the ledger already knows was sent stays sent (Decision Q3: the union).
+        if let Some(ledger) = &self.ledger {
+            match ledger.get(AlertKey::of(&alert)).await {
+                Ok(Some(entry)) => alert.outputs_sent.extend(entry.alert.outputs_sent),
+                Ok(None) => {}
+                Err(error) => return EventOutcome::Failed(error.into()),
+            }
+        }
+        let to_send = alert.remaining_outputs();
+        if to_send.is_empty() {
+            return EventOutcome::Dispatched(BTreeMap::new());
+        }
+        alert.dispatched = Timestamp::now();
+        let prepared = self.prepare(&alert, to_send);
+        if let Some(ledger) = &self.ledger {
+            let record = NewAlert {
+                intents: prepared.intents(),
+                alert,
+            };
+            if let Err(error) = ledger.record_alerts(vec![record]).await {
+                return EventOutcome::Failed(error.into());
+            }
+        }
+        let run = self.start_run();
+        let results = self.deliver_prepared(prepared, &run.counters).await;
+        EventOutcome::Dispatched(results)
+    }
+}

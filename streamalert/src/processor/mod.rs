@@ -1,0 +1,837 @@
+//! The alert processor: alerts in, publications delivered, every outcome recorded.
+//!
+//! For each alert the processor records it in the [ledger](crate::ledger) with one record per
+//! output to deliver, then sends its outputs concurrently; across alerts at most
+//! `concurrency` alerts are in flight (a semaphore). Each output's publication is composed by
+//! its publisher chain and sent by its [`Output`]. A delivery that fails, panics or times out
+//! fails alone: it is recorded as failed with the reason and stays for [`Processor::retry`];
+//! the alert's other outputs and the other alerts carry on. A sent output is recorded the
+//! moment it succeeds and never sent again.
+//!
+//! [`Processor::retry`] is also StreamAlert's alert merger: alerts of merging rules whose
+//! required outputs are done are grouped ([`merge_groups`]) once their window has passed, and
+//! each group is delivered as one merged alert.
+//!
+//! Every alert is handled in a `tracing` span `alert` (fields `alert_id`, `rule`) and every
+//! delivery in a span `delivery` (field `output`).
+
+mod credentials;
+mod event;
+mod probe;
+mod validate;
+
+pub use credentials::{CredentialError, CredentialProvider, NoCredentials};
+pub use event::EventOutcome;
+pub use probe::{DeliveryProbe, FileProbe, ProbeTarget, publication_fingerprint};
+pub use validate::{Problem, ProblemKind, validate};
+
+use crate::alert::{Alert, REQUIRED_OUTPUT, Timestamp, merge_groups};
+use crate::config::{OutputsConfig, ProcessorSettings};
+use crate::ledger::{AlertKey, Fingerprint, Ledger, LedgerEntry, LedgerError, NewAlert, Outcome};
+use crate::output::{Delivery, DispatchError, ErrorKind, Output};
+use crate::publisher::{Chain, Publication};
+use futures_util::FutureExt as _;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::fmt;
+use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+use tracing::Instrument as _;
+
+/// The result of delivering one alert without a ledger: each attempted output with its outcome.
+pub type DeliveryReport = BTreeMap<String, Result<(), DispatchError>>;
+
+/// The record key the processor removes from a record before publishing it (StreamAlert's
+/// alert processor does the same).
+pub const NORMALIZATION_KEY: &str = "streamalert_normalization";
+
+/// Delivers alerts to the outputs configured in `outputs.json` and records every outcome.
+///
+/// ```
+/// use streamalert::{Alert, config::OutputsConfig, processor::Processor};
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// let processor = Processor::new(OutputsConfig::from_json(r#"{"stdout": ["console"]}"#).unwrap());
+/// let alert = Alert::new("demo", serde_json::json!({"user": "root"}), ["stdout:console", "slack:missing"]);
+/// let report = processor.deliver(&alert).await;
+/// assert!(report["stdout:console"].is_ok());
+/// assert!(report["slack:missing"].is_err());
+/// # });
+/// ```
+#[derive(Clone)]
+pub struct Processor {
+    config: Arc<OutputsConfig>,
+    settings: Arc<ProcessorSettings>,
+    credentials: Arc<dyn CredentialProvider>,
+    probes: Arc<BTreeMap<String, Arc<dyn DeliveryProbe>>>,
+    ledger: Option<Arc<dyn Ledger>>,
+    permits: Arc<Semaphore>,
+}
+
+impl fmt::Debug for Processor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Processor")
+            .field("config", &self.config)
+            .field("settings", &self.settings)
+            .field("probes", &self.probes.keys().collect::<Vec<_>>())
+            .field("ledger", &self.ledger.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why the processor could not run at all.
+#[derive(Debug, thiserror::Error)]
+pub enum ProcessorError {
+    /// The operation needs a ledger and the processor has none.
+    #[error("this operation needs a ledger (Processor::with_ledger)")]
+    NoLedger,
+    /// The ledger failed.
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+}
+
+/// Why an output string cannot be delivered to.
+///
+/// ```
+/// use streamalert::{config::OutputsConfig, processor::{Processor, ResolveError}};
+/// let processor = Processor::new(OutputsConfig::from_json(r#"{"stdout": ["console"]}"#).unwrap());
+/// assert!(matches!(processor.resolve("helloworld"), Err(ResolveError::Malformed(_))));
+/// assert!(matches!(processor.resolve("stdout:other"), Err(ResolveError::NotConfigured(_))));
+/// assert_eq!(processor.resolve("stdout:console").unwrap().service, "stdout");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ResolveError {
+    /// Not `service:descriptor`.
+    #[error("improperly formatted output `{0}`; expected `service:descriptor`")]
+    Malformed(String),
+    /// Not in `outputs.json`.
+    #[error("the output `{0}` does not exist in outputs.json")]
+    NotConfigured(String),
+    /// No output of this service is compiled into the binary.
+    #[error(
+        "no output is registered for service `{service}` of `{output}` (is its cargo feature enabled?)"
+    )]
+    NotCompiled {
+        /// The full output.
+        output: String,
+        /// Its service.
+        service: String,
+    },
+}
+
+impl From<ResolveError> for DispatchError {
+    fn from(error: ResolveError) -> Self {
+        DispatchError::new(ErrorKind::Config, error.to_string())
+    }
+}
+
+/// A configured output instance, ready to receive deliveries.
+#[derive(Clone)]
+#[non_exhaustive]
+pub struct Target {
+    /// `service:descriptor`.
+    pub output: String,
+    /// The service, e.g. `file`.
+    pub service: String,
+    /// The descriptor, e.g. `alerts`.
+    pub descriptor: String,
+    /// The descriptor's `outputs.json` setting, for map-style services.
+    pub setting: Option<String>,
+    /// The process's instance of the service's output.
+    pub instance: &'static dyn Output,
+}
+
+impl fmt::Debug for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Target")
+            .field("output", &self.output)
+            .field("setting", &self.setting)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What one run (a `process` input, a `retry` pass, a `dispatch`) did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RunReport {
+    /// Alerts handled (new, retried or merged).
+    pub alerts: u64,
+    /// Deliveries sent.
+    pub sent: u64,
+    /// Deliveries that failed (they stay pending for `retry`).
+    pub failed: u64,
+    /// Interrupted deliveries found at their destination and recorded as sent without sending.
+    pub reconciled: u64,
+    /// Alerts merged into merged alerts.
+    pub merged: u64,
+    /// Outcomes the ledger could not record.
+    pub ledger_errors: u64,
+}
+
+#[derive(Debug, Default)]
+struct Counters {
+    alerts: AtomicU64,
+    sent: AtomicU64,
+    failed: AtomicU64,
+    reconciled: AtomicU64,
+    merged: AtomicU64,
+    ledger_errors: AtomicU64,
+}
+
+impl Counters {
+    fn add(counter: &AtomicU64, n: u64) {
+        counter.fetch_add(n, Ordering::Relaxed);
+    }
+
+    fn report(&self) -> RunReport {
+        RunReport {
+            alerts: self.alerts.load(Ordering::Relaxed),
+            sent: self.sent.load(Ordering::Relaxed),
+            failed: self.failed.load(Ordering::Relaxed),
+            reconciled: self.reconciled.load(Ordering::Relaxed),
+            merged: self.merged.load(Ordering::Relaxed),
+            ledger_errors: self.ledger_errors.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// An alert with each of its outputs to deliver planned: a publication or an error.
+struct Prepared {
+    alert: Arc<Alert>,
+    key: AlertKey,
+    deliveries: Vec<Planned>,
+}
+
+enum Planned {
+    Ready {
+        target: Target,
+        publication: Publication,
+        fingerprint: Fingerprint,
+        /// The publication names the alert's id, so finding it at the destination proves that
+        /// this alert's delivery arrived (not another alert's identical publication).
+        identifies_alert: bool,
+    },
+    Failed {
+        output: String,
+        error: DispatchError,
+    },
+}
+
+impl Planned {
+    fn output(&self) -> &str {
+        match self {
+            Self::Ready { target, .. } => &target.output,
+            Self::Failed { output, .. } => output,
+        }
+    }
+}
+
+impl Prepared {
+    fn intents(&self) -> BTreeMap<String, Fingerprint> {
+        self.deliveries
+            .iter()
+            .filter_map(|planned| match planned {
+                Planned::Ready {
+                    target,
+                    fingerprint,
+                    ..
+                } => Some((target.output.clone(), *fingerprint)),
+                Planned::Failed { .. } => None,
+            })
+            .collect()
+    }
+}
+
+impl Processor {
+    /// A processor for the outputs of `config`, with default settings, no ledger, no
+    /// credentials and the `file` output's probe.
+    pub fn new(config: OutputsConfig) -> Self {
+        let settings = ProcessorSettings::default();
+        let mut probes: BTreeMap<String, Arc<dyn DeliveryProbe>> = BTreeMap::new();
+        probes.insert("file".into(), Arc::new(FileProbe));
+        Self {
+            config: Arc::new(config),
+            permits: Arc::new(Semaphore::new(settings.concurrency)),
+            settings: Arc::new(settings),
+            credentials: Arc::new(NoCredentials),
+            probes: Arc::new(probes),
+            ledger: None,
+        }
+    }
+
+    /// The same processor with these settings (concurrency, timeouts).
+    pub fn with_settings(self, settings: ProcessorSettings) -> Self {
+        Self {
+            permits: Arc::new(Semaphore::new(settings.concurrency.max(1))),
+            settings: Arc::new(settings),
+            ..self
+        }
+    }
+
+    /// The same processor recording into `ledger`.
+    pub fn with_ledger(self, ledger: Arc<dyn Ledger>) -> Self {
+        Self {
+            ledger: Some(ledger),
+            ..self
+        }
+    }
+
+    /// The same processor taking secrets from `credentials`.
+    pub fn with_credentials(self, credentials: Arc<dyn CredentialProvider>) -> Self {
+        Self {
+            credentials,
+            ..self
+        }
+    }
+
+    /// The same processor asking `probe` about interrupted deliveries to `service`.
+    pub fn with_probe(self, service: &str, probe: Arc<dyn DeliveryProbe>) -> Self {
+        let mut probes = (*self.probes).clone();
+        probes.insert(service.to_owned(), probe);
+        Self {
+            probes: Arc::new(probes),
+            ..self
+        }
+    }
+
+    /// The outputs configuration.
+    pub fn config(&self) -> &OutputsConfig {
+        &self.config
+    }
+
+    /// The settings.
+    pub fn settings(&self) -> &ProcessorSettings {
+        &self.settings
+    }
+
+    /// The ledger, if any.
+    pub fn ledger(&self) -> Option<&Arc<dyn Ledger>> {
+        self.ledger.as_ref()
+    }
+
+    /// The credential provider.
+    pub fn credentials(&self) -> &Arc<dyn CredentialProvider> {
+        &self.credentials
+    }
+
+    /// The configured instance behind `service:descriptor` (StreamAlert's `create_dispatcher`).
+    pub fn resolve(&self, output: &str) -> Result<Target, ResolveError> {
+        let Some((service, descriptor)) = output.split_once(':').filter(|(_, d)| !d.contains(':'))
+        else {
+            return Err(ResolveError::Malformed(output.to_owned()));
+        };
+        let setting = self
+            .config
+            .setting(service, descriptor)
+            .map_err(|_| ResolveError::NotConfigured(output.to_owned()))?;
+        let instance = output_instance(service).ok_or_else(|| ResolveError::NotCompiled {
+            output: output.to_owned(),
+            service: service.to_owned(),
+        })?;
+        Ok(Target {
+            output: output.to_owned(),
+            service: service.to_owned(),
+            descriptor: descriptor.to_owned(),
+            setting: setting.map(str::to_owned),
+            instance,
+        })
+    }
+
+    /// Delivers every remaining output of `alert` concurrently, without recording anything.
+    pub async fn deliver(&self, alert: &Alert) -> DeliveryReport {
+        let prepared = self.prepare(alert, alert.remaining_outputs());
+        let alert = &prepared.alert;
+        let deliveries = prepared.deliveries.iter().map(|planned| async move {
+            (
+                planned.output().to_owned(),
+                self.attempt(alert, planned).await,
+            )
+        });
+        futures_util::future::join_all(deliveries)
+            .await
+            .into_iter()
+            .collect()
+    }
+
+    /// Delivers `alert` to one `service:descriptor`, without recording anything.
+    pub async fn deliver_output(&self, alert: &Alert, output: &str) -> Result<(), DispatchError> {
+        let prepared = self.prepare(alert, [output.to_owned()]);
+        match prepared.deliveries.first() {
+            Some(planned) => self.attempt(&prepared.alert, planned).await,
+            None => Err(DispatchError::new(ErrorKind::Config, "nothing to deliver")),
+        }
+    }
+
+    /// Starts a run: submit alerts to it, then [`Run::finish`] waits for their deliveries.
+    pub fn start_run(&self) -> Run {
+        Run {
+            processor: self.clone(),
+            tasks: JoinSet::new(),
+            counters: Arc::new(Counters::default()),
+        }
+    }
+
+    /// Records new alerts and delivers them (the whole of `process` for a batch of alerts).
+    pub async fn process(&self, alerts: Vec<Alert>) -> Result<RunReport, ProcessorError> {
+        let mut run = self.start_run();
+        run.submit(alerts).await?;
+        Ok(run.finish().await)
+    }
+
+    /// One pass over the ledger: checks interrupted deliveries at their destination, sends
+    /// every output not yet sent, then merges the alerts of merging rules whose window has
+    /// passed and delivers the merged alerts.
+    pub async fn retry(&self) -> Result<RunReport, ProcessorError> {
+        let ledger = self.ledger.clone().ok_or(ProcessorError::NoLedger)?;
+        let open = ledger.open_alerts().await?;
+        let now = Timestamp::now();
+        let mut run = self.start_run();
+
+        let mut pending: Vec<(LedgerEntry, Prepared)> = Vec::new();
+        let mut candidates: BTreeMap<String, Vec<Alert>> = BTreeMap::new();
+        for entry in open {
+            let to_send = entry.alert.remaining_outputs();
+            if to_send.is_empty() {
+                if entry.alert.merge_enabled() {
+                    candidates
+                        .entry(entry.alert.rule_name.clone())
+                        .or_default()
+                        .push(entry.alert);
+                }
+                continue;
+            }
+            let prepared = self.prepare(&entry.alert, to_send);
+            pending.push((entry, prepared));
+        }
+
+        self.reconcile(&ledger, &mut pending, &run.counters).await;
+
+        for (entry, prepared) in pending {
+            if prepared.deliveries.is_empty() {
+                continue;
+            }
+            ledger
+                .begin_attempt(AlertKey::of(&entry.alert), now, prepared.intents())
+                .await?;
+            Counters::add(&run.counters.alerts, 1);
+            run.spawn(prepared).await;
+        }
+
+        for (rule, alerts) in candidates {
+            for group in merge_groups(&alerts, now) {
+                let Some(mut merged) = Alert::merge(group.iter().map(|&i| &alerts[i])) else {
+                    continue;
+                };
+                merged.attempts = 1;
+                merged.dispatched = now;
+                let originals: Vec<AlertKey> =
+                    group.iter().map(|&i| AlertKey::of(&alerts[i])).collect();
+                tracing::info!(
+                    rule = %rule,
+                    merged = %merged.alert_id,
+                    alerts = originals.len(),
+                    "merging alerts"
+                );
+                let prepared = self.prepare(&merged, merged.remaining_outputs());
+                let intents = prepared.intents();
+                ledger
+                    .record_merge(
+                        originals.clone(),
+                        NewAlert {
+                            alert: merged,
+                            intents,
+                        },
+                    )
+                    .await?;
+                Counters::add(&run.counters.merged, originals.len() as u64);
+                Counters::add(&run.counters.alerts, 1);
+                run.spawn(prepared).await;
+            }
+        }
+        Ok(run.finish().await)
+    }
+
+    /// Plans the deliveries of `outputs` of `alert`: resolves each output and runs its
+    /// publisher chain on the alert without its normalization record.
+    fn prepare(&self, alert: &Alert, outputs: impl IntoIterator<Item = String>) -> Prepared {
+        let mut alert = alert.clone();
+        if let Some(record) = alert.record.as_object_mut() {
+            record.shift_remove(NORMALIZATION_KEY);
+        }
+        let deliveries = outputs
+            .into_iter()
+            .map(|output| match self.plan(&alert, &output) {
+                Ok((target, publication)) => {
+                    let bytes = serde_json::to_vec(&*publication).unwrap_or_default();
+                    let identifies_alert =
+                        memchr_str(&bytes, alert.alert_id.as_bytes()) && !alert.alert_id.is_empty();
+                    Planned::Ready {
+                        target,
+                        fingerprint: Fingerprint::of(&bytes),
+                        publication,
+                        identifies_alert,
+                    }
+                }
+                Err(error) => Planned::Failed { output, error },
+            })
+            .collect();
+        Prepared {
+            key: AlertKey::of(&alert),
+            alert: Arc::new(alert),
+            deliveries,
+        }
+    }
+
+    fn plan(&self, alert: &Alert, output: &str) -> Result<(Target, Publication), DispatchError> {
+        let target = self.resolve(output)?;
+        let publication = Chain::for_output(&alert.publishers, &target.service, &target.descriptor)
+            .publish(alert)
+            .map_err(|e| DispatchError::new(ErrorKind::Publish, e.to_string()))?;
+        Ok((target, publication))
+    }
+
+    /// Sends one planned delivery: credentials, then the output's dispatch under the timeout,
+    /// with panics caught.
+    async fn attempt(&self, alert: &Alert, planned: &Planned) -> Result<(), DispatchError> {
+        let (target, publication) = match planned {
+            Planned::Failed { error, .. } => return Err(error.clone()),
+            Planned::Ready {
+                target,
+                publication,
+                ..
+            } => (target, publication),
+        };
+        let credentials = self
+            .credentials
+            .credentials(&target.service, &target.descriptor)
+            .await
+            .map_err(|e| DispatchError::new(ErrorKind::Credentials, e.to_string()))?
+            .unwrap_or_default();
+        let delivery = Delivery::new(alert, &target.descriptor, publication)
+            .with_credentials(&credentials)
+            .with_setting(target.setting.as_deref());
+        let dispatch = AssertUnwindSafe(target.instance.dispatch(&delivery)).catch_unwind();
+        match tokio::time::timeout(self.settings.dispatch_timeout(), dispatch).await {
+            Err(_) => Err(DispatchError::new(
+                ErrorKind::Timeout,
+                format!(
+                    "no result within {} s (dispatch_timeout_secs)",
+                    self.settings.dispatch_timeout_secs
+                ),
+            )),
+            Ok(Err(panic)) => Err(DispatchError::new(
+                ErrorKind::Panicked,
+                crate::rule::panic_message(&*panic),
+            )),
+            Ok(Ok(result)) => result,
+        }
+    }
+
+    /// Delivers one prepared alert's outputs concurrently and records each outcome.
+    async fn deliver_prepared(
+        &self,
+        prepared: Prepared,
+        counters: &Counters,
+    ) -> BTreeMap<String, bool> {
+        let Prepared {
+            alert,
+            key,
+            deliveries,
+        } = prepared;
+        let span = tracing::info_span!("alert", alert_id = %key.alert_id, rule = %key.rule_name);
+        let alert = &alert;
+        let key = &key;
+        async move {
+            let deliveries = deliveries.iter().map(|planned| {
+                let output = planned.output();
+                let span = tracing::info_span!("delivery", output = %output);
+                async move {
+                    let result = self.attempt(alert, planned).await;
+                    self.record(key, output, &result, counters).await;
+                    (output.to_owned(), result.is_ok())
+                }
+                .instrument(span)
+            });
+            futures_util::future::join_all(deliveries)
+                .await
+                .into_iter()
+                .collect()
+        }
+        .instrument(span)
+        .await
+    }
+
+    async fn record(
+        &self,
+        key: &AlertKey,
+        output: &str,
+        result: &Result<(), DispatchError>,
+        counters: &Counters,
+    ) {
+        let outcome = match result {
+            Ok(()) => {
+                Counters::add(&counters.sent, 1);
+                tracing::debug!("delivered");
+                Outcome::Sent
+            }
+            Err(error) => {
+                Counters::add(&counters.failed, 1);
+                tracing::warn!(%error, retryable = error.is_retryable(), "delivery failed; it stays pending for `retry`");
+                Outcome::Failed(error.to_string())
+            }
+        };
+        let Some(ledger) = &self.ledger else {
+            return;
+        };
+        if let Err(error) = ledger
+            .record_outcome(key.clone(), output.to_owned(), outcome)
+            .await
+        {
+            Counters::add(&counters.ledger_errors, 1);
+            tracing::error!(%error, "cannot record the delivery in the ledger");
+        }
+    }
+
+    /// Finds interrupted deliveries (an intent left in the ledger) that arrived anyway, records
+    /// them as sent and drops them from the plan.
+    async fn reconcile(
+        &self,
+        ledger: &Arc<dyn Ledger>,
+        pending: &mut [(LedgerEntry, Prepared)],
+        counters: &Counters,
+    ) {
+        // output -> fingerprint -> (index in `pending`)
+        let mut doubts: BTreeMap<String, HashMap<Fingerprint, Vec<usize>>> = BTreeMap::new();
+        let mut unprobed: BTreeMap<String, usize> = BTreeMap::new();
+        for (index, (entry, prepared)) in pending.iter().enumerate() {
+            for planned in &prepared.deliveries {
+                let Planned::Ready {
+                    target,
+                    fingerprint,
+                    identifies_alert,
+                    ..
+                } = planned
+                else {
+                    continue;
+                };
+                let Some(intent) = entry.delivery(&target.output).and_then(|d| d.intent) else {
+                    continue;
+                };
+                if intent == *fingerprint
+                    && *identifies_alert
+                    && self.probes.contains_key(&target.service)
+                {
+                    doubts
+                        .entry(target.output.clone())
+                        .or_default()
+                        .entry(intent)
+                        .or_default()
+                        .push(index);
+                } else {
+                    *unprobed.entry(target.output.clone()).or_default() += 1;
+                }
+            }
+        }
+        for (output, count) in unprobed {
+            tracing::warn!(
+                output = %output,
+                count,
+                "deliveries interrupted by the end of an earlier run cannot be checked at their destination; sending them again"
+            );
+        }
+        for (output, by_fingerprint) in doubts {
+            let service = output.split_once(':').map_or("", |(s, _)| s);
+            let Some(probe) = self.probes.get(service) else {
+                continue;
+            };
+            let setting = output
+                .split_once(':')
+                .and_then(|(s, d)| self.config.setting(s, d).ok().flatten());
+            let wanted: BTreeSet<Fingerprint> = by_fingerprint.keys().copied().collect();
+            let found = match probe
+                .delivered(ProbeTarget::new(&output, setting), &wanted)
+                .await
+            {
+                Ok(found) => found,
+                Err(error) => {
+                    tracing::warn!(output = %output, %error, "cannot check interrupted deliveries; sending them again");
+                    continue;
+                }
+            };
+            for fingerprint in found {
+                // A fingerprint shared by several alerts proves nothing about each of them.
+                let Some([index]) = by_fingerprint.get(&fingerprint).map(Vec::as_slice) else {
+                    continue;
+                };
+                let (_, prepared) = &mut pending[*index];
+                let key = prepared.key.clone();
+                match ledger
+                    .record_outcome(key.clone(), output.clone(), Outcome::Sent)
+                    .await
+                {
+                    Ok(()) => {
+                        Counters::add(&counters.reconciled, 1);
+                        tracing::info!(alert_id = %key.alert_id, output = %output, "an interrupted delivery had arrived; recorded as sent");
+                        prepared.deliveries.retain(|p| p.output() != output);
+                    }
+                    Err(error) => {
+                        Counters::add(&counters.ledger_errors, 1);
+                        tracing::error!(%error, "cannot record the delivery in the ledger");
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// True when `needle` occurs in `haystack`.
+fn memchr_str(haystack: &[u8], needle: &[u8]) -> bool {
+    !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// Alerts submitted for delivery, in flight until [`Run::finish`].
+pub struct Run {
+    processor: Processor,
+    tasks: JoinSet<()>,
+    counters: Arc<Counters>,
+}
+
+impl fmt::Debug for Run {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Run")
+            .field("in_flight", &self.tasks.len())
+            .field("report", &self.counters.report())
+            .finish()
+    }
+}
+
+impl Run {
+    /// Records new alerts in the ledger (one transaction for the batch), then starts their
+    /// deliveries. Waits while `concurrency` alerts are in flight.
+    pub async fn submit(&mut self, alerts: Vec<Alert>) -> Result<(), LedgerError> {
+        if alerts.is_empty() {
+            return Ok(());
+        }
+        let now = Timestamp::now();
+        let mut batch = Vec::with_capacity(alerts.len());
+        let mut records = Vec::with_capacity(alerts.len());
+        for mut alert in alerts {
+            let to_send = alert.remaining_outputs();
+            if !to_send.is_empty() {
+                alert.attempts += 1;
+                alert.dispatched = now;
+            }
+            let prepared = self.processor.prepare(&alert, to_send);
+            records.push(NewAlert {
+                intents: prepared.intents(),
+                alert,
+            });
+            batch.push(prepared);
+        }
+        if let Some(ledger) = &self.processor.ledger {
+            ledger.record_alerts(records).await?;
+        }
+        Counters::add(&self.counters.alerts, batch.len() as u64);
+        for prepared in batch {
+            if !prepared.deliveries.is_empty() {
+                self.spawn(prepared).await;
+            }
+        }
+        Ok(())
+    }
+
+    /// What the run did so far (deliveries still in flight are not counted yet).
+    pub fn report(&self) -> RunReport {
+        self.counters.report()
+    }
+
+    async fn spawn(&mut self, prepared: Prepared) {
+        while let Some(done) = self.tasks.try_join_next() {
+            self.note(done);
+        }
+        let permit = match self.processor.permits.clone().acquire_owned().await {
+            Ok(permit) => permit,
+            // The semaphore is never closed; deliver without a permit if it ever is.
+            Err(_) => {
+                let processor = self.processor.clone();
+                let counters = self.counters.clone();
+                self.tasks.spawn(async move {
+                    processor.deliver_prepared(prepared, &counters).await;
+                });
+                return;
+            }
+        };
+        let processor = self.processor.clone();
+        let counters = self.counters.clone();
+        self.tasks.spawn(async move {
+            processor.deliver_prepared(prepared, &counters).await;
+            drop(permit);
+        });
+    }
+
+    fn note(&self, done: Result<(), tokio::task::JoinError>) {
+        if let Err(error) = done {
+            Counters::add(&self.counters.ledger_errors, 1);
+            tracing::error!(%error, "a delivery task failed");
+        }
+    }
+
+    /// Waits for every delivery of the run and reports.
+    pub async fn finish(mut self) -> RunReport {
+        while let Some(done) = self.tasks.join_next().await {
+            self.note(done);
+        }
+        self.counters.report()
+    }
+}
+
+/// Adds StreamAlert's required output to a local configuration, and says which outputs every
+/// alert must get.
+///
+/// StreamAlert always sends every alert to `aws-firehose:alerts` (the delivery stream named
+/// `<prefix>_streamalert_alert_delivery`, with the prefix from `STREAMALERT_PREFIX`). Here:
+/// with a prefix, that output is configured (overwriting an `alerts` entry, as StreamAlert does)
+/// and required; without one, it is required only when `outputs.json` configures it; otherwise
+/// no output is required, so a local configuration with only `file` and `stdout` works.
+///
+/// ```
+/// use streamalert::{config::OutputsConfig, processor::required_outputs};
+/// let mut local = OutputsConfig::from_json(r#"{"file": {"alerts": "a.jsonl"}}"#).unwrap();
+/// assert!(required_outputs(&mut local, None).is_empty());
+///
+/// let mut deployed = local.clone();
+/// assert_eq!(required_outputs(&mut deployed, Some("acme")), ["aws-firehose:alerts"]);
+/// assert_eq!(deployed.setting("aws-firehose", "alerts").unwrap(), Some("acme_streamalert_alert_delivery"));
+/// ```
+pub fn required_outputs(config: &mut OutputsConfig, prefix: Option<&str>) -> Vec<String> {
+    let Some((service, descriptor)) = REQUIRED_OUTPUT.split_once(':') else {
+        return Vec::new();
+    };
+    if let Some(prefix) = prefix.filter(|p| !p.is_empty()) {
+        config.insert(
+            service,
+            descriptor,
+            Some(format!("{prefix}_streamalert_alert_delivery")),
+        );
+    }
+    if config.contains(REQUIRED_OUTPUT) {
+        vec![REQUIRED_OUTPUT.to_owned()]
+    } else {
+        Vec::new()
+    }
+}
+
+/// The process's instance of the output registered for `service`.
+pub fn output_instance(service: &str) -> Option<&'static dyn Output> {
+    static INSTANCES: OnceLock<HashMap<&'static str, Box<dyn Output>>> = OnceLock::new();
+    INSTANCES
+        .get_or_init(|| {
+            crate::registry()
+                .outputs()
+                .iter()
+                .map(|entry| (entry.service, (entry.make)()))
+                .collect()
+        })
+        .get(service)
+        .map(|output| &**output)
+}
