@@ -1,163 +1,502 @@
 //! The processor binary's command line; `streamalert::main!()` calls [`run`].
 //!
-//! Commands: `process` (records in, alerts delivered), `list rules|publishers|outputs`.
+//! Commands: `process` (records in, alerts delivered), `dispatch` (StreamAlert's alert-processor
+//! events), `retry` (send what is still pending, merge), `validate`, `list`. Run the binary
+//! with `--help`, or `<command> --help`, for the details.
 
-use crate::alert::REQUIRED_OUTPUT;
-use crate::config::OutputsConfig;
-use crate::processor::Processor;
+use crate::config::{OutputsConfig, ProcessorSettings};
+use crate::ledger::{Ledger, SqliteLedger};
+use crate::processor::{EventOutcome, NoCredentials, Processor, RunReport, required_outputs};
 use crate::rule::{Payload, RulesEngine};
+use clap::{Args, CommandFactory as _, FromArgMatches as _, Parser, Subcommand, ValueEnum};
 use serde_json::Value;
-use std::io::BufRead;
+use std::ffi::OsString;
+use std::io::{BufRead as _, IsTerminal as _, Read, Write as _};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
 
-const USAGE: &str = "\
-usage:
-  <binary> process [--input FILE|-] [--config DIR]
-      Evaluates the rules on JSON lines of records and delivers the alerts. Each line is
-      {\"log_type\": \"<schema>\", \"record\": {...}} with optional \"cluster\", \"data_type\",
-      \"service\" and \"resource\". Outputs come from DIR/outputs.json (default DIR: conf).
-  <binary> list rules|publishers|outputs
-      Lists what this binary registered, with source locations.";
+const ABOUT: &str = "A StreamAlert alert processor: evaluates rules on records, delivers the alerts to their \
+outputs and records every delivery in a ledger, so nothing is lost and nothing is sent twice.";
+
+const AFTER_HELP: &str = "\
+Configuration (the --config directory, default ./conf):
+  outputs.json    the configured outputs, in StreamAlert's format, e.g.
+                  {\"file\": {\"alerts\": \"out/alerts.jsonl\"}, \"stdout\": [\"console\"]}
+  processor.json  optional settings (defaults shown):
+                  {\"concurrency\": 32, \"dispatch_timeout_secs\": 60,
+                   \"ledger\": {\"path\": \"streamalert-ledger.sqlite3\", \"synchronous\": \"normal\",
+                              \"lock_timeout_secs\": 30}}
+Relative paths are relative to the working directory.
+
+Typical use:
+  <binary> validate --config conf
+  <binary> process --input records.jsonl --config conf
+  <binary> retry --config conf          (periodically: resends failures, merges alerts)
+
+Logs go to standard error; filter them with RUST_LOG (e.g. RUST_LOG=debug, or
+RUST_LOG=warn,streamalert=debug). Exit status: 0 on success, 1 when anything failed
+(a malformed line, a failed delivery, a problem found), 2 for a usage error.";
+
+const PROCESS_HELP: &str = "\
+Evaluates every rule on JSON lines of records and delivers the alerts.
+
+Each input line is one record with its log type:
+  {\"log_type\": \"cloudwatch:events\", \"record\": {...}}
+optionally with \"cluster\", \"data_type\", \"service\" and \"resource\" (where the record came from).
+Blank lines are skipped; a malformed line is reported with its line number and the rest is
+processed (the exit status is then 1).
+
+Each alert is recorded in the ledger before it is sent, with one record per output; each
+output is marked sent the moment it succeeds and is never sent again. A failed output stays
+pending: run `retry` to send it again. The summary on standard error counts the records, the
+alerts, the deliveries sent and failed in this run, and the deliveries pending in the ledger.";
+
+const DISPATCH_HELP: &str = "\
+Delivers alerts given in StreamAlert's alert-processor event formats, as its Lambda did:
+  - a full alerts-table item: {\"RuleName\", \"AlertID\", \"Record\" (JSON text), \"Outputs\",
+    \"Created\", \"Attempts\", ...}; outputs in its \"OutputsSent\" are not sent again;
+  - the key form {\"AlertID\": ..., \"RuleName\": ...}: the alert is read from the ledger.
+The input holds one event or several (JSON lines or concatenated JSON). For each event the
+result map {\"service:descriptor\": true|false} is printed on standard output as one line
+({} for an invalid or unknown alert, which is also logged).";
+
+const RETRY_HELP: &str = "\
+One pass over the ledger: every output not yet sent is sent again (failed ones, and ones a
+killed run left unfinished: those are first looked for at their destination where that is
+possible, so the `file` output never receives an alert twice). Alerts of rules with
+merge_by_keys and a merge window are merged once their window has passed, and the merged
+alert is delivered. Run it periodically (cron, a systemd timer).";
+
+const VALIDATE_HELP: &str = "\
+Loads the configuration and this binary's rules, publishers and outputs, and reports every
+problem at once: a rule output whose descriptor is not in outputs.json, a configured
+descriptor without stored credentials, an unknown publisher name (in a rule or on an alert
+waiting in the ledger), an output service not compiled into this binary (a cargo feature),
+malformed configuration files. Exit status 1 when there is any problem.";
+
+/// The command line.
+#[derive(Debug, Parser)]
+#[command(about = ABOUT, after_help = AFTER_HELP, disable_version_flag = true)]
+struct Cli {
+    /// How logs are written on standard error: `text` for people, `json` (one object per line) for machines.
+    #[arg(long, value_enum, global = true, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Evaluate the rules on JSON lines of records and deliver the alerts.
+    #[command(long_about = PROCESS_HELP)]
+    Process(ProcessArgs),
+    /// Deliver alerts given in StreamAlert's alert-processor event formats.
+    #[command(long_about = DISPATCH_HELP)]
+    Dispatch(DispatchArgs),
+    /// Send again every output not yet sent; merge alerts whose merge window has passed.
+    #[command(long_about = RETRY_HELP)]
+    Retry(Common),
+    /// Check configuration, credentials and registrations; report every problem.
+    #[command(long_about = VALIDATE_HELP)]
+    Validate(Common),
+    /// List the rules, publishers or outputs this binary registered, with source locations.
+    List {
+        /// What to list.
+        #[arg(value_enum)]
+        what: ListWhat,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ListWhat {
+    Rules,
+    Publishers,
+    Outputs,
+}
+
+#[derive(Debug, Args)]
+struct Common {
+    /// The configuration directory: outputs.json, and optionally processor.json.
+    #[arg(long, value_name = "DIR", default_value = "conf")]
+    config: PathBuf,
+    /// The ledger file to use instead of processor.json's ledger.path.
+    #[arg(long, value_name = "FILE")]
+    ledger: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+struct ProcessArgs {
+    /// The JSON lines of records; `-` reads standard input.
+    #[arg(long, value_name = "FILE|-", default_value = "-")]
+    input: PathBuf,
+    #[command(flatten)]
+    common: Common,
+}
+
+#[derive(Debug, Args)]
+struct DispatchArgs {
+    /// The alert events; `-` reads standard input.
+    #[arg(long, value_name = "FILE|-", default_value = "-")]
+    alert: PathBuf,
+    #[command(flatten)]
+    common: Common,
+}
 
 /// Runs the command line of a processor binary built with `streamalert::main!()`.
 pub fn run() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    match args.as_slice() {
-        ["list", what] => list(what),
-        ["process", options @ ..] => match ProcessOptions::parse(options) {
-            Ok(options) => process(&options),
-            Err(message) => usage_error(&message),
-        },
-        ["help" | "--help" | "-h"] => {
-            println!("{USAGE}");
-            ExitCode::SUCCESS
-        }
-        _ => usage_error("expected a command"),
-    }
+    run_from(std::env::args_os())
 }
 
-fn usage_error(message: &str) -> ExitCode {
-    eprintln!("error: {message}\n{USAGE}");
-    ExitCode::from(2)
-}
-
-struct ProcessOptions {
-    input: Option<PathBuf>,
-    config: PathBuf,
-}
-
-impl ProcessOptions {
-    fn parse(args: &[&str]) -> Result<Self, String> {
-        let mut options = Self {
-            input: None,
-            config: PathBuf::from("conf"),
-        };
-        let mut args = args.iter();
-        while let Some(arg) = args.next() {
-            let mut value = || args.next().ok_or_else(|| format!("`{arg}` needs a value"));
-            match *arg {
-                "--input" => {
-                    options.input = Some(value()?).filter(|v| **v != "-").map(PathBuf::from)
-                }
-                "--config" => options.config = PathBuf::from(value()?),
-                other => return Err(format!("unknown option `{other}`")),
-            }
-        }
-        Ok(options)
-    }
-}
-
-fn process(options: &ProcessOptions) -> ExitCode {
-    let config = match OutputsConfig::load(&options.config.join("outputs.json")) {
-        Ok(config) => config,
+/// Runs the command line with these arguments (the first is the program name).
+///
+/// ```
+/// use std::process::ExitCode;
+/// assert_eq!(streamalert::cli::run_from(["processor", "list", "publishers"]), ExitCode::SUCCESS);
+/// assert_eq!(streamalert::cli::run_from(["processor", "no-such-command"]), ExitCode::from(2));
+/// ```
+pub fn run_from<I, T>(args: I) -> ExitCode
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    let bin = args
+        .first()
+        .and_then(|arg| Path::new(arg).file_stem())
+        .map_or_else(
+            || "streamalert".to_owned(),
+            |s| s.to_string_lossy().into_owned(),
+        );
+    let matches = match Cli::command()
+        .bin_name(bin.clone())
+        .after_help(AFTER_HELP.replace("<binary>", &bin))
+        .try_get_matches_from(args)
+    {
+        Ok(matches) => matches,
         Err(error) => {
-            eprintln!("error: {error}");
-            return ExitCode::FAILURE;
+            let _ = error.print();
+            return if error.use_stderr() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            };
         }
     };
-    let required: Vec<&str> = config
-        .setting("aws-firehose", "alerts")
-        .is_ok()
-        .then_some(REQUIRED_OUTPUT)
-        .into_iter()
-        .collect();
-    let engine = RulesEngine::new().with_required_outputs(required);
-    let processor = Processor::new(config);
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(error) => {
+            let _ = error.print();
+            return ExitCode::from(2);
+        }
+    };
+    init_logging(cli.log_format);
+    match cli.command {
+        Command::List { what } => list(what),
+        Command::Validate(common) => validate(&common),
+        Command::Process(args) => with_runtime(|| process(&args)),
+        Command::Dispatch(args) => with_runtime(|| dispatch(&args)),
+        Command::Retry(common) => with_runtime(|| retry(&common)),
+    }
+}
+
+/// Runs `f` inside a multi-threaded tokio runtime.
+fn with_runtime<F, Fut>(f: F) -> ExitCode
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = ExitCode>,
+{
+    match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
     {
-        Ok(runtime) => runtime,
+        Ok(runtime) => runtime.block_on(f()),
         Err(error) => {
-            eprintln!("error: cannot start the async runtime: {error}");
-            return ExitCode::FAILURE;
+            tracing::error!("cannot start the async runtime: {error}");
+            ExitCode::FAILURE
         }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Logging and progress
+
+/// The progress bar shown while it exists; log lines are written around it.
+static PROGRESS: Mutex<Option<indicatif::ProgressBar>> = Mutex::new(None);
+
+/// Writes to standard error without tearing the progress bar.
+struct StderrWriter;
+
+impl std::io::Write for StderrWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.write_all(buf).map(|()| buf.len())
+    }
+
+    fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        let progress = PROGRESS.lock().ok().and_then(|guard| guard.clone());
+        match progress {
+            Some(bar) => bar.suspend(|| std::io::stderr().write_all(buf)),
+            None => std::io::stderr().write_all(buf),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stderr().flush()
+    }
+}
+
+fn init_logging(format: LogFormat) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(|| StderrWriter)
+        .with_target(false);
+    // A second call in one process (tests) keeps the first subscriber.
+    let _ = match format {
+        LogFormat::Text => builder
+            .with_ansi(std::io::stderr().is_terminal())
+            .try_init(),
+        LogFormat::Json => builder.json().with_current_span(true).try_init(),
     };
-    let reader: Box<dyn BufRead> = match &options.input {
-        Some(path) => match std::fs::File::open(path) {
-            Ok(file) => Box::new(std::io::BufReader::new(file)),
-            Err(error) => {
-                eprintln!("error: cannot read {}: {error}", path.display());
-                return ExitCode::FAILURE;
-            }
-        },
-        None => Box::new(std::io::stdin().lock()),
-    };
-    let source = options.input.as_deref().unwrap_or(Path::new("<stdin>"));
-    let mut summary = Summary::default();
-    for (index, line) in reader.lines().enumerate() {
-        let line_number = index + 1;
-        let payload = line.map_err(|e| e.to_string()).and_then(|line| {
-            if line.trim().is_empty() {
-                Ok(None)
-            } else {
-                parse_payload(&line).map(Some)
-            }
-        });
-        let payload = match payload {
-            Ok(Some(payload)) => payload,
-            Ok(None) => continue,
-            Err(message) => {
-                eprintln!("error: {}:{line_number}: {message}", source.display());
-                summary.malformed += 1;
-                continue;
-            }
-        };
-        summary.records += 1;
-        for alert in engine.run(&payload) {
-            summary.alerts += 1;
-            for outcome in runtime.block_on(processor.deliver(&alert)).into_values() {
-                match outcome {
-                    Ok(()) => summary.sent += 1,
-                    Err(_) => summary.failed += 1,
-                }
+}
+
+/// Prints a line on standard error, around the progress bar.
+fn say(line: &str) {
+    let _ = StderrWriter.write_all(format!("{line}\n").as_bytes());
+}
+
+/// A spinner with running counts, only when standard error is a terminal.
+struct Progress(Option<indicatif::ProgressBar>);
+
+impl Progress {
+    fn start() -> Self {
+        if !std::io::stderr().is_terminal() {
+            return Self(None);
+        }
+        let bar = indicatif::ProgressBar::new_spinner();
+        bar.enable_steady_tick(std::time::Duration::from_millis(120));
+        if let Ok(mut slot) = PROGRESS.lock() {
+            *slot = Some(bar.clone());
+        }
+        Self(Some(bar))
+    }
+
+    fn update(&self, message: String) {
+        if let Some(bar) = &self.0 {
+            bar.set_message(message);
+        }
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        if let Some(bar) = self.0.take() {
+            bar.finish_and_clear();
+            if let Ok(mut slot) = PROGRESS.lock() {
+                *slot = None;
             }
         }
     }
-    eprintln!(
-        "records: {}, malformed: {}, alerts: {}, deliveries sent: {}, failed: {}",
-        summary.records, summary.malformed, summary.alerts, summary.sent, summary.failed
-    );
-    if summary.malformed > 0 || summary.failed > 0 {
+}
+
+// ---------------------------------------------------------------------------------------------
+// Set-up shared by process, dispatch and retry
+
+struct Setup {
+    processor: Processor,
+    ledger: Arc<SqliteLedger>,
+    required: Vec<String>,
+}
+
+fn load_config(common: &Common) -> Result<(OutputsConfig, ProcessorSettings), String> {
+    let config =
+        OutputsConfig::load(&common.config.join("outputs.json")).map_err(|e| e.to_string())?;
+    let mut settings =
+        ProcessorSettings::load_from_dir(&common.config).map_err(|e| e.to_string())?;
+    if let Some(path) = &common.ledger {
+        settings.ledger.path = path.clone();
+    }
+    Ok((config, settings))
+}
+
+fn setup(common: &Common) -> Result<Setup, String> {
+    let (mut config, settings) = load_config(common)?;
+    let prefix = std::env::var("STREAMALERT_PREFIX").ok();
+    let required = required_outputs(&mut config, prefix.as_deref());
+    let ledger = Arc::new(SqliteLedger::open(&settings.ledger).map_err(|e| e.to_string())?);
+    let processor = Processor::new(config)
+        .with_settings(settings)
+        .with_ledger(ledger.clone());
+    Ok(Setup {
+        processor,
+        ledger,
+        required,
+    })
+}
+
+async fn pending_in(ledger: &SqliteLedger) -> Option<u64> {
+    match ledger.counts().await {
+        Ok(counts) => Some(counts.unsent()),
+        Err(error) => {
+            tracing::error!(%error, "cannot count the pending deliveries");
+            None
+        }
+    }
+}
+
+fn show(count: Option<u64>) -> String {
+    count.map_or_else(|| "?".to_owned(), |n| n.to_string())
+}
+
+// ---------------------------------------------------------------------------------------------
+// process
+
+/// A chunk of input lines: line number and text (or why the line cannot be read).
+type Chunk = Vec<(usize, Result<String, String>)>;
+
+/// Reads lines on a thread and hands them over in chunks: full chunks while input is
+/// plentiful, whatever is there as soon as the reader would wait (so a slow pipe is never
+/// held back).
+fn read_chunks(input: Box<dyn Read + Send>, tx: tokio::sync::mpsc::Sender<Chunk>) {
+    const CHUNK: usize = 512;
+    let mut reader = std::io::BufReader::with_capacity(1 << 16, input);
+    let mut chunk: Chunk = Vec::with_capacity(CHUNK);
+    let mut line_number = 0;
+    let mut buffer = Vec::new();
+    loop {
+        buffer.clear();
+        match reader.read_until(b'\n', &mut buffer) {
+            Ok(0) => break,
+            Ok(_) => {
+                line_number += 1;
+                while buffer.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
+                    buffer.pop();
+                }
+                let line = String::from_utf8(std::mem::take(&mut buffer))
+                    .map_err(|_| "not valid UTF-8".to_owned());
+                chunk.push((line_number, line));
+            }
+            Err(error) => {
+                line_number += 1;
+                chunk.push((line_number, Err(format!("cannot read: {error}"))));
+                break;
+            }
+        }
+        if chunk.len() >= CHUNK || reader.buffer().is_empty() {
+            let full = std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK));
+            if tx.blocking_send(full).is_err() {
+                return;
+            }
+        }
+    }
+    if !chunk.is_empty() {
+        let _ = tx.blocking_send(chunk);
+    }
+}
+
+fn open_input(path: &Path) -> Result<(Box<dyn Read + Send>, String), String> {
+    if path == Path::new("-") {
+        return Ok((Box::new(std::io::stdin()), "<stdin>".to_owned()));
+    }
+    std::fs::File::open(path)
+        .map(|file| {
+            (
+                Box::new(file) as Box<dyn Read + Send>,
+                path.display().to_string(),
+            )
+        })
+        .map_err(|error| format!("cannot read {}: {error}", path.display()))
+}
+
+async fn process(args: &ProcessArgs) -> ExitCode {
+    let Setup {
+        processor,
+        ledger,
+        required,
+    } = match setup(&args.common) {
+        Ok(setup) => setup,
+        Err(message) => {
+            tracing::error!("{message}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let (input, source) = match open_input(&args.input) {
+        Ok(input) => input,
+        Err(message) => {
+            tracing::error!("{message}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let engine = RulesEngine::new().with_required_outputs(required);
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Chunk>(4);
+    let reader = std::thread::spawn(move || read_chunks(input, tx));
+
+    let progress = Progress::start();
+    let mut run = processor.start_run();
+    let (mut records, mut malformed, mut alerts) = (0u64, 0u64, 0u64);
+    let mut fatal = false;
+    while let Some(chunk) = rx.recv().await {
+        let mut batch = Vec::new();
+        for (line_number, line) in chunk {
+            match line.and_then(|line| parse_payload(&line)) {
+                Ok(None) => {}
+                Ok(Some(payload)) => {
+                    records += 1;
+                    batch.extend(engine.run(&payload));
+                }
+                Err(message) => {
+                    malformed += 1;
+                    tracing::error!("{source}:{line_number}: {message}");
+                }
+            }
+        }
+        alerts += batch.len() as u64;
+        if let Err(error) = run.submit(batch).await {
+            tracing::error!(%error, "cannot record alerts in the ledger; stopping");
+            fatal = true;
+            break;
+        }
+        let report = run.report();
+        progress.update(format!(
+            "records {records}, alerts {alerts}, sent {}, failed {}",
+            report.sent, report.failed
+        ));
+    }
+    drop(rx);
+    let report = run.finish().await;
+    drop(progress);
+    if reader.join().is_err() {
+        tracing::error!("the input reader failed");
+        fatal = true;
+    }
+    let pending = pending_in(&ledger).await;
+    say(&format!(
+        "records: {records}, malformed: {malformed}, alerts: {alerts}, deliveries sent: {}, failed: {}, pending: {}",
+        report.sent,
+        report.failed,
+        show(pending)
+    ));
+    if fatal || malformed > 0 || report.failed > 0 || report.ledger_errors > 0 || pending.is_none()
+    {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS
     }
 }
 
-#[derive(Default)]
-struct Summary {
-    records: usize,
-    malformed: usize,
-    alerts: usize,
-    sent: usize,
-    failed: usize,
-}
-
-/// Parses one input line: `{"log_type": …, "record": {…}, …}`.
-fn parse_payload(line: &str) -> Result<Payload, String> {
+/// Parses one input line: `{"log_type": …, "record": {…}, …}`; `None` for a blank line.
+fn parse_payload(line: &str) -> Result<Option<Payload>, String> {
+    if line.trim().is_empty() {
+        return Ok(None);
+    }
     let value: Value = serde_json::from_str(line).map_err(|e| format!("not valid JSON: {e}"))?;
     let text = |key: &str| value.get(key).and_then(Value::as_str).map(str::to_owned);
     let log_type = text("log_type")
@@ -172,29 +511,231 @@ fn parse_payload(line: &str) -> Result<Payload, String> {
     payload.data_type = text("data_type");
     payload.service = text("service");
     payload.resource = text("resource");
-    Ok(payload)
+    Ok(Some(payload))
 }
 
-fn list(what: &str) -> ExitCode {
+// ---------------------------------------------------------------------------------------------
+// dispatch
+
+async fn dispatch(args: &DispatchArgs) -> ExitCode {
+    let Setup {
+        processor, ledger, ..
+    } = match setup(&args.common) {
+        Ok(setup) => setup,
+        Err(message) => {
+            tracing::error!("{message}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let (mut input, source) = match open_input(&args.alert) {
+        Ok(input) => input,
+        Err(message) => {
+            tracing::error!("{message}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut text = String::new();
+    if let Err(error) = input.read_to_string(&mut text) {
+        tracing::error!("cannot read {source}: {error}");
+        return ExitCode::FAILURE;
+    }
+    let (mut events, mut invalid, mut not_found, mut sent, mut failed) = (0u64, 0, 0, 0, 0);
+    let mut broken = false;
+    let mut stdout = std::io::stdout();
+    for event in serde_json::Deserializer::from_str(&text).into_iter::<Value>() {
+        let event = match event {
+            Ok(event) => event,
+            Err(error) => {
+                tracing::error!("{source}:{}: not valid JSON: {error}", error.line());
+                broken = true;
+                break;
+            }
+        };
+        events += 1;
+        let outcome = processor.dispatch_event(&event).await;
+        match &outcome {
+            EventOutcome::Dispatched(results) => {
+                sent += results.values().filter(|ok| **ok).count() as u64;
+                failed += results.values().filter(|ok| !**ok).count() as u64;
+            }
+            EventOutcome::NotFound(_) => not_found += 1,
+            EventOutcome::Invalid(_) => invalid += 1,
+            EventOutcome::Failed(error) => {
+                tracing::error!(%error, "cannot dispatch the event");
+                broken = true;
+            }
+        }
+        let results: serde_json::Map<String, Value> = outcome
+            .results()
+            .into_iter()
+            .map(|(output, ok)| (output, Value::Bool(ok)))
+            .collect();
+        let _ = writeln!(stdout, "{}", Value::Object(results));
+    }
+    let pending = pending_in(&ledger).await;
+    say(&format!(
+        "events: {events}, invalid: {invalid}, not found: {not_found}, deliveries sent: {sent}, failed: {failed}, pending: {}",
+        show(pending)
+    ));
+    if broken || invalid > 0 || not_found > 0 || failed > 0 || pending.is_none() {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// retry
+
+async fn retry(common: &Common) -> ExitCode {
+    let Setup {
+        processor, ledger, ..
+    } = match setup(common) {
+        Ok(setup) => setup,
+        Err(message) => {
+            tracing::error!("{message}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let progress = Progress::start();
+    progress.update("retrying pending deliveries".to_owned());
+    let report = match processor.retry().await {
+        Ok(report) => report,
+        Err(error) => {
+            drop(progress);
+            tracing::error!(%error, "retry failed");
+            return ExitCode::FAILURE;
+        }
+    };
+    drop(progress);
+    let pending = pending_in(&ledger).await;
+    let RunReport {
+        alerts,
+        sent,
+        failed,
+        reconciled,
+        merged,
+        ledger_errors,
+    } = report;
+    say(&format!(
+        "alerts: {alerts}, deliveries sent: {sent}, failed: {failed}, pending: {}, found already delivered: {reconciled}, merged: {merged}",
+        show(pending)
+    ));
+    if failed > 0 || ledger_errors > 0 || pending.is_none() {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// validate and list
+
+fn validate(common: &Common) -> ExitCode {
+    use crate::processor::{Problem, ProblemKind};
+    let mut problems = Vec::new();
+    let config = match OutputsConfig::load(&common.config.join("outputs.json")) {
+        Ok(config) => Some(config),
+        Err(error) => {
+            problems.push(Problem::new(ProblemKind::Config, error.to_string()));
+            None
+        }
+    };
+    let mut settings = match ProcessorSettings::load_from_dir(&common.config) {
+        Ok(settings) => settings,
+        Err(error) => {
+            problems.push(Problem::new(ProblemKind::Config, error.to_string()));
+            ProcessorSettings::default()
+        }
+    };
+    if let Some(path) = &common.ledger {
+        settings.ledger.path = path.clone();
+    }
+    with_runtime(|| async {
+        let open_alerts = if settings.ledger.path.exists() {
+            match SqliteLedger::open(&settings.ledger) {
+                Ok(ledger) => match ledger.open_alerts().await {
+                    Ok(open) => open,
+                    Err(error) => {
+                        problems.push(Problem::new(ProblemKind::Ledger, error.to_string()));
+                        Vec::new()
+                    }
+                },
+                Err(error) => {
+                    problems.push(Problem::new(ProblemKind::Ledger, error.to_string()));
+                    Vec::new()
+                }
+            }
+        } else {
+            Vec::new()
+        };
+        let registry = crate::registry();
+        match config {
+            Some(mut config) => {
+                let prefix = std::env::var("STREAMALERT_PREFIX").ok();
+                required_outputs(&mut config, prefix.as_deref());
+                problems.extend(
+                    crate::processor::validate(registry, &config, &NoCredentials, &open_alerts)
+                        .await,
+                );
+            }
+            None => {
+                // Without outputs.json only the checks that do not need it.
+                let mut found = crate::processor::validate(
+                    registry,
+                    &OutputsConfig::default(),
+                    &NoCredentials,
+                    &open_alerts,
+                )
+                .await;
+                found.retain(|p| p.kind != ProblemKind::UnknownDescriptor);
+                problems.extend(found);
+            }
+        }
+        let mut out = std::io::stdout();
+        for problem in &problems {
+            let _ = writeln!(out, "problem: {problem}");
+        }
+        let registry = crate::registry();
+        if problems.is_empty() {
+            let _ = writeln!(
+                out,
+                "ok: {} rules, {} publishers, {} output services, configuration in {}",
+                registry.rules().len(),
+                registry.publishers().len(),
+                registry.outputs().len(),
+                common.config.display()
+            );
+            ExitCode::SUCCESS
+        } else {
+            let _ = writeln!(out, "{} problem(s) found", problems.len());
+            ExitCode::FAILURE
+        }
+    })
+}
+
+fn list(what: ListWhat) -> ExitCode {
     let registry = crate::registry();
-    match what {
-        "rules" => registry
+    let mut out = std::io::stdout();
+    let lines: Vec<String> = match what {
+        ListWhat::Rules => registry
             .rules()
             .iter()
-            .for_each(|r| println!("{}\t{}", r.name, r.location)),
-        "publishers" => registry
+            .map(|r| format!("{}\t{}", r.name, r.location))
+            .collect(),
+        ListWhat::Publishers => registry
             .publishers()
             .iter()
-            .for_each(|p| println!("{}\t{}", p.name, p.location)),
-        "outputs" => registry
+            .map(|p| format!("{}\t{}", p.name, p.location))
+            .collect(),
+        ListWhat::Outputs => registry
             .outputs()
             .iter()
-            .for_each(|o| println!("{}\t{}", o.service, o.location)),
-        other => {
-            return usage_error(&format!(
-                "cannot list `{other}`; expected rules, publishers or outputs"
-            ));
-        }
+            .map(|o| format!("{}\t{}", o.service, o.location))
+            .collect(),
+    };
+    for line in lines {
+        let _ = writeln!(out, "{line}");
     }
     ExitCode::SUCCESS
 }

@@ -1,0 +1,238 @@
+//! The embedded SQLite ledger on a real file: sent is forever, the union of sent outputs,
+//! statuses, intents, merges, exclusive use, and its on-disk format (WAL).
+
+use serde_json::json;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use streamalert::Alert;
+use streamalert::alert::Timestamp;
+use streamalert::config::LedgerSettings;
+use streamalert::ledger::{
+    AlertKey, AlertStatus, DeliveryState, Fingerprint, Ledger, LedgerError, NewAlert, Outcome,
+    SqliteLedger,
+};
+
+fn settings(name: &str) -> LedgerSettings {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join("ledger-tests")
+        .join(format!("{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    LedgerSettings {
+        path: dir.join("ledger.sqlite3"),
+        ..Default::default()
+    }
+}
+
+fn new(alert: &Alert) -> NewAlert {
+    NewAlert {
+        alert: alert.clone(),
+        intents: BTreeMap::new(),
+    }
+}
+
+#[tokio::test]
+async fn a_sent_output_is_never_unsent_and_the_alert_completes() {
+    let ledger = SqliteLedger::open(&settings("sent")).expect("open");
+    let alert = Alert::new("r", json!({"k": 1}), ["file:a", "stdout:b"]);
+    let key = AlertKey::of(&alert);
+    ledger
+        .record_alerts(vec![new(&alert)])
+        .await
+        .expect("record");
+    ledger
+        .record_outcome(key.clone(), "file:a".into(), Outcome::Sent)
+        .await
+        .expect("sent");
+    ledger
+        .record_outcome(
+            key.clone(),
+            "file:a".into(),
+            Outcome::Failed("late failure".into()),
+        )
+        .await
+        .expect("ignored");
+    let entry = ledger.get(key.clone()).await.expect("get").expect("found");
+    let a = entry.delivery("file:a").expect("record");
+    assert_eq!(
+        (a.state, a.attempts, a.last_error.clone()),
+        (DeliveryState::Sent, 1, None)
+    );
+    assert_eq!(entry.status, AlertStatus::Open);
+    assert_eq!(
+        entry.delivery("stdout:b").expect("record").state,
+        DeliveryState::Pending
+    );
+
+    ledger
+        .record_outcome(
+            key.clone(),
+            "stdout:b".into(),
+            Outcome::Failed("closed".into()),
+        )
+        .await
+        .expect("failed");
+    ledger
+        .record_outcome(key.clone(), "stdout:b".into(), Outcome::Sent)
+        .await
+        .expect("sent");
+    let entry = ledger.get(key).await.expect("get").expect("found");
+    assert_eq!(entry.status, AlertStatus::Complete);
+    let b = entry.delivery("stdout:b").expect("record");
+    assert_eq!(
+        (b.state, b.attempts, b.last_error.clone()),
+        (DeliveryState::Sent, 2, None)
+    );
+    assert_eq!(entry.alert.outputs_sent.len(), 2);
+    let counts = ledger.counts().await.expect("counts");
+    assert_eq!(
+        (counts.complete_alerts, counts.sent, counts.unsent()),
+        (1, 2, 0)
+    );
+}
+
+#[tokio::test]
+async fn outputs_sent_is_the_union_of_every_pass_decision_q3() {
+    let ledger = SqliteLedger::open(&settings("union")).expect("open");
+    let mut alert = Alert::new("r", json!({}), ["a:1", "b:2", "c:3"]);
+    let key = AlertKey::of(&alert);
+    ledger
+        .record_alerts(vec![new(&alert)])
+        .await
+        .expect("record");
+    ledger
+        .record_outcome(key.clone(), "a:1".into(), Outcome::Sent)
+        .await
+        .expect("sent");
+    // A later event says only b:2 was sent (StreamAlert's overwritten OutputsSent).
+    alert.outputs_sent = ["b:2".to_owned()].into();
+    ledger
+        .record_alerts(vec![new(&alert)])
+        .await
+        .expect("record again");
+    let entry = ledger.get(key).await.expect("get").expect("found");
+    assert_eq!(
+        entry.alert.outputs_sent.iter().collect::<Vec<_>>(),
+        ["a:1", "b:2"],
+        "a:1 is not forgotten"
+    );
+    assert_eq!(
+        entry
+            .alert
+            .remaining_outputs()
+            .into_iter()
+            .collect::<Vec<_>>(),
+        ["c:3"]
+    );
+}
+
+#[tokio::test]
+async fn intents_survive_until_the_outcome_and_are_visible_after_reopening() {
+    let settings = settings("intents");
+    let alert = Alert::new("r", json!({}), ["file:a"]);
+    let key = AlertKey::of(&alert);
+    let fingerprint = Fingerprint::of(b"{\"id\":1}");
+    {
+        let ledger = SqliteLedger::open(&settings).expect("open");
+        let mut record = new(&alert);
+        record.intents.insert("file:a".into(), fingerprint);
+        ledger.record_alerts(vec![record]).await.expect("record");
+        // The process "stops" here: no outcome.
+    }
+    let ledger = SqliteLedger::open(&settings).expect("reopen");
+    let open = ledger.open_alerts().await.expect("open alerts");
+    assert_eq!(open.len(), 1);
+    assert_eq!(
+        open[0].delivery("file:a").expect("record").intent,
+        Some(fingerprint)
+    );
+    ledger
+        .begin_attempt(key.clone(), Timestamp::now(), BTreeMap::new())
+        .await
+        .expect("begin");
+    ledger
+        .record_outcome(key.clone(), "file:a".into(), Outcome::Sent)
+        .await
+        .expect("sent");
+    let entry = ledger.get(key).await.expect("get").expect("found");
+    assert_eq!(entry.delivery("file:a").expect("record").intent, None);
+    assert_eq!(entry.alert.attempts, 1);
+    assert!(ledger.open_alerts().await.expect("open").is_empty());
+}
+
+#[tokio::test]
+async fn merge_enabled_alerts_stay_open_until_merged() {
+    let ledger = SqliteLedger::open(&settings("merge")).expect("open");
+    let mut first = Alert::new("r", json!({"host": "h"}), ["file:a"]);
+    first.merge_by_keys = vec!["host".into()];
+    first.merge_window_mins = 5;
+    let second = Alert {
+        alert_id: "second".into(),
+        ..first.clone()
+    };
+    ledger
+        .record_alerts(vec![new(&first), new(&second)])
+        .await
+        .expect("record");
+    let open = ledger.open_alerts().await.expect("open");
+    assert_eq!(open.len(), 2, "waiting for the merge");
+    assert!(
+        open.iter().all(|e| e.deliveries.is_empty()),
+        "only the required output goes out alone"
+    );
+
+    let merged = Alert::merge([&first, &second]).expect("merged");
+    ledger
+        .record_merge(
+            vec![AlertKey::of(&first), AlertKey::of(&second)],
+            new(&merged),
+        )
+        .await
+        .expect("merge");
+    let entries = ledger.entries().expect("entries");
+    let merged_into = AlertStatus::Merged {
+        into: merged.alert_id.clone(),
+    };
+    assert_eq!(
+        entries.iter().filter(|e| e.status == merged_into).count(),
+        2
+    );
+    let open = ledger.open_alerts().await.expect("open");
+    assert_eq!(open.len(), 1);
+    assert_eq!(open[0].alert.alert_id, merged.alert_id);
+    assert_eq!(
+        open[0].delivery("file:a").expect("record").state,
+        DeliveryState::Pending
+    );
+}
+
+#[tokio::test]
+async fn unknown_alerts_are_errors() {
+    let ledger = SqliteLedger::open(&settings("unknown")).expect("open");
+    let key = AlertKey::new("r", "nope");
+    assert!(ledger.get(key.clone()).await.expect("get").is_none());
+    let error = ledger
+        .record_outcome(key.clone(), "file:a".into(), Outcome::Sent)
+        .await
+        .expect_err("unknown");
+    assert!(matches!(error, LedgerError::UnknownAlert(k) if k == key));
+}
+
+#[test]
+fn one_processor_at_a_time_and_the_file_is_in_wal_mode() {
+    let mut settings = settings("exclusive");
+    settings.lock_timeout_secs = 0;
+    let first = SqliteLedger::open(&settings).expect("first");
+    let error = SqliteLedger::open(&settings).expect_err("second waits, then gives up");
+    assert!(matches!(error, LedgerError::Busy { .. }), "{error}");
+    assert!(
+        error.to_string().contains("in use by another processor"),
+        "{error}"
+    );
+    drop(first);
+    let again = SqliteLedger::open(&settings).expect("free again");
+    drop(again);
+    // The WAL journal mode is recorded in the database header (bytes 18 and 19 are 2).
+    let header = std::fs::read(&settings.path).expect("ledger file");
+    assert_eq!(&header[..16], b"SQLite format 3\0");
+    assert_eq!((header[18], header[19]), (2, 2), "WAL mode");
+}
