@@ -1,8 +1,12 @@
 //! Runs the quickstart binary as a user would, on the bundled sample and on broken input.
 
-use serde_json::Value;
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
+use streamalert::config::LedgerSettings;
+use streamalert::ledger::{AlertStatus, DeliveryState, LedgerEntry, SqliteLedger};
 
 fn example_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -21,6 +25,40 @@ fn process(workdir: &Path, input: &Path) -> Output {
         .expect("the quickstart binary runs")
 }
 
+/// Runs the quickstart binary with `args` in `workdir`.
+fn quickstart(workdir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_quickstart"))
+        .current_dir(workdir)
+        .args(args)
+        .output()
+        .expect("the quickstart binary runs")
+}
+
+/// Every alert of the ledger the quickstart configuration names (relative to `workdir`).
+fn ledger(workdir: &Path) -> Vec<LedgerEntry> {
+    let settings = LedgerSettings {
+        path: workdir.join("target/quickstart/ledger.sqlite3"),
+        ..Default::default()
+    };
+    SqliteLedger::open(&settings)
+        .expect("the ledger opens")
+        .entries()
+        .expect("the ledger reads")
+}
+
+/// The alert ids in the `file` output, each with how many lines carry it.
+fn file_output_ids(workdir: &Path) -> BTreeMap<String, usize> {
+    let text =
+        std::fs::read_to_string(workdir.join("target/quickstart/alerts.jsonl")).unwrap_or_default();
+    let mut counts = BTreeMap::new();
+    for alert in json_lines(&text) {
+        *counts
+            .entry(alert["id"].as_str().expect("id").to_owned())
+            .or_default() += 1;
+    }
+    counts
+}
+
 fn json_lines(text: &str) -> Vec<Value> {
     text.lines()
         .map(|line| serde_json::from_str(line).expect("each line is JSON"))
@@ -34,17 +72,73 @@ fn sample_records_raise_the_expected_alerts_in_both_outputs() {
     let stderr = String::from_utf8_lossy(&run.stderr);
     assert!(run.status.success(), "quickstart failed: {stderr}");
     assert!(
-        stderr.contains("records: 9, malformed: 0, alerts: 4, deliveries sent: 8, failed: 0"),
+        stderr.contains(
+            "records: 9, malformed: 0, alerts: 4, deliveries sent: 8, failed: 0, pending: 0"
+        ),
         "summary line: {stderr}"
     );
 
     let file = std::fs::read_to_string(workdir.path().join("target/quickstart/alerts.jsonl"))
         .expect("file output written");
-    let mut rules: Vec<String> = json_lines(&file)
+    let entries = ledger(workdir.path());
+    let created: BTreeMap<String, String> = entries
         .iter()
-        .map(|alert| alert["rule_name"].as_str().expect("rule_name").to_owned())
+        .map(|e| (e.alert.alert_id.clone(), e.alert.created.to_string()))
         .collect();
-    rules.sort();
+    // The exact alerts, with each alert's id and creation time checked against the ledger and
+    // then masked (they are random and clock-based).
+    let mut alerts: Vec<String> = json_lines(&file)
+        .into_iter()
+        .map(|mut alert| {
+            let id = alert["id"].as_str().expect("id").to_owned();
+            assert_eq!(
+                alert["created"].as_str(),
+                created.get(&id).map(String::as_str),
+                "alert {id} is in the ledger with the same creation time"
+            );
+            alert["id"] = json!("<id>");
+            alert["created"] = json!("<created>");
+            alert.to_string()
+        })
+        .collect();
+    alerts.sort();
+    let expected = std::fs::read_to_string(example_dir().join("tests/expected_alerts.jsonl"))
+        .expect("fixture");
+    let mut expected: Vec<String> = json_lines(&expected).iter().map(Value::to_string).collect();
+    expected.sort();
+    assert_eq!(
+        alerts, expected,
+        "the file output holds exactly the expected alerts"
+    );
+    assert!(
+        !file.contains("streamalert_normalization"),
+        "the processor removes the normalization record before publishing"
+    );
+
+    assert_eq!(entries.len(), 4, "every alert is in the ledger");
+    for entry in &entries {
+        assert_eq!(entry.status, AlertStatus::Complete, "{entry:?}");
+        let outputs: Vec<(&str, DeliveryState, u32)> = entry
+            .deliveries
+            .iter()
+            .map(|d| (d.output.as_str(), d.state, d.attempts))
+            .collect();
+        assert_eq!(
+            outputs,
+            [
+                ("file:alerts", DeliveryState::Sent, 1),
+                ("stdout:console", DeliveryState::Sent, 1)
+            ]
+        );
+        assert!(
+            entry
+                .deliveries
+                .iter()
+                .all(|d| d.intent.is_none() && d.last_error.is_none())
+        );
+    }
+    let mut rules: Vec<&str> = entries.iter().map(|e| e.alert.rule_name.as_str()).collect();
+    rules.sort_unstable();
     assert_eq!(
         rules,
         [
@@ -120,5 +214,162 @@ fn list_shows_the_registered_rules_with_their_source() {
                 .any(|l| l.starts_with(rule) && l.contains("src/main.rs:")),
             "{rule} in {stdout}"
         );
+    }
+}
+
+#[test]
+fn help_explains_the_commands_and_the_input_format() {
+    let run = quickstart(&example_dir(), &["--help"]);
+    let help = String::from_utf8_lossy(&run.stdout);
+    assert!(run.status.success());
+    for command in ["process", "dispatch", "retry", "validate", "list"] {
+        assert!(help.contains(command), "{command} in {help}");
+    }
+    assert!(
+        help.contains("outputs.json") && help.contains("processor.json"),
+        "{help}"
+    );
+    let run = quickstart(&example_dir(), &["process", "--help"]);
+    let help = String::from_utf8_lossy(&run.stdout);
+    assert!(
+        help.contains(r#"{"log_type": "cloudwatch:events", "record": {...}}"#),
+        "{help}"
+    );
+    assert!(help.contains("--input <FILE|->"), "{help}");
+    let run = quickstart(&example_dir(), &["procss"]);
+    assert_eq!(run.status.code(), Some(2), "a usage error");
+    assert!(
+        String::from_utf8_lossy(&run.stderr).contains("process"),
+        "a suggestion"
+    );
+}
+
+#[test]
+fn the_quickstart_configuration_validates() {
+    let conf = example_dir().join("conf");
+    let run = quickstart(
+        &example_dir(),
+        &["validate", "--config", conf.to_str().expect("utf-8")],
+    );
+    let out = String::from_utf8_lossy(&run.stdout);
+    assert!(
+        run.status.success(),
+        "{out}{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert!(out.starts_with("ok: 3 rules"), "{out}");
+}
+
+#[test]
+fn a_key_only_event_is_resolved_from_the_ledger_and_sends_nothing_twice() {
+    let workdir = tempfile::tempdir().expect("temp dir");
+    let run = process(workdir.path(), &example_dir().join("data/records.jsonl"));
+    assert!(run.status.success());
+    let entry = ledger(workdir.path()).remove(0);
+    let event = json!({"AlertID": entry.alert.alert_id, "RuleName": entry.alert.rule_name});
+    let conf = example_dir().join("conf");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_quickstart"))
+        .current_dir(workdir.path())
+        .args(["dispatch", "--config", conf.to_str().expect("utf-8")])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("runs");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(format!("{event}\n{{\"AlertID\": \"nope\", \"RuleName\": \"x\"}}\n").as_bytes())
+        .expect("write");
+    let run = child.wait_with_output().expect("finishes");
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(
+        json_lines(&String::from_utf8_lossy(&run.stdout)),
+        [json!({}), json!({})],
+        "nothing left to send; the unknown alert returns {{}}"
+    );
+    assert!(
+        stderr
+            .contains(r#"{"RuleName": "x", "AlertID": "nope"} does not exist in the alerts table"#),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("events: 2, invalid: 0, not found: 1, deliveries sent: 0"),
+        "{stderr}"
+    );
+    assert_eq!(run.status.code(), Some(1), "an unknown alert fails the run");
+    assert!(file_output_ids(workdir.path()).values().all(|n| *n == 1));
+}
+
+/// Kills `process` (SIGKILL) in the middle of a large batch read from a pipe that stays open,
+/// then runs `retry`: every alert in the ledger is in the `file` output exactly once.
+#[test]
+fn killed_in_the_middle_of_a_batch_then_retry_delivers_every_alert_exactly_once() {
+    let workdir = tempfile::tempdir().expect("temp dir");
+    let sample = std::fs::read_to_string(example_dir().join("data/records.jsonl")).expect("sample");
+    let conf = example_dir().join("conf");
+    let conf = conf.to_str().expect("utf-8");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_quickstart"))
+        .current_dir(workdir.path())
+        .args(["process", "--config", conf])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("runs");
+    // Feed records for as long as the child reads them; the pipe is never closed, so the child
+    // cannot finish on its own: it is killed with work in flight.
+    let mut stdin = child.stdin.take().expect("stdin");
+    let feeder = std::thread::spawn(move || {
+        let mut written = 0usize;
+        while stdin.write_all(sample.as_bytes()).is_ok() {
+            written += 1;
+            if written == 20_000 {
+                // 180k records: far more than the child processes before it is killed.
+                std::thread::park();
+            }
+        }
+    });
+    let output = workdir.path().join("target/quickstart/alerts.jsonl");
+    // Wait (polling the file's size, not timing anything) until about a thousand alerts are out.
+    while std::fs::metadata(&output).map_or(0, |m| m.len()) < 2_000_000 {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    child.kill().expect("SIGKILL");
+    let status = child.wait().expect("reaped");
+    {
+        use std::os::unix::process::ExitStatusExt as _;
+        assert_eq!(status.signal(), Some(9), "killed, not finished: {status:?}");
+    }
+    feeder.thread().unpark();
+    feeder
+        .join()
+        .expect("the feeder stops when the pipe breaks");
+
+    let before = ledger(workdir.path());
+    assert!(
+        before.len() >= 500,
+        "a large batch was under way: {}",
+        before.len()
+    );
+    let retry = quickstart(workdir.path(), &["retry", "--config", conf]);
+    let stderr = String::from_utf8_lossy(&retry.stderr);
+    assert!(retry.status.success(), "{stderr}");
+    assert!(stderr.contains(", pending: 0,"), "{stderr}");
+
+    let after = ledger(workdir.path());
+    assert_eq!(after.len(), before.len(), "retry creates no alerts");
+    let in_file = file_output_ids(workdir.path());
+    let expected: BTreeMap<String, usize> = after
+        .iter()
+        .map(|e| (e.alert.alert_id.clone(), 1))
+        .collect();
+    assert_eq!(
+        in_file, expected,
+        "every alert of the ledger exactly once in the file output"
+    );
+    for entry in &after {
+        assert_eq!(entry.status, AlertStatus::Complete, "{entry:?}");
     }
 }
