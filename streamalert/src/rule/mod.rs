@@ -7,6 +7,8 @@
 //! the failure is logged with the rule's name and the other rules carry on.
 
 mod engine;
+pub mod helpers;
+pub mod matchers;
 mod outcome;
 
 pub use engine::{Payload, RulesEngine, has_required_subkeys, is_valid_output};
