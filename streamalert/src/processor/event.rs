@@ -90,15 +90,33 @@ impl Processor {
             },
         };
         // What the ledger already knows was sent stays sent (Decision Q3: the union).
+        let mut known = false;
         if let Some(ledger) = &self.ledger {
             match ledger.get(AlertKey::of(&alert)).await {
-                Ok(Some(entry)) => alert.outputs_sent.extend(entry.alert.outputs_sent),
+                Ok(Some(entry)) => {
+                    known = true;
+                    alert.outputs_sent.extend(entry.alert.outputs_sent);
+                }
                 Ok(None) => {}
                 Err(error) => return EventOutcome::Failed(error.into()),
             }
         }
         let to_send = alert.remaining_outputs();
         if to_send.is_empty() {
+            // A merging alert with nothing to send yet waits in the ledger for `retry` to merge it.
+            if let Some(ledger) = self
+                .ledger
+                .as_ref()
+                .filter(|_| !known && alert.merge_enabled())
+            {
+                let record = NewAlert {
+                    alert,
+                    intents: BTreeMap::new(),
+                };
+                if let Err(error) = ledger.record_alerts(vec![record]).await {
+                    return EventOutcome::Failed(error.into());
+                }
+            }
             return EventOutcome::Dispatched(BTreeMap::new());
         }
         alert.dispatched = Timestamp::now();
