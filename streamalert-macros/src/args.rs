@@ -54,7 +54,8 @@ pub(crate) fn parse_pairs(
     }
 }
 
-/// Every string literal starting with `@` anywhere in `tokens`, including inside macro calls.
+/// Every string literal starting with `@` anywhere in `tokens`, including inside macro calls,
+/// except format strings (`format!("@demisto.{key}")`), whose keys exist only at run time.
 pub(crate) fn key_literals(tokens: TokenStream, found: &mut Vec<LitStr>) {
     for tree in tokens {
         match tree {
@@ -62,6 +63,7 @@ pub(crate) fn key_literals(tokens: TokenStream, found: &mut Vec<LitStr>) {
             TokenTree::Literal(literal) => {
                 if let Ok(lit) = syn::parse2::<LitStr>(TokenTree::Literal(literal).into())
                     && lit.value().starts_with('@')
+                    && !lit.value().contains(['{', '}'])
                 {
                     found.push(lit);
                 }

@@ -330,13 +330,30 @@ fn write_str_repr(out: &mut String, s: &str) {
                 out.push('\\');
                 out.push(c);
             }
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
-                let _ = write!(out, "\\x{:02x}", c as u32);
+            c if !is_printable(c) => {
+                let code = c as u32;
+                let _ = match code {
+                    0..=0xff => write!(out, "\\x{code:02x}"),
+                    0x100..=0xffff => write!(out, "\\u{code:04x}"),
+                    _ => write!(out, "\\U{code:08x}"),
+                };
             }
             c => out.push(c),
         }
     }
     out.push(quote);
+}
+
+/// Python's `str.isprintable()` for one character: false for control and format characters,
+/// separators other than the space, surrogates, private-use and unassigned code points.
+/// Covers the characters that occur in text: C0/C1 controls, the Unicode space and line
+/// separators, and the common format characters (soft hyphen, zero-width and bidi marks, BOM).
+fn is_printable(c: char) -> bool {
+    !matches!(c as u32,
+        0x00..=0x1f | 0x7f..=0xa0 | 0xad | 0x600..=0x605 | 0x61c | 0x6dd | 0x70f | 0x1680
+        | 0x180e | 0x2000..=0x200f | 0x2028..=0x202f | 0x205f..=0x2064 | 0x2066..=0x206f
+        | 0x3000 | 0xd800..=0xf8ff | 0xfeff | 0xfff9..=0xfffb | 0xe0001 | 0xe0020..=0xe007f
+        | 0xf0000..=0x10ffff)
 }
 
 #[cfg(test)]
@@ -377,6 +394,22 @@ mod tests {
         assert_eq!(py_float_repr(0.001), "0.001");
         assert_eq!(py_float_repr(-2.5e-5), "-2.5e-05");
         assert_eq!(py_float_repr(1496947381.18), "1496947381.18");
+    }
+
+    #[test]
+    fn str_repr_escapes_what_python_cannot_print() {
+        let value = json!([
+            "nbsp\u{a0}",
+            "nel\u{85}",
+            "zw\u{200b}",
+            "ls\u{2028}",
+            "bom\u{feff}",
+            "é😀"
+        ]);
+        assert_eq!(
+            py_str(&value),
+            r"['nbsp\xa0', 'nel\x85', 'zw\u200b', 'ls\u2028', 'bom\ufeff', 'é😀']"
+        );
     }
 
     #[test]

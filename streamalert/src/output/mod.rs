@@ -1,7 +1,7 @@
 //! Outputs: where alerts are delivered.
 //!
 //! An output is a type implementing [`Output`] registered with
-//! [`#[output(service = "…")]`](crate::output). Each configured instance of a service is named
+//! [`#[output(service = "…")]`](macro@crate::output). Each configured instance of a service is named
 //! by a *descriptor* (`slack:secops` is the `secops` instance of `slack`); its settings come
 //! from `outputs.json` and its secrets from the credential store.
 

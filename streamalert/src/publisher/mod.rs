@@ -1,6 +1,6 @@
 //! Publishers: transforms of an alert into the [`Publication`] one output sends.
 //!
-//! A publisher is registered under a name with [`#[publisher]`](crate::publisher); a rule names
+//! A publisher is registered under a name with [`#[publisher]`](macro@crate::publisher); a rule names
 //! the publishers of each of its outputs, the names are stored on the alert, and when an output
 //! is delivered its [`Chain`] is assembled from those names (generic `service` entries before
 //! `service:descriptor` ones) and run on an empty publication. With no valid name the

@@ -1,6 +1,6 @@
 //! Rules: functions of a record that decide whether it is an alert.
 //!
-//! A rule is a function registered with [`#[rule(...)]`](crate::rule): it applies to the log
+//! A rule is a function registered with [`#[rule(...)]`](macro@crate::rule): it applies to the log
 //! types in `logs` (or to every log type when only `datatypes` is declared), runs after its
 //! `req_subkeys` and `matchers` pass, and on `true` produces an [`Alert`](crate::Alert) for its
 //! static and dynamic outputs. A rule that panics or returns an error counts as not triggered;

@@ -28,6 +28,8 @@ fn route(_: &Alert, mut p: Publication) -> Publication {
     p.insert("@ticketing.queue", "secops");
     p.insert("@in-house-pager.urgency", "high");
     p.insert("@slack.text", "routed");
+    // Format strings are not checked: their keys exist only at run time.
+    p.insert(format!("@ticketing.{}", "priority"), "high");
     p
 }
 
