@@ -15,6 +15,7 @@ pub mod publisher;
 pub mod publishers;
 pub mod registry;
 pub mod rule;
+pub mod testing;
 pub mod text;
 
 #[doc(hidden)]
