@@ -171,22 +171,16 @@ struct RawEvent {
     test_fixtures: Option<Value>,
 }
 
-/// An event checked while it is read, so that errors carry the file position.
-#[derive(Deserialize)]
-#[serde(try_from = "RawEvent")]
-struct CheckedEvent(TestEvent);
-
-impl TryFrom<RawEvent> for CheckedEvent {
-    type Error = String;
-
-    fn try_from(raw: RawEvent) -> Result<Self, Self::Error> {
-        let fail = |message: String| format!("event \"{}\": {message}", raw.description);
+impl RawEvent {
+    /// The checked event, or what is wrong with it.
+    fn check(self) -> Result<TestEvent, String> {
+        let raw = self;
         if !SERVICES.contains(&raw.service.as_str()) {
-            return Err(fail(format!(
+            return Err(format!(
                 "`service` is `{}`; expected one of: {}",
                 raw.service,
                 SERVICES.join(", ")
-            )));
+            ));
         }
         let mut warnings = Vec::new();
         let record = match (&raw.data, &raw.override_record) {
@@ -201,29 +195,27 @@ impl TryFrom<RawEvent> for CheckedEvent {
             }
             (Some(record), _) if !crate::alert::is_falsy(record) => record.clone(),
             _ => {
-                return Err(fail(
-                    "a test event needs a non-empty `data` or `override_record`".to_owned(),
-                ));
+                return Err("a test event needs a non-empty `data` or `override_record`".to_owned());
             }
         };
         if !record.is_object() {
-            return Err(fail(format!(
+            return Err(format!(
                 "the record must be the parsed record, a JSON object; found {} (there is no classifier to parse raw data)",
                 kind(&record)
-            )));
+            ));
         }
-        let record = substitute_helpers(record, now_secs()).map_err(&fail)?;
+        let record = substitute_helpers(record, now_secs())?;
         let trigger_rules = match (raw.trigger_rules, raw.classify_only) {
             (Some(rules), _) => rules,
             (None, true) => Vec::new(),
             (None, false) => {
-                return Err(fail(
+                return Err(
                     "test events that are not `classify_only` need `trigger_rules`".to_owned(),
-                ));
+                );
             }
         };
         let publisher_tests = match raw.publisher_tests {
-            Some(map) => parse_publisher_tests(map).map_err(&fail)?,
+            Some(map) => parse_publisher_tests(map)?,
             None => Vec::new(),
         };
         if raw.compress {
@@ -235,7 +227,7 @@ impl TryFrom<RawEvent> for CheckedEvent {
                     .to_owned(),
             );
         }
-        Ok(Self(TestEvent {
+        Ok(TestEvent {
             index: 0,
             description: raw.description,
             log: raw.log,
@@ -247,7 +239,7 @@ impl TryFrom<RawEvent> for CheckedEvent {
             skip_publishers: raw.skip_publishers,
             publisher_tests,
             warnings,
-        }))
+        })
     }
 }
 
@@ -408,23 +400,37 @@ pub fn load_file(path: impl AsRef<Path>) -> Result<Vec<TestEvent>, TestingError>
     parse_events(&text, path)
 }
 
-/// Parses the text of a test-event file; `path` names it in errors.
+/// Parses the text of a test-event file; `path` names it in errors. A problem inside an event
+/// (a missing key, a value of the wrong type) is reported where `serde_json` finds it; a
+/// problem with the event as a whole at the event's opening brace.
 ///
 /// ```
 /// use streamalert::testing::parse_events;
 /// let error = parse_events("[{\n  \"description\": \"x\"\n}]", "x.json").unwrap_err();
 /// assert_eq!(error.to_string(), "x.json:3:1: missing field `log`");
+/// let error = parse_events("[\n  {\"description\": \"x\", \"log\": \"l\", \"service\": \"ftp\", \"source\": \"s\"}\n]", "x.json").unwrap_err();
+/// assert!(error.to_string().starts_with("x.json:2:3: event #1 (\"x\"): `service` is `ftp`"));
 /// ```
 pub fn parse_events(text: &str, path: impl AsRef<Path>) -> Result<Vec<TestEvent>, TestingError> {
     let path = path.as_ref();
-    let checked: Vec<CheckedEvent> =
+    let raw: Vec<RawEvent> =
         serde_json::from_str(text).map_err(|error| TestingError::malformed(path, &error))?;
     // The same text parsed again as plain objects, for the keys the format does not know.
     let plain: Vec<Map<String, Value>> = serde_json::from_str(text).unwrap_or_default();
-    Ok(checked
-        .into_iter()
+    let starts = element_starts(text);
+    raw.into_iter()
         .enumerate()
-        .map(|(i, CheckedEvent(mut event))| {
+        .map(|(i, raw)| {
+            let description = raw.description.clone();
+            let mut event = raw.check().map_err(|message| {
+                let (line, column) = starts.get(i).copied().unwrap_or((0, 0));
+                TestingError::Malformed {
+                    path: path.to_owned(),
+                    line,
+                    column,
+                    message: format!("event #{} ({description:?}): {message}", i + 1),
+                }
+            })?;
             event.index = i + 1;
             if let Some(object) = plain.get(i) {
                 let extra: Vec<&str> = object
@@ -439,9 +445,49 @@ pub fn parse_events(text: &str, path: impl AsRef<Path>) -> Result<Vec<TestEvent>
                     ));
                 }
             }
-            event
+            Ok(event)
         })
-        .collect())
+        .collect()
+}
+
+/// The 1-based line and column of the first character of each element of the top-level JSON
+/// list in `text` (which is valid JSON).
+fn element_starts(text: &str) -> Vec<(usize, usize)> {
+    let mut starts = Vec::new();
+    let (mut line, mut column) = (1, 0);
+    let (mut depth, mut in_string, mut escaped, mut expecting) = (0usize, false, false, false);
+    for c in text.chars() {
+        if c == '\n' {
+            line += 1;
+            column = 0;
+        } else {
+            column += 1;
+        }
+        if in_string {
+            match (escaped, c) {
+                (true, _) => escaped = false,
+                (false, '\\') => escaped = true,
+                (false, '"') => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        if depth == 1 && expecting && !c.is_whitespace() && c != ']' {
+            starts.push((line, column));
+            expecting = false;
+        }
+        match c {
+            '"' => in_string = true,
+            '[' | '{' => {
+                depth += 1;
+                expecting = depth == 1;
+            }
+            ']' | '}' => depth = depth.saturating_sub(1),
+            ',' if depth == 1 => expecting = true,
+            _ => {}
+        }
+    }
+    starts
 }
 
 #[cfg(test)]
@@ -508,7 +554,7 @@ mod tests {
         );
         let message = error(json!({"service": "ftp"}));
         assert!(
-            message.starts_with("f.json:12:1: event \"d\":"),
+            message.starts_with("f.json:2:3: event #1 (\"d\"):"),
             "{message}"
         );
         let syntax = parse_events("[{\"description\": \"x\",}]", "g.json").unwrap_err();
@@ -519,6 +565,13 @@ mod tests {
                 .to_string()
                 .contains("expected a sequence")
         );
+    }
+
+    #[test]
+    fn element_starts_skip_strings_and_nesting() {
+        let text = "[ {\"a\": \"[,{\\\"\"},\n  [1, {\"b\": 2}], 3 ]";
+        assert_eq!(element_starts(text), [(1, 3), (2, 3), (2, 18)]);
+        assert!(element_starts("[]").is_empty());
     }
 
     #[test]

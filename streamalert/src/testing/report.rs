@@ -114,12 +114,12 @@ pub struct Counts {
     pub file_errors: usize,
 }
 
-/// How the test events of one rule went: the events that expect it or that it triggered on.
+/// How the test events of one rule went (see [`Report::rule_summaries`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RuleSummary {
     /// The rule.
     pub rule: String,
-    /// Events run that expect it or that it triggered on.
+    /// Events run that concern it.
     pub events: usize,
     /// Of those, the events that failed.
     pub failed: usize,
@@ -193,14 +193,31 @@ impl Report {
         })
     }
 
-    /// Per rule, the events that expect it or that it triggered on, sorted by rule.
+    /// Per rule, sorted by rule: the events run that expect it or that it triggered on, and
+    /// the events of the file named after it (StreamAlert's `rules/<group>/<rule>.json`).
     pub fn rule_summaries(&self) -> Vec<RuleSummary> {
+        let known: BTreeSet<&str> = self
+            .events()
+            .flat_map(|(_, e)| e.expected.iter().chain(&e.triggered).chain(&e.disabled))
+            .map(String::as_str)
+            .collect();
         let mut rules: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
-        for (_, event) in self.events() {
+        for (path, event) in self.events() {
             if event.status == EventStatus::Skipped {
                 continue;
             }
-            for rule in event.expected.union(&event.triggered) {
+            let stem = path
+                .file_stem()
+                .and_then(|stem| stem.to_str())
+                .filter(|stem| known.contains(stem));
+            let concerned: BTreeSet<&str> = event
+                .expected
+                .iter()
+                .chain(&event.triggered)
+                .map(String::as_str)
+                .chain(stem)
+                .collect();
+            for rule in concerned {
                 let entry = rules.entry(rule).or_default();
                 entry.0 += 1;
                 if event.status == EventStatus::Failed {
@@ -370,14 +387,24 @@ fn write_event(f: &mut fmt::Formatter<'_>, event: &EventReport) -> fmt::Result {
                 CheckOutcome::Passed => {}
                 CheckOutcome::Error(message) => writeln!(f, "{PAD}    error: {message}")?,
                 CheckOutcome::Failed { actual } => {
-                    let clause = match check.test.condition {
-                        Condition::Is => "should have been",
-                        Condition::In => "should have been in",
-                        Condition::Contains => "should have contained",
-                    };
-                    writeln!(f, "{PAD}    the value {clause} the expected one")?;
                     let indent = format!("{PAD}    ");
-                    for line in value_diff(&check.test.value, actual, &indent) {
+                    let expected = &check.test.value;
+                    let lines = match (check.test.condition, expected) {
+                        (Condition::Is, _) => value_diff(expected, actual, &indent),
+                        (Condition::In, Value::Array(_)) => vec![
+                            format!("{indent}expected one of: {expected}"),
+                            format!("{indent}actual:          {actual}"),
+                        ],
+                        (Condition::In, _) => vec![
+                            format!("{indent}expected within: {expected}"),
+                            format!("{indent}actual:          {actual}"),
+                        ],
+                        (Condition::Contains, _) => vec![
+                            format!("{indent}expected to contain: {expected}"),
+                            format!("{indent}actual:              {actual}"),
+                        ],
+                    };
+                    for line in lines {
                         writeln!(f, "{line}")?;
                     }
                 }

@@ -92,7 +92,10 @@ impl Runner {
             }
         }
         report.files = files.iter().map(|file| self.run_file(file)).collect();
-        if self.selected.is_empty() {
+        // As StreamAlert, rules without test events are listed only for a run of whole
+        // directories with no rule selection.
+        let unfiltered = self.selected.is_empty() && paths.iter().all(|p| p.as_ref().is_dir());
+        if unfiltered {
             let tested: BTreeSet<&str> = report
                 .events()
                 .flat_map(|(_, event)| event.expected.iter().chain(&event.disabled))
