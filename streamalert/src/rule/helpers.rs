@@ -405,6 +405,11 @@ pub fn safe_json_loads(text: &str) -> Value {
 }
 
 /// Why a helper refused its arguments.
+///
+/// ```
+/// use streamalert::rule::helpers::{HelperError, random_bool};
+/// assert_eq!(random_bool(2.0), Err(HelperError::Probability(2.0)));
+/// ```
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum HelperError {
     /// [`random_bool`] needs a probability between 0 and 1.

@@ -46,7 +46,8 @@ pub struct EventReport {
 }
 
 impl EventReport {
-    /// True when exactly the expected rules triggered.
+    /// True when exactly the expected rules triggered (see [`Runner`](super::Runner) for an
+    /// example).
     pub fn rules_passed(&self) -> bool {
         self.expected == self.triggered
     }
@@ -150,6 +151,12 @@ pub struct Report {
 
 impl Report {
     /// Event and error counts.
+    ///
+    /// ```
+    /// let report = streamalert::testing::run_dir("no/such/dir");
+    /// assert_eq!(report.counts().file_errors, 1);
+    /// assert_eq!(report.counts().events, 0);
+    /// ```
     pub fn counts(&self) -> Counts {
         let mut counts = Counts {
             file_errors: self.errors.len(),
@@ -175,6 +182,10 @@ impl Report {
 
     /// True when every file could be read, every event run passed, every selected rule is
     /// registered, and at least one event ran.
+    ///
+    /// ```
+    /// assert!(!streamalert::testing::Report::default().passed());
+    /// ```
     pub fn passed(&self) -> bool {
         let counts = self.counts();
         counts.failed == 0
@@ -183,7 +194,11 @@ impl Report {
             && counts.passed > 0
     }
 
-    /// Every event run, with its file.
+    /// Every event of every file that could be read, with its file.
+    ///
+    /// ```
+    /// assert_eq!(streamalert::testing::Report::default().events().count(), 0);
+    /// ```
     pub fn events(&self) -> impl Iterator<Item = (&PathBuf, &EventReport)> {
         self.files.iter().flat_map(|file| {
             file.events
@@ -195,6 +210,10 @@ impl Report {
 
     /// Per rule, sorted by rule: the events run that expect it or that it triggered on, and
     /// the events of the file named after it (StreamAlert's `rules/<group>/<rule>.json`).
+    ///
+    /// ```
+    /// assert!(streamalert::testing::Report::default().rule_summaries().is_empty());
+    /// ```
     pub fn rule_summaries(&self) -> Vec<RuleSummary> {
         let known: BTreeSet<&str> = self
             .events()

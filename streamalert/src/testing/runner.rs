@@ -12,10 +12,28 @@ use std::path::{Path, PathBuf};
 
 /// Runs test events against a set of rules (by default every registered rule).
 ///
-/// ```no_run
-/// use streamalert::testing::Runner;
-/// let report = Runner::new().select_rules(["cloudtrail_root_account_usage"]).run_paths(&["rules"]);
-/// report.assert_passed();
+/// ```
+/// use streamalert::prelude::*;
+/// use streamalert::testing::{EventStatus, Runner, parse_events};
+///
+/// /// Fraudulent Duo logins.
+/// #[rule(logs = ["duo:authentication"])]
+/// fn duo_fraud(rec: &Record) -> bool {
+///     rec["result"] == "FRAUD"
+/// }
+/// streamalert::services!();
+///
+/// # fn main() {
+/// let events = parse_events(r#"[
+///   {"description": "fraud", "log": "duo:authentication", "service": "streamalert_app",
+///    "source": "duo_app", "override_record": {"result": "FRAUD"}, "trigger_rules": []}
+/// ]"#, "duo_fraud.json").unwrap();
+/// let report = Runner::new().run_event(&events[0]);
+/// assert_eq!(report.status, EventStatus::Failed);
+/// assert!(!report.rules_passed());
+/// assert_eq!(report.unexpected().collect::<Vec<_>>(), ["duo_fraud"]);
+/// assert_eq!(report.missing().count(), 0);
+/// # }
 /// ```
 #[derive(Debug, Clone)]
 pub struct Runner {
@@ -32,11 +50,25 @@ impl Default for Runner {
 
 impl Runner {
     /// A runner over every registered rule.
+    ///
+    /// ```
+    /// let report = streamalert::testing::Runner::new().run_paths(&["no/such/dir"]);
+    /// assert_eq!(report.counts().file_errors, 1);
+    /// ```
     pub fn new() -> Self {
         Self::with_rules(crate::registry().rules().to_vec())
     }
 
-    /// A runner over these rules only, evaluated in this order.
+    /// A runner over these rules only, evaluated in this order (the names of `trigger_rules`
+    /// are still looked up in the registry, to tell disabled and unknown rules apart).
+    ///
+    /// ```
+    /// use streamalert::testing::{Runner, parse_events};
+    /// let events = parse_events(r#"[{"description": "d", "log": "l", "service": "s3",
+    ///     "source": "b", "data": {"k": 1}, "trigger_rules": []}]"#, "x.json").unwrap();
+    /// let report = Runner::with_rules(Vec::new()).run_event(&events[0]);
+    /// assert!(report.rules_passed());
+    /// ```
     pub fn with_rules(rules: Vec<&'static Rule>) -> Self {
         Self {
             engine: RulesEngine::with_rules(rules.clone()),
@@ -48,6 +80,12 @@ impl Runner {
     /// Restricts the run to the events that expect one of `rules` (StreamAlert's
     /// `--test-rules`); the other events are reported as skipped. Every rule still runs on the
     /// events that are run.
+    ///
+    /// ```
+    /// let report = streamalert::testing::Runner::new().select_rules(["no_such_rule"]).run_paths(&["no/such/dir"]);
+    /// assert_eq!(report.unknown_selected_rules, ["no_such_rule"]);
+    /// assert!(!report.passed());
+    /// ```
     pub fn select_rules<I, S>(mut self, rules: I) -> Self
     where
         I: IntoIterator<Item = S>,
@@ -67,6 +105,17 @@ impl Runner {
 
     /// Runs every test-event file under `paths`: a directory is searched recursively for
     /// `*.json` files (sorted), a file is run whatever its name.
+    ///
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// let dir = tempfile::tempdir()?;
+    /// std::fs::write(dir.path().join("quiet.json"), r#"[{"description": "nothing", "log": "l",
+    ///     "service": "s3", "source": "b", "data": {"k": 1}, "trigger_rules": []}]"#)?;
+    /// let report = streamalert::testing::Runner::new().run_paths(&[dir.path()]);
+    /// report.assert_passed();
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn run_paths<P: AsRef<Path>>(&self, paths: &[P]) -> Report {
         let mut report = Report {
             selected_rules: self.selected.clone(),
@@ -112,6 +161,11 @@ impl Runner {
     }
 
     /// Runs the test events of one file.
+    ///
+    /// ```
+    /// let file = streamalert::testing::Runner::new().run_file("missing.json");
+    /// assert!(file.events.is_err());
+    /// ```
     pub fn run_file(&self, path: impl AsRef<Path>) -> FileReport {
         let path = path.as_ref();
         FileReport {
@@ -122,7 +176,7 @@ impl Runner {
     }
 
     /// Runs one test event: every rule on its record, then its publisher tests on the
-    /// publications of every alert.
+    /// publications of every alert (see [`Runner`] for an example).
     pub fn run_event(&self, event: &TestEvent) -> EventReport {
         let mut report = EventReport {
             index: event.index,
