@@ -253,6 +253,10 @@ impl std::io::Write for StderrWriter {
 }
 
 fn init_logging(format: LogFormat) {
+    JSON_LOGS.store(
+        format == LogFormat::Json,
+        std::sync::atomic::Ordering::Relaxed,
+    );
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
@@ -268,9 +272,17 @@ fn init_logging(format: LogFormat) {
     };
 }
 
-/// Prints a line on standard error, around the progress bar.
+/// True when logs are JSON: the summary is then a log event too.
+static JSON_LOGS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Prints the summary line on standard error, around the progress bar (as a JSON log event
+/// with `--log-format json`).
 fn say(line: &str) {
-    let _ = StderrWriter.write_all(format!("{line}\n").as_bytes());
+    if JSON_LOGS.load(std::sync::atomic::Ordering::Relaxed) {
+        tracing::info!(summary = true, "{line}");
+    } else {
+        let _ = StderrWriter.write_all(format!("{line}\n").as_bytes());
+    }
 }
 
 /// A spinner with running counts, only when standard error is a terminal.

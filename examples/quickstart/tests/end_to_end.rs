@@ -373,3 +373,46 @@ fn killed_in_the_middle_of_a_batch_then_retry_delivers_every_alert_exactly_once(
         assert_eq!(entry.status, AlertStatus::Complete, "{entry:?}");
     }
 }
+
+#[test]
+fn json_logs_are_one_object_per_line_summary_included() {
+    let workdir = tempfile::tempdir().expect("temp dir");
+    let sample = std::fs::read_to_string(example_dir().join("data/records.jsonl")).expect("sample");
+    let input = workdir.path().join("input.jsonl");
+    std::fs::write(&input, format!("not json\n{sample}")).expect("write input");
+    let conf = example_dir().join("conf");
+    let run = quickstart(
+        workdir.path(),
+        &[
+            "--log-format",
+            "json",
+            "process",
+            "--input",
+            input.to_str().expect("utf-8"),
+            "--config",
+            conf.to_str().expect("utf-8"),
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    let events = json_lines(&stderr);
+    assert!(!events.is_empty(), "{stderr}");
+    let malformed = events
+        .iter()
+        .find(|e| e["level"] == "ERROR")
+        .expect("the malformed line as an error event");
+    assert!(
+        malformed["fields"]["message"].as_str().is_some_and(
+            |m| m.ends_with("input.jsonl:1: not valid JSON: expected ident at line 1 column 2")
+        ),
+        "{malformed}"
+    );
+    let summary = events
+        .iter()
+        .find(|e| e["fields"]["summary"] == true)
+        .expect("the summary as an event");
+    assert_eq!(
+        summary["fields"]["message"],
+        "records: 9, malformed: 1, alerts: 4, deliveries sent: 8, failed: 0, pending: 0"
+    );
+    assert_eq!(run.status.code(), Some(1));
+}

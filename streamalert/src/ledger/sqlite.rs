@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-const SCHEMA_VERSION: i64 = 1;
+const SCHEMA_VERSION: i64 = 2;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS meta (
@@ -24,7 +24,6 @@ CREATE TABLE IF NOT EXISTS alerts (
     alert_id      TEXT PRIMARY KEY,
     rule_name     TEXT NOT NULL,
     created       TEXT NOT NULL,
-    item          TEXT NOT NULL,
     status        TEXT NOT NULL,
     merged_into   TEXT,
     merge_enabled INTEGER NOT NULL,
@@ -32,6 +31,10 @@ CREATE TABLE IF NOT EXISTS alerts (
     dispatched    TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS alerts_open ON alerts (created) WHERE status = 'open';
+CREATE TABLE IF NOT EXISTS alert_items (
+    alert_id TEXT PRIMARY KEY,
+    item     TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS deliveries (
     alert_id   TEXT NOT NULL,
     output     TEXT NOT NULL,
@@ -65,6 +68,9 @@ CREATE TABLE IF NOT EXISTS deliveries (
 pub struct SqliteLedger {
     path: PathBuf,
     conn: Arc<Mutex<Connection>>,
+    /// Small writes run on the calling task: with `synchronous = normal` a commit never waits
+    /// for the disk, and a thread hand-off would cost more than the write.
+    inline_small_writes: bool,
 }
 
 impl SqliteLedger {
@@ -109,7 +115,9 @@ impl SqliteLedger {
                 message: format!("cannot switch to WAL mode (journal mode is {mode})"),
             });
         }
-        conn.execute_batch(&format!("PRAGMA synchronous = {synchronous};"))
+        conn.execute_batch(&format!(
+            "PRAGMA synchronous = {synchronous}; PRAGMA cache_size = -16384; PRAGMA temp_store = MEMORY;"
+        ))
             .map_err(sqlite)?;
         // The first write transaction takes the exclusive lock, kept until the ledger is dropped.
         let tx = conn
@@ -146,6 +154,7 @@ impl SqliteLedger {
         Ok(Self {
             path: path.clone(),
             conn: Arc::new(Mutex::new(conn)),
+            inline_small_writes: settings.synchronous == Synchronous::Normal,
         })
     }
 
@@ -180,6 +189,19 @@ impl SqliteLedger {
         tokio::task::spawn_blocking(move || this.with_conn(f))
             .await
             .map_err(|e| LedgerError::Worker(e.to_string()))?
+    }
+
+    /// Runs a small write (one delivery, one alert) inline or in the blocking pool.
+    async fn small<T, F>(&self, f: F) -> Result<T, LedgerError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection, &Path) -> Result<T, LedgerError> + Send + 'static,
+    {
+        if self.inline_small_writes {
+            self.with_conn(f)
+        } else {
+            self.blocking(f).await
+        }
     }
 }
 
@@ -220,7 +242,7 @@ impl Ledger for SqliteLedger {
         dispatched: Timestamp,
         intents: BTreeMap<String, Fingerprint>,
     ) -> Result<(), LedgerError> {
-        self.blocking(move |conn, path| {
+        self.small(move |conn, path| {
             let tx = write_tx(conn, path)?;
             let changed = tx
                 .prepare_cached(
@@ -243,7 +265,7 @@ impl Ledger for SqliteLedger {
         output: String,
         outcome: Outcome,
     ) -> Result<(), LedgerError> {
-        self.blocking(move |conn, path| {
+        self.small(move |conn, path| {
             let tx = write_tx(conn, path)?;
             let now = Timestamp::now().to_string();
             let changed = match &outcome {
@@ -271,8 +293,8 @@ impl Ledger for SqliteLedger {
                     return Err(LedgerError::UnknownAlert(key));
                 }
             }
-            if outcome == Outcome::Sent {
-                refresh_status(&tx, path, &key.alert_id)?;
+            if outcome == Outcome::Sent && changed > 0 {
+                complete_if_done(&tx, path, &key.alert_id)?;
             }
             tx.commit().map_err(sql(path))
         })
@@ -372,8 +394,8 @@ fn upsert_alert(
     let alert = &new.alert;
     let item = Value::Object(alert.to_item()).to_string();
     tx.prepare_cached(
-        "INSERT INTO alerts (alert_id, rule_name, created, item, status, merged_into, merge_enabled, attempts, dispatched)
-         VALUES (?1, ?2, ?3, ?4, 'open', NULL, ?5, ?6, ?7)
+        "INSERT INTO alerts (alert_id, rule_name, created, status, merged_into, merge_enabled, attempts, dispatched)
+         VALUES (?1, ?2, ?3, 'open', NULL, ?4, ?5, ?6)
          ON CONFLICT (alert_id) DO UPDATE SET attempts = excluded.attempts, dispatched = excluded.dispatched",
     )
     .and_then(|mut s| {
@@ -381,13 +403,16 @@ fn upsert_alert(
             alert.alert_id,
             alert.rule_name,
             alert.created.to_string(),
-            item,
             alert.merge_enabled(),
             alert.attempts,
             alert.dispatched.to_string(),
         ])
     })
     .map_err(sql(path))?;
+    // The item, large and written once, lives apart so that state updates stay small.
+    tx.prepare_cached("INSERT OR IGNORE INTO alert_items (alert_id, item) VALUES (?1, ?2)")
+        .and_then(|mut s| s.execute(params![alert.alert_id, item]))
+        .map_err(sql(path))?;
     let now = Timestamp::now().to_string();
     for output in &alert.outputs_sent {
         tx.prepare_cached(
@@ -425,6 +450,23 @@ fn set_intents(
     Ok(())
 }
 
+/// Marks an open alert complete once nothing is left to send (and it does not wait for a
+/// merge); writes nothing otherwise.
+fn complete_if_done(
+    tx: &rusqlite::Transaction<'_>,
+    path: &Path,
+    alert_id: &str,
+) -> Result<(), LedgerError> {
+    tx.prepare_cached(
+        "UPDATE alerts SET status = 'complete'
+         WHERE alert_id = ?1 AND status = 'open' AND merge_enabled = 0 AND NOT EXISTS
+             (SELECT 1 FROM deliveries d WHERE d.alert_id = ?1 AND d.state != 'sent')",
+    )
+    .and_then(|mut s| s.execute([alert_id]))
+    .map_err(sql(path))?;
+    Ok(())
+}
+
 /// Open while something is unsent or the alert waits to be merged; complete otherwise.
 fn refresh_status(
     tx: &rusqlite::Transaction<'_>,
@@ -436,7 +478,10 @@ fn refresh_status(
              WHEN merge_enabled = 0 AND NOT EXISTS
                  (SELECT 1 FROM deliveries d WHERE d.alert_id = alerts.alert_id AND d.state != 'sent')
              THEN 'complete' ELSE 'open' END
-         WHERE alert_id = ?1 AND status != 'merged'",
+         WHERE alert_id = ?1 AND status != 'merged' AND status != CASE
+             WHEN merge_enabled = 0 AND NOT EXISTS
+                 (SELECT 1 FROM deliveries d WHERE d.alert_id = alerts.alert_id AND d.state != 'sent')
+             THEN 'complete' ELSE 'open' END",
     )
     .and_then(|mut s| s.execute([alert_id]))
     .map_err(sql(path))?;
@@ -474,10 +519,10 @@ fn load_entries(
     let (alerts_where, deliveries_where) = match filter {
         Filter::All => ("", ""),
         Filter::Open => (
-            "WHERE status = 'open'",
+            "WHERE a.status = 'open'",
             "WHERE alert_id IN (SELECT alert_id FROM alerts WHERE status = 'open')",
         ),
-        Filter::Key(_) => ("WHERE alert_id = ?1", "WHERE alert_id = ?1"),
+        Filter::Key(_) => ("WHERE a.alert_id = ?1", "WHERE alert_id = ?1"),
     };
     let key_param: Vec<&str> = match filter {
         Filter::Key(key) => vec![key.alert_id.as_str()],
@@ -485,7 +530,8 @@ fn load_entries(
     };
     let rows: Vec<AlertRow> = conn
         .prepare_cached(&format!(
-            "SELECT alert_id, item, status, merged_into, attempts, dispatched FROM alerts {alerts_where} ORDER BY created, rowid"
+            "SELECT a.alert_id, i.item, a.status, a.merged_into, a.attempts, a.dispatched
+             FROM alerts a JOIN alert_items i ON i.alert_id = a.alert_id {alerts_where} ORDER BY a.created, a.rowid"
         ))
         .and_then(|mut s| {
             s.query_map(rusqlite::params_from_iter(&key_param), |row| {
