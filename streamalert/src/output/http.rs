@@ -73,6 +73,7 @@ use crate::output::{Delivery, DispatchError, ErrorKind};
 use redact::Redactor;
 use secrecy::ExposeSecret;
 use serde_json::Value;
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::fmt;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -221,11 +222,26 @@ impl<'a> Http<'a> {
 
     /// The URL stored under credential `key` (required), e.g. a webhook URL.
     pub fn url_credential(&self, key: &str) -> Result<Url, DispatchError> {
-        let value = self
-            .credentials
-            .require(key)
-            .map_err(|e| self.prefixed(e))?;
+        let value = self.credential(key)?;
         self.parse_url(key, value)
+    }
+
+    /// The value stored under credential `key`, or an [`ErrorKind::Credentials`] error naming
+    /// the output and the key.
+    ///
+    /// ```
+    /// # use streamalert::{Alert, Publication, output::{Credentials, Delivery, http::Http}};
+    /// # let alert = Alert::new("r", serde_json::json!({}), ["pagerduty:p"]);
+    /// # let publication = Publication::new();
+    /// let credentials = Credentials::from_iter([("service_key", "k3y")]);
+    /// let delivery = Delivery::new(&alert, "p", &publication).with_credentials(&credentials);
+    /// let http = Http::new("pagerduty", &delivery);
+    /// assert_eq!(http.credential("service_key").unwrap(), "k3y");
+    /// let missing = http.credential("url").unwrap_err();
+    /// assert_eq!(missing.message(), "pagerduty:p: no `url` stored for this descriptor");
+    /// ```
+    pub fn credential(&self, key: &str) -> Result<&'a str, DispatchError> {
+        self.credentials.require(key).map_err(|e| self.prefixed(e))
     }
 
     /// `base` with `path` appended below its own path (one `/` between them).
@@ -349,15 +365,15 @@ pub struct HttpRequest<'h> {
     http: &'h Http<'h>,
     method: Method,
     url: Url,
-    headers: Vec<(&'static str, String)>,
+    headers: Vec<(Cow<'static, str>, String)>,
     body: Option<Vec<u8>>,
 }
 
 impl<'h> HttpRequest<'h> {
     /// Adds a header (names compare case-insensitively; a later one with the same name is
     /// sent too). Values are never shown in errors or logs.
-    pub fn header(mut self, name: &'static str, value: impl Into<String>) -> Self {
-        self.headers.push((name, value.into()));
+    pub fn header(mut self, name: impl Into<Cow<'static, str>>, value: impl Into<String>) -> Self {
+        self.headers.push((name.into(), value.into()));
         self
     }
 
@@ -384,7 +400,8 @@ impl<'h> HttpRequest<'h> {
     /// Sets a body with `content_type` (unless a `Content-Type` header is set).
     pub fn body(mut self, bytes: impl Into<Vec<u8>>, content_type: &'static str) -> Self {
         if !self.has_header("content-type") {
-            self.headers.push(("Content-Type", content_type.to_owned()));
+            self.headers
+                .push(("Content-Type".into(), content_type.to_owned()));
         }
         self.body = Some(bytes.into());
         self

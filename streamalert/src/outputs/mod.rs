@@ -1,10 +1,44 @@
 //! The built-in outputs. `file` and `stdout` need no account, so everything runs locally.
+//!
+//! With the `saas` feature (on by default): `slack`, `pagerduty`, `pagerduty-v2`,
+//! `pagerduty-incident`, `teams`, `teams-workflows` and `webhook`, all sending through the
+//! shared HTTP layer [`output::http`](crate::output::http).
 
 mod file;
+#[cfg(feature = "saas")]
+pub mod pagerduty;
+#[cfg(feature = "saas")]
+pub mod pagerduty_common;
+#[cfg(feature = "saas")]
+pub mod pagerduty_incident;
+#[cfg(feature = "saas")]
+pub mod pagerduty_v2;
+#[cfg(feature = "saas")]
+pub mod slack;
 mod stdout;
+#[cfg(feature = "saas")]
+pub mod teams;
+#[cfg(feature = "saas")]
+pub mod teams_workflows;
+#[cfg(feature = "saas")]
+pub mod webhook;
 
 pub use file::File;
+#[cfg(feature = "saas")]
+pub use pagerduty::PagerDuty;
+#[cfg(feature = "saas")]
+pub use pagerduty_incident::PagerDutyIncident;
+#[cfg(feature = "saas")]
+pub use pagerduty_v2::PagerDutyV2;
+#[cfg(feature = "saas")]
+pub use slack::Slack;
 pub use stdout::Stdout;
+#[cfg(feature = "saas")]
+pub use teams::Teams;
+#[cfg(feature = "saas")]
+pub use teams_workflows::TeamsWorkflows;
+#[cfg(feature = "saas")]
+pub use webhook::Webhook;
 
 use crate::publisher::Publication;
 

@@ -3,6 +3,7 @@
 use super::{HttpReply, HttpRequest, MAX_REPLY_BYTES, client, policy, quote_reply};
 use crate::output::{DispatchError, ErrorKind};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, RETRY_AFTER};
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 use tokio::time::Instant;
@@ -38,7 +39,7 @@ pub(super) async fn send(request: HttpRequest<'_>) -> Result<HttpReply, Dispatch
     let headers = header_map(&request.headers).map_err(|name| {
         fail(
             ErrorKind::Config,
-            format!("the value of header `{name}` is not a valid header value"),
+            format!("header `{name}` has an invalid name or value"),
         )
     })?;
 
@@ -123,12 +124,12 @@ pub(super) async fn send(request: HttpRequest<'_>) -> Result<HttpReply, Dispatch
     }
 }
 
-/// Builds the header map; `Err(name)` for a value that cannot be sent.
-fn header_map(headers: &[(&'static str, String)]) -> Result<HeaderMap, &'static str> {
+/// Builds the header map; `Err(name)` for a name or value that cannot be sent.
+fn header_map(headers: &[(Cow<'static, str>, String)]) -> Result<HeaderMap, String> {
     let mut map = HeaderMap::new();
     for (name, value) in headers {
-        let header = HeaderName::from_bytes(name.as_bytes()).map_err(|_| *name)?;
-        let mut value = HeaderValue::from_str(value).map_err(|_| *name)?;
+        let header = HeaderName::from_bytes(name.as_bytes()).map_err(|_| name.to_string())?;
+        let mut value = HeaderValue::from_str(value).map_err(|_| name.to_string())?;
         value.set_sensitive(true);
         map.append(header, value);
     }

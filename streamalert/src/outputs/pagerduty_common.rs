@@ -1,0 +1,176 @@
+//! What the three PagerDuty outputs share: the Events API v2 event, the sanitising of images,
+//! links and contexts, and which of their credentials are not secret.
+
+use crate::alert::Alert;
+use crate::output::DispatchError;
+use crate::output::http::{Http, HttpReply, HttpRequest};
+use crate::publisher::Publication;
+use serde_json::{Map, Value, json};
+
+/// StreamAlert's Events API v2 endpoint (default of `pagerduty-v2`'s `url` and of
+/// `pagerduty-incident`'s `events_url`).
+pub const EVENTS_V2_ENQUEUE_URL: &str = "https://events.pagerduty.com/v2/enqueue";
+
+/// Credentials of the PagerDuty outputs that are configuration, not secrets: they may appear
+/// in errors and logs. The keys, tokens and routing keys are redacted.
+pub(crate) const PUBLIC_CREDENTIALS: &[&str] = &[
+    "url",
+    "api",
+    "events_url",
+    "email_from",
+    "service_name",
+    "service_id",
+    "escalation_policy",
+    "escalation_policy_id",
+];
+
+/// Sends a PagerDuty request and requires a non-empty JSON reply (decision Q2).
+pub(crate) async fn send_for_json(request: HttpRequest<'_>) -> Result<Value, DispatchError> {
+    request.send().await?.json_nonempty()
+}
+
+/// A reply's JSON, or `None` when it is empty or falsy (StreamAlert's `response or False`).
+pub(crate) fn truthy_json(reply: &HttpReply) -> Result<Option<Value>, DispatchError> {
+    let value = reply.json()?;
+    Ok((!crate::alert::is_falsy(&value)).then_some(value))
+}
+
+/// The Events API v2 event of `pagerduty-v2` and `pagerduty-incident` (spec §2.16), reading
+/// the `@pagerduty-v2.*` keys of `publication`; `with_record: false` leaves the record out of
+/// the default `custom_details`.
+///
+/// ```
+/// use streamalert::{Alert, Publication, outputs::pagerduty_common::events_v2_event};
+/// let alert = Alert::new("r", serde_json::json!({"k": 1}), ["pagerduty-v2:p"]);
+/// let mut publication = Publication::new();
+/// publication.insert("@pagerduty-v2.severity", "info");
+/// let event = events_v2_event(&alert, "p", "KEY", &publication, true);
+/// assert_eq!(event["dedup_key"], format!("p:{}", alert.alert_id));
+/// assert_eq!(event["payload"]["severity"], "info");
+/// assert_eq!(event["payload"]["custom_details"]["record"]["k"], 1);
+/// ```
+pub fn events_v2_event(
+    alert: &Alert,
+    descriptor: &str,
+    routing_key: &str,
+    publication: &Publication,
+    with_record: bool,
+) -> Value {
+    let field = |name: &str| publication.get(&format!("@pagerduty-v2.{name}"));
+    let mut default_details = Map::new();
+    default_details.insert("description".into(), json!(alert.rule_description));
+    if with_record {
+        default_details.insert("record".into(), alert.record.clone());
+    }
+    let summary = field("summary")
+        .cloned()
+        .unwrap_or_else(|| format!("StreamAlert Rule Triggered - {}", alert.rule_name).into());
+    let or_null = |name: &str| field(name).cloned().unwrap_or(Value::Null);
+    json!({
+        "routing_key": routing_key,
+        "event_action": "trigger",
+        "dedup_key": format!("{descriptor}:{}", alert.alert_id),
+        "payload": {
+            "summary": summary,
+            "source": alert.log_source,
+            "severity": field("severity").cloned().unwrap_or_else(|| "critical".into()),
+            "custom_details": field("custom_details").cloned().unwrap_or(Value::Object(default_details)),
+            "component": or_null("component"),
+            "group": or_null("group"),
+            "class": or_null("class"),
+        },
+        "client": "StreamAlert",
+        "client_url": or_null("client_url"),
+        "images": standardize_images(field("images").unwrap_or(&Value::Null)),
+        "links": standardize_links(field("links").unwrap_or(&Value::Null)),
+    })
+}
+
+/// `@pagerduty-v2.images`: objects with a `src` become `{"src", "href", "alt"}` (missing
+/// `href`/`alt` as `""`); everything else is dropped; a non-list gives `[]`.
+///
+/// ```
+/// use serde_json::json;
+/// use streamalert::outputs::pagerduty_common::standardize_images;
+/// assert_eq!(
+///     standardize_images(&json!([{"src": "s", "alt": "a"}, {"href": "h"}, "x"])),
+///     json!([{"src": "s", "href": "", "alt": "a"}])
+/// );
+/// ```
+pub fn standardize_images(images: &Value) -> Value {
+    let kept = list_of_objects(images)
+        .filter_map(|image| {
+            let src = image.get("src")?;
+            let text = |key: &str| image.get(key).cloned().unwrap_or_else(|| "".into());
+            Some(json!({"src": src, "href": text("href"), "alt": text("alt")}))
+        })
+        .collect();
+    Value::Array(kept)
+}
+
+/// `@pagerduty-v2.links`: objects with an `href` become `{"href", "text"}` (`text` defaults
+/// to the `href`); everything else is dropped; a non-list gives `[]`.
+///
+/// ```
+/// use serde_json::json;
+/// use streamalert::outputs::pagerduty_common::standardize_links;
+/// assert_eq!(
+///     standardize_links(&json!([{"href": "h"}, {"text": "t"}])),
+///     json!([{"href": "h", "text": "h"}])
+/// );
+/// ```
+pub fn standardize_links(links: &Value) -> Value {
+    let kept = list_of_objects(links)
+        .filter_map(|link| {
+            let href = link.get("href")?;
+            let text = link.get("text").unwrap_or(href);
+            Some(json!({"href": href, "text": text}))
+        })
+        .collect();
+    Value::Array(kept)
+}
+
+/// `@pagerduty.contexts` (Events API v1): `link` contexts need `href` and `text`, `image`
+/// contexts need `src`; each is rebuilt with only those keys; everything else is dropped. A
+/// non-list logs `Invalid pagerduty.contexts provided: Not an array` and gives `[]`.
+///
+/// ```
+/// use serde_json::json;
+/// use streamalert::outputs::pagerduty_common::strip_invalid_contexts;
+/// assert_eq!(
+///     strip_invalid_contexts(&json!([{"type": "image", "src": "s", "alt": "x"}, {"type": "link", "href": "h"}])),
+///     json!([{"type": "image", "src": "s"}])
+/// );
+/// assert_eq!(strip_invalid_contexts(&json!({"type": "link"})), json!([]));
+/// ```
+pub fn strip_invalid_contexts(contexts: &Value) -> Value {
+    if !contexts.is_array() {
+        tracing::warn!("Invalid pagerduty.contexts provided: Not an array");
+        return json!([]);
+    }
+    let kept = list_of_objects(contexts)
+        .filter_map(|context| match context.get("type")?.as_str()? {
+            "link" => Some(json!({
+                "type": "link",
+                "href": context.get("href")?,
+                "text": context.get("text")?,
+            })),
+            "image" => Some(json!({"type": "image", "src": context.get("src")?})),
+            _ => None,
+        })
+        .collect();
+    Value::Array(kept)
+}
+
+fn list_of_objects(value: &Value) -> impl Iterator<Item = &Map<String, Value>> {
+    value
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_object)
+}
+
+/// The HTTP context of a PagerDuty delivery: secrets redacted, configuration shown.
+pub(crate) fn http<'a>(service: &str, delivery: &crate::output::Delivery<'a>) -> Http<'a> {
+    Http::new(service, delivery).public(PUBLIC_CREDENTIALS)
+}
