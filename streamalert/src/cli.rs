@@ -1,7 +1,8 @@
 //! The processor binary's command line; `streamalert::main!()` calls [`run`].
 //!
 //! Commands: `process` (records in, alerts delivered), `dispatch` (StreamAlert's alert-processor
-//! events), `retry` (send what is still pending, merge), `validate`, `list`. Run the binary
+//! events), `retry` (send what is still pending, merge), `validate`, `test` (rule test
+//! events), `list`. Run the binary
 //! with `--help`, or `<command> --help`, for the details.
 
 use crate::config::{OutputsConfig, ProcessorSettings};
@@ -75,6 +76,16 @@ descriptor without stored credentials, an unknown publisher name (in a rule or o
 waiting in the ledger), an output service not compiled into this binary (a cargo feature),
 malformed configuration files. Exit status 1 when there is any problem.";
 
+const TEST_HELP: &str = "\
+Runs StreamAlert rule test events: JSON files holding an array of events, each with the
+record (`data` or `override_record`), its `log` type, the `trigger_rules` expected and
+optional `publisher_tests` (JMESPath conditions on an output's publication). Prints a
+per-rule pass/fail report with a diff for every failure; exit status 1 on any failure.
+
+  <binary> test                                  every event under ./rules
+  <binary> test --events rules/cloudtrail        one directory (or file)
+  <binary> test cloudtrail_root_account_usage    only the events expecting this rule";
+
 /// The command line.
 #[derive(Debug, Parser)]
 #[command(about = ABOUT, after_help = AFTER_HELP, disable_version_flag = true)]
@@ -107,12 +118,25 @@ enum Command {
     /// Check configuration, credentials and registrations; report every problem.
     #[command(long_about = VALIDATE_HELP)]
     Validate(Common),
+    /// Run the rules' test events (StreamAlert's rule test JSON files) and report per rule.
+    #[command(long_about = TEST_HELP)]
+    Test(TestArgs),
     /// List the rules, publishers or outputs this binary registered, with source locations.
     List {
         /// What to list.
         #[arg(value_enum)]
         what: ListWhat,
     },
+}
+
+#[derive(Debug, Args)]
+struct TestArgs {
+    /// Only the test events that expect one of these rules to trigger (default: all).
+    #[arg(value_name = "RULE")]
+    rules: Vec<String>,
+    /// Test-event files or directories (searched recursively for *.json).
+    #[arg(long = "events", value_name = "PATH", default_value = crate::testing::DEFAULT_RULES_DIR)]
+    events: Vec<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -204,6 +228,7 @@ where
         Command::Process(args) => with_runtime(|| process(&args)),
         Command::Dispatch(args) => with_runtime(|| dispatch(&args)),
         Command::Retry(common) => with_runtime(|| retry(&common)),
+        Command::Test(args) => crate::testing::run_cli(&args.events, &args.rules),
     }
 }
 
