@@ -4,6 +4,8 @@
 extern crate self as streamalert;
 
 pub mod alert;
+#[cfg(feature = "aws")]
+pub mod aws;
 pub mod cli;
 pub mod config;
 pub mod json;
@@ -23,6 +25,8 @@ pub mod text;
 pub mod __private;
 
 pub use alert::Alert;
+#[cfg(feature = "aws")]
+pub use aws::lambda;
 pub use output::{DispatchError, Output, OutputProperty};
 pub use publisher::{Publication, PublishError, Publisher};
 pub use registry::registry;

@@ -16,8 +16,12 @@
 //! WAL mode). The operations map onto StreamAlert's DynamoDB alerts table (key `RuleName` +
 //! `AlertID`, `ADD OutputsSent`), so a DynamoDB ledger can implement the same trait.
 
+#[cfg(feature = "aws")]
+pub mod dynamodb;
 mod sqlite;
 
+#[cfg(feature = "aws")]
+pub use dynamodb::DynamoDbLedger;
 pub use sqlite::SqliteLedger;
 
 use crate::alert::{Alert, Timestamp};

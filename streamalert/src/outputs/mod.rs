@@ -48,3 +48,39 @@ fn json_line(publication: &Publication) -> String {
     line.push('\n');
     line
 }
+
+// The AWS outputs (cargo feature `aws`), sending through the shared configuration of
+// [`aws`](crate::aws).
+#[cfg(feature = "aws")]
+pub mod aws_cloudwatch_log;
+#[cfg(feature = "aws")]
+pub mod aws_firehose;
+#[cfg(feature = "aws")]
+pub mod aws_lambda;
+#[cfg(feature = "aws")]
+pub mod aws_lambda_v2;
+#[cfg(feature = "aws")]
+pub mod aws_s3;
+#[cfg(feature = "aws")]
+pub mod aws_ses;
+#[cfg(feature = "aws")]
+pub mod aws_sns;
+#[cfg(feature = "aws")]
+pub mod aws_sqs;
+
+#[cfg(feature = "aws")]
+pub use aws_cloudwatch_log::AwsCloudwatchLog;
+#[cfg(feature = "aws")]
+pub use aws_firehose::AwsFirehose;
+#[cfg(feature = "aws")]
+pub use aws_lambda::AwsLambda;
+#[cfg(feature = "aws")]
+pub use aws_lambda_v2::AwsLambdaV2;
+#[cfg(feature = "aws")]
+pub use aws_s3::AwsS3;
+#[cfg(feature = "aws")]
+pub use aws_ses::AwsSes;
+#[cfg(feature = "aws")]
+pub use aws_sns::AwsSns;
+#[cfg(feature = "aws")]
+pub use aws_sqs::AwsSqs;

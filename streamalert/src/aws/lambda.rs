@@ -1,0 +1,166 @@
+//! The `lambda` mode: the processor binary as an AWS Lambda function (custom runtime,
+//! `provided.al2023`), taking StreamAlert's alert-processor events.
+//!
+//! An invocation's payload is one event or a JSON array of events. An event is a full
+//! alerts-table item, or its key only (`{"AlertID": …, "RuleName": …}`, read from the ledger),
+//! exactly as StreamAlert's alert merger invokes its alert processor; each is handled by
+//! [`Processor::dispatch_event`], the code path of the `dispatch` command. The function returns,
+//! for one event, StreamAlert's result map `{"service:descriptor": true|false}` (`{}` for an
+//! invalid or unknown alert); for an array, an array of those maps. When the ledger cannot be
+//! read or written the invocation fails, so Lambda retries it; what was recorded as sent is not
+//! sent again.
+//!
+//! [`run`] sets everything up from the function's environment:
+//!
+//! | variable | meaning | default |
+//! |---|---|---|
+//! | `STREAMALERT_CONFIG` | the configuration directory (`outputs.json`, optional `processor.json`) | `conf` (in the deployment package) |
+//! | `ALERTS_TABLE` | the DynamoDB alerts table (the ledger) | none: no ledger, key-only events find nothing |
+//! | `STREAMALERT_PREFIX` | adds the required output `aws-firehose:alerts` → `<prefix>_streamalert_alert_delivery` | none |
+//! | `AWS_ACCOUNT_ID` | the account of SNS topic ARNs | none |
+//! | `AWS_REGION` | the region of every client (set by Lambda) | `us-east-1` |
+
+use crate::aws::Aws;
+use crate::config::{OutputsConfig, ProcessorSettings};
+use crate::ledger::DynamoDbLedger;
+use crate::processor::{EventOutcome, Processor, required_outputs};
+use lambda_runtime::{LambdaEvent, service_fn};
+use serde_json::{Map, Value};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use tracing::Instrument as _;
+
+/// An invocation failed: the ledger is unreachable, or the payload is not an event.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct InvocationError(String);
+
+/// Runs the Lambda runtime loop with a processor set up from the environment (see the module
+/// documentation) until the runtime ends. A processor binary calls it from its `lambda`
+/// command.
+///
+/// ```no_run
+/// fn main() -> std::process::ExitCode {
+///     streamalert::lambda::run()
+/// }
+/// ```
+pub fn run() -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            tracing::error!("cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async {
+        let processor = match processor_from_env().await {
+            Ok(processor) => processor,
+            Err(message) => {
+                tracing::error!("{message}");
+                return ExitCode::FAILURE;
+            }
+        };
+        match serve(processor).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                tracing::error!("the Lambda runtime stopped: {error}");
+                ExitCode::FAILURE
+            }
+        }
+    })
+}
+
+/// The processor of the Lambda function: configuration from `STREAMALERT_CONFIG` (default
+/// `conf`), the required Firehose output from `STREAMALERT_PREFIX`, the DynamoDB ledger on
+/// `ALERTS_TABLE`, the process-wide [`Aws`] configuration.
+pub async fn processor_from_env() -> Result<Processor, String> {
+    let dir =
+        std::env::var_os("STREAMALERT_CONFIG").map_or_else(|| PathBuf::from("conf"), PathBuf::from);
+    let mut config = OutputsConfig::load(&dir.join("outputs.json")).map_err(|e| e.to_string())?;
+    let settings = ProcessorSettings::load_from_dir(&dir).map_err(|e| e.to_string())?;
+    let prefix = std::env::var("STREAMALERT_PREFIX").ok();
+    required_outputs(&mut config, prefix.as_deref());
+    let mut processor = Processor::new(config).with_settings(settings);
+    match std::env::var("ALERTS_TABLE").ok().filter(|t| !t.is_empty()) {
+        Some(table) => {
+            let ledger = DynamoDbLedger::new(Aws::shared().await, table);
+            processor = processor.with_ledger(Arc::new(ledger));
+        }
+        None => tracing::warn!(
+            "ALERTS_TABLE is not set: no ledger, so key-only events cannot be read and nothing is recorded"
+        ),
+    }
+    Ok(processor)
+}
+
+/// Serves invocations with `processor` until the runtime ends (the Lambda runtime API of
+/// `AWS_LAMBDA_RUNTIME_API`). Use it instead of [`run`] to set the processor up yourself (a
+/// credential store, other settings).
+pub async fn serve(processor: Processor) -> Result<(), lambda_runtime::Error> {
+    let processor = &processor;
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
+        handle(processor, event)
+            .await
+            .map_err(|e| lambda_runtime::Error::from(e.to_string()))
+    }))
+    .await
+}
+
+/// Handles one invocation: what the function returns for `event` (see the module
+/// documentation).
+///
+/// ```
+/// use streamalert::{config::OutputsConfig, lambda, processor::Processor};
+/// use streamalert::aws::sdk::lambda_runtime::{Context, LambdaEvent};
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// let processor = Processor::new(OutputsConfig::from_json(r#"{"stdout": ["console"]}"#).unwrap());
+/// let invalid = LambdaEvent::new(serde_json::json!({"Record": "Nonsense"}), Context::default());
+/// assert_eq!(lambda::handle(&processor, invalid).await.unwrap(), serde_json::json!({}));
+/// # });
+/// ```
+pub async fn handle(
+    processor: &Processor,
+    event: LambdaEvent<Value>,
+) -> Result<Value, InvocationError> {
+    let span = tracing::info_span!("invocation", request_id = %event.context.request_id);
+    handle_payload(processor, event.payload)
+        .instrument(span)
+        .await
+}
+
+async fn handle_payload(processor: &Processor, payload: Value) -> Result<Value, InvocationError> {
+    match payload {
+        Value::Array(events) => {
+            // The events of a batch go out together, so batching outputs share calls.
+            let outcomes = futures_util::future::join_all(
+                events.iter().map(|event| processor.dispatch_event(event)),
+            )
+            .await;
+            let mut results = Vec::with_capacity(outcomes.len());
+            for outcome in outcomes {
+                results.push(result_map(outcome)?);
+            }
+            Ok(Value::Array(results))
+        }
+        event => result_map(processor.dispatch_event(&event).await),
+    }
+}
+
+fn result_map(outcome: EventOutcome) -> Result<Value, InvocationError> {
+    if let EventOutcome::Failed(error) = &outcome {
+        return Err(InvocationError(format!(
+            "cannot dispatch the event: {error}"
+        )));
+    }
+    Ok(Value::Object(
+        outcome
+            .results()
+            .into_iter()
+            .map(|(output, sent)| (output, Value::Bool(sent)))
+            .collect::<Map<String, Value>>(),
+    ))
+}

@@ -1,0 +1,925 @@
+//! The ledger at scale: StreamAlert's alerts table in DynamoDB (cargo feature `aws`).
+
+use super::{
+    AlertKey, AlertStatus, DeliveryRecord, DeliveryState, Fingerprint, Ledger, LedgerCounts,
+    LedgerEntry, LedgerError, NewAlert, Outcome,
+};
+use crate::alert::{Alert, Timestamp};
+use crate::aws::Aws;
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, Put,
+    ScalarAttributeType, TransactWriteItem, Update,
+};
+use serde_json::{Map, Value};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::fmt;
+use std::time::Duration;
+
+/// Per-output delivery state kept next to StreamAlert's attributes (a map keyed by output).
+const DELIVERIES: &str = "Deliveries";
+/// Set on an alert merged into another: the merged alert's id.
+const MERGED_INTO: &str = "MergedInto";
+
+type Item = HashMap<String, AttributeValue>;
+
+/// A [`Ledger`] on StreamAlert's DynamoDB alerts table.
+///
+/// The table is StreamAlert's: hash key `RuleName`, range key `AlertID`, and every attribute of
+/// the alert processor's item (`Record` as JSON text, `Outputs` and `OutputsSent` as string
+/// sets, …), so StreamAlert's rules engine can write alerts this processor delivers and the
+/// other way round. Two attributes are added: `Deliveries` (per output: state, attempts, last
+/// error, the fingerprint of an attempt under way and the *lease* of the processor sending it)
+/// and `MergedInto` on merged originals.
+///
+/// A delivered output is recorded with `UPDATE … ADD OutputsSent :output` under
+/// `attribute_exists(AlertID)` (never a full overwrite, StreamAlert's decision Q3), so what one
+/// processor recorded is never lost by another. Before sending, a processor *claims* the
+/// outputs it is about to send with a conditional update (not sent yet, and no other
+/// processor's lease still running); a processor that loses the claim gets an error and sends
+/// nothing, so two processors (or a retried Lambda invocation) on the same alert deliver each
+/// output once. A lease that outlives its processor (it was killed) expires after
+/// [`with_lease`](DynamoDbLedger::with_lease) (default 15 minutes, Lambda's longest run), after
+/// which the output is sent again. Alerts are kept when complete (StreamAlert deletes them);
+/// expire them with a DynamoDB TTL of your own if you wish.
+///
+/// ```no_run
+/// use std::sync::Arc;
+/// use streamalert::{aws::Aws, config::OutputsConfig, ledger::DynamoDbLedger, processor::Processor};
+/// # async fn demo() {
+/// let ledger = DynamoDbLedger::new(Aws::shared().await, "prefix_streamalert_alerts");
+/// let processor = Processor::new(OutputsConfig::from_json("{}").unwrap()).with_ledger(Arc::new(ledger));
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct DynamoDbLedger {
+    client: Client,
+    table: String,
+    owner: String,
+    lease: Duration,
+}
+
+impl fmt::Debug for DynamoDbLedger {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DynamoDbLedger")
+            .field("table", &self.table)
+            .field("owner", &self.owner)
+            .field("lease", &self.lease)
+            .finish_non_exhaustive()
+    }
+}
+
+impl DynamoDbLedger {
+    /// The ledger on `table`, with the DynamoDB client of `aws`.
+    pub fn new(aws: &Aws, table: impl Into<String>) -> Self {
+        Self::with_client(aws.dynamodb(), table)
+    }
+
+    /// The ledger on `table` through `client` (your own retry, interceptors, endpoint).
+    pub fn with_client(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+            owner: uuid::Uuid::new_v4().to_string(),
+            lease: Duration::from_secs(15 * 60),
+        }
+    }
+
+    /// The same ledger with another lease: how long a claimed output stays reserved for this
+    /// processor before another may send it.
+    pub fn with_lease(self, lease: Duration) -> Self {
+        Self { lease, ..self }
+    }
+
+    /// The table's name.
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    /// Creates the table (on-demand capacity) if it does not exist, as StreamAlert's Terraform
+    /// does: `RuleName` (hash) and `AlertID` (range), both strings.
+    pub async fn create_table(&self) -> Result<(), LedgerError> {
+        let key = |name: &str, kind: KeyType| {
+            KeySchemaElement::builder()
+                .attribute_name(name)
+                .key_type(kind)
+                .build()
+        };
+        let attribute = |name: &str| {
+            AttributeDefinition::builder()
+                .attribute_name(name)
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+        };
+        let created = self
+            .client
+            .create_table()
+            .table_name(&self.table)
+            .billing_mode(BillingMode::PayPerRequest)
+            .key_schema(key("RuleName", KeyType::Hash).map_err(build_error)?)
+            .key_schema(key("AlertID", KeyType::Range).map_err(build_error)?)
+            .attribute_definitions(attribute("RuleName").map_err(build_error)?)
+            .attribute_definitions(attribute("AlertID").map_err(build_error)?)
+            .send()
+            .await;
+        match created {
+            Ok(_) => Ok(()),
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(|e| e.is_resource_in_use_exception()) =>
+            {
+                Ok(())
+            }
+            Err(error) => Err(self.failed("CreateTable", error)),
+        }
+    }
+
+    fn failed<E>(
+        &self,
+        operation: &str,
+        error: aws_sdk_dynamodb::error::SdkError<E, aws_sdk_dynamodb::config::http::HttpResponse>,
+    ) -> LedgerError
+    where
+        E: aws_sdk_dynamodb::error::ProvideErrorMetadata
+            + std::error::Error
+            + Send
+            + Sync
+            + 'static,
+    {
+        LedgerError::Worker(format!(
+            "DynamoDB {operation} on table {}: {}",
+            self.table,
+            crate::aws::sdk_error(operation, error).message()
+        ))
+    }
+
+    fn key(key: &AlertKey) -> Item {
+        HashMap::from([
+            (
+                "RuleName".to_owned(),
+                AttributeValue::S(key.rule_name.clone()),
+            ),
+            (
+                "AlertID".to_owned(),
+                AttributeValue::S(key.alert_id.clone()),
+            ),
+        ])
+    }
+
+    async fn get_item(&self, key: &AlertKey) -> Result<Option<Item>, LedgerError> {
+        self.client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(key)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map(|reply| reply.item)
+            .map_err(|e| self.failed("GetItem", e))
+    }
+
+    async fn scan(&self) -> Result<Vec<Item>, LedgerError> {
+        let mut items = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let reply = self
+                .client
+                .scan()
+                .table_name(&self.table)
+                .consistent_read(true)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| self.failed("Scan", e))?;
+            items.extend(reply.items.unwrap_or_default());
+            match reply.last_evaluated_key {
+                Some(next) if !next.is_empty() => start = Some(next),
+                _ => return Ok(items),
+            }
+        }
+    }
+
+    fn lease_until(&self) -> i64 {
+        let lease = i64::try_from(self.lease.as_millis()).unwrap_or(i64::MAX / 2);
+        chrono::Utc::now().timestamp_millis().saturating_add(lease)
+    }
+
+    /// A fresh delivery record, claimed by this processor when `intent` is given.
+    fn delivery(&self, intent: Option<Fingerprint>, attempts: u32) -> AttributeValue {
+        let mut record = HashMap::from([
+            ("State".to_owned(), AttributeValue::S("pending".to_owned())),
+            (
+                "Attempts".to_owned(),
+                AttributeValue::N(attempts.to_string()),
+            ),
+        ]);
+        if let Some(fingerprint) = intent {
+            record.insert(
+                "Intent".to_owned(),
+                AttributeValue::S(fingerprint.to_string()),
+            );
+            record.insert("Owner".to_owned(), AttributeValue::S(self.owner.clone()));
+            record.insert(
+                "LeaseUntil".to_owned(),
+                AttributeValue::N(self.lease_until().to_string()),
+            );
+        }
+        AttributeValue::M(record)
+    }
+
+    /// Records a new alert, or folds `new` into the stored one and claims its intents.
+    async fn record_one(&self, new: &NewAlert) -> Result<(), LedgerError> {
+        let alert = &new.alert;
+        let key = AlertKey::of(alert);
+        let mut item = alert_item(alert);
+        let deliveries: HashMap<String, AttributeValue> = alert
+            .remaining_outputs()
+            .into_iter()
+            .map(|output| {
+                let record = self.delivery(new.intents.get(&output).copied(), 0);
+                (output, record)
+            })
+            .collect();
+        item.insert(DELIVERIES.to_owned(), AttributeValue::M(deliveries));
+        let put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(AlertID)")
+            .send()
+            .await;
+        match put {
+            Ok(_) => return Ok(()),
+            Err(error)
+                if !error
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                return Err(self.failed("PutItem", error));
+            }
+            Err(_) => {}
+        }
+        // The alert exists: add what was sent, refresh attempts, claim the intents.
+        let mut update = Updater::default();
+        update.set("Attempts", AttributeValue::N(alert.attempts.to_string()));
+        update.set(
+            "Dispatched",
+            AttributeValue::S(alert.dispatched.to_string()),
+        );
+        if !alert.outputs_sent.is_empty() {
+            update.add_sent(alert.outputs_sent.iter().cloned());
+        }
+        self.claim(&key, &new.intents, &alert.remaining_outputs(), update)
+            .await
+    }
+
+    /// Applies `update` to a stored alert together with claims on `intents`; fails when
+    /// another processor holds a claim or an output was sent meanwhile.
+    async fn claim(
+        &self,
+        key: &AlertKey,
+        intents: &BTreeMap<String, Fingerprint>,
+        known: &BTreeSet<String>,
+        mut update: Updater,
+    ) -> Result<(), LedgerError> {
+        let stored = self
+            .get_item(key)
+            .await?
+            .ok_or_else(|| LedgerError::UnknownAlert(key.clone()))?;
+        let sent = string_set(stored.get("OutputsSent"));
+        let records = match stored.get(DELIVERIES) {
+            Some(AttributeValue::M(map)) => Some(map),
+            _ => None,
+        };
+        let now = chrono::Utc::now().timestamp_millis();
+        let mut fresh: HashMap<String, AttributeValue> = HashMap::new();
+        for output in intents.keys() {
+            if sent.contains(output) {
+                return Err(contended(key, output, "it was sent meanwhile"));
+            }
+            if let Some(holder) = records
+                .and_then(|map| map.get(output))
+                .and_then(|record| lease_holder(record, now))
+                .filter(|holder| *holder != self.owner)
+            {
+                let _ = holder;
+                return Err(contended(key, output, "another processor is sending it"));
+            }
+        }
+        for output in known.iter().chain(intents.keys()) {
+            let existing = records.and_then(|map| map.get(output));
+            let claimed = intents.get(output).copied();
+            match (existing, records.is_some()) {
+                (Some(AttributeValue::M(_)), _) => {
+                    if let Some(fingerprint) = claimed {
+                        let path = update.path(&[DELIVERIES, output]);
+                        update.set_path(
+                            &format!("{path}.Intent"),
+                            AttributeValue::S(fingerprint.to_string()),
+                        );
+                        update.set_path(
+                            &format!("{path}.#owner"),
+                            AttributeValue::S(self.owner.clone()),
+                        );
+                        update.set_path(
+                            &format!("{path}.LeaseUntil"),
+                            AttributeValue::N(self.lease_until().to_string()),
+                        );
+                        // The claim holds only if nobody else claimed or sent it since the read.
+                        let me = update.value(AttributeValue::S(self.owner.clone()));
+                        let now_v = update.value(AttributeValue::N(now.to_string()));
+                        let out_v = update.value(AttributeValue::S(output.clone()));
+                        update.condition(format!(
+                            "(attribute_not_exists({path}.LeaseUntil) OR {path}.LeaseUntil < {now_v} OR {path}.#owner = {me}) AND NOT contains(OutputsSent, {out_v})"
+                        ));
+                    }
+                }
+                (_, true) if !sent.contains(output) => {
+                    let path = update.path(&[DELIVERIES, output]);
+                    update.set_path(&path, self.delivery(claimed, 0));
+                    update.condition(format!("attribute_not_exists({path})"));
+                }
+                (_, false) if !sent.contains(output) => {
+                    fresh.insert(output.clone(), self.delivery(claimed, 0));
+                }
+                _ => {}
+            }
+        }
+        if records.is_none() {
+            update.set(DELIVERIES, AttributeValue::M(fresh));
+            update.condition(format!("attribute_not_exists({DELIVERIES})"));
+        }
+        update.condition("attribute_exists(AlertID)".to_owned());
+        if update.uses_owner {
+            update.names.insert("#owner".to_owned(), "Owner".to_owned());
+        }
+        let result = update
+            .apply(
+                self.client
+                    .update_item()
+                    .table_name(&self.table)
+                    .set_key(Some(Self::key(key))),
+            )
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Err(contended(
+                    key,
+                    "(one of its outputs)",
+                    "the alert changed while claiming",
+                ))
+            }
+            Err(error) => Err(self.failed("UpdateItem", error)),
+        }
+    }
+
+    fn entry(&self, item: &Item) -> Result<LedgerEntry, LedgerError> {
+        let corrupt = |message: String| LedgerError::Corrupt {
+            path: self.table.clone().into(),
+            message,
+        };
+        let json = item_to_json(item);
+        let mut alert = Alert::from_item(&json).map_err(|e| corrupt(e.to_string()))?;
+        let sent = string_set(item.get("OutputsSent"));
+        alert.outputs_sent.extend(sent.iter().cloned());
+        let records = match item.get(DELIVERIES) {
+            Some(AttributeValue::M(map)) => map.clone(),
+            _ => HashMap::new(),
+        };
+        let mut outputs: BTreeSet<String> = alert.remaining_outputs();
+        outputs.extend(sent.iter().cloned());
+        outputs.extend(records.keys().cloned());
+        let deliveries = outputs
+            .into_iter()
+            .map(|output| {
+                let record = match records.get(&output) {
+                    Some(AttributeValue::M(map)) => Some(map),
+                    _ => None,
+                };
+                let text = |name: &str| match record.and_then(|r| r.get(name)) {
+                    Some(AttributeValue::S(s)) => Some(s.clone()),
+                    _ => None,
+                };
+                let state = if sent.contains(&output) {
+                    DeliveryState::Sent
+                } else if text("State").as_deref() == Some("failed") {
+                    DeliveryState::Failed
+                } else {
+                    DeliveryState::Pending
+                };
+                DeliveryRecord {
+                    attempts: match record.and_then(|r| r.get("Attempts")) {
+                        Some(AttributeValue::N(n)) => n.parse().unwrap_or_default(),
+                        _ => 0,
+                    },
+                    last_error: text("LastError").filter(|_| state == DeliveryState::Failed),
+                    intent: text("Intent")
+                        .filter(|_| state != DeliveryState::Sent)
+                        .and_then(|f| f.parse().ok()),
+                    updated: text("Updated").and_then(|t| t.parse().ok()),
+                    output,
+                    state,
+                }
+            })
+            .collect::<Vec<_>>();
+        let status = match item.get(MERGED_INTO) {
+            Some(AttributeValue::S(into)) => AlertStatus::Merged { into: into.clone() },
+            _ if !alert.merge_enabled()
+                && deliveries.iter().all(|d| d.state == DeliveryState::Sent) =>
+            {
+                AlertStatus::Complete
+            }
+            _ => AlertStatus::Open,
+        };
+        Ok(LedgerEntry {
+            alert,
+            status,
+            deliveries,
+        })
+    }
+
+    async fn entries(&self) -> Result<Vec<LedgerEntry>, LedgerError> {
+        let mut entries = self
+            .scan()
+            .await?
+            .iter()
+            .map(|item| self.entry(item))
+            .collect::<Result<Vec<_>, _>>()?;
+        entries.sort_by(|a, b| {
+            (a.alert.created, &a.alert.alert_id).cmp(&(b.alert.created, &b.alert.alert_id))
+        });
+        Ok(entries)
+    }
+}
+
+fn build_error(error: aws_sdk_dynamodb::error::BuildError) -> LedgerError {
+    LedgerError::Worker(format!("DynamoDB request: {error}"))
+}
+
+fn contended(key: &AlertKey, output: &str, why: &str) -> LedgerError {
+    LedgerError::Worker(format!(
+        "alert {key}: not claiming {output}: {why}; nothing is sent by this processor"
+    ))
+}
+
+/// The processor holding a live lease on a delivery record.
+fn lease_holder(record: &AttributeValue, now: i64) -> Option<&str> {
+    let AttributeValue::M(map) = record else {
+        return None;
+    };
+    let until: i64 = match map.get("LeaseUntil") {
+        Some(AttributeValue::N(n)) => n.parse().ok()?,
+        _ => return None,
+    };
+    match map.get("Owner") {
+        Some(AttributeValue::S(owner)) if until >= now => Some(owner),
+        _ => None,
+    }
+}
+
+/// An update expression under construction, with its placeholders.
+#[derive(Default)]
+struct Updater {
+    sets: Vec<String>,
+    adds: Vec<String>,
+    removes: Vec<String>,
+    conditions: Vec<String>,
+    names: HashMap<String, String>,
+    values: HashMap<String, AttributeValue>,
+    uses_owner: bool,
+}
+
+impl Updater {
+    fn name(&mut self, name: &str) -> String {
+        if let Some((placeholder, _)) = self.names.iter().find(|(_, n)| n.as_str() == name) {
+            return placeholder.clone();
+        }
+        let placeholder = format!("#n{}", self.names.len());
+        self.names.insert(placeholder.clone(), name.to_owned());
+        placeholder
+    }
+
+    fn path(&mut self, parts: &[&str]) -> String {
+        parts
+            .iter()
+            .map(|part| self.name(part))
+            .collect::<Vec<_>>()
+            .join(".")
+    }
+
+    fn value(&mut self, value: AttributeValue) -> String {
+        let placeholder = format!(":v{}", self.values.len());
+        self.values.insert(placeholder.clone(), value);
+        placeholder
+    }
+
+    fn set(&mut self, attribute: &str, value: AttributeValue) {
+        let path = self.name(attribute);
+        self.set_path(&path, value);
+    }
+
+    fn set_path(&mut self, path: &str, value: AttributeValue) {
+        if path.contains("#owner") {
+            self.uses_owner = true;
+        }
+        let value = self.value(value);
+        self.sets.push(format!("{path} = {value}"));
+    }
+
+    fn add_sent(&mut self, outputs: impl IntoIterator<Item = String>) {
+        let value = self.value(AttributeValue::Ss(outputs.into_iter().collect()));
+        self.adds.push(format!("OutputsSent {value}"));
+    }
+
+    fn condition(&mut self, condition: String) {
+        if condition.contains("#owner") {
+            self.uses_owner = true;
+        }
+        self.conditions.push(condition);
+    }
+
+    fn expression(&self) -> String {
+        let mut parts = Vec::new();
+        if !self.sets.is_empty() {
+            parts.push(format!("SET {}", self.sets.join(", ")));
+        }
+        if !self.adds.is_empty() {
+            parts.push(format!("ADD {}", self.adds.join(", ")));
+        }
+        if !self.removes.is_empty() {
+            parts.push(format!("REMOVE {}", self.removes.join(", ")));
+        }
+        parts.join(" ")
+    }
+
+    fn apply(
+        self,
+        request: aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder,
+    ) -> aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder {
+        let condition = self
+            .conditions
+            .iter()
+            .map(|c| format!("({c})"))
+            .collect::<Vec<_>>()
+            .join(" AND ");
+        let mut request = request.update_expression(self.expression());
+        if !condition.is_empty() {
+            request = request.condition_expression(condition);
+        }
+        if !self.names.is_empty() {
+            request = request.set_expression_attribute_names(Some(self.names));
+        }
+        if !self.values.is_empty() {
+            request = request.set_expression_attribute_values(Some(self.values));
+        }
+        request
+    }
+}
+
+#[async_trait::async_trait]
+impl Ledger for DynamoDbLedger {
+    async fn record_alerts(&self, alerts: Vec<NewAlert>) -> Result<(), LedgerError> {
+        let results =
+            futures_util::future::join_all(alerts.iter().map(|new| self.record_one(new))).await;
+        results.into_iter().collect()
+    }
+
+    async fn begin_attempt(
+        &self,
+        key: AlertKey,
+        dispatched: Timestamp,
+        intents: BTreeMap<String, Fingerprint>,
+    ) -> Result<(), LedgerError> {
+        let mut update = Updater::default();
+        let attempts = update.name("Attempts");
+        let one = update.value(AttributeValue::N("1".to_owned()));
+        update.sets.push(format!("{attempts} = {attempts} + {one}"));
+        update.set("Dispatched", AttributeValue::S(dispatched.to_string()));
+        self.claim(&key, &intents, &BTreeSet::new(), update).await
+    }
+
+    async fn record_outcome(
+        &self,
+        key: AlertKey,
+        output: String,
+        outcome: Outcome,
+    ) -> Result<(), LedgerError> {
+        let now = Timestamp::now().to_string();
+        match outcome {
+            Outcome::Sent => {
+                // The record that matters, durable before anything else: ADD, never SET.
+                let mut update = Updater::default();
+                update.add_sent([output.clone()]);
+                update.condition("attribute_exists(AlertID)".to_owned());
+                let added = update
+                    .apply(
+                        self.client
+                            .update_item()
+                            .table_name(&self.table)
+                            .set_key(Some(Self::key(&key))),
+                    )
+                    .send()
+                    .await;
+                match added {
+                    Ok(_) => {}
+                    Err(error)
+                        if error
+                            .as_service_error()
+                            .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+                    {
+                        return Err(LedgerError::UnknownAlert(key));
+                    }
+                    Err(error) => return Err(self.failed("UpdateItem", error)),
+                }
+                // Bookkeeping (attempts, time, lease released); losing it loses nothing.
+                let mut update = Updater::default();
+                let path = update.path(&[DELIVERIES, &output]);
+                let one = update.value(AttributeValue::N("1".to_owned()));
+                let zero = update.value(AttributeValue::N("0".to_owned()));
+                update.sets.push(format!(
+                    "{path}.Attempts = if_not_exists({path}.Attempts, {zero}) + {one}"
+                ));
+                update.set_path(&format!("{path}.Updated"), AttributeValue::S(now));
+                update.set_path(
+                    &format!("{path}.#state"),
+                    AttributeValue::S("sent".to_owned()),
+                );
+                update.names.insert("#state".to_owned(), "State".to_owned());
+                update.removes.push(format!("{path}.Intent"));
+                update.removes.push(format!("{path}.LeaseUntil"));
+                update.condition(format!("attribute_exists({path})"));
+                let _ = update
+                    .apply(
+                        self.client
+                            .update_item()
+                            .table_name(&self.table)
+                            .set_key(Some(Self::key(&key))),
+                    )
+                    .send()
+                    .await;
+                Ok(())
+            }
+            Outcome::Failed(reason) => {
+                let mut update = Updater::default();
+                let path = update.path(&[DELIVERIES, &output]);
+                let one = update.value(AttributeValue::N("1".to_owned()));
+                let zero = update.value(AttributeValue::N("0".to_owned()));
+                update.sets.push(format!(
+                    "{path}.Attempts = if_not_exists({path}.Attempts, {zero}) + {one}"
+                ));
+                update.set_path(
+                    &format!("{path}.#state"),
+                    AttributeValue::S("failed".to_owned()),
+                );
+                update.names.insert("#state".to_owned(), "State".to_owned());
+                update.set_path(&format!("{path}.LastError"), AttributeValue::S(reason));
+                update.set_path(&format!("{path}.Updated"), AttributeValue::S(now));
+                update.removes.push(format!("{path}.Intent"));
+                update.removes.push(format!("{path}.LeaseUntil"));
+                let out_v = update.value(AttributeValue::S(output.clone()));
+                update.condition(format!(
+                    "attribute_exists({path}) AND NOT contains(OutputsSent, {out_v})"
+                ));
+                let result = update
+                    .apply(
+                        self.client
+                            .update_item()
+                            .table_name(&self.table)
+                            .set_key(Some(Self::key(&key))),
+                    )
+                    .send()
+                    .await;
+                match result {
+                    Ok(_) => Ok(()),
+                    Err(error)
+                        if error
+                            .as_service_error()
+                            .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+                    {
+                        // Sent meanwhile (it stays sent), or not recorded at all.
+                        let entry = self.get(key.clone()).await?;
+                        match entry {
+                            Some(entry) if entry.delivery(&output).is_some() => Ok(()),
+                            _ => Err(LedgerError::UnknownAlert(key)),
+                        }
+                    }
+                    Err(error) => Err(self.failed("UpdateItem", error)),
+                }
+            }
+        }
+    }
+
+    async fn get(&self, key: AlertKey) -> Result<Option<LedgerEntry>, LedgerError> {
+        self.get_item(&key)
+            .await?
+            .map(|item| self.entry(&item))
+            .transpose()
+    }
+
+    async fn open_alerts(&self) -> Result<Vec<LedgerEntry>, LedgerError> {
+        Ok(self
+            .entries()
+            .await?
+            .into_iter()
+            .filter(|entry| entry.status == AlertStatus::Open)
+            .collect())
+    }
+
+    async fn record_merge(
+        &self,
+        originals: Vec<AlertKey>,
+        merged: NewAlert,
+    ) -> Result<(), LedgerError> {
+        let mut item = alert_item(&merged.alert);
+        let deliveries: HashMap<String, AttributeValue> = merged
+            .alert
+            .remaining_outputs()
+            .into_iter()
+            .map(|output| {
+                let record = self.delivery(merged.intents.get(&output).copied(), 0);
+                (output, record)
+            })
+            .collect();
+        item.insert(DELIVERIES.to_owned(), AttributeValue::M(deliveries));
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(AlertID)")
+            .build()
+            .map_err(build_error)?;
+        let mut writes = vec![TransactWriteItem::builder().put(put).build()];
+        for key in &originals {
+            let update = Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(Self::key(key)))
+                .update_expression("SET #m = :m")
+                .condition_expression("attribute_exists(AlertID)")
+                .expression_attribute_names("#m", MERGED_INTO)
+                .expression_attribute_values(":m", AttributeValue::S(merged.alert.alert_id.clone()))
+                .build()
+                .map_err(build_error)?;
+            writes.push(TransactWriteItem::builder().update(update).build());
+        }
+        self.client
+            .transact_write_items()
+            .set_transact_items(Some(writes))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| self.failed("TransactWriteItems", e))
+    }
+
+    async fn counts(&self) -> Result<LedgerCounts, LedgerError> {
+        let mut counts = LedgerCounts::default();
+        for entry in self.entries().await? {
+            match entry.status {
+                AlertStatus::Open => counts.open_alerts += 1,
+                AlertStatus::Complete => counts.complete_alerts += 1,
+                AlertStatus::Merged { .. } => {
+                    counts.merged_alerts += 1;
+                    continue;
+                }
+            }
+            for delivery in &entry.deliveries {
+                match delivery.state {
+                    DeliveryState::Pending => counts.pending += 1,
+                    DeliveryState::Sent => counts.sent += 1,
+                    DeliveryState::Failed => counts.failed += 1,
+                }
+            }
+        }
+        Ok(counts)
+    }
+}
+
+/// The alerts-table item of `alert` as DynamoDB attributes: StreamAlert's types (string sets
+/// for `Outputs` and `OutputsSent`, which are left out when empty).
+pub fn alert_item(alert: &Alert) -> HashMap<String, AttributeValue> {
+    let mut item: HashMap<String, AttributeValue> = alert
+        .to_item()
+        .into_iter()
+        .map(|(name, value)| (name, to_attribute(value)))
+        .collect();
+    item.remove("OutputsSent");
+    item.remove("Outputs");
+    if !alert.outputs.is_empty() {
+        item.insert(
+            "Outputs".to_owned(),
+            AttributeValue::Ss(alert.outputs.iter().cloned().collect()),
+        );
+    }
+    if !alert.outputs_sent.is_empty() {
+        item.insert(
+            "OutputsSent".to_owned(),
+            AttributeValue::Ss(alert.outputs_sent.iter().cloned().collect()),
+        );
+    }
+    item
+}
+
+/// A JSON value as a DynamoDB attribute.
+pub fn to_attribute(value: Value) -> AttributeValue {
+    match value {
+        Value::Null => AttributeValue::Null(true),
+        Value::Bool(b) => AttributeValue::Bool(b),
+        Value::Number(n) => AttributeValue::N(n.to_string()),
+        Value::String(s) => AttributeValue::S(s),
+        Value::Array(items) => AttributeValue::L(items.into_iter().map(to_attribute).collect()),
+        Value::Object(map) => {
+            AttributeValue::M(map.into_iter().map(|(k, v)| (k, to_attribute(v))).collect())
+        }
+    }
+}
+
+/// A DynamoDB attribute as JSON (sets become lists; binary values become null).
+pub fn from_attribute(value: &AttributeValue) -> Value {
+    match value {
+        AttributeValue::S(s) => Value::String(s.clone()),
+        AttributeValue::N(n) => {
+            serde_json::from_str(n).unwrap_or_else(|_| Value::String(n.clone()))
+        }
+        AttributeValue::Bool(b) => Value::Bool(*b),
+        AttributeValue::L(items) => Value::Array(items.iter().map(from_attribute).collect()),
+        AttributeValue::M(map) => {
+            // DynamoDB maps are unordered: keep the keys sorted so reads are stable.
+            let sorted: BTreeMap<&String, &AttributeValue> = map.iter().collect();
+            Value::Object(
+                sorted
+                    .into_iter()
+                    .map(|(k, v)| (k.clone(), from_attribute(v)))
+                    .collect(),
+            )
+        }
+        AttributeValue::Ss(items) => items.iter().cloned().map(Value::String).collect(),
+        AttributeValue::Ns(items) => items
+            .iter()
+            .map(|n| serde_json::from_str(n).unwrap_or_else(|_| Value::String(n.clone())))
+            .collect(),
+        _ => Value::Null,
+    }
+}
+
+fn item_to_json(item: &Item) -> Value {
+    let mut map = Map::new();
+    for (name, value) in item {
+        if name != DELIVERIES && name != MERGED_INTO {
+            map.insert(name.clone(), from_attribute(value));
+        }
+    }
+    Value::Object(map)
+}
+
+fn string_set(value: Option<&AttributeValue>) -> BTreeSet<String> {
+    match value {
+        Some(AttributeValue::Ss(items)) => items.iter().cloned().collect(),
+        Some(AttributeValue::L(items)) => items
+            .iter()
+            .filter_map(|v| match v {
+                AttributeValue::S(s) => Some(s.clone()),
+                _ => None,
+            })
+            .collect(),
+        _ => BTreeSet::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn items_round_trip_with_streamalert_types() {
+        let mut alert = Alert::new("r", serde_json::json!({"k": [1, 1.5, "é"]}), ["a:b", "c:d"]);
+        alert.outputs_sent.insert("a:b".into());
+        let item = alert_item(&alert);
+        assert!(matches!(&item["Outputs"], AttributeValue::Ss(s) if s.len() == 2));
+        assert!(matches!(&item["OutputsSent"], AttributeValue::Ss(s) if s == &["a:b"]));
+        assert!(matches!(&item["Cluster"], AttributeValue::Null(true)));
+        assert!(matches!(&item["Attempts"], AttributeValue::N(n) if n == "0"));
+        let back = Alert::from_item(&item_to_json(&item)).unwrap();
+        assert_eq!(back.record, alert.record);
+        assert_eq!(back.outputs, alert.outputs);
+        assert_eq!(back.outputs_sent, alert.outputs_sent);
+    }
+
+    #[test]
+    fn expressions_use_placeholders_for_output_names() {
+        let mut update = Updater::default();
+        let path = update.path(&[DELIVERIES, "aws-firehose:alerts"]);
+        update.set_path(&format!("{path}.Intent"), AttributeValue::S("x".into()));
+        update.add_sent(["slack:c".to_owned()]);
+        assert_eq!(
+            update.expression(),
+            "SET #n0.#n1.Intent = :v0 ADD OutputsSent :v1"
+        );
+        assert_eq!(update.names["#n1"], "aws-firehose:alerts");
+    }
+}

@@ -1,0 +1,644 @@
+//! The DynamoDB ledger and the Lambda mode, against a moto server (`scripts/moto-server.sh`,
+//! endpoint in `STREAMALERT_TEST_AWS_ENDPOINT`): StreamAlert's alerts-table layout, per-output
+//! success recorded with `ADD OutputsSent`, two processors on one alert, a throttled update,
+//! a batch partial failure, and the Lambda handler on sample events.
+
+mod aws_support;
+
+use aws_support::{local_aws, moto_endpoint, unique};
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use streamalert::aws::sdk::dynamodb;
+use streamalert::aws::sdk::dynamodb::types::AttributeValue;
+use streamalert::aws::sdk::lambda_runtime::{Context, LambdaEvent};
+use streamalert::aws::{Aws, BatchLimits, BatchSink, Batcher};
+use streamalert::config::OutputsConfig;
+use streamalert::ledger::{AlertKey, DeliveryState, DynamoDbLedger, Ledger, NewAlert, Outcome};
+use streamalert::output::{Delivery, DispatchError, ErrorKind};
+use streamalert::processor::{EventOutcome, Processor};
+use streamalert::{Alert, Output, OutputProperty};
+
+// ------------------------------------------------------------------------------------------
+// A batching output of this test binary: rejects the records listed in REJECT.
+
+static REJECT: Mutex<Vec<String>> = Mutex::new(Vec::new());
+static BATCHES: Mutex<Vec<Vec<String>>> = Mutex::new(Vec::new());
+
+struct RejectingSink;
+
+#[streamalert::async_trait]
+impl BatchSink for RejectingSink {
+    type Record = String;
+    fn limits(&self) -> BatchLimits {
+        BatchLimits {
+            max_records: 100,
+            max_bytes: 1 << 20,
+        }
+    }
+    async fn send(&self, _: &str, records: &[String]) -> Vec<Result<(), DispatchError>> {
+        BATCHES.lock().unwrap().push(records.to_vec());
+        let reject = REJECT.lock().unwrap().clone();
+        records
+            .iter()
+            .map(|r| {
+                if reject.contains(r) {
+                    Err(DispatchError::new(
+                        ErrorKind::Unavailable,
+                        "rejected in the batch",
+                    ))
+                } else {
+                    Ok(())
+                }
+            })
+            .collect()
+    }
+}
+
+/// Sends the record's `name` through a [`Batcher`].
+#[streamalert::output(service = "batch-probe")]
+pub struct BatchProbe(Batcher<RejectingSink>);
+
+impl Default for BatchProbe {
+    fn default() -> Self {
+        Self(Batcher::new(Arc::new(RejectingSink)))
+    }
+}
+
+#[streamalert::async_trait]
+impl Output for BatchProbe {
+    fn properties(&self) -> Vec<OutputProperty> {
+        vec![OutputProperty::descriptor("a name")]
+    }
+    async fn dispatch(&self, delivery: &Delivery<'_>) -> Result<(), DispatchError> {
+        let record = delivery.alert.record["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        self.0.submit(delivery.descriptor, record, 1).await
+    }
+}
+
+streamalert::services!(BatchProbe);
+
+// ------------------------------------------------------------------------------------------
+// Helpers
+
+struct Setup {
+    aws: Aws,
+    table: String,
+}
+
+async fn setup(test: &str) -> Option<Setup> {
+    let endpoint = moto_endpoint(test)?;
+    let aws = local_aws(&endpoint).await;
+    let table = unique("alerts");
+    DynamoDbLedger::new(&aws, &table)
+        .create_table()
+        .await
+        .unwrap();
+    Some(Setup { aws, table })
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(unique(name));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn lines(path: &std::path::Path) -> Vec<String> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+fn processor(config: &str, ledger: DynamoDbLedger) -> Processor {
+    Processor::new(OutputsConfig::from_json(config).unwrap()).with_ledger(Arc::new(ledger))
+}
+
+async fn raw_item(
+    setup: &Setup,
+    key: &AlertKey,
+) -> std::collections::HashMap<String, AttributeValue> {
+    setup
+        .aws
+        .dynamodb()
+        .get_item()
+        .table_name(&setup.table)
+        .key("RuleName", AttributeValue::S(key.rule_name.clone()))
+        .key("AlertID", AttributeValue::S(key.alert_id.clone()))
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap()
+        .item
+        .unwrap()
+}
+
+fn string_set(value: Option<&AttributeValue>) -> Vec<String> {
+    let mut items = match value {
+        Some(AttributeValue::Ss(items)) => items.clone(),
+        None => Vec::new(),
+        other => panic!("not a string set: {other:?}"),
+    };
+    items.sort();
+    items
+}
+
+// ------------------------------------------------------------------------------------------
+// Tests
+
+#[tokio::test]
+async fn items_use_streamalerts_alerts_table_layout_and_add_outputs_sent() {
+    let Some(setup) =
+        setup("items_use_streamalerts_alerts_table_layout_and_add_outputs_sent").await
+    else {
+        return;
+    };
+    let ledger = DynamoDbLedger::new(&setup.aws, &setup.table);
+    let mut alert = Alert::new(
+        "root_login",
+        json!({"user": "root", "n": 1.5}),
+        ["file:a", "slack:b", "aws-firehose:alerts"],
+    );
+    alert.log_source = Some("osquery:differential".into());
+    let key = AlertKey::of(&alert);
+    ledger
+        .record_alerts(vec![NewAlert {
+            alert: alert.clone(),
+            intents: BTreeMap::new(),
+        }])
+        .await
+        .unwrap();
+
+    let item = raw_item(&setup, &key).await;
+    assert!(matches!(&item["RuleName"], AttributeValue::S(s) if s == "root_login"));
+    assert!(matches!(&item["AlertID"], AttributeValue::S(s) if *s == alert.alert_id));
+    assert!(matches!(&item["Record"], AttributeValue::S(s) if s == r#"{"user":"root","n":1.5}"#));
+    assert!(matches!(&item["Attempts"], AttributeValue::N(n) if n == "0"));
+    assert!(matches!(&item["Created"], AttributeValue::S(s) if *s == alert.created.to_string()));
+    assert!(matches!(&item["LogSource"], AttributeValue::S(s) if s == "osquery:differential"));
+    assert!(matches!(&item["Cluster"], AttributeValue::Null(true)));
+    assert!(matches!(&item["Staged"], AttributeValue::Bool(false)));
+    assert_eq!(
+        string_set(item.get("Outputs")),
+        ["aws-firehose:alerts", "file:a", "slack:b"]
+    );
+    assert!(!item.contains_key("OutputsSent"), "no empty set is written");
+    // StreamAlert's processor can read the item as it is.
+    let json: serde_json::Map<String, Value> = item
+        .iter()
+        .filter(|(k, _)| k.as_str() != "Deliveries")
+        .map(|(k, v)| (k.clone(), streamalert::ledger::dynamodb::from_attribute(v)))
+        .collect();
+    assert_eq!(
+        Alert::from_item(&Value::Object(json)).unwrap().record,
+        alert.record
+    );
+
+    // Another processor records an output directly (as StreamAlert's would, with ADD).
+    setup
+        .aws
+        .dynamodb()
+        .update_item()
+        .table_name(&setup.table)
+        .key("RuleName", AttributeValue::S(key.rule_name.clone()))
+        .key("AlertID", AttributeValue::S(key.alert_id.clone()))
+        .update_expression("ADD OutputsSent :o")
+        .expression_attribute_values(":o", AttributeValue::Ss(vec!["slack:b".into()]))
+        .send()
+        .await
+        .unwrap();
+    ledger
+        .record_outcome(key.clone(), "file:a".into(), Outcome::Sent)
+        .await
+        .unwrap();
+    ledger
+        .record_outcome(
+            key.clone(),
+            "aws-firehose:alerts".into(),
+            Outcome::Failed("throttled".into()),
+        )
+        .await
+        .unwrap();
+    let item = raw_item(&setup, &key).await;
+    assert_eq!(
+        string_set(item.get("OutputsSent")),
+        ["file:a", "slack:b"],
+        "a union, never an overwrite"
+    );
+
+    let entry = ledger.get(key.clone()).await.unwrap().unwrap();
+    let states: Vec<(&str, DeliveryState)> = entry
+        .deliveries
+        .iter()
+        .map(|d| (d.output.as_str(), d.state))
+        .collect();
+    assert_eq!(
+        states,
+        [
+            ("aws-firehose:alerts", DeliveryState::Failed),
+            ("file:a", DeliveryState::Sent),
+            ("slack:b", DeliveryState::Sent)
+        ]
+    );
+    assert_eq!(
+        entry
+            .delivery("aws-firehose:alerts")
+            .unwrap()
+            .last_error
+            .as_deref(),
+        Some("throttled")
+    );
+    assert_eq!(ledger.open_alerts().await.unwrap().len(), 1);
+    // A sent output stays sent.
+    ledger
+        .record_outcome(key.clone(), "file:a".into(), Outcome::Failed("late".into()))
+        .await
+        .unwrap();
+    ledger
+        .record_outcome(key.clone(), "aws-firehose:alerts".into(), Outcome::Sent)
+        .await
+        .unwrap();
+    let entry = ledger.get(key.clone()).await.unwrap().unwrap();
+    assert!(
+        entry
+            .deliveries
+            .iter()
+            .all(|d| d.state == DeliveryState::Sent)
+    );
+    assert_eq!(entry.status, streamalert::ledger::AlertStatus::Complete);
+    assert!(ledger.open_alerts().await.unwrap().is_empty());
+    let counts = ledger.counts().await.unwrap();
+    assert_eq!(
+        (counts.complete_alerts, counts.sent, counts.unsent()),
+        (1, 3, 0)
+    );
+    let missing = AlertKey::new("root_login", "no-such-id");
+    assert!(
+        ledger
+            .record_outcome(missing, "file:a".into(), Outcome::Sent)
+            .await
+            .is_err()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_processors_on_one_alert_deliver_each_output_once() {
+    let Some(setup) = setup("two_processors_on_one_alert_deliver_each_output_once").await else {
+        return;
+    };
+    let dir = temp_dir("two-processors");
+    let config = json!({"file": {"a": dir.join("a.jsonl"), "b": dir.join("b.jsonl")}}).to_string();
+    for round in 0..5 {
+        let alert = Alert::new(
+            format!("rule{round}"),
+            json!({"round": round}),
+            ["file:a", "file:b"],
+        );
+        let event = Value::Object(alert.to_item());
+        let one = processor(&config, DynamoDbLedger::new(&setup.aws, &setup.table));
+        let two = processor(&config, DynamoDbLedger::new(&setup.aws, &setup.table));
+        let (first, second) = tokio::join!(one.dispatch_event(&event), two.dispatch_event(&event));
+        let delivered: usize = [&first, &second]
+            .iter()
+            .map(|o| o.results().values().filter(|ok| **ok).count())
+            .sum();
+        assert_eq!(delivered, 2, "round {round}: {first:?} / {second:?}");
+        for outcome in [&first, &second] {
+            assert!(
+                matches!(
+                    outcome,
+                    EventOutcome::Dispatched(_) | EventOutcome::Failed(_)
+                ),
+                "{outcome:?}"
+            );
+        }
+        // A retried invocation (StreamAlert's merger, or Lambda's own retry) sends nothing.
+        let again = processor(&config, DynamoDbLedger::new(&setup.aws, &setup.table));
+        let retried = again.dispatch_event(&event).await;
+        assert!(
+            matches!(&retried, EventOutcome::Dispatched(r) if r.is_empty()),
+            "{retried:?}"
+        );
+    }
+    for file in ["a.jsonl", "b.jsonl"] {
+        let written = lines(&dir.join(file));
+        assert_eq!(
+            written.len(),
+            5,
+            "{file}: one line per alert, never two: {written:?}"
+        );
+    }
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// Turns the first `remaining` `ADD OutputsSent` updates into a DynamoDB throttling error: the
+/// request is sent to a table that does not exist (so DynamoDB never applies it) and the answer
+/// is replaced by `ProvisionedThroughputExceededException`.
+#[derive(Debug)]
+struct ThrottleSentUpdates {
+    remaining: AtomicUsize,
+    in_flight: AtomicUsize,
+    throttled: AtomicUsize,
+}
+
+impl dynamodb::config::Intercept for ThrottleSentUpdates {
+    fn name(&self) -> &'static str {
+        "ThrottleSentUpdates"
+    }
+
+    fn modify_before_transmit(
+        &self,
+        context: &mut dynamodb::config::interceptors::BeforeTransmitInterceptorContextMut<'_>,
+        _: &dynamodb::config::RuntimeComponents,
+        _: &mut dynamodb::config::ConfigBag,
+    ) -> Result<(), dynamodb::error::BoxError> {
+        let request = context.request_mut();
+        let body: Option<Value> = request
+            .body()
+            .bytes()
+            .and_then(|b| serde_json::from_slice(b).ok());
+        let Some(mut body) = body else {
+            return Ok(());
+        };
+        let is_sent_update = body["UpdateExpression"]
+            .as_str()
+            .is_some_and(|e| e.contains("ADD OutputsSent"));
+        if is_sent_update
+            && self
+                .remaining
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                .is_ok()
+        {
+            body["TableName"] = json!("throttle-decoy-no-such-table");
+            let text = body.to_string();
+            request
+                .headers_mut()
+                .insert("content-length", text.len().to_string());
+            *request.body_mut() = From::from(text);
+            self.in_flight.fetch_add(1, Ordering::SeqCst);
+        }
+        Ok(())
+    }
+
+    fn modify_before_deserialization(
+        &self,
+        context: &mut dynamodb::config::interceptors::BeforeDeserializationInterceptorContextMut<
+            '_,
+        >,
+        _: &dynamodb::config::RuntimeComponents,
+        _: &mut dynamodb::config::ConfigBag,
+    ) -> Result<(), dynamodb::error::BoxError> {
+        let rejected = context.response().status().as_u16() == 400;
+        if rejected
+            && self
+                .in_flight
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                .is_ok()
+        {
+            self.throttled.fetch_add(1, Ordering::SeqCst);
+            let response = context.response_mut();
+            *response.body_mut() = From::from(
+                r#"{"__type":"com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException","message":"The level of configured provisioned throughput for the table was exceeded."}"#
+                    .to_owned(),
+            );
+        }
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_throttled_update_leaves_the_delivery_pending_and_retry_sends_it() {
+    let Some(setup) =
+        setup("a_throttled_update_leaves_the_delivery_pending_and_retry_sends_it").await
+    else {
+        return;
+    };
+    let throttle = Arc::new(ThrottleSentUpdates {
+        remaining: AtomicUsize::new(1),
+        in_flight: AtomicUsize::new(0),
+        throttled: AtomicUsize::new(0),
+    });
+    let client = dynamodb::Client::from_conf(
+        dynamodb::config::Builder::from(setup.aws.sdk_config())
+            .interceptor(SharedThrottle(throttle.clone()))
+            .build(),
+    );
+    let ledger = DynamoDbLedger::with_client(client, &setup.table);
+    let dir = temp_dir("throttled");
+    let config = json!({"file": {"a": dir.join("a.jsonl")}}).to_string();
+    let processor = processor(&config, ledger.clone());
+
+    let alert = Alert::new("r", json!({"k": 1}), ["file:a"]);
+    let key = AlertKey::of(&alert);
+    let report = processor.process(vec![alert]).await.unwrap();
+    assert_eq!(
+        throttle.throttled.load(Ordering::SeqCst),
+        1,
+        "the sent-update was throttled"
+    );
+    assert_eq!((report.sent, report.ledger_errors), (1, 1), "{report:?}");
+    let entry = ledger.get(key.clone()).await.unwrap().unwrap();
+    let delivery = entry.delivery("file:a").unwrap();
+    assert_eq!(
+        delivery.state,
+        DeliveryState::Pending,
+        "not recorded as sent"
+    );
+    assert!(
+        delivery.intent.is_some(),
+        "the interrupted attempt is known"
+    );
+    assert_eq!(ledger.open_alerts().await.unwrap().len(), 1);
+
+    // The next pass finds it at its destination (the file output's probe) and records it;
+    // nothing is written twice.
+    let report = processor.retry().await.unwrap();
+    assert_eq!(
+        (report.reconciled, report.sent, report.ledger_errors),
+        (1, 0, 0),
+        "{report:?}"
+    );
+    assert_eq!(lines(&dir.join("a.jsonl")).len(), 1);
+    let entry = ledger.get(key).await.unwrap().unwrap();
+    assert_eq!(entry.delivery("file:a").unwrap().state, DeliveryState::Sent);
+    assert!(ledger.open_alerts().await.unwrap().is_empty());
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// `Intercept` for a shared instance (so the test can read its counters).
+#[derive(Debug)]
+struct SharedThrottle(Arc<ThrottleSentUpdates>);
+
+impl dynamodb::config::Intercept for SharedThrottle {
+    fn name(&self) -> &'static str {
+        self.0.name()
+    }
+    fn modify_before_transmit(
+        &self,
+        context: &mut dynamodb::config::interceptors::BeforeTransmitInterceptorContextMut<'_>,
+        components: &dynamodb::config::RuntimeComponents,
+        bag: &mut dynamodb::config::ConfigBag,
+    ) -> Result<(), dynamodb::error::BoxError> {
+        self.0.modify_before_transmit(context, components, bag)
+    }
+    fn modify_before_deserialization(
+        &self,
+        context: &mut dynamodb::config::interceptors::BeforeDeserializationInterceptorContextMut<
+            '_,
+        >,
+        components: &dynamodb::config::RuntimeComponents,
+        bag: &mut dynamodb::config::ConfigBag,
+    ) -> Result<(), dynamodb::error::BoxError> {
+        self.0
+            .modify_before_deserialization(context, components, bag)
+    }
+}
+
+#[tokio::test]
+async fn batch_partial_failure_leaves_only_the_rejected_record_pending() {
+    let Some(setup) = setup("batch_partial_failure_leaves_only_the_rejected_record_pending").await
+    else {
+        return;
+    };
+    let ledger = DynamoDbLedger::new(&setup.aws, &setup.table);
+    let processor = processor(r#"{"batch-probe": ["q"]}"#, ledger.clone());
+    let marker = unique("x");
+    let names: Vec<String> = (0..3).map(|i| format!("{marker}-{i}")).collect();
+    *REJECT.lock().unwrap() = vec![names[1].clone()];
+    let alerts: Vec<Alert> = names
+        .iter()
+        .map(|n| Alert::new("batched", json!({"name": n}), ["batch-probe:q"]))
+        .collect();
+    let keys: Vec<AlertKey> = alerts.iter().map(AlertKey::of).collect();
+    let report = processor.process(alerts).await.unwrap();
+    assert_eq!((report.sent, report.failed), (2, 1), "{report:?}");
+    let ours = |batch: &Vec<String>| batch.iter().any(|r| r.starts_with(&marker));
+    let batches: Vec<Vec<String>> = BATCHES
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|b| ours(b))
+        .cloned()
+        .collect();
+    assert_eq!(
+        batches.iter().map(Vec::len).sum::<usize>(),
+        3,
+        "each record sent once: {batches:?}"
+    );
+    assert!(
+        batches.len() < 3,
+        "the run's deliveries shared calls: {batches:?}"
+    );
+    let states = |entries: Vec<streamalert::ledger::LedgerEntry>| -> Vec<DeliveryState> {
+        entries.iter().map(|e| e.deliveries[0].state).collect()
+    };
+    let mut entries = Vec::new();
+    for key in &keys {
+        entries.push(ledger.get(key.clone()).await.unwrap().unwrap());
+    }
+    assert_eq!(
+        states(entries),
+        [
+            DeliveryState::Sent,
+            DeliveryState::Failed,
+            DeliveryState::Sent
+        ]
+    );
+
+    // The retry sends only the rejected record.
+    REJECT.lock().unwrap().clear();
+    let report = processor.retry().await.unwrap();
+    assert_eq!(report.sent, 1, "{report:?}");
+    let resent: Vec<String> = BATCHES
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|b| ours(b))
+        .skip(batches.len())
+        .flatten()
+        .cloned()
+        .collect();
+    assert_eq!(resent, [names[1].clone()]);
+    for key in &keys {
+        let entry = ledger.get(key.clone()).await.unwrap().unwrap();
+        assert_eq!(entry.deliveries[0].state, DeliveryState::Sent);
+    }
+}
+
+#[tokio::test]
+async fn lambda_handler_delivers_sample_events_and_returns_the_result_map() {
+    let Some(setup) =
+        setup("lambda_handler_delivers_sample_events_and_returns_the_result_map").await
+    else {
+        return;
+    };
+    let dir = temp_dir("lambda");
+    let config = json!({"file": {"a": dir.join("a.jsonl")}, "stdout": ["console"]}).to_string();
+    let ledger = DynamoDbLedger::new(&setup.aws, &setup.table);
+    let processor = processor(&config, ledger.clone());
+    let invoke = |payload: Value| {
+        let processor = &processor;
+        async move {
+            streamalert::lambda::handle(processor, LambdaEvent::new(payload, Context::default()))
+                .await
+        }
+    };
+
+    // StreamAlert's sample event shape: a full alerts-table item.
+    let alert = Alert::new(
+        "lambda_rule",
+        json!({"user": "root"}),
+        ["file:a", "slack:unconfigured"],
+    );
+    let event = Value::Object(alert.to_item());
+    let reply = invoke(event.clone()).await.unwrap();
+    assert_eq!(reply, json!({"file:a": true, "slack:unconfigured": false}));
+    let written = lines(&dir.join("a.jsonl"));
+    assert_eq!(written.len(), 1);
+    assert!(written[0].contains(&alert.alert_id));
+
+    // The key form reads the alert from the table; only the failed output is tried again.
+    let key_event = json!({"AlertID": alert.alert_id, "RuleName": alert.rule_name});
+    assert_eq!(
+        invoke(key_event).await.unwrap(),
+        json!({"slack:unconfigured": false})
+    );
+    assert_eq!(
+        lines(&dir.join("a.jsonl")).len(),
+        1,
+        "file:a is not sent again"
+    );
+
+    // Unknown key, invalid event: {} (StreamAlert's return).
+    assert_eq!(
+        invoke(json!({"AlertID": "nope", "RuleName": "nope"}))
+            .await
+            .unwrap(),
+        json!({})
+    );
+    assert_eq!(
+        invoke(json!({"Record": "Nonsense"})).await.unwrap(),
+        json!({})
+    );
+
+    // A batch: one result map per event, in order.
+    let a = Alert::new("lambda_rule", json!({"n": 1}), ["stdout:console"]);
+    let b = Alert::new("lambda_rule", json!({"n": 2}), ["file:a"]);
+    let reply = invoke(json!([
+        Value::Object(a.to_item()),
+        Value::Object(b.to_item())
+    ]))
+    .await
+    .unwrap();
+    assert_eq!(reply, json!([{"stdout:console": true}, {"file:a": true}]));
+    assert_eq!(lines(&dir.join("a.jsonl")).len(), 2);
+    let entry = ledger.get(AlertKey::of(&b)).await.unwrap().unwrap();
+    assert_eq!(entry.status, streamalert::ledger::AlertStatus::Complete);
+    std::fs::remove_dir_all(dir).unwrap();
+}
