@@ -285,6 +285,15 @@ mod tests {
             .run_paths(&[dir.path()]);
         assert!(report.passed(), "{report}");
         assert_eq!(report.counts().skipped, 1);
+        let text = report.to_string();
+        assert!(
+            !text.contains("b.json"),
+            "skipped events are not listed: {text}"
+        );
+        assert!(
+            text.contains("2 test events: 1 passed, 0 failed, 1 skipped"),
+            "{text}"
+        );
         let report = runner().select_rules(["nope"]).run_paths(&[dir.path()]);
         assert!(!report.passed());
         assert!(

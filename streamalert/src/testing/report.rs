@@ -271,11 +271,24 @@ impl fmt::Display for Report {
         for error in &self.errors {
             writeln!(f, "ERROR {error}")?;
         }
+        // Events skipped by the rule selection are only counted, as StreamAlert suppresses them.
         for file in &self.files {
-            writeln!(f, "{}", file.path.display())?;
             match &file.events {
-                Ok(events) => events.iter().try_for_each(|event| write_event(f, event))?,
-                Err(error) => writeln!(f, "  ERROR {error}")?,
+                Ok(events) => {
+                    let run: Vec<&EventReport> = events
+                        .iter()
+                        .filter(|event| event.status != EventStatus::Skipped)
+                        .collect();
+                    if !run.is_empty() || events.is_empty() {
+                        writeln!(f, "{}", file.path.display())?;
+                    }
+                    run.into_iter()
+                        .try_for_each(|event| write_event(f, event))?;
+                }
+                Err(error) => {
+                    writeln!(f, "{}", file.path.display())?;
+                    writeln!(f, "  ERROR {error}")?;
+                }
             }
         }
         let summaries = self.rule_summaries();
