@@ -10,10 +10,10 @@
 use serde_json::{Map, Value, json};
 use std::cell::RefCell;
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
 use streamalert::prelude::*;
 use streamalert::publisher::{DefaultPublisher, PublisherSpec};
 use streamalert::rule::{Payload, Rule, RulesEngine, has_required_subkeys, is_valid_output};
+use streamalert_tests::load_vectors;
 
 streamalert::services!();
 
@@ -605,50 +605,4 @@ fn engine_vectors() {
         vectors.len(),
         failures.join("\n")
     );
-}
-
-/// Every `*.json` of `vectors/<category>`, sorted by file name, checked against the README's
-/// common fields (`schema`, `id` == file stem, `category` == directory).
-fn load_vectors(category: &str) -> Vec<(PathBuf, Value)> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("vectors")
-        .join(category);
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("reading {}: {e}", dir.display()))
-        .map(|entry| entry.expect("directory entry").path())
-        .filter(|path| path.extension().is_some_and(|ext| ext == "json"))
-        .collect();
-    files.sort();
-    files
-        .into_iter()
-        .map(|path| {
-            let text = std::fs::read_to_string(&path)
-                .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
-            let vector: Value = serde_json::from_str(&text)
-                .unwrap_or_else(|e| panic!("parsing {}: {e}", path.display()));
-            let stem = path
-                .file_stem()
-                .and_then(|s| s.to_str())
-                .expect("utf-8 file name");
-            assert_eq!(
-                vector["schema"],
-                "streamalert-vectors/1",
-                "{}: schema",
-                path.display()
-            );
-            assert_eq!(
-                vector["id"],
-                stem,
-                "{}: id is the file name",
-                path.display()
-            );
-            assert_eq!(
-                vector["category"],
-                category,
-                "{}: category is the directory",
-                path.display()
-            );
-            (path, vector)
-        })
-        .collect()
 }

@@ -13,6 +13,7 @@ use streamalert::ledger::{
     LedgerError, NewAlert, Outcome, SqliteLedger,
 };
 use streamalert::processor::{EventOutcome, Processor, ResolveError};
+use streamalert_tests::capture_logs_async;
 
 streamalert::services!();
 
@@ -136,32 +137,6 @@ fn bools(value: &Value) -> BTreeMap<String, bool> {
         .iter()
         .map(|(k, v)| (k.clone(), v.as_bool().expect("a bool")))
         .collect()
-}
-
-/// Logs written while `f` runs.
-async fn capture_logs<F: std::future::Future<Output = T>, T>(f: F) -> (T, String) {
-    #[derive(Clone, Default)]
-    struct Buffer(Arc<Mutex<Vec<u8>>>);
-    impl std::io::Write for Buffer {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().expect("lock").extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let buffer = Buffer::default();
-    let writer = buffer.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .finish();
-    let guard = tracing::subscriber::set_default(subscriber);
-    let result = f.await;
-    drop(guard);
-    let text = String::from_utf8_lossy(&buffer.0.lock().expect("lock")).into_owned();
-    (result, text)
 }
 
 async fn check(vector: &Value) {
@@ -290,7 +265,7 @@ async fn check(vector: &Value) {
             if event["AlertID"] == "<id>" {
                 event["AlertID"] = json!(alert.alert_id);
             }
-            let (outcome, logs) = capture_logs(processor.dispatch_event(&event)).await;
+            let (outcome, logs) = capture_logs_async(processor.dispatch_event(&event)).await;
             let expected_return = bools(&expected["return"]);
             assert_eq!(outcome.results(), expected_return, "{id}");
             match expected["log"].as_str() {

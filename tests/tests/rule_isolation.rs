@@ -1,10 +1,10 @@
 //! A rule or publisher that panics or errors fails alone: it is reported by name and every
 //! other rule and publisher carries on.
 
-use std::sync::{Arc, Mutex};
 use streamalert::prelude::*;
 use streamalert::publisher::Chain;
 use streamalert::rule::{Payload, RulesEngine};
+use streamalert_tests::capture_logs;
 
 streamalert::services!();
 
@@ -46,35 +46,10 @@ fn engine() -> RulesEngine {
     RulesEngine::with_rules(rules.to_vec())
 }
 
-/// Captures the text of every log event while `f` runs.
-fn capture_logs(f: impl FnOnce()) -> String {
-    #[derive(Clone, Default)]
-    struct Buffer(Arc<Mutex<Vec<u8>>>);
-    impl std::io::Write for Buffer {
-        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().expect("log buffer").extend_from_slice(bytes);
-            Ok(bytes.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let buffer = Buffer::default();
-    let writer = buffer.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .finish();
-    tracing::subscriber::with_default(subscriber, f);
-    let bytes = buffer.0.lock().expect("log buffer").clone();
-    String::from_utf8(bytes).expect("utf-8 logs")
-}
-
 #[test]
 fn a_panicking_or_failing_rule_does_not_trigger_and_does_not_stop_the_others() {
-    let mut alerts = Vec::new();
-    let logs = capture_logs(|| {
-        alerts = engine().run(&Payload::new(
+    let (alerts, logs) = capture_logs(|| {
+        engine().run(&Payload::new(
             "isolation:test",
             serde_json::json!({"id": 1}),
         ))
