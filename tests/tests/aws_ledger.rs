@@ -3,6 +3,8 @@
 //! success recorded with `ADD OutputsSent`, two processors on one alert, a throttled update,
 //! a batch partial failure, and the Lambda handler on sample events.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod aws_support;
 
 use aws_support::{local_aws, moto_endpoint, unique};

@@ -8,6 +8,8 @@
 //! `AssumeRole`, whose reply the vector fixes) are checked against a local HTTP capture of the
 //! SDK's requests (wiremock as the endpoint).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod aws_support;
 
 use aws_support::{call, local_aws, moto_endpoint, parse_mime, unique, vector, vector_alert};
@@ -30,7 +32,7 @@ fn publication(alert: &Alert) -> Publication {
     Publication::from(alert.output_dict())
 }
 
-fn setting<'a>(vector: &'a Value) -> Option<&'a str> {
+fn setting(vector: &Value) -> Option<&str> {
     let service = vector["service"].as_str().unwrap();
     vector["outputs_config"][service][vector["descriptor"].as_str().unwrap()].as_str()
 }

@@ -1,6 +1,6 @@
 //! Shared by the AWS test binaries (`aws_outputs`, `aws_ledger`): the moto endpoint, AWS
 //! configurations for it and for local HTTP captures, the output vectors.
-#![allow(dead_code, unreachable_pub)]
+#![allow(dead_code, unreachable_pub, clippy::unwrap_used)]
 
 use serde_json::Value;
 use streamalert::Alert;
