@@ -76,6 +76,15 @@ descriptor without stored credentials, an unknown publisher name (in a rule or o
 waiting in the ledger), an output service not compiled into this binary (a cargo feature),
 malformed configuration files. Exit status 1 when there is any problem.";
 
+#[cfg(feature = "aws")]
+const LAMBDA_HELP: &str = "\
+Runs as an AWS Lambda function (custom runtime, provided.al2023), taking StreamAlert's
+alert-processor events: a full alerts-table item, or the key form {\"AlertID\", \"RuleName\"}
+read from the DynamoDB alerts table. It is the same code path as `dispatch`. Configuration
+comes from the environment: STREAMALERT_CONFIG (default conf), STREAMALERT_PREFIX (the
+required Firehose output) and ALERTS_TABLE (the DynamoDB ledger). See the README's section on
+building and deploying the function.";
+
 const TEST_HELP: &str = "\
 Runs StreamAlert rule test events: JSON files holding an array of events, each with the
 record (`data` or `override_record`), its `log` type, the `trigger_rules` expected and
@@ -118,6 +127,10 @@ enum Command {
     /// Check configuration, credentials and registrations; report every problem.
     #[command(long_about = VALIDATE_HELP)]
     Validate(Common),
+    /// Serve AWS Lambda invocations (StreamAlert's alert-processor events) until the runtime ends.
+    #[cfg(feature = "aws")]
+    #[command(long_about = LAMBDA_HELP)]
+    Lambda,
     /// Run the rules' test events (StreamAlert's rule test JSON files) and report per rule.
     #[command(long_about = TEST_HELP)]
     Test(TestArgs),
@@ -229,6 +242,8 @@ where
         Command::Dispatch(args) => with_runtime(|| dispatch(&args)),
         Command::Retry(common) => with_runtime(|| retry(&common)),
         Command::Test(args) => crate::testing::run_cli(&args.events, &args.rules),
+        #[cfg(feature = "aws")]
+        Command::Lambda => crate::lambda::run(),
     }
 }
 
