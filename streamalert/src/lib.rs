@@ -8,6 +8,7 @@ pub mod alert;
 pub mod aws;
 pub mod cli;
 pub mod config;
+pub mod creds;
 pub mod json;
 pub mod ledger;
 pub mod output;
