@@ -2,7 +2,7 @@
 //!
 //! Commands: `process` (records in, alerts delivered), `dispatch` (StreamAlert's alert-processor
 //! events), `retry` (send what is still pending, merge), `validate`, `test` (rule test
-//! events), `list`. Run the binary
+//! events), `output` (outputs and their credentials), `list`, `lambda` (feature `aws`). Run the binary
 //! with `--help`, or `<command> --help`, for the details.
 
 use crate::config::{OutputsConfig, ProcessorSettings};
@@ -134,12 +134,23 @@ enum Command {
     /// Run the rules' test events (StreamAlert's rule test JSON files) and report per rule.
     #[command(long_about = TEST_HELP)]
     Test(TestArgs),
+    /// Configure outputs and their credentials (outputs.json and the credential store).
+    Output(OutputArgs),
     /// List the rules, publishers or outputs this binary registered, with source locations.
     List {
         /// What to list.
         #[arg(value_enum)]
         what: ListWhat,
     },
+}
+
+#[derive(Debug, Args)]
+struct OutputArgs {
+    /// The configuration directory: outputs.json, and processor.json's `credentials` section.
+    #[arg(long, value_name = "DIR", default_value = "conf", global = true)]
+    config: PathBuf,
+    #[command(flatten)]
+    command: crate::creds::OutputCommand,
 }
 
 #[derive(Debug, Args)]
@@ -242,6 +253,7 @@ where
         Command::Dispatch(args) => with_runtime(|| dispatch(&args)),
         Command::Retry(common) => with_runtime(|| retry(&common)),
         Command::Test(args) => crate::testing::run_cli(&args.events, &args.rules),
+        Command::Output(args) => args.command.run(&args.config),
         #[cfg(feature = "aws")]
         Command::Lambda => crate::lambda::run(),
     }
@@ -379,13 +391,19 @@ fn load_config(common: &Common) -> Result<(OutputsConfig, ProcessorSettings), St
     Ok((config, settings))
 }
 
-fn setup(common: &Common) -> Result<Setup, String> {
+async fn setup(common: &Common) -> Result<Setup, String> {
     let (mut config, settings) = load_config(common)?;
     let prefix = std::env::var("STREAMALERT_PREFIX").ok();
     let required = required_outputs(&mut config, prefix.as_deref());
     let ledger = Arc::new(SqliteLedger::open(&settings.ledger).map_err(|e| e.to_string())?);
+    let credentials = settings
+        .credentials
+        .provider()
+        .await
+        .map_err(|e| e.to_string())?;
     let processor = Processor::new(config)
         .with_settings(settings)
+        .with_credentials(credentials)
         .with_ledger(ledger.clone());
     Ok(Setup {
         processor,
@@ -473,7 +491,7 @@ async fn process(args: &ProcessArgs) -> ExitCode {
         processor,
         ledger,
         required,
-    } = match setup(&args.common) {
+    } = match setup(&args.common).await {
         Ok(setup) => setup,
         Err(message) => {
             tracing::error!("{message}");
@@ -572,7 +590,7 @@ fn parse_payload(line: &str) -> Result<Option<Payload>, String> {
 async fn dispatch(args: &DispatchArgs) -> ExitCode {
     let Setup {
         processor, ledger, ..
-    } = match setup(&args.common) {
+    } = match setup(&args.common).await {
         Ok(setup) => setup,
         Err(message) => {
             tracing::error!("{message}");
@@ -642,7 +660,7 @@ async fn dispatch(args: &DispatchArgs) -> ExitCode {
 async fn retry(common: &Common) -> ExitCode {
     let Setup {
         processor, ledger, ..
-    } = match setup(common) {
+    } = match setup(common).await {
         Ok(setup) => setup,
         Err(message) => {
             tracing::error!("{message}");
@@ -726,10 +744,24 @@ fn validate(common: &Common) -> ExitCode {
             Some(mut config) => {
                 let prefix = std::env::var("STREAMALERT_PREFIX").ok();
                 required_outputs(&mut config, prefix.as_deref());
-                problems.extend(
-                    crate::processor::validate(registry, &config, &NoCredentials, &open_alerts)
-                        .await,
-                );
+                match settings.credentials.provider().await {
+                    Ok(credentials) => problems.extend(
+                        crate::processor::validate(registry, &config, &*credentials, &open_alerts)
+                            .await,
+                    ),
+                    Err(error) => {
+                        problems.push(Problem::new(ProblemKind::Config, error.to_string()));
+                        problems.extend(
+                            crate::processor::validate(
+                                registry,
+                                &config,
+                                &NoCredentials,
+                                &open_alerts,
+                            )
+                            .await,
+                        );
+                    }
+                }
             }
             None => {
                 // Without outputs.json only the checks that do not need it.

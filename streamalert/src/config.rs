@@ -253,6 +253,8 @@ pub struct ProcessorSettings {
     pub dispatch_timeout_secs: u64,
     /// Where and how delivery state is recorded.
     pub ledger: LedgerSettings,
+    /// Where output secrets are stored (the `credentials` section; default: the `local` store).
+    pub credentials: crate::creds::StoreSettings,
 }
 
 impl Default for ProcessorSettings {
@@ -261,6 +263,7 @@ impl Default for ProcessorSettings {
             concurrency: 32,
             dispatch_timeout_secs: 60,
             ledger: LedgerSettings::default(),
+            credentials: crate::creds::StoreSettings::default(),
         }
     }
 }
