@@ -1241,3 +1241,56 @@ async fn no_secret_in_logs_or_errors_during_a_load_and_a_failing_dispatch() {
     );
     assert!(!logs.contains(SECRET), "a secret in the logs:\n{logs}");
 }
+
+#[tokio::test]
+async fn validate_reports_descriptors_without_credentials_through_the_cache() {
+    use streamalert::config::OutputsConfig;
+    use streamalert::processor::{ProblemKind, validate};
+
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(store_in(dir.path()));
+    let config = OutputsConfig::from_json(r#"{"slack": ["secops", "missing"]}"#).unwrap();
+    store
+        .save(
+            "slack",
+            "secops",
+            &encode_secret_json([("url", webhook().as_str())]),
+        )
+        .await
+        .unwrap();
+    let cache = CredentialCache::new(store.clone(), Duration::from_secs(600));
+    let missing: Vec<String> = validate(streamalert::registry(), &config, &cache, &[])
+        .await
+        .into_iter()
+        .filter(|p| p.kind == ProblemKind::MissingCredentials)
+        .map(|p| p.message)
+        .collect();
+    assert_eq!(
+        missing,
+        [
+            "outputs.json: `slack:missing`: no credentials are stored for this descriptor (it needs url)"
+        ]
+    );
+
+    // An unreadable store is reported per descriptor, without any secret.
+    std::fs::set_permissions(
+        dir.path().join("creds/key"),
+        std::fs::Permissions::from_mode(0o644),
+    )
+    .unwrap();
+    let broken = CredentialCache::new(store, Duration::ZERO);
+    let problems = validate(streamalert::registry(), &config, &broken, &[]).await;
+    let secops = problems
+        .iter()
+        .find(|p| {
+            p.message
+                .starts_with("outputs.json: `slack:secops`: cannot read its credentials")
+        })
+        .unwrap();
+    assert!(
+        secops.message.contains("run `chmod 600 "),
+        "{}",
+        secops.message
+    );
+    assert!(!secops.message.contains(SECRET));
+}

@@ -7,7 +7,7 @@ use secrecy::{ExposeSecret, SecretString};
 use std::fs::{self, OpenOptions};
 use std::io::{ErrorKind, Read, Write};
 use std::path::{Path, PathBuf};
-use zeroize::Zeroizing;
+use zeroize::{Zeroize as _, Zeroizing};
 
 /// The environment variable that holds the local store's key by default.
 pub(super) const DEFAULT_KEY_ENV: &str = "STREAMALERT_CREDENTIALS_KEY";
@@ -153,7 +153,7 @@ impl LocalStore {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             create_private_dir(parent)?;
         }
-        let key = chacha20poly1305::Key::try_generate().map_err(|e| StoreError::Io {
+        let mut key = chacha20poly1305::Key::try_generate().map_err(|e| StoreError::Io {
             action: "cannot generate a key for",
             path: path.clone(),
             source: std::io::Error::other(e.to_string()),
@@ -164,18 +164,24 @@ impl LocalStore {
             text.push(hex_digit(byte & 0xf));
         }
         text.push('\n');
+        let mut bytes = Zeroizing::new([0u8; 32]);
+        bytes.copy_from_slice(&key);
+        key.as_mut_slice().zeroize();
         let mut options = OpenOptions::new();
         options.write(true).create_new(true);
         #[cfg(unix)]
         std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
         match options.open(path) {
             Ok(mut file) => {
-                file.write_all(text.as_bytes())
+                if let Err(e) = file
+                    .write_all(text.as_bytes())
                     .and_then(|()| file.sync_all())
-                    .map_err(|e| StoreError::io("cannot write the key file", path, e))?;
+                {
+                    // A partial key file would be refused as invalid later: remove it.
+                    let _ = fs::remove_file(path);
+                    return Err(StoreError::io("cannot write the key file", path, e));
+                }
                 tracing::info!(key_file = %path.display(), "created the credential key file (mode 0600)");
-                let mut bytes = Zeroizing::new([0u8; 32]);
-                bytes.copy_from_slice(&key);
                 Ok(bytes)
             }
             // Another process created it meanwhile: use that one.
@@ -247,7 +253,7 @@ impl LocalStore {
             return Err(corrupt("the file is truncated"));
         }
         let key = self.key(false)?;
-        let cipher = XChaCha20Poly1305::new(&(*key).into());
+        let cipher = cipher(&key)?;
         let (nonce, ciphertext) = sealed[MAGIC.len()..].split_at(NONCE_LEN);
         let nonce = XNonce::try_from(nonce).map_err(|_| corrupt("the file is truncated"))?;
         let plaintext = Zeroizing::new(
@@ -275,7 +281,7 @@ impl LocalStore {
         plaintext: &SecretString,
     ) -> Result<(), StoreError> {
         let key = self.key(true)?;
-        let cipher = XChaCha20Poly1305::new(&(*key).into());
+        let cipher = cipher(&key)?;
         let path = self.path_of(service, descriptor);
         let nonce = XNonce::try_generate().map_err(|e| StoreError::Io {
             action: "cannot generate a nonce for",
@@ -361,6 +367,14 @@ async fn blocking<T: Send + 'static>(
             path: PathBuf::new(),
             source: std::io::Error::other(e.to_string()),
         })
+    })
+}
+
+/// The AEAD keyed with `key` (built from the slice: no copy of the key is left behind). A
+/// 32-byte key is always accepted; the error exists only because the API takes any slice.
+fn cipher(key: &[u8; 32]) -> Result<XChaCha20Poly1305, StoreError> {
+    XChaCha20Poly1305::new_from_slice(key).map_err(|_| StoreError::KeyInvalid {
+        source_name: "memory".into(),
     })
 }
 
