@@ -1,6 +1,6 @@
-//! The `output` command as a user runs it: the test-only binary `creds-output` (the
-//! `OutputCommand` behind a processor binary's `output`) driven through a pseudo-terminal, and
-//! run with the local store's key in an environment variable.
+//! The `output` command as a user runs it: the test-only binary `creds-output` (a processor
+//! binary's command line, `streamalert::cli::run`) driven through a pseudo-terminal, and run
+//! with the local store's key in an environment variable.
 
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
@@ -32,7 +32,12 @@ struct Terminal {
 impl Terminal {
     fn spawn(dir: &Path, args: &[&str]) -> Self {
         let mut command = Command::new(BIN);
-        command.current_dir(dir).args(args).env_remove(KEY_ENV);
+        // Every log line at TRACE goes to the terminal too: none may show a secret.
+        command
+            .current_dir(dir)
+            .args(args)
+            .env_remove(KEY_ENV)
+            .env("RUST_LOG", "trace");
         Self {
             session: spawn_command(command, Some(GUARD_MS)).unwrap(),
             transcript: String::new(),
@@ -104,7 +109,7 @@ async fn interactive_set_slack_never_shows_the_webhook_url() {
     let url = format!("https://hooks.slack.com/services/T0/B0/{SECRET}");
     let spaced = format!("https://hooks.slack.com/services/T0/B0/{SECRET} oops");
 
-    let mut terminal = Terminal::spawn(dir.path(), &["--config", "conf", "set", "slack"]);
+    let mut terminal = Terminal::spawn(dir.path(), &["output", "set", "slack", "--config", "conf"]);
     terminal.expect(DESCRIPTOR_PROMPT);
     terminal.echo_on();
     terminal.type_line("sec ops");
@@ -131,6 +136,11 @@ async fn interactive_set_slack_never_shows_the_webhook_url() {
         transcript.contains(&format!("{DESCRIPTOR_PROMPT}secops")),
         "{transcript}"
     );
+    // The logs are on the terminal as well (the key file's creation, at INFO)...
+    assert!(
+        transcript.contains("created the credential key file (mode 0600)"),
+        "{transcript}"
+    );
     // ...and nothing of the masked answers is.
     assert!(
         !transcript.contains(SECRET),
@@ -152,7 +162,10 @@ async fn interactive_set_slack_never_shows_the_webhook_url() {
     assert_eq!(stored.expose_secret(), format!(r#"{{"url": "{url}"}}"#));
 
     // `get` on the same terminal shows the name only.
-    let mut terminal = Terminal::spawn(dir.path(), &["--config", "conf", "get", "slack:secops"]);
+    let mut terminal = Terminal::spawn(
+        dir.path(),
+        &["output", "get", "slack:secops", "--config", "conf"],
+    );
     terminal.expect("url: ********");
     let (transcript, success) = terminal.finish();
     assert!(success, "{transcript}");
@@ -173,8 +186,9 @@ async fn the_key_can_come_from_the_environment_and_a_bad_one_is_refused() {
     let run = |key: &str| {
         Command::new(BIN)
             .current_dir(dir.path())
-            .args(["--config", "conf", "set-from-file"])
+            .args(["output", "set-from-file"])
             .arg(&batch)
+            .args(["--config", "conf"])
             .env(KEY_ENV, key)
             .output()
             .unwrap()
@@ -182,10 +196,17 @@ async fn the_key_can_come_from_the_environment_and_a_bad_one_is_refused() {
 
     let bad = run("not-a-key");
     assert_eq!(bad.status.code(), Some(1));
-    assert_eq!(
-        String::from_utf8_lossy(&bad.stderr),
-        "error: the credential key in the environment variable STREAMALERT_CREDENTIALS_KEY is \
-         invalid: expected 64 hexadecimal digits (32 bytes)\n"
+    let stderr = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        stderr.contains(
+            "error: the credential key in the environment variable STREAMALERT_CREDENTIALS_KEY is \
+             invalid: expected 64 hexadecimal digits (32 bytes)\n"
+        ),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("not-a-key"),
+        "the rejected key is not repeated: {stderr}"
     );
     assert!(
         !dir.path().join("conf/outputs.json").exists(),
