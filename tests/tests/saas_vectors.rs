@@ -17,7 +17,6 @@ mod support {
 
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
-use streamalert::output::http::RetryPolicy;
 use support::saas::{self, PagerDuty};
 use wiremock::MockServer;
 
@@ -100,7 +99,7 @@ async fn replay(vector: Value) -> Replay {
     };
     let credentials = saas::rebased_credentials(&vector, &server.uri());
     let result = saas::dispatch_with(
-        Some(RetryPolicy::SINGLE_ATTEMPT),
+        saas::single_attempt(),
         &service,
         &descriptor,
         &alert,

@@ -102,9 +102,14 @@ pub fn output(service: &str) -> Box<dyn Output> {
     (entry.make)()
 }
 
-/// Dispatches `alert` to `service:descriptor` under `policy` (the output's own timeouts).
+/// One attempt per request, the outputs' own timeouts: how the vectors were recorded.
+pub fn single_attempt() -> HttpOverrides {
+    HttpOverrides::new().retry(RetryPolicy::SINGLE_ATTEMPT)
+}
+
+/// Dispatches `alert` to `service:descriptor` with `overrides` in force.
 pub async fn dispatch_with(
-    policy: Option<RetryPolicy>,
+    overrides: HttpOverrides,
     service: &str,
     descriptor: &str,
     alert: &Alert,
@@ -113,16 +118,16 @@ pub async fn dispatch_with(
 ) -> Result<(), DispatchError> {
     let output = output(service);
     let delivery = Delivery::new(alert, descriptor, publication).with_credentials(credentials);
-    let overrides = match policy {
-        Some(policy) => HttpOverrides::new().retry(policy),
-        None => HttpOverrides::new(),
-    };
-    overrides.run(output.dispatch(&delivery)).await
+    // Each test has its own runtime; pooled connections must not outlive it.
+    overrides
+        .own_connections()
+        .run(output.dispatch(&delivery))
+        .await
 }
 
 /// Dispatches the fixture alert with its default publication to `service:descriptor`.
 pub async fn dispatch_fixture(
-    policy: Option<RetryPolicy>,
+    overrides: HttpOverrides,
     service: &str,
     descriptor: &str,
     credentials: &Credentials,
@@ -130,7 +135,7 @@ pub async fn dispatch_fixture(
     let alert = fixture_alert();
     let publication = publication(&alert, service, descriptor);
     dispatch_with(
-        policy,
+        overrides,
         service,
         descriptor,
         &alert,
@@ -369,7 +374,7 @@ impl PagerDuty {
             }
         }
         dispatch_with(
-            Some(RetryPolicy::SINGLE_ATTEMPT),
+            single_attempt().timeout(None),
             "pagerduty-incident",
             "oncall",
             &alert,

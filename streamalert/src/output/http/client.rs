@@ -21,30 +21,68 @@ const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(90);
 
 type Built = Result<reqwest::Client, String>;
 
-/// The shared client for `tls_verify`, built on first use.
-pub(crate) fn shared(tls_verify: bool) -> Result<&'static reqwest::Client, DispatchError> {
-    static VERIFYING: OnceLock<Built> = OnceLock::new();
-    static NOT_VERIFYING: OnceLock<Built> = OnceLock::new();
-    let cell = if tls_verify {
-        &VERIFYING
-    } else {
-        &NOT_VERIFYING
-    };
-    cell.get_or_init(|| build(tls_verify))
-        .as_ref()
-        .map_err(|e| {
-            DispatchError::new(
-                ErrorKind::Config,
-                format!("the HTTP client cannot be built: {e}"),
-            )
-        })
+/// A verifying and a non-verifying client, each built on first use.
+#[derive(Default)]
+struct Clients {
+    verifying: OnceLock<Built>,
+    not_verifying: OnceLock<Built>,
+    /// How long unused connections are kept; `None`: as long as the clients live (a scope's
+    /// clients, so that no idle-eviction timer runs: on a paused test clock it would make
+    /// time jump while a request waits for its server).
+    idle_timeout: Option<Duration>,
 }
 
-fn build(tls_verify: bool) -> Built {
+impl Clients {
+    fn get(&self, tls_verify: bool) -> Result<&reqwest::Client, DispatchError> {
+        let cell = if tls_verify {
+            &self.verifying
+        } else {
+            &self.not_verifying
+        };
+        cell.get_or_init(|| build(tls_verify, self.idle_timeout))
+            .as_ref()
+            .map_err(|e| {
+                DispatchError::new(
+                    ErrorKind::Config,
+                    format!("the HTTP client cannot be built: {e}"),
+                )
+            })
+    }
+}
+
+tokio::task_local! {
+    /// The clients of an [`HttpOverrides::own_connections`](super::HttpOverrides) scope.
+    static SCOPED: Clients;
+}
+
+/// Runs `future` with clients (and so connection pools) of its own.
+pub(crate) async fn scoped<F: std::future::Future>(future: F) -> F::Output {
+    SCOPED.scope(Clients::default(), future).await
+}
+
+/// The client for `tls_verify`: the scope's own, else the process-wide one.
+pub(crate) fn for_request(tls_verify: bool) -> Result<reqwest::Client, DispatchError> {
+    SCOPED
+        .try_with(|clients| clients.get(tls_verify).cloned())
+        .unwrap_or_else(|_| shared(tls_verify).cloned())
+}
+
+/// The process-wide client for `tls_verify`, built on first use.
+pub(crate) fn shared(tls_verify: bool) -> Result<&'static reqwest::Client, DispatchError> {
+    static SHARED: OnceLock<Clients> = OnceLock::new();
+    SHARED
+        .get_or_init(|| Clients {
+            idle_timeout: Some(POOL_IDLE_TIMEOUT),
+            ..Clients::default()
+        })
+        .get(tls_verify)
+}
+
+fn build(tls_verify: bool, idle_timeout: Option<Duration>) -> Built {
     reqwest::Client::builder()
         .user_agent(USER_AGENT)
         .connect_timeout(CONNECT_TIMEOUT)
-        .pool_idle_timeout(POOL_IDLE_TIMEOUT)
+        .pool_idle_timeout(idle_timeout)
         // A webhook that redirects is misconfigured; following it could resend a secret body
         // elsewhere. A 3xx is reported as a final failure instead.
         .redirect(reqwest::redirect::Policy::none())

@@ -177,6 +177,7 @@ pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
 pub struct HttpOverrides {
     retry: Option<RetryPolicy>,
     timeout: Option<Option<Duration>>,
+    own_connections: bool,
 }
 
 tokio::task_local! {
@@ -189,7 +190,29 @@ impl HttpOverrides {
         Self {
             retry: None,
             timeout: None,
+            own_connections: false,
         }
+    }
+
+    /// Requests in the scope use a connection pool of their own instead of the process-wide
+    /// one. A pooled connection belongs to the tokio runtime that opened it, so a process that
+    /// runs several runtimes one after the other (a test binary: one per `#[tokio::test]`)
+    /// must not hand a connection opened by a finished runtime to the next one.
+    ///
+    /// ```
+    /// use streamalert::output::http::HttpOverrides;
+    /// assert!(HttpOverrides::new().own_connections().has_own_connections());
+    /// ```
+    pub const fn own_connections(self) -> Self {
+        Self {
+            own_connections: true,
+            ..self
+        }
+    }
+
+    /// Whether the scope uses its own connection pool.
+    pub const fn has_own_connections(&self) -> bool {
+        self.own_connections
     }
 
     /// Use `policy` instead of each output's retry policy.
@@ -221,7 +244,11 @@ impl HttpOverrides {
     /// Runs `future` with these overrides for every request it sends (tasks it spawns do not
     /// inherit them).
     pub async fn run<F: Future>(self, future: F) -> F::Output {
-        OVERRIDES.scope(self, future).await
+        if self.own_connections {
+            super::client::scoped(OVERRIDES.scope(self, future)).await
+        } else {
+            OVERRIDES.scope(self, future).await
+        }
     }
 
     /// The overrides in force for the current task.

@@ -35,7 +35,7 @@ pub(super) async fn send(request: HttpRequest<'_>) -> Result<HttpReply, Dispatch
     };
 
     let client =
-        client::shared(http.tls_verify).map_err(|e| fail(e.kind(), e.message().to_owned()))?;
+        client::for_request(http.tls_verify).map_err(|e| fail(e.kind(), e.message().to_owned()))?;
     let headers = header_map(&request.headers).map_err(|name| {
         fail(
             ErrorKind::Config,
@@ -50,8 +50,14 @@ pub(super) async fn send(request: HttpRequest<'_>) -> Result<HttpReply, Dispatch
         tries += 1;
         let attempt_timeout =
             timeout.map(|t| t.min(deadline.saturating_duration_since(Instant::now())));
-        let failure = match attempt(&request, client, headers.clone(), attempt_timeout, &context)
-            .await
+        let failure = match attempt(
+            &request,
+            &client,
+            headers.clone(),
+            attempt_timeout,
+            &context,
+        )
+        .await
         {
             Ok(reply) => {
                 if tries > 1 {
@@ -211,6 +217,22 @@ async fn read_body(mut response: reqwest::Response) -> Result<Vec<u8>, reqwest::
     Ok(body)
 }
 
+/// True for the I/O errors a TLS handshake fails with: rustls errors travel as
+/// `io::ErrorKind::InvalidData`, possibly wrapped in further `io::Error`s (whose `source()`
+/// skips the wrapped error, so the wrapping is unwound here).
+fn is_tls_failure(cause: &(dyn std::error::Error + 'static)) -> bool {
+    let mut io = cause.downcast_ref::<std::io::Error>();
+    while let Some(error) = io {
+        if error.kind() == std::io::ErrorKind::InvalidData {
+            return true;
+        }
+        io = error
+            .get_ref()
+            .and_then(|inner| inner.downcast_ref::<std::io::Error>());
+    }
+    false
+}
+
 /// Classifies a transport error: timeouts and connection failures are retried, TLS failures
 /// and invalid requests are not. The text never includes the URL (reqwest's own `Display`
 /// does, so only the sources are quoted).
@@ -220,11 +242,7 @@ fn transport_failure(error: &reqwest::Error, redactor: &super::Redactor) -> Fail
     let mut source = std::error::Error::source(error);
     while let Some(cause) = source {
         let text = cause.to_string();
-        if cause
-            .downcast_ref::<std::io::Error>()
-            .is_some_and(|io| io.kind() == std::io::ErrorKind::InvalidData)
-            || text.to_ascii_lowercase().contains("certificate")
-        {
+        if is_tls_failure(cause) || text.to_ascii_lowercase().contains("certificate") {
             tls = true;
         }
         if !causes.contains(&text) {
@@ -332,6 +350,7 @@ mod tests {
         let http = Http::new("slack", &delivery).retry(policy);
         let url = http.url_credential("url")?;
         HttpOverrides::new()
+            .own_connections()
             .timeout(None)
             .run(http.post(url).json(&serde_json::json!({"a": 1})).send())
             .await

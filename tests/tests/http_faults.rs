@@ -1,0 +1,970 @@
+//! Faults of the shared HTTP layer and of the outputs built on it (slack, pagerduty,
+//! pagerduty-v2, teams, teams-workflows, webhook), against wiremock: retries (decision Q7),
+//! `Retry-After` measured on tokio's paused clock, final 4xx, refused connections, servers
+//! that never answer, replies that are not the JSON PagerDuty must send (Q2), TLS (Q8),
+//! endpoint overrides (Q11), Teams' status handling (Q16), and no secret in any error text,
+//! `Debug` output or log line.
+//!
+//! Tests on a paused clock turn the per-attempt timeout off (`HttpOverrides::timeout(None)`),
+//! except where the timeout itself is under test: the mock server runs on its own thread, and
+//! a paused clock jumps to the next timer whenever the test's runtime waits for it.
+
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
+mod support {
+    pub mod saas;
+}
+
+use serde_json::{Value, json};
+use std::time::Duration;
+use streamalert::output::http::{Http, HttpOverrides, RetryPolicy};
+use streamalert::output::{Credentials, Delivery, ErrorKind};
+use streamalert::{Alert, DispatchError, Publication};
+use support::saas::{self, Logs, assert_no_secret, json_reply, reply};
+use tokio::time::Instant;
+use wiremock::{MockServer, ResponseTemplate};
+
+/// The secret part of the Slack webhook URL used here.
+const SLACK_PATH: &str = "/services/T0SECRET/B0SECRET/XxWebhookSecretxX";
+/// The PagerDuty routing key used here.
+const ROUTING_KEY: &str = "R0UTING-key-secret-0001";
+/// The PagerDuty v1 service key used here.
+const SERVICE_KEY: &str = "SERV1CE-key-secret-0001";
+/// The Teams webhook path used here.
+const TEAMS_PATH: &str = "/webhookb2/GUID@GUID/IncomingWebhook/TEAMSSECRET/KEY";
+
+/// Every secret the tests below use.
+const SECRETS: [&str; 6] = [
+    SLACK_PATH,
+    "XxWebhookSecretxX",
+    ROUTING_KEY,
+    SERVICE_KEY,
+    "TEAMSSECRET",
+    saas::TOKEN,
+];
+
+/// The full policy, no per-attempt timeout (paused clock).
+fn paused() -> HttpOverrides {
+    HttpOverrides::new()
+        .retry(RetryPolicy::DEFAULT)
+        .timeout(None)
+}
+
+fn slack(server: &MockServer) -> Credentials {
+    Credentials::from_iter([("url", format!("{}{SLACK_PATH}", server.uri()))])
+}
+
+fn pagerduty_v2(server: &MockServer) -> Credentials {
+    Credentials::from_iter([
+        ("url", format!("{}/v2/enqueue", server.uri())),
+        ("routing_key", ROUTING_KEY.to_owned()),
+    ])
+}
+
+fn pagerduty_v1(server: &MockServer) -> Credentials {
+    Credentials::from_iter([
+        ("url", format!("{}/create_event.json", server.uri())),
+        ("service_key", SERVICE_KEY.to_owned()),
+    ])
+}
+
+fn teams(server: &MockServer) -> Credentials {
+    Credentials::from_iter([("url", format!("{}{TEAMS_PATH}", server.uri()))])
+}
+
+async fn received(server: &MockServer) -> usize {
+    server.received_requests().await.unwrap_or_default().len()
+}
+
+/// Every text a failure can show: `Display`, `Debug`, the message.
+fn shown(error: &DispatchError) -> String {
+    format!("{error}\n{error:?}\n{}", error.message())
+}
+
+/// A bare [`Http`] POST of `{"a": 1}` to `url` as `test:desc`, with `url` as its credential.
+async fn bare_post(url: &str, overrides: HttpOverrides) -> Result<u16, DispatchError> {
+    let credentials = Credentials::from_iter([("url", url)]);
+    let alert = Alert::new("r", json!({}), ["test:desc"]);
+    let publication = Publication::new();
+    let delivery = Delivery::new(&alert, "desc", &publication).with_credentials(&credentials);
+    let http = Http::new("test", &delivery);
+    let url = http.url_credential("url")?;
+    overrides
+        .own_connections()
+        .run(http.post(url).json(&json!({"a": 1})).send())
+        .await
+        .map(|r| r.status())
+}
+
+// ---------------------------------------------------------------------------------------------
+// 500 then 200: delivered in two tries
+// ---------------------------------------------------------------------------------------------
+
+/// Mounts 500 once, then `ok`, on `route`.
+async fn flaky(server: &MockServer, route: &str, ok: ResponseTemplate) {
+    reply(
+        server,
+        "POST",
+        route,
+        ResponseTemplate::new(500).set_body_string("boom"),
+        1,
+        1,
+    )
+    .await;
+    reply(server, "POST", route, ok, 1, 2).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn q7_shared_layer_500_then_200_is_delivered_in_2_tries() {
+    let server = MockServer::start().await;
+    flaky(&server, SLACK_PATH, ResponseTemplate::new(200)).await;
+    let url = format!("{}{SLACK_PATH}", server.uri());
+    assert_eq!(bare_post(&url, paused()).await.unwrap(), 200);
+    assert_eq!(received(&server).await, 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn q7_slack_500_then_200_is_delivered_in_2_tries() {
+    let server = MockServer::start().await;
+    flaky(&server, SLACK_PATH, ResponseTemplate::new(200)).await;
+    saas::dispatch_fixture(paused(), "slack", "c", &slack(&server))
+        .await
+        .unwrap();
+    assert_eq!(received(&server).await, 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn q7_pagerduty_v2_500_then_200_is_delivered_in_2_tries() {
+    let server = MockServer::start().await;
+    flaky(
+        &server,
+        "/v2/enqueue",
+        json_reply(202, json!({"status": "success"})),
+    )
+    .await;
+    saas::dispatch_fixture(paused(), "pagerduty-v2", "p", &pagerduty_v2(&server))
+        .await
+        .unwrap();
+    assert_eq!(received(&server).await, 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn q16_teams_accepts_any_2xx_and_retries_a_500() {
+    let server = MockServer::start().await;
+    flaky(&server, TEAMS_PATH, ResponseTemplate::new(202)).await;
+    saas::dispatch_fixture(paused(), "teams", "t", &teams(&server))
+        .await
+        .unwrap();
+    assert_eq!(received(&server).await, 2);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 429 with Retry-After: 2
+// ---------------------------------------------------------------------------------------------
+
+/// Mounts a 429 asking for 2 s, then `ok`; runs `dispatch` on the paused clock and returns
+/// the virtual time it took and the log.
+async fn throttled_then_ok<F>(
+    server: &MockServer,
+    route: &str,
+    ok: ResponseTemplate,
+    dispatch: F,
+) -> (Duration, String)
+where
+    F: std::future::Future<Output = Result<(), DispatchError>>,
+{
+    let throttled = ResponseTemplate::new(429).insert_header("Retry-After", "2");
+    reply(server, "POST", route, throttled, 1, 1).await;
+    reply(server, "POST", route, ok, 1, 2).await;
+    let logs = Logs::capture();
+    let started = Instant::now();
+    dispatch.await.unwrap();
+    let elapsed = started.elapsed();
+    assert_eq!(received(server).await, 2);
+    (elapsed, logs.text())
+}
+
+#[tokio::test(start_paused = true)]
+async fn q7_slack_429_retry_after_2_waits_at_least_2_seconds() {
+    let server = MockServer::start().await;
+    let credentials = slack(&server);
+    let dispatch = saas::dispatch_fixture(paused(), "slack", "c", &credentials);
+    let (elapsed, log) =
+        throttled_then_ok(&server, SLACK_PATH, ResponseTemplate::new(200), dispatch).await;
+    assert!(elapsed >= Duration::from_secs(2), "waited {elapsed:?}");
+    assert!(
+        log.contains("wait_ms=2000"),
+        "the wait is Retry-After's 2 s:\n{log}"
+    );
+    assert_no_secret("log", &log, &SECRETS);
+}
+
+#[tokio::test(start_paused = true)]
+async fn q7_pagerduty_v2_429_retry_after_2_waits_at_least_2_seconds() {
+    let server = MockServer::start().await;
+    let credentials = pagerduty_v2(&server);
+    let dispatch = saas::dispatch_fixture(paused(), "pagerduty-v2", "p", &credentials);
+    let ok = json_reply(202, json!({"status": "success", "dedup_key": "k"}));
+    let (elapsed, log) = throttled_then_ok(&server, "/v2/enqueue", ok, dispatch).await;
+    assert!(elapsed >= Duration::from_secs(2), "waited {elapsed:?}");
+    assert!(log.contains("wait_ms=2000"), "{log}");
+    assert_no_secret("log", &log, &SECRETS);
+}
+
+#[tokio::test(start_paused = true)]
+async fn q7_shared_layer_retry_after_as_http_date_is_honoured() {
+    let server = MockServer::start().await;
+    let date = chrono_like_http_date(std::time::SystemTime::now() + Duration::from_secs(10));
+    let throttled = ResponseTemplate::new(503).insert_header("Retry-After", date.as_str());
+    reply(&server, "POST", SLACK_PATH, throttled, 1, 1).await;
+    reply(
+        &server,
+        "POST",
+        SLACK_PATH,
+        ResponseTemplate::new(200),
+        1,
+        2,
+    )
+    .await;
+    let started = Instant::now();
+    let url = format!("{}{SLACK_PATH}", server.uri());
+    bare_post(&url, paused()).await.unwrap();
+    // The date has a one-second resolution and is read a moment after it was written: at
+    // least 8 s remain of the 10 s asked for.
+    let waited = started.elapsed();
+    assert!(waited >= Duration::from_secs(8), "{waited:?}");
+}
+
+/// An IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`) for `at`.
+fn chrono_like_http_date(at: std::time::SystemTime) -> String {
+    let secs = at.duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let days = secs / 86_400;
+    let (h, m, s) = (secs % 86_400 / 3600, secs % 3600 / 60, secs % 60);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = i64::try_from(days).unwrap() + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    let weekday =
+        ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"][usize::try_from(days % 7).unwrap()];
+    let months = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let month = months[usize::try_from(month - 1).unwrap()];
+    format!("{weekday}, {day:02} {month} {year} {h:02}:{m:02}:{s:02} GMT")
+}
+
+#[tokio::test(start_paused = true)]
+async fn q7_retry_after_beyond_the_deadline_fails_retryable_without_waiting() {
+    let server = MockServer::start().await;
+    let throttled = ResponseTemplate::new(429).insert_header("Retry-After", "3600");
+    reply(&server, "POST", SLACK_PATH, throttled, 10, 1).await;
+    let started = Instant::now();
+    let err = saas::dispatch_fixture(paused(), "slack", "c", &slack(&server))
+        .await
+        .unwrap_err();
+    assert_eq!(received(&server).await, 1);
+    assert!(started.elapsed() < Duration::from_secs(1));
+    assert!(err.is_retryable(), "{err}");
+    assert_eq!(err.status(), Some(429));
+    assert!(err.message().contains("Retry-After 3600 s"), "{err}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Permanent 400: one try, the error carries the body
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test(start_paused = true)]
+async fn q7_slack_permanent_400_is_one_try_and_the_error_carries_the_body() {
+    let server = MockServer::start().await;
+    let body = format!("invalid_payload (posted to {SLACK_PATH})");
+    reply(
+        &server,
+        "POST",
+        SLACK_PATH,
+        ResponseTemplate::new(400).set_body_string(body),
+        10,
+        1,
+    )
+    .await;
+    let logs = Logs::capture();
+    let err = saas::dispatch_fixture(paused(), "slack", "secops", &slack(&server))
+        .await
+        .unwrap_err();
+    assert_eq!(received(&server).await, 1);
+    assert_eq!(err.kind(), ErrorKind::Rejected);
+    assert_eq!(err.status(), Some(400));
+    assert!(!err.is_retryable());
+    let text = shown(&err);
+    assert!(
+        text.contains("slack:secops: POST http://127.0.0.1:"),
+        "{text}"
+    );
+    assert!(text.contains("/[REDACTED]: HTTP 400 Bad Request"), "{text}");
+    assert!(text.contains("1 try; not retryable"), "{text}");
+    assert!(
+        text.contains("invalid_payload (posted to /[REDACTED])"),
+        "{text}"
+    );
+    assert_no_secret("error", &text, &SECRETS);
+    assert_no_secret("log", &logs.text(), &SECRETS);
+}
+
+#[tokio::test(start_paused = true)]
+async fn q7_pagerduty_v2_permanent_400_is_one_try_and_the_error_carries_the_body() {
+    let server = MockServer::start().await;
+    let body = json!({"status": "invalid event", "errors": [format!("routing_key {ROUTING_KEY} is unknown")]});
+    reply(&server, "POST", "/v2/enqueue", json_reply(400, body), 10, 1).await;
+    let err = saas::dispatch_fixture(paused(), "pagerduty-v2", "oncall", &pagerduty_v2(&server))
+        .await
+        .unwrap_err();
+    assert_eq!(received(&server).await, 1);
+    assert_eq!(err.kind(), ErrorKind::Rejected);
+    let text = shown(&err);
+    assert!(
+        text.contains("pagerduty-v2:oncall: POST http://127.0.0.1:"),
+        "{text}"
+    );
+    assert!(
+        text.contains("/v2/enqueue: HTTP 400"),
+        "the endpoint is not secret: {text}"
+    );
+    assert!(text.contains("invalid event"), "{text}");
+    assert!(text.contains("routing_key [REDACTED] is unknown"), "{text}");
+    assert_no_secret("error", &text, &SECRETS);
+}
+
+#[tokio::test(start_paused = true)]
+async fn q7_a_429_or_5xx_retries_5_times_then_fails_retryable() {
+    let server = MockServer::start().await;
+    reply(
+        &server,
+        "POST",
+        SLACK_PATH,
+        ResponseTemplate::new(503),
+        100,
+        1,
+    )
+    .await;
+    let err = saas::dispatch_fixture(paused(), "slack", "c", &slack(&server))
+        .await
+        .unwrap_err();
+    assert_eq!(received(&server).await, 5);
+    assert_eq!(err.kind(), ErrorKind::Unavailable);
+    assert!(err.is_retryable());
+    assert!(err.message().contains("5 tries; retryable"), "{err}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Transport failures
+// ---------------------------------------------------------------------------------------------
+
+/// An address where nothing listens.
+fn closed_port() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap();
+    drop(listener);
+    format!("http://{address}")
+}
+
+/// The full policy with 10 ms waits, on the real clock: for faults whose detection must not
+/// race a paused clock's jump to the connect timeout.
+fn fast() -> HttpOverrides {
+    let ten = Duration::from_millis(10);
+    HttpOverrides::new().retry(RetryPolicy::DEFAULT.with_backoff(ten, ten))
+}
+
+#[tokio::test]
+async fn q7_connection_refused_is_retried_and_retryable() {
+    let base = closed_port();
+    for (service, credentials) in [
+        (
+            "slack",
+            Credentials::from_iter([("url", format!("{base}{SLACK_PATH}"))]),
+        ),
+        (
+            "pagerduty-v2",
+            Credentials::from_iter([
+                ("url", format!("{base}/v2/enqueue")),
+                ("routing_key", ROUTING_KEY.into()),
+            ]),
+        ),
+    ] {
+        let logs = Logs::capture();
+        let err = saas::dispatch_fixture(fast(), service, "d", &credentials)
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Unavailable, "{service}: {err}");
+        assert!(err.is_retryable());
+        assert_eq!(err.status(), None);
+        let text = shown(&err);
+        assert!(text.contains("connection failed"), "{text}");
+        assert!(text.contains("5 tries"), "{text}");
+        assert!(text.contains(&format!("{service}:d: POST")), "{text}");
+        assert_no_secret("error", &text, &SECRETS);
+        assert_no_secret("log", &logs.text(), &SECRETS);
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn q7_a_server_that_never_answers_times_out() {
+    let server = MockServer::start().await;
+    let silent = ResponseTemplate::new(200).set_delay(Duration::from_secs(3600));
+    reply(&server, "POST", SLACK_PATH, silent, 100, 1).await;
+    let started = Instant::now();
+    // The outputs' own 10 s per-attempt timeout, on the paused clock.
+    let overrides = HttpOverrides::new().retry(RetryPolicy::DEFAULT);
+    let err = saas::dispatch_fixture(overrides, "slack", "c", &slack(&server))
+        .await
+        .unwrap_err();
+    let elapsed = started.elapsed();
+    assert_eq!(err.kind(), ErrorKind::Timeout, "{err}");
+    assert!(err.is_retryable());
+    assert!(err.message().contains("timed out"), "{err}");
+    assert!(elapsed >= Duration::from_secs(10), "{elapsed:?}");
+    assert!(
+        elapsed <= Duration::from_secs(61),
+        "the 60 s deadline bounds it: {elapsed:?}"
+    );
+    assert_no_secret("error", &shown(&err), &SECRETS);
+}
+
+#[tokio::test(start_paused = true)]
+async fn q7_an_invalid_url_is_a_configuration_error_and_not_retried() {
+    let credentials = Credentials::from_iter([("url", "hooks.slack.com/services/T0SECRET")]);
+    let err = saas::dispatch_fixture(paused(), "slack", "c", &credentials)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Config);
+    assert!(!err.is_retryable());
+    assert_eq!(
+        err.message(),
+        "slack:c: the stored `url` is not an http(s) URL"
+    );
+}
+
+#[tokio::test]
+async fn q8_a_tls_failure_is_final() {
+    // A TLS client talking to a plain-HTTP server fails its handshake.
+    let server = MockServer::start().await;
+    let url = format!(
+        "{}{SLACK_PATH}",
+        server.uri().replace("http://", "https://")
+    );
+    let err = saas::dispatch_fixture(
+        fast(),
+        "slack",
+        "c",
+        &Credentials::from_iter([("url", url)]),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Config, "{err}");
+    assert!(!err.is_retryable());
+    assert!(err.message().contains("TLS handshake failed"), "{err}");
+    assert!(err.message().contains("1 try"), "not retried: {err}");
+    assert_no_secret("error", &shown(&err), &SECRETS);
+}
+
+#[tokio::test(start_paused = true)]
+async fn q8_tls_opt_out_is_logged_at_warn_on_first_use_only() {
+    let server = MockServer::start().await;
+    reply(
+        &server,
+        "POST",
+        SLACK_PATH,
+        ResponseTemplate::new(200),
+        10,
+        1,
+    )
+    .await;
+    let mut credentials = slack(&server);
+    credentials.insert("tls_verify", "false");
+    let logs = Logs::capture();
+    for _ in 0..2 {
+        saas::dispatch_fixture(paused(), "slack", "private-ca", &credentials)
+            .await
+            .unwrap();
+    }
+    let log = logs.text();
+    let warnings: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("WARN") && l.contains("TLS certificate verification is turned off"))
+        .collect();
+    assert_eq!(warnings.len(), 1, "{log}");
+    assert!(warnings[0].contains("slack:private-ca"), "{log}");
+    assert_no_secret("log", &log, &SECRETS);
+}
+
+// ---------------------------------------------------------------------------------------------
+// PagerDuty's JSON reply (Q2)
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test(start_paused = true)]
+async fn q2_pagerduty_v2_invalid_json_reply_is_a_failure() {
+    let server = MockServer::start().await;
+    let html = ResponseTemplate::new(200).set_body_string("<html>proxy login</html>");
+    reply(&server, "POST", "/v2/enqueue", html, 10, 1).await;
+    let err = saas::dispatch_fixture(paused(), "pagerduty-v2", "p", &pagerduty_v2(&server))
+        .await
+        .unwrap_err();
+    assert_eq!(received(&server).await, 1, "a 2xx is not retried");
+    assert_eq!(err.kind(), ErrorKind::InvalidResponse);
+    assert_eq!(err.status(), Some(200));
+    assert!(err.message().contains("not JSON"), "{err}");
+    assert!(err.message().contains("<html>proxy login</html>"), "{err}");
+    assert_no_secret("error", &shown(&err), &SECRETS);
+}
+
+#[tokio::test(start_paused = true)]
+async fn q2_pagerduty_v2_empty_json_reply_is_a_failure() {
+    let server = MockServer::start().await;
+    reply(
+        &server,
+        "POST",
+        "/v2/enqueue",
+        json_reply(202, json!({})),
+        10,
+        1,
+    )
+    .await;
+    let err = saas::dispatch_fixture(paused(), "pagerduty-v2", "p", &pagerduty_v2(&server))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidResponse);
+    assert!(err.message().contains("empty JSON"), "{err}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn q2_pagerduty_v1_empty_body_is_a_failure_and_json_is_success() {
+    let server = MockServer::start().await;
+    reply(
+        &server,
+        "POST",
+        "/create_event.json",
+        ResponseTemplate::new(200),
+        1,
+        1,
+    )
+    .await;
+    reply(
+        &server,
+        "POST",
+        "/create_event.json",
+        json_reply(200, json!({"status": "success"})),
+        1,
+        2,
+    )
+    .await;
+    let credentials = pagerduty_v1(&server);
+    let err = saas::dispatch_fixture(paused(), "pagerduty", "p", &credentials)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidResponse);
+    saas::dispatch_fixture(paused(), "pagerduty", "p", &credentials)
+        .await
+        .unwrap();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Endpoint override (Q11)
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test(start_paused = true)]
+async fn q11_a_stored_url_overrides_the_default_and_is_logged_by_key_name_only() {
+    let server = MockServer::start().await;
+    reply(
+        &server,
+        "POST",
+        "/eu/enqueue",
+        json_reply(202, json!({"status": "success"})),
+        1,
+        1,
+    )
+    .await;
+    let credentials = Credentials::from_iter([
+        ("url", format!("{}/eu/enqueue", server.uri())),
+        ("routing_key", ROUTING_KEY.to_owned()),
+    ]);
+    let logs = Logs::capture();
+    saas::dispatch_fixture(paused(), "pagerduty-v2", "eu-override", &credentials)
+        .await
+        .unwrap();
+    assert_eq!(received(&server).await, 1);
+    let log = logs.text();
+    assert!(
+        log.contains("the stored `url` overrides the output's default endpoint"),
+        "{log}"
+    );
+    assert!(
+        !log.contains("/eu/enqueue"),
+        "the value is never logged: {log}"
+    );
+    assert_no_secret("log", &log, &SECRETS);
+}
+
+// ---------------------------------------------------------------------------------------------
+// No secret anywhere
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test(start_paused = true)]
+async fn no_secret_in_errors_debug_or_logs() {
+    let server = MockServer::start().await;
+    // Each service echoes the secret it was sent.
+    let echo = |secret: &str| {
+        ResponseTemplate::new(401).set_body_string(format!("bad request: {secret} is not valid"))
+    };
+    reply(&server, "POST", SLACK_PATH, echo(SLACK_PATH), 10, 1).await;
+    reply(&server, "POST", "/v2/enqueue", echo(ROUTING_KEY), 10, 1).await;
+    reply(
+        &server,
+        "POST",
+        "/create_event.json",
+        echo(SERVICE_KEY),
+        10,
+        1,
+    )
+    .await;
+    reply(&server, "POST", TEAMS_PATH, echo(TEAMS_PATH), 10, 1).await;
+    let logs = Logs::capture();
+    let mut texts = Vec::new();
+    for (service, credentials) in [
+        ("slack", slack(&server)),
+        ("pagerduty-v2", pagerduty_v2(&server)),
+        ("pagerduty", pagerduty_v1(&server)),
+        ("teams", teams(&server)),
+    ] {
+        let err = saas::dispatch_fixture(paused(), service, "d", &credentials)
+            .await
+            .unwrap_err();
+        assert!(err.message().contains("bad request: "), "{err}");
+        assert!(err.message().contains("[REDACTED] is not valid"), "{err}");
+        texts.push(shown(&err));
+        texts.push(format!("{credentials:?}"));
+        let alert = saas::fixture_alert();
+        let publication = Publication::new();
+        let delivery = Delivery::new(&alert, "d", &publication).with_credentials(&credentials);
+        texts.push(format!("{:?}", Http::new(service, &delivery)));
+    }
+    texts.push(logs.text());
+    for text in &texts {
+        assert_no_secret("error, Debug or log", text, &SECRETS);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Properties (spec §2.23 as amended by Q6)
+// ---------------------------------------------------------------------------------------------
+
+/// One property row: name, prompt, masked, secret, forbidden characters.
+type Row = (&'static str, &'static str, bool, bool, &'static [char]);
+
+#[test]
+fn properties_match_the_spec_table() {
+    // (service, [(name, prompt, masked, secret, forbidden characters)]) from outputs.md §2.23,
+    // with Q6's "only spaces" for the teams url.
+    let d: &'static [char] = &[' ', ':'];
+    let table: [(&str, Vec<Row>); 5] = [
+        (
+            "slack",
+            vec![
+                (
+                    "descriptor",
+                    "a short and unique descriptor for this Slack integration (ie: channel, group, etc)",
+                    false,
+                    false,
+                    d,
+                ),
+                (
+                    "url",
+                    "the full Slack webhook url, including the secret",
+                    true,
+                    true,
+                    &[' '],
+                ),
+            ],
+        ),
+        (
+            "pagerduty",
+            vec![
+                (
+                    "descriptor",
+                    "a short and unique descriptor for this PagerDuty integration",
+                    false,
+                    false,
+                    d,
+                ),
+                (
+                    "service_key",
+                    "the service key for this PagerDuty integration",
+                    true,
+                    true,
+                    d,
+                ),
+            ],
+        ),
+        (
+            "pagerduty-v2",
+            vec![
+                (
+                    "descriptor",
+                    "a short and unique descriptor for this PagerDuty integration",
+                    false,
+                    false,
+                    d,
+                ),
+                (
+                    "routing_key",
+                    "the routing key for this PagerDuty integration",
+                    true,
+                    true,
+                    d,
+                ),
+            ],
+        ),
+        (
+            "pagerduty-incident",
+            vec![
+                (
+                    "descriptor",
+                    "a short and unique descriptor for this PagerDuty integration",
+                    false,
+                    false,
+                    d,
+                ),
+                (
+                    "token",
+                    "the token for this PagerDuty integration",
+                    true,
+                    true,
+                    d,
+                ),
+                (
+                    "service_name",
+                    "the service name for this PagerDuty integration",
+                    false,
+                    true,
+                    d,
+                ),
+                (
+                    "service_id",
+                    "the service ID for this PagerDuty integration",
+                    false,
+                    true,
+                    d,
+                ),
+                (
+                    "escalation_policy",
+                    "the name of the default escalation policy",
+                    false,
+                    true,
+                    &[],
+                ),
+                (
+                    "escalation_policy_id",
+                    "the ID of the default escalation policy",
+                    false,
+                    true,
+                    d,
+                ),
+                (
+                    "email_from",
+                    "valid user email from the PagerDuty account linked to the token",
+                    false,
+                    true,
+                    d,
+                ),
+                (
+                    "integration_key",
+                    "the integration key for this PagerDuty integration",
+                    false,
+                    true,
+                    d,
+                ),
+            ],
+        ),
+        (
+            "teams",
+            vec![
+                (
+                    "descriptor",
+                    "a short and unique descriptor for this service configuration (ie: name of Team the webhook relates too)",
+                    false,
+                    false,
+                    d,
+                ),
+                (
+                    "url",
+                    "the full teams webhook url, including the secret",
+                    true,
+                    true,
+                    &[' '],
+                ),
+            ],
+        ),
+    ];
+    for (service, rows) in table {
+        let properties = saas::output(service).properties();
+        let got: Vec<_> = properties
+            .iter()
+            .map(|p| (p.name, p.description, p.mask, p.secret, p.restrictions))
+            .collect();
+        assert_eq!(got, rows, "{service}");
+    }
+}
+
+#[test]
+fn q6_url_properties_forbid_only_spaces() {
+    for service in ["slack", "teams", "teams-workflows", "webhook"] {
+        let properties = saas::output(service).properties();
+        let url = properties.iter().find(|p| p.name == "url").unwrap();
+        assert_eq!(url.restrictions, [' '], "{service}");
+        assert!(
+            url.validate("https://example.com:8443/x").is_ok(),
+            "{service}"
+        );
+        assert!(url.mask && url.secret, "{service}");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// teams-workflows and webhook
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test(start_paused = true)]
+async fn teams_workflows_posts_an_adaptive_card_and_accepts_202() {
+    let server = MockServer::start().await;
+    let route = "/workflows/abc/triggers/manual/paths/invoke";
+    reply(&server, "POST", route, ResponseTemplate::new(202), 1, 1).await;
+    let url = format!("{}{route}?api-version=1&sig=W0RKFLOWSIG", server.uri());
+    let credentials = Credentials::from_iter([("url", url)]);
+    saas::dispatch_fixture(paused(), "teams-workflows", "soc", &credentials)
+        .await
+        .unwrap();
+    let request = &server.received_requests().await.unwrap()[0];
+    assert_eq!(request.url.query(), Some("api-version=1&sig=W0RKFLOWSIG"));
+    let body: Value = serde_json::from_slice(&request.body).unwrap();
+    assert_eq!(body["type"], "message");
+    let attachment = &body["attachments"][0];
+    assert_eq!(
+        attachment["contentType"],
+        "application/vnd.microsoft.card.adaptive"
+    );
+    let content = &attachment["content"];
+    assert_eq!(content["type"], "AdaptiveCard");
+    assert_eq!(
+        content["body"][0]["text"],
+        "StreamAlert Rule Triggered: cb_binarystore_file_added"
+    );
+    assert_eq!(
+        content["body"][1]["text"],
+        "Info about this rule and what actions to take"
+    );
+    assert_eq!(
+        content["body"][2]["facts"][0],
+        json!({"title": "rule_name", "value": "cb_binarystore_file_added"})
+    );
+    assert_eq!(
+        content["body"][4]["facts"][0],
+        json!({"title": "compressed_size", "value": "9982"})
+    );
+
+    // The signature query parameter is secret.
+    reply(
+        &server,
+        "POST",
+        route,
+        ResponseTemplate::new(400).set_body_string("bad card"),
+        1,
+        1,
+    )
+    .await;
+    let err = saas::dispatch_fixture(paused(), "teams-workflows", "soc", &credentials)
+        .await
+        .unwrap_err();
+    assert_no_secret("error", &shown(&err), &["W0RKFLOWSIG", "/workflows/abc"]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn webhook_posts_the_publication_signed_with_custom_headers() {
+    let server = MockServer::start().await;
+    reply(&server, "POST", "/hook", ResponseTemplate::new(204), 1, 1).await;
+    let credentials = Credentials::from_iter([
+        ("url", format!("{}/hook", server.uri())),
+        ("signing_secret", "s1gning-secret".to_owned()),
+        (
+            "headers",
+            r#"{"Authorization": "Bearer hdr-t0ken", "X-Team": "soc"}"#.to_owned(),
+        ),
+    ]);
+    let alert = saas::fixture_alert();
+    let publication = saas::publication(&alert, "webhook", "siem");
+    saas::dispatch_with(
+        paused(),
+        "webhook",
+        "siem",
+        &alert,
+        &publication,
+        &credentials,
+    )
+    .await
+    .unwrap();
+    let request = &server.received_requests().await.unwrap()[0];
+    let expected = streamalert::json::PythonJson::DEFAULT.dump(&Value::from(publication.clone()));
+    assert_eq!(
+        request.body,
+        expected.as_bytes(),
+        "the publication, as json.dumps writes it"
+    );
+    let header = |name: &str| {
+        request
+            .headers
+            .get(name)
+            .map(|h| h.to_str().unwrap().to_owned())
+    };
+    assert_eq!(header("content-type").as_deref(), Some("application/json"));
+    assert_eq!(header("authorization").as_deref(), Some("Bearer hdr-t0ken"));
+    assert_eq!(header("x-team").as_deref(), Some("soc"));
+    assert_eq!(
+        header("x-streamalert-signature-256"),
+        Some(streamalert::outputs::webhook::signature(
+            b"s1gning-secret",
+            &request.body
+        ))
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn webhook_without_signing_secret_sends_no_signature_and_bad_headers_are_config_errors() {
+    let server = MockServer::start().await;
+    reply(&server, "POST", "/hook", ResponseTemplate::new(200), 1, 1).await;
+    let url = format!("{}/hook", server.uri());
+    let plain = Credentials::from_iter([("url", url.clone())]);
+    saas::dispatch_fixture(paused(), "webhook", "plain", &plain)
+        .await
+        .unwrap();
+    let request = &server.received_requests().await.unwrap()[0];
+    assert!(request.headers.get("x-streamalert-signature-256").is_none());
+
+    let broken = Credentials::from_iter([
+        ("url", url),
+        (
+            "headers",
+            r#"{"Authorization": ["Bearer hdr-t0ken"]}"#.to_owned(),
+        ),
+    ]);
+    let err = saas::dispatch_fixture(paused(), "webhook", "broken", &broken)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Config);
+    assert!(
+        err.message().contains("`Authorization` is not text"),
+        "{err}"
+    );
+    assert_no_secret("error", &shown(&err), &["hdr-t0ken"]);
+}
