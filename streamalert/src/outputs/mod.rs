@@ -4,7 +4,21 @@
 //! `pagerduty-incident`, `teams`, `teams-workflows` and `webhook`, all sending through the
 //! shared HTTP layer [`output::http`](crate::output::http).
 
+#[cfg(feature = "saas")]
+pub mod carbonblack;
+#[cfg(feature = "saas")]
+pub mod demisto;
 mod file;
+#[cfg(feature = "saas")]
+pub mod github;
+#[cfg(feature = "saas")]
+pub mod jira;
+#[cfg(feature = "saas")]
+pub mod jira_common;
+#[cfg(feature = "saas")]
+pub mod jira_v2;
+#[cfg(feature = "saas")]
+pub mod komand;
 #[cfg(feature = "saas")]
 pub mod pagerduty;
 #[cfg(feature = "saas")]
@@ -14,6 +28,8 @@ pub mod pagerduty_incident;
 #[cfg(feature = "saas")]
 pub mod pagerduty_v2;
 #[cfg(feature = "saas")]
+pub mod phantom;
+#[cfg(feature = "saas")]
 pub mod slack;
 mod stdout;
 #[cfg(feature = "saas")]
@@ -21,9 +37,23 @@ pub mod teams;
 #[cfg(feature = "saas")]
 pub mod teams_workflows;
 #[cfg(feature = "saas")]
+pub mod victorops;
+#[cfg(feature = "saas")]
 pub mod webhook;
 
+#[cfg(feature = "saas")]
+pub use carbonblack::CarbonBlack;
+#[cfg(feature = "saas")]
+pub use demisto::Demisto;
 pub use file::File;
+#[cfg(feature = "saas")]
+pub use github::Github;
+#[cfg(feature = "saas")]
+pub use jira::Jira;
+#[cfg(feature = "saas")]
+pub use jira_v2::JiraV2;
+#[cfg(feature = "saas")]
+pub use komand::Komand;
 #[cfg(feature = "saas")]
 pub use pagerduty::PagerDuty;
 #[cfg(feature = "saas")]
@@ -31,12 +61,16 @@ pub use pagerduty_incident::PagerDutyIncident;
 #[cfg(feature = "saas")]
 pub use pagerduty_v2::PagerDutyV2;
 #[cfg(feature = "saas")]
+pub use phantom::Phantom;
+#[cfg(feature = "saas")]
 pub use slack::Slack;
 pub use stdout::Stdout;
 #[cfg(feature = "saas")]
 pub use teams::Teams;
 #[cfg(feature = "saas")]
 pub use teams_workflows::TeamsWorkflows;
+#[cfg(feature = "saas")]
+pub use victorops::VictorOps;
 #[cfg(feature = "saas")]
 pub use webhook::Webhook;
 

@@ -1,0 +1,328 @@
+//! The public output vectors of the ticketing and response outputs (`jira`, `jira-v2`, `github`,
+//! `victorops`, `komand`, `phantom`, `carbonblack`, `demisto`) against a mock server, and the
+//! Demisto label vectors (`output-helpers/demisto-*.json`).
+//!
+//! Each vector is loaded from `tests/vectors/`; its URL credentials are rebased onto the mock
+//! server (vectors README, "Credentials"); each recorded call is answered once, in order; the
+//! dispatch runs with one attempt per request (README, "Retries"). The mock must then have
+//! received exactly the recorded requests: method, path, query, the headers that matter, the
+//! JSON body as a value, and — in a test of its own — the body byte for byte.
+
+#[path = "support/saas.rs"]
+mod support;
+
+use serde_json::Value;
+use std::collections::BTreeMap;
+use streamalert::output::http::{HttpOverrides, RetryPolicy};
+use streamalert::output::{Credentials, Delivery, DispatchError};
+use streamalert::{Alert, Publication};
+use support::{Logs, read_json, rebased_credentials, vector_alert, vector_files};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+
+/// The services whose vectors this file runs.
+const SERVICES: [&str; 8] = [
+    "jira",
+    "jira-v2",
+    "github",
+    "victorops",
+    "komand",
+    "phantom",
+    "carbonblack",
+    "demisto",
+];
+
+/// One attempt per request: how the vectors were recorded (README, "Retries").
+fn single_attempt() -> HttpOverrides {
+    HttpOverrides::new().retry(RetryPolicy::SINGLE_ATTEMPT)
+}
+
+/// Dispatches `alert` to `service:descriptor` with `overrides` in force.
+async fn dispatch_with(
+    overrides: HttpOverrides,
+    service: &str,
+    descriptor: &str,
+    alert: &Alert,
+    publication: &Publication,
+    credentials: &Credentials,
+) -> Result<(), DispatchError> {
+    let output = support::output(service);
+    let delivery = Delivery::new(alert, descriptor, publication).with_credentials(credentials);
+    overrides.run(output.dispatch(&delivery)).await
+}
+
+/// Runs `future` on the runtime every test of this file shares.
+///
+/// The HTTP layer's client is shared by the whole process and keeps pooled connections on the
+/// runtime that opened them; wiremock reuses its servers (and ports) from test to test. With a
+/// runtime per test, a test could be handed a pooled connection whose runtime had ended
+/// ("dispatch task is gone"). The future runs on the calling thread, so [`Logs`] captures its
+/// lines.
+fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    static RUNTIME: std::sync::OnceLock<tokio::runtime::Runtime> = std::sync::OnceLock::new();
+    RUNTIME
+        .get_or_init(|| {
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("a tokio runtime")
+        })
+        .block_on(future)
+}
+
+/// Starts capturing this thread's log lines ([`Logs`]).
+///
+/// First, once per test binary, a global subscriber (discarding what it receives) is
+/// installed: without it, a log call site first reached on a thread that captures nothing is
+/// cached as "never enabled", and another test's capture would miss its lines.
+fn capture_logs() -> Logs {
+    static GLOBAL: std::sync::Once = std::sync::Once::new();
+    GLOBAL.call_once(|| {
+        let discard = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_writer(std::io::sink)
+            .finish();
+        // Only this function installs one; should another exist, it keeps call sites enabled too.
+        let _ = tracing::subscriber::set_global_default(discard);
+        tracing::callsite::rebuild_interest_cache();
+    });
+    Logs::capture()
+}
+
+/// One vector, dispatched.
+struct Run {
+    name: String,
+    vector: Value,
+    result: Result<(), DispatchError>,
+    received: Vec<Request>,
+    logs: String,
+}
+
+impl Run {
+    fn calls(&self) -> Option<&Vec<Value>> {
+        self.vector["expected"]["calls"].as_array()
+    }
+}
+
+/// Dispatches every vector of [`SERVICES`]; fails unless each service had at least one.
+async fn run_all() -> Vec<Run> {
+    let mut runs = Vec::new();
+    let mut per_service: BTreeMap<&str, usize> = SERVICES.iter().map(|s| (*s, 0)).collect();
+    for file in vector_files("outputs") {
+        let vector = read_json(&file);
+        let Some(count) = vector["service"]
+            .as_str()
+            .and_then(|s| per_service.get_mut(s))
+        else {
+            continue;
+        };
+        *count += 1;
+        let name = file
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        runs.push(run(name, vector).await);
+    }
+    for (service, count) in &per_service {
+        assert!(*count > 0, "no vector of `{service}` was processed");
+    }
+    runs
+}
+
+async fn run(name: String, vector: Value) -> Run {
+    let server = MockServer::start().await;
+    if let Some(calls) = vector["expected"]["calls"].as_array() {
+        for (i, call) in calls.iter().enumerate() {
+            assert_eq!(call["kind"], "http", "{name}: only HTTP calls are expected");
+            let reply = &call["response"];
+            let status = reply["status"].as_u64().expect("a status");
+            Mock::given(method(call["method"].as_str().expect("a method")))
+                .and(path(call["path"].as_str().expect("a path")))
+                .respond_with(
+                    ResponseTemplate::new(u16::try_from(status).expect("a status"))
+                        .set_body_json(&reply["json"]),
+                )
+                .up_to_n_times(1)
+                .with_priority(u8::try_from(i + 1).expect("fewer than 255 calls"))
+                .mount(&server)
+                .await;
+        }
+    }
+    let alert = vector_alert(&vector);
+    let service = vector["service"].as_str().expect("a service");
+    let descriptor = vector["descriptor"].as_str().expect("a descriptor");
+    let publication = match vector.get("publication_override") {
+        Some(Value::Object(map)) => Publication::from(map.clone()),
+        _ => support::publication(&alert, service, descriptor),
+    };
+    let credentials = rebased_credentials(&vector, &server.uri());
+    let logs = capture_logs();
+    let result = dispatch_with(
+        single_attempt(),
+        service,
+        descriptor,
+        &alert,
+        &publication,
+        &credentials,
+    )
+    .await;
+    let logs = logs.text();
+    let received = server.received_requests().await.unwrap_or_default();
+    Run {
+        name,
+        vector,
+        result,
+        received,
+        logs,
+    }
+}
+
+#[test]
+fn ticketing_vectors_send_the_recorded_requests() {
+    block_on(async {
+        let runs = run_all().await;
+        let mut http_vectors = 0;
+        for run in &runs {
+            let name = &run.name;
+            let expected = run.vector["expected"]["dispatch_result"]
+                .as_bool()
+                .expect("a dispatch result");
+            assert_eq!(
+                run.result.is_ok(),
+                expected,
+                "{name}: dispatch result ({:?})",
+                run.result
+            );
+            let Some(calls) = run.calls() else {
+                // The calls were not recorded (the client library was mocked): nothing may reach
+                // the server before the output gives up.
+                assert!(run.received.is_empty(), "{name}: no request expected");
+                continue;
+            };
+            http_vectors += 1;
+            assert_eq!(
+                run.received.len(),
+                calls.len(),
+                "{name}: number of requests"
+            );
+            for (i, (request, call)) in run.received.iter().zip(calls).enumerate() {
+                let at = format!("{name}: call {i}");
+                assert_eq!(request.method.as_str(), call["method"], "{at}: method");
+                assert_eq!(request.url.path(), call["path"], "{at}: path");
+                assert_eq!(request.url.query(), call["query"].as_str(), "{at}: query");
+                for (header, value) in call["headers"].as_object().expect("headers") {
+                    let got = request
+                        .headers
+                        .get(header.as_str())
+                        .map(|h| h.to_str().expect("a text header"));
+                    assert_eq!(got, value.as_str(), "{at}: header {header}");
+                }
+                assert!(
+                    request.headers.contains_key("user-agent"),
+                    "{at}: a User-Agent is sent"
+                );
+                match call["body_format"].as_str() {
+                    Some("json") => {
+                        let body: Value = serde_json::from_slice(&request.body)
+                            .unwrap_or_else(|e| panic!("{at}: the body is not JSON: {e}"));
+                        assert_eq!(body, call["body"], "{at}: body (as JSON value)");
+                    }
+                    Some("none") => assert!(request.body.is_empty(), "{at}: no body"),
+                    other => panic!("{at}: unknown body format {other:?}"),
+                }
+            }
+        }
+        assert!(http_vectors > 0, "no HTTP vector was processed");
+    });
+}
+
+#[test]
+fn ticketing_vectors_send_byte_exact_bodies() {
+    block_on(async {
+        let mut bodies = 0;
+        for run in run_all().await {
+            let Some(calls) = run.calls() else { continue };
+            assert_eq!(
+                run.received.len(),
+                calls.len(),
+                "{}: number of requests",
+                run.name
+            );
+            for (i, (request, call)) in run.received.iter().zip(calls).enumerate() {
+                if let Some(text) = call["body_text"].as_str() {
+                    bodies += 1;
+                    assert_eq!(
+                        String::from_utf8_lossy(&request.body),
+                        text,
+                        "{}: call {i}: body bytes",
+                        run.name
+                    );
+                }
+            }
+        }
+        assert!(bodies > 0, "no body was compared");
+    });
+}
+
+#[test]
+fn ticketing_vectors_write_the_recorded_log_lines() {
+    block_on(async {
+        for run in run_all().await {
+            let service = run.vector["service"].as_str().expect("a service");
+            let expected = &run.vector["expected"];
+            for line in expected["log"].as_array().into_iter().flatten() {
+                let message = line["message"].as_str().expect("a message");
+                assert!(
+                    run.logs.contains(message),
+                    "{}: log line {message:?} missing:\n{}",
+                    run.name,
+                    run.logs
+                );
+            }
+            for template in expected["log_templates"].as_array().into_iter().flatten() {
+                let template = template.as_str().expect("a template");
+                // `Failed to send alert to %s:%s` is the dispatch wrapper's line (the processor's,
+                // here): the output's part of it is the failed result checked above.
+                if template.starts_with("Failed to send alert to") {
+                    assert!(run.result.is_err(), "{}: dispatch fails", run.name);
+                    continue;
+                }
+                let message = template.replacen("%s", service, 1);
+                assert!(
+                    run.logs.contains(&message),
+                    "{}: log line {message:?} missing:\n{}",
+                    run.name,
+                    run.logs
+                );
+            }
+        }
+    });
+}
+
+#[test]
+fn demisto_label_vectors() {
+    let mut processed = 0;
+    for file in vector_files("output-helpers") {
+        let stem = file
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if !stem.starts_with("demisto-") {
+            continue;
+        }
+        processed += 1;
+        let vector = read_json(&file);
+        assert_eq!(vector["function"], "demisto.labels", "{stem}: function");
+        let input = &vector["input"];
+        assert_eq!(
+            input["label_data"], "the DefaultPublisher publication of the alert",
+            "{stem}: label data (the only input form the vectors use)"
+        );
+        let alert = vector_alert(input);
+        let publication = support::publication(&alert, "demisto", "unit_test_demisto");
+        let labels = streamalert::outputs::demisto::labels(&Value::from(publication));
+        assert_eq!(labels, vector["expected"]["labels"], "{stem}: labels");
+    }
+    assert!(processed > 0, "no demisto-* helper vector was processed");
+}
