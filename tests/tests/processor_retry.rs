@@ -52,7 +52,8 @@ impl Output for Flaky {
             .append(true)
             .open(dir.join("delivered.log"))
             .map_err(|e| DispatchError::new(ErrorKind::Io, e.to_string()))?;
-        writeln!(log, "{}", delivery.alert.alert_id)
+        // One `write` per line: `writeln!` may split it, and deliveries run concurrently.
+        log.write_all(format!("{}\n", delivery.alert.alert_id).as_bytes())
             .map_err(|e| DispatchError::new(ErrorKind::Io, e.to_string()))
     }
 }
