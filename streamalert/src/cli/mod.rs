@@ -1,0 +1,280 @@
+//! The processor binary's command line; `streamalert::main!()` calls [`run`].
+//!
+//! Commands: `process` (records in, alerts delivered), `dispatch` (StreamAlert's alert-processor
+//! events), `retry` (send what is still pending, merge), `validate`, `test` (rule test
+//! events), `output` (outputs and their credentials), `list`, `lambda` (feature `aws`). Run the binary
+//! with `--help`, or `<command> --help`, for the details.
+
+mod dispatch;
+mod list;
+mod logging;
+mod process;
+mod retry;
+mod setup;
+mod validate;
+
+use clap::{Args, CommandFactory as _, FromArgMatches as _, Parser, Subcommand, ValueEnum};
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+const ABOUT: &str = "A StreamAlert alert processor: evaluates rules on records, delivers the alerts to their \
+outputs and records every delivery in a ledger, so nothing is lost and nothing is sent twice.";
+
+const AFTER_HELP: &str = "\
+Configuration (the --config directory, default ./conf):
+  outputs.json    the configured outputs, in StreamAlert's format, e.g.
+                  {\"file\": {\"alerts\": \"out/alerts.jsonl\"}, \"stdout\": [\"console\"]}
+  processor.json  optional settings (defaults shown):
+                  {\"concurrency\": 32, \"dispatch_timeout_secs\": 60,
+                   \"ledger\": {\"path\": \"streamalert-ledger.sqlite3\", \"synchronous\": \"normal\",
+                              \"lock_timeout_secs\": 30}}
+Relative paths are relative to the working directory.
+
+Typical use:
+  <binary> validate --config conf
+  <binary> process --input records.jsonl --config conf
+  <binary> retry --config conf          (periodically: resends failures, merges alerts)
+
+Logs go to standard error; filter them with RUST_LOG (e.g. RUST_LOG=debug, or
+RUST_LOG=warn,streamalert=debug). Exit status: 0 on success, 1 when anything failed
+(a malformed line, a failed delivery, a problem found), 2 for a usage error.";
+
+const PROCESS_HELP: &str = "\
+Evaluates every rule on JSON lines of records and delivers the alerts.
+
+Each input line is one record with its log type:
+  {\"log_type\": \"cloudwatch:events\", \"record\": {...}}
+optionally with \"cluster\", \"data_type\", \"service\" and \"resource\" (where the record came from).
+Blank lines are skipped; a malformed line is reported with its line number and the rest is
+processed (the exit status is then 1).
+
+Each alert is recorded in the ledger before it is sent, with one record per output; each
+output is marked sent the moment it succeeds and is never sent again. A failed output stays
+pending: run `retry` to send it again. The summary on standard error counts the records, the
+alerts, the deliveries sent and failed in this run, and the deliveries pending in the ledger.";
+
+const DISPATCH_HELP: &str = "\
+Delivers alerts given in StreamAlert's alert-processor event formats, as its Lambda did:
+  - a full alerts-table item: {\"RuleName\", \"AlertID\", \"Record\" (JSON text), \"Outputs\",
+    \"Created\", \"Attempts\", ...}; outputs in its \"OutputsSent\" are not sent again;
+  - the key form {\"AlertID\": ..., \"RuleName\": ...}: the alert is read from the ledger.
+The input holds one event or several (JSON lines or concatenated JSON). For each event the
+result map {\"service:descriptor\": true|false} is printed on standard output as one line
+({} for an invalid or unknown alert, which is also logged).";
+
+const RETRY_HELP: &str = "\
+One pass over the ledger: every output not yet sent is sent again (failed ones, and ones a
+killed run left unfinished: those are first looked for at their destination where that is
+possible, so the `file` output never receives an alert twice). Alerts of rules with
+merge_by_keys and a merge window are merged once their window has passed, and the merged
+alert is delivered. Run it periodically (cron, a systemd timer).";
+
+const VALIDATE_HELP: &str = "\
+Loads the configuration and this binary's rules, publishers and outputs, and reports every
+problem at once: a rule output whose descriptor is not in outputs.json, a configured
+descriptor without stored credentials, an unknown publisher name (in a rule or on an alert
+waiting in the ledger), an output service not compiled into this binary (a cargo feature),
+malformed configuration files. Exit status 1 when there is any problem.";
+
+#[cfg(feature = "aws")]
+const LAMBDA_HELP: &str = "\
+Runs as an AWS Lambda function (custom runtime, provided.al2023), taking StreamAlert's
+alert-processor events: a full alerts-table item, or the key form {\"AlertID\", \"RuleName\"}
+read from the DynamoDB alerts table. It is the same code path as `dispatch`. Configuration
+comes from the environment: STREAMALERT_CONFIG (default conf), STREAMALERT_PREFIX (the
+required Firehose output) and ALERTS_TABLE (the DynamoDB ledger). See the README's section on
+building and deploying the function.";
+
+const TEST_HELP: &str = "\
+Runs StreamAlert rule test events: JSON files holding an array of events, each with the
+record (`data` or `override_record`), its `log` type, the `trigger_rules` expected and
+optional `publisher_tests` (JMESPath conditions on an output's publication). Prints a
+per-rule pass/fail report with a diff for every failure; exit status 1 on any failure.
+
+  <binary> test                                  every event under ./rules
+  <binary> test --events rules/cloudtrail        one directory (or file)
+  <binary> test cloudtrail_root_account_usage    only the events expecting this rule";
+
+/// The command line.
+#[derive(Debug, Parser)]
+#[command(about = ABOUT, after_help = AFTER_HELP, disable_version_flag = true)]
+struct Cli {
+    /// How logs are written on standard error: `text` for people, `json` (one object per line) for machines.
+    #[arg(long, value_enum, global = true, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Evaluate the rules on JSON lines of records and deliver the alerts.
+    #[command(long_about = PROCESS_HELP)]
+    Process(ProcessArgs),
+    /// Deliver alerts given in StreamAlert's alert-processor event formats.
+    #[command(long_about = DISPATCH_HELP)]
+    Dispatch(DispatchArgs),
+    /// Send again every output not yet sent; merge alerts whose merge window has passed.
+    #[command(long_about = RETRY_HELP)]
+    Retry(Common),
+    /// Check configuration, credentials and registrations; report every problem.
+    #[command(long_about = VALIDATE_HELP)]
+    Validate(Common),
+    /// Serve AWS Lambda invocations (StreamAlert's alert-processor events) until the runtime ends.
+    #[cfg(feature = "aws")]
+    #[command(long_about = LAMBDA_HELP)]
+    Lambda,
+    /// Run the rules' test events (StreamAlert's rule test JSON files) and report per rule.
+    #[command(long_about = TEST_HELP)]
+    Test(TestArgs),
+    /// Configure outputs and their credentials (outputs.json and the credential store).
+    Output(OutputArgs),
+    /// List the rules, publishers or outputs this binary registered, with source locations
+    /// (outputs with the properties `output set` asks for and the publication keys they read).
+    List {
+        /// What to list.
+        #[arg(value_enum)]
+        what: ListWhat,
+    },
+}
+
+#[derive(Debug, Args)]
+struct OutputArgs {
+    /// The configuration directory: outputs.json, and processor.json's `credentials` section.
+    #[arg(long, value_name = "DIR", default_value = "conf", global = true)]
+    config: PathBuf,
+    #[command(flatten)]
+    command: crate::creds::OutputCommand,
+}
+
+#[derive(Debug, Args)]
+struct TestArgs {
+    /// Only the test events that expect one of these rules to trigger (default: all).
+    #[arg(value_name = "RULE")]
+    rules: Vec<String>,
+    /// Test-event files or directories (searched recursively for *.json).
+    #[arg(long = "events", value_name = "PATH", default_value = crate::testing::DEFAULT_RULES_DIR)]
+    events: Vec<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ListWhat {
+    Rules,
+    Publishers,
+    Outputs,
+}
+
+#[derive(Debug, Args)]
+struct Common {
+    /// The configuration directory: outputs.json, and optionally processor.json.
+    #[arg(long, value_name = "DIR", default_value = "conf")]
+    config: PathBuf,
+    /// The ledger file to use instead of processor.json's ledger.path.
+    #[arg(long, value_name = "FILE")]
+    ledger: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+struct ProcessArgs {
+    /// The JSON lines of records; `-` reads standard input.
+    #[arg(long, value_name = "FILE|-", default_value = "-")]
+    input: PathBuf,
+    #[command(flatten)]
+    common: Common,
+}
+
+#[derive(Debug, Args)]
+struct DispatchArgs {
+    /// The alert events; `-` reads standard input.
+    #[arg(long, value_name = "FILE|-", default_value = "-")]
+    alert: PathBuf,
+    #[command(flatten)]
+    common: Common,
+}
+
+/// Runs the command line of a processor binary built with `streamalert::main!()`.
+pub fn run() -> ExitCode {
+    run_from(std::env::args_os())
+}
+
+/// Runs the command line with these arguments (the first is the program name).
+///
+/// ```
+/// use std::process::ExitCode;
+/// assert_eq!(streamalert::cli::run_from(["processor", "list", "publishers"]), ExitCode::SUCCESS);
+/// assert_eq!(streamalert::cli::run_from(["processor", "no-such-command"]), ExitCode::from(2));
+/// ```
+pub fn run_from<I, T>(args: I) -> ExitCode
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    let bin = args
+        .first()
+        .and_then(|arg| Path::new(arg).file_stem())
+        .map_or_else(
+            || "streamalert".to_owned(),
+            |s| s.to_string_lossy().into_owned(),
+        );
+    let matches = match Cli::command()
+        .bin_name(bin.clone())
+        .after_help(AFTER_HELP.replace("<binary>", &bin))
+        .try_get_matches_from(args)
+    {
+        Ok(matches) => matches,
+        Err(error) => {
+            let _ = error.print();
+            return if error.use_stderr() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(error) => {
+            let _ = error.print();
+            return ExitCode::from(2);
+        }
+    };
+    logging::init_logging(cli.log_format);
+    match cli.command {
+        Command::List { what } => list::list(what),
+        Command::Validate(common) => validate::validate(&common),
+        Command::Process(args) => with_runtime(|| process::process(&args)),
+        Command::Dispatch(args) => with_runtime(|| dispatch::dispatch(&args)),
+        Command::Retry(common) => with_runtime(|| retry::retry(&common)),
+        Command::Test(args) => crate::testing::run_cli(&args.events, &args.rules),
+        Command::Output(args) => args.command.run(&args.config),
+        #[cfg(feature = "aws")]
+        Command::Lambda => crate::lambda::run(),
+    }
+}
+
+/// Runs `f` inside a multi-threaded tokio runtime.
+fn with_runtime<F, Fut>(f: F) -> ExitCode
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = ExitCode>,
+{
+    match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime.block_on(f()),
+        Err(error) => {
+            tracing::error!("cannot start the async runtime: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}

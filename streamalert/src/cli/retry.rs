@@ -1,0 +1,48 @@
+//! `retry`: one pass over the ledger, sending what is pending and merging due alerts.
+
+use super::Common;
+use super::logging::{Progress, say};
+use super::setup::{Setup, pending_in, setup, show};
+use crate::processor::RunReport;
+use std::process::ExitCode;
+
+pub(super) async fn retry(common: &Common) -> ExitCode {
+    let Setup {
+        processor, ledger, ..
+    } = match setup(common).await {
+        Ok(setup) => setup,
+        Err(message) => {
+            tracing::error!("{message}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let progress = Progress::start();
+    progress.update("retrying pending deliveries".to_owned());
+    let report = match processor.retry().await {
+        Ok(report) => report,
+        Err(error) => {
+            drop(progress);
+            tracing::error!(%error, "retry failed");
+            return ExitCode::FAILURE;
+        }
+    };
+    drop(progress);
+    let pending = pending_in(&ledger).await;
+    let RunReport {
+        alerts,
+        sent,
+        failed,
+        reconciled,
+        merged,
+        ledger_errors,
+    } = report;
+    say(&format!(
+        "alerts: {alerts}, deliveries sent: {sent}, failed: {failed}, pending: {}, found already delivered: {reconciled}, merged: {merged}",
+        show(pending)
+    ));
+    if failed > 0 || ledger_errors > 0 || pending.is_none() {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}

@@ -1,0 +1,59 @@
+//! The set-up `process`, `dispatch` and `retry` share: configuration, ledger, credentials.
+
+use super::Common;
+use crate::config::{OutputsConfig, ProcessorSettings};
+use crate::ledger::{Ledger as _, SqliteLedger};
+use crate::processor::{Processor, required_outputs};
+use std::sync::Arc;
+
+pub(super) struct Setup {
+    pub(super) processor: Processor,
+    pub(super) ledger: Arc<SqliteLedger>,
+    pub(super) required: Vec<String>,
+}
+
+pub(super) fn load_config(common: &Common) -> Result<(OutputsConfig, ProcessorSettings), String> {
+    let config =
+        OutputsConfig::load(&common.config.join("outputs.json")).map_err(|e| e.to_string())?;
+    let mut settings =
+        ProcessorSettings::load_from_dir(&common.config).map_err(|e| e.to_string())?;
+    if let Some(path) = &common.ledger {
+        settings.ledger.path = path.clone();
+    }
+    Ok((config, settings))
+}
+
+pub(super) async fn setup(common: &Common) -> Result<Setup, String> {
+    let (mut config, settings) = load_config(common)?;
+    let prefix = std::env::var("STREAMALERT_PREFIX").ok();
+    let required = required_outputs(&mut config, prefix.as_deref());
+    let ledger = Arc::new(SqliteLedger::open(&settings.ledger).map_err(|e| e.to_string())?);
+    let credentials = settings
+        .credentials
+        .provider()
+        .await
+        .map_err(|e| e.to_string())?;
+    let processor = Processor::new(config)
+        .with_settings(settings)
+        .with_credentials(credentials)
+        .with_ledger(ledger.clone());
+    Ok(Setup {
+        processor,
+        ledger,
+        required,
+    })
+}
+
+pub(super) async fn pending_in(ledger: &SqliteLedger) -> Option<u64> {
+    match ledger.counts().await {
+        Ok(counts) => Some(counts.unsent()),
+        Err(error) => {
+            tracing::error!(%error, "cannot count the pending deliveries");
+            None
+        }
+    }
+}
+
+pub(super) fn show(count: Option<u64>) -> String {
+    count.map_or_else(|| "?".to_owned(), |n| n.to_string())
+}
