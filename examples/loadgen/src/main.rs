@@ -1,3 +1,442 @@
-//! Load and cold-start benchmark of streamalert-rs (issue #9); see `scripts/bench.sh`.
+//! Load and cold-start benchmark of streamalert-rs (issue #9), run by `scripts/bench.sh`.
+//!
+//! `loadgen load` starts a local HTTP sink on 127.0.0.1 and, alternating round by round,
+//! delivers alerts to it through StreamAlert's Python baseline and through the real processor
+//! path (publish, dispatch, SQLite ledger) to `slack` and `pagerduty-v2`, then measures the
+//! sink's ceiling with a raw client. `loadgen cold-start` times a processor binary from `exec`
+//! to its first delivery against the baseline's start-up and first send. Each prints its
+//! figures on standard error and one JSON object on standard output.
+//!
+//! ```text
+//! cargo run --release -p loadgen -- load --python target/bench-venv/bin/python --count 3000
+//! cargo run --release -p loadgen -- cold-start --quickstart target/release/quickstart --python …
+//! ```
 
-fn main() {}
+mod baseline;
+mod cold;
+mod load;
+mod sink;
+
+use baseline::{Baseline, data_file};
+use clap::{Args, Parser, Subcommand};
+use load::Service;
+use serde_json::{Value, json};
+use sink::Sink;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+#[derive(Parser)]
+#[command(
+    about = "Load and cold-start benchmark of streamalert-rs against StreamAlert's Python baseline"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Alerts/s and latency of the processor, the baseline and the sink's ceiling.
+    Load(LoadArgs),
+    /// Exec to first delivery, and peak RSS then, of a processor binary and of the baseline.
+    ColdStart(ColdArgs),
+}
+
+/// Where the baseline is.
+#[derive(Args)]
+struct BaselineArgs {
+    /// The Python interpreter with `requests` (a venv's); without it the baseline is skipped.
+    #[arg(long)]
+    python: Option<PathBuf>,
+    /// StreamAlert's per-alert baseline script.
+    #[arg(long, default_value_os_t = data_file("streamalert_baseline.py"))]
+    baseline: PathBuf,
+    /// The alert record (the same for both sides).
+    #[arg(long, default_value_os_t = data_file("record.json"))]
+    record: PathBuf,
+}
+
+impl BaselineArgs {
+    fn baseline(&self) -> Option<Baseline> {
+        self.python.as_ref().map(|python| Baseline {
+            python: python.clone(),
+            script: self.baseline.clone(),
+            record: self.record.clone(),
+        })
+    }
+}
+
+#[derive(Args)]
+struct LoadArgs {
+    #[command(flatten)]
+    baseline: BaselineArgs,
+    /// Timed alerts per run and service.
+    #[arg(long, default_value_t = 3000)]
+    count: usize,
+    /// Untimed alerts before each sequential run.
+    #[arg(long, default_value_t = 50)]
+    warmup: usize,
+    /// Rounds (each: baseline and rust, slack and pagerduty-v2, concurrent runs, ceiling).
+    #[arg(long, default_value_t = 3)]
+    rounds: usize,
+    /// Alerts in flight in the concurrent runs.
+    #[arg(long, default_value_t = 32)]
+    concurrency: usize,
+    /// Connections of the ceiling client.
+    #[arg(long, default_value_t = 32)]
+    ceiling_connections: usize,
+    /// How long each ceiling measurement lasts, in seconds.
+    #[arg(long, default_value_t = 3.0)]
+    ceiling_secs: f64,
+}
+
+#[derive(Args)]
+struct ColdArgs {
+    #[command(flatten)]
+    baseline: BaselineArgs,
+    /// The processor binary (release build of examples/quickstart).
+    #[arg(long)]
+    quickstart: PathBuf,
+    /// Its configuration directory.
+    #[arg(long, default_value_os_t = quickstart_file("conf"))]
+    config: PathBuf,
+    /// JSON lines of records; the first is sent.
+    #[arg(long, default_value_os_t = quickstart_file("data/records.jsonl"))]
+    records: PathBuf,
+    /// Measured starts of each side (after one untimed start each).
+    #[arg(long, default_value_t = 5)]
+    rounds: usize,
+}
+
+fn quickstart_file(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../quickstart")
+        .join(name)
+}
+
+fn main() -> ExitCode {
+    let result = match Cli::parse().command {
+        Command::Load(args) => run_load(&args),
+        Command::ColdStart(args) => run_cold(&args),
+    };
+    match result {
+        Ok(figures) => {
+            println!("{figures}");
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("loadgen: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The `load` command.
+fn run_load(args: &LoadArgs) -> Result<Value, String> {
+    let record: Value = std::fs::read_to_string(&args.baseline.record)
+        .map_err(|e| format!("cannot read {}: {e}", args.baseline.record.display()))
+        .and_then(|text| serde_json::from_str(&text).map_err(|e| e.to_string()))?;
+    let baseline = args.baseline.baseline();
+    let versions = baseline.as_ref().map(Baseline::versions).transpose()?;
+    let sink = Sink::start()?;
+    let base_url = sink.base_url();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start a runtime: {e}"))?;
+    let load_start = load_average()?;
+    eprintln!(
+        "sink on {base_url}; {} rounds of {} alerts per run and service; baseline: {}",
+        args.rounds,
+        args.count,
+        versions
+            .as_ref()
+            .map_or("skipped (no --python)".to_owned(), |(p, r)| format!(
+                "python {p}, requests {r}"
+            ))
+    );
+
+    let mut per_service: Vec<ServiceFigures> = Service::ALL
+        .iter()
+        .map(|&service| ServiceFigures::new(service))
+        .collect();
+    let mut ceilings = Vec::new();
+    for round in 1..=args.rounds {
+        for figures in &mut per_service {
+            let service = figures.service;
+            let url = service.url(&base_url);
+            if let Some(baseline) = &baseline {
+                let rate = baseline.dispatch(service.name(), &url, args.count)?;
+                eprintln!(
+                    "round {round}: {:<12} baseline   {rate:>9.1} alerts/s",
+                    service.name()
+                );
+                figures.baseline.push(rate);
+            }
+            let before = sink.received();
+            let run = runtime.block_on(async {
+                let dir = temp_dir()?;
+                let processor = load::processor(&base_url, dir.path(), 1).await?;
+                let warmup = load::alerts(service, &record, args.warmup);
+                let alerts = load::alerts(service, &record, args.count);
+                load::sequential(&processor, warmup, alerts).await
+            })?;
+            check_received(&sink, before, args.warmup + args.count)?;
+            eprintln!(
+                "round {round}: {:<12} rust       {:>9.1} alerts/s",
+                service.name(),
+                run.per_second()
+            );
+            figures.rust.push(run.per_second());
+            figures.latencies.extend(run.latencies);
+        }
+        for figures in &mut per_service {
+            let service = figures.service;
+            let before = sink.received();
+            let seconds = runtime.block_on(async {
+                let dir = temp_dir()?;
+                let processor = load::processor(&base_url, dir.path(), args.concurrency).await?;
+                load::concurrent(&processor, load::alerts(service, &record, args.count)).await
+            })?;
+            check_received(&sink, before, args.count)?;
+            let rate = args.count as f64 / seconds;
+            eprintln!(
+                "round {round}: {:<12} rust ×{:<3}  {rate:>9.1} alerts/s",
+                service.name(),
+                args.concurrency
+            );
+            figures.concurrent.push(rate);
+        }
+        let ceiling = runtime.block_on(sink::ceiling(
+            &base_url,
+            args.ceiling_connections,
+            Duration::from_secs_f64(args.ceiling_secs),
+            u64::MAX,
+        ))?;
+        eprintln!(
+            "round {round}: sink ceiling ({} connections) {:>9.1} requests/s",
+            args.ceiling_connections,
+            ceiling.per_second()
+        );
+        ceilings.push(ceiling.per_second());
+    }
+    let load_end = load_average()?;
+    let peak_rss_kib = cold::vm_hwm_kib("/proc/self/status")?;
+
+    let ceiling = median(&ceilings);
+    let mut services = serde_json::Map::new();
+    for figures in &per_service {
+        let summary = figures.summary(ceiling);
+        eprintln!("{}", figures.line(&summary, args.concurrency));
+        services.insert(figures.service.name().to_owned(), summary);
+    }
+    eprintln!(
+        "sink ceiling {ceiling:.0} requests/s; peak RSS {:.1} MiB; load {load_start} -> {load_end}",
+        peak_rss_kib as f64 / 1024.0
+    );
+    Ok(json!({
+        "count": args.count,
+        "warmup": args.warmup,
+        "rounds": args.rounds,
+        "concurrency": args.concurrency,
+        "ceiling_connections": args.ceiling_connections,
+        "cores": cores(),
+        "load_start": load_start,
+        "load_end": load_end,
+        "python": versions.as_ref().map(|(p, _)| p),
+        "requests": versions.as_ref().map(|(_, r)| r),
+        "services": services,
+        "ceiling_per_s": ceilings,
+        "ceiling_median_per_s": ceiling,
+        "peak_rss_kib": peak_rss_kib,
+    }))
+}
+
+/// The figures of one service across rounds.
+struct ServiceFigures {
+    service: Service,
+    baseline: Vec<f64>,
+    rust: Vec<f64>,
+    concurrent: Vec<f64>,
+    latencies: Vec<Duration>,
+}
+
+impl ServiceFigures {
+    fn new(service: Service) -> Self {
+        Self {
+            service,
+            baseline: Vec::new(),
+            rust: Vec::new(),
+            concurrent: Vec::new(),
+            latencies: Vec::new(),
+        }
+    }
+
+    fn summary(&self, ceiling: f64) -> Value {
+        let mut latencies = self.latencies.clone();
+        latencies.sort_unstable();
+        let rust = median(&self.rust);
+        let baseline = (!self.baseline.is_empty()).then(|| median(&self.baseline));
+        let concurrent = median(&self.concurrent);
+        json!({
+            "baseline_per_s": self.baseline,
+            "rust_per_s": self.rust,
+            "concurrent_per_s": self.concurrent,
+            "baseline_median_per_s": baseline,
+            "rust_median_per_s": rust,
+            "concurrent_median_per_s": concurrent,
+            "ratio": baseline.map(|b| rust / b),
+            "concurrent_ratio": baseline.map(|b| concurrent / b),
+            "rust_of_ceiling": rust / ceiling,
+            "concurrent_of_ceiling": concurrent / ceiling,
+            "p50_us": percentile_us(&latencies, 50.0),
+            "p99_us": percentile_us(&latencies, 99.0),
+        })
+    }
+
+    fn line(&self, summary: &Value, concurrency: usize) -> String {
+        let number = |key: &str| summary[key].as_f64().unwrap_or(f64::NAN);
+        format!(
+            "{}: sequential rust {:.0}/s, baseline {:.0}/s, ratio {:.1}x, {:.1} % of the ceiling, \
+             p50 {:.0} us, p99 {:.0} us; concurrent (x{concurrency}) {:.0}/s, ratio {:.1}x, {:.1} % of the ceiling",
+            self.service.name(),
+            number("rust_median_per_s"),
+            number("baseline_median_per_s"),
+            number("ratio"),
+            number("rust_of_ceiling") * 100.0,
+            number("p50_us"),
+            number("p99_us"),
+            number("concurrent_median_per_s"),
+            number("concurrent_ratio"),
+            number("concurrent_of_ceiling") * 100.0,
+        )
+    }
+}
+
+/// The `cold-start` command.
+fn run_cold(args: &ColdArgs) -> Result<Value, String> {
+    let records = std::fs::read_to_string(&args.records)
+        .map_err(|e| format!("cannot read {}: {e}", args.records.display()))?;
+    let record_line = records
+        .lines()
+        .next()
+        .ok_or_else(|| format!("{} is empty", args.records.display()))?;
+    let baseline = args.baseline.baseline();
+    let sink = Sink::start()?;
+    let url = Service::Slack.url(&sink.base_url());
+    let load_start = load_average()?;
+    // One untimed start of each first: the page cache then holds both programs.
+    cold::quickstart(&args.quickstart, &args.config, record_line)?;
+    if let Some(baseline) = &baseline {
+        cold::baseline(baseline, &url)?;
+    }
+    let (mut rust, mut python) = (Vec::new(), Vec::new());
+    for round in 1..=args.rounds {
+        if let Some(baseline) = &baseline {
+            let start = cold::baseline(baseline, &url)?;
+            eprintln!(
+                "round {round}: baseline   {:>8.2} ms, peak RSS {:>7.1} MiB",
+                ms(start.elapsed),
+                start.peak_rss_kib as f64 / 1024.0
+            );
+            python.push(start);
+        }
+        let start = cold::quickstart(&args.quickstart, &args.config, record_line)?;
+        eprintln!(
+            "round {round}: quickstart {:>8.2} ms, peak RSS {:>7.1} MiB",
+            ms(start.elapsed),
+            start.peak_rss_kib as f64 / 1024.0
+        );
+        rust.push(start);
+    }
+    let load_end = load_average()?;
+    let summary = |starts: &[cold::Start]| {
+        let times: Vec<f64> = starts.iter().map(|s| ms(s.elapsed)).collect();
+        let rss: Vec<f64> = starts.iter().map(|s| s.peak_rss_kib as f64).collect();
+        json!({
+            "ms": times,
+            "median_ms": (!times.is_empty()).then(|| median(&times)),
+            "peak_rss_kib": rss,
+            "median_peak_rss_kib": (!rss.is_empty()).then(|| median(&rss)),
+        })
+    };
+    Ok(json!({
+        "rounds": args.rounds,
+        "cores": cores(),
+        "load_start": load_start,
+        "load_end": load_end,
+        "rust": summary(&rust),
+        "baseline": summary(&python),
+    }))
+}
+
+fn temp_dir() -> Result<tempfile::TempDir, String> {
+    tempfile::tempdir().map_err(|e| format!("cannot create a temp dir: {e}"))
+}
+
+/// Fails unless the sink received exactly `expected` requests since `before`.
+fn check_received(sink: &Sink, before: u64, expected: usize) -> Result<(), String> {
+    let received = sink.received() - before;
+    if received != expected as u64 {
+        return Err(format!(
+            "the sink received {received} requests, {expected} expected"
+        ));
+    }
+    Ok(())
+}
+
+/// The three load averages of `/proc/loadavg`, e.g. `0.52 0.58 0.59`.
+fn load_average() -> Result<String, String> {
+    let text = std::fs::read_to_string("/proc/loadavg")
+        .map_err(|e| format!("cannot read /proc/loadavg: {e}"))?;
+    Ok(text
+        .split_whitespace()
+        .take(3)
+        .collect::<Vec<_>>()
+        .join(" "))
+}
+
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+fn ms(duration: Duration) -> f64 {
+    duration.as_secs_f64() * 1e3
+}
+
+/// The median of `values` (the mean of the middle two for an even count); NaN when empty.
+fn median(values: &[f64]) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_unstable_by(f64::total_cmp);
+    match sorted.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => sorted[n / 2],
+        n => (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0,
+    }
+}
+
+/// The nearest-rank `p`th percentile of sorted `latencies`, in microseconds; NaN when empty.
+fn percentile_us(sorted: &[Duration], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1].as_secs_f64() * 1e6
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn medians_and_percentiles() {
+        assert_eq!(median(&[3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(&[4.0, 1.0, 2.0, 3.0]), 2.5);
+        assert!(median(&[]).is_nan());
+        let latencies: Vec<Duration> = (1..=100).map(Duration::from_micros).collect();
+        assert_eq!(percentile_us(&latencies, 50.0), 50.0);
+        assert_eq!(percentile_us(&latencies, 99.0), 99.0);
+        assert_eq!(percentile_us(&latencies[..1], 99.0), 1.0);
+    }
+}

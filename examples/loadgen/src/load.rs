@@ -1,0 +1,266 @@
+//! The Rust side of the load benchmark: alerts through the real processor path (publish,
+//! dispatch, ledger) to the sink.
+//!
+//! Each run gets a fresh processor: `outputs.json` with `slack:bench` and `pagerduty-v2:bench`,
+//! their secrets (the sink's URLs, a routing key) in a local credential store behind the
+//! processor's credential cache (warm after the first alert, like the baseline's cache), and a
+//! SQLite ledger, all in a temporary directory.
+
+use serde_json::Value;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use streamalert::Alert;
+use streamalert::config::{LedgerSettings, OutputsConfig, ProcessorSettings};
+use streamalert::creds::{CredentialCache, CredentialStore as _, LocalStore, encode_secret_json};
+use streamalert::ledger::SqliteLedger;
+use streamalert::processor::Processor;
+
+/// The descriptor of both outputs (the baseline's `DESCRIPTOR`).
+pub(crate) const DESCRIPTOR: &str = "bench";
+
+/// The rule name of the baseline's alerts.
+const RULE_NAME: &str = "cloudtrail_root_account_usage";
+
+/// The rule description of the baseline's alerts (its `RULE_DESCRIPTION`).
+const RULE_DESCRIPTION: &str = "
+author:           airbnb_csirt
+description:      Root AWS credentials are being used;
+                  This is against best practice and may be an attacker
+reference_1:      https://aws.amazon.com/premiumsupport/knowledge-center/
+                      cloudtrail-root-action-logs/
+reference_2:      http://docs.aws.amazon.com/IAM/latest/UserGuide/id_root-user.html
+playbook:         (a) identify who is using the Root account
+                  (b) ping the individual to determine if intentional and/or legitimate
+";
+
+/// The routing key of the baseline's PagerDuty credentials (a placeholder, not a secret).
+const ROUTING_KEY: &str = "R0UT1NGKEY0123456789ABCDEF012345";
+
+/// How many alerts a run submits at once (the `process` command's chunk of input lines).
+const SUBMIT_CHUNK: usize = 512;
+
+/// The two outputs the benchmark delivers to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Service {
+    /// `slack:bench`, a webhook URL on the sink.
+    Slack,
+    /// `pagerduty-v2:bench`, the Events API v2 endpoint on the sink.
+    PagerDutyV2,
+}
+
+impl Service {
+    /// Both, in the order runs alternate.
+    pub(crate) const ALL: [Service; 2] = [Service::Slack, Service::PagerDutyV2];
+
+    /// The service name, as the baseline's `--service` takes it.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Service::Slack => "slack",
+            Service::PagerDutyV2 => "pagerduty-v2",
+        }
+    }
+
+    /// The sink URL this service posts to.
+    pub(crate) fn url(self, base_url: &str) -> String {
+        match self {
+            Service::Slack => format!("{base_url}/services/T0/B0/X"),
+            Service::PagerDutyV2 => format!("{base_url}/v2/enqueue"),
+        }
+    }
+
+    fn output(self) -> String {
+        format!("{}:{DESCRIPTOR}", self.name())
+    }
+}
+
+/// `count` alerts like the baseline's: the same record and fields, both outputs listed (so the
+/// default publication is the same) and the other service's already sent, so that each alert
+/// is delivered to `service` only.
+pub(crate) fn alerts(service: Service, record: &Value, count: usize) -> Vec<Alert> {
+    (0..count)
+        .map(|_| {
+            let mut alert =
+                Alert::new(RULE_NAME, record.clone(), Service::ALL.map(Service::output));
+            alert.cluster = Some("prod".into());
+            alert.log_source = Some("cloudwatch:events".into());
+            alert.log_type = Some("json".into());
+            alert.rule_description = Some(RULE_DESCRIPTION.into());
+            alert.source_entity = Some("prefix_prod_streamalert".into());
+            alert.source_service = Some("kinesis".into());
+            for other in Service::ALL.into_iter().filter(|s| *s != service) {
+                alert.outputs_sent.insert(other.output());
+            }
+            alert
+        })
+        .collect()
+}
+
+/// A processor delivering to the sink at `base_url`, with its ledger and credential store in
+/// `dir`.
+pub(crate) async fn processor(
+    base_url: &str,
+    dir: &std::path::Path,
+    concurrency: usize,
+) -> Result<Processor, String> {
+    let config = OutputsConfig::from_json(&format!(
+        r#"{{"slack": ["{DESCRIPTOR}"], "pagerduty-v2": ["{DESCRIPTOR}"]}}"#
+    ))
+    .map_err(|e| e.to_string())?;
+    let store = Arc::new(LocalStore::new(dir.join("credentials"), dir.join("key")));
+    let slack_url = Service::Slack.url(base_url);
+    let pagerduty_url = Service::PagerDutyV2.url(base_url);
+    let secrets = [
+        (
+            Service::Slack,
+            encode_secret_json([("url", slack_url.as_str())]),
+        ),
+        (
+            Service::PagerDutyV2,
+            encode_secret_json([
+                ("routing_key", ROUTING_KEY),
+                ("url", pagerduty_url.as_str()),
+            ]),
+        ),
+    ];
+    for (service, secret) in &secrets {
+        store
+            .save(service.name(), DESCRIPTOR, secret)
+            .await
+            .map_err(|e| format!("cannot store the {} credentials: {e}", service.name()))?;
+    }
+    let settings = ProcessorSettings {
+        concurrency,
+        ledger: LedgerSettings {
+            path: dir.join("ledger.sqlite3"),
+            ..LedgerSettings::default()
+        },
+        ..ProcessorSettings::default()
+    };
+    let ledger = SqliteLedger::open(&settings.ledger).map_err(|e| e.to_string())?;
+    let cache = CredentialCache::new(store, settings.credentials.cache_ttl());
+    Ok(Processor::new(config)
+        .with_settings(settings)
+        .with_ledger(Arc::new(ledger))
+        .with_credentials(Arc::new(cache)))
+}
+
+/// A sequential run: each alert processed alone (recorded, delivered, outcome recorded) before
+/// the next starts.
+#[derive(Debug, Clone)]
+pub(crate) struct Sequential {
+    /// Wall time of the timed alerts.
+    pub(crate) seconds: f64,
+    /// Each timed alert's time from submission to its outcome being recorded.
+    pub(crate) latencies: Vec<Duration>,
+}
+
+impl Sequential {
+    /// Alerts per second.
+    pub(crate) fn per_second(&self) -> f64 {
+        self.latencies.len() as f64 / self.seconds
+    }
+}
+
+/// Processes `warmup` untimed alerts, then `alerts`, one at a time.
+pub(crate) async fn sequential(
+    processor: &Processor,
+    warmup: Vec<Alert>,
+    alerts: Vec<Alert>,
+) -> Result<Sequential, String> {
+    for alert in warmup {
+        one(processor, alert).await?;
+    }
+    let mut latencies = Vec::with_capacity(alerts.len());
+    let started = Instant::now();
+    for alert in alerts {
+        let begun = Instant::now();
+        one(processor, alert).await?;
+        latencies.push(begun.elapsed());
+    }
+    Ok(Sequential {
+        seconds: started.elapsed().as_secs_f64(),
+        latencies,
+    })
+}
+
+async fn one(processor: &Processor, alert: Alert) -> Result<(), String> {
+    let report = processor
+        .process(vec![alert])
+        .await
+        .map_err(|e| e.to_string())?;
+    if report.sent != 1 || report.failed != 0 || report.ledger_errors != 0 {
+        return Err(format!("an alert was not delivered: {report:?}"));
+    }
+    Ok(())
+}
+
+/// Processes `alerts` with up to the processor's `concurrency` in flight, submitted in chunks
+/// as the `process` command does; returns the wall time in seconds.
+pub(crate) async fn concurrent(processor: &Processor, alerts: Vec<Alert>) -> Result<f64, String> {
+    let total = alerts.len() as u64;
+    let started = Instant::now();
+    let mut run = processor.start_run();
+    let mut alerts = alerts.into_iter().peekable();
+    while alerts.peek().is_some() {
+        let chunk: Vec<Alert> = alerts.by_ref().take(SUBMIT_CHUNK).collect();
+        run.submit(chunk).await.map_err(|e| e.to_string())?;
+    }
+    let report = run.finish().await;
+    let seconds = started.elapsed().as_secs_f64();
+    if report.sent != total || report.failed != 0 || report.ledger_errors != 0 {
+        return Err(format!("not every alert was delivered: {report:?}"));
+    }
+    Ok(seconds)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
+    use super::*;
+    use crate::sink::Sink;
+
+    fn record() -> Value {
+        serde_json::from_str(include_str!("../data/record.json")).unwrap()
+    }
+
+    #[test]
+    fn alerts_go_to_one_service_with_the_baseline_publication() {
+        let alerts = alerts(Service::PagerDutyV2, &record(), 2);
+        assert_ne!(alerts[0].alert_id, alerts[1].alert_id);
+        let remaining: Vec<_> = alerts[0].remaining_outputs().into_iter().collect();
+        assert_eq!(remaining, ["pagerduty-v2:bench"]);
+        let publication = alerts[0].output_dict();
+        assert_eq!(
+            publication["outputs"],
+            serde_json::json!(["pagerduty-v2:bench", "slack:bench"])
+        );
+        assert_eq!(publication["rule_name"], RULE_NAME);
+    }
+
+    #[test]
+    fn every_alert_reaches_the_sink_through_the_ledger() {
+        let sink = Sink::start().unwrap();
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        runtime.block_on(async {
+            let processor = processor(&sink.base_url(), dir.path(), 4).await.unwrap();
+            let slack = alerts(Service::Slack, &record(), 3);
+            let run = sequential(&processor, slack[..1].to_vec(), slack[1..].to_vec())
+                .await
+                .unwrap();
+            assert_eq!(run.latencies.len(), 2);
+            let pagerduty = alerts(Service::PagerDutyV2, &record(), 5);
+            concurrent(&processor, pagerduty).await.unwrap();
+        });
+        assert_eq!(sink.received(), 8);
+        let ledger = SqliteLedger::open(&LedgerSettings {
+            path: dir.path().join("ledger.sqlite3"),
+            ..LedgerSettings::default()
+        })
+        .unwrap();
+        let entries = ledger.entries().unwrap();
+        assert_eq!(entries.len(), 8);
+        assert!(entries.iter().all(|entry| entry.unsent().next().is_none()));
+    }
+}
