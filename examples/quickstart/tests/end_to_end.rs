@@ -218,6 +218,33 @@ fn list_shows_the_registered_rules_with_their_source() {
 }
 
 #[test]
+fn the_quickstart_is_the_binary_at_scale_with_the_aws_outputs_and_the_lambda_command() {
+    let run = quickstart(&example_dir(), &["list", "outputs"]);
+    assert!(run.status.success());
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    let services: Vec<&str> = stdout
+        .lines()
+        .filter_map(|line| line.split('\t').next())
+        .collect();
+    for service in [
+        "aws-cloudwatch-log",
+        "aws-firehose",
+        "aws-lambda",
+        "aws-lambda-v2",
+        "aws-s3",
+        "aws-ses",
+        "aws-sns",
+        "aws-sqs",
+    ] {
+        assert!(services.contains(&service), "{service} in {stdout}");
+    }
+    let run = quickstart(&example_dir(), &["lambda", "--help"]);
+    assert!(run.status.success());
+    let help = String::from_utf8_lossy(&run.stdout);
+    assert!(help.contains("ALERTS_TABLE"), "{help}");
+}
+
+#[test]
 fn help_explains_the_commands_and_the_input_format() {
     let run = quickstart(&example_dir(), &["--help"]);
     let help = String::from_utf8_lossy(&run.stdout);
