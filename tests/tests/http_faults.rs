@@ -1,7 +1,7 @@
 //! Faults of the shared HTTP layer and of the outputs built on it (slack, pagerduty,
-//! pagerduty-v2, teams, teams-workflows, webhook), against wiremock: retries (decision Q7),
-//! `Retry-After` measured on tokio's paused clock, final 4xx, refused connections, servers
-//! that never answer, replies that are not the JSON PagerDuty must send (Q2), TLS (Q8),
+//! pagerduty-v2, jira-v2, teams, teams-workflows, webhook), against wiremock: retries (decision
+//! Q7), `Retry-After` measured on tokio's paused clock, final 4xx, refused connections, servers
+//! that never answer, replies that are not the JSON PagerDuty (Q2) or Jira must send, TLS (Q8),
 //! endpoint overrides (Q11), Teams' status handling (Q16), and no secret in any error text,
 //! `Debug` output or log line.
 //!
@@ -22,7 +22,7 @@ use streamalert::output::{Credentials, Delivery, ErrorKind};
 use streamalert::{Alert, DispatchError, Publication};
 use support::saas::{self, Logs, assert_no_secret, json_reply, reply};
 use tokio::time::Instant;
-use wiremock::{MockServer, ResponseTemplate};
+use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
 /// The secret part of the Slack webhook URL used here.
 const SLACK_PATH: &str = "/services/T0SECRET/B0SECRET/XxWebhookSecretxX";
@@ -33,14 +33,26 @@ const SERVICE_KEY: &str = "SERV1CE-key-secret-0001";
 /// The Teams webhook path used here.
 const TEAMS_PATH: &str = "/webhookb2/GUID@GUID/IncomingWebhook/TEAMSSECRET/KEY";
 
+/// The Jira Cloud API token used here.
+const JIRA_API_KEY: &str = "J1RA-api-token-secret-0001";
+/// The Jira Cloud account of that token (configuration, not a secret: it is shown).
+const JIRA_USER: &str = "jira-bot@example.com";
+/// Jira's issue creation endpoint (a comment is `<JIRA_ISSUE>/<id>/comment`).
+const JIRA_ISSUE: &str = "/rest/api/2/issue";
+/// Jira's issue search endpoint.
+const JIRA_SEARCH: &str = "/rest/api/2/search";
+
 /// Every secret the tests below use.
-const SECRETS: [&str; 6] = [
+const SECRETS: [&str; 8] = [
     SLACK_PATH,
     "XxWebhookSecretxX",
     ROUTING_KEY,
     SERVICE_KEY,
     "TEAMSSECRET",
     saas::TOKEN,
+    JIRA_API_KEY,
+    // The text `Authorization: Basic` encodes.
+    "jira-bot@example.com:J1RA-api-token-secret-0001",
 ];
 
 /// The full policy, no per-attempt timeout (paused clock).
@@ -66,6 +78,37 @@ fn pagerduty_v1(server: &MockServer) -> Credentials {
         ("url", format!("{}/create_event.json", server.uri())),
         ("service_key", SERVICE_KEY.to_owned()),
     ])
+}
+
+/// jira-v2 at `base`, project `SEC`; `aggregate` is `yes` (search, then comment or create) or
+/// `no` (create).
+fn jira_v2(base: &str, aggregate: &str) -> Credentials {
+    Credentials::from_iter([
+        ("api_key", JIRA_API_KEY),
+        ("user_name", JIRA_USER),
+        ("url", base),
+        ("project_key", "SEC"),
+        ("issue_type", "Task"),
+        ("aggregate", aggregate),
+    ])
+}
+
+/// Jira's reply to a created issue.
+fn jira_created() -> ResponseTemplate {
+    json_reply(201, json!({"id": "10002", "key": "SEC-2"}))
+}
+
+/// The `Authorization` values `server` received: they encode jira-v2's API token, so they are
+/// secrets too.
+async fn authorizations(server: &MockServer) -> Vec<String> {
+    let requests = server.received_requests().await.unwrap_or_default();
+    let values: Vec<String> = requests
+        .iter()
+        .filter_map(|r| r.headers.get("authorization"))
+        .map(|v| v.to_str().unwrap().to_owned())
+        .collect();
+    assert!(!values.is_empty(), "no request carried an Authorization");
+    values
 }
 
 fn teams(server: &MockServer) -> Credentials {
@@ -149,6 +192,22 @@ async fn q7_pagerduty_v2_500_then_200_is_delivered_in_2_tries() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn q7_jira_v2_500_then_200_is_delivered_in_2_tries() {
+    let server = MockServer::start().await;
+    flaky(&server, JIRA_ISSUE, jira_created()).await;
+    let credentials = jira_v2(&server.uri(), "no");
+    saas::dispatch_fixture(paused(), "jira-v2", "soc", &credentials)
+        .await
+        .unwrap();
+    let requests = server.received_requests().await.unwrap();
+    assert_eq!(requests.len(), 2);
+    assert_eq!(
+        requests[0].body, requests[1].body,
+        "the same issue is sent again"
+    );
+}
+
+#[tokio::test(start_paused = true)]
 async fn q16_teams_accepts_any_2xx_and_retries_a_500() {
     let server = MockServer::start().await;
     flaky(&server, TEAMS_PATH, ResponseTemplate::new(202)).await;
@@ -209,6 +268,19 @@ async fn q7_pagerduty_v2_429_retry_after_2_waits_at_least_2_seconds() {
     assert!(elapsed >= Duration::from_secs(2), "waited {elapsed:?}");
     assert!(log.contains("wait_ms=2000"), "{log}");
     assert_no_secret("log", &log, &SECRETS);
+}
+
+#[tokio::test(start_paused = true)]
+async fn q7_jira_v2_429_retry_after_2_waits_at_least_2_seconds() {
+    let server = MockServer::start().await;
+    let credentials = jira_v2(&server.uri(), "no");
+    let dispatch = saas::dispatch_fixture(paused(), "jira-v2", "soc", &credentials);
+    let (elapsed, log) = throttled_then_ok(&server, JIRA_ISSUE, jira_created(), dispatch).await;
+    assert!(elapsed >= Duration::from_secs(2), "waited {elapsed:?}");
+    assert!(log.contains("wait_ms=2000"), "{log}");
+    assert_no_secret("log", &log, &SECRETS);
+    let authorizations = authorizations(&server).await;
+    assert_no_secret("log", &log, &authorizations);
 }
 
 #[tokio::test(start_paused = true)]
@@ -340,6 +412,39 @@ async fn q7_pagerduty_v2_permanent_400_is_one_try_and_the_error_carries_the_body
 }
 
 #[tokio::test(start_paused = true)]
+async fn q7_jira_v2_permanent_400_is_one_try_and_the_error_carries_the_body() {
+    let server = MockServer::start().await;
+    let body = json!({"errorMessages": [format!("token {JIRA_API_KEY} may not create issues")], "errors": {"issuetype": "Specify a valid issue type"}});
+    reply(&server, "POST", JIRA_ISSUE, json_reply(400, body), 10, 1).await;
+    let logs = Logs::capture();
+    let credentials = jira_v2(&server.uri(), "no");
+    let err = saas::dispatch_fixture(paused(), "jira-v2", "soc", &credentials)
+        .await
+        .unwrap_err();
+    assert_eq!(received(&server).await, 1);
+    assert_eq!(err.kind(), ErrorKind::Rejected);
+    assert_eq!(err.status(), Some(400));
+    assert!(!err.is_retryable());
+    let text = shown(&err);
+    assert!(
+        text.contains("jira-v2:soc: POST http://127.0.0.1:"),
+        "{text}"
+    );
+    assert!(
+        text.contains("/rest/api/2/issue: HTTP 400 Bad Request"),
+        "the base URL is not secret: {text}"
+    );
+    assert!(text.contains("1 try; not retryable"), "{text}");
+    assert!(text.contains("Specify a valid issue type"), "{text}");
+    assert!(
+        text.contains("token [REDACTED] may not create issues"),
+        "{text}"
+    );
+    assert_no_secret("error", &text, &SECRETS);
+    assert_no_secret("log", &logs.text(), &SECRETS);
+}
+
+#[tokio::test(start_paused = true)]
 async fn q7_a_429_or_5xx_retries_5_times_then_fails_retryable() {
     let server = MockServer::start().await;
     reply(
@@ -382,18 +487,22 @@ fn fast() -> HttpOverrides {
 #[tokio::test]
 async fn q7_connection_refused_is_retried_and_retryable() {
     let base = closed_port();
-    for (service, credentials) in [
+    for (service, method, credentials) in [
         (
             "slack",
+            "POST",
             Credentials::from_iter([("url", format!("{base}{SLACK_PATH}"))]),
         ),
         (
             "pagerduty-v2",
+            "POST",
             Credentials::from_iter([
                 ("url", format!("{base}/v2/enqueue")),
                 ("routing_key", ROUTING_KEY.into()),
             ]),
         ),
+        // A search that never reached Jira fails the delivery (a refused one would not).
+        ("jira-v2", "GET", jira_v2(&base, "yes")),
     ] {
         let logs = Logs::capture();
         let err = saas::dispatch_fixture(fast(), service, "d", &credentials)
@@ -405,7 +514,7 @@ async fn q7_connection_refused_is_retried_and_retryable() {
         let text = shown(&err);
         assert!(text.contains("connection failed"), "{text}");
         assert!(text.contains("5 tries"), "{text}");
-        assert!(text.contains(&format!("{service}:d: POST")), "{text}");
+        assert!(text.contains(&format!("{service}:d: {method}")), "{text}");
         assert_no_secret("error", &text, &SECRETS);
         assert_no_secret("log", &logs.text(), &SECRETS);
     }
@@ -430,6 +539,36 @@ async fn q7_a_server_that_never_answers_times_out() {
     assert!(
         elapsed <= Duration::from_secs(61),
         "the 60 s deadline bounds it: {elapsed:?}"
+    );
+    assert_no_secret("error", &shown(&err), &SECRETS);
+}
+
+#[tokio::test(start_paused = true)]
+async fn q7_jira_v2_a_server_that_never_answers_times_out() {
+    let server = MockServer::start().await;
+    let silent = ResponseTemplate::new(200).set_delay(Duration::from_secs(3600));
+    reply(&server, "GET", JIRA_SEARCH, silent, 100, 1).await;
+    reply(&server, "POST", JIRA_ISSUE, jira_created(), 100, 1).await;
+    let started = Instant::now();
+    let overrides = HttpOverrides::new().retry(RetryPolicy::DEFAULT);
+    let credentials = jira_v2(&server.uri(), "yes");
+    let err = saas::dispatch_fixture(overrides, "jira-v2", "soc", &credentials)
+        .await
+        .unwrap_err();
+    let elapsed = started.elapsed();
+    assert_eq!(err.kind(), ErrorKind::Timeout, "{err}");
+    assert!(err.is_retryable());
+    assert!(err.message().contains("jira-v2:soc: GET"), "{err}");
+    assert!(err.message().contains("timed out"), "{err}");
+    assert!(elapsed >= Duration::from_secs(10), "{elapsed:?}");
+    assert!(elapsed <= Duration::from_secs(61), "{elapsed:?}");
+    // A search without an answer is not "no issue found": nothing is created.
+    let requests = saas::request_lines(&server).await;
+    assert!(
+        requests
+            .iter()
+            .all(|r| r.starts_with("GET /rest/api/2/search?")),
+        "{requests:?}"
     );
     assert_no_secret("error", &shown(&err), &SECRETS);
 }
@@ -572,6 +711,54 @@ async fn q2_pagerduty_v1_empty_body_is_a_failure_and_json_is_success() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Jira's JSON replies
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test(start_paused = true)]
+async fn jira_v2_search_comment_or_creation_reply_that_is_not_json_fails() {
+    let html = || ResponseTemplate::new(200).set_body_string("<html>proxy login</html>");
+    let found = json_reply(200, json!({"issues": [{"id": "10001"}]}));
+    // (aggregate, the step answered with HTML, the requests sent: none after the bad reply)
+    let cases = [
+        ("yes", "GET", JIRA_SEARCH, vec!["GET"]),
+        (
+            "yes",
+            "POST",
+            "/rest/api/2/issue/10001/comment",
+            vec!["GET", "POST"],
+        ),
+        ("no", "POST", JIRA_ISSUE, vec!["POST"]),
+    ];
+    for (aggregate, verb, route, sent) in cases {
+        let server = MockServer::start().await;
+        reply(&server, verb, route, html(), 10, 1).await;
+        reply(&server, "GET", JIRA_SEARCH, found.clone(), 10, 2).await;
+        reply(&server, "POST", JIRA_ISSUE, jira_created(), 10, 2).await;
+        let credentials = jira_v2(&server.uri(), aggregate);
+        let err = saas::dispatch_fixture(paused(), "jira-v2", "soc", &credentials)
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidResponse, "{route}: {err}");
+        assert_eq!(err.status(), Some(200), "{route}");
+        assert!(!err.is_retryable(), "{route}");
+        assert!(err.message().contains("not JSON"), "{route}: {err}");
+        assert!(
+            err.message().contains("<html>proxy login</html>"),
+            "{route}: {err}"
+        );
+        let methods: Vec<String> = server
+            .received_requests()
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.method.to_string())
+            .collect();
+        assert_eq!(methods, sent, "{route}: a 2xx is not retried");
+        assert_no_secret("error", &shown(&err), &SECRETS);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Endpoint override (Q11)
 // ---------------------------------------------------------------------------------------------
 
@@ -631,6 +818,23 @@ async fn no_secret_in_errors_debug_or_logs() {
     )
     .await;
     reply(&server, "POST", TEAMS_PATH, echo(TEAMS_PATH), 10, 1).await;
+    // Jira echoes the `Authorization` it was sent, to the search (logged, then a new issue is
+    // tried) and to the creation (the error).
+    let echo_authorization = |request: &Request| {
+        let sent = request
+            .headers
+            .get("authorization")
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default();
+        ResponseTemplate::new(401).set_body_string(format!("bad request: {sent} is not valid"))
+    };
+    for verb in ["GET", "POST"] {
+        Mock::given(wiremock::matchers::method(verb))
+            .and(wiremock::matchers::path_regex("^/rest/api/2/"))
+            .respond_with(echo_authorization)
+            .mount(&server)
+            .await;
+    }
     let logs = Logs::capture();
     let mut texts = Vec::new();
     for (service, credentials) in [
@@ -638,6 +842,7 @@ async fn no_secret_in_errors_debug_or_logs() {
         ("pagerduty-v2", pagerduty_v2(&server)),
         ("pagerduty", pagerduty_v1(&server)),
         ("teams", teams(&server)),
+        ("jira-v2", jira_v2(&server.uri(), "yes")),
     ] {
         let err = saas::dispatch_fixture(paused(), service, "d", &credentials)
             .await
@@ -651,9 +856,25 @@ async fn no_secret_in_errors_debug_or_logs() {
         let delivery = Delivery::new(&alert, "d", &publication).with_credentials(&credentials);
         texts.push(format!("{:?}", Http::new(service, &delivery)));
     }
-    texts.push(logs.text());
+    let log = logs.text();
+    assert!(
+        log.contains("the Jira search failed; a new issue is created"),
+        "{log}"
+    );
+    texts.push(log);
+    let authorizations = authorizations(&server).await;
+    assert_eq!(
+        saas::request_lines(&server)
+            .await
+            .iter()
+            .filter(|r| r.contains("/rest/api/2/"))
+            .count(),
+        2,
+        "jira-v2 searched, then tried to create"
+    );
     for text in &texts {
         assert_no_secret("error, Debug or log", text, &SECRETS);
+        assert_no_secret("error, Debug or log", text, &authorizations);
     }
 }
 

@@ -241,8 +241,8 @@ impl Logs {
 }
 
 /// Asserts that none of `secrets` appears in `text` (named `what`).
-pub fn assert_no_secret(what: &str, text: &str, secrets: &[&str]) {
-    for secret in secrets {
+pub fn assert_no_secret<S: AsRef<str>>(what: &str, text: &str, secrets: &[S]) {
+    for secret in secrets.iter().map(AsRef::as_ref) {
         assert!(
             !text.contains(secret),
             "{what} contains the secret {secret:?}:\n{text}"
