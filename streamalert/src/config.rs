@@ -62,11 +62,7 @@ pub enum ConfigError {
 impl OutputsConfig {
     /// Reads and checks `path`.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: path.to_owned(),
-            source,
-        })?;
-        Self::parse(&text, path)
+        Self::parse(&read(path)?, path)
     }
 
     /// Parses the text of an `outputs.json`.
@@ -153,6 +149,14 @@ impl OutputsConfig {
 }
 
 /// The 1-based line where `"service"` first appears, for error messages.
+/// The text of a configuration file; a read error names the file.
+fn read(path: &Path) -> Result<String, ConfigError> {
+    std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_owned(),
+        source,
+    })
+}
+
 fn locate(text: &str, service: &str) -> usize {
     let needle = format!("\"{service}\"");
     text.lines()
@@ -306,20 +310,19 @@ impl ProcessorSettings {
     /// Reads `dir/processor.json`; every default when the file does not exist.
     pub fn load_from_dir(dir: &Path) -> Result<Self, ConfigError> {
         let path = dir.join(PROCESSOR_SETTINGS_FILE);
-        match std::fs::read_to_string(&path) {
-            Ok(text) => Self::parse(&text, &path),
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(Self::default()),
-            Err(source) => Err(ConfigError::Read { path, source }),
+        match Self::load(&path) {
+            Err(ConfigError::Read { source, .. })
+                if source.kind() == std::io::ErrorKind::NotFound =>
+            {
+                Ok(Self::default())
+            }
+            loaded => loaded,
         }
     }
 
     /// Reads and checks `path`.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: path.to_owned(),
-            source,
-        })?;
-        Self::parse(&text, path)
+        Self::parse(&read(path)?, path)
     }
 
     /// Parses the text of a `processor.json`.

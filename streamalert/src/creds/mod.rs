@@ -821,27 +821,9 @@ impl StoreSettings {
     /// assert_eq!((settings.store, settings.cache_ttl_secs), (StoreKind::Ssm, 60));
     /// ```
     pub fn load_from_dir(dir: &Path) -> Result<Self, StoreError> {
-        let path = dir.join(crate::config::PROCESSOR_SETTINGS_FILE);
-        let text = match std::fs::read_to_string(&path) {
-            Ok(text) => text,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Self::default()),
-            Err(e) => return Err(StoreError::io("cannot read", &path, e)),
-        };
-        let invalid = |e: serde_json::Error| {
-            StoreError::Settings(format!(
-                "{}:{}:{}: {e}",
-                path.display(),
-                e.line(),
-                e.column()
-            ))
-        };
-        let mut document: serde_json::Value = serde_json::from_str(&text).map_err(invalid)?;
-        match document.get_mut(Self::KEY).map(serde_json::Value::take) {
-            None | Some(serde_json::Value::Null) => Ok(Self::default()),
-            Some(section) => serde_json::from_value(section).map_err(|e| {
-                StoreError::Settings(format!("{}: `{}`: {e}", path.display(), Self::KEY))
-            }),
-        }
+        crate::config::ProcessorSettings::load_from_dir(dir)
+            .map(|settings| settings.credentials)
+            .map_err(|error| StoreError::Settings(error.to_string()))
     }
 
     /// How long loaded credentials are used before they are loaded again.
