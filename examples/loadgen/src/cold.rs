@@ -2,9 +2,10 @@
 //! moment.
 //!
 //! * streamalert-rs: the quickstart binary runs `process --input - --config <its conf>` in an
-//!   empty working directory (so its ledger is created on the way); one record (the root
+//!   working directory of its own; one record (the root
 //!   console login of `examples/quickstart/data/records.jsonl`) is written to its standard
-//!   input, which stays open. The clock stops when its `stdout:console` output prints the
+//!   input, which stays open. Measured twice per directory: a first start, which creates the
+//!   SQLite ledger, and a restart, which opens the existing one. The clock stops when its `stdout:console` output prints the
 //!   alert; the process is still running then, and its `VmHWM` is read from `/proc`.
 //! * The baseline: `python -u` runs `streamalert_baseline.py --count 1 --warmup 0` against the
 //!   sink (interpreter start, imports, one alert sent to Slack); the clock stops when its result
@@ -41,13 +42,19 @@ with open('/proc/self/status') as status:
 "#;
 
 /// Starts `quickstart` once (see the module docs).
-pub(crate) fn quickstart(binary: &Path, config: &Path, record_line: &str) -> Result<Start, String> {
-    let dir = tempfile::tempdir().map_err(|e| format!("cannot create a temp dir: {e}"))?;
+/// `workdir` is its working directory: the ledger is created there on the first start and
+/// opened on the next.
+pub(crate) fn quickstart(
+    binary: &Path,
+    config: &Path,
+    record_line: &str,
+    workdir: &Path,
+) -> Result<Start, String> {
     let started = Instant::now();
     let mut child = Command::new(binary)
         .args(["process", "--input", "-", "--config"])
         .arg(config)
-        .current_dir(dir.path())
+        .current_dir(workdir)
         .env("RUST_LOG", "info")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

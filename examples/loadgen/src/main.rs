@@ -322,33 +322,41 @@ fn run_cold(args: &ColdArgs) -> Result<Value, String> {
         .lines()
         .next()
         .ok_or_else(|| format!("{} is empty", args.records.display()))?;
+    // The quickstart runs in a temporary working directory: absolute paths only.
+    let absolute = |path: &PathBuf| {
+        std::fs::canonicalize(path).map_err(|e| format!("{}: {e}", path.display()))
+    };
+    let (quickstart, config) = (absolute(&args.quickstart)?, absolute(&args.config)?);
     let baseline = args.baseline.baseline();
     let sink = Sink::start()?;
     let url = Service::Slack.url(&sink.base_url());
     let load_start = load_average()?;
     // One untimed start of each first: the page cache then holds both programs.
-    cold::quickstart(&args.quickstart, &args.config, record_line)?;
+    cold::quickstart(&quickstart, &config, record_line, temp_dir()?.path())?;
     if let Some(baseline) = &baseline {
         cold::baseline(baseline, &url)?;
     }
-    let (mut rust, mut python) = (Vec::new(), Vec::new());
-    for round in 1..=args.rounds {
-        if let Some(baseline) = &baseline {
-            let start = cold::baseline(baseline, &url)?;
-            eprintln!(
-                "round {round}: baseline   {:>8.2} ms, peak RSS {:>7.1} MiB",
-                ms(start.elapsed),
-                start.peak_rss_kib as f64 / 1024.0
-            );
-            python.push(start);
-        }
-        let start = cold::quickstart(&args.quickstart, &args.config, record_line)?;
+    let (mut first, mut restart, mut python) = (Vec::new(), Vec::new(), Vec::new());
+    let show = |round: usize, what: &str, start: &cold::Start| {
         eprintln!(
-            "round {round}: quickstart {:>8.2} ms, peak RSS {:>7.1} MiB",
+            "round {round}: {what:<22} {:>8.2} ms, peak RSS {:>6.1} MiB",
             ms(start.elapsed),
             start.peak_rss_kib as f64 / 1024.0
         );
-        rust.push(start);
+    };
+    for round in 1..=args.rounds {
+        if let Some(baseline) = &baseline {
+            let start = cold::baseline(baseline, &url)?;
+            show(round, "baseline", &start);
+            python.push(start);
+        }
+        let workdir = temp_dir()?;
+        let start = cold::quickstart(&quickstart, &config, record_line, workdir.path())?;
+        show(round, "quickstart, new ledger", &start);
+        first.push(start);
+        let start = cold::quickstart(&quickstart, &config, record_line, workdir.path())?;
+        show(round, "quickstart, restart", &start);
+        restart.push(start);
     }
     let load_end = load_average()?;
     let summary = |starts: &[cold::Start]| {
@@ -366,7 +374,8 @@ fn run_cold(args: &ColdArgs) -> Result<Value, String> {
         "cores": cores(),
         "load_start": load_start,
         "load_end": load_end,
-        "rust": summary(&rust),
+        "rust_new_ledger": summary(&first),
+        "rust_restart": summary(&restart),
         "baseline": summary(&python),
     }))
 }
