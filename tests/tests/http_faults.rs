@@ -351,21 +351,22 @@ async fn q7_retry_after_beyond_the_deadline_fails_retryable_without_waiting() {
 // Permanent 400: one try, the error carries the body
 // ---------------------------------------------------------------------------------------------
 
-#[tokio::test(start_paused = true)]
-async fn q7_slack_permanent_400_is_one_try_and_the_error_carries_the_body() {
+/// Answers every POST to `route` with a 400 carrying `body`, dispatches the fixture to
+/// `service:descriptor`, and checks the failure: one try, final, shown as
+/// `<service>:<descriptor>: POST http://127.0.0.1:<port><shown_path>: HTTP 400 Bad Request`
+/// with each of `quoted` (the reply, secrets redacted) and no secret in the error or the log.
+async fn assert_permanent_400(
+    route: &str,
+    body: ResponseTemplate,
+    service: &str,
+    credentials: impl Fn(&MockServer) -> Credentials,
+    shown_path: &str,
+    quoted: &[&str],
+) {
     let server = MockServer::start().await;
-    let body = format!("invalid_payload (posted to {SLACK_PATH})");
-    reply(
-        &server,
-        "POST",
-        SLACK_PATH,
-        ResponseTemplate::new(400).set_body_string(body),
-        10,
-        1,
-    )
-    .await;
+    reply(&server, "POST", route, body, 10, 1).await;
     let logs = Logs::capture();
-    let err = saas::dispatch_fixture(paused(), "slack", "secops", &slack(&server))
+    let err = saas::dispatch_fixture(paused(), service, "secops", &credentials(&server))
         .await
         .unwrap_err();
     assert_eq!(received(&server).await, 1);
@@ -373,75 +374,62 @@ async fn q7_slack_permanent_400_is_one_try_and_the_error_carries_the_body() {
     assert_eq!(err.status(), Some(400));
     assert!(!err.is_retryable());
     let text = shown(&err);
-    assert!(
-        text.contains("slack:secops: POST http://127.0.0.1:"),
-        "{text}"
-    );
-    assert!(text.contains("/[REDACTED]: HTTP 400 Bad Request"), "{text}");
-    assert!(text.contains("1 try; not retryable"), "{text}");
-    assert!(
-        text.contains("invalid_payload (posted to /[REDACTED])"),
-        "{text}"
-    );
+    let context = format!("{service}:secops: POST http://127.0.0.1:");
+    assert!(text.contains(&context), "{text}");
+    let status = format!("{shown_path}: HTTP 400 Bad Request; 1 try; not retryable");
+    assert!(text.contains(&status), "{text}");
+    for part in quoted {
+        assert!(text.contains(part), "{text}");
+    }
     assert_no_secret("error", &text, &SECRETS);
     assert_no_secret("log", &logs.text(), &SECRETS);
+}
+
+#[tokio::test(start_paused = true)]
+async fn q7_slack_permanent_400_is_one_try_and_the_error_carries_the_body() {
+    let body = format!("invalid_payload (posted to {SLACK_PATH})");
+    assert_permanent_400(
+        SLACK_PATH,
+        ResponseTemplate::new(400).set_body_string(body),
+        "slack",
+        slack,
+        "/[REDACTED]",
+        &["invalid_payload (posted to /[REDACTED])"],
+    )
+    .await;
 }
 
 #[tokio::test(start_paused = true)]
 async fn q7_pagerduty_v2_permanent_400_is_one_try_and_the_error_carries_the_body() {
-    let server = MockServer::start().await;
     let body = json!({"status": "invalid event", "errors": [format!("routing_key {ROUTING_KEY} is unknown")]});
-    reply(&server, "POST", "/v2/enqueue", json_reply(400, body), 10, 1).await;
-    let err = saas::dispatch_fixture(paused(), "pagerduty-v2", "oncall", &pagerduty_v2(&server))
-        .await
-        .unwrap_err();
-    assert_eq!(received(&server).await, 1);
-    assert_eq!(err.kind(), ErrorKind::Rejected);
-    let text = shown(&err);
-    assert!(
-        text.contains("pagerduty-v2:oncall: POST http://127.0.0.1:"),
-        "{text}"
-    );
-    assert!(
-        text.contains("/v2/enqueue: HTTP 400"),
-        "the endpoint is not secret: {text}"
-    );
-    assert!(text.contains("invalid event"), "{text}");
-    assert!(text.contains("routing_key [REDACTED] is unknown"), "{text}");
-    assert_no_secret("error", &text, &SECRETS);
+    assert_permanent_400(
+        "/v2/enqueue",
+        json_reply(400, body),
+        "pagerduty-v2",
+        pagerduty_v2,
+        // The endpoint is not secret.
+        "/v2/enqueue",
+        &["invalid event", "routing_key [REDACTED] is unknown"],
+    )
+    .await;
 }
 
 #[tokio::test(start_paused = true)]
 async fn q7_jira_v2_permanent_400_is_one_try_and_the_error_carries_the_body() {
-    let server = MockServer::start().await;
     let body = json!({"errorMessages": [format!("token {JIRA_API_KEY} may not create issues")], "errors": {"issuetype": "Specify a valid issue type"}});
-    reply(&server, "POST", JIRA_ISSUE, json_reply(400, body), 10, 1).await;
-    let logs = Logs::capture();
-    let credentials = jira_v2(&server.uri(), "no");
-    let err = saas::dispatch_fixture(paused(), "jira-v2", "soc", &credentials)
-        .await
-        .unwrap_err();
-    assert_eq!(received(&server).await, 1);
-    assert_eq!(err.kind(), ErrorKind::Rejected);
-    assert_eq!(err.status(), Some(400));
-    assert!(!err.is_retryable());
-    let text = shown(&err);
-    assert!(
-        text.contains("jira-v2:soc: POST http://127.0.0.1:"),
-        "{text}"
-    );
-    assert!(
-        text.contains("/rest/api/2/issue: HTTP 400 Bad Request"),
-        "the base URL is not secret: {text}"
-    );
-    assert!(text.contains("1 try; not retryable"), "{text}");
-    assert!(text.contains("Specify a valid issue type"), "{text}");
-    assert!(
-        text.contains("token [REDACTED] may not create issues"),
-        "{text}"
-    );
-    assert_no_secret("error", &text, &SECRETS);
-    assert_no_secret("log", &logs.text(), &SECRETS);
+    assert_permanent_400(
+        JIRA_ISSUE,
+        json_reply(400, body),
+        "jira-v2",
+        |server| jira_v2(&server.uri(), "no"),
+        // The base URL is not secret.
+        "/rest/api/2/issue",
+        &[
+            "Specify a valid issue type",
+            "token [REDACTED] may not create issues",
+        ],
+    )
+    .await;
 }
 
 #[tokio::test(start_paused = true)]

@@ -2,15 +2,19 @@
 //! spec decisions these outputs apply (each test named after its decision), and the rule that
 //! no secret appears in an error's `Display`/`Debug` or a log line.
 
-#[path = "support/saas.rs"]
-mod support;
+mod support {
+    pub mod saas;
+}
 
 use serde_json::{Value, json};
 use std::time::Duration;
 use streamalert::output::http::{HttpOverrides, RetryPolicy};
-use streamalert::output::{Credentials, Delivery, DispatchError, ErrorKind};
+use streamalert::output::{Credentials, DispatchError, ErrorKind};
 use streamalert::{Alert, Publication};
-use support::{Logs, assert_no_secret, fixture_alert, json_reply, request_lines};
+use support::saas::{
+    self, assert_no_secret, block_on, capture_logs, dispatch_with, fixture_alert, json_reply,
+    request_lines, single_attempt,
+};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
 // ---------------------------------------------------------------------------------------------
@@ -31,64 +35,6 @@ const VO_ROUTING_KEY: &str = "victorops-routing-key-secret";
 /// The MD5 of the fixture record, as the rule context gives it.
 const MD5: &str = "0F9AA55DA3BDE84B35656AD8911A22E1";
 
-/// One attempt per request: how the vectors were recorded (README, "Retries").
-fn single_attempt() -> HttpOverrides {
-    HttpOverrides::new().retry(RetryPolicy::SINGLE_ATTEMPT)
-}
-
-/// Dispatches `alert` to `service:descriptor` with `overrides` in force.
-async fn dispatch_with(
-    overrides: HttpOverrides,
-    service: &str,
-    descriptor: &str,
-    alert: &Alert,
-    publication: &Publication,
-    credentials: &Credentials,
-) -> Result<(), DispatchError> {
-    let output = support::output(service);
-    let delivery = Delivery::new(alert, descriptor, publication).with_credentials(credentials);
-    overrides.run(output.dispatch(&delivery)).await
-}
-
-/// Runs `future` on the runtime every test of this file shares.
-///
-/// The HTTP layer's client is shared by the whole process and keeps pooled connections on the
-/// runtime that opened them; wiremock reuses its servers (and ports) from test to test. With a
-/// runtime per test, a test could be handed a pooled connection whose runtime had ended
-/// ("dispatch task is gone"). The future runs on the calling thread, so [`Logs`] captures its
-/// lines.
-fn block_on<F: std::future::Future>(future: F) -> F::Output {
-    static RUNTIME: std::sync::OnceLock<tokio::runtime::Runtime> = std::sync::OnceLock::new();
-    RUNTIME
-        .get_or_init(|| {
-            tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .expect("a tokio runtime")
-        })
-        .block_on(future)
-}
-
-/// Starts capturing this thread's log lines ([`Logs`]).
-///
-/// First, once per test binary, a global subscriber (discarding what it receives) is
-/// installed: without it, a log call site first reached on a thread that captures nothing is
-/// cached as "never enabled", and another test's capture would miss its lines.
-fn capture_logs() -> Logs {
-    static GLOBAL: std::sync::Once = std::sync::Once::new();
-    GLOBAL.call_once(|| {
-        let discard = tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::TRACE)
-            .with_writer(std::io::sink)
-            .finish();
-        // Only this function installs one; should another exist, it keeps call sites enabled too.
-        let _ = tracing::subscriber::set_global_default(discard);
-        tracing::callsite::rebuild_interest_cache();
-    });
-    Logs::capture()
-}
-
 /// Answers `verb route` with `response` `times` times, before any mock of a larger priority.
 async fn mock(
     server: &MockServer,
@@ -97,12 +43,12 @@ async fn mock(
     response: ResponseTemplate,
     times: u64,
 ) {
-    support::reply(server, verb, route, response, times, 1).await;
+    saas::reply(server, verb, route, response, times, 1).await;
 }
 
 /// Answers `verb route` with `response` whenever no earlier mock does.
 async fn fallback(server: &MockServer, verb: &str, route: &str, response: ResponseTemplate) {
-    support::reply(server, verb, route, response, u64::MAX, 10).await;
+    saas::reply(server, verb, route, response, u64::MAX, 10).await;
 }
 
 /// The requests received, as `METHOD /path?query`.
@@ -137,12 +83,7 @@ async fn dispatch(
     extra: Value,
     credentials: &Credentials,
 ) -> Result<(), DispatchError> {
-    let mut publication = support::publication(alert, service, descriptor);
-    if let Value::Object(extra) = extra {
-        for (key, value) in extra {
-            publication.insert(key, value);
-        }
-    }
+    let publication = saas::publication_with(alert, service, descriptor, extra);
     dispatch_with(
         single_attempt(),
         service,
@@ -171,7 +112,7 @@ fn shown(error: &DispatchError) -> String {
 /// The fixture's default Jira description.
 fn fixture_description() -> Value {
     let alert = fixture_alert();
-    let publication = support::publication(&alert, "jira", "soc");
+    let publication = saas::publication(&alert, "jira", "soc");
     streamalert::outputs::jira_common::Ticket::new(&alert, &publication).description
 }
 
@@ -339,160 +280,194 @@ fn jira_search_found_comments_on_the_issue() {
     });
 }
 
-#[test]
-fn jira_refused_comment_falls_back_to_create() {
-    block_on(async {
-        let server = jira_server().await;
-        mock(
-            &server,
-            "POST",
-            "/rest/api/2/issue/10001/comment",
-            ResponseTemplate::new(400).set_body_string("issue is closed"),
-            1,
-        )
-        .await;
-        let logs = capture_logs();
-        dispatch_fixture("jira", &jira_creds(&server, "yes"))
-            .await
-            .unwrap();
-        let requests = lines(&server).await;
-        assert_eq!(requests.len(), 4, "{requests:?}");
-        assert_eq!(requests[3], "POST /rest/api/2/issue");
-        assert!(logs.text().contains(
-        "Encountered an error when adding alert to existing Jira issue 10001. Attempting to create new Jira issue."
-    ), "{}", logs.text());
-        assert_eq!(
-            body(&server, 3).await,
-            json!({"fields": {
-                "project": {"key": "SEC"},
-                "summary": "StreamAlert cb_binarystore_file_added",
-                "description": fixture_description(),
-                "issuetype": {"name": "Task"},
-            }})
-        );
-    });
+/// One branch of the search → comment → create flow that `jira` and `jira-v2` share: the reply
+/// that replaces one of [`jira_server`]'s, and what follows.
+struct Branch {
+    name: &'static str,
+    aggregate: &'static str,
+    /// `(method, path, reply)`, answered once.
+    answer: Option<(&'static str, &'static str, ResponseTemplate)>,
+    /// `METHOD /path` of the requests after the login, queries left out.
+    requests: &'static [&'static str],
+    /// The failure and a part of its message, or `None` for a delivery.
+    error: Option<(ErrorKind, &'static str)>,
+}
+
+const SEARCH: &str = "GET /rest/api/2/search";
+const COMMENT: &str = "POST /rest/api/2/issue/10001/comment";
+const CREATE: &str = "POST /rest/api/2/issue";
+/// Logged when the comment on the issue found failed.
+const COMMENT_FAILED: &str = "Encountered an error when adding alert to existing Jira issue 10001. Attempting to create new Jira issue.";
+
+fn branches() -> Vec<Branch> {
+    let branch = |name, aggregate, answer, requests, error| Branch {
+        name,
+        aggregate,
+        answer,
+        requests,
+        error,
+    };
+    vec![
+        branch("found: comment", "YES", None, &[SEARCH, COMMENT], None),
+        branch("aggregate off: create", "no", None, &[CREATE], None),
+        branch(
+            "no issue: create",
+            "yes",
+            Some((
+                "GET",
+                "/rest/api/2/search",
+                json_reply(200, json!({"issues": []})),
+            )),
+            &[SEARCH, CREATE],
+            None,
+        ),
+        branch(
+            "empty search reply: create",
+            "yes",
+            Some(("GET", "/rest/api/2/search", json_reply(200, json!({})))),
+            &[SEARCH, CREATE],
+            None,
+        ),
+        branch(
+            "falsy issue id: create",
+            "yes",
+            Some((
+                "GET",
+                "/rest/api/2/search",
+                json_reply(200, json!({"issues": [{"id": "0"}]})),
+            )),
+            &[SEARCH, CREATE],
+            None,
+        ),
+        branch(
+            "refused search: not found, create",
+            "yes",
+            Some((
+                "GET",
+                "/rest/api/2/search",
+                ResponseTemplate::new(400).set_body_string("bad JQL"),
+            )),
+            &[SEARCH, CREATE],
+            None,
+        ),
+        branch(
+            "issue id that is not a number: fail",
+            "yes",
+            Some((
+                "GET",
+                "/rest/api/2/search",
+                json_reply(200, json!({"issues": [{"id": "SEC-1"}]})),
+            )),
+            &[SEARCH],
+            Some((ErrorKind::InvalidResponse, "without a numeric \"id\"")),
+        ),
+        branch(
+            "refused comment: create",
+            "yes",
+            Some((
+                "POST",
+                "/rest/api/2/issue/10001/comment",
+                ResponseTemplate::new(400).set_body_string("issue is closed"),
+            )),
+            &[SEARCH, COMMENT, CREATE],
+            None,
+        ),
+        branch(
+            "comment without an id: create",
+            "yes",
+            Some((
+                "POST",
+                "/rest/api/2/issue/10001/comment",
+                json_reply(200, json!({})),
+            )),
+            &[SEARCH, COMMENT, CREATE],
+            None,
+        ),
+        branch(
+            "creation without an id: fail",
+            "no",
+            Some(("POST", "/rest/api/2/issue", json_reply(201, json!({})))),
+            &[CREATE],
+            Some((ErrorKind::InvalidResponse, "without an issue \"id\"")),
+        ),
+        branch(
+            "refused creation: fail with the reply",
+            "no",
+            Some((
+                "POST",
+                "/rest/api/2/issue",
+                ResponseTemplate::new(400)
+                    .set_body_string(r#"{"errors": {"issuetype": "invalid"}}"#),
+            )),
+            &[CREATE],
+            Some((ErrorKind::Rejected, "issuetype")),
+        ),
+    ]
 }
 
 #[test]
-fn jira_comment_without_an_id_falls_back_to_create() {
+fn jira_and_jira_v2_follow_every_branch_of_search_comment_create() {
     block_on(async {
-        let server = jira_server().await;
-        mock(
-            &server,
-            "POST",
-            "/rest/api/2/issue/10001/comment",
-            json_reply(200, json!({})),
-            1,
-        )
-        .await;
-        dispatch_fixture("jira", &jira_creds(&server, "yes"))
-            .await
-            .unwrap();
-        assert_eq!(
-            lines(&server).await.last().unwrap(),
-            "POST /rest/api/2/issue"
-        );
-    });
-}
-
-#[test]
-fn jira_aggregate_off_creates_without_searching() {
-    block_on(async {
-        let server = jira_server().await;
-        dispatch_fixture("jira", &jira_creds(&server, "no"))
-            .await
-            .unwrap();
-        assert_eq!(
-            lines(&server).await,
-            ["POST /rest/auth/1/session", "POST /rest/api/2/issue"]
-        );
-    });
-}
-
-#[test]
-fn jira_search_without_issues_creates() {
-    block_on(async {
-        let server = jira_server().await;
-        mock(
-            &server,
-            "GET",
-            "/rest/api/2/search",
-            json_reply(200, json!({"issues": []})),
-            1,
-        )
-        .await;
-        dispatch_fixture("jira", &jira_creds(&server, "yes"))
-            .await
-            .unwrap();
-        let requests = lines(&server).await;
-        assert_eq!(requests.len(), 3);
-        assert_eq!(requests[2], "POST /rest/api/2/issue");
-    });
-}
-
-#[test]
-fn jira_refused_search_counts_as_not_found() {
-    block_on(async {
-        let server = jira_server().await;
-        mock(
-            &server,
-            "GET",
-            "/rest/api/2/search",
-            ResponseTemplate::new(400).set_body_string("bad JQL"),
-            1,
-        )
-        .await;
-        dispatch_fixture("jira", &jira_creds(&server, "yes"))
-            .await
-            .unwrap();
-        assert_eq!(
-            lines(&server).await.last().unwrap(),
-            "POST /rest/api/2/issue"
-        );
-    });
-}
-
-#[test]
-fn jira_creation_without_an_id_fails() {
-    block_on(async {
-        let server = jira_server().await;
-        mock(
-            &server,
-            "POST",
-            "/rest/api/2/issue",
-            json_reply(201, json!({})),
-            1,
-        )
-        .await;
-        let error = dispatch_fixture("jira", &jira_creds(&server, "no"))
-            .await
-            .unwrap_err();
-        assert_eq!(error.kind(), ErrorKind::InvalidResponse);
-        assert!(
-            error.message().contains("without an issue \"id\""),
-            "{error}"
-        );
-    });
-}
-
-#[test]
-fn jira_refused_creation_fails_with_the_service_reply() {
-    block_on(async {
-        let server = jira_server().await;
-        mock(
-            &server,
-            "POST",
-            "/rest/api/2/issue",
-            ResponseTemplate::new(400).set_body_string(r#"{"errors": {"issuetype": "invalid"}}"#),
-            1,
-        )
-        .await;
-        let error = dispatch_fixture("jira", &jira_creds(&server, "no"))
-            .await
-            .unwrap_err();
-        assert_eq!(error.status(), Some(400));
-        assert!(!error.is_retryable());
-        assert!(error.message().contains("issuetype"), "{error}");
+        for service in ["jira", "jira-v2"] {
+            for branch in branches() {
+                let at = format!("{service}: {}", branch.name);
+                let server = jira_server().await;
+                if let Some((verb, route, reply)) = branch.answer {
+                    mock(&server, verb, route, reply, 1).await;
+                }
+                let credentials = if service == "jira" {
+                    jira_creds(&server, branch.aggregate)
+                } else {
+                    jira_v2_creds(&server.uri(), branch.aggregate)
+                };
+                let logs = capture_logs();
+                let result = dispatch_fixture(service, &credentials).await;
+                match (branch.error, result) {
+                    (None, Ok(())) => {}
+                    (Some((kind, text)), Err(error)) => {
+                        assert_eq!(error.kind(), kind, "{at}: {error}");
+                        assert!(!error.is_retryable(), "{at}: {error}");
+                        assert!(error.message().contains(text), "{at}: {error}");
+                    }
+                    (expected, got) => panic!("{at}: expected {expected:?}, got {got:?}"),
+                }
+                let mut requests: Vec<String> = lines(&server)
+                    .await
+                    .iter()
+                    .map(|l| l.split('?').next().unwrap_or_default().to_owned())
+                    .collect();
+                if service == "jira" {
+                    assert_eq!(requests.remove(0), "POST /rest/auth/1/session", "{at}");
+                }
+                assert_eq!(requests, branch.requests, "{at}");
+                let last = received(&server).await.len() - 1;
+                if branch.requests.last() == Some(&CREATE) {
+                    assert_eq!(
+                        body(&server, last).await,
+                        json!({"fields": {
+                            "project": {"key": "SEC"},
+                            "summary": "StreamAlert cb_binarystore_file_added",
+                            "description": fixture_description(),
+                            "issuetype": {"name": "Task"},
+                        }}),
+                        "{at}"
+                    );
+                }
+                if branch.requests.last() == Some(&COMMENT) {
+                    assert_eq!(
+                        body(&server, last).await,
+                        json!({"body": fixture_description()}),
+                        "{at}"
+                    );
+                }
+                assert_eq!(
+                    logs.text().contains(COMMENT_FAILED),
+                    branch.requests == [SEARCH, COMMENT, CREATE],
+                    "{at}: {}",
+                    logs.text()
+                );
+            }
+        }
     });
 }
 
@@ -580,60 +555,6 @@ fn jira_v2_search_found_comments_on_the_issue() {
         assert_eq!(
             body(&server, 1).await,
             json!({"body": fixture_description()})
-        );
-    });
-}
-
-#[test]
-fn jira_v2_refused_comment_falls_back_to_create() {
-    block_on(async {
-        let server = jira_server().await;
-        mock(
-            &server,
-            "POST",
-            "/rest/api/2/issue/10001/comment",
-            ResponseTemplate::new(403),
-            1,
-        )
-        .await;
-        dispatch_fixture("jira-v2", &jira_v2_creds(&server.uri(), "yes"))
-            .await
-            .unwrap();
-        let requests = lines(&server).await;
-        assert_eq!(requests.len(), 3);
-        assert_eq!(requests[2], "POST /rest/api/2/issue");
-    });
-}
-
-#[test]
-fn jira_v2_aggregate_off_creates_without_searching() {
-    block_on(async {
-        let server = jira_server().await;
-        dispatch_fixture("jira-v2", &jira_v2_creds(&server.uri(), "no"))
-            .await
-            .unwrap();
-        assert_eq!(lines(&server).await, ["POST /rest/api/2/issue"]);
-    });
-}
-
-#[test]
-fn jira_v2_search_without_issues_creates() {
-    block_on(async {
-        let server = jira_server().await;
-        mock(
-            &server,
-            "GET",
-            "/rest/api/2/search",
-            json_reply(200, json!({"issues": []})),
-            1,
-        )
-        .await;
-        dispatch_fixture("jira-v2", &jira_v2_creds(&server.uri(), "yes"))
-            .await
-            .unwrap();
-        assert_eq!(
-            lines(&server).await.last().unwrap(),
-            "POST /rest/api/2/issue"
         );
     });
 }
@@ -1359,7 +1280,7 @@ fn demisto_publication_keys_override_the_defaults() {
 
 /// The properties of a registered output.
 fn properties(service: &str) -> Vec<streamalert::OutputProperty> {
-    support::output(service).properties()
+    saas::output(service).properties()
 }
 
 #[test]
@@ -1513,7 +1434,7 @@ fn q7_komand_and_victorops_are_retried_like_every_output() {
             };
             mock(&server, "POST", route, ResponseTemplate::new(503), 1).await;
             fallback(&server, "POST", route, json_reply(200, json!({}))).await;
-            let publication = support::publication(&alert, service, "soc");
+            let publication = saas::publication(&alert, service, "soc");
             dispatch_with(
                 HttpOverrides::new().retry(quick),
                 service,
@@ -1558,7 +1479,7 @@ fn q7_a_refused_jira_search_is_not_retried_and_a_500_is() {
         )
         .await;
         let alert = fixture_alert();
-        let publication = support::publication(&alert, "jira-v2", "soc");
+        let publication = saas::publication(&alert, "jira-v2", "soc");
         let credentials = jira_v2_creds(&server.uri(), "yes");
         dispatch_with(
             HttpOverrides::new().retry(quick),
@@ -1589,7 +1510,7 @@ async fn dispatch_against(
         credentials.insert(*name, *value);
     }
     let alert = cb_alert(ban_context());
-    let publication = support::publication(&alert, service, descriptor);
+    let publication = saas::publication(&alert, service, descriptor);
     let _ = dispatch_with(
         single_attempt(),
         service,
@@ -1715,7 +1636,7 @@ fn no_secret_in_errors_or_logs() {
                 .await;
             let logs = capture_logs();
             let alert = cb_alert(ban_context());
-            let publication = support::publication(&alert, service, "secrets");
+            let publication = saas::publication(&alert, service, "secrets");
             let error = dispatch_with(
                 single_attempt(),
                 service,

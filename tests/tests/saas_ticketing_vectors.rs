@@ -8,15 +8,18 @@
 //! received exactly the recorded requests: method, path, query, the headers that matter, the
 //! JSON body as a value, and — in a test of its own — the body byte for byte.
 
-#[path = "support/saas.rs"]
-mod support;
+mod support {
+    pub mod saas;
+}
 
 use serde_json::Value;
 use std::collections::BTreeMap;
-use streamalert::output::http::{HttpOverrides, RetryPolicy};
-use streamalert::output::{Credentials, Delivery, DispatchError};
-use streamalert::{Alert, Publication};
-use support::{Logs, read_json, rebased_credentials, vector_alert, vector_files};
+use streamalert::DispatchError;
+use streamalert::Publication;
+use support::saas::{
+    self, block_on, capture_logs, dispatch_with, read_json, rebased_credentials, single_attempt,
+    vector_alert, vector_files,
+};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
@@ -31,64 +34,6 @@ const SERVICES: [&str; 8] = [
     "carbonblack",
     "demisto",
 ];
-
-/// One attempt per request: how the vectors were recorded (README, "Retries").
-fn single_attempt() -> HttpOverrides {
-    HttpOverrides::new().retry(RetryPolicy::SINGLE_ATTEMPT)
-}
-
-/// Dispatches `alert` to `service:descriptor` with `overrides` in force.
-async fn dispatch_with(
-    overrides: HttpOverrides,
-    service: &str,
-    descriptor: &str,
-    alert: &Alert,
-    publication: &Publication,
-    credentials: &Credentials,
-) -> Result<(), DispatchError> {
-    let output = support::output(service);
-    let delivery = Delivery::new(alert, descriptor, publication).with_credentials(credentials);
-    overrides.run(output.dispatch(&delivery)).await
-}
-
-/// Runs `future` on the runtime every test of this file shares.
-///
-/// The HTTP layer's client is shared by the whole process and keeps pooled connections on the
-/// runtime that opened them; wiremock reuses its servers (and ports) from test to test. With a
-/// runtime per test, a test could be handed a pooled connection whose runtime had ended
-/// ("dispatch task is gone"). The future runs on the calling thread, so [`Logs`] captures its
-/// lines.
-fn block_on<F: std::future::Future>(future: F) -> F::Output {
-    static RUNTIME: std::sync::OnceLock<tokio::runtime::Runtime> = std::sync::OnceLock::new();
-    RUNTIME
-        .get_or_init(|| {
-            tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .expect("a tokio runtime")
-        })
-        .block_on(future)
-}
-
-/// Starts capturing this thread's log lines ([`Logs`]).
-///
-/// First, once per test binary, a global subscriber (discarding what it receives) is
-/// installed: without it, a log call site first reached on a thread that captures nothing is
-/// cached as "never enabled", and another test's capture would miss its lines.
-fn capture_logs() -> Logs {
-    static GLOBAL: std::sync::Once = std::sync::Once::new();
-    GLOBAL.call_once(|| {
-        let discard = tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::TRACE)
-            .with_writer(std::io::sink)
-            .finish();
-        // Only this function installs one; should another exist, it keeps call sites enabled too.
-        let _ = tracing::subscriber::set_global_default(discard);
-        tracing::callsite::rebuild_interest_cache();
-    });
-    Logs::capture()
-}
 
 /// One vector, dispatched.
 struct Run {
@@ -154,7 +99,7 @@ async fn run(name: String, vector: Value) -> Run {
     let descriptor = vector["descriptor"].as_str().expect("a descriptor");
     let publication = match vector.get("publication_override") {
         Some(Value::Object(map)) => Publication::from(map.clone()),
-        _ => support::publication(&alert, service, descriptor),
+        _ => saas::publication(&alert, service, descriptor),
     };
     let credentials = rebased_credentials(&vector, &server.uri());
     let logs = capture_logs();
@@ -320,7 +265,7 @@ fn demisto_label_vectors() {
             "{stem}: label data (the only input form the vectors use)"
         );
         let alert = vector_alert(input);
-        let publication = support::publication(&alert, "demisto", "unit_test_demisto");
+        let publication = saas::publication(&alert, "demisto", "unit_test_demisto");
         let labels = streamalert::outputs::demisto::labels(&Value::from(publication));
         assert_eq!(labels, vector["expected"]["labels"], "{stem}: labels");
     }

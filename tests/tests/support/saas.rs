@@ -1,6 +1,7 @@
-//! Helpers shared by the HTTP output tests (`saas_vectors`, `http_faults`,
-//! `pagerduty_incident_flows`): loading vectors, building deliveries, rebasing credentials onto
-//! a mock server, capturing log lines, and a scripted PagerDuty REST/Events server.
+//! Helpers shared by the HTTP output tests (`saas_vectors`, `saas_ticketing_vectors`,
+//! `saas_ticketing_flows`, `http_faults`, `pagerduty_incident_flows`): loading vectors, building
+//! deliveries, rebasing credentials onto a mock server, capturing log lines, and a scripted
+//! PagerDuty REST/Events server.
 
 #![allow(dead_code, unreachable_pub)] // each test file uses a part of this module
 
@@ -60,6 +61,23 @@ pub fn publication(alert: &Alert, service: &str, descriptor: &str) -> Publicatio
     Chain::for_output(&alert.publishers, service, descriptor)
         .publish(alert)
         .expect("the publisher chain runs")
+}
+
+/// [`publication`] with the keys of `extra` (a JSON object, or null for none) added or
+/// replaced.
+pub fn publication_with(
+    alert: &Alert,
+    service: &str,
+    descriptor: &str,
+    extra: Value,
+) -> Publication {
+    let mut publication = publication(alert, service, descriptor);
+    if let Value::Object(extra) = extra {
+        for (key, value) in extra {
+            publication.insert(key, value);
+        }
+    }
+    publication
 }
 
 /// `url` with its scheme and host replaced by `base` (path and query kept).
@@ -194,9 +212,45 @@ pub async fn bodies(server: &MockServer, verb: &str, route: &str) -> Vec<Value> 
         .collect()
 }
 
+/// Runs `future` on one multi-thread runtime that every test of the binary shares, on the
+/// calling thread (so [`Logs`] captures the lines of the outputs it runs).
+///
+/// For synchronous `#[test]`s that run many dispatches; [`dispatch_with`] gives each dispatch
+/// its own connection pool, so nothing depends on which runtime opened a connection.
+pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    static RUNTIME: std::sync::OnceLock<tokio::runtime::Runtime> = std::sync::OnceLock::new();
+    RUNTIME
+        .get_or_init(|| {
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("a tokio runtime")
+        })
+        .block_on(future)
+}
+
 // ---------------------------------------------------------------------------------------------
 // Log capture
 // ---------------------------------------------------------------------------------------------
+
+/// Starts capturing this thread's log lines ([`Logs::capture`]) after making sure, once per
+/// test binary, that a global subscriber (discarding what it receives) is installed: without
+/// it, a log call site first reached on a thread that captures nothing is cached as "never
+/// enabled", and another test's capture would miss its lines.
+pub fn capture_logs() -> Logs {
+    static GLOBAL: std::sync::Once = std::sync::Once::new();
+    GLOBAL.call_once(|| {
+        let discard = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_writer(std::io::sink)
+            .finish();
+        // Only this function installs one; should another exist, it keeps call sites enabled too.
+        let _ = tracing::subscriber::set_global_default(discard);
+        tracing::callsite::rebuild_interest_cache();
+    });
+    Logs::capture()
+}
 
 /// Every log line written while the guard lives, on this thread (tests run on a
 /// current-thread runtime, so the outputs' logs are captured too).
@@ -367,12 +421,7 @@ impl PagerDuty {
                 .context
                 .insert("pagerduty-incident".to_owned(), context);
         }
-        let mut publication = publication(&alert, "pagerduty-incident", "oncall");
-        if let Value::Object(extra) = extra {
-            for (key, value) in extra {
-                publication.insert(key, value);
-            }
-        }
+        let publication = publication_with(&alert, "pagerduty-incident", "oncall", extra);
         dispatch_with(
             single_attempt().timeout(None),
             "pagerduty-incident",
