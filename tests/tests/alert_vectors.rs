@@ -10,12 +10,11 @@
 //! `"<new random uuid4>"` must be a fresh UUID4.
 
 use serde_json::{Map, Value};
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
 use streamalert::Alert;
 use streamalert::alert::{Timestamp, merge_groups};
 use streamalert::json::PythonJson;
+use streamalert_tests::load_vectors;
 
 /// Input placeholder: the current time when the test runs.
 const NOW: &str = "<now>";
@@ -33,19 +32,9 @@ fn alert_model_and_merge_vectors() {
     let mut run = Run::default();
     let mut statements = Vec::new();
     for category in CATEGORIES {
-        let files = vector_files(category);
-        assert!(!files.is_empty(), "no vector files in vectors/{category}");
-        for path in &files {
+        for (_, vector) in load_vectors(category) {
             let before = (run.failures.len(), run.cases);
-            let vector = match read_vector(path, category) {
-                Ok(vector) => vector,
-                Err(problem) => {
-                    run.fail(&path.display().to_string(), &problem);
-                    continue;
-                }
-            };
             let id = vector["id"].as_str().unwrap_or_default().to_owned();
-            *run.files.entry(category).or_default() += 1;
             if is_statement_only(&vector) {
                 statements.push((category, vector)); // checked once every other vector has been read
                 continue;
@@ -53,11 +42,6 @@ fn alert_model_and_merge_vectors() {
             run_vector(&mut run, &id, &vector);
             run.summarize(category, &id, before);
         }
-        assert_eq!(
-            run.files.get(category).copied().unwrap_or(0),
-            files.len(),
-            "not every file of {category} ran"
-        );
     }
     for (category, vector) in &statements {
         let before = (run.failures.len(), run.cases);
@@ -82,8 +66,6 @@ struct Run {
     failures: Vec<String>,
     /// Cases run (a vector without `cases` is one case).
     cases: usize,
-    /// Files run per category.
-    files: BTreeMap<&'static str, usize>,
     summary: Vec<String>,
     /// Every alert built from a merge or grouping input, for statement-only vectors.
     alert_pool: Vec<Alert>,
@@ -112,46 +94,6 @@ impl Run {
             self.fail(context, &problem);
         }
     }
-}
-
-fn vector_files(category: &str) -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("vectors")
-        .join(category);
-    let entries =
-        std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()));
-    let mut files: Vec<PathBuf> = entries
-        .map(|entry| {
-            entry
-                .unwrap_or_else(|e| panic!("cannot list {}: {e}", dir.display()))
-                .path()
-        })
-        .filter(|path| path.extension().is_some_and(|ext| ext == "json"))
-        .collect();
-    files.sort();
-    files
-}
-
-fn read_vector(path: &Path, category: &str) -> Result<Value, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read: {e}"))?;
-    let vector: Value = serde_json::from_str(&text).map_err(|e| format!("not JSON: {e}"))?;
-    let stem = path
-        .file_stem()
-        .and_then(|s| s.to_str())
-        .unwrap_or_default();
-    if vector["schema"] != "streamalert-vectors/1" {
-        return Err(format!("unknown schema {}", vector["schema"]));
-    }
-    if vector["id"] != stem {
-        return Err(format!("id {} is not the file name", vector["id"]));
-    }
-    if vector["category"] != category {
-        return Err(format!(
-            "category {} is not the directory",
-            vector["category"]
-        ));
-    }
-    Ok(vector)
 }
 
 /// A vector that only states a property: no input, no expected values, no cases.

@@ -50,29 +50,11 @@ fn category_dir(category: &str) -> PathBuf {
         .join(category)
 }
 
-/// Every `*.json` file of the category, sorted by name.
+/// Every vector of the category, sorted by file name.
 fn load(category: &str) -> Vec<Vector> {
-    let dir = category_dir(category);
-    let entries =
-        std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()));
-    let mut paths: Vec<PathBuf> = entries
-        .map(|entry| {
-            entry
-                .unwrap_or_else(|e| panic!("cannot list {}: {e}", dir.display()))
-                .path()
-        })
-        .filter(|path| path.extension().is_some_and(|ext| ext == "json"))
-        .collect();
-    paths.sort();
-    paths
+    streamalert_tests::load_vectors(category)
         .into_iter()
-        .map(|path| {
-            let text = std::fs::read_to_string(&path)
-                .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
-            let value = serde_json::from_str(&text)
-                .unwrap_or_else(|e| panic!("{} is not JSON: {e}", path.display()));
-            Vector { path, value }
-        })
+        .map(|(path, value)| Vector { path, value })
         .collect()
 }
 
