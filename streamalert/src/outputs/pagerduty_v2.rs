@@ -1,6 +1,7 @@
 //! `pagerduty-v2`: PagerDuty Events API v2 (spec `outputs.md` §2.16).
 
 use super::pagerduty_common::{self as common, EVENTS_V2_ENQUEUE_URL, events_v2_event};
+use crate::output::http::{Http, HttpRequest};
 use crate::output::{Delivery, DispatchError, Output, OutputProperty};
 
 const SERVICE: &str = "pagerduty-v2";
@@ -46,17 +47,44 @@ impl Output for PagerDutyV2 {
 
     async fn dispatch(&self, delivery: &Delivery<'_>) -> Result<(), DispatchError> {
         let http = common::http(SERVICE, delivery);
-        let routing_key = http.credential("routing_key")?;
-        let url = http.endpoint("url", EVENTS_V2_ENQUEUE_URL)?;
-        let event = events_v2_event(
-            delivery.alert,
-            delivery.descriptor,
-            routing_key,
-            delivery.publication,
-            true,
-        );
-        common::send_for_json(http.post(url).json(&event))
+        common::send_for_json(request(&http, delivery)?)
             .await
             .map(|_| ())
     }
+}
+
+/// The request `pagerduty-v2` sends for `delivery`, built but not sent: `POST <url>` (the
+/// stored `url`, else [`EVENTS_V2_ENQUEUE_URL`]) with the [`events_v2_event`] as Python's
+/// `json.dumps` writes it. `http` is the delivery's HTTP context (`Http::new("pagerduty-v2",
+/// delivery)`).
+///
+/// `Err` when no `routing_key` is stored or the stored `url` is not an http(s) URL.
+///
+/// ```
+/// use streamalert::{Alert, Publication, outputs::pagerduty_v2};
+/// use streamalert::output::{Credentials, Delivery, http::Http};
+/// let alert = Alert::new("r", serde_json::json!({"k": 1}), ["pagerduty-v2:p"]);
+/// let publication = Publication::new();
+/// let credentials = Credentials::from_iter([("routing_key", "KEY")]);
+/// let delivery = Delivery::new(&alert, "p", &publication).with_credentials(&credentials);
+/// let http = Http::new("pagerduty-v2", &delivery);
+/// let request = pagerduty_v2::request(&http, &delivery).unwrap();
+/// assert_eq!(request.url().as_str(), "https://events.pagerduty.com/v2/enqueue");
+/// let body: serde_json::Value = serde_json::from_slice(request.body_bytes().unwrap()).unwrap();
+/// assert_eq!(body["dedup_key"], format!("p:{}", alert.alert_id));
+/// ```
+pub fn request<'h>(
+    http: &'h Http<'_>,
+    delivery: &Delivery<'_>,
+) -> Result<HttpRequest<'h>, DispatchError> {
+    let routing_key = http.credential("routing_key")?;
+    let url = http.endpoint("url", EVENTS_V2_ENQUEUE_URL)?;
+    let event = events_v2_event(
+        delivery.alert,
+        delivery.descriptor,
+        routing_key,
+        delivery.publication,
+        true,
+    );
+    Ok(http.post(url).json(&event))
 }

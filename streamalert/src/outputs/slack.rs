@@ -3,7 +3,7 @@
 
 use crate::alert::Alert;
 use crate::json::py_str;
-use crate::output::http::Http;
+use crate::output::http::{Http, HttpRequest};
 use crate::output::{Delivery, DispatchError, ErrorKind, Output, OutputProperty};
 use crate::publisher::Publication;
 use serde_json::{Map, Value, json};
@@ -57,11 +57,37 @@ impl Output for Slack {
 
     async fn dispatch(&self, delivery: &Delivery<'_>) -> Result<(), DispatchError> {
         let http = Http::new(SERVICE, delivery);
-        let url = http.url_credential("url")?;
-        let message = format_message(delivery.alert, delivery.publication, http.output())
-            .map_err(|message| http.error(ErrorKind::Publish, message))?;
-        http.post(url).json(&message).send().await.map(|_| ())
+        request(&http, delivery)?.send().await.map(|_| ())
     }
+}
+
+/// The request `slack` sends for `delivery`, built but not sent: `POST <url>` (the stored
+/// webhook) with the [`format_message`] payload as Python's `json.dumps` writes it. `http` is
+/// the delivery's HTTP context, `Http::new("slack", delivery)`.
+///
+/// `Err` when no valid `url` is stored or `@slack.attachments` is malformed.
+///
+/// ```
+/// use streamalert::{Alert, Publication, outputs::slack};
+/// use streamalert::output::{Credentials, Delivery, http::Http};
+/// let alert = Alert::new("r", serde_json::json!({"k": 1}), ["slack:c"]);
+/// let publication = Publication::new();
+/// let credentials = Credentials::from_iter([("url", "https://hooks.slack.com/services/T0/B0/X")]);
+/// let delivery = Delivery::new(&alert, "c", &publication).with_credentials(&credentials);
+/// let http = Http::new("slack", &delivery);
+/// let request = slack::request(&http, &delivery).unwrap();
+/// assert_eq!(request.url().as_str(), "https://hooks.slack.com/services/T0/B0/X");
+/// let body: serde_json::Value = serde_json::from_slice(request.body_bytes().unwrap()).unwrap();
+/// assert_eq!(body["text"], "*StreamAlert Rule Triggered: r*");
+/// ```
+pub fn request<'h>(
+    http: &'h Http<'_>,
+    delivery: &Delivery<'_>,
+) -> Result<HttpRequest<'h>, DispatchError> {
+    let url = http.url_credential("url")?;
+    let message = format_message(delivery.alert, delivery.publication, http.output())
+        .map_err(|message| http.error(ErrorKind::Publish, message))?;
+    Ok(http.post(url).json(&message))
 }
 
 /// The whole webhook payload: `{"text", "mrkdwn": true, "attachments"}`.
