@@ -13,15 +13,19 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use streamalert::alert::Timestamp;
 use streamalert::aws::sdk::dynamodb;
 use streamalert::aws::sdk::dynamodb::types::AttributeValue;
 use streamalert::aws::sdk::lambda_runtime::{Context, LambdaEvent};
 use streamalert::aws::{Aws, BatchLimits, BatchSink, Batcher};
 use streamalert::config::OutputsConfig;
-use streamalert::ledger::{AlertKey, DeliveryState, DynamoDbLedger, Ledger, NewAlert, Outcome};
+use streamalert::ledger::{
+    AlertKey, Claim, DeliveryState, DynamoDbLedger, Fingerprint, Ledger, NewAlert, Outcome,
+};
 use streamalert::output::{Delivery, DispatchError, ErrorKind};
 use streamalert::processor::{EventOutcome, Processor};
 use streamalert::{Alert, Output, OutputProperty};
+use streamalert_tests::capture_logs_async;
 
 // ------------------------------------------------------------------------------------------
 // A batching output of this test binary: rejects the records listed in REJECT.
@@ -336,6 +340,106 @@ async fn two_processors_on_one_alert_deliver_each_output_once() {
             "{file}: one line per alert, never two: {written:?}"
         );
     }
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// The alert ids written to a `file` output, one per line.
+fn delivered_ids(path: &std::path::Path) -> Vec<String> {
+    let mut ids: Vec<String> = lines(path)
+        .iter()
+        .map(|line| {
+            let publication: Value = serde_json::from_str(line).unwrap();
+            publication["id"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    ids.sort();
+    ids
+}
+
+#[tokio::test]
+async fn retry_skips_an_alert_another_processor_holds_and_delivers_the_others() {
+    let Some(setup) =
+        setup("retry_skips_an_alert_another_processor_holds_and_delivers_the_others").await
+    else {
+        return;
+    };
+    let dir = temp_dir("contended");
+    let output = dir.join("a.jsonl");
+    let config = json!({"file": {"a": output}}).to_string();
+    let ours = DynamoDbLedger::new(&setup.aws, &setup.table);
+    let processor = processor(&config, ours.clone());
+    let alerts: Vec<Alert> = (0..3)
+        .map(|n| Alert::new(format!("rule{n}"), json!({"n": n}), ["file:a"]))
+        .collect();
+    let new = |alert: &Alert| NewAlert {
+        alert: alert.clone(),
+        intents: BTreeMap::new(),
+    };
+    ours.record_alerts(alerts.iter().map(new).collect())
+        .await
+        .unwrap();
+
+    // Another processor claims the second alert's output and is still sending it.
+    let other = DynamoDbLedger::new(&setup.aws, &setup.table);
+    let held = AlertKey::of(&alerts[1]);
+    let intents = BTreeMap::from([("file:a".to_owned(), Fingerprint::of(b"the other's"))]);
+    let claim = other
+        .begin_attempt(held.clone(), Timestamp::now(), intents.clone())
+        .await
+        .unwrap();
+    assert_eq!(claim, Claim::Granted);
+    let refused = ours
+        .begin_attempt(held.clone(), Timestamp::now(), intents)
+        .await
+        .unwrap();
+    assert!(
+        matches!(&refused, Claim::Contended { output: Some(o), .. } if o == "file:a"),
+        "{refused:?}"
+    );
+
+    let (report, logs) = capture_logs_async(processor.retry_pass()).await;
+    let report = report.unwrap();
+    assert_eq!(report.contended, std::slice::from_ref(&held));
+    assert_eq!(
+        (report.run.alerts, report.run.sent, report.run.failed),
+        (2, 2, 0),
+        "{report:?}"
+    );
+    assert_eq!(report.run.ledger_errors, 0, "contention is no ledger error");
+    let mut others = vec![alerts[0].alert_id.clone(), alerts[2].alert_id.clone()];
+    others.sort();
+    assert_eq!(delivered_ids(&output), others);
+    let skipped = logs
+        .lines()
+        .find(|line| line.contains("another processor is delivering this alert"))
+        .unwrap_or_else(|| panic!("the skip is logged: {logs}"));
+    assert!(
+        skipped.contains(&held.alert_id) && skipped.contains("rule1"),
+        "{skipped}"
+    );
+    let entry = ours.get(held.clone()).await.unwrap().unwrap();
+    assert_eq!(
+        entry.delivery("file:a").unwrap().state,
+        DeliveryState::Pending
+    );
+
+    // The other processor's attempt fails, which releases its claim: the next pass delivers
+    // the alert, and only it.
+    other
+        .record_outcome(
+            held.clone(),
+            "file:a".into(),
+            Outcome::Failed("reset".into()),
+        )
+        .await
+        .unwrap();
+    let report = processor.retry_pass().await.unwrap();
+    assert!(report.contended.is_empty(), "{report:?}");
+    assert_eq!((report.run.alerts, report.run.sent), (1, 1), "{report:?}");
+    let mut all: Vec<String> = alerts.iter().map(|a| a.alert_id.clone()).collect();
+    all.sort();
+    assert_eq!(delivered_ids(&output), all, "each alert once");
+    assert!(ours.open_alerts().await.unwrap().is_empty());
     std::fs::remove_dir_all(dir).unwrap();
 }
 

@@ -8,8 +8,8 @@ use streamalert::Alert;
 use streamalert::alert::Timestamp;
 use streamalert::config::LedgerSettings;
 use streamalert::ledger::{
-    AlertKey, AlertStatus, DeliveryState, Fingerprint, Ledger, LedgerError, NewAlert, Outcome,
-    SqliteLedger,
+    AlertKey, AlertStatus, Claim, DeliveryState, Fingerprint, Ledger, LedgerError, NewAlert,
+    Outcome, SqliteLedger,
 };
 
 fn settings(name: &str) -> LedgerSettings {
@@ -145,10 +145,11 @@ async fn intents_survive_until_the_outcome_and_are_visible_after_reopening() {
         open[0].delivery("file:a").expect("record").intent,
         Some(fingerprint)
     );
-    ledger
+    let claim = ledger
         .begin_attempt(key.clone(), Timestamp::now(), BTreeMap::new())
         .await
         .expect("begin");
+    assert_eq!(claim, Claim::Granted);
     ledger
         .record_outcome(key.clone(), "file:a".into(), Outcome::Sent)
         .await
@@ -157,6 +158,51 @@ async fn intents_survive_until_the_outcome_and_are_visible_after_reopening() {
     assert_eq!(entry.delivery("file:a").expect("record").intent, None);
     assert_eq!(entry.alert.attempts, 1);
     assert!(ledger.open_alerts().await.expect("open").is_empty());
+}
+
+#[tokio::test]
+async fn a_claim_on_an_output_sent_meanwhile_is_contended_and_records_nothing() {
+    let ledger = SqliteLedger::open(&settings("contended")).expect("open");
+    let alert = Alert::new("r", json!({}), ["file:a", "stdout:b"]);
+    let key = AlertKey::of(&alert);
+    ledger
+        .record_alerts(vec![new(&alert)])
+        .await
+        .expect("record");
+    ledger
+        .record_outcome(key.clone(), "file:a".into(), Outcome::Sent)
+        .await
+        .expect("sent");
+    let b = Fingerprint::of(b"b");
+    let both = BTreeMap::from([
+        ("file:a".to_owned(), Fingerprint::of(b"a")),
+        ("stdout:b".to_owned(), b),
+    ]);
+    let claim = ledger
+        .begin_attempt(key.clone(), Timestamp::now(), both)
+        .await
+        .expect("begin");
+    assert_eq!(
+        claim,
+        Claim::Contended {
+            output: Some("file:a".into()),
+            reason: "it was sent meanwhile".into()
+        }
+    );
+    let entry = ledger.get(key.clone()).await.expect("get").expect("found");
+    assert_eq!(entry.alert.attempts, 0, "nothing recorded");
+    assert_eq!(entry.delivery("stdout:b").expect("record").intent, None);
+
+    // A claim on what is left to send is granted, as DynamoDB's.
+    let rest = BTreeMap::from([("stdout:b".to_owned(), b)]);
+    let claim = ledger
+        .begin_attempt(key.clone(), Timestamp::now(), rest)
+        .await
+        .expect("begin");
+    assert_eq!(claim, Claim::Granted);
+    let entry = ledger.get(key).await.expect("get").expect("found");
+    assert_eq!(entry.alert.attempts, 1);
+    assert_eq!(entry.delivery("stdout:b").expect("record").intent, Some(b));
 }
 
 #[tokio::test]

@@ -9,7 +9,7 @@ use streamalert::Alert;
 use streamalert::alert::Timestamp;
 use streamalert::config::{LedgerSettings, OutputsConfig};
 use streamalert::ledger::{
-    AlertKey, AlertStatus, DeliveryState, Fingerprint, Ledger, LedgerCounts, LedgerEntry,
+    AlertKey, AlertStatus, Claim, DeliveryState, Fingerprint, Ledger, LedgerCounts, LedgerEntry,
     LedgerError, NewAlert, Outcome, SqliteLedger,
 };
 use streamalert::processor::{EventOutcome, Processor, ResolveError};
@@ -75,7 +75,7 @@ impl Ledger for Recording {
         key: AlertKey,
         dispatched: Timestamp,
         intents: BTreeMap<String, Fingerprint>,
-    ) -> Result<(), LedgerError> {
+    ) -> Result<Claim, LedgerError> {
         self.note("begin_attempt".into());
         self.inner.begin_attempt(key, dispatched, intents).await
     }

@@ -1,7 +1,7 @@
 //! The ledger at scale: StreamAlert's alerts table in DynamoDB (cargo feature `aws`).
 
 use super::{
-    AlertKey, AlertStatus, DeliveryRecord, DeliveryState, Fingerprint, Ledger, LedgerCounts,
+    AlertKey, AlertStatus, Claim, DeliveryRecord, DeliveryState, Fingerprint, Ledger, LedgerCounts,
     LedgerEntry, LedgerError, NewAlert, Outcome,
 };
 use crate::alert::{Alert, Timestamp};
@@ -36,9 +36,10 @@ type Item = HashMap<String, AttributeValue>;
 /// `attribute_exists(AlertID)` (never a full overwrite, StreamAlert's decision Q3), so what one
 /// processor recorded is never lost by another. Before sending, a processor *claims* the
 /// outputs it is about to send with a conditional update (not sent yet, and no other
-/// processor's lease still running); a processor that loses the claim gets an error and sends
-/// nothing, so two processors (or a retried Lambda invocation) on the same alert deliver each
-/// output once. A lease that outlives its processor (it was killed) expires after
+/// processor's lease still running); a processor that loses the claim sends nothing of that
+/// alert ([`Claim::Contended`] from `begin_attempt`, so a `retry` pass skips the alert and goes
+/// on with the others; an error from `record_alerts` of an alert already recorded), so two
+/// processors (or a retried Lambda invocation) on the same alert deliver each output once. A lease that outlives its processor (it was killed) expires after
 /// [`with_lease`](DynamoDbLedger::with_lease) (default 15 minutes, Lambda's longest run), after
 /// which the output is sent again. Alerts are kept when complete (StreamAlert deletes them);
 /// expire them with a DynamoDB TTL of your own if you wish.
@@ -271,19 +272,27 @@ impl DynamoDbLedger {
         if !alert.outputs_sent.is_empty() {
             update.add_sent(alert.outputs_sent.iter().cloned());
         }
-        self.claim(&key, &new.intents, &alert.remaining_outputs(), update)
-            .await
+        match self
+            .claim(&key, &new.intents, &alert.remaining_outputs(), update)
+            .await?
+        {
+            Claim::Granted => Ok(()),
+            Claim::Contended { output, reason } => Err(LedgerError::Worker(format!(
+                "alert {key}: not claiming {}: {reason}; nothing is sent by this processor",
+                output.as_deref().unwrap_or("its outputs")
+            ))),
+        }
     }
 
-    /// Applies `update` to a stored alert together with claims on `intents`; fails when
-    /// another processor holds a claim or an output was sent meanwhile.
+    /// Applies `update` to a stored alert together with claims on `intents`; contended (and
+    /// nothing applied) when another processor holds a claim or an output was sent meanwhile.
     async fn claim(
         &self,
         key: &AlertKey,
         intents: &BTreeMap<String, Fingerprint>,
         known: &BTreeSet<String>,
         mut update: Updater,
-    ) -> Result<(), LedgerError> {
+    ) -> Result<Claim, LedgerError> {
         let stored = self
             .get_item(key)
             .await?
@@ -296,17 +305,21 @@ impl DynamoDbLedger {
         let now = chrono::Utc::now().timestamp_millis();
         let mut fresh: HashMap<String, AttributeValue> = HashMap::new();
         for output in intents.keys() {
-            if sent.contains(output) {
-                return Err(contended(key, output, "it was sent meanwhile"));
-            }
-            if let Some(holder) = records
+            let reason = if sent.contains(output) {
+                "it was sent meanwhile"
+            } else if records
                 .and_then(|map| map.get(output))
                 .and_then(|record| lease_holder(record, now))
-                .filter(|holder| *holder != self.owner)
+                .is_some_and(|holder| holder != self.owner)
             {
-                let _ = holder;
-                return Err(contended(key, output, "another processor is sending it"));
-            }
+                "another processor is sending it"
+            } else {
+                continue;
+            };
+            return Ok(Claim::Contended {
+                output: Some(output.clone()),
+                reason: reason.to_owned(),
+            });
         }
         for output in known.iter().chain(intents.keys()) {
             let existing = records.and_then(|map| map.get(output));
@@ -365,17 +378,17 @@ impl DynamoDbLedger {
             .send()
             .await;
         match result {
-            Ok(_) => Ok(()),
+            Ok(_) => Ok(Claim::Granted),
             Err(error)
                 if error
                     .as_service_error()
                     .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
             {
-                Err(contended(
-                    key,
-                    "(one of its outputs)",
-                    "the alert changed while claiming",
-                ))
+                Ok(Claim::Contended {
+                    output: None,
+                    reason: "another processor changed the alert while this one claimed it"
+                        .to_owned(),
+                })
             }
             Err(error) => Err(self.failed("UpdateItem", error)),
         }
@@ -462,12 +475,6 @@ impl DynamoDbLedger {
 
 fn build_error(error: aws_sdk_dynamodb::error::BuildError) -> LedgerError {
     LedgerError::Worker(format!("DynamoDB request: {error}"))
-}
-
-fn contended(key: &AlertKey, output: &str, why: &str) -> LedgerError {
-    LedgerError::Worker(format!(
-        "alert {key}: not claiming {output}: {why}; nothing is sent by this processor"
-    ))
 }
 
 /// The processor holding a live lease on a delivery record.
@@ -597,7 +604,7 @@ impl Ledger for DynamoDbLedger {
         key: AlertKey,
         dispatched: Timestamp,
         intents: BTreeMap<String, Fingerprint>,
-    ) -> Result<(), LedgerError> {
+    ) -> Result<Claim, LedgerError> {
         let mut update = Updater::default();
         let attempts = update.name("Attempts");
         let one = update.value(AttributeValue::N("1".to_owned()));

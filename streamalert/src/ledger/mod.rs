@@ -195,6 +195,41 @@ pub enum Outcome {
     Failed(String),
 }
 
+/// The ledger's answer to [`Ledger::begin_attempt`]: may this processor send the alert's
+/// outputs now?
+///
+/// ```
+/// use streamalert::ledger::Claim;
+/// let contended = Claim::Contended {
+///     output: Some("aws-firehose:alerts".into()),
+///     reason: "another processor is sending it".into(),
+/// };
+/// assert!(Claim::Granted.is_granted());
+/// assert!(!contended.is_granted());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[must_use = "a contended alert must not be sent"]
+pub enum Claim {
+    /// The attempt is recorded and its outputs are this processor's to send.
+    Granted,
+    /// Another processor is sending (or has just sent) one of the outputs: nothing was
+    /// recorded, nothing of this alert may be sent now; its deliveries stay pending for a
+    /// later pass.
+    Contended {
+        /// The output held by another processor, when the ledger knows which.
+        output: Option<String>,
+        /// Why the claim was refused.
+        reason: String,
+    },
+}
+
+impl Claim {
+    /// True when the outputs may be sent.
+    pub fn is_granted(&self) -> bool {
+        matches!(self, Self::Granted)
+    }
+}
+
 /// How many alerts and deliveries are in each state (merged alerts and their deliveries are
 /// not counted as deliveries).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -293,13 +328,15 @@ pub trait Ledger: Send + Sync + 'static {
     async fn record_alerts(&self, alerts: Vec<NewAlert>) -> Result<(), LedgerError>;
 
     /// Starts a new delivery pass of a recorded alert: `attempts + 1`, `dispatched`, and the
-    /// intents of the outputs about to be sent.
+    /// intents of the outputs about to be sent, all or nothing. [`Claim::Contended`] (nothing
+    /// recorded) when one of those outputs was sent since it was read, or another processor
+    /// holds it; an error only when the ledger cannot be read or written.
     async fn begin_attempt(
         &self,
         key: AlertKey,
         dispatched: Timestamp,
         intents: BTreeMap<String, Fingerprint>,
-    ) -> Result<(), LedgerError>;
+    ) -> Result<Claim, LedgerError>;
 
     /// Records the outcome of one delivery and clears its intent. A `sent` record stays sent.
     async fn record_outcome(

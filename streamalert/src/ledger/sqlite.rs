@@ -1,7 +1,7 @@
 //! The embedded ledger: one SQLite file in WAL mode, held by one processor at a time.
 
 use super::{
-    AlertKey, AlertStatus, DeliveryRecord, DeliveryState, Fingerprint, Ledger, LedgerCounts,
+    AlertKey, AlertStatus, Claim, DeliveryRecord, DeliveryState, Fingerprint, Ledger, LedgerCounts,
     LedgerEntry, LedgerError, NewAlert, Outcome,
 };
 use crate::alert::{Alert, Timestamp};
@@ -241,9 +241,25 @@ impl Ledger for SqliteLedger {
         key: AlertKey,
         dispatched: Timestamp,
         intents: BTreeMap<String, Fingerprint>,
-    ) -> Result<(), LedgerError> {
+    ) -> Result<Claim, LedgerError> {
         self.small(move |conn, path| {
             let tx = write_tx(conn, path)?;
+            // One processor holds the file, so only an output sent since it was read (by this
+            // processor) can contend; nothing is written then, as with DynamoDB.
+            for output in intents.keys() {
+                let sent: bool = tx
+                    .prepare_cached(
+                        "SELECT 1 FROM deliveries WHERE alert_id = ?1 AND output = ?2 AND state = 'sent'",
+                    )
+                    .and_then(|mut s| s.exists(params![key.alert_id, output]))
+                    .map_err(sql(path))?;
+                if sent {
+                    return Ok(Claim::Contended {
+                        output: Some(output.clone()),
+                        reason: "it was sent meanwhile".to_owned(),
+                    });
+                }
+            }
             let changed = tx
                 .prepare_cached(
                     "UPDATE alerts SET attempts = attempts + 1, dispatched = ?2 WHERE alert_id = ?1 AND rule_name = ?3",
@@ -254,7 +270,8 @@ impl Ledger for SqliteLedger {
                 return Err(LedgerError::UnknownAlert(key));
             }
             set_intents(&tx, path, &key.alert_id, &intents)?;
-            tx.commit().map_err(sql(path))
+            tx.commit().map_err(sql(path))?;
+            Ok(Claim::Granted)
         })
         .await
     }

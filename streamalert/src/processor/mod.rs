@@ -27,7 +27,9 @@ pub use validate::{Problem, ProblemKind, validate};
 
 use crate::alert::{Alert, REQUIRED_OUTPUT, Timestamp, merge_groups};
 use crate::config::{OutputsConfig, ProcessorSettings};
-use crate::ledger::{AlertKey, Fingerprint, Ledger, LedgerEntry, LedgerError, NewAlert, Outcome};
+use crate::ledger::{
+    AlertKey, Claim, Fingerprint, Ledger, LedgerEntry, LedgerError, NewAlert, Outcome,
+};
 use crate::output::{Delivery, DispatchError, ErrorKind, Output};
 use crate::publisher::{Chain, Publication};
 use futures_util::FutureExt as _;
@@ -166,6 +168,24 @@ pub struct RunReport {
     pub merged: u64,
     /// Outcomes the ledger could not record.
     pub ledger_errors: u64,
+}
+
+/// What a [`Processor::retry_pass`] did: the run's counts, and the alerts it left alone
+/// because another processor was delivering them (their deliveries stay pending for a later
+/// pass).
+///
+/// ```
+/// use streamalert::{ledger::AlertKey, processor::RetryReport};
+/// let report = RetryReport { contended: vec![AlertKey::new("root_login", "79192344")], ..Default::default() };
+/// assert_eq!(report.run.sent, 0);
+/// assert_eq!(report.contended[0].rule_name, "root_login");
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RetryReport {
+    /// The deliveries of the pass.
+    pub run: RunReport,
+    /// The alerts skipped because their claim was contended ([`Claim::Contended`]).
+    pub contended: Vec<AlertKey>,
 }
 
 #[derive(Debug, Default)]
@@ -380,8 +400,19 @@ impl Processor {
 
     /// One pass over the ledger: checks interrupted deliveries at their destination, sends
     /// every output not yet sent, then merges the alerts of merging rules whose window has
-    /// passed and delivers the merged alerts.
+    /// passed and delivers the merged alerts. [`retry_pass`](Processor::retry_pass) also says
+    /// which alerts were left to another processor.
     pub async fn retry(&self) -> Result<RunReport, ProcessorError> {
+        self.retry_pass().await.map(|report| report.run)
+    }
+
+    /// [`retry`](Processor::retry), reporting the alerts it skipped. An alert whose claim is
+    /// contended (another processor is delivering it, [`Claim::Contended`]) is skipped and
+    /// logged with its id and rule; an alert whose attempt the ledger cannot record is skipped
+    /// and counted in `ledger_errors`. Either way its deliveries stay pending and the other
+    /// alerts go on. Fails only when the ledger cannot be read at all, or a merge cannot be
+    /// recorded.
+    pub async fn retry_pass(&self) -> Result<RetryReport, ProcessorError> {
         let ledger = self.ledger.clone().ok_or(ProcessorError::NoLedger)?;
         let open = ledger.open_alerts().await?;
         let now = Timestamp::now();
@@ -406,15 +437,40 @@ impl Processor {
 
         self.reconcile(&ledger, &mut pending, &run.counters).await;
 
-        for (entry, prepared) in pending {
+        let mut contended = Vec::new();
+        for (_, prepared) in pending {
             if prepared.deliveries.is_empty() {
                 continue;
             }
-            ledger
-                .begin_attempt(AlertKey::of(&entry.alert), now, prepared.intents())
-                .await?;
-            Counters::add(&run.counters.alerts, 1);
-            run.spawn(prepared).await;
+            let key = prepared.key.clone();
+            match ledger
+                .begin_attempt(key.clone(), now, prepared.intents())
+                .await
+            {
+                Ok(Claim::Granted) => {
+                    Counters::add(&run.counters.alerts, 1);
+                    run.spawn(prepared).await;
+                }
+                Ok(Claim::Contended { output, reason }) => {
+                    tracing::warn!(
+                        alert_id = %key.alert_id,
+                        rule = %key.rule_name,
+                        output = output.as_deref().unwrap_or("(not known)"),
+                        %reason,
+                        "another processor is delivering this alert; skipped, its deliveries stay pending"
+                    );
+                    contended.push(key);
+                }
+                Err(error) => {
+                    Counters::add(&run.counters.ledger_errors, 1);
+                    tracing::error!(
+                        alert_id = %key.alert_id,
+                        rule = %key.rule_name,
+                        %error,
+                        "cannot record a delivery pass of this alert; skipped, its deliveries stay pending"
+                    );
+                }
+            }
         }
 
         for (rule, alerts) in candidates {
@@ -448,7 +504,10 @@ impl Processor {
                 run.spawn(prepared).await;
             }
         }
-        Ok(run.finish().await)
+        Ok(RetryReport {
+            run: run.finish().await,
+            contended,
+        })
     }
 
     /// Plans the deliveries of `outputs` of `alert`: resolves each output and runs its
