@@ -453,6 +453,50 @@ async fn q7_a_429_or_5xx_retries_5_times_then_fails_retryable() {
     assert!(err.message().contains("5 tries; retryable"), "{err}");
 }
 
+#[tokio::test(start_paused = true)]
+async fn q7_every_other_http_output_retries_5xx_and_429_but_no_other_4xx() {
+    // The ticketing outputs have their own test in saas_ticketing_flows; each output here sends
+    // one request first, and nothing after it fails.
+    let services = [
+        "slack",
+        "pagerduty",
+        "pagerduty-v2",
+        "pagerduty-incident",
+        "teams",
+        "teams-workflows",
+        "webhook",
+    ];
+    for service in services {
+        for (status, tries) in [(500, 5), (503, 5), (429, 5), (400, 1), (404, 1)] {
+            let pd = saas::PagerDuty {
+                server: MockServer::start().await,
+            };
+            let server = &pd.server;
+            Mock::given(wiremock::matchers::any())
+                .respond_with(ResponseTemplate::new(status))
+                .mount(server)
+                .await;
+            let credentials = match service {
+                "slack" => slack(server),
+                "pagerduty" => pagerduty_v1(server),
+                "pagerduty-v2" => pagerduty_v2(server),
+                "pagerduty-incident" => pd.credentials(),
+                "teams" => teams(server),
+                _ => Credentials::from_iter([("url", format!("{}/hook", server.uri()))]),
+            };
+            let err = saas::dispatch_fixture(paused(), service, "d", &credentials)
+                .await
+                .unwrap_err();
+            let at = format!("{service}, HTTP {status}");
+            let requests = saas::request_lines(server).await;
+            assert_eq!(requests.len(), tries, "{at}: {requests:?}");
+            assert!(requests.iter().all(|r| *r == requests[0]), "{at}");
+            assert_eq!(err.status(), Some(status), "{at}");
+            assert_eq!(err.is_retryable(), tries > 1, "{at}: {err}");
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Transport failures
 // ---------------------------------------------------------------------------------------------
@@ -626,6 +670,51 @@ async fn q8_tls_opt_out_is_logged_at_warn_on_first_use_only() {
     assert_eq!(warnings.len(), 1, "{log}");
     assert!(warnings[0].contains("slack:private-ca"), "{log}");
     assert_no_secret("log", &log, &SECRETS);
+}
+
+#[tokio::test(start_paused = true)]
+async fn q8_every_other_http_output_verifies_tls_unless_the_descriptor_opts_out() {
+    const WARNING: &str = "TLS certificate verification is turned off";
+    let pd = saas::PagerDuty {
+        server: MockServer::start().await,
+    };
+    let server = &pd.server;
+    Mock::given(wiremock::matchers::any())
+        .respond_with(ResponseTemplate::new(400))
+        .mount(server)
+        .await;
+    for service in [
+        "slack",
+        "pagerduty",
+        "pagerduty-v2",
+        "pagerduty-incident",
+        "teams",
+        "teams-workflows",
+        "webhook",
+    ] {
+        let mut credentials = match service {
+            "slack" => slack(server),
+            "pagerduty" => pagerduty_v1(server),
+            "pagerduty-v2" => pagerduty_v2(server),
+            "pagerduty-incident" => pd.credentials(),
+            "teams" => teams(server),
+            _ => Credentials::from_iter([("url", format!("{}/hook", server.uri()))]),
+        };
+        for (descriptor, opt_out) in [("q8-verified", false), ("q8-opt-out", true)] {
+            if opt_out {
+                credentials.insert("tls_verify", "false");
+            }
+            let logs = Logs::capture();
+            // The server refuses the request: only the log matters here.
+            let _ = saas::dispatch_fixture(paused(), service, descriptor, &credentials).await;
+            let log = logs.text();
+            let output = format!("{service}:{descriptor}");
+            let warned = log
+                .lines()
+                .any(|l| l.contains("WARN") && l.contains(WARNING) && l.contains(&output));
+            assert_eq!(warned, opt_out, "{output}:\n{log}");
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1039,6 +1128,108 @@ fn q6_url_properties_forbid_only_spaces() {
         );
         assert!(url.mask && url.secret, "{service}");
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Publication keys of teams and pagerduty-v2 (the vectors use the defaults)
+// ---------------------------------------------------------------------------------------------
+
+/// Dispatches the fixture alert to `service:d` with `extra` publication keys; returns the JSON
+/// body the server received (it answers `ok`) and the log.
+async fn sent_with_keys(
+    service: &str,
+    route: &str,
+    ok: ResponseTemplate,
+    credentials: impl Fn(&MockServer) -> Credentials,
+    extra: Value,
+) -> (Value, String) {
+    let server = MockServer::start().await;
+    reply(&server, "POST", route, ok, 1, 1).await;
+    let alert = saas::fixture_alert();
+    let publication = saas::publication_with(&alert, service, "d", extra);
+    let logs = Logs::capture();
+    let credentials = credentials(&server);
+    saas::dispatch_with(paused(), service, "d", &alert, &publication, &credentials)
+        .await
+        .unwrap();
+    let request = &server.received_requests().await.unwrap()[0];
+    (serde_json::from_slice(&request.body).unwrap(), logs.text())
+}
+
+#[tokio::test(start_paused = true)]
+async fn teams_publication_keys_shape_the_card() {
+    let extra = json!({
+        "@teams.title": "Root login",
+        "@teams.description": "see the runbook",
+        "@teams.card_color": "Red",
+        "@teams.with_record": false,
+        "@teams.additional_card_sections": [{"activityTitle": "Host", "text": "web-1"}, "not a section"],
+        "@teams.buttons": [["Runbook", "https://runbook.example/root"]],
+    });
+    let ok = ResponseTemplate::new(200).set_body_string("1");
+    let (card, log) = sent_with_keys("teams", TEAMS_PATH, ok, teams, extra).await;
+    let alert_id = saas::fixture_alert().alert_id;
+    assert_eq!(
+        card,
+        json!({
+            "title": "Root login",
+            "text": "see the runbook",
+            "themeColor": "E81123",
+            "sections": [
+                {"activityTitle": "Alert Info", "facts": [
+                    {"name": "rule_name", "value": "cb_binarystore_file_added"},
+                    {"name": "alert_id", "value": alert_id},
+                ]},
+                {"activityTitle": "Host", "text": "web-1"},
+            ],
+            "potentialAction": [{
+                "@context": "http://schema.org",
+                "@type": "ViewAction",
+                "name": "Runbook",
+                "target": ["https://runbook.example/root"],
+            }],
+        })
+    );
+    assert!(log.contains("is not a card section object"), "{log}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn pagerduty_v2_publication_keys_shape_the_event() {
+    let extra = json!({
+        "@pagerduty-v2.summary": "Root login",
+        "@pagerduty-v2.severity": "warning",
+        "@pagerduty-v2.custom_details": {"host": "web-1"},
+        "@pagerduty-v2.client_url": "https://console.example",
+        "@pagerduty-v2.component": "sshd",
+        "@pagerduty-v2.group": "prod",
+        "@pagerduty-v2.class": "login",
+        "@pagerduty-v2.images": [{"src": "https://i.example/a.png"}, {"alt": "no src"}],
+        "@pagerduty-v2.links": [{"href": "https://runbook.example"}, "not a link"],
+    });
+    let ok = json_reply(202, json!({"status": "success"}));
+    let (event, _) = sent_with_keys("pagerduty-v2", "/v2/enqueue", ok, pagerduty_v2, extra).await;
+    let alert = saas::fixture_alert();
+    assert_eq!(
+        event,
+        json!({
+            "routing_key": ROUTING_KEY,
+            "event_action": "trigger",
+            "dedup_key": format!("d:{}", alert.alert_id),
+            "payload": {
+                "summary": "Root login",
+                "source": alert.log_source,
+                "severity": "warning",
+                "custom_details": {"host": "web-1"},
+                "component": "sshd",
+                "group": "prod",
+                "class": "login",
+            },
+            "client": "StreamAlert",
+            "client_url": "https://console.example",
+            "images": [{"src": "https://i.example/a.png", "href": "", "alt": ""}],
+            "links": [{"href": "https://runbook.example", "text": "https://runbook.example"}],
+        })
+    );
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -143,7 +143,7 @@ async fn incident_found_on_a_later_search() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn incident_never_found_fails_retryable_after_5_searches() {
+async fn q7_incident_never_found_fails_retryable_after_5_searches_unchanged() {
     let pd = PagerDuty::start().await;
     pd.route(
         "GET",

@@ -1466,7 +1466,42 @@ fn q7_komand_and_victorops_are_retried_like_every_output() {
 }
 
 #[test]
-fn q7_a_refused_jira_search_is_not_retried_and_a_500_is() {
+fn q7_every_ticketing_output_retries_5xx_and_429_but_no_other_4xx() {
+    block_on(async {
+        let quick = RetryPolicy::DEFAULT.with_backoff(Duration::ZERO, Duration::ZERO);
+        for service in MY_SERVICES {
+            for (status, tries) in [(500, 5), (503, 5), (429, 5), (400, 1), (404, 1)] {
+                let server = MockServer::start().await;
+                Mock::given(wiremock::matchers::any())
+                    .respond_with(ResponseTemplate::new(status))
+                    .mount(&server)
+                    .await;
+                let alert = cb_alert(ban_context());
+                let publication = saas::publication(&alert, service, "soc");
+                let error = dispatch_with(
+                    HttpOverrides::new().retry(quick),
+                    service,
+                    "soc",
+                    &alert,
+                    &publication,
+                    &all_credentials(&server, service),
+                )
+                .await
+                .unwrap_err();
+                let at = format!("{service}, HTTP {status}");
+                // A refused search (jira, phantom) goes on to a creation, refused the same way.
+                let requests = lines(&server).await;
+                let first = requests.iter().filter(|r| **r == requests[0]).count();
+                assert_eq!(first, tries, "{at}: {requests:?}");
+                assert_eq!(error.status(), Some(status), "{at}");
+                assert_eq!(error.is_retryable(), tries > 1, "{at}: {error}");
+            }
+        }
+    });
+}
+
+#[test]
+fn q7_a_jira_v2_search_answered_500_is_retried() {
     block_on(async {
         let quick = RetryPolicy::DEFAULT.with_backoff(Duration::ZERO, Duration::ZERO);
         let server = jira_server().await;
