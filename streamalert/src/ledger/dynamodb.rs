@@ -229,12 +229,12 @@ impl DynamoDbLedger {
         AttributeValue::M(record)
     }
 
-    /// Records a new alert, or folds `new` into the stored one and claims its intents.
-    async fn record_one(&self, new: &NewAlert) -> Result<(), LedgerError> {
-        let alert = &new.alert;
-        let key = AlertKey::of(alert);
-        let mut item = alert_item(alert);
-        let deliveries: HashMap<String, AttributeValue> = alert
+    /// The item of a new alert: its alerts-table attributes and a delivery record per
+    /// remaining output, claimed by this processor where `new` has an intent.
+    fn new_item(&self, new: &NewAlert) -> Item {
+        let mut item = alert_item(&new.alert);
+        let deliveries: HashMap<String, AttributeValue> = new
+            .alert
             .remaining_outputs()
             .into_iter()
             .map(|output| {
@@ -243,6 +243,14 @@ impl DynamoDbLedger {
             })
             .collect();
         item.insert(DELIVERIES.to_owned(), AttributeValue::M(deliveries));
+        item
+    }
+
+    /// Records a new alert, or folds `new` into the stored one and claims its intents.
+    async fn record_one(&self, new: &NewAlert) -> Result<(), LedgerError> {
+        let alert = &new.alert;
+        let key = AlertKey::of(alert);
+        let item = self.new_item(new);
         let put = self
             .client
             .put_item()
@@ -368,6 +376,19 @@ impl DynamoDbLedger {
         if update.uses_owner {
             update.names.insert("#owner".to_owned(), "Owner".to_owned());
         }
+        if self.update(key, update).await? {
+            Ok(Claim::Granted)
+        } else {
+            Ok(Claim::Contended {
+                output: None,
+                reason: "another processor changed the alert while this one claimed it".to_owned(),
+            })
+        }
+    }
+
+    /// Applies `update` to the alert of `key`; `false` (nothing applied) when its condition
+    /// does not hold.
+    async fn update(&self, key: &AlertKey, update: Updater) -> Result<bool, LedgerError> {
         let result = update
             .apply(
                 self.client
@@ -378,17 +399,13 @@ impl DynamoDbLedger {
             .send()
             .await;
         match result {
-            Ok(_) => Ok(Claim::Granted),
+            Ok(_) => Ok(true),
             Err(error)
                 if error
                     .as_service_error()
                     .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
             {
-                Ok(Claim::Contended {
-                    output: None,
-                    reason: "another processor changed the alert while this one claimed it"
-                        .to_owned(),
-                })
+                Ok(false)
             }
             Err(error) => Err(self.failed("UpdateItem", error)),
         }
@@ -619,106 +636,57 @@ impl Ledger for DynamoDbLedger {
         output: String,
         outcome: Outcome,
     ) -> Result<(), LedgerError> {
-        let now = Timestamp::now().to_string();
+        // What both outcomes write on the output's record: one more attempt, the time, the
+        // lease released.
+        let mut update = Updater::default();
+        let path = update.path(&[DELIVERIES, &output]);
+        let one = update.value(AttributeValue::N("1".to_owned()));
+        let zero = update.value(AttributeValue::N("0".to_owned()));
+        update.sets.push(format!(
+            "{path}.Attempts = if_not_exists({path}.Attempts, {zero}) + {one}"
+        ));
+        update.set_path(
+            &format!("{path}.Updated"),
+            AttributeValue::S(Timestamp::now().to_string()),
+        );
+        update.names.insert("#state".to_owned(), "State".to_owned());
+        update.removes.push(format!("{path}.Intent"));
+        update.removes.push(format!("{path}.LeaseUntil"));
         match outcome {
             Outcome::Sent => {
                 // The record that matters, durable before anything else: ADD, never SET.
-                let mut update = Updater::default();
-                update.add_sent([output.clone()]);
-                update.condition("attribute_exists(AlertID)".to_owned());
-                let added = update
-                    .apply(
-                        self.client
-                            .update_item()
-                            .table_name(&self.table)
-                            .set_key(Some(Self::key(&key))),
-                    )
-                    .send()
-                    .await;
-                match added {
-                    Ok(_) => {}
-                    Err(error)
-                        if error
-                            .as_service_error()
-                            .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-                    {
-                        return Err(LedgerError::UnknownAlert(key));
-                    }
-                    Err(error) => return Err(self.failed("UpdateItem", error)),
+                let mut added = Updater::default();
+                added.add_sent([output]);
+                added.condition("attribute_exists(AlertID)".to_owned());
+                if !self.update(&key, added).await? {
+                    return Err(LedgerError::UnknownAlert(key));
                 }
-                // Bookkeeping (attempts, time, lease released); losing it loses nothing.
-                let mut update = Updater::default();
-                let path = update.path(&[DELIVERIES, &output]);
-                let one = update.value(AttributeValue::N("1".to_owned()));
-                let zero = update.value(AttributeValue::N("0".to_owned()));
-                update.sets.push(format!(
-                    "{path}.Attempts = if_not_exists({path}.Attempts, {zero}) + {one}"
-                ));
-                update.set_path(&format!("{path}.Updated"), AttributeValue::S(now));
+                // Then the bookkeeping; losing it loses nothing.
                 update.set_path(
                     &format!("{path}.#state"),
                     AttributeValue::S("sent".to_owned()),
                 );
-                update.names.insert("#state".to_owned(), "State".to_owned());
-                update.removes.push(format!("{path}.Intent"));
-                update.removes.push(format!("{path}.LeaseUntil"));
                 update.condition(format!("attribute_exists({path})"));
-                let _ = update
-                    .apply(
-                        self.client
-                            .update_item()
-                            .table_name(&self.table)
-                            .set_key(Some(Self::key(&key))),
-                    )
-                    .send()
-                    .await;
+                let _ = self.update(&key, update).await;
                 Ok(())
             }
             Outcome::Failed(reason) => {
-                let mut update = Updater::default();
-                let path = update.path(&[DELIVERIES, &output]);
-                let one = update.value(AttributeValue::N("1".to_owned()));
-                let zero = update.value(AttributeValue::N("0".to_owned()));
-                update.sets.push(format!(
-                    "{path}.Attempts = if_not_exists({path}.Attempts, {zero}) + {one}"
-                ));
                 update.set_path(
                     &format!("{path}.#state"),
                     AttributeValue::S("failed".to_owned()),
                 );
-                update.names.insert("#state".to_owned(), "State".to_owned());
                 update.set_path(&format!("{path}.LastError"), AttributeValue::S(reason));
-                update.set_path(&format!("{path}.Updated"), AttributeValue::S(now));
-                update.removes.push(format!("{path}.Intent"));
-                update.removes.push(format!("{path}.LeaseUntil"));
                 let out_v = update.value(AttributeValue::S(output.clone()));
                 update.condition(format!(
                     "attribute_exists({path}) AND NOT contains(OutputsSent, {out_v})"
                 ));
-                let result = update
-                    .apply(
-                        self.client
-                            .update_item()
-                            .table_name(&self.table)
-                            .set_key(Some(Self::key(&key))),
-                    )
-                    .send()
-                    .await;
-                match result {
-                    Ok(_) => Ok(()),
-                    Err(error)
-                        if error
-                            .as_service_error()
-                            .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-                    {
-                        // Sent meanwhile (it stays sent), or not recorded at all.
-                        let entry = self.get(key.clone()).await?;
-                        match entry {
-                            Some(entry) if entry.delivery(&output).is_some() => Ok(()),
-                            _ => Err(LedgerError::UnknownAlert(key)),
-                        }
-                    }
-                    Err(error) => Err(self.failed("UpdateItem", error)),
+                if self.update(&key, update).await? {
+                    return Ok(());
+                }
+                // Sent meanwhile (it stays sent), or not recorded at all.
+                match self.get(key.clone()).await? {
+                    Some(entry) if entry.delivery(&output).is_some() => Ok(()),
+                    _ => Err(LedgerError::UnknownAlert(key)),
                 }
             }
         }
@@ -745,20 +713,9 @@ impl Ledger for DynamoDbLedger {
         originals: Vec<AlertKey>,
         merged: NewAlert,
     ) -> Result<(), LedgerError> {
-        let mut item = alert_item(&merged.alert);
-        let deliveries: HashMap<String, AttributeValue> = merged
-            .alert
-            .remaining_outputs()
-            .into_iter()
-            .map(|output| {
-                let record = self.delivery(merged.intents.get(&output).copied(), 0);
-                (output, record)
-            })
-            .collect();
-        item.insert(DELIVERIES.to_owned(), AttributeValue::M(deliveries));
         let put = Put::builder()
             .table_name(&self.table)
-            .set_item(Some(item))
+            .set_item(Some(self.new_item(&merged)))
             .condition_expression("attribute_not_exists(AlertID)")
             .build()
             .map_err(build_error)?;
