@@ -927,6 +927,32 @@ fn carbonblack_value_that_is_not_an_md5_fails_before_any_request() {
 }
 
 #[test]
+fn carbonblack_empty_token_fails_before_any_request() {
+    block_on(async {
+        // cbapi refuses to build a client without a token (spec §2.9 step 3).
+        let server = cb_server("6.2.3", ResponseTemplate::new(404)).await;
+        let mut credentials = cb_creds(&server);
+        credentials.insert("token", "");
+        let alert = cb_alert(ban_context());
+        let publication = saas::publication(&alert, "carbonblack", "soc");
+        let error = dispatch_with(
+            single_attempt(),
+            "carbonblack",
+            "soc",
+            &alert,
+            &publication,
+            &credentials,
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::Config, "{error}");
+        assert!(!error.is_retryable());
+        assert!(error.message().contains("`token` is empty"), "{error}");
+        assert!(lines(&server).await.is_empty());
+    });
+}
+
+#[test]
 fn carbonblack_already_banned_and_enabled_changes_nothing() {
     block_on(async {
         let ban =

@@ -29,7 +29,8 @@ const BLACKLIST_PATH: &str = "api/v1/banning/blacklist";
 /// Publication keys: none. The action comes from the rule context:
 /// `context["carbonblack"] = {"action": "ban", "value": "<md5>"}` ([`BanRequest`]). An alert
 /// without context, another action or a value that is not an MD5 fails at once, before any
-/// request (StreamAlert would first connect to the server).
+/// request (StreamAlert would first connect to the server); so does an empty `token`, which
+/// cbapi refuses.
 ///
 /// Requests (each with `X-Auth-Token: <token>`), as cbapi sends them:
 /// 1. `GET /api/info`: the server must run version 5.0 or later; from 6.0 on, cbapi also
@@ -83,8 +84,13 @@ impl Output for CarbonBlack {
             .public(&["url", "ssl_verify"])
             .timeout(TIMEOUT)
             .retry(RetryPolicy::DEFAULT.with_deadline(TIMEOUT));
+        let token = http.credential("token")?;
+        if token.is_empty() {
+            // cbapi refuses to build a client without a token.
+            return Err(http.error(ErrorKind::Config, "the stored `token` is empty"));
+        }
         let client = Client {
-            token: http.credential("token")?,
+            token,
             base: http.url_credential("url")?,
             http,
         };
