@@ -1131,7 +1131,7 @@ fn q6_url_properties_forbid_only_spaces() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Publication keys of teams and pagerduty-v2 (the vectors use the defaults)
+// Publication keys of slack, pagerduty, pagerduty-v2 and teams (the vectors use the defaults)
 // ---------------------------------------------------------------------------------------------
 
 /// Dispatches the fixture alert to `service:d` with `extra` publication keys; returns the JSON
@@ -1154,6 +1154,69 @@ async fn sent_with_keys(
         .unwrap();
     let request = &server.received_requests().await.unwrap()[0];
     (serde_json::from_slice(&request.body).unwrap(), logs.text())
+}
+
+#[tokio::test(start_paused = true)]
+async fn slack_publication_keys_set_the_text_and_custom_attachments() {
+    let extra = json!({
+        "@slack.text": "*Root login*",
+        "@slack.attachments": [{"color": "#ff0000", "text": "on <web-1>", "footer_icon": "x", "extra": 1}],
+    });
+    let ok = ResponseTemplate::new(200).set_body_string("ok");
+    let (message, _) = sent_with_keys("slack", SLACK_PATH, ok, slack, extra).await;
+    assert_eq!(
+        message,
+        json!({"text": "*Root login*", "mrkdwn": true, "attachments": [{
+            "fallback": "", "color": "#ff0000", "pretext": "", "author_name": "",
+            "author_link": "", "author_icon": "", "title": "", "title_link": "",
+            // No HTML escaping of custom attachments (publishers escape).
+            "text": "on <web-1>",
+            "fields": [], "image_url": "", "thumb_url": "", "footer": "",
+            "footer_icon": "x", "ts": "", "mrkdwn_in": ["text", "pretext"], "extra": 1,
+        }]})
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn pagerduty_publication_keys_shape_the_event() {
+    let extra = json!({
+        "@pagerduty.description": "Root login",
+        "@pagerduty.details": {"host": "web-1"},
+        "@pagerduty.client_url": "https://console.example",
+        "@pagerduty.contexts": [
+            {"type": "link", "href": "https://runbook.example", "text": "Runbook", "x": 1},
+            {"type": "image", "src": "https://i.example/a.png"},
+            {"type": "link", "href": "no text"},
+            {"src": "no type"},
+        ],
+    });
+    let ok = json_reply(200, json!({"status": "success"}));
+    let (event, _) =
+        sent_with_keys("pagerduty", "/create_event.json", ok, pagerduty_v1, extra).await;
+    assert_eq!(
+        event,
+        json!({
+            "service_key": SERVICE_KEY,
+            "event_type": "trigger",
+            "description": "Root login",
+            "details": {"host": "web-1"},
+            "client": "streamalert",
+            "client_url": "https://console.example",
+            "contexts": [
+                {"type": "link", "href": "https://runbook.example", "text": "Runbook"},
+                {"type": "image", "src": "https://i.example/a.png"},
+            ],
+        })
+    );
+    let extra = json!({"@pagerduty.contexts": {"type": "link"}});
+    let ok = json_reply(200, json!({"status": "success"}));
+    let (event, log) =
+        sent_with_keys("pagerduty", "/create_event.json", ok, pagerduty_v1, extra).await;
+    assert_eq!(event["contexts"], json!([]));
+    assert!(
+        log.contains("Invalid pagerduty.contexts provided: Not an array"),
+        "{log}"
+    );
 }
 
 #[tokio::test(start_paused = true)]

@@ -1300,6 +1300,26 @@ fn demisto_publication_keys_override_the_defaults() {
     });
 }
 
+#[test]
+fn demisto_severity_names_map_to_numbers() {
+    use streamalert::outputs::demisto::severity;
+    for (name, number) in [
+        (json!("info"), json!(0.5)),
+        (json!("Informational"), json!(0.5)),
+        (json!("LOW"), json!(1)),
+        (json!("med"), json!(2)),
+        (json!("Medium"), json!(2)),
+        (json!("high"), json!(3)),
+        (json!("critical"), json!(4)),
+        (json!("unknown"), json!(0)),
+        (json!("severe"), json!(0)),
+        (json!(3), json!(0)),
+        (json!(null), json!(0)),
+    ] {
+        assert_eq!(severity(&name), number, "{name}");
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Decisions
 // ---------------------------------------------------------------------------------------------
