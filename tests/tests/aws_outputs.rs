@@ -18,7 +18,7 @@ use std::sync::{Arc, Mutex};
 use streamalert::aws::Aws;
 use streamalert::aws::sdk::firehose;
 use streamalert::config::OutputsConfig;
-use streamalert::output::{Credentials, Delivery, ErrorKind};
+use streamalert::output::{Credentials, Delivery, DispatchError, ErrorKind};
 use streamalert::outputs::{
     AwsCloudwatchLog, AwsFirehose, AwsLambda, AwsLambdaV2, AwsS3, AwsSes, AwsSns, AwsSqs,
 };
@@ -35,6 +35,24 @@ fn publication(alert: &Alert) -> Publication {
 fn setting(vector: &Value) -> Option<&str> {
     let service = vector["service"].as_str().unwrap();
     vector["outputs_config"][service][vector["descriptor"].as_str().unwrap()].as_str()
+}
+
+/// Dispatches the vector's alert to `output` as the vector does: the default publication, the
+/// vector's descriptor, its `outputs.json` setting and its credentials.
+async fn dispatch_vector(output: &dyn Output, vector: &Value) -> Result<(), DispatchError> {
+    let alert = vector_alert(vector);
+    let publication = publication(&alert);
+    let credentials = vector["credentials"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_owned()))
+        .collect::<Credentials>();
+    let descriptor = vector["descriptor"].as_str().unwrap();
+    let delivery = Delivery::new(&alert, descriptor, &publication)
+        .with_setting(setting(vector))
+        .with_credentials(&credentials);
+    output.dispatch(&delivery).await
 }
 
 async fn objects(aws: &Aws, bucket: &str) -> Vec<(String, Vec<u8>)> {
@@ -158,12 +176,8 @@ async fn aws_s3_vector_object_and_key() {
     let uuid = v["fixed_values"]["uuid4"].as_str().unwrap().to_owned();
     let output = AwsS3::with_aws(aws.clone())
         .with_clock(Arc::new(move || hour), Arc::new(move || uuid.clone()));
-    let alert = vector_alert(&v);
-    let publication = publication(&alert);
-    let delivery =
-        Delivery::new(&alert, "unit_test_bucket", &publication).with_setting(setting(&v));
     assert_eq!(setting(&v), Some(bucket));
-    let result = output.dispatch(&delivery).await;
+    let result = dispatch_vector(&output, &v).await;
     assert_eq!(
         result.is_ok(),
         v["expected"]["dispatch_result"] == true,
@@ -193,11 +207,7 @@ async fn aws_sqs_vector_message() {
     assert_eq!(setting(&v), Some(queue));
     let url = fresh_queue(&aws, queue).await;
 
-    let alert = vector_alert(&v);
-    let publication = publication(&alert);
-    let delivery = Delivery::new(&alert, "unit_test_queue", &publication).with_setting(setting(&v));
-    AwsSqs::with_aws(aws.clone())
-        .dispatch(&delivery)
+    dispatch_vector(&AwsSqs::with_aws(aws.clone()), &v)
         .await
         .unwrap();
 
@@ -264,11 +274,7 @@ async fn aws_sns_vector_publication() {
         .await
         .unwrap();
 
-    let alert = vector_alert(&v);
-    let publication = publication(&alert);
-    let delivery = Delivery::new(&alert, "unit_test_topic", &publication).with_setting(setting(&v));
-    AwsSns::with_aws(aws.clone())
-        .dispatch(&delivery)
+    dispatch_vector(&AwsSns::with_aws(aws.clone()), &v)
         .await
         .unwrap();
 
@@ -295,12 +301,7 @@ async fn aws_firehose_vector_record() {
     assert_eq!(setting(&v), Some(stream));
     let bucket = fresh_stream(&aws, stream).await;
 
-    let alert = vector_alert(&v);
-    let publication = publication(&alert);
-    let delivery =
-        Delivery::new(&alert, "unit_test_delivery_stream", &publication).with_setting(setting(&v));
-    AwsFirehose::with_aws(aws.clone())
-        .dispatch(&delivery)
+    dispatch_vector(&AwsFirehose::with_aws(aws.clone()), &v)
         .await
         .unwrap();
 
@@ -485,18 +486,7 @@ async fn aws_ses_vector_raw_message() {
         .unwrap();
     let sent_before = moto_raw_messages(&endpoint).await.len();
 
-    let credentials = Credentials::from_iter(
-        creds
-            .as_object()
-            .unwrap()
-            .iter()
-            .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_owned())),
-    );
-    let alert = vector_alert(&v);
-    let publication = publication(&alert);
-    let delivery = Delivery::new(&alert, "unit_test", &publication).with_credentials(&credentials);
-    AwsSes::with_aws(aws.clone())
-        .dispatch(&delivery)
+    dispatch_vector(&AwsSes::with_aws(aws.clone()), &v)
         .await
         .unwrap();
 
@@ -664,11 +654,9 @@ async fn aws_lambda_vector_invoke_captured() {
     let server = capture().await;
     let aws = local_aws(&server.uri()).await;
     let v = vector("aws-lambda-1");
-    let alert = vector_alert(&v);
-    let publication = publication(&alert);
-    let delivery =
-        Delivery::new(&alert, "unit_test_lambda", &publication).with_setting(setting(&v));
-    AwsLambda::with_aws(aws).dispatch(&delivery).await.unwrap();
+    dispatch_vector(&AwsLambda::with_aws(aws), &v)
+        .await
+        .unwrap();
     let requests = server.received_requests().await.unwrap();
     assert_eq!(requests.len(), 1);
     assert_invoke(&requests[0], call(&v, 0));
@@ -676,6 +664,7 @@ async fn aws_lambda_vector_invoke_captured() {
     // The publication's @aws-lambda.alert_data replaces the record; a qualifier is sent.
     let server = capture().await;
     let aws = local_aws(&server.uri()).await;
+    let alert = vector_alert(&v);
     let mut custom = Publication::new();
     custom.insert("@aws-lambda.alert_data", json!({"b": 1.0, "a": "é"}));
     let delivery = Delivery::new(&alert, "q", &custom).with_setting(Some("fn:production"));
@@ -692,19 +681,7 @@ async fn aws_lambda_v2_vector_assume_role_then_invoke_captured() {
     let server = capture().await;
     let aws = local_aws(&server.uri()).await;
     let v = vector("aws-lambda-v2-1");
-    let credentials = Credentials::from_iter(
-        v["credentials"]
-            .as_object()
-            .unwrap()
-            .iter()
-            .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_owned())),
-    );
-    let alert = vector_alert(&v);
-    let publication = publication(&alert);
-    let delivery =
-        Delivery::new(&alert, "unit_test_lambda", &publication).with_credentials(&credentials);
-    AwsLambdaV2::with_aws(aws)
-        .dispatch(&delivery)
+    dispatch_vector(&AwsLambdaV2::with_aws(aws), &v)
         .await
         .unwrap();
 

@@ -30,27 +30,34 @@ fn new(alert: &Alert) -> NewAlert {
     }
 }
 
+/// Records `alerts` (with no intents) in one batch.
+async fn record(ledger: &SqliteLedger, alerts: &[&Alert]) {
+    let batch = alerts.iter().map(|alert| new(alert)).collect();
+    ledger.record_alerts(batch).await.expect("record");
+}
+
+/// Records the outcome of `output` of the alert `key`.
+async fn outcome(ledger: &SqliteLedger, key: &AlertKey, output: &str, outcome: Outcome) {
+    ledger
+        .record_outcome(key.clone(), output.into(), outcome)
+        .await
+        .expect("outcome");
+}
+
 #[tokio::test]
 async fn a_sent_output_is_never_unsent_and_the_alert_completes() {
     let ledger = SqliteLedger::open(&settings("sent")).expect("open");
     let alert = Alert::new("r", json!({"k": 1}), ["file:a", "stdout:b"]);
     let key = AlertKey::of(&alert);
-    ledger
-        .record_alerts(vec![new(&alert)])
-        .await
-        .expect("record");
-    ledger
-        .record_outcome(key.clone(), "file:a".into(), Outcome::Sent)
-        .await
-        .expect("sent");
-    ledger
-        .record_outcome(
-            key.clone(),
-            "file:a".into(),
-            Outcome::Failed("late failure".into()),
-        )
-        .await
-        .expect("ignored");
+    record(&ledger, &[&alert]).await;
+    outcome(&ledger, &key, "file:a", Outcome::Sent).await;
+    outcome(
+        &ledger,
+        &key,
+        "file:a",
+        Outcome::Failed("late failure".into()),
+    )
+    .await;
     let entry = ledger.get(key.clone()).await.expect("get").expect("found");
     let a = entry.delivery("file:a").expect("record");
     assert_eq!(
@@ -63,18 +70,8 @@ async fn a_sent_output_is_never_unsent_and_the_alert_completes() {
         DeliveryState::Pending
     );
 
-    ledger
-        .record_outcome(
-            key.clone(),
-            "stdout:b".into(),
-            Outcome::Failed("closed".into()),
-        )
-        .await
-        .expect("failed");
-    ledger
-        .record_outcome(key.clone(), "stdout:b".into(), Outcome::Sent)
-        .await
-        .expect("sent");
+    outcome(&ledger, &key, "stdout:b", Outcome::Failed("closed".into())).await;
+    outcome(&ledger, &key, "stdout:b", Outcome::Sent).await;
     let entry = ledger.get(key).await.expect("get").expect("found");
     assert_eq!(entry.status, AlertStatus::Complete);
     let b = entry.delivery("stdout:b").expect("record");
@@ -95,20 +92,11 @@ async fn outputs_sent_is_the_union_of_every_pass_decision_q3() {
     let ledger = SqliteLedger::open(&settings("union")).expect("open");
     let mut alert = Alert::new("r", json!({}), ["a:1", "b:2", "c:3"]);
     let key = AlertKey::of(&alert);
-    ledger
-        .record_alerts(vec![new(&alert)])
-        .await
-        .expect("record");
-    ledger
-        .record_outcome(key.clone(), "a:1".into(), Outcome::Sent)
-        .await
-        .expect("sent");
+    record(&ledger, &[&alert]).await;
+    outcome(&ledger, &key, "a:1", Outcome::Sent).await;
     // A later event says only b:2 was sent (StreamAlert's overwritten OutputsSent).
     alert.outputs_sent = ["b:2".to_owned()].into();
-    ledger
-        .record_alerts(vec![new(&alert)])
-        .await
-        .expect("record again");
+    record(&ledger, &[&alert]).await;
     let entry = ledger.get(key).await.expect("get").expect("found");
     assert_eq!(
         entry.alert.outputs_sent.iter().collect::<Vec<_>>(),
@@ -150,10 +138,7 @@ async fn intents_survive_until_the_outcome_and_are_visible_after_reopening() {
         .await
         .expect("begin");
     assert_eq!(claim, Claim::Granted);
-    ledger
-        .record_outcome(key.clone(), "file:a".into(), Outcome::Sent)
-        .await
-        .expect("sent");
+    outcome(&ledger, &key, "file:a", Outcome::Sent).await;
     let entry = ledger.get(key).await.expect("get").expect("found");
     assert_eq!(entry.delivery("file:a").expect("record").intent, None);
     assert_eq!(entry.alert.attempts, 1);
@@ -165,14 +150,8 @@ async fn a_claim_on_an_output_sent_meanwhile_is_contended_and_records_nothing() 
     let ledger = SqliteLedger::open(&settings("contended")).expect("open");
     let alert = Alert::new("r", json!({}), ["file:a", "stdout:b"]);
     let key = AlertKey::of(&alert);
-    ledger
-        .record_alerts(vec![new(&alert)])
-        .await
-        .expect("record");
-    ledger
-        .record_outcome(key.clone(), "file:a".into(), Outcome::Sent)
-        .await
-        .expect("sent");
+    record(&ledger, &[&alert]).await;
+    outcome(&ledger, &key, "file:a", Outcome::Sent).await;
     let b = Fingerprint::of(b"b");
     let both = BTreeMap::from([
         ("file:a".to_owned(), Fingerprint::of(b"a")),
@@ -215,10 +194,7 @@ async fn merge_enabled_alerts_stay_open_until_merged() {
         alert_id: "second".into(),
         ..first.clone()
     };
-    ledger
-        .record_alerts(vec![new(&first), new(&second)])
-        .await
-        .expect("record");
+    record(&ledger, &[&first, &second]).await;
     let open = ledger.open_alerts().await.expect("open");
     assert_eq!(open.len(), 2, "waiting for the merge");
     assert!(
