@@ -115,6 +115,34 @@ fn teams(server: &MockServer) -> Credentials {
     Credentials::from_iter([("url", format!("{}{TEAMS_PATH}", server.uri()))])
 }
 
+/// The HTTP outputs other than the ticketing ones (those have their own tests in
+/// `saas_ticketing_flows`).
+const NON_TICKETING: [&str; 7] = [
+    "slack",
+    "pagerduty",
+    "pagerduty-v2",
+    "pagerduty-incident",
+    "teams",
+    "teams-workflows",
+    "webhook",
+];
+
+/// Credentials of `service` (one of [`NON_TICKETING`]) pointing at `pd`'s server.
+fn credentials_for(pd: &saas::PagerDuty, service: &str) -> Credentials {
+    let server = &pd.server;
+    match service {
+        "slack" => slack(server),
+        "pagerduty" => pagerduty_v1(server),
+        "pagerduty-v2" => pagerduty_v2(server),
+        "pagerduty-incident" => pd.credentials(),
+        "teams" => teams(server),
+        "teams-workflows" | "webhook" => {
+            Credentials::from_iter([("url", format!("{}/hook", server.uri()))])
+        }
+        other => panic!("not one of NON_TICKETING: {other}"),
+    }
+}
+
 async fn received(server: &MockServer) -> usize {
     server.received_requests().await.unwrap_or_default().len()
 }
@@ -455,18 +483,8 @@ async fn q7_a_429_or_5xx_retries_5_times_then_fails_retryable() {
 
 #[tokio::test(start_paused = true)]
 async fn q7_every_other_http_output_retries_5xx_and_429_but_no_other_4xx() {
-    // The ticketing outputs have their own test in saas_ticketing_flows; each output here sends
-    // one request first, and nothing after it fails.
-    let services = [
-        "slack",
-        "pagerduty",
-        "pagerduty-v2",
-        "pagerduty-incident",
-        "teams",
-        "teams-workflows",
-        "webhook",
-    ];
-    for service in services {
+    // Each of these outputs sends one request first, and nothing after it fails.
+    for service in NON_TICKETING {
         for (status, tries) in [(500, 5), (503, 5), (429, 5), (400, 1), (404, 1)] {
             let pd = saas::PagerDuty {
                 server: MockServer::start().await,
@@ -476,14 +494,7 @@ async fn q7_every_other_http_output_retries_5xx_and_429_but_no_other_4xx() {
                 .respond_with(ResponseTemplate::new(status))
                 .mount(server)
                 .await;
-            let credentials = match service {
-                "slack" => slack(server),
-                "pagerduty" => pagerduty_v1(server),
-                "pagerduty-v2" => pagerduty_v2(server),
-                "pagerduty-incident" => pd.credentials(),
-                "teams" => teams(server),
-                _ => Credentials::from_iter([("url", format!("{}/hook", server.uri()))]),
-            };
+            let credentials = credentials_for(&pd, service);
             let err = saas::dispatch_fixture(paused(), service, "d", &credentials)
                 .await
                 .unwrap_err();
@@ -683,23 +694,8 @@ async fn q8_every_other_http_output_verifies_tls_unless_the_descriptor_opts_out(
         .respond_with(ResponseTemplate::new(400))
         .mount(server)
         .await;
-    for service in [
-        "slack",
-        "pagerduty",
-        "pagerduty-v2",
-        "pagerduty-incident",
-        "teams",
-        "teams-workflows",
-        "webhook",
-    ] {
-        let mut credentials = match service {
-            "slack" => slack(server),
-            "pagerduty" => pagerduty_v1(server),
-            "pagerduty-v2" => pagerduty_v2(server),
-            "pagerduty-incident" => pd.credentials(),
-            "teams" => teams(server),
-            _ => Credentials::from_iter([("url", format!("{}/hook", server.uri()))]),
-        };
+    for service in NON_TICKETING {
+        let mut credentials = credentials_for(&pd, service);
         for (descriptor, opt_out) in [("q8-verified", false), ("q8-opt-out", true)] {
             if opt_out {
                 credentials.insert("tls_verify", "false");

@@ -100,6 +100,19 @@ async fn dispatch_fixture(service: &str, credentials: &Credentials) -> Result<()
     dispatch(service, "soc", &fixture_alert(), Value::Null, credentials).await
 }
 
+/// Dispatches `alert` with its default publication to `service:soc` under the full retry
+/// policy of Q7, without its waits.
+async fn dispatch_retrying(
+    service: &str,
+    alert: &Alert,
+    credentials: &Credentials,
+) -> Result<(), DispatchError> {
+    let quick = RetryPolicy::DEFAULT.with_backoff(Duration::ZERO, Duration::ZERO);
+    let publication = saas::publication(alert, service, "soc");
+    let overrides = HttpOverrides::new().retry(quick);
+    dispatch_with(overrides, service, "soc", alert, &publication, credentials).await
+}
+
 fn creds(pairs: &[(&str, &str)]) -> Credentials {
     Credentials::from_iter(pairs.iter().copied())
 }
@@ -934,17 +947,9 @@ fn carbonblack_empty_token_fails_before_any_request() {
         let mut credentials = cb_creds(&server);
         credentials.insert("token", "");
         let alert = cb_alert(ban_context());
-        let publication = saas::publication(&alert, "carbonblack", "soc");
-        let error = dispatch_with(
-            single_attempt(),
-            "carbonblack",
-            "soc",
-            &alert,
-            &publication,
-            &credentials,
-        )
-        .await
-        .unwrap_err();
+        let error = dispatch("carbonblack", "soc", &alert, Value::Null, &credentials)
+            .await
+            .unwrap_err();
         assert_eq!(error.kind(), ErrorKind::Config, "{error}");
         assert!(!error.is_retryable());
         assert!(error.message().contains("`token` is empty"), "{error}");
@@ -1458,7 +1463,6 @@ fn properties_follow_the_spec_table() {
 #[test]
 fn q7_komand_and_victorops_are_retried_like_every_output() {
     block_on(async {
-        let quick = RetryPolicy::DEFAULT.with_backoff(Duration::ZERO, Duration::ZERO);
         let alert = fixture_alert();
         for service in ["komand", "victorops"] {
             let server = MockServer::start().await;
@@ -1480,31 +1484,16 @@ fn q7_komand_and_victorops_are_retried_like_every_output() {
             };
             mock(&server, "POST", route, ResponseTemplate::new(503), 1).await;
             fallback(&server, "POST", route, json_reply(200, json!({}))).await;
-            let publication = saas::publication(&alert, service, "soc");
-            dispatch_with(
-                HttpOverrides::new().retry(quick),
-                service,
-                "soc",
-                &alert,
-                &publication,
-                &credentials,
-            )
-            .await
-            .unwrap();
+            dispatch_retrying(service, &alert, &credentials)
+                .await
+                .unwrap();
             assert_eq!(lines(&server).await.len(), 2, "{service}: 503 then 200");
 
             server.reset().await;
             fallback(&server, "POST", route, ResponseTemplate::new(400)).await;
-            let error = dispatch_with(
-                HttpOverrides::new().retry(quick),
-                service,
-                "soc",
-                &alert,
-                &publication,
-                &credentials,
-            )
-            .await
-            .unwrap_err();
+            let error = dispatch_retrying(service, &alert, &credentials)
+                .await
+                .unwrap_err();
             assert_eq!(error.status(), Some(400), "{service}");
             assert_eq!(lines(&server).await.len(), 1, "{service}: a 400 is final");
         }
@@ -1514,7 +1503,6 @@ fn q7_komand_and_victorops_are_retried_like_every_output() {
 #[test]
 fn q7_every_ticketing_output_retries_5xx_and_429_but_no_other_4xx() {
     block_on(async {
-        let quick = RetryPolicy::DEFAULT.with_backoff(Duration::ZERO, Duration::ZERO);
         for service in MY_SERVICES {
             for (status, tries) in [(500, 5), (503, 5), (429, 5), (400, 1), (404, 1)] {
                 let server = MockServer::start().await;
@@ -1523,17 +1511,10 @@ fn q7_every_ticketing_output_retries_5xx_and_429_but_no_other_4xx() {
                     .mount(&server)
                     .await;
                 let alert = cb_alert(ban_context());
-                let publication = saas::publication(&alert, service, "soc");
-                let error = dispatch_with(
-                    HttpOverrides::new().retry(quick),
-                    service,
-                    "soc",
-                    &alert,
-                    &publication,
-                    &all_credentials(&server, service),
-                )
-                .await
-                .unwrap_err();
+                let credentials = all_credentials(&server, service);
+                let error = dispatch_retrying(service, &alert, &credentials)
+                    .await
+                    .unwrap_err();
                 let at = format!("{service}, HTTP {status}");
                 // A refused search (jira, phantom) goes on to a creation, refused the same way.
                 let requests = lines(&server).await;
@@ -1549,7 +1530,6 @@ fn q7_every_ticketing_output_retries_5xx_and_429_but_no_other_4xx() {
 #[test]
 fn q7_a_jira_v2_search_answered_500_is_retried() {
     block_on(async {
-        let quick = RetryPolicy::DEFAULT.with_backoff(Duration::ZERO, Duration::ZERO);
         let server = jira_server().await;
         mock(
             &server,
@@ -1560,18 +1540,10 @@ fn q7_a_jira_v2_search_answered_500_is_retried() {
         )
         .await;
         let alert = fixture_alert();
-        let publication = saas::publication(&alert, "jira-v2", "soc");
         let credentials = jira_v2_creds(&server.uri(), "yes");
-        dispatch_with(
-            HttpOverrides::new().retry(quick),
-            "jira-v2",
-            "soc",
-            &alert,
-            &publication,
-            &credentials,
-        )
-        .await
-        .unwrap();
+        dispatch_retrying("jira-v2", &alert, &credentials)
+            .await
+            .unwrap();
         let requests = lines(&server).await;
         assert_eq!(requests.len(), 4, "{requests:?}"); // 500, 500, found, comment
         assert!(requests[3].ends_with("/comment"));
@@ -1591,16 +1563,7 @@ async fn dispatch_against(
         credentials.insert(*name, *value);
     }
     let alert = cb_alert(ban_context());
-    let publication = saas::publication(&alert, service, descriptor);
-    let _ = dispatch_with(
-        single_attempt(),
-        service,
-        descriptor,
-        &alert,
-        &publication,
-        &credentials,
-    )
-    .await;
+    let _ = dispatch(service, descriptor, &alert, Value::Null, &credentials).await;
 }
 
 const MY_SERVICES: [&str; 8] = [
@@ -1717,17 +1680,10 @@ fn no_secret_in_errors_or_logs() {
                 .await;
             let logs = capture_logs();
             let alert = cb_alert(ban_context());
-            let publication = saas::publication(&alert, service, "secrets");
-            let error = dispatch_with(
-                single_attempt(),
-                service,
-                "secrets",
-                &alert,
-                &publication,
-                &all_credentials(&server, service),
-            )
-            .await
-            .unwrap_err();
+            let credentials = all_credentials(&server, service);
+            let error = dispatch(service, "secrets", &alert, Value::Null, &credentials)
+                .await
+                .unwrap_err();
             assert!(
                 error.message().contains("denied"),
                 "{service}: the reply is quoted: {error}"
