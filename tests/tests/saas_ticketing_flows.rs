@@ -1,6 +1,7 @@
 //! Every branch of the multi-step flows of `jira`, `jira-v2`, `phantom` and `carbonblack`, the
 //! spec decisions these outputs apply (each test named after its decision), and the rule that
-//! no secret appears in an error's `Display`/`Debug` or a log line.
+//! no secret appears in an error's `Display`/`Debug`, a log line or the `Debug` of the
+//! credentials, the delivery and the HTTP context.
 
 mod support {
     pub mod saas;
@@ -8,8 +9,8 @@ mod support {
 
 use serde_json::{Value, json};
 use std::time::Duration;
-use streamalert::output::http::{HttpOverrides, RetryPolicy};
-use streamalert::output::{Credentials, DispatchError, ErrorKind};
+use streamalert::output::http::{Http, HttpOverrides, RetryPolicy};
+use streamalert::output::{Credentials, Delivery, DispatchError, ErrorKind};
 use streamalert::{Alert, Publication};
 use support::saas::{
     self, assert_no_secret, block_on, capture_logs, dispatch_with, fixture_alert, json_reply,
@@ -1690,6 +1691,15 @@ fn no_secret_in_errors_or_logs() {
             );
             assert_no_secret(&format!("{service} error"), &shown(&error), secrets);
             assert_no_secret(&format!("{service} logs"), &logs.text(), secrets);
+            let publication = Publication::new();
+            let delivery =
+                Delivery::new(&alert, "secrets", &publication).with_credentials(&credentials);
+            let debug = format!(
+                "{credentials:?} {delivery:?} {:?}",
+                Http::new(service, &delivery)
+            );
+            assert!(debug.contains("[REDACTED]"), "{service}: {debug}");
+            assert_no_secret(&format!("{service} Debug"), &debug, secrets);
         }
     });
 }
