@@ -32,6 +32,14 @@ use std::sync::Arc;
 use tracing::Instrument as _;
 
 /// An invocation failed: the ledger is unreachable, or the payload is not an event.
+///
+/// ```
+/// use streamalert::lambda::InvocationError;
+/// // What Lambda records as the invocation's error message.
+/// fn error_message(error: &InvocationError) -> String {
+///     error.to_string()
+/// }
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct InvocationError(String);
@@ -75,8 +83,17 @@ pub fn run() -> ExitCode {
 }
 
 /// The processor of the Lambda function: configuration from `STREAMALERT_CONFIG` (default
-/// `conf`), the required Firehose output from `STREAMALERT_PREFIX`, the DynamoDB ledger on
-/// `ALERTS_TABLE`, the process-wide [`Aws`] configuration.
+/// `conf`), the credential store its `processor.json` names (`s3-kms` or `ssm` on AWS), the
+/// required Firehose output from `STREAMALERT_PREFIX`, the DynamoDB ledger on `ALERTS_TABLE`,
+/// the process-wide [`Aws`] configuration.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), String> {
+/// let processor = streamalert::lambda::processor_from_env().await?;
+/// assert!(processor.ledger().is_some() == std::env::var("ALERTS_TABLE").is_ok());
+/// # Ok(())
+/// # }
+/// ```
 pub async fn processor_from_env() -> Result<Processor, String> {
     let dir =
         std::env::var_os("STREAMALERT_CONFIG").map_or_else(|| PathBuf::from("conf"), PathBuf::from);
@@ -84,7 +101,16 @@ pub async fn processor_from_env() -> Result<Processor, String> {
     let settings = ProcessorSettings::load_from_dir(&dir).map_err(|e| e.to_string())?;
     let prefix = std::env::var("STREAMALERT_PREFIX").ok();
     required_outputs(&mut config, prefix.as_deref());
-    let mut processor = Processor::new(config).with_settings(settings);
+    // The credential store of processor.json, as `dispatch` uses it (opened lazily: nothing is
+    // read before an output asks for its credentials).
+    let credentials = settings
+        .credentials
+        .provider()
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut processor = Processor::new(config)
+        .with_settings(settings)
+        .with_credentials(credentials);
     match std::env::var("ALERTS_TABLE").ok().filter(|t| !t.is_empty()) {
         Some(table) => {
             let ledger = DynamoDbLedger::new(Aws::shared().await, table);
@@ -100,6 +126,14 @@ pub async fn processor_from_env() -> Result<Processor, String> {
 /// Serves invocations with `processor` until the runtime ends (the Lambda runtime API of
 /// `AWS_LAMBDA_RUNTIME_API`). Use it instead of [`run`] to set the processor up yourself (a
 /// credential store, other settings).
+///
+/// ```no_run
+/// use streamalert::{config::OutputsConfig, lambda, processor::Processor};
+/// # async fn demo() -> Result<(), streamalert::aws::sdk::lambda_runtime::Error> {
+/// let processor = Processor::new(OutputsConfig::from_json(r#"{"stdout": ["console"]}"#).unwrap());
+/// lambda::serve(processor).await
+/// # }
+/// ```
 pub async fn serve(processor: Processor) -> Result<(), lambda_runtime::Error> {
     let processor = &processor;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
