@@ -429,11 +429,7 @@ fn jira_and_jira_v2_follow_every_branch_of_search_comment_create() {
                 if let Some((verb, route, reply)) = branch.answer {
                     mock(&server, verb, route, reply, 1).await;
                 }
-                let credentials = if service == "jira" {
-                    jira_creds(&server, branch.aggregate)
-                } else {
-                    jira_v2_creds(&server.uri(), branch.aggregate)
-                };
+                let credentials = jira_family_creds(service, &server, branch.aggregate);
                 let logs = capture_logs();
                 let result = dispatch_fixture(service, &credentials).await;
                 match (branch.error, result) {
@@ -508,13 +504,16 @@ fn jira_publication_keys_set_summary_and_description() {
 }
 
 #[test]
-fn jira_without_a_scheme_in_its_url_fails_before_sending() {
+fn jira_and_jira_v2_without_a_scheme_in_their_url_fail_before_sending() {
     block_on(async {
         let server = jira_server().await;
-        let mut credentials = jira_creds(&server, "yes");
-        credentials.insert("url", "jira.example.com");
-        let error = dispatch_fixture("jira", &credentials).await.unwrap_err();
-        assert_eq!(error.kind(), ErrorKind::Config);
+        for service in ["jira", "jira-v2"] {
+            let mut credentials = jira_family_creds(service, &server, "yes");
+            credentials.insert("url", "jira.example.com");
+            let error = dispatch_fixture(service, &credentials).await.unwrap_err();
+            assert_eq!(error.kind(), ErrorKind::Config, "{service}: {error}");
+            assert!(!error.is_retryable(), "{service}");
+        }
         assert!(lines(&server).await.is_empty());
     });
 }
@@ -522,6 +521,15 @@ fn jira_without_a_scheme_in_its_url_fails_before_sending() {
 // ---------------------------------------------------------------------------------------------
 // jira-v2 (Cloud)
 // ---------------------------------------------------------------------------------------------
+
+/// The credentials of `service` (`jira` or `jira-v2`) pointing at `server`.
+fn jira_family_creds(service: &str, server: &MockServer, aggregate: &str) -> Credentials {
+    match service {
+        "jira" => jira_creds(server, aggregate),
+        "jira-v2" => jira_v2_creds(&server.uri(), aggregate),
+        other => panic!("not a Jira output: {other}"),
+    }
+}
 
 fn jira_v2_creds(base: &str, aggregate: &str) -> Credentials {
     creds(&[
@@ -613,11 +621,7 @@ fn q9_jql_escapes_quotes_and_backslashes() {
         let extra = json!({"@jira.issue_summary": summary});
         for service in ["jira", "jira-v2"] {
             let server = jira_server().await;
-            let credentials = if service == "jira" {
-                jira_creds(&server, "yes")
-            } else {
-                jira_v2_creds(&server.uri(), "yes")
-            };
+            let credentials = jira_family_creds(service, &server, "yes");
             dispatch(
                 service,
                 "soc",
