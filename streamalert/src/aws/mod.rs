@@ -521,3 +521,74 @@ pub(crate) fn required_setting<'a>(
             )
         })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_config::retry::RetryMode;
+
+    /// Standard retry mode with the settings' attempts, and the settings' three timeouts.
+    fn assert_policy(
+        client: &str,
+        retry: Option<&RetryConfig>,
+        timeouts: Option<&TimeoutConfig>,
+        settings: &AwsSettings,
+    ) {
+        let retry = retry.unwrap_or_else(|| panic!("{client}: no retry configuration"));
+        assert_eq!(retry.mode(), RetryMode::Standard, "{client}");
+        assert_eq!(retry.max_attempts(), settings.max_attempts, "{client}");
+        let timeouts = timeouts.unwrap_or_else(|| panic!("{client}: no timeouts"));
+        assert_eq!(
+            (
+                timeouts.connect_timeout(),
+                timeouts.operation_attempt_timeout(),
+                timeouts.operation_timeout()
+            ),
+            (
+                Some(settings.connect_timeout),
+                Some(settings.attempt_timeout),
+                Some(settings.operation_timeout)
+            ),
+            "{client}"
+        );
+    }
+
+    #[tokio::test]
+    async fn every_client_has_the_standard_retry_mode_and_explicit_timeouts() {
+        let mut settings = AwsSettings::from_env()
+            .with_region("eu-west-1")
+            .with_endpoint("http://127.0.0.1:9")
+            .with_credentials(StaticCredentials::new("AKIDEXAMPLE", "secret"))
+            .with_max_attempts(4);
+        settings.connect_timeout = Duration::from_millis(1500);
+        let aws = Aws::load(settings.clone()).await;
+        // The credential stores build their KMS and SSM clients from this configuration.
+        let sdk = aws.sdk_config();
+        assert_policy("sdk", sdk.retry_config(), sdk.timeout_config(), &settings);
+        assert_eq!(sdk.endpoint_url(), Some("http://127.0.0.1:9"));
+        macro_rules! check {
+            ($($name:literal => $client:expr),* $(,)?) => {$(
+                let client = $client;
+                let config = client.config();
+                assert_policy($name, config.retry_config(), config.timeout_config(), &settings);
+                assert_eq!(
+                    config.region().map(|r| r.as_ref()),
+                    Some("eu-west-1"),
+                    $name
+                );
+            )*};
+        }
+        check!(
+            "cloudwatchlogs" => aws.cloudwatchlogs(),
+            "dynamodb" => aws.dynamodb(),
+            "firehose" => aws.firehose(),
+            "lambda" => aws.lambda(),
+            "lambda (assumed role)" => aws.lambda_with(&StaticCredentials::new("ASIA", "temporary")),
+            "s3" => aws.s3(),
+            "ses" => aws.ses(),
+            "sns" => aws.sns(),
+            "sqs" => aws.sqs(),
+            "sts" => aws.sts(),
+        );
+    }
+}
