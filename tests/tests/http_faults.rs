@@ -3,7 +3,8 @@
 //! Q7), `Retry-After` measured on tokio's paused clock, final 4xx, refused connections, servers
 //! that never answer, replies that are not the JSON PagerDuty (Q2) or Jira must send, TLS (Q8),
 //! endpoint overrides (Q11), Teams' status handling (Q16), and no secret in any error text,
-//! `Debug` output or log line.
+//! `Debug` output or log line; also the publication keys of slack, pagerduty, pagerduty-v2 and
+//! teams (the vectors only use their defaults), teams-workflows' card and webhook's signature.
 //!
 //! Tests on a paused clock turn the per-attempt timeout off (`HttpOverrides::timeout(None)`),
 //! except where the timeout itself is under test: the mock server runs on its own thread, and
