@@ -115,26 +115,9 @@ fn jql_escape(text: &str) -> String {
 /// The value of an `Authorization: Basic` header: `Basic base64("<user>:<secret>")`
 /// (standard alphabet, padded), as Python's `requests` and StreamAlert's GitHub output send it.
 pub(crate) fn basic_authorization(user: &str, secret: &str) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let bytes = format!("{user}:{secret}").into_bytes();
-    let mut out = String::with_capacity(6 + bytes.len().div_ceil(3) * 4);
-    out.push_str("Basic ");
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            chunk.get(1).copied().unwrap_or(0),
-            chunk.get(2).copied().unwrap_or(0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for (i, shift) in [18u32, 12, 6, 0].into_iter().enumerate() {
-            if i <= chunk.len() {
-                out.push(char::from(ALPHABET[((n >> shift) & 63) as usize]));
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
+    use base64::Engine as _;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{secret}"));
+    format!("Basic {encoded}")
 }
 
 /// `credentials` plus secrets derived from them or from a login (a session cookie, an
