@@ -161,20 +161,30 @@ impl Sequential {
     }
 }
 
-/// Processes `warmup` untimed alerts, then `alerts`, one at a time.
+/// How a sequential run hands each alert to the processor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Path {
+    /// `Processor::process`: recorded in the ledger, delivered, outcome recorded.
+    Recorded,
+    /// `Processor::deliver`: publish and deliver only, no ledger (shows what the ledger costs).
+    Unrecorded,
+}
+
+/// Processes `warmup` untimed alerts, then `alerts`, one at a time along `path`.
 pub(crate) async fn sequential(
     processor: &Processor,
+    path: Path,
     warmup: Vec<Alert>,
     alerts: Vec<Alert>,
 ) -> Result<Sequential, String> {
     for alert in warmup {
-        one(processor, alert).await?;
+        one(processor, path, alert).await?;
     }
     let mut latencies = Vec::with_capacity(alerts.len());
     let started = Instant::now();
     for alert in alerts {
         let begun = Instant::now();
-        one(processor, alert).await?;
+        one(processor, path, alert).await?;
         latencies.push(begun.elapsed());
     }
     Ok(Sequential {
@@ -183,7 +193,15 @@ pub(crate) async fn sequential(
     })
 }
 
-async fn one(processor: &Processor, alert: Alert) -> Result<(), String> {
+async fn one(processor: &Processor, path: Path, alert: Alert) -> Result<(), String> {
+    if path == Path::Unrecorded {
+        let report = processor.deliver(&alert).await;
+        return match report.values().find_map(|result| result.as_ref().err()) {
+            Some(error) => Err(format!("an alert was not delivered: {error}")),
+            None if report.len() == 1 => Ok(()),
+            None => Err(format!("{} deliveries for one alert", report.len())),
+        };
+    }
     let report = processor
         .process(vec![alert])
         .await
@@ -246,14 +264,23 @@ mod tests {
         runtime.block_on(async {
             let processor = processor(&sink.base_url(), dir.path(), 4).await.unwrap();
             let slack = alerts(Service::Slack, &record(), 3);
-            let run = sequential(&processor, slack[..1].to_vec(), slack[1..].to_vec())
+            let run = sequential(
+                &processor,
+                Path::Recorded,
+                slack[..1].to_vec(),
+                slack[1..].to_vec(),
+            )
+            .await
+            .unwrap();
+            assert_eq!(run.latencies.len(), 2);
+            let unrecorded = alerts(Service::Slack, &record(), 2);
+            sequential(&processor, Path::Unrecorded, vec![], unrecorded)
                 .await
                 .unwrap();
-            assert_eq!(run.latencies.len(), 2);
             let pagerduty = alerts(Service::PagerDutyV2, &record(), 5);
             concurrent(&processor, pagerduty).await.unwrap();
         });
-        assert_eq!(sink.received(), 8);
+        assert_eq!(sink.received(), 10);
         let ledger = SqliteLedger::open(&LedgerSettings {
             path: dir.path().join("ledger.sqlite3"),
             ..LedgerSettings::default()

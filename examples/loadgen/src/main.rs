@@ -174,22 +174,36 @@ fn run_load(args: &LoadArgs) -> Result<Value, String> {
                 );
                 figures.baseline.push(rate);
             }
-            let before = sink.received();
-            let run = runtime.block_on(async {
-                let dir = temp_dir()?;
-                let processor = load::processor(&base_url, dir.path(), 1).await?;
-                let warmup = load::alerts(service, &record, args.warmup);
-                let alerts = load::alerts(service, &record, args.count);
-                load::sequential(&processor, warmup, alerts).await
-            })?;
-            check_received(&sink, before, args.warmup + args.count)?;
-            eprintln!(
-                "round {round}: {:<12} rust       {:>9.1} alerts/s",
-                service.name(),
-                run.per_second()
-            );
-            figures.rust.push(run.per_second());
-            figures.latencies.extend(run.latencies);
+            for path in [load::Path::Recorded, load::Path::Unrecorded] {
+                let before = sink.received();
+                let run = runtime.block_on(async {
+                    let dir = temp_dir()?;
+                    let processor = load::processor(&base_url, dir.path(), 1).await?;
+                    let warmup = load::alerts(service, &record, args.warmup);
+                    let alerts = load::alerts(service, &record, args.count);
+                    load::sequential(&processor, path, warmup, alerts).await
+                })?;
+                check_received(&sink, before, args.warmup + args.count)?;
+                let label = match path {
+                    load::Path::Recorded => "rust",
+                    load::Path::Unrecorded => "no ledger",
+                };
+                eprintln!(
+                    "round {round}: {:<12} {label:<10} {:>9.1} alerts/s",
+                    service.name(),
+                    run.per_second()
+                );
+                match path {
+                    load::Path::Recorded => {
+                        figures.rust.push(run.per_second());
+                        figures.latencies.extend(run.latencies);
+                    }
+                    load::Path::Unrecorded => {
+                        figures.unrecorded.push(run.per_second());
+                        figures.unrecorded_latencies.extend(run.latencies);
+                    }
+                }
+            }
         }
         for figures in &mut per_service {
             let service = figures.service;
@@ -260,6 +274,9 @@ struct ServiceFigures {
     rust: Vec<f64>,
     concurrent: Vec<f64>,
     latencies: Vec<Duration>,
+    /// Sequential runs without the ledger (`Processor::deliver`).
+    unrecorded: Vec<f64>,
+    unrecorded_latencies: Vec<Duration>,
 }
 
 impl ServiceFigures {
@@ -270,12 +287,16 @@ impl ServiceFigures {
             rust: Vec::new(),
             concurrent: Vec::new(),
             latencies: Vec::new(),
+            unrecorded: Vec::new(),
+            unrecorded_latencies: Vec::new(),
         }
     }
 
     fn summary(&self, ceiling: f64) -> Value {
         let mut latencies = self.latencies.clone();
         latencies.sort_unstable();
+        let mut unrecorded_latencies = self.unrecorded_latencies.clone();
+        unrecorded_latencies.sort_unstable();
         let rust = median(&self.rust);
         let baseline = (!self.baseline.is_empty()).then(|| median(&self.baseline));
         let concurrent = median(&self.concurrent);
@@ -292,6 +313,10 @@ impl ServiceFigures {
             "concurrent_of_ceiling": concurrent / ceiling,
             "p50_us": percentile_us(&latencies, 50.0),
             "p99_us": percentile_us(&latencies, 99.0),
+            "unrecorded_per_s": self.unrecorded,
+            "unrecorded_median_per_s": median(&self.unrecorded),
+            "unrecorded_p50_us": percentile_us(&unrecorded_latencies, 50.0),
+            "unrecorded_p99_us": percentile_us(&unrecorded_latencies, 99.0),
         })
     }
 
@@ -299,7 +324,7 @@ impl ServiceFigures {
         let number = |key: &str| summary[key].as_f64().unwrap_or(f64::NAN);
         format!(
             "{}: sequential rust {:.0}/s, baseline {:.0}/s, ratio {:.1}x, {:.1} % of the ceiling, \
-             p50 {:.0} us, p99 {:.0} us; concurrent (x{concurrency}) {:.0}/s, ratio {:.1}x, {:.1} % of the ceiling",
+             p50 {:.0} us, p99 {:.0} us; without the ledger {:.0}/s, p50 {:.0} us, p99 {:.0} us; concurrent (x{concurrency}) {:.0}/s, ratio {:.1}x, {:.1} % of the ceiling",
             self.service.name(),
             number("rust_median_per_s"),
             number("baseline_median_per_s"),
@@ -307,6 +332,9 @@ impl ServiceFigures {
             number("rust_of_ceiling") * 100.0,
             number("p50_us"),
             number("p99_us"),
+            number("unrecorded_median_per_s"),
+            number("unrecorded_p50_us"),
+            number("unrecorded_p99_us"),
             number("concurrent_median_per_s"),
             number("concurrent_ratio"),
             number("concurrent_of_ceiling") * 100.0,
