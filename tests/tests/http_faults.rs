@@ -869,6 +869,43 @@ async fn q11_a_stored_url_overrides_the_default_and_is_logged_by_key_name_only()
     assert_no_secret("log", &log, &SECRETS);
 }
 
+#[tokio::test(start_paused = true)]
+async fn q11_every_stored_endpoint_wins_over_the_default_and_is_logged_by_key_name() {
+    // (service, the endpoint keys the credentials store); github's `api` is in
+    // saas_ticketing_flows.
+    let cases: [(&str, &[&str]); 3] = [
+        ("pagerduty", &["url"]),
+        ("pagerduty-v2", &["url"]),
+        ("pagerduty-incident", &["api", "events_url"]),
+    ];
+    for (service, keys) in cases {
+        // Its defaults answer every pagerduty-incident step; the v1 endpoint is added.
+        let pd = saas::PagerDuty::start().await;
+        let ok = json_reply(200, json!({"status": "success"}));
+        reply(&pd.server, "POST", "/create_event.json", ok, 1, 1).await;
+        let descriptor = "q11-endpoints";
+        let logs = Logs::capture();
+        // The defaults (PagerDuty's servers) are never reached: the delivery succeeds.
+        let credentials = credentials_for(&pd, service);
+        saas::dispatch_fixture(paused(), service, descriptor, &credentials)
+            .await
+            .unwrap();
+        let log = logs.text();
+        for key in keys {
+            let line = log
+                .lines()
+                .find(|l| {
+                    l.contains(&format!(
+                        "the stored `{key}` overrides the output's default"
+                    ))
+                })
+                .unwrap_or_else(|| panic!("{service}: `{key}` is not logged:\n{log}"));
+            assert!(line.contains(&format!("{service}:{descriptor}")), "{line}");
+            assert!(!line.contains(&pd.server.uri()), "never the value: {line}");
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // No secret anywhere
 // ---------------------------------------------------------------------------------------------

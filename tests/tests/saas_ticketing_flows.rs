@@ -1164,9 +1164,16 @@ fn q11_github_stored_api_wins_over_the_default() {
         )
         .await;
         let enterprise = format!("{}/api/v3", server.uri());
+        let logs = capture_logs();
         dispatch_fixture("github", &github_creds(&enterprise))
             .await
             .unwrap();
+        let log = logs.text();
+        assert!(
+            log.contains("the stored `api` overrides the output's default endpoint"),
+            "logged by key name: {log}"
+        );
+        assert!(!log.contains(&enterprise), "never by value: {log}");
         assert_eq!(
             lines(&server).await,
             ["POST /api/v3/repos/acme/alerts/issues"]
