@@ -245,6 +245,58 @@ fn the_quickstart_is_the_binary_at_scale_with_the_aws_outputs_and_the_lambda_com
 }
 
 #[test]
+fn process_makes_no_aws_call_when_the_configuration_names_no_aws_output() {
+    // Every place the AWS SDK could reach (service endpoints, the EC2 metadata service, the
+    // container credentials endpoint) points at this listener, and no credentials or profile
+    // files are available: anything of AWS used at startup or while processing connects here.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("listener");
+    listener.set_nonblocking(true).expect("non-blocking");
+    let trap = format!("http://{}", listener.local_addr().expect("address"));
+    let workdir = tempfile::tempdir().expect("temp dir");
+    let mut command = Command::new(env!("CARGO_BIN_EXE_quickstart"));
+    for name in [
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_PROFILE",
+        "AWS_WEB_IDENTITY_TOKEN_FILE",
+        "STREAMALERT_PREFIX",
+        "ALERTS_TABLE",
+    ] {
+        command.env_remove(name);
+    }
+    let run = command
+        .current_dir(workdir.path())
+        .arg("process")
+        .arg("--input")
+        .arg(example_dir().join("data/records.jsonl"))
+        .arg("--config")
+        .arg(example_dir().join("conf"))
+        .env("AWS_ENDPOINT_URL", &trap)
+        .env("AWS_EC2_METADATA_SERVICE_ENDPOINT", &trap)
+        .env(
+            "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+            format!("{trap}/creds"),
+        )
+        .env("AWS_CONFIG_FILE", workdir.path().join("no-config"))
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            workdir.path().join("no-credentials"),
+        )
+        .output()
+        .expect("the quickstart binary runs");
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    match listener.accept() {
+        Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => {}
+        other => panic!("the quickstart connected to an AWS endpoint: {other:?}"),
+    }
+}
+
+#[test]
 fn help_explains_the_commands_and_the_input_format() {
     let run = quickstart(&example_dir(), &["--help"]);
     let help = String::from_utf8_lossy(&run.stdout);
