@@ -170,6 +170,7 @@ def cold_row(name, short, key):
                  f"{b['median_peak_rss_kib'] / 1024:.1f} MiB", f"{c['median_peak_rss_kib'] / b['median_peak_rss_kib']:.2f}", cold_machine))
     targets.append((f"cold start, {short}: ≤ 10 ms", f"{c['median_ms']:.1f} ms", verdict(c['median_ms'] <= 10)))
     targets.append((f"cold start, {short}: ≤ 15 MB RSS", f"{c['median_peak_rss_kib'] * 1024 / 1e6:.1f} MB", verdict(c['median_peak_rss_kib'] * 1024 <= 15e6)))
+rows.append(("process start floor: spawn → exit of `/bin/true` (same clock)", f"{cold['median_floor_ms']:.1f} ms", '—', '—', cold_machine))
 cold_row('restart (existing ledger)', 'restart', 'rust_restart')
 cold_row('first start (creates the ledger)', 'first start', 'rust_new_ledger')
 

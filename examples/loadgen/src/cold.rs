@@ -103,6 +103,21 @@ fn first_line(
     Ok(elapsed)
 }
 
+/// The machine's floor for any start: spawn to exit of `/bin/true`, measured like the others.
+pub(crate) fn floor() -> Result<Duration, String> {
+    let started = Instant::now();
+    let status = Command::new("/bin/true")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .status()
+        .map_err(|e| format!("cannot run /bin/true: {e}"))?;
+    let elapsed = started.elapsed();
+    if !status.success() {
+        return Err(format!("/bin/true exited with {status}"));
+    }
+    Ok(elapsed)
+}
+
 /// Starts the baseline once against the Slack `url` (see the module docs).
 pub(crate) fn baseline(baseline: &Baseline, url: &str) -> Result<Start, String> {
     let started = Instant::now();

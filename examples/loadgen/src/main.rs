@@ -365,6 +365,7 @@ fn run_cold(args: &ColdArgs) -> Result<Value, String> {
         cold::baseline(baseline, &url)?;
     }
     let (mut first, mut restart, mut python) = (Vec::new(), Vec::new(), Vec::new());
+    let mut floor = Vec::new();
     let show = |round: usize, what: &str, start: &cold::Start| {
         eprintln!(
             "round {round}: {what:<22} {:>8.2} ms, peak RSS {:>6.1} MiB",
@@ -378,6 +379,7 @@ fn run_cold(args: &ColdArgs) -> Result<Value, String> {
             show(round, "baseline", &start);
             python.push(start);
         }
+        floor.push(ms(cold::floor()?));
         let workdir = temp_dir()?;
         let start = cold::quickstart(&quickstart, &config, record_line, workdir.path())?;
         show(round, "quickstart, new ledger", &start);
@@ -405,6 +407,8 @@ fn run_cold(args: &ColdArgs) -> Result<Value, String> {
         "rust_new_ledger": summary(&first),
         "rust_restart": summary(&restart),
         "baseline": summary(&python),
+        "floor_ms": floor,
+        "median_floor_ms": median(&floor),
     }))
 }
 
