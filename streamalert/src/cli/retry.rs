@@ -3,7 +3,7 @@
 use super::Common;
 use super::logging::{Progress, say};
 use super::setup::{Setup, pending_in, setup, show};
-use crate::processor::RunReport;
+use crate::processor::{RetryReport, RunReport};
 use std::process::ExitCode;
 
 pub(super) async fn retry(common: &Common) -> ExitCode {
@@ -18,7 +18,7 @@ pub(super) async fn retry(common: &Common) -> ExitCode {
     };
     let progress = Progress::start();
     progress.update("retrying pending deliveries".to_owned());
-    let report = match processor.retry().await {
+    let report = match processor.retry_pass().await {
         Ok(report) => report,
         Err(error) => {
             drop(progress);
@@ -28,17 +28,23 @@ pub(super) async fn retry(common: &Common) -> ExitCode {
     };
     drop(progress);
     let pending = pending_in(&ledger).await;
-    let RunReport {
-        alerts,
-        sent,
-        failed,
-        reconciled,
-        merged,
-        ledger_errors,
+    let RetryReport {
+        run:
+            RunReport {
+                alerts,
+                sent,
+                failed,
+                reconciled,
+                merged,
+                ledger_errors,
+            },
+        contended,
     } = report;
+    // A contended alert is being delivered by another processor: left to it, not a failure.
     say(&format!(
-        "alerts: {alerts}, deliveries sent: {sent}, failed: {failed}, pending: {}, found already delivered: {reconciled}, merged: {merged}",
-        show(pending)
+        "alerts: {alerts}, deliveries sent: {sent}, failed: {failed}, pending: {}, found already delivered: {reconciled}, merged: {merged}, left to another processor: {}",
+        show(pending),
+        contended.len()
     ));
     if failed > 0 || ledger_errors > 0 || pending.is_none() {
         ExitCode::FAILURE
