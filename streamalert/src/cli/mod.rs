@@ -68,7 +68,9 @@ One pass over the ledger: every output not yet sent is sent again (failed ones, 
 killed run left unfinished: those are first looked for at their destination where that is
 possible, so the `file` output never receives an alert twice). Alerts of rules with
 merge_by_keys and a merge window are merged once their window has passed, and the merged
-alert is delivered. Run it periodically (cron, a systemd timer).";
+alert is delivered. An alert that another processor is delivering at that moment is left to
+it (counted as \"left to another processor\", not a failure). Run it periodically (cron, a
+systemd timer).";
 
 const VALIDATE_HELP: &str = "\
 Loads the configuration and this binary's rules, publishers and outputs, and reports every
