@@ -564,9 +564,16 @@ async fn q7_connection_refused_is_retried_and_retryable() {
     }
 }
 
+/// A mock server of the test's own, not one of wiremock's pool: the paused clock ends each
+/// attempt at once in real time, so the server may read a request after the test is over, and
+/// a pooled server, handed to the next test by then, would record it there.
+async fn silent_server() -> MockServer {
+    MockServer::builder().start().await
+}
+
 #[tokio::test(start_paused = true)]
 async fn q7_a_server_that_never_answers_times_out() {
-    let server = MockServer::start().await;
+    let server = silent_server().await;
     let silent = ResponseTemplate::new(200).set_delay(Duration::from_secs(3600));
     reply(&server, "POST", SLACK_PATH, silent, 100, 1).await;
     let started = Instant::now();
@@ -589,7 +596,7 @@ async fn q7_a_server_that_never_answers_times_out() {
 
 #[tokio::test(start_paused = true)]
 async fn q7_jira_v2_a_server_that_never_answers_times_out() {
-    let server = MockServer::start().await;
+    let server = silent_server().await;
     let silent = ResponseTemplate::new(200).set_delay(Duration::from_secs(3600));
     reply(&server, "GET", JIRA_SEARCH, silent, 100, 1).await;
     reply(&server, "POST", JIRA_ISSUE, jira_created(), 100, 1).await;

@@ -133,12 +133,7 @@ async fn incident_found_on_a_later_search() {
     )
     .await;
     pd.dispatch(Value::Null, Value::Null).await.unwrap();
-    let searches = pd
-        .requests()
-        .await
-        .iter()
-        .filter(|r| r.starts_with("GET /incidents"))
-        .count();
+    let searches = pd.count("GET /incidents").await;
     assert_eq!(searches, 3);
 }
 
@@ -153,12 +148,7 @@ async fn q7_incident_never_found_fails_retryable_after_5_searches_unchanged() {
     )
     .await;
     let err = pd.dispatch(Value::Null, Value::Null).await.unwrap_err();
-    let searches = pd
-        .requests()
-        .await
-        .iter()
-        .filter(|r| r.starts_with("GET /incidents"))
-        .count();
+    let searches = pd.count("GET /incidents").await;
     assert_eq!(searches, 5);
     assert_eq!(err.kind(), ErrorKind::Unavailable);
     assert!(err.is_retryable());

@@ -13,8 +13,8 @@ use streamalert::output::http::{Http, HttpOverrides, RetryPolicy};
 use streamalert::output::{Credentials, Delivery, DispatchError, ErrorKind};
 use streamalert::{Alert, Publication};
 use support::saas::{
-    self, assert_no_secret, block_on, capture_logs, dispatch_with, fixture_alert, json_reply,
-    request_lines, single_attempt,
+    self, TICKETING, assert_no_secret, block_on, capture_logs, dispatch_with, fixture_alert,
+    json_reply, request_lines, single_attempt,
 };
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
@@ -1164,8 +1164,10 @@ fn q11_github_stored_api_wins_over_the_default() {
         )
         .await;
         let enterprise = format!("{}/api/v3", server.uri());
+        // The override is logged on an output's first use: a descriptor no other test uses.
         let logs = capture_logs();
-        dispatch_fixture("github", &github_creds(&enterprise))
+        let credentials = github_creds(&enterprise);
+        dispatch("github", "q11", &fixture_alert(), Value::Null, &credentials)
             .await
             .unwrap();
         let log = logs.text();
@@ -1515,7 +1517,7 @@ fn q7_komand_and_victorops_are_retried_like_every_output() {
 #[test]
 fn q7_every_ticketing_output_retries_5xx_and_429_but_no_other_4xx() {
     block_on(async {
-        for service in MY_SERVICES {
+        for service in TICKETING {
             for (status, tries) in [(500, 5), (503, 5), (429, 5), (400, 1), (404, 1)] {
                 let server = MockServer::start().await;
                 Mock::given(wiremock::matchers::any())
@@ -1578,17 +1580,6 @@ async fn dispatch_against(
     let _ = dispatch(service, descriptor, &alert, Value::Null, &credentials).await;
 }
 
-const MY_SERVICES: [&str; 8] = [
-    "jira",
-    "jira-v2",
-    "github",
-    "victorops",
-    "komand",
-    "phantom",
-    "carbonblack",
-    "demisto",
-];
-
 /// Credentials for `service` pointing at `server`, with every secret one of the constants.
 fn all_credentials(server: &MockServer, service: &str) -> Credentials {
     let uri = server.uri();
@@ -1615,7 +1606,7 @@ fn q8_tls_is_verified_unless_the_descriptor_opts_out() {
     block_on(async {
         const WARNING: &str = "TLS certificate verification is turned off";
         let server = MockServer::start().await;
-        for service in MY_SERVICES {
+        for service in TICKETING {
             let logs = capture_logs();
             dispatch_against(&server, service, "q8-default", &[]).await;
             assert!(
@@ -1650,7 +1641,7 @@ fn no_secret_in_errors_or_logs() {
     block_on(async {
         // `Basic base64("octobot:<GITHUB_TOKEN>")`, as the GitHub output sends it.
         const GITHUB_AUTHORIZATION: &str = "Basic b2N0b2JvdDpnaHAtYWNjZXNzLXRva2VuLXNlY3JldA==";
-        for service in MY_SERVICES {
+        for service in TICKETING {
             // The secrets this output holds or derives (passwords, tokens, API keys, session
             // cookies, `Authorization` values).
             let secrets: &[&str] = match service {

@@ -120,6 +120,18 @@ pub fn output(service: &str) -> Box<dyn Output> {
     (entry.make)()
 }
 
+/// The ticketing and response outputs (`saas_ticketing_vectors`, `saas_ticketing_flows`).
+pub const TICKETING: [&str; 8] = [
+    "jira",
+    "jira-v2",
+    "github",
+    "victorops",
+    "komand",
+    "phantom",
+    "carbonblack",
+    "demisto",
+];
+
 /// One attempt per request, the outputs' own timeouts: how the vectors were recorded.
 pub fn single_attempt() -> HttpOverrides {
     HttpOverrides::new().retry(RetryPolicy::SINGLE_ATTEMPT)
@@ -436,6 +448,15 @@ impl PagerDuty {
     /// `METHOD /path?query` of every request received.
     pub async fn requests(&self) -> Vec<String> {
         request_lines(&self.server).await
+    }
+
+    /// How many requests received start with `prefix` (`METHOD /path`).
+    pub async fn count(&self, prefix: &str) -> usize {
+        self.requests()
+            .await
+            .iter()
+            .filter(|r| r.starts_with(prefix))
+            .count()
     }
 
     /// The `incident` object of the (single) incident update.
