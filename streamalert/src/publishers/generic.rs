@@ -6,7 +6,8 @@ use crate::json::{NORMALIZATION_KEY, get_keys, py_str};
 use crate::publisher::{Publication, PublishError, Publisher};
 use regex::{Regex, RegexSet};
 use serde_json::{Map, Value};
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
+use std::fmt::Write as _;
 
 /// Sets `record` to the alert's record; other keys are untouched.
 ///
@@ -138,32 +139,30 @@ pub fn remove_streamalert_normalization(_alert: &Alert, publication: Publication
 /// ```
 #[crate::publisher(name = "publishers.community.generic.enumerate_fields")]
 pub fn enumerate_fields(_alert: &Alert, publication: Publication) -> Publication {
-    let mut flat = BTreeMap::new();
+    // Leaves in document order; reversed pushes make entries come off the stack in order.
+    let mut leaves = Vec::new();
     let mut stack = vec![(String::new(), Value::from(publication))];
     while let Some((path, value)) = stack.pop() {
         match value {
-            Value::Object(map) => {
-                // Reversed so that entries come off the stack in order (later duplicates win).
-                let children: Vec<_> = map
-                    .into_iter()
-                    .map(|(key, child)| (child_path(&path, &key), child))
-                    .collect();
-                stack.extend(children.into_iter().rev());
-            }
-            Value::Array(items) => {
-                let children: Vec<_> = items
+            Value::Object(map) => stack.extend(
+                map.into_iter()
+                    .rev()
+                    .map(|(key, child)| (child_path(&path, &key), child)),
+            ),
+            Value::Array(items) => stack.extend(
+                items
                     .into_iter()
                     .enumerate()
-                    .map(|(i, child)| (format!("{path}[{i}]"), child))
-                    .collect();
-                stack.extend(children.into_iter().rev());
-            }
-            leaf => {
-                flat.insert(path, leaf);
-            }
+                    .rev()
+                    .map(|(i, child)| (item_path(&path, i), child)),
+            ),
+            leaf => leaves.push((path, leaf)),
         }
     }
-    flat.into_iter().collect::<Map<_, _>>().into()
+    // A stable sort keeps colliding paths in document order; collecting keeps the first
+    // position of a key with the last value, so later duplicates win.
+    leaves.sort_by(|a, b| a.0.cmp(&b.0));
+    leaves.into_iter().collect::<Map<_, _>>().into()
 }
 
 /// Keeps only the fields named in the alert's context list `populate_fields`, moved to the top
@@ -382,13 +381,28 @@ fn context_strings<'a>(alert: &'a Alert, key: &str) -> Result<Vec<&'a str>, Publ
         .collect()
 }
 
-/// `path.key`, or `key` at the top level.
+/// `path.key`, or `key` at the top level (built without the formatting machinery: one path
+/// per node of the publication).
 fn child_path(path: &str, key: &str) -> String {
     if path.is_empty() {
-        key.to_owned()
-    } else {
-        format!("{path}.{key}")
+        return key.to_owned();
     }
+    let mut child = String::with_capacity(path.len() + 1 + key.len());
+    child.push_str(path);
+    child.push('.');
+    child.push_str(key);
+    child
+}
+
+/// `path[index]`.
+fn item_path(path: &str, index: usize) -> String {
+    let mut item = String::with_capacity(path.len() + 4);
+    item.push_str(path);
+    item.push('[');
+    // Writing an integer to a `String` cannot fail.
+    let _ = write!(item, "{index}");
+    item.push(']');
+    item
 }
 
 /// The publication of an object value (an empty one for anything else, which the callers
