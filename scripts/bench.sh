@@ -156,7 +156,7 @@ for chain in ('generic5', 'default'):
     b = statistics.median(base)
     if rust:
         r = statistics.median(rust) / 1000
-        rows.append((f"compose {chain} + JSON (µs/alert)", f"{r:.2f} µs", f"{b:.1f} µs", f"{b / r:.0f}×", load_machine))
+        rows.append((f"compose {chain} + JSON (µs/alert)", f"{r:.2f} µs", f"{b:.1f} µs", f"{b / r:.1f}×", load_machine))
         if chain == 'generic5':
             targets.append(("5-publisher compose ≤ 5 µs/alert", f"{r:.2f} µs", verdict(r <= 5)))
     else:
