@@ -166,8 +166,18 @@ fn write_number(out: &mut String, number: &Number, style: NumberStyle) {
 }
 
 fn write_string(out: &mut String, s: &str, ensure_ascii: bool) {
+    out.reserve(s.len() + 2);
     out.push('"');
-    for c in s.chars() {
+    // Runs of characters that need no escape are copied at once.
+    let mut plain_from = 0;
+    for (i, c) in s.char_indices() {
+        let needs_escape =
+            matches!(c, '"' | '\\') || (c as u32) < 0x20 || (ensure_ascii && (c as u32) >= 0x7f);
+        if !needs_escape {
+            continue;
+        }
+        out.push_str(&s[plain_from..i]);
+        plain_from = i + c.len_utf8();
         match c {
             '"' => out.push_str("\\\""),
             '\\' => out.push_str("\\\\"),
@@ -177,15 +187,15 @@ fn write_string(out: &mut String, s: &str, ensure_ascii: bool) {
             '\u{08}' => out.push_str("\\b"),
             '\u{0c}' => out.push_str("\\f"),
             c if (c as u32) < 0x20 => push_unicode_escape(out, c as u32),
-            c if ensure_ascii && (c as u32) >= 0x7f => {
+            c => {
                 let mut units = [0u16; 2];
                 for unit in c.encode_utf16(&mut units) {
                     push_unicode_escape(out, u32::from(*unit));
                 }
             }
-            c => out.push(c),
         }
     }
+    out.push_str(&s[plain_from..]);
     out.push('"');
 }
 
@@ -367,6 +377,11 @@ mod tests {
         assert_eq!(
             PythonJson::DEFAULT.dump(&value),
             r#""tab\t nl\n del\u007f astral\ud83d\ude00 quote\" slash/""#
+        );
+        // Escapes at both ends and back to back (Python: json.dumps('"\\\x01x\x08\x0c\ré')).
+        assert_eq!(
+            PythonJson::DEFAULT.dump(&json!("\"\\\u{1}x\u{8}\u{c}\ré")),
+            r#""\"\\\u0001x\b\f\r\u00e9""#
         );
         assert_eq!(
             PythonJson::DEFAULT.keep_unicode().dump(&json!("é\u{7f}")),
