@@ -38,7 +38,7 @@ impl Baseline {
         let stdout = String::from_utf8_lossy(&output.stdout);
         if !output.status.success() {
             return Err(format!(
-                "the baseline failed ({}): {}{}",
+                "the baseline failed ({}): {} {}",
                 output.status,
                 stdout.trim(),
                 String::from_utf8_lossy(&output.stderr).trim()
