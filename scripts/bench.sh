@@ -19,14 +19,16 @@ set -euo pipefail
 
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
+# Cargo's target directory (CARGO_TARGET_DIR when set, as cargo itself does).
+TARGET=$(realpath -m "${CARGO_TARGET_DIR:-$ROOT/target}")
 COUNT=${BENCH_COUNT:-3000}
 ROUNDS=${BENCH_ROUNDS:-3}
 COLD_ROUNDS=${BENCH_COLD_ROUNDS:-5}
 CONCURRENCY=${BENCH_CONCURRENCY:-32}
-VENV=${BENCH_VENV:-$ROOT/target/bench-venv}
+VENV=${BENCH_VENV:-$TARGET/bench-venv}
 HOST_PYTHON=${BENCH_PYTHON:-python3}
-OUT=$ROOT/target/bench
-CRITERION=$ROOT/target/criterion
+OUT=$TARGET/bench
+CRITERION=$TARGET/criterion
 BASELINE="$ROOT/examples/loadgen/data/streamalert_baseline.py"
 RECORD="$ROOT/examples/loadgen/data/record.json"
 # The criterion ids of streamalert/benches (group/function).
@@ -95,11 +97,11 @@ for round in $(seq "$ROUNDS"); do
 done
 
 say "load bench"
-"$ROOT/target/release/loadgen" load --python "$PY" --baseline "$BASELINE" --record "$RECORD" \
+"$TARGET/release/loadgen" load --python "$PY" --baseline "$BASELINE" --record "$RECORD" \
     --count "$COUNT" --rounds "$ROUNDS" --concurrency "$CONCURRENCY" > "$OUT/load.json"
 
 say "cold start"
-"$ROOT/target/release/loadgen" cold-start --quickstart "$ROOT/target/release/quickstart" \
+"$TARGET/release/loadgen" cold-start --quickstart "$TARGET/release/quickstart" \
     --python "$PY" --baseline "$BASELINE" --record "$RECORD" --rounds "$COLD_ROUNDS" > "$OUT/cold.json"
 
 say "BENCHMARKS.md"
