@@ -10,8 +10,10 @@ use rusqlite::{Connection, OptionalExtension as _, TransactionBehavior, params};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, mpsc};
+use std::thread::JoinHandle;
 use std::time::Duration;
+use tokio::sync::oneshot;
 
 const SCHEMA_VERSION: i64 = 2;
 
@@ -52,9 +54,11 @@ CREATE TABLE IF NOT EXISTS deliveries (
 /// The file is held exclusively while the ledger is open (SQLite's exclusive locking mode):
 /// a second processor on the same file waits up to `lock_timeout_secs` and then fails with
 /// [`LedgerError::Busy`]. The operating system releases the lock when the process ends, however
-/// it ends, so a killed processor never blocks the next one. Each delivery outcome is its own
-/// transaction; with `synchronous = "normal"` a commit survives the process being killed, with
-/// `"full"` it also survives a power loss.
+/// it ends, so a killed processor never blocks the next one. Every write runs on one dedicated
+/// writer thread (so a commit or a WAL checkpoint never stalls an async runtime worker) and each
+/// delivery outcome is its own transaction, reported only once committed; with
+/// `synchronous = "normal"` a commit survives the process being killed, with `"full"` it also
+/// survives a power loss.
 ///
 /// ```
 /// use streamalert::{config::LedgerSettings, ledger::SqliteLedger};
@@ -64,13 +68,111 @@ CREATE TABLE IF NOT EXISTS deliveries (
 /// assert!(ledger.entries().unwrap().is_empty());
 /// assert!(settings.path.exists());
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct SqliteLedger {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for SqliteLedger {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteLedger")
+            .field("path", &self.inner.path)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What the clones of one [`SqliteLedger`] share.
+struct Inner {
     path: PathBuf,
+    /// The one connection: the writer thread takes it for each write, reads take it in the
+    /// blocking thread pool.
     conn: Arc<Mutex<Connection>>,
-    /// Small writes run on the calling task: with `synchronous = normal` a commit never waits
-    /// for the disk, and a thread hand-off would cost more than the write.
-    inline_small_writes: bool,
+    /// `None` only while dropping.
+    writer: Option<Writer>,
+}
+
+/// The thread that runs every write, so that no runtime worker ever waits for SQLite.
+struct Writer {
+    jobs: mpsc::Sender<Box<dyn Job>>,
+    thread: JoinHandle<()>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        if let Some(Writer { jobs, thread }) = self.writer.take() {
+            // Closing the queue ends the thread; waiting for it makes the file free to reopen as
+            // soon as the ledger is dropped.
+            drop(jobs);
+            let _ = thread.join();
+        }
+    }
+}
+
+/// One write waiting for the writer thread.
+trait Job: Send {
+    /// Runs the write on `conn` (inside a transaction it does not own) and keeps its result;
+    /// true if it succeeded.
+    fn run(&mut self, conn: &Connection, path: &Path) -> bool;
+
+    /// Answers the caller: `failure` if the transaction holding the write failed, the kept
+    /// result otherwise.
+    fn answer(self: Box<Self>, failure: Option<LedgerError>);
+}
+
+/// A [`Job`] that runs `work` and answers through `reply`.
+struct WriteJob<T, F> {
+    work: F,
+    result: Option<Result<T, LedgerError>>,
+    reply: oneshot::Sender<Result<T, LedgerError>>,
+}
+
+impl<T, F> Job for WriteJob<T, F>
+where
+    T: Send,
+    F: Fn(&Connection, &Path) -> Result<T, LedgerError> + Send,
+{
+    fn run(&mut self, conn: &Connection, path: &Path) -> bool {
+        let result = (self.work)(conn, path);
+        let succeeded = result.is_ok();
+        self.result = Some(result);
+        succeeded
+    }
+
+    fn answer(self: Box<Self>, failure: Option<LedgerError>) {
+        let result = match (failure, self.result) {
+            (Some(error), _) => Err(error),
+            (None, Some(result)) => result,
+            (None, None) => Err(LedgerError::Worker("the write was never run".into())),
+        };
+        // A caller that stopped waiting does not undo its write.
+        let _ = self.reply.send(result);
+    }
+}
+
+/// The writer thread: runs the queued jobs, in order, until every sender is gone.
+fn write_loop(conn: &Mutex<Connection>, path: &Path, jobs: &mpsc::Receiver<Box<dyn Job>>) {
+    while let Ok(job) = jobs.recv() {
+        match conn.lock() {
+            Ok(mut conn) => commit_alone(&mut conn, path, job),
+            Err(_) => job.answer(Some(poisoned())),
+        }
+    }
+}
+
+/// Runs `job` in a transaction of its own and answers it once that transaction is committed
+/// (or with why it was not).
+fn commit_alone(conn: &mut Connection, path: &Path, mut job: Box<dyn Job>) {
+    let failure = match write_tx(conn, path) {
+        Err(error) => Some(error),
+        Ok(tx) if job.run(&tx, path) => tx.commit().map_err(sql(path)).err(),
+        // A failed write answers with its own error; dropping `tx` rolls it back.
+        Ok(_) => None,
+    };
+    job.answer(failure);
+}
+
+fn poisoned() -> LedgerError {
+    LedgerError::Worker("the ledger connection was poisoned".into())
 }
 
 impl SqliteLedger {
@@ -151,16 +253,27 @@ impl SqliteLedger {
             }
         }
         tx.commit().map_err(busy)?;
+        let (jobs, receiver) = mpsc::channel::<Box<dyn Job>>();
+        let conn = Arc::new(Mutex::new(conn));
+        let thread = {
+            let (conn, path) = (Arc::clone(&conn), path.clone());
+            std::thread::Builder::new()
+                .name("ledger-writer".into())
+                .spawn(move || write_loop(&conn, &path, &receiver))
+        }
+        .map_err(|e| LedgerError::Worker(format!("cannot start the ledger writer thread: {e}")))?;
         Ok(Self {
-            path: path.clone(),
-            conn: Arc::new(Mutex::new(conn)),
-            inline_small_writes: settings.synchronous == Synchronous::Normal,
+            inner: Arc::new(Inner {
+                path,
+                conn,
+                writer: Some(Writer { jobs, thread }),
+            }),
         })
     }
 
     /// The ledger file.
     pub fn path(&self) -> &Path {
-        &self.path
+        &self.inner.path
     }
 
     /// Every recorded alert, in creation order (for inspection and tests).
@@ -172,14 +285,11 @@ impl SqliteLedger {
         &self,
         f: impl FnOnce(&mut Connection, &Path) -> Result<T, LedgerError>,
     ) -> Result<T, LedgerError> {
-        let mut conn = self
-            .conn
-            .lock()
-            .map_err(|_| LedgerError::Worker("the ledger connection was poisoned".into()))?;
-        f(&mut conn, &self.path)
+        let mut conn = self.inner.conn.lock().map_err(|_| poisoned())?;
+        f(&mut conn, &self.inner.path)
     }
 
-    /// Runs `f` on the connection in the blocking thread pool.
+    /// Runs a read on the connection in the blocking thread pool.
     async fn blocking<T, F>(&self, f: F) -> Result<T, LedgerError>
     where
         T: Send + 'static,
@@ -191,17 +301,28 @@ impl SqliteLedger {
             .map_err(|e| LedgerError::Worker(e.to_string()))?
     }
 
-    /// Runs a small write (one delivery, one alert) inline or in the blocking pool.
-    async fn small<T, F>(&self, f: F) -> Result<T, LedgerError>
+    /// Runs `work` as one atomic write on the writer thread and returns its result once the
+    /// transaction holding it is committed.
+    async fn write<T, F>(&self, work: F) -> Result<T, LedgerError>
     where
         T: Send + 'static,
-        F: FnOnce(&mut Connection, &Path) -> Result<T, LedgerError> + Send + 'static,
+        F: Fn(&Connection, &Path) -> Result<T, LedgerError> + Send + 'static,
     {
-        if self.inline_small_writes {
-            self.with_conn(f)
-        } else {
-            self.blocking(f).await
-        }
+        let stopped = || LedgerError::Worker("the ledger writer thread stopped".into());
+        let (reply, answer) = oneshot::channel();
+        let job = Box::new(WriteJob {
+            work,
+            result: None,
+            reply,
+        });
+        self.inner
+            .writer
+            .as_ref()
+            .ok_or_else(stopped)?
+            .jobs
+            .send(job)
+            .map_err(|_| stopped())?;
+        answer.await.map_err(|_| stopped())?
     }
 }
 
@@ -226,12 +347,11 @@ impl Ledger for SqliteLedger {
         if alerts.is_empty() {
             return Ok(());
         }
-        self.blocking(move |conn, path| {
-            let tx = write_tx(conn, path)?;
+        self.write(move |conn, path| {
             for new in &alerts {
-                upsert_alert(&tx, path, new)?;
+                upsert_alert(conn, path, new)?;
             }
-            tx.commit().map_err(sql(path))
+            Ok(())
         })
         .await
     }
@@ -242,12 +362,11 @@ impl Ledger for SqliteLedger {
         dispatched: Timestamp,
         intents: BTreeMap<String, Fingerprint>,
     ) -> Result<Claim, LedgerError> {
-        self.small(move |conn, path| {
-            let tx = write_tx(conn, path)?;
+        self.write(move |conn, path| {
             // One processor holds the file, so only an output sent since it was read (by this
             // processor) can contend; nothing is written then, as with DynamoDB.
             for output in intents.keys() {
-                let sent: bool = tx
+                let sent: bool = conn
                     .prepare_cached(
                         "SELECT 1 FROM deliveries WHERE alert_id = ?1 AND output = ?2 AND state = 'sent'",
                     )
@@ -260,17 +379,16 @@ impl Ledger for SqliteLedger {
                     });
                 }
             }
-            let changed = tx
+            let changed = conn
                 .prepare_cached(
                     "UPDATE alerts SET attempts = attempts + 1, dispatched = ?2 WHERE alert_id = ?1 AND rule_name = ?3",
                 )
                 .and_then(|mut s| s.execute(params![key.alert_id, dispatched.to_string(), key.rule_name]))
                 .map_err(sql(path))?;
             if changed == 0 {
-                return Err(LedgerError::UnknownAlert(key));
+                return Err(LedgerError::UnknownAlert(key.clone()));
             }
-            set_intents(&tx, path, &key.alert_id, &intents)?;
-            tx.commit().map_err(sql(path))?;
+            set_intents(conn, path, &key.alert_id, &intents)?;
             Ok(Claim::Granted)
         })
         .await
@@ -282,17 +400,16 @@ impl Ledger for SqliteLedger {
         output: String,
         outcome: Outcome,
     ) -> Result<(), LedgerError> {
-        self.small(move |conn, path| {
-            let tx = write_tx(conn, path)?;
+        self.write(move |conn, path| {
             let now = Timestamp::now().to_string();
             let changed = match &outcome {
-                Outcome::Sent => tx
+                Outcome::Sent => conn
                     .prepare_cached(
                         "UPDATE deliveries SET state = 'sent', attempts = attempts + 1, last_error = NULL, intent = NULL, updated = ?3
                          WHERE alert_id = ?1 AND output = ?2 AND state != 'sent'",
                     )
                     .and_then(|mut s| s.execute(params![key.alert_id, output, now])),
-                Outcome::Failed(error) => tx
+                Outcome::Failed(error) => conn
                     .prepare_cached(
                         "UPDATE deliveries SET state = 'failed', attempts = attempts + 1, last_error = ?4, intent = NULL, updated = ?3
                          WHERE alert_id = ?1 AND output = ?2 AND state != 'sent'",
@@ -302,18 +419,18 @@ impl Ledger for SqliteLedger {
             .map_err(sql(path))?;
             if changed == 0 {
                 // Either already sent (nothing to change) or not recorded at all.
-                let known: bool = tx
+                let known: bool = conn
                     .prepare_cached("SELECT 1 FROM deliveries WHERE alert_id = ?1 AND output = ?2")
                     .and_then(|mut s| s.exists(params![key.alert_id, output]))
                     .map_err(sql(path))?;
                 if !known {
-                    return Err(LedgerError::UnknownAlert(key));
+                    return Err(LedgerError::UnknownAlert(key.clone()));
                 }
             }
             if outcome == Outcome::Sent && changed > 0 {
-                complete_if_done(&tx, path, &key.alert_id)?;
+                complete_if_done(conn, path, &key.alert_id)?;
             }
-            tx.commit().map_err(sql(path))
+            Ok(())
         })
         .await
     }
@@ -338,11 +455,10 @@ impl Ledger for SqliteLedger {
         originals: Vec<AlertKey>,
         merged: NewAlert,
     ) -> Result<(), LedgerError> {
-        self.blocking(move |conn, path| {
-            let tx = write_tx(conn, path)?;
-            upsert_alert(&tx, path, &merged)?;
+        self.write(move |conn, path| {
+            upsert_alert(conn, path, &merged)?;
             for key in &originals {
-                let changed = tx
+                let changed = conn
                     .prepare_cached(
                         "UPDATE alerts SET status = 'merged', merged_into = ?2 WHERE alert_id = ?1 AND rule_name = ?3",
                     )
@@ -354,7 +470,7 @@ impl Ledger for SqliteLedger {
                     return Err(LedgerError::UnknownAlert(key.clone()));
                 }
             }
-            tx.commit().map_err(sql(path))
+            Ok(())
         })
         .await
     }
@@ -403,14 +519,10 @@ impl Ledger for SqliteLedger {
 }
 
 /// Inserts a new alert or folds what `new` says into the recorded one.
-fn upsert_alert(
-    tx: &rusqlite::Transaction<'_>,
-    path: &Path,
-    new: &NewAlert,
-) -> Result<(), LedgerError> {
+fn upsert_alert(conn: &Connection, path: &Path, new: &NewAlert) -> Result<(), LedgerError> {
     let alert = &new.alert;
     let item = Value::Object(alert.to_item()).to_string();
-    tx.prepare_cached(
+    conn.prepare_cached(
         "INSERT INTO alerts (alert_id, rule_name, created, status, merged_into, merge_enabled, attempts, dispatched)
          VALUES (?1, ?2, ?3, 'open', NULL, ?4, ?5, ?6)
          ON CONFLICT (alert_id) DO UPDATE SET attempts = excluded.attempts, dispatched = excluded.dispatched",
@@ -427,12 +539,12 @@ fn upsert_alert(
     })
     .map_err(sql(path))?;
     // The item, large and written once, lives apart so that state updates stay small.
-    tx.prepare_cached("INSERT OR IGNORE INTO alert_items (alert_id, item) VALUES (?1, ?2)")
+    conn.prepare_cached("INSERT OR IGNORE INTO alert_items (alert_id, item) VALUES (?1, ?2)")
         .and_then(|mut s| s.execute(params![alert.alert_id, item]))
         .map_err(sql(path))?;
     let now = Timestamp::now().to_string();
     for output in &alert.outputs_sent {
-        tx.prepare_cached(
+        conn.prepare_cached(
             "INSERT INTO deliveries (alert_id, output, state, attempts, updated) VALUES (?1, ?2, 'sent', 0, ?3)
              ON CONFLICT (alert_id, output) DO UPDATE SET state = 'sent', last_error = NULL, intent = NULL",
         )
@@ -440,25 +552,25 @@ fn upsert_alert(
         .map_err(sql(path))?;
     }
     for output in alert.remaining_outputs() {
-        tx.prepare_cached(
+        conn.prepare_cached(
             "INSERT INTO deliveries (alert_id, output, state, attempts) VALUES (?1, ?2, 'pending', 0)
              ON CONFLICT (alert_id, output) DO NOTHING",
         )
         .and_then(|mut s| s.execute(params![alert.alert_id, output]))
         .map_err(sql(path))?;
     }
-    set_intents(tx, path, &alert.alert_id, &new.intents)?;
-    refresh_status(tx, path, &alert.alert_id)
+    set_intents(conn, path, &alert.alert_id, &new.intents)?;
+    refresh_status(conn, path, &alert.alert_id)
 }
 
 fn set_intents(
-    tx: &rusqlite::Transaction<'_>,
+    conn: &Connection,
     path: &Path,
     alert_id: &str,
     intents: &BTreeMap<String, Fingerprint>,
 ) -> Result<(), LedgerError> {
     for (output, fingerprint) in intents {
-        tx.prepare_cached(
+        conn.prepare_cached(
             "UPDATE deliveries SET intent = ?3 WHERE alert_id = ?1 AND output = ?2 AND state != 'sent'",
         )
         .and_then(|mut s| s.execute(params![alert_id, output, fingerprint.to_string()]))
@@ -469,12 +581,8 @@ fn set_intents(
 
 /// Marks an open alert complete once nothing is left to send (and it does not wait for a
 /// merge); writes nothing otherwise.
-fn complete_if_done(
-    tx: &rusqlite::Transaction<'_>,
-    path: &Path,
-    alert_id: &str,
-) -> Result<(), LedgerError> {
-    tx.prepare_cached(
+fn complete_if_done(conn: &Connection, path: &Path, alert_id: &str) -> Result<(), LedgerError> {
+    conn.prepare_cached(
         "UPDATE alerts SET status = 'complete'
          WHERE alert_id = ?1 AND status = 'open' AND merge_enabled = 0 AND NOT EXISTS
              (SELECT 1 FROM deliveries d WHERE d.alert_id = ?1 AND d.state != 'sent')",
@@ -485,12 +593,8 @@ fn complete_if_done(
 }
 
 /// Open while something is unsent or the alert waits to be merged; complete otherwise.
-fn refresh_status(
-    tx: &rusqlite::Transaction<'_>,
-    path: &Path,
-    alert_id: &str,
-) -> Result<(), LedgerError> {
-    tx.prepare_cached(
+fn refresh_status(conn: &Connection, path: &Path, alert_id: &str) -> Result<(), LedgerError> {
+    conn.prepare_cached(
         "UPDATE alerts SET status = CASE
              WHEN merge_enabled = 0 AND NOT EXISTS
                  (SELECT 1 FROM deliveries d WHERE d.alert_id = alerts.alert_id AND d.state != 'sent')
