@@ -1,6 +1,8 @@
 //! The embedded SQLite ledger on a real file: sent is forever, the union of sent outputs,
 //! statuses, intents, merges, exclusive use, and its on-disk format (WAL).
 
+use futures_util::FutureExt as _;
+use futures_util::future::{BoxFuture, join_all};
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -257,4 +259,89 @@ fn one_processor_at_a_time_and_the_file_is_in_wal_mode() {
     let header = std::fs::read(&settings.path).expect("ledger file");
     assert_eq!(&header[..16], b"SQLite format 3\0");
     assert_eq!((header[18], header[19]), (2, 2), "WAL mode");
+}
+
+/// Concurrent writes are committed together, each in a savepoint of its own: a write that fails
+/// (even after writing something, like a merge naming an unknown original) rolls back alone and
+/// gets its own error; every other write is committed and gets its own answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_writes_commit_together_and_a_failed_one_rolls_back_alone() {
+    let settings = settings("group");
+    let ledger = SqliteLedger::open(&settings).expect("open");
+    let alerts: Vec<Alert> = (0..64)
+        .map(|i| Alert::new("r", json!({ "i": i }), ["file:a"]))
+        .collect();
+    record(&ledger, &alerts.iter().collect::<Vec<_>>()).await;
+    let orphan = Alert::new("r", json!({ "orphan": true }), ["file:a"]);
+    let missing = AlertKey::new("r", "missing");
+    let mut writes: Vec<BoxFuture<'_, Result<(), LedgerError>>> = Vec::new();
+    let mut fails = Vec::new();
+    for (i, alert) in alerts.iter().enumerate() {
+        if i == 20 {
+            writes.push(
+                ledger
+                    .record_merge(vec![missing.clone()], new(&orphan))
+                    .boxed(),
+            );
+            fails.push(true);
+        }
+        if i == 40 {
+            let sent = Outcome::Sent;
+            writes.push(
+                ledger
+                    .record_outcome(missing.clone(), "file:a".into(), sent)
+                    .boxed(),
+            );
+            fails.push(true);
+        }
+        let outcome = if i % 2 == 0 {
+            Outcome::Sent
+        } else {
+            Outcome::Failed(format!("error {i}"))
+        };
+        let key = AlertKey::of(alert);
+        writes.push(ledger.record_outcome(key, "file:a".into(), outcome).boxed());
+        fails.push(false);
+    }
+    let results = join_all(writes).await;
+    assert_eq!(results.len(), fails.len());
+    for (result, fails) in results.iter().zip(&fails) {
+        match result {
+            Err(LedgerError::UnknownAlert(key)) if *fails => assert_eq!(key, &missing),
+            Ok(()) if !fails => {}
+            other => panic!("unexpected answer {other:?} (should fail: {fails})"),
+        }
+    }
+    // What was answered is committed: it is there after reopening; the failed merge left nothing.
+    drop(ledger);
+    let ledger = SqliteLedger::open(&settings).expect("reopen");
+    assert!(
+        ledger
+            .get(AlertKey::of(&orphan))
+            .await
+            .expect("get")
+            .is_none()
+    );
+    let entries = ledger.entries().expect("entries");
+    assert_eq!(entries.len(), alerts.len());
+    for (i, alert) in alerts.iter().enumerate() {
+        let entry = ledger
+            .get(AlertKey::of(alert))
+            .await
+            .expect("get")
+            .expect("recorded");
+        let delivery = entry.delivery("file:a").expect("delivery");
+        assert_eq!(delivery.attempts, 1, "alert {i}");
+        if i % 2 == 0 {
+            assert_eq!(delivery.state, DeliveryState::Sent, "alert {i}");
+            assert_eq!(entry.status, AlertStatus::Complete, "alert {i}");
+        } else {
+            assert_eq!(delivery.state, DeliveryState::Failed, "alert {i}");
+            assert_eq!(
+                delivery.last_error.as_deref(),
+                Some(format!("error {i}").as_str())
+            );
+            assert_eq!(entry.status, AlertStatus::Open, "alert {i}");
+        }
+    }
 }

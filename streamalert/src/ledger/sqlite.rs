@@ -55,10 +55,11 @@ CREATE TABLE IF NOT EXISTS deliveries (
 /// a second processor on the same file waits up to `lock_timeout_secs` and then fails with
 /// [`LedgerError::Busy`]. The operating system releases the lock when the process ends, however
 /// it ends, so a killed processor never blocks the next one. Every write runs on one dedicated
-/// writer thread (so a commit or a WAL checkpoint never stalls an async runtime worker) and each
-/// delivery outcome is its own transaction, reported only once committed; with
-/// `synchronous = "normal"` a commit survives the process being killed, with `"full"` it also
-/// survives a power loss.
+/// writer thread (so a commit or a WAL checkpoint never stalls an async runtime worker), which
+/// commits every write queued at that moment in one transaction (group commit), each write in a
+/// savepoint of its own: a failed write rolls back alone, and a write is reported only once the
+/// transaction holding it is committed. With `synchronous = "normal"` a commit survives the
+/// process being killed, with `"full"` it also survives a power loss.
 ///
 /// ```
 /// use streamalert::{config::LedgerSettings, ledger::SqliteLedger};
@@ -149,14 +150,71 @@ where
     }
 }
 
-/// The writer thread: runs the queued jobs, in order, until every sender is gone.
+/// The most jobs one transaction holds, so that a long queue still gets answers on the way.
+const MAX_GROUP: usize = 256;
+
+/// The writer thread: takes every job queued at that moment (up to [`MAX_GROUP`]), commits them
+/// together, and waits for more, until every sender is gone.
 fn write_loop(conn: &Mutex<Connection>, path: &Path, jobs: &mpsc::Receiver<Box<dyn Job>>) {
-    while let Ok(job) = jobs.recv() {
+    while let Ok(first) = jobs.recv() {
+        let mut group = vec![first];
+        group.extend(jobs.try_iter().take(MAX_GROUP - 1));
         match conn.lock() {
-            Ok(mut conn) => commit_alone(&mut conn, path, job),
-            Err(_) => job.answer(Some(poisoned())),
+            Ok(mut conn) => commit_group(&mut conn, path, group),
+            Err(_) => group
+                .into_iter()
+                .for_each(|job| job.answer(Some(poisoned()))),
         }
     }
+}
+
+/// Runs `group` in one transaction (group commit), each job in a savepoint of its own so that a
+/// failed job rolls back only its own writes and gets only its own error, and answers the others
+/// once that transaction is committed. If the transaction itself fails, nothing it held stands
+/// and each of its jobs runs again in a transaction of its own.
+fn commit_group(conn: &mut Connection, path: &Path, group: Vec<Box<dyn Job>>) {
+    if group.len() == 1 {
+        group
+            .into_iter()
+            .for_each(|job| commit_alone(conn, path, job));
+        return;
+    }
+    let mut pending = group.into_iter();
+    let mut done = Vec::with_capacity(pending.len());
+    match run_group(conn, path, &mut pending, &mut done) {
+        Ok(()) => done.into_iter().for_each(|job| job.answer(None)),
+        Err(_) => done
+            .into_iter()
+            .chain(pending)
+            .for_each(|job| commit_alone(conn, path, job)),
+    }
+}
+
+/// Runs the jobs of `pending` in one transaction and commits it: a job that succeeds moves to
+/// `done` (answered by the caller after the commit), one that fails is rolled back to its
+/// savepoint and answered at once with its own error.
+fn run_group(
+    conn: &mut Connection,
+    path: &Path,
+    pending: &mut std::vec::IntoIter<Box<dyn Job>>,
+    done: &mut Vec<Box<dyn Job>>,
+) -> rusqlite::Result<()> {
+    let mut tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    while !pending.as_slice().is_empty() {
+        let savepoint = tx.savepoint()?;
+        let Some(mut job) = pending.next() else {
+            break;
+        };
+        if job.run(&savepoint, path) {
+            done.push(job);
+            savepoint.commit()?;
+        } else {
+            job.answer(None);
+            // Rolls back to the savepoint and releases it.
+            savepoint.finish()?;
+        }
+    }
+    tx.commit()
 }
 
 /// Runs `job` in a transaction of its own and answers it once that transaction is committed
