@@ -275,8 +275,11 @@ impl SqliteLedger {
                 message: format!("cannot switch to WAL mode (journal mode is {mode})"),
             });
         }
+        // A WAL checkpoint (two fsyncs) runs inside the commit that crosses the threshold and
+        // every write queued meanwhile waits for it: 10,000 pages (~40 MiB of WAL) instead of
+        // SQLite's 1,000 make that ten times rarer. Durability is `synchronous`'s, unchanged.
         conn.execute_batch(&format!(
-            "PRAGMA synchronous = {synchronous}; PRAGMA cache_size = -16384; PRAGMA temp_store = MEMORY;"
+            "PRAGMA synchronous = {synchronous}; PRAGMA cache_size = -16384; PRAGMA temp_store = MEMORY; PRAGMA wal_autocheckpoint = 10000;"
         ))
             .map_err(sqlite)?;
         // The first write transaction takes the exclusive lock, kept until the ledger is dropped.
