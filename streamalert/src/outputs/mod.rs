@@ -1,8 +1,11 @@
 //! The built-in outputs. `file` and `stdout` need no account, so everything runs locally.
 //!
 //! With the `saas` feature (on by default): `slack`, `pagerduty`, `pagerduty-v2`,
-//! `pagerduty-incident`, `teams`, `teams-workflows` and `webhook`, all sending through the
-//! shared HTTP layer [`output::http`](crate::output::http).
+//! `pagerduty-incident`, `jira`, `jira-v2`, `github`, `teams`, `teams-workflows`, `victorops`,
+//! `komand`, `phantom`, `carbonblack`, `demisto` and `webhook`, all sending through the shared
+//! HTTP layer [`output::http`](crate::output::http). With the `aws` feature: `aws-cloudwatch-log`,
+//! `aws-firehose`, `aws-lambda`, `aws-lambda-v2`, `aws-s3`, `aws-ses`, `aws-sns` and `aws-sqs`,
+//! through the shared SDK configuration of [`aws`](crate::aws).
 
 #[cfg(feature = "saas")]
 pub mod carbonblack;
