@@ -74,7 +74,7 @@ impl<'a> Delivery<'a> {
 
 /// An output service: sends one publication of one alert to one configured descriptor.
 ///
-/// ```
+/// ```standalone_crate
 /// use streamalert::prelude::*;
 ///
 /// /// Counts alerts instead of sending them.

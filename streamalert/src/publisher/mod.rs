@@ -23,7 +23,7 @@ use std::sync::OnceLock;
 /// Implement it on a `Default` type and register it with `#[publisher]` on the `impl` block,
 /// or write a plain function and put `#[publisher]` on it.
 ///
-/// ```
+/// ```standalone_crate
 /// use streamalert::prelude::*;
 ///
 /// /// Adds the rule name as the Slack text.

@@ -4,7 +4,7 @@
 //! A key a matcher needs that is missing makes it `false` (StreamAlert raises, which counts as
 //! false).
 //!
-//! ```
+//! ```standalone_crate
 //! use streamalert::prelude::*;
 //! use streamalert::rule::matchers::osquery;
 //!
