@@ -55,7 +55,7 @@ impl Alert {
     ///    one (exactly on the edge still merges);
     /// 3. both have the same merge keys, compared as sets;
     /// 4. for every merge key, the first value found in each record
-    ///    ([`get_first_key`](crate::json::get_first_key), breadth first, never inside
+    ///    ([`get_first_key`], breadth first, never inside
     ///    `streamalert_normalization`) is equal. A key missing from a record counts as `null`,
     ///    so a key missing from both records matches.
     ///

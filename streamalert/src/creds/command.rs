@@ -77,7 +77,7 @@ pub enum OutputAction {
         #[arg(short, long)]
         update: bool,
     },
-    /// Configure outputs from a JSON file: {"<service>": [{"<property>": "<value>", ...}, ...]}.
+    /// Configure outputs from a JSON file: {"SERVICE": [{"PROPERTY": "VALUE", ...}, ...]}.
     SetFromFile {
         /// The file (as written by `generate-skeleton`, then filled in).
         #[arg(default_value = DEFAULT_BATCH_FILE)]

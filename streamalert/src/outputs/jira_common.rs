@@ -1,7 +1,7 @@
 //! What `jira` (Jira Server, session cookie) and `jira-v2` (Jira Cloud, API token) share: the
 //! ticket's summary and description, the JQL search, and the search → comment → create flow
 //! (spec `outputs.md` §2.12–§2.13). The two outputs differ only in how a request is
-//! authenticated ([`Auth`]).
+//! authenticated (`Auth`).
 
 use crate::alert::{Alert, is_falsy};
 use crate::json::{PythonJson, py_str};
