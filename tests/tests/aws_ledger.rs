@@ -319,7 +319,7 @@ async fn two_processors_on_one_alert_deliver_each_output_once() {
             assert!(
                 matches!(
                     outcome,
-                    EventOutcome::Dispatched(_) | EventOutcome::Failed(_)
+                    EventOutcome::Dispatched(_) | EventOutcome::Contended(_)
                 ),
                 "{outcome:?}"
             );
@@ -340,6 +340,93 @@ async fn two_processors_on_one_alert_deliver_each_output_once() {
             "{file}: one line per alert, never two: {written:?}"
         );
     }
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[tokio::test]
+async fn an_event_whose_alert_another_processor_holds_is_left_to_it() {
+    let Some(setup) = setup("an_event_whose_alert_another_processor_holds_is_left_to_it").await
+    else {
+        return;
+    };
+    let dir = temp_dir("held-event");
+    let output = dir.join("a.jsonl");
+    let config = json!({"file": {"a": output}}).to_string();
+    let processor = processor(&config, DynamoDbLedger::new(&setup.aws, &setup.table));
+    let alert = Alert::new("held_rule", json!({"n": 1}), ["file:a"]);
+    let key = AlertKey::of(&alert);
+    let event = Value::Object(alert.to_item());
+
+    // Another processor recorded the alert and is sending its output.
+    let other = DynamoDbLedger::new(&setup.aws, &setup.table);
+    other
+        .record_alerts(vec![NewAlert {
+            alert: alert.clone(),
+            intents: BTreeMap::new(),
+        }])
+        .await
+        .unwrap();
+    let intents = BTreeMap::from([("file:a".to_owned(), Fingerprint::of(b"the other's"))]);
+    let claim = other
+        .begin_attempt(key.clone(), Timestamp::now(), intents)
+        .await
+        .unwrap();
+    assert_eq!(claim, Claim::Granted);
+
+    let (outcome, logs) = capture_logs_async(processor.dispatch_event(&event)).await;
+    assert!(
+        matches!(&outcome, EventOutcome::Contended(k) if *k == key),
+        "{outcome:?}"
+    );
+    assert!(outcome.results().is_empty());
+    let logged = logs
+        .lines()
+        .find(|line| line.contains("another processor is delivering this alert"))
+        .unwrap_or_else(|| panic!("the event is logged as left to the other: {logs}"));
+    assert!(
+        logged.contains(&key.alert_id) && logged.contains("file:a"),
+        "{logged}"
+    );
+    // The Lambda answers `{}` rather than failing the invocation (no retry of the event).
+    let answer = streamalert::lambda::handle(
+        &processor,
+        LambdaEvent::new(event.clone(), Context::default()),
+    )
+    .await
+    .unwrap();
+    assert_eq!(answer, json!({}));
+    assert!(lines(&output).is_empty(), "nothing sent by this processor");
+    let entry = processor
+        .ledger()
+        .unwrap()
+        .get(key.clone())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        entry.delivery("file:a").unwrap().state,
+        DeliveryState::Pending
+    );
+
+    // The other's attempt fails, which releases its claim: the next event delivers it, once.
+    other
+        .record_outcome(
+            key.clone(),
+            "file:a".into(),
+            Outcome::Failed("reset".into()),
+        )
+        .await
+        .unwrap();
+    let outcome = processor.dispatch_event(&event).await;
+    assert_eq!(
+        outcome.results(),
+        BTreeMap::from([("file:a".to_owned(), true)]),
+        "{outcome:?}"
+    );
+    assert_eq!(
+        delivered_ids(&output),
+        std::slice::from_ref(&alert.alert_id)
+    );
     std::fs::remove_dir_all(dir).unwrap();
 }
 

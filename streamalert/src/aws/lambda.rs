@@ -6,9 +6,9 @@
 //! exactly as StreamAlert's alert merger invokes its alert processor; each is handled by
 //! [`Processor::dispatch_event`], the code path of the `dispatch` command. The function returns,
 //! for one event, StreamAlert's result map `{"service:descriptor": true|false}` (`{}` for an
-//! invalid or unknown alert); for an array, an array of those maps. When the ledger cannot be
-//! read or written the invocation fails, so Lambda retries it; what was recorded as sent is not
-//! sent again.
+//! invalid or unknown alert, and for one another invocation is delivering, which is left to
+//! it); for an array, an array of those maps. When the ledger cannot be read or written the
+//! invocation fails, so Lambda retries it; what was recorded as sent is not sent again.
 //!
 //! [`run`] sets everything up from the function's environment:
 //!

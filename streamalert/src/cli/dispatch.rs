@@ -32,6 +32,7 @@ pub(super) async fn dispatch(args: &DispatchArgs) -> ExitCode {
         return ExitCode::FAILURE;
     }
     let (mut events, mut invalid, mut not_found, mut sent, mut failed) = (0u64, 0, 0, 0, 0);
+    let mut contended = 0u64;
     let mut broken = false;
     let mut stdout = std::io::stdout();
     for event in serde_json::Deserializer::from_str(&text).into_iter::<Value>() {
@@ -52,6 +53,7 @@ pub(super) async fn dispatch(args: &DispatchArgs) -> ExitCode {
             }
             EventOutcome::NotFound(_) => not_found += 1,
             EventOutcome::Invalid(_) => invalid += 1,
+            EventOutcome::Contended(_) => contended += 1,
             EventOutcome::Failed(error) => {
                 tracing::error!(%error, "cannot dispatch the event");
                 broken = true;
@@ -66,7 +68,7 @@ pub(super) async fn dispatch(args: &DispatchArgs) -> ExitCode {
     }
     let pending = pending_in(&ledger).await;
     say(&format!(
-        "events: {events}, invalid: {invalid}, not found: {not_found}, deliveries sent: {sent}, failed: {failed}, pending: {}",
+        "events: {events}, invalid: {invalid}, not found: {not_found}, deliveries sent: {sent}, failed: {failed}, pending: {}, left to another processor: {contended}",
         show(pending)
     ));
     if broken || invalid > 0 || not_found > 0 || failed > 0 || pending.is_none() {

@@ -61,7 +61,7 @@ Delivers alerts given in StreamAlert's alert-processor event formats, as its Lam
   - the key form {\"AlertID\": ..., \"RuleName\": ...}: the alert is read from the ledger.
 The input holds one event or several (JSON lines or concatenated JSON). For each event the
 result map {\"service:descriptor\": true|false} is printed on standard output as one line
-({} for an invalid or unknown alert, which is also logged).";
+({} for an invalid or unknown alert, or one another processor is delivering; each is logged).";
 
 const RETRY_HELP: &str = "\
 One pass over the ledger: every output not yet sent is sent again (failed ones, and ones a

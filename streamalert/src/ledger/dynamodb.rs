@@ -285,10 +285,11 @@ impl DynamoDbLedger {
             .await?
         {
             Claim::Granted => Ok(()),
-            Claim::Contended { output, reason } => Err(LedgerError::Worker(format!(
-                "alert {key}: not claiming {}: {reason}; nothing is sent by this processor",
-                output.as_deref().unwrap_or("its outputs")
-            ))),
+            Claim::Contended { output, reason } => Err(LedgerError::Contended {
+                key,
+                output,
+                reason,
+            }),
         }
     }
 
@@ -329,7 +330,10 @@ impl DynamoDbLedger {
                 reason: reason.to_owned(),
             });
         }
-        for output in known.iter().chain(intents.keys()) {
+        // Each output once: an output both known and claimed gets one set of updates (two
+        // would overlap, which DynamoDB refuses).
+        let outputs: BTreeSet<&String> = known.iter().chain(intents.keys()).collect();
+        for output in outputs {
             let existing = records.and_then(|map| map.get(output));
             let claimed = intents.get(output).copied();
             match (existing, records.is_some()) {

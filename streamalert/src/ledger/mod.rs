@@ -290,6 +290,21 @@ pub enum LedgerError {
     /// The ledger's worker failed (a panic while holding the database).
     #[error("ledger worker failed: {0}")]
     Worker(String),
+    /// [`Ledger::record_alerts`] met an alert already recorded whose outputs another processor
+    /// is sending (or has just sent): nothing was recorded for it, and nothing of it may be sent
+    /// by this processor now.
+    #[error(
+        "alert {key}: not claiming {}: {reason}; another processor is delivering it",
+        .output.as_deref().unwrap_or("its outputs")
+    )]
+    Contended {
+        /// The alert.
+        key: AlertKey,
+        /// The output held by another processor, when the ledger knows which.
+        output: Option<String>,
+        /// Why the claim was refused.
+        reason: String,
+    },
 }
 
 /// Where alerts and their per-output delivery state are kept.
@@ -325,6 +340,8 @@ pub trait Ledger: Send + Sync + 'static {
     /// record per output in its `outputs_sent`. For an alert already recorded, outputs in its
     /// `outputs_sent` become `sent` (the union: nothing sent is forgotten), missing records are
     /// added and `attempts`/`dispatched` are updated. `intents` are stored on unsent records.
+    /// Recording an existing alert claims its intents as [`begin_attempt`](Ledger::begin_attempt)
+    /// does; when another processor holds one, the answer is [`LedgerError::Contended`].
     async fn record_alerts(&self, alerts: Vec<NewAlert>) -> Result<(), LedgerError>;
 
     /// Starts a new delivery pass of a recorded alert: `attempts + 1`, `dispatched`, and the

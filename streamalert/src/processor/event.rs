@@ -2,7 +2,7 @@
 
 use super::{Processor, ProcessorError};
 use crate::alert::{Alert, Timestamp};
-use crate::ledger::{AlertKey, NewAlert};
+use crate::ledger::{AlertKey, LedgerError, NewAlert};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
@@ -14,6 +14,9 @@ pub enum EventOutcome {
     Dispatched(BTreeMap<String, bool>),
     /// A key-only event whose alert is not in the ledger.
     NotFound(AlertKey),
+    /// Another processor is delivering this alert ([`LedgerError::Contended`]): this one sent
+    /// nothing; what the other does not deliver stays pending in the ledger for `retry`.
+    Contended(AlertKey),
     /// The event is not a valid alert.
     Invalid(String),
     /// The ledger failed.
@@ -26,6 +29,28 @@ impl EventOutcome {
         match self {
             Self::Dispatched(results) => results.clone(),
             _ => BTreeMap::new(),
+        }
+    }
+}
+
+impl From<LedgerError> for EventOutcome {
+    fn from(error: LedgerError) -> Self {
+        match error {
+            LedgerError::Contended {
+                key,
+                output,
+                reason,
+            } => {
+                tracing::warn!(
+                    alert_id = %key.alert_id,
+                    rule = %key.rule_name,
+                    output = output.as_deref().unwrap_or("(not known)"),
+                    %reason,
+                    "another processor is delivering this alert; nothing sent by this one"
+                );
+                Self::Contended(key)
+            }
+            error => Self::Failed(error.into()),
         }
     }
 }
@@ -49,7 +74,8 @@ impl Processor {
     /// Handles one event exactly as StreamAlert's alert processor Lambda does (`outputs.md`
     /// §6): a key-only event (`{"AlertID", "RuleName"}`) is read from the ledger; anything
     /// else is an alerts-table item. The alert's remaining outputs (those not recorded as sent,
-    /// here or in the item's `OutputsSent`) are delivered and each outcome is recorded.
+    /// here or in the item's `OutputsSent`) are delivered and each outcome is recorded. An
+    /// alert another processor is delivering is left to it ([`EventOutcome::Contended`]).
     ///
     /// ```
     /// use streamalert::{config::OutputsConfig, processor::{EventOutcome, Processor}};
@@ -114,7 +140,7 @@ impl Processor {
                     intents: BTreeMap::new(),
                 };
                 if let Err(error) = ledger.record_alerts(vec![record]).await {
-                    return EventOutcome::Failed(error.into());
+                    return error.into();
                 }
             }
             return EventOutcome::Dispatched(BTreeMap::new());
@@ -127,7 +153,7 @@ impl Processor {
                 alert,
             };
             if let Err(error) = ledger.record_alerts(vec![record]).await {
-                return EventOutcome::Failed(error.into());
+                return error.into();
             }
         }
         let run = self.start_run();
