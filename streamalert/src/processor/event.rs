@@ -41,13 +41,7 @@ impl From<LedgerError> for EventOutcome {
                 output,
                 reason,
             } => {
-                tracing::warn!(
-                    alert_id = %key.alert_id,
-                    rule = %key.rule_name,
-                    output = output.as_deref().unwrap_or("(not known)"),
-                    %reason,
-                    "another processor is delivering this alert; nothing sent by this one"
-                );
+                super::warn_contended(&key, output.as_deref(), &reason, "nothing sent by this one");
                 Self::Contended(key)
             }
             error => Self::Failed(error.into()),

@@ -452,12 +452,11 @@ impl Processor {
                     run.spawn(prepared).await;
                 }
                 Ok(Claim::Contended { output, reason }) => {
-                    tracing::warn!(
-                        alert_id = %key.alert_id,
-                        rule = %key.rule_name,
-                        output = output.as_deref().unwrap_or("(not known)"),
-                        %reason,
-                        "another processor is delivering this alert; skipped, its deliveries stay pending"
+                    warn_contended(
+                        &key,
+                        output.as_deref(),
+                        &reason,
+                        "skipped, its deliveries stay pending",
                     );
                     contended.push(key);
                 }
@@ -744,6 +743,18 @@ impl Processor {
 }
 
 /// True when `needle` occurs in `haystack`.
+/// Logs that another processor holds `key`'s alert (`output`, when the ledger knows which),
+/// and what this processor does about it.
+fn warn_contended(key: &AlertKey, output: Option<&str>, reason: &str, consequence: &str) {
+    tracing::warn!(
+        alert_id = %key.alert_id,
+        rule = %key.rule_name,
+        output = output.unwrap_or("(not known)"),
+        %reason,
+        "another processor is delivering this alert; {consequence}"
+    );
+}
+
 fn memchr_str(haystack: &[u8], needle: &[u8]) -> bool {
     !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
 }
