@@ -835,3 +835,189 @@ async fn lambda_handler_delivers_sample_events_and_returns_the_result_map() {
     assert_eq!(entry.status, streamalert::ledger::AlertStatus::Complete);
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+// ------------------------------------------------------------------------------------------
+// The same calls on the SQLite ledger and the DynamoDB ledger give the same answers.
+
+/// What a ledger shows of one alert, without times (which differ between two runs).
+fn view(entry: &streamalert::ledger::LedgerEntry) -> Value {
+    let deliveries: Vec<Value> = entry
+        .deliveries
+        .iter()
+        .map(|d| {
+            json!([
+                d.output,
+                d.state.as_str(),
+                d.attempts,
+                d.last_error,
+                d.intent.map(|f| f.to_string())
+            ])
+        })
+        .collect();
+    json!({
+        "id": entry.alert.alert_id,
+        "status": format!("{:?}", entry.status),
+        "attempts": entry.alert.attempts,
+        "sent": entry.alert.outputs_sent,
+        "deliveries": deliveries,
+    })
+}
+
+/// One call of a [`Ledger`] method, by alert index into the scenario's alerts.
+enum Step {
+    Record(usize, &'static [&'static str], &'static [&'static str]),
+    Begin(usize, &'static [&'static str]),
+    Outcome(usize, &'static str, Option<&'static str>),
+    Merge(&'static [usize], usize),
+}
+
+/// Runs `steps` on `ledger` and returns, after each, the result of the call, every alert
+/// (`get`), the open alerts and the counts.
+async fn run_steps(ledger: &dyn Ledger, alerts: &[Alert], steps: &[Step]) -> Vec<Value> {
+    let fingerprint = Fingerprint::of(b"publication");
+    let intents = |outputs: &[&str]| -> BTreeMap<String, Fingerprint> {
+        outputs
+            .iter()
+            .map(|o| ((*o).to_owned(), fingerprint))
+            .collect()
+    };
+    let mut views = Vec::new();
+    for step in steps {
+        let result = match step {
+            Step::Record(i, sent, claimed) => {
+                let mut alert = alerts[*i].clone();
+                alert.outputs_sent = sent.iter().map(|o| (*o).to_owned()).collect();
+                alert.attempts += 1;
+                ledger
+                    .record_alerts(vec![NewAlert {
+                        alert,
+                        intents: intents(claimed),
+                    }])
+                    .await
+                    .map(|()| "ok".to_owned())
+            }
+            Step::Begin(i, claimed) => ledger
+                .begin_attempt(
+                    AlertKey::of(&alerts[*i]),
+                    Timestamp::now(),
+                    intents(claimed),
+                )
+                .await
+                .map(|claim| format!("{claim:?}")),
+            Step::Outcome(i, output, error) => {
+                let outcome = error.map_or(Outcome::Sent, |e| Outcome::Failed(e.to_owned()));
+                ledger
+                    .record_outcome(AlertKey::of(&alerts[*i]), (*output).to_owned(), outcome)
+                    .await
+                    .map(|()| "ok".to_owned())
+            }
+            Step::Merge(originals, merged) => ledger
+                .record_merge(
+                    originals
+                        .iter()
+                        .map(|i| AlertKey::of(&alerts[*i]))
+                        .collect(),
+                    NewAlert {
+                        alert: alerts[*merged].clone(),
+                        intents: BTreeMap::new(),
+                    },
+                )
+                .await
+                .map(|()| "ok".to_owned()),
+        };
+        let mut got = Vec::new();
+        for alert in alerts {
+            let entry = ledger.get(AlertKey::of(alert)).await.unwrap();
+            got.push(entry.as_ref().map_or(Value::Null, view));
+        }
+        let open: Vec<String> = ledger
+            .open_alerts()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| e.alert.alert_id)
+            .collect();
+        views.push(json!({
+            "result": result.map_err(|e| format!("{e:?}").split([' ', '(']).next().unwrap().to_owned()),
+            "alerts": got,
+            "open": open,
+            "counts": format!("{:?}", ledger.counts().await.unwrap()),
+        }));
+    }
+    views
+}
+
+#[tokio::test]
+async fn the_dynamodb_ledger_answers_as_the_sqlite_ledger_does() {
+    let Some(setup) = setup("the_dynamodb_ledger_answers_as_the_sqlite_ledger_does").await else {
+        return;
+    };
+    let dir = temp_dir("ledger-compare");
+    let settings = streamalert::config::LedgerSettings {
+        path: dir.join("ledger.sqlite3"),
+        ..Default::default()
+    };
+    let sqlite = streamalert::ledger::SqliteLedger::open(&settings).unwrap();
+    let dynamodb = DynamoDbLedger::new(&setup.aws, &setup.table);
+
+    // Created one after the other, so both ledgers list them in the same order.
+    let mut alerts = Vec::new();
+    for (rule, outputs) in [
+        ("r1", &["file:a", "slack:b", "stdout:c"][..]),
+        ("r2", &["file:a", "slack:b"][..]),
+        ("r3", &["file:a"][..]),
+        ("r4", &["slack:b", "stdout:c"][..]),
+    ] {
+        alerts.push(Alert::new(
+            rule,
+            json!({"rule": rule}),
+            outputs.iter().copied(),
+        ));
+        while Timestamp::now() <= alerts.last().unwrap().created {
+            tokio::task::yield_now().await;
+        }
+    }
+    let unknown = Alert::new("r0", json!({}), ["file:a"]);
+    alerts.push(unknown);
+
+    use Step::*;
+    let steps = [
+        Record(0, &[], &["file:a", "slack:b"]),
+        Record(1, &["file:a"], &[]),
+        Record(2, &[], &[]),
+        // The same alerts again: with outputs sent, with and without intents.
+        Record(0, &[], &[]),
+        Record(0, &["stdout:c"], &["file:a"]),
+        Record(1, &["file:a"], &["slack:b"]),
+        Begin(0, &["file:a", "slack:b"]),
+        Outcome(0, "file:a", None),
+        Outcome(0, "file:a", None),
+        Outcome(0, "slack:b", Some("closed")),
+        Outcome(0, "slack:b", Some("closed again")),
+        Outcome(0, "file:a", Some("late failure")),
+        Begin(0, &["file:a"]),
+        Begin(0, &["slack:b"]),
+        Outcome(0, "slack:b", None),
+        Outcome(1, "slack:b", None),
+        // Unknown alerts and outputs.
+        Outcome(4, "file:a", None),
+        Outcome(4, "file:a", Some("x")),
+        Outcome(2, "slack:b", Some("x")),
+        Begin(4, &[]),
+        // Merges.
+        Merge(&[2], 3),
+        Outcome(3, "slack:b", None),
+        Outcome(3, "stdout:c", None),
+        Record(2, &["file:a"], &[]),
+    ];
+    let expected = run_steps(&sqlite, &alerts, &steps).await;
+    let got = run_steps(&dynamodb, &alerts, &steps).await;
+    for (i, (want, got)) in expected.iter().zip(&got).enumerate() {
+        assert_eq!(
+            got,
+            want,
+            "after step {i}: {}",
+            serde_json::to_string_pretty(got).unwrap()
+        );
+    }
+}

@@ -670,7 +670,11 @@ impl Ledger for DynamoDbLedger {
                     &format!("{path}.#state"),
                     AttributeValue::S("sent".to_owned()),
                 );
-                update.condition(format!("attribute_exists({path})"));
+                // Once: a second `Sent` for the same output changes nothing (as SQLite).
+                let sent_v = update.value(AttributeValue::S("sent".to_owned()));
+                update.condition(format!(
+                    "attribute_exists({path}) AND (attribute_not_exists({path}.#state) OR {path}.#state <> {sent_v})"
+                ));
                 let _ = self.update(&key, update).await;
                 Ok(())
             }
