@@ -1003,6 +1003,8 @@ async fn the_dynamodb_ledger_answers_as_the_sqlite_ledger_does() {
         Outcome(4, "file:a", None),
         Outcome(4, "file:a", Some("x")),
         Outcome(2, "slack:b", Some("x")),
+        Outcome(2, "slack:b", None),
+        Begin(2, &["slack:b"]),
         Begin(4, &[]),
         // Merges.
         Merge(&[2], 3),

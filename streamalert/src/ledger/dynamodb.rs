@@ -333,6 +333,9 @@ impl DynamoDbLedger {
         // Each output once: an output both known and claimed gets one set of updates (two
         // would overlap, which DynamoDB refuses).
         let outputs: BTreeSet<&String> = known.iter().chain(intents.keys()).collect();
+        // An intent for an output the alert does not have adds nothing (as SQLite).
+        let listed = string_set(stored.get("Outputs"));
+        let of_alert = |output: &String| known.contains(output) || listed.contains(output);
         for output in outputs {
             let existing = records.and_then(|map| map.get(output));
             let claimed = intents.get(output).copied();
@@ -361,12 +364,12 @@ impl DynamoDbLedger {
                         ));
                     }
                 }
-                (_, true) if !sent.contains(output) => {
+                (_, true) if !sent.contains(output) && of_alert(output) => {
                     let path = update.path(&[DELIVERIES, output]);
                     update.set_path(&path, self.delivery(claimed, 0));
                     update.condition(format!("attribute_not_exists({path})"));
                 }
-                (_, false) if !sent.contains(output) => {
+                (_, false) if !sent.contains(output) && of_alert(output) => {
                     fresh.insert(output.clone(), self.delivery(claimed, 0));
                 }
                 _ => {}
@@ -659,9 +662,14 @@ impl Ledger for DynamoDbLedger {
         match outcome {
             Outcome::Sent => {
                 // The record that matters, durable before anything else: ADD, never SET.
+                // Only an output of the alert: one it lists, has a record of, or sent already.
                 let mut added = Updater::default();
+                let record = added.path(&[DELIVERIES, &output]);
+                let out_v = added.value(AttributeValue::S(output.clone()));
+                added.condition(format!(
+                    "contains(Outputs, {out_v}) OR attribute_exists({record}) OR contains(OutputsSent, {out_v})"
+                ));
                 added.add_sent([output]);
-                added.condition("attribute_exists(AlertID)".to_owned());
                 if !self.update(&key, added).await? {
                     return Err(LedgerError::UnknownAlert(key));
                 }
