@@ -979,6 +979,7 @@ async fn the_dynamodb_ledger_answers_as_the_sqlite_ledger_does() {
     }
     let unknown = Alert::new("r0", json!({}), ["file:a"]);
     alerts.push(unknown);
+    alerts.push(Alert::new("r5", json!({}), ["file:a"]));
 
     use Step::*;
     let steps = [
@@ -1011,6 +1012,10 @@ async fn the_dynamodb_ledger_answers_as_the_sqlite_ledger_does() {
         Outcome(3, "slack:b", None),
         Outcome(3, "stdout:c", None),
         Record(2, &["file:a"], &[]),
+        // A merge naming an unknown original records nothing; one naming an original twice
+        // marks it once.
+        Merge(&[1, 4], 5),
+        Merge(&[1, 1], 5),
     ];
     let expected = run_steps(&sqlite, &alerts, &steps).await;
     let got = run_steps(&dynamodb, &alerts, &steps).await;

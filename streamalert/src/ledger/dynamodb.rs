@@ -7,6 +7,7 @@ use super::{
 use crate::alert::{Alert, Timestamp};
 use crate::aws::Aws;
 use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, Put,
     ScalarAttributeType, TransactWriteItem, Update,
@@ -736,6 +737,12 @@ impl Ledger for DynamoDbLedger {
             .build()
             .map_err(build_error)?;
         let mut writes = vec![TransactWriteItem::builder().put(put).build()];
+        // Each original once: DynamoDB refuses two operations on one item in a transaction.
+        let originals: Vec<AlertKey> = originals
+            .into_iter()
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
         for key in &originals {
             let update = Update::builder()
                 .table_name(&self.table)
@@ -754,7 +761,24 @@ impl Ledger for DynamoDbLedger {
             .send()
             .await
             .map(|_| ())
-            .map_err(|e| self.failed("TransactWriteItems", e))
+            .map_err(|error| {
+                // A failed condition on an original (the writes after the put) names it.
+                let unknown = error
+                    .as_service_error()
+                    .and_then(|e| match e {
+                        TransactWriteItemsError::TransactionCanceledException(e) => e
+                            .cancellation_reasons()
+                            .iter()
+                            .skip(1)
+                            .position(|reason| reason.code() == Some("ConditionalCheckFailed")),
+                        _ => None,
+                    })
+                    .and_then(|i| originals.get(i));
+                match unknown {
+                    Some(key) => LedgerError::UnknownAlert(key.clone()),
+                    None => self.failed("TransactWriteItems", error),
+                }
+            })
     }
 
     async fn counts(&self) -> Result<LedgerCounts, LedgerError> {
