@@ -495,3 +495,25 @@ fn json_logs_are_one_object_per_line_summary_included() {
     );
     assert_eq!(run.status.code(), Some(1));
 }
+
+#[test]
+fn retry_on_a_missing_ledger_fails_and_creates_none() {
+    let workdir = tempfile::tempdir().expect("temp dir");
+    let conf = example_dir().join("conf");
+    let missing = workdir.path().join("mistyped.sqlite3");
+    let retry = quickstart(
+        workdir.path(),
+        &[
+            "retry",
+            "--config",
+            conf.to_str().expect("utf-8 path"),
+            "--ledger",
+            missing.to_str().expect("utf-8 path"),
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&retry.stderr);
+    assert!(!retry.status.success(), "{stderr}");
+    assert!(stderr.contains("no ledger at"), "{stderr}");
+    assert!(stderr.contains("mistyped.sqlite3"), "{stderr}");
+    assert!(!missing.exists(), "retry created a ledger");
+}
