@@ -517,3 +517,16 @@ fn retry_on_a_missing_ledger_fails_and_creates_none() {
     assert!(stderr.contains("mistyped.sqlite3"), "{stderr}");
     assert!(!missing.exists(), "retry created a ledger");
 }
+
+#[test]
+fn a_directory_as_input_is_named_as_such_not_counted_as_a_malformed_line() {
+    let workdir = tempfile::tempdir().expect("temp dir");
+    let run = process(workdir.path(), workdir.path());
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(!run.status.success(), "{stderr}");
+    assert!(stderr.contains("it is a directory"), "{stderr}");
+    assert!(
+        !stderr.contains("malformed"),
+        "no summary of a run that read nothing: {stderr}"
+    );
+}

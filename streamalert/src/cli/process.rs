@@ -56,6 +56,12 @@ pub(super) fn open_input(path: &Path) -> Result<(Box<dyn Read + Send>, String), 
     if path == Path::new("-") {
         return Ok((Box::new(std::io::stdin()), "<stdin>".to_owned()));
     }
+    if path.is_dir() {
+        return Err(format!(
+            "cannot read {}: it is a directory (expected a file of JSON lines, or `-`)",
+            path.display()
+        ));
+    }
     std::fs::File::open(path)
         .map(|file| {
             (
