@@ -1027,4 +1027,5 @@ async fn the_dynamodb_ledger_answers_as_the_sqlite_ledger_does() {
             serde_json::to_string_pretty(got).unwrap()
         );
     }
+    std::fs::remove_dir_all(dir).unwrap();
 }
