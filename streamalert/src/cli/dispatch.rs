@@ -3,7 +3,7 @@
 use super::DispatchArgs;
 use super::logging::say;
 use super::process::open_input;
-use super::setup::{Setup, pending_in, setup, show};
+use super::setup::{LedgerFile, Setup, pending_in, setup, show};
 use crate::processor::EventOutcome;
 use serde_json::Value;
 use std::io::{Read as _, Write as _};
@@ -12,7 +12,7 @@ use std::process::ExitCode;
 pub(super) async fn dispatch(args: &DispatchArgs) -> ExitCode {
     let Setup {
         processor, ledger, ..
-    } = match setup(&args.common).await {
+    } = match setup(&args.common, LedgerFile::CreateIfMissing).await {
         Ok(setup) => setup,
         Err(message) => {
             tracing::error!("{message}");

@@ -2,7 +2,7 @@
 
 use super::ProcessArgs;
 use super::logging::{Progress, say};
-use super::setup::{Setup, pending_in, setup, show};
+use super::setup::{LedgerFile, Setup, pending_in, setup, show};
 use crate::rule::{Payload, RulesEngine};
 use serde_json::Value;
 use std::io::{BufRead as _, Read};
@@ -77,7 +77,7 @@ pub(super) async fn process(args: &ProcessArgs) -> ExitCode {
         processor,
         ledger,
         required,
-    } = match setup(&args.common).await {
+    } = match setup(&args.common, LedgerFile::CreateIfMissing).await {
         Ok(setup) => setup,
         Err(message) => {
             tracing::error!("{message}");

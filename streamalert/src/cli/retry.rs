@@ -2,18 +2,14 @@
 
 use super::Common;
 use super::logging::{Progress, say};
-use super::setup::{Setup, load_config, pending_in, setup, show};
+use super::setup::{LedgerFile, Setup, pending_in, setup, show};
 use crate::processor::{RetryReport, RunReport};
 use std::process::ExitCode;
 
 pub(super) async fn retry(common: &Common) -> ExitCode {
-    if let Err(message) = existing_ledger(common) {
-        tracing::error!("{message}");
-        return ExitCode::FAILURE;
-    }
     let Setup {
         processor, ledger, ..
-    } = match setup(common).await {
+    } = match setup(common, LedgerFile::MustExist).await {
         Ok(setup) => setup,
         Err(message) => {
             tracing::error!("{message}");
@@ -54,20 +50,5 @@ pub(super) async fn retry(common: &Common) -> ExitCode {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS
-    }
-}
-
-/// Fails when the ledger file does not exist: a mistyped path would otherwise create an empty
-/// ledger and report nothing pending while the real one still holds undelivered alerts.
-fn existing_ledger(common: &Common) -> Result<(), String> {
-    let (_, settings) = load_config(common)?;
-    let path = &settings.ledger.path;
-    if path.is_file() {
-        Ok(())
-    } else {
-        Err(format!(
-            "no ledger at {}: nothing to retry (check --ledger or processor.json's ledger.path)",
-            path.display()
-        ))
     }
 }

@@ -12,7 +12,17 @@ pub(super) struct Setup {
     pub(super) required: Vec<String>,
 }
 
-pub(super) fn load_config(common: &Common) -> Result<(OutputsConfig, ProcessorSettings), String> {
+/// Whether the command may create the ledger file.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum LedgerFile {
+    /// Created on first use (`process`, `dispatch`).
+    CreateIfMissing,
+    /// Must exist (`retry`): a mistyped path would otherwise create an empty ledger and report
+    /// nothing pending while the real one still holds undelivered alerts.
+    MustExist,
+}
+
+fn load_config(common: &Common) -> Result<(OutputsConfig, ProcessorSettings), String> {
     let config =
         OutputsConfig::load(&common.config.join("outputs.json")).map_err(|e| e.to_string())?;
     let mut settings =
@@ -23,8 +33,14 @@ pub(super) fn load_config(common: &Common) -> Result<(OutputsConfig, ProcessorSe
     Ok((config, settings))
 }
 
-pub(super) async fn setup(common: &Common) -> Result<Setup, String> {
+pub(super) async fn setup(common: &Common, ledger_file: LedgerFile) -> Result<Setup, String> {
     let (mut config, settings) = load_config(common)?;
+    if ledger_file == LedgerFile::MustExist && !settings.ledger.path.is_file() {
+        return Err(format!(
+            "no ledger at {}: nothing to retry (check --ledger or processor.json's ledger.path)",
+            settings.ledger.path.display()
+        ));
+    }
     let prefix = std::env::var("STREAMALERT_PREFIX").ok();
     let required = required_outputs(&mut config, prefix.as_deref());
     let ledger = Arc::new(SqliteLedger::open(&settings.ledger).map_err(|e| e.to_string())?);
