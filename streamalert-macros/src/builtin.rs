@@ -90,3 +90,12 @@ pub(crate) fn fields(service: &str) -> Option<&'static [&'static str]> {
         .find(|(name, _)| *name == service)
         .map(|(_, fields)| *fields)
 }
+
+/// The table as a `&[(&str, &[&str])]` expression, so the runtime's tests can compare what the
+/// built-in outputs register with it.
+pub(crate) fn expression() -> proc_macro2::TokenStream {
+    let rows = SERVICES
+        .iter()
+        .map(|(service, fields)| quote::quote! { (#service, &[#(#fields),*] as &[&str]) });
+    quote::quote! { &[#(#rows),*] }
+}

@@ -153,3 +153,10 @@ pub fn __check_refs(input: TokenStream) -> TokenStream {
         .unwrap_or_else(syn::Error::into_compile_error)
         .into()
 }
+
+/// The built-in service table (`&[(service, fields)]`), for the runtime's tests.
+#[doc(hidden)]
+#[proc_macro]
+pub fn __builtin_services(_input: TokenStream) -> TokenStream {
+    builtin::expression().into()
+}

@@ -16,7 +16,8 @@ fn expand_checked(args: TokenStream, item: TokenStream) -> syn::Result<TokenStre
     let mut cx = Ctxt::default();
     let mut service: Option<LitStr> = None;
     let mut fields: Vec<LitStr> = Vec::new();
-    let mut builtin = false;
+    let mut builtin: Option<proc_macro2::Ident> = None;
+    let mut fields_key: Option<proc_macro2::Ident> = None;
     parse_pairs(args, &mut cx, |key, input, cx| {
         match key.to_string().as_str() {
             "service" => {
@@ -27,6 +28,7 @@ fn expand_checked(args: TokenStream, item: TokenStream) -> syn::Result<TokenStre
                 }
             }
             "fields" => {
+                fields_key = Some(key.clone());
                 input.parse::<Token![=]>()?;
                 for field in string_list(input)? {
                     let text = field.value();
@@ -39,7 +41,7 @@ fn expand_checked(args: TokenStream, item: TokenStream) -> syn::Result<TokenStre
                     fields.push(field);
                 }
             }
-            "builtin" => builtin = true,
+            "builtin" => builtin = Some(key.clone()),
             other => {
                 cx.error_spanned_by(
                     key,
@@ -51,7 +53,10 @@ fn expand_checked(args: TokenStream, item: TokenStream) -> syn::Result<TokenStre
         Ok(())
     });
 
-    let item_ast: syn::Item = syn::parse2(item.clone())?;
+    let item_ast: syn::Item = match syn::parse2(item.clone()) {
+        Ok(item) => item,
+        Err(error) => return Err(cx.abort(error)),
+    };
     let (ident, vis) = match &item_ast {
         syn::Item::Struct(s) => (&s.ident, &s.vis),
         syn::Item::Enum(e) => (&e.ident, &e.vis),
@@ -74,11 +79,32 @@ fn expand_checked(args: TokenStream, item: TokenStream) -> syn::Result<TokenStre
     let name = service.value();
     if let Err(message) = keys::check_service_name(&name) {
         cx.error_spanned_by(&service, message);
-    } else if !builtin && builtin::fields(&name).is_some() {
+    } else if builtin.is_none() && builtin::fields(&name).is_some() {
         cx.error_spanned_by(
             &service,
             format!("output service `{name}` is built into streamalert; give your output another service name"),
         );
+    }
+    if let Some(builtin_key) = &builtin {
+        // The built-in table is the one source of a built-in service's fields.
+        if let Some(key) = &fields_key {
+            cx.error_spanned_by(
+                key,
+                "a `builtin` output takes its fields from the built-in table (streamalert-macros/src/builtin.rs); remove `fields`",
+            );
+        }
+        match builtin::fields(&name) {
+            Some(table) => {
+                fields = table
+                    .iter()
+                    .map(|field| LitStr::new(field, service.span()))
+                    .collect();
+            }
+            None => cx.error_spanned_by(
+                builtin_key,
+                format!("`{name}` is not in the built-in table (streamalert-macros/src/builtin.rs); add it there"),
+            ),
+        }
     }
     cx.check()?;
 
@@ -97,7 +123,7 @@ fn expand_checked(args: TokenStream, item: TokenStream) -> syn::Result<TokenStre
             }
         };
     };
-    let companion = if builtin {
+    let companion = if builtin.is_some() {
         TokenStream::new()
     } else {
         let macro_name = format_ident!("__streamalert_output_{}", name.replace('-', "_"));

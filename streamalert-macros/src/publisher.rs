@@ -41,7 +41,11 @@ fn expand_checked(args: TokenStream, item: TokenStream) -> syn::Result<TokenStre
     let location = quote! {
         ::streamalert::__private::Location { file: ::core::file!(), line: ::core::line!() }
     };
-    let registration = match syn::parse2::<syn::Item>(item.clone())? {
+    let parsed = match syn::parse2::<syn::Item>(item.clone()) {
+        Ok(parsed) => parsed,
+        Err(error) => return Err(cx.abort(error)),
+    };
+    let registration = match parsed {
         syn::Item::Fn(function) => {
             check_fn_shape(&function, &mut cx);
             cx.check()?;
@@ -105,10 +109,10 @@ fn expand_checked(args: TokenStream, item: TokenStream) -> syn::Result<TokenStre
             register_type(&ident, &registered_name(name.as_ref(), &ident), &location)
         }
         other => {
-            return Err(syn::Error::new_spanned(
+            return Err(cx.abort(syn::Error::new_spanned(
                 other,
                 "`#[publisher]` goes on `fn name(alert: &Alert, publication: Publication) -> Publication`, on `impl Publisher for YourType`, or on the type itself",
-            ));
+            )));
         }
     };
     let check = if keys_found.is_empty() {

@@ -131,7 +131,10 @@ fn parse_req_subkeys(input: ParseStream<'_>) -> syn::Result<Vec<(LitStr, Vec<Lit
 fn expand_checked(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
     let mut cx = Ctxt::default();
     let args = parse_args(args, &mut cx);
-    let function: syn::ItemFn = syn::parse2(item.clone())?;
+    let function: syn::ItemFn = match syn::parse2(item.clone()) {
+        Ok(function) => function,
+        Err(error) => return Err(cx.abort(error)),
+    };
     let sig = &function.sig;
     let ident = &sig.ident;
 

@@ -114,6 +114,37 @@ mod tests {
     }
 
     #[test]
+    fn builtin_outputs_list_exactly_the_builtin_tables_fields() {
+        let table: &[(&str, &[&str])] = streamalert_macros::__builtin_services!();
+        let lines = lines(crate::registry(), ListWhat::Outputs);
+        let outputs = crate::registry().outputs();
+        assert!(!outputs.is_empty());
+        for entry in outputs {
+            let (_, fields) = table
+                .iter()
+                .find(|(service, _)| *service == entry.service)
+                .unwrap_or_else(|| panic!("{} is not in the built-in table", entry.service));
+            assert_eq!(entry.fields, *fields, "{}", entry.service);
+            let head = lines
+                .iter()
+                .position(|line| line.starts_with(&format!("{}\t", entry.service)))
+                .unwrap_or_else(|| panic!("{} is listed", entry.service));
+            let listed = lines[head + 1..]
+                .iter()
+                .take_while(|line| line.starts_with("    "))
+                .find_map(|line| line.strip_prefix("    publication keys: "));
+            let expected: Vec<String> = fields
+                .iter()
+                .map(|field| format!("@{}.{field}", entry.service))
+                .collect();
+            match listed {
+                Some(keys) => assert_eq!(keys, expected.join(", "), "{}", entry.service),
+                None => assert!(fields.is_empty(), "{} lists no keys", entry.service),
+            }
+        }
+    }
+
+    #[test]
     fn rules_and_publishers_are_one_line_each() {
         let publishers = lines(crate::registry(), ListWhat::Publishers);
         assert_eq!(publishers.len(), crate::registry().publishers().len());

@@ -28,7 +28,7 @@ const SERVICE: &str = "demisto";
 /// assert_eq!(names, ["descriptor", "url", "token"]);
 /// ```
 #[derive(Debug, Default, Clone, Copy)]
-#[crate::output(service = "demisto", builtin, fields = ["incident_type", "playbook", "severity", "owner", "details", "incident_name", "label_data"])]
+#[crate::output(service = "demisto", builtin)]
 pub struct Demisto;
 
 #[async_trait::async_trait]

@@ -36,7 +36,7 @@ const PUBLIC_CREDENTIALS: &[&str] = &["api", "repository", "labels", "username"]
 /// assert_eq!(names, ["descriptor", "repository", "labels", "username", "access_token"]);
 /// ```
 #[derive(Debug, Default, Clone, Copy)]
-#[crate::output(service = "github", builtin, fields = ["title", "body"])]
+#[crate::output(service = "github", builtin)]
 pub struct Github;
 
 #[async_trait::async_trait]

@@ -40,7 +40,7 @@ const SERVICE: &str = "jira";
 /// assert_eq!(properties[3].restrictions, [' ']); // decision Q6
 /// ```
 #[derive(Debug, Default, Clone, Copy)]
-#[crate::output(service = "jira", builtin, fields = ["issue_summary", "description"])]
+#[crate::output(service = "jira", builtin)]
 pub struct Jira;
 
 #[async_trait::async_trait]

@@ -30,7 +30,7 @@ pub const EVENTS_V1_URL: &str = "https://events.pagerduty.com/generic/2010-04-15
 /// assert_eq!(names, ["descriptor", "service_key"]);
 /// ```
 #[derive(Debug, Default, Clone, Copy)]
-#[crate::output(service = "pagerduty", builtin, fields = ["description", "details", "client_url", "contexts"])]
+#[crate::output(service = "pagerduty", builtin)]
 pub struct PagerDuty;
 
 #[async_trait::async_trait]

@@ -57,7 +57,7 @@ const SEARCH_WAIT_CAP: Duration = Duration::from_secs(5);
 /// assert_eq!(properties.len(), 8);
 /// ```
 #[derive(Debug, Default, Clone, Copy)]
-#[crate::output(service = "pagerduty-incident", builtin, fields = ["incident_title", "incident_body", "urgency", "note"])]
+#[crate::output(service = "pagerduty-incident", builtin)]
 pub struct PagerDutyIncident;
 
 #[async_trait::async_trait]

@@ -26,7 +26,7 @@ const SERVICE: &str = "pagerduty-v2";
 /// assert!(routing_key.mask && routing_key.secret);
 /// ```
 #[derive(Debug, Default, Clone, Copy)]
-#[crate::output(service = "pagerduty-v2", builtin, fields = ["summary", "custom_details", "severity", "client_url", "images", "links", "component", "group", "class"])]
+#[crate::output(service = "pagerduty-v2", builtin)]
 pub struct PagerDutyV2;
 
 #[async_trait::async_trait]

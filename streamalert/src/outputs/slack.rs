@@ -38,7 +38,7 @@ pub const MAX_ATTACHMENTS: usize = 20;
 /// assert_eq!(names, ["descriptor", "url"]);
 /// ```
 #[derive(Debug, Default, Clone, Copy)]
-#[crate::output(service = "slack", builtin, fields = ["text", "attachments"])]
+#[crate::output(service = "slack", builtin)]
 pub struct Slack;
 
 #[async_trait::async_trait]

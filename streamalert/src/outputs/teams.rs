@@ -41,7 +41,7 @@ pub(crate) const DEFAULT_COLOR: &str = "E81123";
 /// assert_eq!(url.restrictions, [' ']);
 /// ```
 #[derive(Debug, Default, Clone, Copy)]
-#[crate::output(service = "teams", builtin, fields = ["title", "description", "card_color", "with_record", "additional_card_sections", "buttons"])]
+#[crate::output(service = "teams", builtin)]
 pub struct Teams;
 
 #[async_trait::async_trait]

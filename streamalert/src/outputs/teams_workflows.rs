@@ -71,7 +71,7 @@ const ADAPTIVE_COLORS: &[&str] = &[
 /// assert_eq!(content["body"][0]["color"], "attention");
 /// ```
 #[derive(Debug, Default, Clone, Copy)]
-#[crate::output(service = "teams-workflows", builtin, fields = ["title", "description", "card_color", "with_record", "facts", "buttons"])]
+#[crate::output(service = "teams-workflows", builtin)]
 pub struct TeamsWorkflows;
 
 #[async_trait::async_trait]
