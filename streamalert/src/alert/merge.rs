@@ -11,8 +11,8 @@
 //! `true == 1`.
 
 use super::{Alert, Timestamp};
-use crate::json::get_first_key;
-use serde_json::{Map, Number, Value};
+use crate::json::{get_first_key, py_eq};
+use serde_json::{Map, Value};
 use std::collections::BTreeSet;
 
 /// The most alerts one merge group holds (StreamAlert's `AlertMergeGroup.MAX_ALERTS_PER_GROUP`);
@@ -107,7 +107,7 @@ impl Alert {
         self.merge_by_keys.iter().all(|key| {
             let mine = get_first_key(&self.record, key).unwrap_or(&Value::Null);
             let theirs = get_first_key(&other.record, key).unwrap_or(&Value::Null);
-            python_eq(mine, theirs)
+            py_eq(mine, theirs)
         })
     }
 
@@ -279,7 +279,7 @@ impl Alert {
             else {
                 continue; // absent from some record
             };
-            if values.iter().all(|other| python_eq(other, value)) {
+            if values.iter().all(|other| py_eq(other, value)) {
                 common.insert(key.clone(), value.clone());
                 continue;
             }
@@ -325,7 +325,7 @@ impl Alert {
         let mut diff = Map::new();
         for (key, value) in record {
             match (common.get(key), value) {
-                (Some(shared), _) if python_eq(value, shared) => {}
+                (Some(shared), _) if py_eq(value, shared) => {}
                 (Some(Value::Object(shared)), Value::Object(object)) => {
                     let nested = Alert::compute_diff(shared, object);
                     if !nested.is_empty() {
@@ -415,80 +415,6 @@ fn clean_record(value: &Value, keys: &[&str]) -> Value {
                 .collect(),
         ),
         other => other.clone(),
-    }
-}
-
-/// Python's `==` on values decoded by `json.loads`: objects compare regardless of key order,
-/// integers and floats by numeric value (`1 == 1.0`), and booleans as the integers 0 and 1.
-fn python_eq(a: &Value, b: &Value) -> bool {
-    match (a, b) {
-        (Value::Null, Value::Null) => true,
-        (Value::String(a), Value::String(b)) => a == b,
-        (Value::Array(a), Value::Array(b)) => {
-            a.len() == b.len() && a.iter().zip(b).all(|(a, b)| python_eq(a, b))
-        }
-        (Value::Object(a), Value::Object(b)) => {
-            a.len() == b.len()
-                && a.iter()
-                    .all(|(key, a)| b.get(key).is_some_and(|b| python_eq(a, b)))
-        }
-        (Value::Bool(_) | Value::Number(_), Value::Bool(_) | Value::Number(_)) => {
-            match (PyNumber::of(a), PyNumber::of(b)) {
-                (Some(a), Some(b)) => a.equals(&b),
-                _ => false,
-            }
-        }
-        _ => false,
-    }
-}
-
-/// A JSON number (or boolean) as Python holds it: an exact integer or a float.
-enum PyNumber {
-    /// Canonical decimal text of an integer of any size.
-    Int(String),
-    Float(f64),
-}
-
-impl PyNumber {
-    fn of(value: &Value) -> Option<Self> {
-        match value {
-            Value::Bool(b) => Some(Self::Int(if *b { "1" } else { "0" }.to_owned())),
-            Value::Number(n) => Some(Self::from_number(n)),
-            _ => None,
-        }
-    }
-
-    fn from_number(n: &Number) -> Self {
-        let text = n.to_string();
-        if text.contains(['.', 'e', 'E']) {
-            // Python's float() and Rust's parse both round correctly; overflow gives ±inf.
-            Self::Float(text.parse().unwrap_or(f64::NAN))
-        } else if text
-            .trim_start_matches('-')
-            .bytes()
-            .all(|digit| digit == b'0')
-        {
-            Self::Int("0".to_owned()) // -0
-        } else {
-            Self::Int(text)
-        }
-    }
-
-    fn equals(&self, other: &Self) -> bool {
-        match (self, other) {
-            (Self::Int(a), Self::Int(b)) => a == b,
-            (Self::Float(a), Self::Float(b)) => a == b,
-            (Self::Int(int), Self::Float(float)) | (Self::Float(float), Self::Int(int)) => {
-                // Exact, as in Python: an integral float prints every digit with `{:.0}`.
-                float.is_finite()
-                    && float.fract() == 0.0
-                    && if *float == 0.0 {
-                        int == "0"
-                    } else {
-                        format!("{float:.0}") == *int
-                    }
-            }
-        }
     }
 }
 
@@ -582,28 +508,6 @@ mod tests {
     fn diff_with_empty_common_is_the_record() {
         let record = object(json!({"a": {"b": {}}}));
         assert_eq!(Alert::compute_diff(&Map::new(), &record), record);
-    }
-
-    #[test]
-    fn python_equality() {
-        assert!(python_eq(&json!(1), &json!(1.0)));
-        assert!(python_eq(&json!(true), &json!(1)));
-        assert!(python_eq(&json!(false), &json!(0.0)));
-        assert!(python_eq(&json!(0), &json!(-0.0)));
-        assert!(!python_eq(&json!(1), &json!(1.5)));
-        assert!(!python_eq(&json!(true), &json!("true")));
-        assert!(!python_eq(&json!(null), &json!(false)));
-        assert!(python_eq(
-            &json!({"a": 1, "b": [1, 2]}),
-            &json!({"b": [1.0, 2], "a": 1})
-        ));
-        assert!(!python_eq(&json!([1, 2]), &json!([2, 1])));
-        let big: Value = serde_json::from_str("100000000000000000000").expect("valid JSON");
-        let big_float: Value = serde_json::from_str("1e20").expect("valid JSON");
-        let near: Value = serde_json::from_str("100000000000000000001").expect("valid JSON");
-        assert!(python_eq(&big, &big_float));
-        assert!(!python_eq(&near, &big_float));
-        assert!(!python_eq(&big, &near));
     }
 
     #[test]

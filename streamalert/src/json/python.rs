@@ -1,5 +1,9 @@
 //! Python-compatible JSON encoding and scalar printing.
 
+mod eq;
+
+pub use eq::py_eq;
+
 use serde_json::{Map, Number, Value};
 use std::fmt::Write as _;
 

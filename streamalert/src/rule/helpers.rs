@@ -167,56 +167,7 @@ pub fn is_truthy(value: &Value) -> bool {
     !crate::alert::is_falsy(value)
 }
 
-/// Python's `==` on JSON values: numbers compare by value (`1 == 1.0`), `true`/`false` equal
-/// `1`/`0`, lists element-wise, objects key by key regardless of order.
-///
-/// ```
-/// use streamalert::rule::helpers::py_eq;
-/// use serde_json::json;
-/// assert!(py_eq(&json!(3), &json!(3.0)));
-/// assert!(py_eq(&json!(true), &json!(1)));
-/// assert!(py_eq(&json!({"a": [1, "x"]}), &json!({"a": [1.0, "x"]})));
-/// assert!(!py_eq(&json!("1"), &json!(1)));
-/// ```
-pub fn py_eq(a: &Value, b: &Value) -> bool {
-    match (a, b) {
-        (Value::Null, Value::Null) => true,
-        (Value::String(a), Value::String(b)) => a == b,
-        (Value::Bool(a), Value::Bool(b)) => a == b,
-        (Value::Array(a), Value::Array(b)) => {
-            a.len() == b.len() && a.iter().zip(b).all(|(a, b)| py_eq(a, b))
-        }
-        (Value::Object(a), Value::Object(b)) => {
-            a.len() == b.len()
-                && a.iter()
-                    .all(|(key, a)| b.get(key).is_some_and(|b| py_eq(a, b)))
-        }
-        (Value::Number(_) | Value::Bool(_), Value::Number(_) | Value::Bool(_)) => {
-            numbers_equal(a, b)
-        }
-        _ => false,
-    }
-}
-
-fn numbers_equal(a: &Value, b: &Value) -> bool {
-    let integer = |v: &Value| match v {
-        Value::Bool(b) => Some(i128::from(*b)),
-        Value::Number(n) => n
-            .as_i64()
-            .map(i128::from)
-            .or_else(|| n.as_u64().map(i128::from)),
-        _ => None,
-    };
-    let float = |v: &Value| match v {
-        Value::Bool(b) => Some(f64::from(u8::from(*b))),
-        Value::Number(n) => n.as_f64(),
-        _ => None,
-    };
-    match (integer(a), integer(b)) {
-        (Some(a), Some(b)) => a == b,
-        _ => matches!((float(a), float(b)), (Some(a), Some(b)) if a == b),
-    }
-}
+pub use crate::json::py_eq;
 
 /// Python's `int(value)` of a JSON value: integers as they are, floats truncated, booleans as
 /// 0 and 1, text parsed as a base-10 integer (surrounding whitespace, a sign and `_` between
