@@ -4,6 +4,7 @@
 extern crate self as streamalert;
 
 pub mod alert;
+mod atomic_write;
 #[cfg(feature = "aws")]
 pub mod aws;
 pub mod cli;

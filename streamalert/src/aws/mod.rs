@@ -491,13 +491,6 @@ where
     }
 }
 
-/// A uniformly random duration in `[0, cap]` (full jitter).
-pub(crate) fn full_jitter(cap: Duration) -> Duration {
-    let random = uuid::Uuid::new_v4().as_u128() as u64;
-    let fraction = (random >> 11) as f64 / (1u64 << 53) as f64;
-    cap.mul_f64(fraction)
-}
-
 /// The publication as a JSON value.
 pub(crate) fn publication_value(publication: &crate::publisher::Publication) -> serde_json::Value {
     serde_json::Value::Object((**publication).clone())

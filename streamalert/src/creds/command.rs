@@ -489,7 +489,7 @@ impl OutputsFile {
         PythonJson::pretty(2).dump(&Value::Object(self.doc.clone()))
     }
 
-    /// Replaces the file with `text`: a temporary file beside it, flushed, then renamed.
+    /// Replaces the file with `text` at once ([`write_atomically`](crate::atomic_write::write_atomically)).
     fn write(&self, text: &str) -> Result<(), OutputError> {
         let error = |e: io::Error| OutputError::File {
             path: self.path.clone(),
@@ -501,24 +501,7 @@ impl OutputsFile {
             .filter(|p| !p.as_os_str().is_empty())
             .unwrap_or(Path::new("."));
         std::fs::create_dir_all(dir).map_err(error)?;
-        let temp = dir.join(format!(
-            ".outputs.json.{}.tmp",
-            uuid::Uuid::new_v4().simple()
-        ));
-        let written = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&temp)
-            .and_then(|mut file| {
-                file.write_all(text.as_bytes())?;
-                file.sync_all()
-            })
-            .and_then(|()| std::fs::rename(&temp, &self.path));
-        if let Err(e) = written {
-            let _ = std::fs::remove_file(&temp);
-            return Err(error(e));
-        }
-        Ok(())
+        crate::atomic_write::write_atomically(&self.path, text.as_bytes(), 0o644).map_err(error)
     }
 }
 

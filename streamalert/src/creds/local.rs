@@ -309,7 +309,8 @@ impl LocalStore {
         create_private_dir(&self.dir)?;
         let parent = path.parent().unwrap_or(&self.dir);
         create_private_dir(parent)?;
-        write_atomically(&path, &sealed)
+        crate::atomic_write::write_atomically(&path, &sealed, 0o600)
+            .map_err(|e| StoreError::io("cannot write", &path, e))
     }
 
     fn delete_blocking(&self, service: &str, descriptor: &str) -> Result<(), StoreError> {
@@ -376,34 +377,6 @@ fn cipher(key: &[u8; 32]) -> Result<XChaCha20Poly1305, StoreError> {
     XChaCha20Poly1305::new_from_slice(key).map_err(|_| StoreError::KeyInvalid {
         source_name: "memory".into(),
     })
-}
-
-/// Writes `bytes` to a private temporary file beside `path`, flushes it and renames it over
-/// `path`.
-fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let name = path.file_name().map_or_else(
-        || "credentials".into(),
-        |n| n.to_string_lossy().into_owned(),
-    );
-    let temp = dir.join(format!(".{name}.{}.tmp", uuid::Uuid::new_v4().simple()));
-    let mut options = OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let written = options.open(&temp).and_then(|mut file| {
-        file.write_all(bytes)?;
-        file.sync_all()
-    });
-    if let Err(e) = written.and_then(|()| fs::rename(&temp, path)) {
-        let _ = fs::remove_file(&temp);
-        return Err(StoreError::io("cannot write", path, e));
-    }
-    // Make the rename durable; a failure here does not undo the write.
-    if let Ok(dir) = fs::File::open(dir) {
-        let _ = dir.sync_all();
-    }
-    Ok(())
 }
 
 /// Creates `dir` (and its parents) with mode 0700 when missing.

@@ -65,7 +65,7 @@ mod policy;
 mod redact;
 mod send;
 pub use client::{CONNECT_TIMEOUT, USER_AGENT};
-pub use policy::{HttpOverrides, RetryPolicy, full_jitter, parse_retry_after};
+pub use policy::{HttpOverrides, RetryPolicy, parse_retry_after};
 pub use redact::form_encode;
 pub use reqwest::{Method, Url};
 

@@ -9,12 +9,14 @@ mod credentials;
 mod error;
 #[cfg(feature = "http")]
 pub mod http;
+mod jitter;
 mod property;
 
 pub use credentials::Credentials;
 pub use error::{DispatchError, ErrorKind};
 #[cfg(feature = "http")]
 pub use http::{Http, HttpReply, HttpRequest};
+pub use jitter::full_jitter;
 pub use property::OutputProperty;
 
 use crate::alert::Alert;

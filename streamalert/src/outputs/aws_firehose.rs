@@ -1,6 +1,7 @@
 //! The `aws-firehose` output (feature `aws`).
-use crate::aws::{Aws, BatchLimits, BatchSink, Batcher, full_jitter, resolve, sdk_error};
+use crate::aws::{Aws, BatchLimits, BatchSink, Batcher, resolve, sdk_error};
 use crate::json::PythonJson;
+use crate::output::full_jitter;
 use crate::output::{Delivery, DispatchError, ErrorKind, Output, OutputProperty};
 use aws_sdk_firehose::primitives::Blob;
 use aws_sdk_firehose::types::Record;

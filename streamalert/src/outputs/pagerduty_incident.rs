@@ -4,7 +4,8 @@
 use super::pagerduty_common::{self as common, EVENTS_V2_ENQUEUE_URL, events_v2_event};
 use crate::alert::is_falsy;
 use crate::json::py_str;
-use crate::output::http::{Http, HttpRequest, Method, Url, full_jitter};
+use crate::output::full_jitter;
+use crate::output::http::{Http, HttpRequest, Method, Url};
 use crate::output::{Delivery, DispatchError, ErrorKind, Output, OutputProperty};
 use serde_json::{Map, Value, json};
 use std::time::Duration;

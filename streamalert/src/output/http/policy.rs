@@ -1,6 +1,7 @@
 //! The retry policy of every HTTP output (spec `outputs.md` §7, Q7) and the scoped overrides
 //! tests use to change it.
 
+use crate::output::full_jitter;
 use std::future::Future;
 use std::time::{Duration, SystemTime};
 
@@ -113,20 +114,6 @@ impl Default for RetryPolicy {
     fn default() -> Self {
         Self::DEFAULT
     }
-}
-
-/// A uniformly random duration in `[0, cap]`, with millisecond resolution.
-///
-/// ```
-/// use std::time::Duration;
-/// use streamalert::output::http::full_jitter;
-/// let cap = Duration::from_secs(2);
-/// assert!(full_jitter(cap) <= cap);
-/// assert_eq!(full_jitter(Duration::ZERO), Duration::ZERO);
-/// ```
-pub fn full_jitter(cap: Duration) -> Duration {
-    let millis = u64::try_from(cap.as_millis()).unwrap_or(u64::MAX);
-    Duration::from_millis(fastrand::u64(0..=millis))
 }
 
 /// The wait a `Retry-After` header asks for: delay-seconds or an HTTP date (a date in the past
