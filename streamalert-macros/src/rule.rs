@@ -221,8 +221,12 @@ fn expand_checked(args: TokenStream, item: TokenStream) -> syn::Result<TokenStre
         }
     });
     let dynamic_outputs = args.dynamic_outputs.iter().map(|path| {
+        let name = path_text(path);
         quote_spanned! {path.span()=>
-            |record, context| ::streamalert::__private::call_dynamic_outputs(#path, record, context)
+            ::streamalert::__private::DynamicOutput {
+                name: #name,
+                func: |record, context| ::streamalert::__private::call_dynamic_outputs(#path, record, context),
+            }
         }
     });
     let req_subkeys = args
@@ -320,4 +324,15 @@ fn check_publisher_key(key: &LitStr, outputs: &[(String, String)], cx: &mut Ctxt
         key,
         format!("publisher key \"{text}\" matches no output of this rule{hint} ({listed}; a key is an output or its service)"),
     );
+}
+
+/// A path as written, without the spaces `to_string` puts around `::`: `teams::owner`.
+fn path_text(path: &syn::Path) -> String {
+    let segments: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
+    let prefix = if path.leading_colon.is_some() {
+        "::"
+    } else {
+        ""
+    };
+    format!("{prefix}{}", segments.join("::"))
 }

@@ -1,7 +1,7 @@
 //! Not public API. Used by the code `streamalert-macros` generates; may change in any release.
 
 pub use crate::registry::{Location, OutputEntry, PublisherEntry};
-pub use crate::rule::{DynamicOutputs, Rule, RuleFn, RuleOutcome, StaticPublishers};
+pub use crate::rule::{DynamicOutput, DynamicOutputs, Rule, RuleFn, RuleOutcome, StaticPublishers};
 pub use inventory;
 pub use serde_json;
 pub use streamalert_macros::{__check_refs, __service_table};

@@ -96,3 +96,43 @@ fn a_panicking_publisher_fails_its_chain_by_name_and_other_chains_run() {
         .expect("runs");
     assert_eq!(healthy["rule_name"], "healthy");
 }
+
+/// Adds outputs from a directory that is down.
+fn broken_team_output(_: &Record) -> Vec<String> {
+    panic!("the team directory is down")
+}
+
+/// Always triggers; its dynamic output function panics.
+#[rule(logs = ["isolation:dynamic"], outputs = ["stdout:console"], dynamic_outputs = [broken_team_output])]
+fn with_broken_dynamic_output(_: &Record) -> bool {
+    true
+}
+
+#[test]
+fn a_failing_dynamic_output_function_is_reported_by_name_and_the_static_outputs_stay() {
+    let rule = streamalert::registry()
+        .rule("with_broken_dynamic_output")
+        .expect("registered");
+    let engine = RulesEngine::with_rules(vec![rule]);
+    let (alerts, logs) = capture_logs(|| {
+        engine.run(&Payload::new(
+            "isolation:dynamic",
+            serde_json::json!({"id": 1}),
+        ))
+    });
+    assert_eq!(alerts.len(), 1);
+    let outputs: Vec<&str> = alerts[0].outputs.iter().map(String::as_str).collect();
+    // StreamAlert's required output and the static one; nothing from the failed function.
+    assert_eq!(outputs, ["aws-firehose:alerts", "stdout:console"]);
+    let line = logs
+        .lines()
+        .find(|line| {
+            line.contains(
+                "Exception when calling dynamic_output for rule with_broken_dynamic_output",
+            )
+        })
+        .unwrap_or_else(|| panic!("the failure is logged: {logs}"));
+    assert!(line.contains("broken_team_output"), "{line}");
+    assert!(line.contains("the team directory is down"), "{line}");
+    assert!(!line.contains("function=0"), "{line}");
+}

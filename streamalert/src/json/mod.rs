@@ -9,4 +9,4 @@ mod keys;
 mod python;
 
 pub use keys::{NORMALIZATION_KEY, get_first_key, get_keys};
-pub use python::{PythonJson, py_eq, py_float_repr, py_str};
+pub use python::{PythonJson, py_eq, py_float_repr, py_repr, py_str};

@@ -200,12 +200,12 @@ fn outputs(
     let mut candidates = required.to_vec();
     if !staged {
         candidates.extend(rule.outputs.iter().map(|o| (*o).to_owned()));
-        for (index, dynamic) in rule.dynamic_outputs.iter().enumerate() {
-            match isolate(|| dynamic(record, context)) {
+        for dynamic in rule.dynamic_outputs {
+            match isolate(|| (dynamic.func)(record, context)) {
                 Ok(found) => candidates.extend(found),
                 Err(error) => tracing::error!(
                     rule = rule.name,
-                    function = index,
+                    function = dynamic.name,
                     %error,
                     "Exception when calling dynamic_output for rule {}",
                     rule.name

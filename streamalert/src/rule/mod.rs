@@ -39,7 +39,7 @@ pub struct Rule {
     /// Its static outputs, each `service:descriptor`.
     pub outputs: &'static [&'static str],
     /// Functions that add outputs at run time.
-    pub dynamic_outputs: &'static [DynamicOutputFn],
+    pub dynamic_outputs: &'static [DynamicOutput],
     /// Functions that must all return true before the rule runs.
     pub matchers: &'static [MatcherFn],
     /// Keys that must be objects in the record, with sub-keys that must be present.
@@ -84,6 +84,41 @@ pub type MatcherFn = fn(&Record) -> Result<bool, String>;
 /// A dynamic-output function, wrapped: the record and the rule's context in, outputs out.
 pub type DynamicOutputFn = fn(&Record, &Context) -> Result<Vec<String>, String>;
 
+/// A dynamic-output function as `#[rule(dynamic_outputs = [...])]` registers it: its name, so
+/// that a failure is reported by it, and the function.
+#[derive(Clone, Copy)]
+pub struct DynamicOutput {
+    /// The function's path as the rule names it, e.g. `team_output`.
+    pub name: &'static str,
+    /// The function.
+    pub func: DynamicOutputFn,
+}
+
+impl std::fmt::Debug for DynamicOutput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("DynamicOutput").field(&self.name).finish()
+    }
+}
+
+impl std::fmt::Display for Rule {
+    /// StreamAlert's `str(rule)`: `<Rule: NAME; outputs: ['slack:secops']; disabled: False>`
+    /// (the outputs as Python prints a list of strings).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let outputs: Vec<String> = self
+            .outputs
+            .iter()
+            .map(|o| crate::json::py_repr(o))
+            .collect();
+        write!(
+            f,
+            "<Rule: {}; outputs: [{}]; disabled: {}>",
+            self.name,
+            outputs.join(", "),
+            if self.disabled { "True" } else { "False" }
+        )
+    }
+}
+
 /// A rule's `publishers` as `#[rule]` writes it: names only, checked by the compiler.
 #[derive(Debug, Clone, Copy, Default)]
 pub enum StaticPublishers {
@@ -120,4 +155,38 @@ pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
         .map(|s| (*s).to_owned())
         .or_else(|| payload.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "a panic with a non-text payload".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::registry::Location;
+
+    #[test]
+    fn displays_as_streamalert_prints_a_rule() {
+        let rule = Rule {
+            name: "root_login",
+            description: "",
+            logs: None,
+            datatypes: &[],
+            outputs: &["slack:secops", "slack:it's"],
+            dynamic_outputs: &[],
+            matchers: &[],
+            req_subkeys: &[],
+            publishers: StaticPublishers::None,
+            context: None,
+            merge_by_keys: &[],
+            merge_window_mins: 0,
+            disabled: true,
+            func: RuleFn::Record(|_| Ok(true)),
+            location: Location {
+                file: file!(),
+                line: line!(),
+            },
+        };
+        assert_eq!(
+            rule.to_string(),
+            r#"<Rule: root_login; outputs: ['slack:secops', "slack:it's"]; disabled: True>"#
+        );
+    }
 }
