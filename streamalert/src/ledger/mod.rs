@@ -16,9 +16,12 @@
 //! WAL mode). The operations map onto StreamAlert's DynamoDB alerts table (key `RuleName` +
 //! `AlertID`, `ADD OutputsSent`), so a DynamoDB ledger can implement the same trait.
 
+mod checkpoint;
 #[cfg(feature = "aws")]
 pub mod dynamodb;
 mod sqlite;
+
+pub use checkpoint::{HEAD_BYTES, InputCheckpoint};
 
 #[cfg(feature = "aws")]
 pub use dynamodb::DynamoDbLedger;
@@ -343,6 +346,21 @@ pub trait Ledger: Send + Sync + 'static {
     /// Recording an existing alert claims its intents as [`begin_attempt`](Ledger::begin_attempt)
     /// does; when another processor holds one, the answer is [`LedgerError::Contended`].
     async fn record_alerts(&self, alerts: Vec<NewAlert>) -> Result<(), LedgerError>;
+
+    /// Records alerts as [`record_alerts`](Ledger::record_alerts) does and, with them, how far
+    /// their input was read (replacing the input's previous checkpoint), so that a rerun
+    /// resumes after the records whose alerts are recorded. With no alerts only the checkpoint
+    /// is recorded. SQLite records both in one transaction; DynamoDB writes the checkpoint
+    /// after the alerts (a crash between them re-reads the input from the previous checkpoint).
+    async fn record_alerts_at(
+        &self,
+        alerts: Vec<NewAlert>,
+        checkpoint: InputCheckpoint,
+    ) -> Result<(), LedgerError>;
+
+    /// The checkpoint recorded for `input` (an input file's canonical path), if any.
+    async fn input_checkpoint(&self, input: String)
+    -> Result<Option<InputCheckpoint>, LedgerError>;
 
     /// Starts a new delivery pass of a recorded alert: `attempts + 1`, `dispatched`, and the
     /// intents of the outputs about to be sent, all or nothing. [`Claim::Contended`] (nothing
