@@ -284,6 +284,15 @@ impl Workdir {
         self.dir.path()
     }
 
+    /// Sets `key` of `processor.json`.
+    fn set(&self, key: &str, value: Value) {
+        let path = self.path().join("conf/processor.json");
+        let text = std::fs::read_to_string(&path).expect("settings");
+        let mut settings: Value = serde_json::from_str(&text).expect("settings JSON");
+        settings[key] = value;
+        std::fs::write(path, settings.to_string()).expect("settings");
+    }
+
     fn input(&self) -> PathBuf {
         self.path().join("records.jsonl")
     }
@@ -618,6 +627,46 @@ fn sigterm_stops_reading_lets_deliveries_under_way_finish_and_exits_143() {
 }
 
 #[test]
+fn sigterm_after_the_grace_leaves_unfinished_deliveries_pending_for_retry() {
+    let scenario = "SIGTERM with no grace";
+    let sink = Sink::start(seed(scenario), Mode::Slow(Duration::from_secs(2)));
+    let workdir = Workdir::new(&sink, "normal");
+    workdir.set("shutdown_grace_secs", 0.into());
+    std::fs::write(workdir.input(), records(0, RECORDS)).expect("input");
+    let child = workdir.spawn_process("records.jsonl", Stdio::null());
+    wait_for_requests(&sink, 5);
+    signal(child.id(), "TERM");
+    let stopped = child.wait_with_output().expect("the binary ends");
+    let stderr = String::from_utf8_lossy(&stopped.stderr);
+    assert_eq!(stopped.status.code(), Some(143), "{stderr}");
+    assert!(
+        stderr.contains("their unfinished deliveries stay pending for `retry`"),
+        "{stderr}"
+    );
+    let interrupted = workdir
+        .ledger()
+        .iter()
+        .filter_map(|entry| entry.delivery("webhook:sink"))
+        .filter(|d| d.state == DeliveryState::Pending && d.intent.is_some())
+        .count();
+    assert!(
+        interrupted >= 5,
+        "{interrupted} deliveries left with their intent"
+    );
+    let window = window(&workdir, &sink);
+
+    sink.set_mode(Mode::Healthy);
+    let again = workdir.process(None, &[]);
+    assert!(
+        again.status.success(),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    workdir.retry_until_done();
+    check(scenario, &workdir, &sink, RECORDS, &window);
+}
+
+#[test]
 fn sigint_on_an_idle_stdin_exits_130_and_prints_the_bytes_consumed() {
     let scenario = "SIGINT on an idle standard input";
     let sink = Sink::start(seed(scenario), Mode::Healthy);
@@ -752,8 +801,19 @@ fn a_file_changed_under_what_was_read_is_refused_until_from_start() {
     );
     assert_eq!(workdir.ledger().len(), 4, "nothing was read");
 
+    // Another file at that path, with the very content that was read.
+    let replacement = workdir.path().join("replacement.jsonl");
+    std::fs::write(&replacement, &text).expect("replacement");
+    std::fs::rename(&replacement, workdir.input()).expect("replace");
+    let run = workdir.process(None, &[]);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("it is another file now") && stderr.contains("--from-start"),
+        "{stderr}"
+    );
+
     // --from-start reads it all again (and alerts again, as documented).
-    std::fs::write(workdir.input(), &text).expect("restore");
     let run = workdir.process(None, &["--from-start"]);
     let stderr = String::from_utf8_lossy(&run.stderr);
     assert!(run.status.success(), "{stderr}");
@@ -764,14 +824,15 @@ fn a_file_changed_under_what_was_read_is_refused_until_from_start() {
     assert_eq!(workdir.ledger().len(), 8);
 }
 
-/// How many `fdatasync` calls `process` made on the `file` output's file, under `synchronous`;
-/// `None` where `strace` cannot trace (not installed, or not permitted).
-fn file_syncs(synchronous: &str) -> Option<usize> {
+/// What `process` flushed to disk over 5 records under `synchronous`: the `fdatasync` calls on
+/// the `file` output's file, and the `fsync`/`fdatasync` calls on the ledger's files; `None`
+/// where `strace` cannot trace (not installed, or not permitted).
+fn syncs(synchronous: &str) -> Option<(usize, usize)> {
     let sink = Sink::start(seed("fsync"), Mode::Healthy);
     let workdir = Workdir::new(&sink, synchronous);
     std::fs::write(workdir.input(), records(0, 5)).expect("input");
     let trace = workdir.path().join("trace");
-    let traced = Command::new("strace")
+    Command::new("strace")
         .args(["-f", "-y", "-e", "trace=fdatasync,fsync", "-o"])
         .arg(&trace)
         .arg(env!("CARGO_BIN_EXE_crash-processor"))
@@ -780,22 +841,37 @@ fn file_syncs(synchronous: &str) -> Option<usize> {
         .output()
         .ok()
         .filter(|run| run.status.success())?;
-    let _ = traced;
     let text = std::fs::read_to_string(trace).ok()?;
-    assert_eq!(workdir.file_ids().len(), 5);
-    Some(
+    assert_eq!(
+        workdir.file_ids().len(),
+        5,
+        "{synchronous}: the file output"
+    );
+    let count = |file: &str| {
         text.lines()
-            .filter(|line| line.contains("fdatasync(") && line.contains("alerts.jsonl>"))
-            .count(),
-    )
+            .filter(|line| line.contains("sync(") && line.contains(file))
+            .count()
+    };
+    Some((count("alerts.jsonl>"), count("ledger.sqlite3")))
 }
 
 #[test]
-fn the_file_output_syncs_each_line_under_full_and_not_under_normal() {
-    let (Some(full), Some(normal)) = (file_syncs("full"), file_syncs("normal")) else {
-        eprintln!("strace is not available here: the file output's fdatasync is not observed");
+fn under_full_the_ledger_and_the_file_output_flush_each_commit_and_line() {
+    let (Some((file_full, ledger_full)), Some((file_normal, ledger_normal))) =
+        (syncs("full"), syncs("normal"))
+    else {
+        assert_ne!(
+            std::env::var("CI").as_deref(),
+            Ok("true"),
+            "strace is needed under CI=true"
+        );
+        eprintln!("strace is not available here: what is flushed is not observed");
         return;
     };
-    assert_eq!(full, 5, "one fdatasync per line written under full");
-    assert_eq!(normal, 0, "none under normal");
+    assert_eq!(file_full, 5, "one flush per line written under full");
+    assert_eq!(file_normal, 0, "no flush of the file output under normal");
+    assert!(
+        ledger_full > ledger_normal,
+        "the ledger flushes its commits under full: {ledger_full} flushes, {ledger_normal} under normal"
+    );
 }
