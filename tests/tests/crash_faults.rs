@@ -733,6 +733,42 @@ fn sigint_on_an_idle_stdin_exits_130_and_prints_the_bytes_consumed() {
 }
 
 #[test]
+fn a_pipe_given_by_its_path_is_read_as_standard_input_is() {
+    let sink = Sink::start(seed("pipe by path"), Mode::Healthy);
+    let workdir = Workdir::new(&sink, "normal");
+    let lines = records(0, 2);
+    for _ in 0..2 {
+        let mut child = workdir
+            .command(&["process", "--input", "/dev/stdin"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the binary starts");
+        let mut stdin = child.stdin.take().expect("stdin");
+        stdin
+            .write_all(lines.as_bytes())
+            .expect("write the records");
+        drop(stdin);
+        let run = child.wait_with_output().expect("the binary ends");
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert!(run.status.success(), "{stderr}");
+        assert!(
+            stderr.contains(&format!(
+                "input /dev/stdin: {} bytes, 2 lines consumed",
+                lines.len()
+            )),
+            "{stderr}"
+        );
+        assert!(
+            !stderr.contains("resuming"),
+            "a pipe is never resumed: {stderr}"
+        );
+    }
+    assert_eq!(workdir.ledger().len(), 4, "each run alerts what it was fed");
+}
+
+#[test]
 fn a_rerun_resumes_after_the_recorded_records_and_reads_appended_lines() {
     let scenario = "resume";
     let sink = Sink::start(seed(scenario), Mode::Healthy);

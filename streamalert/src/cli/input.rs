@@ -66,23 +66,30 @@ impl Input {
         let cannot = |error: std::io::Error| format!("cannot read {}: {error}", path.display());
         let file = open_file(path)?;
         let metadata = file.metadata().map_err(cannot)?;
-        let key = std::fs::canonicalize(path).map_err(cannot)?;
-        let identity = FileIdentity {
-            key: key.display().to_string(),
-            file_id: file_id(&metadata),
-            size: metadata.len(),
+        // Only a regular file can be read again; a pipe or a device given by its path
+        // (`/dev/stdin`, `<(…)`) is read as standard input is.
+        let identity = if metadata.is_file() {
+            let key = std::fs::canonicalize(path).map_err(cannot)?;
+            Some(FileIdentity {
+                key: key.display().to_string(),
+                file_id: file_id(&metadata),
+                size: metadata.len(),
+            })
+        } else {
+            None
         };
         Ok(Self {
             name: path.display().to_string(),
             reader: Box::new(file.try_clone().map_err(cannot)?),
             file: Some(file),
-            identity: Some(identity),
+            identity,
             start: Position::default(),
             head: Vec::new(),
         })
     }
 
-    /// The key of a file input's checkpoint (its canonical path); `None` for standard input.
+    /// The key of a file input's checkpoint (its canonical path); `None` for standard input, a
+    /// pipe or a device.
     pub(super) fn checkpoint_key(&self) -> Option<&str> {
         self.identity.as_ref().map(|identity| identity.key.as_str())
     }
@@ -135,7 +142,8 @@ impl Input {
         Ok(())
     }
 
-    /// The checkpoint of a file input read up to the end of `chunk`; `None` for standard input.
+    /// The checkpoint of a file input read up to the end of `chunk`; `None` for standard input,
+    /// a pipe or a device.
     pub(super) fn checkpoint(&self, chunk: &Chunk) -> Option<InputCheckpoint> {
         self.identity.as_ref().map(|identity| InputCheckpoint {
             input: identity.key.clone(),

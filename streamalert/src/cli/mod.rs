@@ -77,7 +77,8 @@ record (logged: \"resuming FILE at byte N, line L\"), so a run that was stopped 
 completed without losing or re-alerting a record; lines appended since are read too. A file
 that changed under what was read (replaced, shorter, or its first KiB different) is refused;
 --from-start reads it from the beginning (its records are then alerted again). Standard input
-cannot be resumed: the summary says how many bytes and lines were consumed.
+(or a pipe or device given by its path) cannot be resumed: the summary says how many bytes and
+lines were consumed.
 
 On SIGINT or SIGTERM, reading stops, the deliveries under way get up to shutdown_grace_secs
 (processor.json, default 10) to finish (unfinished ones stay pending for `retry`), the summary
