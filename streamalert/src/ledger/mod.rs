@@ -12,6 +12,9 @@
 //! process stopped during that delivery; the processor then asks the output's destination,
 //! where it can (the `file` output), whether the publication arrived, and sends it only if not.
 //!
+//! `process` records, with the alerts of each chunk of an input file, how far it read that file
+//! (an [`InputCheckpoint`]), so that running it again on the file resumes there.
+//!
 //! [`Ledger`] is the interface; [`SqliteLedger`] is the embedded default (one SQLite file in
 //! WAL mode). The operations map onto StreamAlert's DynamoDB alerts table (key `RuleName` +
 //! `AlertID`, `ADD OutputsSent`), so a DynamoDB ledger can implement the same trait.
@@ -312,7 +315,8 @@ pub enum LedgerError {
 
 /// Where alerts and their per-output delivery state are kept.
 ///
-/// Each method is one atomic change. Implementations must make [`record_outcome`] with
+/// Each method is one atomic change (but see
+/// [`record_alerts_at`](Ledger::record_alerts_at) on DynamoDB). Implementations must make [`record_outcome`] with
 /// [`Outcome::Sent`] durable before returning (the processor relies on it to never resend), and
 /// must never turn a `sent` output back into anything else.
 ///
@@ -350,8 +354,9 @@ pub trait Ledger: Send + Sync + 'static {
     /// Records alerts as [`record_alerts`](Ledger::record_alerts) does and, with them, how far
     /// their input was read (replacing the input's previous checkpoint), so that a rerun
     /// resumes after the records whose alerts are recorded. With no alerts only the checkpoint
-    /// is recorded. SQLite records both in one transaction; DynamoDB writes the checkpoint
-    /// after the alerts (a crash between them re-reads the input from the previous checkpoint).
+    /// is recorded. The checkpoint must never stand without its alerts: SQLite records both in
+    /// one transaction; DynamoDB writes the checkpoint once every alert is written (a crash in
+    /// between leaves the previous checkpoint: those records are read, and alerted, again).
     async fn record_alerts_at(
         &self,
         alerts: Vec<NewAlert>,
