@@ -253,3 +253,55 @@ fn read_chunks(
         send(lines, position, &head);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write as _;
+
+    /// Every chunk `input` hands over, once its reader is done.
+    fn read_all(input: &mut Input) -> Vec<Chunk> {
+        let (tx, mut rx) = tokio::sync::mpsc::channel(4);
+        let reader = input.read_on_thread(tx).expect("reader thread");
+        let mut chunks = Vec::new();
+        while let Some(chunk) = rx.blocking_recv() {
+            chunks.push(chunk);
+        }
+        reader.join().expect("reader");
+        chunks
+    }
+
+    #[test]
+    fn a_small_file_that_grew_resumes_and_its_head_grows_to_a_kib() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("in.jsonl");
+        std::fs::write(&path, "a\nbb\n").expect("write");
+        let mut input = Input::open(&path).expect("open");
+        let chunks = read_all(&mut input);
+        let first = input.checkpoint(&chunks[chunks.len() - 1]).expect("a file");
+        assert_eq!((first.offset, first.line), (5, 2));
+        assert_eq!(first.head_len, 5);
+        assert_eq!(first.head_hash, Fingerprint::of(b"a\nbb\n"));
+
+        let long = "x".repeat(2000);
+        let mut file = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .expect("open");
+        writeln!(file, "{long}").expect("append");
+        let mut input = Input::open(&path).expect("open");
+        input.resume(&first).expect("only appended to");
+        assert_eq!(input.start, Position { offset: 5, line: 2 });
+        let chunks = read_all(&mut input);
+        assert_eq!(chunks[0].lines, vec![(3, Ok(long))]);
+        let second = input.checkpoint(&chunks[chunks.len() - 1]).expect("a file");
+        let text = std::fs::read(&path).expect("read");
+        assert_eq!((second.offset, second.line), (text.len() as u64, 3));
+        assert_eq!(second.head_len, HEAD_BYTES);
+        assert_eq!(second.head_hash, Fingerprint::of(&text[..1024]));
+
+        let mut input = Input::open(&path).expect("open");
+        input.resume(&second).expect("unchanged");
+        assert!(read_all(&mut input).is_empty(), "nothing left to read");
+    }
+}
