@@ -638,7 +638,7 @@ fn sigterm_stops_reading_lets_deliveries_under_way_finish_and_exits_143() {
     let stopped = child.wait_with_output().expect("the binary ends");
     let stderr = String::from_utf8_lossy(&stopped.stderr);
     assert_eq!(stopped.status.code(), Some(143), "{stderr}");
-    assert!(stderr.contains("SIGTERM: stopped reading"), "{stderr}");
+    assert!(stderr.contains("SIGTERM: stopping"), "{stderr}");
     assert!(
         stderr.contains("records: "),
         "the summary is printed: {stderr}"
@@ -699,6 +699,38 @@ fn sigterm_after_the_grace_leaves_unfinished_deliveries_pending_for_retry() {
     );
     workdir.retry_until_done();
     check(scenario, &workdir, &sink, RECORDS, &window);
+}
+
+#[test]
+fn a_second_signal_ends_the_grace_and_leaves_the_deliveries_pending() {
+    let sink = Sink::start(seed("second signal"), Mode::Slow(Duration::from_secs(120)));
+    let workdir = Workdir::new(&sink, "normal");
+    std::fs::write(workdir.input(), records(0, 20)).expect("input");
+    let mut child = workdir.spawn_process("records.jsonl", Stdio::null());
+    let mut stderr = BufReader::new(child.stderr.take().expect("stderr"));
+    wait_for_requests(&sink, 20);
+    signal(child.id(), "INT");
+    let mut log = String::new();
+    // The grace (20 s) has begun; a second signal ends it.
+    while !log.contains("SIGINT: stopping") {
+        assert!(stderr.read_line(&mut log).expect("stderr") > 0, "{log}");
+    }
+    signal(child.id(), "INT");
+    stderr.read_to_string(&mut log).expect("stderr");
+    let status = child.wait().expect("the binary ends");
+    assert_eq!(status.code(), Some(130), "{log}");
+    assert!(log.contains("SIGINT: not waiting any longer"), "{log}");
+    assert!(
+        log.contains("20 alerts were still being delivered"),
+        "{log}"
+    );
+    let pending = workdir
+        .ledger()
+        .iter()
+        .filter_map(|entry| entry.delivery("webhook:sink"))
+        .filter(|d| d.state == DeliveryState::Pending && d.intent.is_some())
+        .count();
+    assert_eq!(pending, 20, "every unanswered delivery stays pending");
 }
 
 #[test]

@@ -81,8 +81,9 @@ that changed under what was read (replaced, shorter, or its first KiB different)
 lines were consumed.
 
 On SIGINT or SIGTERM, reading stops, the deliveries under way get up to shutdown_grace_secs
-(processor.json, default 10) to finish (unfinished ones stay pending for `retry`), the summary
-is printed, and the exit status is 130 (SIGINT) or 143 (SIGTERM).";
+(processor.json, default 10) to finish (unfinished ones stay pending for `retry`; a second
+signal ends the wait), the summary is printed, and the exit status is 130 (SIGINT) or 143
+(SIGTERM).";
 
 const DISPATCH_HELP: &str = "\
 Delivers alerts given in StreamAlert's alert-processor event formats, as its Lambda did:

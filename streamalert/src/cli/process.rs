@@ -22,7 +22,6 @@ pub(super) fn open_input(path: &Path) -> Result<(Box<dyn Read + Send>, String), 
 }
 
 pub(super) async fn process(args: &ProcessArgs) -> ExitCode {
-    let mut signals = Signals::listen();
     let Setup {
         processor,
         ledger,
@@ -46,6 +45,8 @@ pub(super) async fn process(args: &ProcessArgs) -> ExitCode {
         return ExitCode::FAILURE;
     }
     let engine = RulesEngine::new().with_required_outputs(required);
+    // From here on SIGINT and SIGTERM stop the run cleanly (before, they end it at once).
+    let mut signals = Signals::listen();
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Chunk>(4);
     let reader = match input.read_on_thread(tx) {
         Ok(reader) => reader,
@@ -117,24 +118,32 @@ pub(super) async fn process(args: &ProcessArgs) -> ExitCode {
         ));
     }
     drop(rx);
-    let report = match stopped {
-        None => run.finish().await,
-        Some(stop) => {
-            let grace = processor.settings().shutdown_grace();
-            tracing::warn!(
-                "{}: stopped reading; waiting up to {} s (shutdown_grace_secs) for the deliveries under way",
-                stop.name(),
-                grace.as_secs()
-            );
-            let (report, abandoned) = run.finish_within(grace).await;
-            if abandoned > 0 {
-                tracing::warn!(
-                    "{abandoned} alerts were still being delivered; their unfinished deliveries stay pending for `retry`"
-                );
+    // Waits for the deliveries; a signal (now or during the loop) starts the grace period, a
+    // second one ends it.
+    let grace = processor.settings().shutdown_grace();
+    let deadline = async {
+        let first = match stopped {
+            Some(first) => first,
+            None => *stopped.insert(signals.recv().await),
+        };
+        tracing::warn!(
+            "{}: stopping; waiting up to {} s (shutdown_grace_secs) for the deliveries under way",
+            first.name(),
+            grace.as_secs()
+        );
+        tokio::select! {
+            () = tokio::time::sleep(grace) => {}
+            again = signals.recv() => {
+                tracing::warn!("{}: not waiting any longer", again.name());
             }
-            report
         }
     };
+    let (report, abandoned) = run.finish_until(deadline).await;
+    if abandoned > 0 {
+        tracing::warn!(
+            "{abandoned} alerts were still being delivered; their unfinished deliveries stay pending for `retry`"
+        );
+    }
     drop(progress);
     // A reader still waiting for input (an idle pipe) ends with the process.
     if read_all && reader.join().is_err() {

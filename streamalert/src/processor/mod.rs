@@ -882,13 +882,34 @@ impl Run {
         self.counters.report()
     }
 
-    /// Waits for the deliveries of the run for at most `grace`, then abandons those still under
-    /// way: they stay pending in the ledger (with their intent, so `retry` checks them at their
-    /// destination where it can). Reports, with how many alerts were abandoned.
-    pub async fn finish_within(mut self, grace: std::time::Duration) -> (RunReport, usize) {
-        let deadline = tokio::time::Instant::now() + grace;
-        while let Ok(Some(done)) = tokio::time::timeout_at(deadline, self.tasks.join_next()).await {
-            self.note(done);
+    /// Waits for the deliveries of the run until `stop` completes, then abandons those still
+    /// under way: they stay pending in the ledger (with their intent, so `retry` checks them at
+    /// their destination where it can). Reports, with how many alerts were abandoned.
+    ///
+    /// ```
+    /// use streamalert::{config::OutputsConfig, processor::Processor};
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let processor = Processor::new(OutputsConfig::from_json("{}").unwrap());
+    /// let run = processor.start_run();
+    /// let (report, abandoned) = run.finish_until(std::future::pending()).await;
+    /// assert_eq!((report.sent, abandoned), (0, 0));
+    /// # });
+    /// ```
+    pub async fn finish_until(
+        mut self,
+        stop: impl std::future::Future<Output = ()>,
+    ) -> (RunReport, usize) {
+        let mut stop = std::pin::pin!(stop);
+        loop {
+            let done = tokio::select! {
+                biased;
+                done = self.tasks.join_next() => done,
+                () = &mut stop => None,
+            };
+            match done {
+                Some(done) => self.note(done),
+                None => break,
+            }
         }
         let abandoned = self.tasks.len();
         self.tasks.abort_all();
