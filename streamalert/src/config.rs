@@ -231,6 +231,7 @@ pub const PROCESSOR_SETTINGS_FILE: &str = "processor.json";
 /// {
 ///   "concurrency": 32,
 ///   "dispatch_timeout_secs": 60,
+///   "shutdown_grace_secs": 10,
 ///   "ledger": {"path": "streamalert-ledger.sqlite3", "synchronous": "normal", "lock_timeout_secs": 30}
 /// }
 /// ```
@@ -255,6 +256,9 @@ pub struct ProcessorSettings {
     pub concurrency: usize,
     /// The longest one delivery (one output of one alert) may take before it counts as failed.
     pub dispatch_timeout_secs: u64,
+    /// On SIGINT or SIGTERM, how long `process` waits for the deliveries under way before it
+    /// exits; those still unfinished then stay pending in the ledger for `retry`.
+    pub shutdown_grace_secs: u64,
     /// Where and how delivery state is recorded.
     pub ledger: LedgerSettings,
     /// Where output secrets are stored (the `credentials` section; default: the `local` store).
@@ -266,6 +270,7 @@ impl Default for ProcessorSettings {
         Self {
             concurrency: 32,
             dispatch_timeout_secs: 60,
+            shutdown_grace_secs: 10,
             ledger: LedgerSettings::default(),
             credentials: crate::creds::StoreSettings::default(),
         }
@@ -299,10 +304,11 @@ impl Default for LedgerSettings {
 #[serde(rename_all = "lowercase")]
 pub enum Synchronous {
     /// A commit survives the process being killed; a power loss may undo the last commits
-    /// (their outputs are then sent again). The fast default.
+    /// (see the README's "Delivery guarantees"). The fast default.
     #[default]
     Normal,
-    /// Every commit is flushed to disk: it survives a power loss too, at a cost per delivery.
+    /// Every commit is flushed to disk, and so is every line the `file` output appends: both
+    /// survive a power loss too, at a cost per delivery.
     Full,
 }
 
@@ -371,8 +377,20 @@ impl ProcessorSettings {
     pub fn dispatch_timeout(&self) -> std::time::Duration {
         std::time::Duration::from_secs(self.dispatch_timeout_secs)
     }
+
+    /// How long `process` waits for deliveries under way once asked to stop.
+    ///
+    /// ```
+    /// use streamalert::config::ProcessorSettings;
+    /// assert_eq!(ProcessorSettings::default().shutdown_grace().as_secs(), 10);
+    /// let settings = ProcessorSettings::from_json(r#"{"shutdown_grace_secs": 0}"#).unwrap();
+    /// assert!(settings.shutdown_grace().is_zero());
+    /// ```
+    pub fn shutdown_grace(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.shutdown_grace_secs)
+    }
 }
 
 const EXPECTED_SETTINGS: &str = "an object with optional \"concurrency\" (integer >= 1), \
-\"dispatch_timeout_secs\" (integer >= 1) and \"ledger\" ({\"path\": string, \
+\"dispatch_timeout_secs\" (integer >= 1), \"shutdown_grace_secs\" (integer) and \"ledger\" ({\"path\": string, \
 \"synchronous\": \"normal\" or \"full\", \"lock_timeout_secs\": integer})";

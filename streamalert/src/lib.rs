@@ -10,6 +10,7 @@ pub mod aws;
 pub mod cli;
 pub mod config;
 pub mod creds;
+mod fault;
 pub mod json;
 pub mod ledger;
 pub mod output;

@@ -20,7 +20,8 @@ use streamalert::aws::sdk::lambda_runtime::{Context, LambdaEvent};
 use streamalert::aws::{Aws, BatchLimits, BatchSink, Batcher};
 use streamalert::config::OutputsConfig;
 use streamalert::ledger::{
-    AlertKey, Claim, DeliveryState, DynamoDbLedger, Fingerprint, Ledger, NewAlert, Outcome,
+    AlertKey, Claim, DeliveryState, DynamoDbLedger, Fingerprint, InputCheckpoint, Ledger,
+    LedgerError, NewAlert, Outcome,
 };
 use streamalert::output::{Delivery, DispatchError, ErrorKind};
 use streamalert::processor::{EventOutcome, Processor};
@@ -1028,4 +1029,82 @@ async fn the_dynamodb_ledger_answers_as_the_sqlite_ledger_does() {
         );
     }
     std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[tokio::test]
+async fn input_checkpoints_follow_their_alerts_and_stay_out_of_the_alerts() {
+    let Some(setup) =
+        setup("input_checkpoints_follow_their_alerts_and_stay_out_of_the_alerts").await
+    else {
+        return;
+    };
+    let ledger = DynamoDbLedger::new(&setup.aws, &setup.table);
+    let checkpoint = |offset: u64| InputCheckpoint {
+        input: "/data/records.jsonl".into(),
+        file_id: "2049:131".into(),
+        size: 5000,
+        head_len: 1024,
+        head_hash: Fingerprint::of(b"head"),
+        offset,
+        line: offset / 100,
+    };
+    assert_eq!(
+        ledger
+            .input_checkpoint("/data/records.jsonl".into())
+            .await
+            .unwrap(),
+        None
+    );
+    let alert = Alert::new("r", json!({"n": 1}), ["file:a"]);
+    ledger
+        .record_alerts_at(
+            vec![NewAlert {
+                alert: alert.clone(),
+                intents: BTreeMap::new(),
+            }],
+            checkpoint(1200),
+        )
+        .await
+        .unwrap();
+    assert!(ledger.get(AlertKey::of(&alert)).await.unwrap().is_some());
+    ledger
+        .record_alerts_at(Vec::new(), checkpoint(3400))
+        .await
+        .unwrap();
+    assert_eq!(
+        ledger
+            .input_checkpoint("/data/records.jsonl".into())
+            .await
+            .unwrap(),
+        Some(checkpoint(3400))
+    );
+    // The checkpoint item is not an alert: the open alerts and the counts ignore it.
+    let open = ledger.open_alerts().await.unwrap();
+    assert_eq!(open.len(), 1);
+    assert_eq!(open[0].alert.alert_id, alert.alert_id);
+    let counts = ledger.counts().await.unwrap();
+    assert_eq!((counts.open_alerts, counts.pending), (1, 1));
+
+    // The checkpoint is written only once every alert is: an alert that cannot be recorded
+    // (another processor holds its output) leaves the previous checkpoint.
+    let claimed = Alert::new("r", json!({"n": 2}), ["file:a"]);
+    let intents = BTreeMap::from([("file:a".to_owned(), Fingerprint::of(b"p"))]);
+    let new = NewAlert {
+        alert: claimed,
+        intents,
+    };
+    ledger.record_alerts(vec![new.clone()]).await.unwrap();
+    let other = DynamoDbLedger::new(&setup.aws, &setup.table);
+    let error = other
+        .record_alerts_at(vec![new], checkpoint(9000))
+        .await
+        .unwrap_err();
+    assert!(matches!(error, LedgerError::Contended { .. }), "{error}");
+    assert_eq!(
+        other
+            .input_checkpoint("/data/records.jsonl".into())
+            .await
+            .unwrap(),
+        Some(checkpoint(3400))
+    );
 }

@@ -1,18 +1,21 @@
 //! The embedded SQLite ledger on a real file: sent is forever, the union of sent outputs,
-//! statuses, intents, merges, exclusive use, and its on-disk format (WAL).
+//! statuses, intents (and finding an interrupted delivery by its intent), input checkpoints,
+//! merges, exclusive use, and its on-disk format (WAL).
 
 use futures_util::FutureExt as _;
 use futures_util::future::{BoxFuture, join_all};
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 use streamalert::Alert;
 use streamalert::alert::Timestamp;
-use streamalert::config::LedgerSettings;
+use streamalert::config::{LedgerSettings, OutputsConfig};
 use streamalert::ledger::{
-    AlertKey, AlertStatus, Claim, DeliveryState, Fingerprint, Ledger, LedgerError, NewAlert,
-    Outcome, SqliteLedger,
+    AlertKey, AlertStatus, Claim, DeliveryState, Fingerprint, InputCheckpoint, Ledger, LedgerError,
+    NewAlert, Outcome, SqliteLedger,
 };
+use streamalert::processor::Processor;
 
 fn settings(name: &str) -> LedgerSettings {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
@@ -344,4 +347,138 @@ async fn concurrent_writes_commit_together_and_a_failed_one_rolls_back_alone() {
             assert_eq!(entry.status, AlertStatus::Open, "alert {i}");
         }
     }
+}
+
+/// A checkpoint of `input` read up to `offset`.
+fn checkpoint(input: &str, offset: u64) -> InputCheckpoint {
+    InputCheckpoint {
+        input: input.into(),
+        file_id: "2049:131".into(),
+        size: 4096,
+        head_len: offset.min(1024),
+        head_hash: Fingerprint::of(b"head"),
+        offset,
+        line: offset / 100,
+    }
+}
+
+#[tokio::test]
+async fn input_checkpoints_are_recorded_with_their_alerts_replaced_and_kept() {
+    let settings = settings("checkpoints");
+    let ledger = SqliteLedger::open(&settings).expect("open");
+    assert_eq!(
+        ledger
+            .input_checkpoint("/in.jsonl".into())
+            .await
+            .expect("read"),
+        None
+    );
+    let alert = Alert::new("r", json!({ "n": 1 }), ["file:a"]);
+    ledger
+        .record_alerts_at(vec![new(&alert)], checkpoint("/in.jsonl", 100))
+        .await
+        .expect("record");
+    assert!(
+        ledger
+            .get(AlertKey::of(&alert))
+            .await
+            .expect("get")
+            .is_some()
+    );
+    assert_eq!(
+        ledger
+            .input_checkpoint("/in.jsonl".into())
+            .await
+            .expect("read"),
+        Some(checkpoint("/in.jsonl", 100))
+    );
+    // A chunk without alerts still moves the checkpoint; other inputs have their own.
+    ledger
+        .record_alerts_at(Vec::new(), checkpoint("/in.jsonl", 2000))
+        .await
+        .expect("record");
+    assert_eq!(
+        ledger
+            .input_checkpoint("/other.jsonl".into())
+            .await
+            .expect("read"),
+        None
+    );
+    drop(ledger);
+    let ledger = SqliteLedger::open(&settings).expect("reopen");
+    assert_eq!(
+        ledger
+            .input_checkpoint("/in.jsonl".into())
+            .await
+            .expect("read"),
+        Some(checkpoint("/in.jsonl", 2000))
+    );
+    assert_eq!(ledger.entries().expect("entries").len(), 1);
+}
+
+#[tokio::test]
+async fn alerts_and_their_checkpoint_are_one_transaction() {
+    let settings = settings("checkpoint-atomic");
+    let ledger = SqliteLedger::open(&settings).expect("open");
+    let alert = Alert::new("r", json!({ "n": 1 }), ["file:a"]);
+    // SQLite cannot hold this offset: the checkpoint fails after the alert was written.
+    let error = ledger
+        .record_alerts_at(vec![new(&alert)], checkpoint("/in.jsonl", u64::MAX))
+        .await
+        .expect_err("an offset beyond SQLite's integers");
+    assert!(error.to_string().contains("out of range"), "{error}");
+    assert!(
+        ledger
+            .get(AlertKey::of(&alert))
+            .await
+            .expect("get")
+            .is_none(),
+        "rolled back with it"
+    );
+    assert_eq!(
+        ledger
+            .input_checkpoint("/in.jsonl".into())
+            .await
+            .expect("read"),
+        None
+    );
+}
+
+#[tokio::test]
+async fn an_interrupted_file_delivery_is_found_as_it_was_written_not_as_read_back() {
+    let settings = settings("probe-as-written");
+    let ledger = Arc::new(SqliteLedger::open(&settings).expect("open"));
+    let out = settings.path.with_file_name("alerts.jsonl");
+    let config =
+        OutputsConfig::from_json(&json!({ "file": { "a": out } }).to_string()).expect("outputs");
+    let processor = Processor::new(config).with_ledger(ledger.clone());
+    // `1.50` as the input wrote it; the ledger's copy reads back as `1.5`.
+    let record = serde_json::from_str(r#"{"amount": 1.50}"#).expect("record");
+    let alert = Alert::new("r", record, ["file:a"]);
+    // What a run killed mid-delivery leaves: the line written, its intent recorded, no outcome.
+    processor
+        .deliver_output(&alert, "file:a")
+        .await
+        .expect("written");
+    let written = std::fs::read_to_string(&out).expect("the file output");
+    assert!(written.contains(r#""amount":1.50"#), "{written}");
+    let intent = Fingerprint::of(written.trim_end().as_bytes());
+    let intents = BTreeMap::from([("file:a".to_owned(), intent)]);
+    ledger
+        .record_alerts(vec![NewAlert {
+            alert: alert.clone(),
+            intents,
+        }])
+        .await
+        .expect("record");
+
+    let report = processor.retry().await.expect("retry");
+    assert_eq!((report.reconciled, report.sent), (1, 0), "{report:?}");
+    assert_eq!(
+        std::fs::read_to_string(&out).expect("the file output"),
+        written,
+        "found, not written twice"
+    );
+    let entry = ledger.get(AlertKey::of(&alert)).await.expect("get");
+    assert_eq!(entry.expect("recorded").status, AlertStatus::Complete);
 }

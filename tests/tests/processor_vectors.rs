@@ -9,8 +9,8 @@ use streamalert::Alert;
 use streamalert::alert::Timestamp;
 use streamalert::config::{LedgerSettings, OutputsConfig};
 use streamalert::ledger::{
-    AlertKey, AlertStatus, Claim, DeliveryState, Fingerprint, Ledger, LedgerCounts, LedgerEntry,
-    LedgerError, NewAlert, Outcome, SqliteLedger,
+    AlertKey, AlertStatus, Claim, DeliveryState, Fingerprint, InputCheckpoint, Ledger,
+    LedgerCounts, LedgerEntry, LedgerError, NewAlert, Outcome, SqliteLedger,
 };
 use streamalert::processor::{EventOutcome, Processor, ResolveError};
 use streamalert_tests::capture_logs_async;
@@ -69,6 +69,20 @@ impl Ledger for Recording {
     async fn record_alerts(&self, alerts: Vec<NewAlert>) -> Result<(), LedgerError> {
         self.note(format!("record_alerts({})", alerts.len()));
         self.inner.record_alerts(alerts).await
+    }
+    async fn record_alerts_at(
+        &self,
+        alerts: Vec<NewAlert>,
+        checkpoint: InputCheckpoint,
+    ) -> Result<(), LedgerError> {
+        self.note(format!("record_alerts_at({})", alerts.len()));
+        self.inner.record_alerts_at(alerts, checkpoint).await
+    }
+    async fn input_checkpoint(
+        &self,
+        input: String,
+    ) -> Result<Option<InputCheckpoint>, LedgerError> {
+        self.inner.input_checkpoint(input).await
     }
     async fn begin_attempt(
         &self,

@@ -6,11 +6,13 @@
 //! with `--help`, or `<command> --help`, for the details.
 
 mod dispatch;
+mod input;
 mod list;
 mod logging;
 mod process;
 mod retry;
 mod setup;
+mod shutdown;
 mod validate;
 
 use clap::{Args, CommandFactory as _, FromArgMatches as _, Parser, Subcommand, ValueEnum};
@@ -26,10 +28,23 @@ Configuration (the --config directory, default ./conf):
   outputs.json    the configured outputs, in StreamAlert's format, e.g.
                   {\"file\": {\"alerts\": \"out/alerts.jsonl\"}, \"stdout\": [\"console\"]}
   processor.json  optional settings (defaults shown):
-                  {\"concurrency\": 32, \"dispatch_timeout_secs\": 60,
+                  {\"concurrency\": 32, \"dispatch_timeout_secs\": 60, \"shutdown_grace_secs\": 10,
                    \"ledger\": {\"path\": \"streamalert-ledger.sqlite3\", \"synchronous\": \"normal\",
                               \"lock_timeout_secs\": 30}}
 Relative paths are relative to the working directory.
+
+Durability (ledger.synchronous):
+  normal  (default) everything the ledger recorded survives the process being killed. A
+          power loss (or OS crash) may undo its last commits: alerts recorded then are lost
+          together with the input checkpoint that covered them, so the next `process` of the
+          same file reads those records again and alerts them anew (if they were delivered
+          before the loss, they are delivered again as new alerts; records from standard
+          input are lost unless fed again); a delivery recorded as sent may be forgotten and
+          sent again; a line the `file` output wrote may be lost (it is not flushed).
+  full    every commit is flushed to disk, and so is every line the `file` output appends,
+          before it counts: what was recorded survives a power loss too (slower).
+Either way an HTTP output can receive an alert twice when the process stops between the
+2xx and its record in the ledger (README: \"Delivery guarantees\").
 
 Typical use:
   <binary> validate --config conf
@@ -52,7 +67,23 @@ processed (the exit status is then 1).
 Each alert is recorded in the ledger before it is sent, with one record per output; each
 output is marked sent the moment it succeeds and is never sent again. A failed output stays
 pending: run `retry` to send it again. The summary on standard error counts the records, the
-alerts, the deliveries sent and failed in this run, and the deliveries pending in the ledger.";
+alerts, the deliveries sent and failed in this run, and the deliveries pending in the ledger,
+then how many input bytes and lines were consumed.
+
+A file input is resumable: with the alerts of each chunk of records, the ledger records (in
+the same transaction) how far the file was read and what it was (its path, device and inode,
+and its first KiB). Running `process` again on the same file resumes after the last recorded
+record (logged: \"resuming FILE at byte N, line L\"), so a run that was stopped or killed is
+completed without losing or re-alerting a record; lines appended since are read too. A file
+that changed under what was read (replaced, shorter, or its first KiB different) is refused;
+--from-start reads it from the beginning (its records are then alerted again). Standard input
+(or a pipe or device given by its path) cannot be resumed: the summary says how many bytes and
+lines were consumed.
+
+On SIGINT or SIGTERM, reading stops, the deliveries under way get up to shutdown_grace_secs
+(processor.json, default 10) to finish (unfinished ones stay pending for `retry`; a second
+signal ends the wait), the summary is printed, and the exit status is 130 (SIGINT) or 143
+(SIGTERM).";
 
 const DISPATCH_HELP: &str = "\
 Delivers alerts given in StreamAlert's alert-processor event formats, as its Lambda did:
@@ -189,6 +220,10 @@ struct ProcessArgs {
     /// The JSON lines of records; `-` reads standard input.
     #[arg(long, value_name = "FILE|-", default_value = "-")]
     input: PathBuf,
+    /// Read the file from its beginning even where an earlier run read part of it (its records
+    /// are then alerted again).
+    #[arg(long)]
+    from_start: bool,
     #[command(flatten)]
     common: Common,
 }

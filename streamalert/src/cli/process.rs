@@ -1,75 +1,24 @@
 //! `process`: JSON lines of records in, rules evaluated, alerts delivered.
 
 use super::ProcessArgs;
+use super::input::{Chunk, Input};
 use super::logging::{Progress, say};
 use super::setup::{LedgerFile, Setup, pending_in, setup, show};
+use super::shutdown::Signals;
+use crate::ledger::Ledger;
 use crate::rule::{Payload, RulesEngine};
 use serde_json::Value;
-use std::io::{BufRead as _, Read};
+use std::io::Read;
 use std::path::Path;
 use std::process::ExitCode;
 
-/// A chunk of input lines: line number and text (or why the line cannot be read).
-type Chunk = Vec<(usize, Result<String, String>)>;
-
-/// Reads lines on a thread and hands them over in chunks: full chunks while input is
-/// plentiful, whatever is there as soon as the reader would wait (so a slow pipe is never
-/// held back).
-fn read_chunks(input: Box<dyn Read + Send>, tx: tokio::sync::mpsc::Sender<Chunk>) {
-    const CHUNK: usize = 512;
-    let mut reader = std::io::BufReader::with_capacity(1 << 16, input);
-    let mut chunk: Chunk = Vec::with_capacity(CHUNK);
-    let mut line_number = 0;
-    let mut buffer = Vec::new();
-    loop {
-        buffer.clear();
-        match reader.read_until(b'\n', &mut buffer) {
-            Ok(0) => break,
-            Ok(_) => {
-                line_number += 1;
-                while buffer.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
-                    buffer.pop();
-                }
-                let line = String::from_utf8(std::mem::take(&mut buffer))
-                    .map_err(|_| "not valid UTF-8".to_owned());
-                chunk.push((line_number, line));
-            }
-            Err(error) => {
-                line_number += 1;
-                chunk.push((line_number, Err(format!("cannot read: {error}"))));
-                break;
-            }
-        }
-        if chunk.len() >= CHUNK || reader.buffer().is_empty() {
-            let full = std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK));
-            if tx.blocking_send(full).is_err() {
-                return;
-            }
-        }
-    }
-    if !chunk.is_empty() {
-        let _ = tx.blocking_send(chunk);
-    }
-}
-
+/// Opens `path` for reading (`-`: standard input), with the name messages give it.
 pub(super) fn open_input(path: &Path) -> Result<(Box<dyn Read + Send>, String), String> {
     if path == Path::new("-") {
         return Ok((Box::new(std::io::stdin()), "<stdin>".to_owned()));
     }
-    if path.is_dir() {
-        return Err(format!(
-            "cannot read {}: it is a directory (expected a file of JSON lines, or `-`)",
-            path.display()
-        ));
-    }
-    std::fs::File::open(path)
-        .map(|file| {
-            (
-                Box::new(file) as Box<dyn Read + Send>,
-                path.display().to_string(),
-            )
-        })
-        .map_err(|error| format!("cannot read {}: {error}", path.display()))
+    let file = super::input::open_file(path)?;
+    Ok((Box::new(file), path.display().to_string()))
 }
 
 pub(super) async fn process(args: &ProcessArgs) -> ExitCode {
@@ -84,24 +33,51 @@ pub(super) async fn process(args: &ProcessArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let (input, source) = match open_input(&args.input) {
+    let mut input = match Input::open(&args.input) {
         Ok(input) => input,
         Err(message) => {
             tracing::error!("{message}");
             return ExitCode::FAILURE;
         }
     };
+    if let Err(message) = resume(&mut input, &*ledger, args.from_start).await {
+        tracing::error!("{message}");
+        return ExitCode::FAILURE;
+    }
     let engine = RulesEngine::new().with_required_outputs(required);
+    // From here on SIGINT and SIGTERM stop the run cleanly (before, they end it at once).
+    let mut signals = Signals::listen();
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Chunk>(4);
-    let reader = std::thread::spawn(move || read_chunks(input, tx));
+    let reader = match input.read_on_thread(tx) {
+        Ok(reader) => reader,
+        Err(error) => {
+            tracing::error!("cannot start reading {}: {error}", input.name);
+            return ExitCode::FAILURE;
+        }
+    };
 
     let progress = Progress::start();
     let mut run = processor.start_run();
     let (mut records, mut malformed, mut alerts) = (0u64, 0u64, 0u64);
-    let mut fatal = false;
-    while let Some(chunk) = rx.recv().await {
+    let mut recorded_to = input.start;
+    let (mut fatal, mut read_all, mut stopped) = (false, false, None);
+    loop {
+        let chunk = tokio::select! {
+            biased;
+            stop = signals.recv() => {
+                stopped = Some(stop);
+                break;
+            }
+            chunk = rx.recv() => chunk,
+        };
+        let Some(chunk) = chunk else {
+            read_all = true;
+            break;
+        };
+        crate::fault::reached(crate::fault::Point::Read, None);
+        let checkpoint = input.checkpoint(&chunk);
         let mut batch = Vec::new();
-        for (line_number, line) in chunk {
+        for (line_number, line) in chunk.lines {
             match line.and_then(|line| parse_payload(&line)) {
                 Ok(None) => {}
                 Ok(Some(payload)) => {
@@ -110,15 +86,30 @@ pub(super) async fn process(args: &ProcessArgs) -> ExitCode {
                 }
                 Err(message) => {
                     malformed += 1;
-                    tracing::error!("{source}:{line_number}: {message}");
+                    tracing::error!("{}:{line_number}: {message}", input.name);
                 }
             }
         }
         alerts += batch.len() as u64;
-        if let Err(error) = run.submit(batch).await {
-            tracing::error!(%error, "cannot record alerts in the ledger; stopping");
-            fatal = true;
-            break;
+        // Recording is one short transaction, never cut; starting the deliveries may wait for
+        // a free slot, and a signal cuts it (what is not started stays pending in the ledger).
+        match run.record(batch, checkpoint).await {
+            Ok(recorded) => {
+                recorded_to = chunk.end;
+                tokio::select! {
+                    biased;
+                    stop = signals.recv() => {
+                        stopped = Some(stop);
+                        break;
+                    }
+                    () = run.start(recorded) => {}
+                }
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot record alerts in the ledger; stopping");
+                fatal = true;
+                break;
+            }
         }
         let report = run.report();
         progress.update(format!(
@@ -127,9 +118,35 @@ pub(super) async fn process(args: &ProcessArgs) -> ExitCode {
         ));
     }
     drop(rx);
-    let report = run.finish().await;
+    // Waits for the deliveries; a signal (now or during the loop) starts the grace period, a
+    // second one ends it.
+    let grace = processor.settings().shutdown_grace();
+    let deadline = async {
+        let first = match stopped {
+            Some(first) => first,
+            None => *stopped.insert(signals.recv().await),
+        };
+        tracing::warn!(
+            "{}: stopping; waiting up to {} s (shutdown_grace_secs) for the deliveries under way",
+            first.name(),
+            grace.as_secs()
+        );
+        tokio::select! {
+            () = tokio::time::sleep(grace) => {}
+            again = signals.recv() => {
+                tracing::warn!("{}: not waiting any longer", again.name());
+            }
+        }
+    };
+    let (report, abandoned) = run.finish_until(deadline).await;
+    if abandoned > 0 {
+        tracing::warn!(
+            "{abandoned} alerts were still being delivered; their unfinished deliveries stay pending for `retry`"
+        );
+    }
     drop(progress);
-    if reader.join().is_err() {
+    // A reader still waiting for input (an idle pipe) ends with the process.
+    if read_all && reader.join().is_err() {
         tracing::error!("the input reader failed");
         fatal = true;
     }
@@ -140,12 +157,41 @@ pub(super) async fn process(args: &ProcessArgs) -> ExitCode {
         report.failed,
         show(pending)
     ));
+    say(&format!(
+        "input {}: {} bytes, {} lines consumed (their alerts are recorded)",
+        input.name, recorded_to.offset, recorded_to.line
+    ));
+    if let Some(stop) = stopped {
+        return stop.exit_code();
+    }
     if fatal || malformed > 0 || report.failed > 0 || report.ledger_errors > 0 || pending.is_none()
     {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS
     }
+}
+
+/// Moves a file input to where the ledger says the last run on it stopped (unless
+/// `from_start`), or says why it cannot.
+async fn resume(input: &mut Input, ledger: &dyn Ledger, from_start: bool) -> Result<(), String> {
+    let Some(key) = input.checkpoint_key().filter(|_| !from_start) else {
+        return Ok(());
+    };
+    let checkpoint = ledger
+        .input_checkpoint(key.to_owned())
+        .await
+        .map_err(|error| format!("cannot read where reading {} stopped: {error}", input.name))?;
+    if let Some(checkpoint) = checkpoint {
+        input.resume(&checkpoint)?;
+        tracing::info!(
+            "resuming {} at byte {}, line {}",
+            input.name,
+            checkpoint.offset,
+            checkpoint.line + 1
+        );
+    }
+    Ok(())
 }
 
 /// Parses one input line: `{"log_type": …, "record": {…}, …}`; `None` for a blank line.

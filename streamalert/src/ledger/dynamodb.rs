@@ -1,8 +1,8 @@
 //! The ledger at scale: StreamAlert's alerts table in DynamoDB (cargo feature `aws`).
 
 use super::{
-    AlertKey, AlertStatus, Claim, DeliveryRecord, DeliveryState, Fingerprint, Ledger, LedgerCounts,
-    LedgerEntry, LedgerError, NewAlert, Outcome,
+    AlertKey, AlertStatus, Claim, DeliveryRecord, DeliveryState, Fingerprint, InputCheckpoint,
+    Ledger, LedgerCounts, LedgerEntry, LedgerError, NewAlert, Outcome,
 };
 use crate::alert::{Alert, Timestamp};
 use crate::aws::Aws;
@@ -190,6 +190,12 @@ impl DynamoDbLedger {
                 .scan()
                 .table_name(&self.table)
                 .consistent_read(true)
+                // Input checkpoints share the table under a rule name of their own.
+                .filter_expression("RuleName <> :checkpoint")
+                .expression_attribute_values(
+                    ":checkpoint",
+                    AttributeValue::S(CHECKPOINT_RULE.to_owned()),
+                )
                 .set_exclusive_start_key(start.take())
                 .send()
                 .await
@@ -624,6 +630,41 @@ impl Ledger for DynamoDbLedger {
         results.into_iter().collect()
     }
 
+    async fn record_alerts_at(
+        &self,
+        alerts: Vec<NewAlert>,
+        checkpoint: InputCheckpoint,
+    ) -> Result<(), LedgerError> {
+        // A transaction holds at most 100 writes and the alerts need conditional writes of
+        // their own: the checkpoint follows once every alert is recorded. A crash in between
+        // leaves the previous checkpoint, so those records are read (and alerted) again.
+        self.record_alerts(alerts).await?;
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(checkpoint_item(&checkpoint)))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| self.failed("PutItem", e))
+    }
+
+    async fn input_checkpoint(
+        &self,
+        input: String,
+    ) -> Result<Option<InputCheckpoint>, LedgerError> {
+        let key = AlertKey::new(CHECKPOINT_RULE, input.clone());
+        let Some(item) = self.get_item(&key).await? else {
+            return Ok(None);
+        };
+        checkpoint_from_item(input, &item)
+            .map(Some)
+            .map_err(|message| LedgerError::Corrupt {
+                path: self.table.clone().into(),
+                message,
+            })
+    }
+
     async fn begin_attempt(
         &self,
         key: AlertKey,
@@ -893,6 +934,54 @@ fn string_set(value: Option<&AttributeValue>) -> BTreeSet<String> {
             .collect(),
         _ => BTreeSet::new(),
     }
+}
+
+/// The `RuleName` of the items holding input checkpoints (their `AlertID` is the input).
+const CHECKPOINT_RULE: &str = "streamalert:input-checkpoint";
+
+/// The item of an input checkpoint.
+fn checkpoint_item(checkpoint: &InputCheckpoint) -> Item {
+    let number = |n: u64| AttributeValue::N(n.to_string());
+    let text = |s: &str| AttributeValue::S(s.to_owned());
+    HashMap::from([
+        ("RuleName".to_owned(), text(CHECKPOINT_RULE)),
+        ("AlertID".to_owned(), text(&checkpoint.input)),
+        ("FileId".to_owned(), text(&checkpoint.file_id)),
+        ("Size".to_owned(), number(checkpoint.size)),
+        ("HeadLen".to_owned(), number(checkpoint.head_len)),
+        (
+            "HeadHash".to_owned(),
+            text(&checkpoint.head_hash.to_string()),
+        ),
+        ("Offset".to_owned(), number(checkpoint.offset)),
+        ("Line".to_owned(), number(checkpoint.line)),
+        ("Updated".to_owned(), text(&Timestamp::now().to_string())),
+    ])
+}
+
+/// The input checkpoint of `input` in `item`, or what is wrong with it.
+fn checkpoint_from_item(input: String, item: &Item) -> Result<InputCheckpoint, String> {
+    let text = |name: &str| match item.get(name) {
+        Some(AttributeValue::S(s)) => Ok(s.clone()),
+        _ => Err(format!("input checkpoint of {input}: no string `{name}`")),
+    };
+    let number = |name: &str| match item.get(name) {
+        Some(AttributeValue::N(n)) => n
+            .parse::<u64>()
+            .map_err(|e| format!("input checkpoint of {input}: `{name}` {n}: {e}")),
+        _ => Err(format!("input checkpoint of {input}: no number `{name}`")),
+    };
+    Ok(InputCheckpoint {
+        file_id: text("FileId")?,
+        size: number("Size")?,
+        head_len: number("HeadLen")?,
+        head_hash: text("HeadHash")?
+            .parse()
+            .map_err(|e| format!("input checkpoint of {input}: {e}"))?,
+        offset: number("Offset")?,
+        line: number("Line")?,
+        input,
+    })
 }
 
 #[cfg(test)]

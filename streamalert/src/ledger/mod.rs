@@ -12,13 +12,19 @@
 //! process stopped during that delivery; the processor then asks the output's destination,
 //! where it can (the `file` output), whether the publication arrived, and sends it only if not.
 //!
+//! `process` records, with the alerts of each chunk of an input file, how far it read that file
+//! (an [`InputCheckpoint`]), so that running it again on the file resumes there.
+//!
 //! [`Ledger`] is the interface; [`SqliteLedger`] is the embedded default (one SQLite file in
 //! WAL mode). The operations map onto StreamAlert's DynamoDB alerts table (key `RuleName` +
 //! `AlertID`, `ADD OutputsSent`), so a DynamoDB ledger can implement the same trait.
 
+mod checkpoint;
 #[cfg(feature = "aws")]
 pub mod dynamodb;
 mod sqlite;
+
+pub use checkpoint::{HEAD_BYTES, InputCheckpoint};
 
 #[cfg(feature = "aws")]
 pub use dynamodb::DynamoDbLedger;
@@ -309,7 +315,8 @@ pub enum LedgerError {
 
 /// Where alerts and their per-output delivery state are kept.
 ///
-/// Each method is one atomic change. Implementations must make [`record_outcome`] with
+/// Each method is one atomic change (but see
+/// [`record_alerts_at`](Ledger::record_alerts_at) on DynamoDB). Implementations must make [`record_outcome`] with
 /// [`Outcome::Sent`] durable before returning (the processor relies on it to never resend), and
 /// must never turn a `sent` output back into anything else.
 ///
@@ -343,6 +350,22 @@ pub trait Ledger: Send + Sync + 'static {
     /// Recording an existing alert claims its intents as [`begin_attempt`](Ledger::begin_attempt)
     /// does; when another processor holds one, the answer is [`LedgerError::Contended`].
     async fn record_alerts(&self, alerts: Vec<NewAlert>) -> Result<(), LedgerError>;
+
+    /// Records alerts as [`record_alerts`](Ledger::record_alerts) does and, with them, how far
+    /// their input was read (replacing the input's previous checkpoint), so that a rerun
+    /// resumes after the records whose alerts are recorded. With no alerts only the checkpoint
+    /// is recorded. The checkpoint must never stand without its alerts: SQLite records both in
+    /// one transaction; DynamoDB writes the checkpoint once every alert is written (a crash in
+    /// between leaves the previous checkpoint: those records are read, and alerted, again).
+    async fn record_alerts_at(
+        &self,
+        alerts: Vec<NewAlert>,
+        checkpoint: InputCheckpoint,
+    ) -> Result<(), LedgerError>;
+
+    /// The checkpoint recorded for `input` (an input file's canonical path), if any.
+    async fn input_checkpoint(&self, input: String)
+    -> Result<Option<InputCheckpoint>, LedgerError>;
 
     /// Starts a new delivery pass of a recorded alert: `attempts + 1`, `dispatched`, and the
     /// intents of the outputs about to be sent, all or nothing. [`Claim::Contended`] (nothing

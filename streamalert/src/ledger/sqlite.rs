@@ -1,8 +1,8 @@
 //! The embedded ledger: one SQLite file in WAL mode, held by one processor at a time.
 
 use super::{
-    AlertKey, AlertStatus, Claim, DeliveryRecord, DeliveryState, Fingerprint, Ledger, LedgerCounts,
-    LedgerEntry, LedgerError, NewAlert, Outcome,
+    AlertKey, AlertStatus, Claim, DeliveryRecord, DeliveryState, Fingerprint, InputCheckpoint,
+    Ledger, LedgerCounts, LedgerEntry, LedgerError, NewAlert, Outcome,
 };
 use crate::alert::{Alert, Timestamp};
 use crate::config::{LedgerSettings, Synchronous};
@@ -46,6 +46,16 @@ CREATE TABLE IF NOT EXISTS deliveries (
     intent     TEXT,
     updated    TEXT,
     PRIMARY KEY (alert_id, output)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS input_checkpoints (
+    input     TEXT PRIMARY KEY,
+    file_id   TEXT NOT NULL,
+    size      INTEGER NOT NULL,
+    head_len  INTEGER NOT NULL,
+    head_hash TEXT NOT NULL,
+    offset    INTEGER NOT NULL,
+    line      INTEGER NOT NULL,
+    updated   TEXT NOT NULL
 ) WITHOUT ROWID;
 ";
 
@@ -417,6 +427,28 @@ impl Ledger for SqliteLedger {
         .await
     }
 
+    async fn record_alerts_at(
+        &self,
+        alerts: Vec<NewAlert>,
+        checkpoint: InputCheckpoint,
+    ) -> Result<(), LedgerError> {
+        self.write(move |conn, path| {
+            for new in &alerts {
+                upsert_alert(conn, path, new)?;
+            }
+            save_checkpoint(conn, path, &checkpoint)
+        })
+        .await
+    }
+
+    async fn input_checkpoint(
+        &self,
+        input: String,
+    ) -> Result<Option<InputCheckpoint>, LedgerError> {
+        self.blocking(move |conn, path| load_checkpoint(conn, path, input))
+            .await
+    }
+
     async fn begin_attempt(
         &self,
         key: AlertKey,
@@ -622,6 +654,79 @@ fn upsert_alert(conn: &Connection, path: &Path, new: &NewAlert) -> Result<(), Le
     }
     set_intents(conn, path, &alert.alert_id, &new.intents)?;
     refresh_status(conn, path, &alert.alert_id)
+}
+
+/// Records (or replaces) the checkpoint of its input.
+fn save_checkpoint(
+    conn: &Connection,
+    path: &Path,
+    checkpoint: &InputCheckpoint,
+) -> Result<(), LedgerError> {
+    let integer = |value: u64| {
+        i64::try_from(value).map_err(|_| LedgerError::Corrupt {
+            path: path.to_owned(),
+            message: format!(
+                "input checkpoint of {}: {value} is out of range",
+                checkpoint.input
+            ),
+        })
+    };
+    let (size, head_len) = (integer(checkpoint.size)?, integer(checkpoint.head_len)?);
+    let (offset, line) = (integer(checkpoint.offset)?, integer(checkpoint.line)?);
+    conn.prepare_cached(
+        "INSERT OR REPLACE INTO input_checkpoints (input, file_id, size, head_len, head_hash, offset, line, updated)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    )
+    .and_then(|mut s| {
+        s.execute(params![
+            checkpoint.input,
+            checkpoint.file_id,
+            size,
+            head_len,
+            checkpoint.head_hash.to_string(),
+            offset,
+            line,
+            Timestamp::now().to_string(),
+        ])
+    })
+    .map_err(sql(path))?;
+    Ok(())
+}
+
+/// The checkpoint recorded for `input`, if any.
+fn load_checkpoint(
+    conn: &Connection,
+    path: &Path,
+    input: String,
+) -> Result<Option<InputCheckpoint>, LedgerError> {
+    let row: Option<(String, i64, i64, String, i64, i64)> = conn
+        .prepare_cached(
+            "SELECT file_id, size, head_len, head_hash, offset, line FROM input_checkpoints WHERE input = ?1",
+        )
+        .and_then(|mut s| {
+            s.query_row([&input], |row| {
+                Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?, row.get(5)?))
+            })
+            .optional()
+        })
+        .map_err(sql(path))?;
+    let Some((file_id, size, head_len, head_hash, offset, line)) = row else {
+        return Ok(None);
+    };
+    let corrupt = |message: String| LedgerError::Corrupt {
+        path: path.to_owned(),
+        message: format!("input checkpoint of {input}: {message}"),
+    };
+    let count = |value: i64| u64::try_from(value).map_err(|e| corrupt(format!("{value}: {e}")));
+    Ok(Some(InputCheckpoint {
+        file_id,
+        size: count(size)?,
+        head_len: count(head_len)?,
+        head_hash: head_hash.parse().map_err(corrupt)?,
+        offset: count(offset)?,
+        line: count(line)?,
+        input,
+    }))
 }
 
 fn set_intents(

@@ -20,6 +20,7 @@ pub use jitter::full_jitter;
 pub use property::OutputProperty;
 
 use crate::alert::Alert;
+use crate::config::Synchronous;
 use crate::publisher::Publication;
 
 /// One delivery: what an output needs to send one alert to one of its descriptors.
@@ -37,6 +38,10 @@ pub struct Delivery<'a> {
     /// The descriptor's value in `outputs.json` for services configured as a map
     /// (`{"file": {"alerts": "out/alerts.jsonl"}}`); `None` for list-style services.
     pub setting: Option<&'a str>,
+    /// The ledger's `synchronous` setting: under [`Synchronous::Full`] an output that writes a
+    /// local file (`file`) flushes it to disk before reporting success, so a delivery the
+    /// ledger records as sent survives a power loss as the record does.
+    pub synchronous: Synchronous,
 }
 
 impl<'a> Delivery<'a> {
@@ -57,6 +62,7 @@ impl<'a> Delivery<'a> {
             publication,
             credentials: NONE.get_or_init(Credentials::default),
             setting: None,
+            synchronous: Synchronous::default(),
         }
     }
 
@@ -71,6 +77,23 @@ impl<'a> Delivery<'a> {
     /// The same delivery with this `outputs.json` setting.
     pub fn with_setting(self, setting: Option<&'a str>) -> Self {
         Self { setting, ..self }
+    }
+
+    /// The same delivery under this `synchronous` setting of the ledger.
+    ///
+    /// ```
+    /// use streamalert::{Alert, Publication, config::Synchronous, output::Delivery};
+    /// let alert = Alert::new("r", serde_json::json!({}), ["file:alerts"]);
+    /// let publication = Publication::new();
+    /// let delivery = Delivery::new(&alert, "alerts", &publication);
+    /// assert_eq!(delivery.synchronous, Synchronous::Normal);
+    /// assert_eq!(delivery.with_synchronous(Synchronous::Full).synchronous, Synchronous::Full);
+    /// ```
+    pub fn with_synchronous(self, synchronous: Synchronous) -> Self {
+        Self {
+            synchronous,
+            ..self
+        }
     }
 }
 

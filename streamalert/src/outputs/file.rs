@@ -1,3 +1,4 @@
+use crate::config::Synchronous;
 use crate::output::{Delivery, DispatchError, ErrorKind, Output, OutputProperty};
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -7,7 +8,10 @@ use std::path::PathBuf;
 /// Configure it as a map from descriptor to path in `outputs.json`:
 /// `{"file": {"alerts": "out/alerts.jsonl"}}`; rules then name `file:alerts`. Parent
 /// directories are created. Each line is written with a single `write` to a file opened in
-/// append mode, so concurrent deliveries never interleave within a line.
+/// append mode, so concurrent deliveries never interleave within a line. Under the ledger's
+/// `"synchronous": "full"` the line is flushed to disk (`fdatasync`, and the directory's entry
+/// when the file is new) before the delivery counts as sent, so it survives a power loss as
+/// the ledger's record of it does; under `normal` it survives the process being killed.
 ///
 /// ```
 /// use streamalert::{Alert, Output, Publication, output::Delivery, outputs::File};
@@ -52,7 +56,8 @@ impl Output for File {
             )
         })?;
         let line = super::json_line(delivery.publication);
-        tokio::task::spawn_blocking(move || append(&path, line.as_bytes()))
+        let durable = delivery.synchronous == Synchronous::Full;
+        tokio::task::spawn_blocking(move || append(&path, line.as_bytes(), durable))
             .await
             .map_err(|e| {
                 DispatchError::new(ErrorKind::Io, format!("file writer task failed: {e}"))
@@ -60,16 +65,30 @@ impl Output for File {
     }
 }
 
-fn append(path: &std::path::Path, bytes: &[u8]) -> Result<(), DispatchError> {
+/// Appends `bytes` to `path`; `durable`: flushed to disk before returning (with the directory
+/// entry of a file this call created).
+fn append(path: &std::path::Path, bytes: &[u8], durable: bool) -> Result<(), DispatchError> {
     let io_error =
         |e: std::io::Error| DispatchError::new(ErrorKind::Io, format!("{}: {e}", path.display()));
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+    let parent = path.parent().filter(|p| !p.as_os_str().is_empty());
+    if let Some(parent) = parent {
         std::fs::create_dir_all(parent).map_err(io_error)?;
     }
+    let existed = durable && path.exists();
     let mut file = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
         .open(path)
         .map_err(io_error)?;
-    file.write_all(bytes).map_err(io_error)
+    file.write_all(bytes).map_err(io_error)?;
+    if durable {
+        file.sync_data().map_err(io_error)?;
+        if !existed {
+            let directory = parent.unwrap_or_else(|| std::path::Path::new("."));
+            std::fs::File::open(directory)
+                .and_then(|directory| directory.sync_all())
+                .map_err(io_error)?;
+        }
+    }
+    Ok(())
 }

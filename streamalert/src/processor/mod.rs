@@ -28,7 +28,8 @@ pub use validate::{Problem, ProblemKind, validate};
 use crate::alert::{Alert, REQUIRED_OUTPUT, Timestamp, merge_groups};
 use crate::config::{OutputsConfig, ProcessorSettings};
 use crate::ledger::{
-    AlertKey, Claim, Fingerprint, Ledger, LedgerEntry, LedgerError, NewAlert, Outcome,
+    AlertKey, Claim, Fingerprint, InputCheckpoint, Ledger, LedgerEntry, LedgerError, NewAlert,
+    Outcome,
 };
 use crate::output::{Delivery, DispatchError, ErrorKind, Output};
 use crate::publisher::{Chain, Publication};
@@ -567,7 +568,8 @@ impl Processor {
             .unwrap_or_default();
         let delivery = Delivery::new(alert, &target.descriptor, publication)
             .with_credentials(&credentials)
-            .with_setting(target.setting.as_deref());
+            .with_setting(target.setting.as_deref())
+            .with_synchronous(self.settings.ledger.synchronous);
         let dispatch = AssertUnwindSafe(target.instance.dispatch(&delivery)).catch_unwind();
         match tokio::time::timeout(self.settings.dispatch_timeout(), dispatch).await {
             Err(_) => Err(DispatchError::new(
@@ -605,6 +607,10 @@ impl Processor {
                 let span = tracing::info_span!("delivery", output = %output);
                 async move {
                     let result = self.attempt(alert, planned).await;
+                    if result.is_ok() {
+                        let service = output.split_once(':').map(|(service, _)| service);
+                        crate::fault::reached(crate::fault::Point::AfterSent, service);
+                    }
                     self.record(key, output, &result, counters).await;
                     (output.to_owned(), result.is_ok())
                 }
@@ -665,7 +671,6 @@ impl Processor {
             for planned in &prepared.deliveries {
                 let Planned::Ready {
                     target,
-                    fingerprint,
                     identifies_alert,
                     ..
                 } = planned
@@ -675,10 +680,10 @@ impl Processor {
                 let Some(intent) = entry.delivery(&target.output).and_then(|d| d.intent) else {
                     continue;
                 };
-                if intent == *fingerprint
-                    && *identifies_alert
-                    && self.probes.contains_key(&target.service)
-                {
+                // The intent is the fingerprint of the bytes the interrupted attempt sent, which
+                // is what the destination holds: the publication made again from the ledger's
+                // copy of the alert may differ in form (`1.50` read back as `1.5`).
+                if *identifies_alert && self.probes.contains_key(&target.service) {
                     doubts
                         .entry(target.output.clone())
                         .or_default()
@@ -779,8 +784,22 @@ impl Run {
     /// Records new alerts in the ledger (one transaction for the batch), then starts their
     /// deliveries. Waits while `concurrency` alerts are in flight.
     pub async fn submit(&mut self, alerts: Vec<Alert>) -> Result<(), LedgerError> {
-        if alerts.is_empty() {
-            return Ok(());
+        let recorded = self.record(alerts, None).await?;
+        self.start(recorded).await;
+        Ok(())
+    }
+
+    /// Records new alerts in the ledger (one transaction for the batch) with, when given, how
+    /// far their input was read ([`Ledger::record_alerts_at`]: recorded even with no alerts);
+    /// [`start`](Run::start) then delivers them. Alerts recorded and never started stay
+    /// pending in the ledger for `retry`.
+    pub async fn record(
+        &mut self,
+        alerts: Vec<Alert>,
+        checkpoint: Option<InputCheckpoint>,
+    ) -> Result<Recorded, LedgerError> {
+        if alerts.is_empty() && checkpoint.is_none() {
+            return Ok(Recorded(Vec::new()));
         }
         let now = Timestamp::now();
         let mut batch = Vec::with_capacity(alerts.len());
@@ -799,15 +818,24 @@ impl Run {
             batch.push(prepared);
         }
         if let Some(ledger) = &self.processor.ledger {
-            ledger.record_alerts(records).await?;
+            match checkpoint {
+                Some(checkpoint) => ledger.record_alerts_at(records, checkpoint).await?,
+                None => ledger.record_alerts(records).await?,
+            }
         }
+        crate::fault::reached(crate::fault::Point::AfterRecord, None);
         Counters::add(&self.counters.alerts, batch.len() as u64);
-        for prepared in batch {
+        Ok(Recorded(batch))
+    }
+
+    /// Starts the deliveries of recorded alerts, waiting while `concurrency` alerts are in
+    /// flight. Cancelling it leaves the alerts not started yet pending in the ledger.
+    pub async fn start(&mut self, recorded: Recorded) {
+        for prepared in recorded.0 {
             if !prepared.deliveries.is_empty() {
                 self.spawn(prepared).await;
             }
         }
-        Ok(())
     }
 
     /// What the run did so far (deliveries still in flight are not counted yet).
@@ -852,6 +880,51 @@ impl Run {
             self.note(done);
         }
         self.counters.report()
+    }
+
+    /// Waits for the deliveries of the run until `stop` completes, then abandons those still
+    /// under way: they stay pending in the ledger (with their intent, so `retry` checks them at
+    /// their destination where it can). Reports, with how many alerts were abandoned.
+    ///
+    /// ```
+    /// use streamalert::{config::OutputsConfig, processor::Processor};
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let processor = Processor::new(OutputsConfig::from_json("{}").unwrap());
+    /// let run = processor.start_run();
+    /// let (report, abandoned) = run.finish_until(std::future::pending()).await;
+    /// assert_eq!((report.sent, abandoned), (0, 0));
+    /// # });
+    /// ```
+    pub async fn finish_until(
+        mut self,
+        stop: impl std::future::Future<Output = ()>,
+    ) -> (RunReport, usize) {
+        let mut stop = std::pin::pin!(stop);
+        loop {
+            let done = tokio::select! {
+                biased;
+                done = self.tasks.join_next() => done,
+                () = &mut stop => None,
+            };
+            match done {
+                Some(done) => self.note(done),
+                None => break,
+            }
+        }
+        let abandoned = self.tasks.len();
+        self.tasks.abort_all();
+        (self.counters.report(), abandoned)
+    }
+}
+
+/// Alerts recorded by [`Run::record`], waiting for [`Run::start`].
+pub struct Recorded(Vec<Prepared>);
+
+impl fmt::Debug for Recorded {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Recorded")
+            .field("alerts", &self.0.len())
+            .finish()
     }
 }
 

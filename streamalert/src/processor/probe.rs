@@ -1,10 +1,11 @@
 //! Asking a destination whether an interrupted delivery arrived.
 //!
 //! When the process stops between an output's success and the ledger's record of it, the
-//! ledger still holds the attempt's intent (the publication's [`Fingerprint`]). On the next
-//! pass the processor asks the output's probe, if it has one, whether that publication is at
-//! the destination: found means sent (recorded, not resent); not found means send it. Outputs
-//! without a probe are sent again (at least once).
+//! ledger still holds the attempt's intent (the [`Fingerprint`] of the publication as it was
+//! sent). On the next pass the processor asks the output's probe, if it has one, whether those
+//! bytes are at the destination (not the publication made again from the ledger's copy of the
+//! alert, whose form may differ: `1.50` reads back as `1.5`): found means sent (recorded, not
+//! resent); not found means send it. Outputs without a probe are sent again (at least once).
 
 use crate::ledger::Fingerprint;
 use crate::publisher::Publication;
