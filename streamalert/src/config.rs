@@ -231,9 +231,17 @@ pub const PROCESSOR_SETTINGS_FILE: &str = "processor.json";
 /// {
 ///   "concurrency": 32,
 ///   "dispatch_timeout_secs": 60,
-///   "ledger": {"path": "streamalert-ledger.sqlite3", "synchronous": "normal", "lock_timeout_secs": 30}
+///   "ledger": {"path": "streamalert-ledger.sqlite3", "synchronous": "normal", "lock_timeout_secs": 30},
+///   "max_attempts": 10,
+///   "max_attempts_by_service": {"slack": 3}
 /// }
 /// ```
+///
+/// A delivery that fails `max_attempts` times (the service's entry in
+/// `max_attempts_by_service` when there is one) is given up: it becomes `dead` with its last
+/// error, and `retry` no longer sends it (`ledger replay` makes it pending again). A permanent
+/// error makes it dead at its first attempt: the service refused it (HTTP 4xx other than 408
+/// and 429), the output is not configured, its credentials are missing.
 ///
 /// Relative paths are relative to the working directory, like the `file` output's paths in
 /// `outputs.json`.
@@ -259,6 +267,10 @@ pub struct ProcessorSettings {
     pub ledger: LedgerSettings,
     /// Where output secrets are stored (the `credentials` section; default: the `local` store).
     pub credentials: crate::creds::StoreSettings,
+    /// How many failed attempts a delivery gets before it is given up (`dead`).
+    pub max_attempts: u32,
+    /// Per output service (e.g. `slack`), a `max_attempts` of its own.
+    pub max_attempts_by_service: BTreeMap<String, u32>,
 }
 
 impl Default for ProcessorSettings {
@@ -268,6 +280,8 @@ impl Default for ProcessorSettings {
             dispatch_timeout_secs: 60,
             ledger: LedgerSettings::default(),
             credentials: crate::creds::StoreSettings::default(),
+            max_attempts: 10,
+            max_attempts_by_service: BTreeMap::new(),
         }
     }
 }
@@ -364,7 +378,42 @@ impl ProcessorSettings {
                 "`dispatch_timeout_secs` must be at least 1".into(),
             ));
         }
+        if settings.max_attempts == 0 {
+            return Err(invalid(
+                locate(text, "max_attempts"),
+                0,
+                "`max_attempts` must be at least 1".into(),
+            ));
+        }
+        if let Some((service, _)) = settings
+            .max_attempts_by_service
+            .iter()
+            .find(|(_, n)| **n == 0)
+        {
+            return Err(invalid(
+                locate(text, service),
+                0,
+                format!("`max_attempts_by_service.{service}` must be at least 1"),
+            ));
+        }
         Ok(settings)
+    }
+
+    /// How many failed attempts a delivery to `service` gets before it is given up.
+    ///
+    /// ```
+    /// use streamalert::config::ProcessorSettings;
+    /// let settings = ProcessorSettings::from_json(r#"{"max_attempts": 5, "max_attempts_by_service": {"slack": 2}}"#).unwrap();
+    /// assert_eq!(settings.max_attempts_for("slack"), 2);
+    /// assert_eq!(settings.max_attempts_for("file"), 5);
+    /// assert_eq!(ProcessorSettings::default().max_attempts_for("file"), 10);
+    /// assert!(ProcessorSettings::from_json(r#"{"max_attempts": 0}"#).is_err());
+    /// ```
+    pub fn max_attempts_for(&self, service: &str) -> u32 {
+        self.max_attempts_by_service
+            .get(service)
+            .copied()
+            .unwrap_or(self.max_attempts)
     }
 
     /// The per-delivery time limit.
@@ -374,5 +423,6 @@ impl ProcessorSettings {
 }
 
 const EXPECTED_SETTINGS: &str = "an object with optional \"concurrency\" (integer >= 1), \
-\"dispatch_timeout_secs\" (integer >= 1) and \"ledger\" ({\"path\": string, \
-\"synchronous\": \"normal\" or \"full\", \"lock_timeout_secs\": integer})";
+\"dispatch_timeout_secs\" (integer >= 1), \"ledger\" ({\"path\": string, \
+\"synchronous\": \"normal\" or \"full\", \"lock_timeout_secs\": integer}), \"max_attempts\" \
+(integer >= 1) and \"max_attempts_by_service\" ({\"<service>\": integer >= 1})";

@@ -9,8 +9,8 @@ use streamalert::Alert;
 use streamalert::alert::Timestamp;
 use streamalert::config::{LedgerSettings, OutputsConfig};
 use streamalert::ledger::{
-    AlertKey, AlertStatus, Claim, DeliveryState, Fingerprint, Ledger, LedgerCounts, LedgerEntry,
-    LedgerError, NewAlert, Outcome, SqliteLedger,
+    AlertKey, AlertStatus, Claim, DeliveryFilter, DeliveryState, Fingerprint, Ledger, LedgerCounts,
+    LedgerEntry, LedgerError, LedgerStatus, NewAlert, Outcome, QuarantinedAlert, SqliteLedger,
 };
 use streamalert::processor::{EventOutcome, Processor, ResolveError};
 use streamalert_tests::capture_logs_async;
@@ -104,6 +104,30 @@ impl Ledger for Recording {
     }
     async fn counts(&self) -> Result<LedgerCounts, LedgerError> {
         self.inner.counts().await
+    }
+    async fn quarantined(&self) -> Result<Vec<QuarantinedAlert>, LedgerError> {
+        self.inner.quarantined().await
+    }
+    async fn status(&self) -> Result<LedgerStatus, LedgerError> {
+        self.inner.status().await
+    }
+    async fn list(&self, filter: DeliveryFilter) -> Result<Vec<LedgerEntry>, LedgerError> {
+        self.inner.list(filter).await
+    }
+    async fn find(&self, alert_id: String) -> Result<Option<AlertKey>, LedgerError> {
+        self.inner.find(alert_id).await
+    }
+    async fn replay(
+        &self,
+        keys: Vec<AlertKey>,
+        output: Option<String>,
+    ) -> Result<u64, LedgerError> {
+        self.note("replay".into());
+        self.inner.replay(keys, output).await
+    }
+    async fn prune(&self, before: Timestamp) -> Result<u64, LedgerError> {
+        self.note("prune".into());
+        self.inner.prune(before).await
     }
 }
 

@@ -29,6 +29,7 @@ use crate::alert::{Alert, REQUIRED_OUTPUT, Timestamp, merge_groups};
 use crate::config::{OutputsConfig, ProcessorSettings};
 use crate::ledger::{
     AlertKey, Claim, Fingerprint, Ledger, LedgerEntry, LedgerError, NewAlert, Outcome,
+    QuarantinedAlert,
 };
 use crate::output::{Delivery, DispatchError, ErrorKind, Output};
 use crate::publisher::{Chain, Publication};
@@ -160,8 +161,11 @@ pub struct RunReport {
     pub alerts: u64,
     /// Deliveries sent.
     pub sent: u64,
-    /// Deliveries that failed (they stay pending for `retry`).
+    /// Deliveries that failed (they stay pending for `retry`, unless given up).
     pub failed: u64,
+    /// Of the failed deliveries, those given up (`dead`): a permanent error, or the last of
+    /// `max_attempts`.
+    pub dead: u64,
     /// Interrupted deliveries found at their destination and recorded as sent without sending.
     pub reconciled: u64,
     /// Alerts merged into merged alerts.
@@ -170,9 +174,9 @@ pub struct RunReport {
     pub ledger_errors: u64,
 }
 
-/// What a [`Processor::retry_pass`] did: the run's counts, and the alerts it left alone
-/// because another processor was delivering them (their deliveries stay pending for a later
-/// pass).
+/// What a [`Processor::retry_pass`] did: the run's counts, the alerts it left alone because
+/// another processor was delivering them (their deliveries stay pending for a later pass), and
+/// the alerts the ledger holds quarantined (their item cannot be read back).
 ///
 /// ```
 /// use streamalert::{ledger::AlertKey, processor::RetryReport};
@@ -186,6 +190,8 @@ pub struct RetryReport {
     pub run: RunReport,
     /// The alerts skipped because their claim was contended ([`Claim::Contended`]).
     pub contended: Vec<AlertKey>,
+    /// Every quarantined alert of the ledger (skipped by this pass and every other).
+    pub quarantined: Vec<QuarantinedAlert>,
 }
 
 #[derive(Debug, Default)]
@@ -193,6 +199,7 @@ struct Counters {
     alerts: AtomicU64,
     sent: AtomicU64,
     failed: AtomicU64,
+    dead: AtomicU64,
     reconciled: AtomicU64,
     merged: AtomicU64,
     ledger_errors: AtomicU64,
@@ -208,6 +215,7 @@ impl Counters {
             alerts: self.alerts.load(Ordering::Relaxed),
             sent: self.sent.load(Ordering::Relaxed),
             failed: self.failed.load(Ordering::Relaxed),
+            dead: self.dead.load(Ordering::Relaxed),
             reconciled: self.reconciled.load(Ordering::Relaxed),
             merged: self.merged.load(Ordering::Relaxed),
             ledger_errors: self.ledger_errors.load(Ordering::Relaxed),
@@ -220,6 +228,8 @@ struct Prepared {
     alert: Arc<Alert>,
     key: AlertKey,
     deliveries: Vec<Planned>,
+    /// Output → attempts the ledger counted before this one (absent: none).
+    attempts: BTreeMap<String, u32>,
 }
 
 enum Planned {
@@ -421,7 +431,7 @@ impl Processor {
         let mut pending: Vec<(LedgerEntry, Prepared)> = Vec::new();
         let mut candidates: BTreeMap<String, Vec<Alert>> = BTreeMap::new();
         for entry in open {
-            let to_send = entry.alert.remaining_outputs();
+            let to_send = entry.to_retry();
             if to_send.is_empty() {
                 if entry.alert.merge_enabled() {
                     candidates
@@ -431,7 +441,12 @@ impl Processor {
                 }
                 continue;
             }
-            let prepared = self.prepare(&entry.alert, to_send);
+            let mut prepared = self.prepare(&entry.alert, to_send);
+            prepared.attempts = entry
+                .deliveries
+                .iter()
+                .map(|d| (d.output.clone(), d.attempts))
+                .collect();
             pending.push((entry, prepared));
         }
 
@@ -503,9 +518,20 @@ impl Processor {
                 run.spawn(prepared).await;
             }
         }
+        let run = run.finish().await;
+        let quarantined = ledger.quarantined().await?;
+        for alert in &quarantined {
+            tracing::error!(
+                alert_id = %alert.key.alert_id,
+                rule = %alert.key.rule_name,
+                reason = %alert.reason,
+                "quarantined: the ledger cannot read this alert back; it is not retried"
+            );
+        }
         Ok(RetryReport {
-            run: run.finish().await,
+            run,
             contended,
+            quarantined,
         })
     }
 
@@ -537,6 +563,7 @@ impl Processor {
             key: AlertKey::of(&alert),
             alert: Arc::new(alert),
             deliveries,
+            attempts: BTreeMap::new(),
         }
     }
 
@@ -595,17 +622,20 @@ impl Processor {
             alert,
             key,
             deliveries,
+            attempts,
         } = prepared;
         let span = tracing::info_span!("alert", alert_id = %key.alert_id, rule = %key.rule_name);
         let alert = &alert;
         let key = &key;
+        let attempts = &attempts;
         async move {
             let deliveries = deliveries.iter().map(|planned| {
                 let output = planned.output();
                 let span = tracing::info_span!("delivery", output = %output);
                 async move {
                     let result = self.attempt(alert, planned).await;
-                    self.record(key, output, &result, counters).await;
+                    let before = attempts.get(output).copied().unwrap_or(0);
+                    self.record(key, output, before, &result, counters).await;
                     (output.to_owned(), result.is_ok())
                 }
                 .instrument(span)
@@ -619,10 +649,14 @@ impl Processor {
         .await
     }
 
+    /// Records the outcome of one attempt at `output`, the ledger having counted `before`
+    /// attempts: a failure is given up (`dead`) when it is permanent or the last of the
+    /// service's `max_attempts`.
     async fn record(
         &self,
         key: &AlertKey,
         output: &str,
+        before: u32,
         result: &Result<(), DispatchError>,
         counters: &Counters,
     ) {
@@ -634,8 +668,21 @@ impl Processor {
             }
             Err(error) => {
                 Counters::add(&counters.failed, 1);
-                tracing::warn!(%error, retryable = error.is_retryable(), "delivery failed; it stays pending for `retry`");
-                Outcome::Failed(error.to_string())
+                let service = output.split_once(':').map_or(output, |(s, _)| s);
+                let max_attempts = self.settings.max_attempts_for(service);
+                let attempts = before.saturating_add(1);
+                if error.is_permanent() {
+                    Counters::add(&counters.dead, 1);
+                    tracing::error!(%error, "delivery failed permanently; given up (dead), `ledger replay` sends it again");
+                    Outcome::Dead(error.to_string())
+                } else if attempts >= max_attempts {
+                    Counters::add(&counters.dead, 1);
+                    tracing::error!(%error, attempts, "delivery failed {max_attempts} times (max_attempts); given up (dead), `ledger replay` sends it again");
+                    Outcome::Dead(error.to_string())
+                } else {
+                    tracing::warn!(%error, attempts, "delivery failed; it stays pending for `retry`");
+                    Outcome::Failed(error.to_string())
+                }
             }
         };
         let Some(ledger) = &self.ledger else {
@@ -788,7 +835,7 @@ impl Run {
         for mut alert in alerts {
             let to_send = alert.remaining_outputs();
             if !to_send.is_empty() {
-                alert.attempts += 1;
+                alert.attempts = alert.attempts.saturating_add(1);
                 alert.dispatched = now;
             }
             let prepared = self.processor.prepare(&alert, to_send);
