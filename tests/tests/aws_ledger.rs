@@ -20,7 +20,8 @@ use streamalert::aws::sdk::lambda_runtime::{Context, LambdaEvent};
 use streamalert::aws::{Aws, BatchLimits, BatchSink, Batcher};
 use streamalert::config::OutputsConfig;
 use streamalert::ledger::{
-    AlertKey, Claim, DeliveryState, DynamoDbLedger, Fingerprint, Ledger, NewAlert, Outcome,
+    AlertKey, Claim, DeliveryFilter, DeliveryState, DynamoDbLedger, Fingerprint, Ledger, NewAlert,
+    Outcome,
 };
 use streamalert::output::{Delivery, DispatchError, ErrorKind};
 use streamalert::processor::{EventOutcome, Processor};
@@ -869,6 +870,14 @@ enum Step {
     Begin(usize, &'static [&'static str]),
     Outcome(usize, &'static str, Option<&'static str>),
     Merge(&'static [usize], usize),
+    /// A delivery given up, with its reason.
+    Dead(usize, &'static str, &'static str),
+    /// `replay` of these alerts (only this output's deliveries, when given).
+    Replay(&'static [usize], Option<&'static str>),
+    /// `prune` with a cutoff in the past (`false`: nothing is that old) or in the future.
+    Prune(bool),
+    /// `find` of an alert's id.
+    Find(usize),
 }
 
 /// Runs `steps` on `ledger` and returns, after each, the result of the call, every alert
@@ -911,6 +920,33 @@ async fn run_steps(ledger: &dyn Ledger, alerts: &[Alert], steps: &[Step]) -> Vec
                     .await
                     .map(|()| "ok".to_owned())
             }
+            Step::Dead(i, output, reason) => ledger
+                .record_outcome(
+                    AlertKey::of(&alerts[*i]),
+                    (*output).to_owned(),
+                    Outcome::Dead((*reason).to_owned()),
+                )
+                .await
+                .map(|()| "ok".to_owned()),
+            Step::Replay(indices, output) => ledger
+                .replay(
+                    indices.iter().map(|i| AlertKey::of(&alerts[*i])).collect(),
+                    output.map(str::to_owned),
+                )
+                .await
+                .map(|n| format!("replayed {n}")),
+            Step::Prune(future) => {
+                let cutoff = if *future {
+                    Timestamp::now().plus_minutes(60)
+                } else {
+                    Timestamp::EPOCH
+                };
+                ledger.prune(cutoff).await.map(|n| format!("pruned {n}"))
+            }
+            Step::Find(i) => ledger
+                .find(alerts[*i].alert_id.clone())
+                .await
+                .map(|key| format!("{key:?}")),
             Step::Merge(originals, merged) => ledger
                 .record_merge(
                     originals
@@ -937,11 +973,25 @@ async fn run_steps(ledger: &dyn Ledger, alerts: &[Alert], steps: &[Step]) -> Vec
             .into_iter()
             .map(|e| e.alert.alert_id)
             .collect();
+        let status = ledger.status().await.unwrap();
+        let dead: Vec<String> = ledger
+            .list(DeliveryFilter {
+                state: Some(DeliveryState::Dead),
+                output: None,
+            })
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| e.alert.alert_id)
+            .collect();
         views.push(json!({
             "result": result.map_err(|e| format!("{e:?}").split([' ', '(']).next().unwrap().to_owned()),
             "alerts": got,
             "open": open,
             "counts": format!("{:?}", ledger.counts().await.unwrap()),
+            "status": format!("{:?} {:?}", status.counts, status.by_output),
+            "oldest_unsent": status.oldest_unsent.map(|t| t.to_string()),
+            "dead": dead,
         }));
     }
     views
@@ -980,6 +1030,8 @@ async fn the_dynamodb_ledger_answers_as_the_sqlite_ledger_does() {
     let unknown = Alert::new("r0", json!({}), ["file:a"]);
     alerts.push(unknown);
     alerts.push(Alert::new("r5", json!({}), ["file:a"]));
+    // Never recorded.
+    alerts.push(Alert::new("r6", json!({}), ["file:a"]));
 
     use Step::*;
     let steps = [
@@ -1016,6 +1068,19 @@ async fn the_dynamodb_ledger_answers_as_the_sqlite_ledger_does() {
         // marks it once.
         Merge(&[1, 4], 5),
         Merge(&[1, 1], 5),
+        // Dead letters, replay, find and prune.
+        Record(4, &[], &[]),
+        Dead(4, "file:a", "HTTP 400"),
+        Dead(0, "file:a", "already sent: no change"),
+        Outcome(4, "file:a", Some("after death")),
+        Replay(&[4], Some("slack:b")),
+        Replay(&[4, 0], None),
+        Dead(4, "file:a", "HTTP 404"),
+        Replay(&[4, 6], None),
+        Find(4),
+        Find(6),
+        Prune(false),
+        Prune(true),
     ];
     let expected = run_steps(&sqlite, &alerts, &steps).await;
     let got = run_steps(&dynamodb, &alerts, &steps).await;
@@ -1028,4 +1093,88 @@ async fn the_dynamodb_ledger_answers_as_the_sqlite_ledger_does() {
         );
     }
     std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// An item the ledger cannot read back (a torn `Record`) is quarantined with the reason; one
+/// that StreamAlert's Python wrote with `NaN` and `Infinity` and `Attempts` past u32::MAX reads;
+/// the open alerts, counts and `get` say so, and `replay` gives the quarantined one another
+/// chance (quarantined again while still unreadable).
+#[tokio::test]
+async fn an_unreadable_item_is_quarantined_and_the_others_go_on() {
+    let Some(setup) = setup("an_unreadable_item_is_quarantined_and_the_others_go_on").await else {
+        return;
+    };
+    let ledger = DynamoDbLedger::new(&setup.aws, &setup.table);
+    let python = Alert::new("python_rule", json!({}), ["file:a"]);
+    let torn = Alert::new("torn_rule", json!({}), ["file:a"]);
+    for (alert, record, attempts) in [
+        (&python, "{\"x\":NaN,\"y\":Infinity}", "4294967296"),
+        (&torn, "{\"x\":", "1"),
+    ] {
+        ledger
+            .record_alerts(vec![NewAlert {
+                alert: alert.clone(),
+                intents: BTreeMap::new(),
+            }])
+            .await
+            .unwrap();
+        setup
+            .aws
+            .dynamodb()
+            .update_item()
+            .table_name(&setup.table)
+            .key("RuleName", AttributeValue::S(alert.rule_name.clone()))
+            .key("AlertID", AttributeValue::S(alert.alert_id.clone()))
+            .update_expression("SET #r = :r, Attempts = :a")
+            .expression_attribute_names("#r", "Record")
+            .expression_attribute_values(":r", AttributeValue::S(record.to_owned()))
+            .expression_attribute_values(":a", AttributeValue::N(attempts.to_owned()))
+            .send()
+            .await
+            .unwrap();
+    }
+    let open = ledger.open_alerts().await.unwrap();
+    assert_eq!(open.len(), 1);
+    assert_eq!(open[0].alert.alert_id, python.alert_id);
+    assert_eq!(open[0].alert.attempts, u32::MAX);
+    assert_eq!(
+        streamalert::json::PythonJson::DEFAULT.dump(&open[0].alert.record),
+        r#"{"x": NaN, "y": Infinity}"#
+    );
+    let quarantined = ledger.quarantined().await.unwrap();
+    assert_eq!(quarantined.len(), 1);
+    assert_eq!(quarantined[0].key, AlertKey::of(&torn));
+    assert!(
+        quarantined[0].reason.contains("`Record` is not valid JSON"),
+        "{}",
+        quarantined[0].reason
+    );
+    assert!(
+        raw_item(&setup, &AlertKey::of(&torn))
+            .await
+            .contains_key("Quarantined")
+    );
+    let counts = ledger.counts().await.unwrap();
+    assert_eq!((counts.quarantined_alerts, counts.open_alerts), (1, 1));
+    let error = ledger.get(AlertKey::of(&torn)).await.unwrap_err();
+    assert!(error.to_string().contains("is quarantined"), "{error}");
+    assert_eq!(
+        ledger.find(torn.alert_id.clone()).await.unwrap(),
+        Some(AlertKey::of(&torn))
+    );
+
+    assert_eq!(
+        ledger
+            .replay(vec![AlertKey::of(&torn)], None)
+            .await
+            .unwrap(),
+        1
+    );
+    assert!(
+        !raw_item(&setup, &AlertKey::of(&torn))
+            .await
+            .contains_key("Quarantined")
+    );
+    assert_eq!(ledger.open_alerts().await.unwrap().len(), 1);
+    assert_eq!(ledger.quarantined().await.unwrap().len(), 1);
 }
