@@ -151,3 +151,35 @@ async fn a_4xx_dies_at_once_a_5xx_after_max_attempts_and_replay_sends_them_again
     let counts = ledger.counts().await.unwrap();
     assert_eq!((counts.complete_alerts, counts.dead), (1, 0));
 }
+
+/// An output missing from outputs.json and one whose credentials are not stored are given up
+/// at their first attempt, with the reason.
+#[tokio::test]
+async fn configuration_errors_die_at_once() {
+    let config = OutputsConfig::from_json(r#"{"webhook": ["nocreds"]}"#).unwrap();
+    let ledger = Arc::new(SqliteLedger::open(&ledger_settings("config")).unwrap());
+    let processor = Processor::new(config).with_ledger(ledger.clone());
+    let alert = Alert::new("r", json!({}), ["hook:missing", "webhook:nocreds"]);
+    let key = AlertKey::of(&alert);
+    let report = processor.process(vec![alert]).await.unwrap();
+    assert_eq!((report.failed, report.dead), (2, 2), "{report:?}");
+    let entry = ledger.get(key).await.unwrap().unwrap();
+    for (output, reason) in [
+        ("hook:missing", "does not exist in outputs.json"),
+        ("webhook:nocreds", "no `url` stored"),
+    ] {
+        let delivery = entry.delivery(output).unwrap();
+        assert_eq!(
+            (delivery.state, delivery.attempts),
+            (DeliveryState::Dead, 1)
+        );
+        assert!(
+            delivery
+                .last_error
+                .as_deref()
+                .is_some_and(|e| e.contains(reason)),
+            "{delivery:?}"
+        );
+    }
+    assert!(ledger.open_alerts().await.unwrap().is_empty());
+}
