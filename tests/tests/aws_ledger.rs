@@ -8,6 +8,8 @@
 mod aws_support;
 
 use aws_support::{local_aws, moto_endpoint, unique};
+mod processor_support;
+
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -1177,4 +1179,89 @@ async fn an_unreadable_item_is_quarantined_and_the_others_go_on() {
     );
     assert_eq!(ledger.open_alerts().await.unwrap().len(), 1);
     assert_eq!(ledger.quarantined().await.unwrap().len(), 1);
+}
+
+#[test]
+fn cli_child() {
+    if !processor_support::child_main() {
+        // In the test process: the registrations this file relies on exist.
+        assert!(streamalert::registry().output("batch-probe").is_some());
+    }
+}
+
+/// `ledger --alerts-table` runs the command on a DynamoDB alerts table (this test binary as
+/// the processor, the AWS SDK pointed at moto by the environment).
+#[tokio::test]
+async fn the_ledger_command_works_on_a_dynamodb_alerts_table() {
+    let Some(setup) = setup("the_ledger_command_works_on_a_dynamodb_alerts_table").await else {
+        return;
+    };
+    let ledger = DynamoDbLedger::new(&setup.aws, &setup.table);
+    let alert = Alert::new("table_rule", json!({"n": 1}), ["file:a", "slack:b"]);
+    let key = AlertKey::of(&alert);
+    ledger
+        .record_alerts(vec![NewAlert {
+            alert: alert.clone(),
+            intents: BTreeMap::new(),
+        }])
+        .await
+        .unwrap();
+    ledger
+        .record_outcome(key.clone(), "file:a".into(), Outcome::Sent)
+        .await
+        .unwrap();
+    ledger
+        .record_outcome(
+            key.clone(),
+            "slack:b".into(),
+            Outcome::Dead("HTTP 400".into()),
+        )
+        .await
+        .unwrap();
+    let endpoint = moto_endpoint("the_ledger_command_works_on_a_dynamodb_alerts_table").unwrap();
+    let env = [
+        ("AWS_ENDPOINT_URL", endpoint.as_str()),
+        ("AWS_ACCESS_KEY_ID", "testing"),
+        ("AWS_SECRET_ACCESS_KEY", "testing"),
+        ("AWS_REGION", "us-east-1"),
+    ];
+    let dir = temp_dir("ledger-command-table");
+    let run = |args: &[&str]| {
+        let mut all = vec!["ledger", "--alerts-table", setup.table.as_str()];
+        all.extend(args);
+        let out = processor_support::run_cli_with_env(&dir, &all, &env);
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, out, err) = run(&["status"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        out.contains("deliveries: pending 0, failed 0, dead 1, sent 1"),
+        "{out}"
+    );
+    let (code, out, err) = run(&["show", &alert.alert_id]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains("  slack:b: dead, attempts 1"), "{out}");
+    assert!(out.contains("last error: HTTP 400"), "{out}");
+    let (code, _, err) = run(&["show", "no-such-alert"]);
+    assert_eq!(code, Some(1));
+    assert!(
+        err.contains(&format!(
+            "alert no-such-alert is not in the ledger (table {})",
+            setup.table
+        )),
+        "{err}"
+    );
+    let (code, out, err) = run(&["replay", "--dead"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains("replayed 1 deliveries"), "{out}");
+    let entry = ledger.get(key).await.unwrap().unwrap();
+    assert_eq!(
+        entry.delivery("slack:b").unwrap().state,
+        DeliveryState::Pending
+    );
+    std::fs::remove_dir_all(dir).unwrap();
 }
