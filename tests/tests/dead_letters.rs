@@ -97,6 +97,7 @@ async fn a_4xx_dies_at_once_a_5xx_after_max_attempts_and_replay_sends_them_again
     let alert = Alert::new("r", json!({"n": 1}), ["hook:bad", "hook:down"]);
     let key = AlertKey::of(&alert);
 
+    let event = serde_json::Value::Object(alert.to_item());
     let report = processor.process(vec![alert]).await.unwrap();
     assert_eq!((report.failed, report.dead), (2, 1), "{report:?}");
     let entry = ledger.get(key.clone()).await.unwrap().unwrap();
@@ -118,6 +119,9 @@ async fn a_4xx_dies_at_once_a_5xx_after_max_attempts_and_replay_sends_them_again
     assert_eq!((second.run.failed, second.run.dead), (1, 0));
     let third = processor.retry_pass().await.unwrap();
     assert_eq!((third.run.failed, third.run.dead), (1, 1));
+    // StreamAlert's event of the alert (as its merger re-sends it): nothing dead is sent.
+    let outcome = processor.dispatch_event(&event).await;
+    assert!(outcome.results().is_empty(), "{outcome:?}");
     let fourth = processor.retry_pass().await.unwrap();
     assert_eq!(
         (fourth.run.alerts, fourth.run.failed),
