@@ -231,7 +231,7 @@ pub const PROCESSOR_SETTINGS_FILE: &str = "processor.json";
 /// {
 ///   "concurrency": 32,
 ///   "dispatch_timeout_secs": 60,
-///   "ledger": {"path": "streamalert-ledger.sqlite3", "synchronous": "normal", "lock_timeout_secs": 30},
+///   "ledger": {"path": "streamalert-ledger.sqlite3", "synchronous": "normal", "lock_timeout_secs": 30, "retention_days": 7},
 ///   "max_attempts": 10,
 ///   "max_attempts_by_service": {"slack": 3}
 /// }
@@ -296,6 +296,9 @@ pub struct LedgerSettings {
     pub synchronous: Synchronous,
     /// How long a command waits for another processor that holds the ledger.
     pub lock_timeout_secs: u64,
+    /// How many days a complete alert's tombstone (its key, rule and sent outputs, without
+    /// the record) is kept, so that an event delivered again is recognised and not sent again.
+    pub retention_days: u64,
 }
 
 impl Default for LedgerSettings {
@@ -304,6 +307,7 @@ impl Default for LedgerSettings {
             path: PathBuf::from("streamalert-ledger.sqlite3"),
             synchronous: Synchronous::Normal,
             lock_timeout_secs: 30,
+            retention_days: 7,
         }
     }
 }
@@ -424,5 +428,5 @@ impl ProcessorSettings {
 
 const EXPECTED_SETTINGS: &str = "an object with optional \"concurrency\" (integer >= 1), \
 \"dispatch_timeout_secs\" (integer >= 1), \"ledger\" ({\"path\": string, \
-\"synchronous\": \"normal\" or \"full\", \"lock_timeout_secs\": integer}), \"max_attempts\" \
+\"synchronous\": \"normal\" or \"full\", \"lock_timeout_secs\": integer, \"retention_days\": integer}), \"max_attempts\" \
 (integer >= 1) and \"max_attempts_by_service\" ({\"<service>\": integer >= 1})";

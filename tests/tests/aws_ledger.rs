@@ -775,7 +775,13 @@ async fn lambda_handler_delivers_sample_events_and_returns_the_result_map() {
         return;
     };
     let dir = temp_dir("lambda");
-    let config = json!({"file": {"a": dir.join("a.jsonl")}, "stdout": ["console"]}).to_string();
+    // `blocked` cannot be written (its directory is a file): a failure that is retried.
+    std::fs::write(dir.join("blocker"), "a file").unwrap();
+    let config = json!({
+        "file": {"a": dir.join("a.jsonl"), "blocked": dir.join("blocker/b.jsonl")},
+        "stdout": ["console"]
+    })
+    .to_string();
     let ledger = DynamoDbLedger::new(&setup.aws, &setup.table);
     let processor = processor(&config, ledger.clone());
     let invoke = |payload: Value| {
@@ -790,11 +796,11 @@ async fn lambda_handler_delivers_sample_events_and_returns_the_result_map() {
     let alert = Alert::new(
         "lambda_rule",
         json!({"user": "root"}),
-        ["file:a", "slack:unconfigured"],
+        ["file:a", "file:blocked"],
     );
     let event = Value::Object(alert.to_item());
     let reply = invoke(event.clone()).await.unwrap();
-    assert_eq!(reply, json!({"file:a": true, "slack:unconfigured": false}));
+    assert_eq!(reply, json!({"file:a": true, "file:blocked": false}));
     let written = lines(&dir.join("a.jsonl"));
     assert_eq!(written.len(), 1);
     assert!(written[0].contains(&alert.alert_id));
@@ -803,7 +809,7 @@ async fn lambda_handler_delivers_sample_events_and_returns_the_result_map() {
     let key_event = json!({"AlertID": alert.alert_id, "RuleName": alert.rule_name});
     assert_eq!(
         invoke(key_event).await.unwrap(),
-        json!({"slack:unconfigured": false})
+        json!({"file:blocked": false})
     );
     assert_eq!(
         lines(&dir.join("a.jsonl")).len(),
@@ -1263,5 +1269,69 @@ async fn the_ledger_command_works_on_a_dynamodb_alerts_table() {
         entry.delivery("slack:b").unwrap().state,
         DeliveryState::Pending
     );
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// A complete alert becomes a tombstone: no `Record` or `Context`, `Completed` and the TTL
+/// attribute `ExpiresAt` (completion plus the retention) set, the table's TTL enabled on it; it
+/// is still recognised (an event delivered again sends nothing) and retry passes skip it.
+#[tokio::test]
+async fn a_complete_alert_becomes_a_tombstone_that_dynamodb_expires() {
+    let Some(setup) = setup("a_complete_alert_becomes_a_tombstone_that_dynamodb_expires").await
+    else {
+        return;
+    };
+    let ttl = setup
+        .aws
+        .dynamodb()
+        .describe_time_to_live()
+        .table_name(&setup.table)
+        .send()
+        .await
+        .unwrap();
+    let spec = ttl.time_to_live_description().unwrap();
+    assert_eq!(spec.attribute_name(), Some("ExpiresAt"));
+    assert_eq!(
+        spec.time_to_live_status(),
+        Some(&dynamodb::types::TimeToLiveStatus::Enabled)
+    );
+
+    let dir = temp_dir("tombstone");
+    let ledger = DynamoDbLedger::new(&setup.aws, &setup.table)
+        .with_retention(std::time::Duration::from_secs(3600));
+    let config = json!({"file": {"a": dir.join("a.jsonl")}}).to_string();
+    let processor = processor(&config, ledger.clone());
+    let mut alert = Alert::new("tomb_rule", json!({"user": "root"}), ["file:a"]);
+    alert.context.insert("k".into(), json!("v"));
+    let key = AlertKey::of(&alert);
+    let before = Timestamp::now().unix_seconds();
+    let report = processor.process(vec![alert.clone()]).await.unwrap();
+    assert_eq!(report.sent, 1);
+
+    let item = raw_item(&setup, &key).await;
+    assert!(
+        !item.contains_key("Record") && !item.contains_key("Context"),
+        "{item:?}"
+    );
+    assert!(matches!(item.get("Completed"), Some(AttributeValue::S(_))));
+    let expires: i64 = match item.get("ExpiresAt") {
+        Some(AttributeValue::N(n)) => n.parse().unwrap(),
+        other => panic!("ExpiresAt: {other:?}"),
+    };
+    assert!(
+        (before + 3600..=Timestamp::now().unix_seconds() + 3600).contains(&expires),
+        "{expires}"
+    );
+    assert_eq!(string_set(item.get("OutputsSent")), ["file:a"]);
+
+    let entry = ledger.get(key.clone()).await.unwrap().unwrap();
+    assert_eq!(entry.status, streamalert::ledger::AlertStatus::Complete);
+    assert_eq!(entry.alert.record, Value::Null);
+    assert!(ledger.open_alerts().await.unwrap().is_empty());
+    let outcome = processor
+        .dispatch_event(&Value::Object(alert.to_item()))
+        .await;
+    assert!(outcome.results().is_empty(), "{outcome:?}");
+    assert_eq!(lines(&dir.join("a.jsonl")).len(), 1, "delivered once");
     std::fs::remove_dir_all(dir).unwrap();
 }

@@ -7,14 +7,16 @@
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 use streamalert::Alert;
 use streamalert::alert::Timestamp;
-use streamalert::config::LedgerSettings;
+use streamalert::config::{LedgerSettings, OutputsConfig};
 use streamalert::json::PythonJson;
 use streamalert::ledger::{
     AlertKey, AlertStatus, DeliveryFilter, DeliveryState, Ledger, LedgerError, NewAlert, Outcome,
     SqliteLedger,
 };
+use streamalert::processor::Processor;
 
 fn settings(name: &str) -> LedgerSettings {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
@@ -446,4 +448,59 @@ async fn a_version_2_ledger_is_upgraded_and_a_newer_one_refused() {
             .contains("schema version 99, this processor reads versions 2 to 3"),
         "{error}"
     );
+}
+
+/// A complete alert is reduced to a tombstone (key, rule, sent outputs, times; no record): it
+/// is still recognised, so an event delivered again sends nothing, and it is removed when the
+/// ledger is opened `retention_days` after its completion.
+#[tokio::test]
+async fn a_complete_alert_is_a_tombstone_until_its_retention_ends() {
+    let settings = settings("tombstone");
+    let dir = settings.path.parent().unwrap().to_owned();
+    let alert = Alert::new("r", json!({"secret_field": "x"}), ["file:a"]);
+    let key = AlertKey::of(&alert);
+    {
+        let ledger = Arc::new(SqliteLedger::open(&settings).unwrap());
+        let config =
+            OutputsConfig::from_json(&json!({"file": {"a": dir.join("a.jsonl")}}).to_string())
+                .unwrap();
+        let processor = Processor::new(config).with_ledger(ledger.clone());
+        let report = processor.process(vec![alert.clone()]).await.unwrap();
+        assert_eq!(report.sent, 1);
+        let entry = ledger.get(key.clone()).await.unwrap().unwrap();
+        assert_eq!(entry.status, AlertStatus::Complete);
+        assert_eq!(entry.alert.record, Value::Null, "the record is gone");
+        assert_eq!(entry.alert.created, alert.created);
+        assert_eq!(
+            entry.alert.outputs_sent.iter().collect::<Vec<_>>(),
+            ["file:a"]
+        );
+        // StreamAlert's event of the same alert, delivered again: recognised, nothing sent.
+        let outcome = processor
+            .dispatch_event(&Value::Object(alert.to_item()))
+            .await;
+        assert!(outcome.results().is_empty(), "{outcome:?}");
+        assert!(ledger.open_alerts().await.unwrap().is_empty());
+        assert_eq!(ledger.entries().unwrap().len(), 1);
+    }
+    let text = std::fs::read_to_string(dir.join("a.jsonl")).unwrap();
+    assert_eq!(text.lines().count(), 1, "delivered once");
+    let conn = rusqlite::Connection::open(&settings.path).unwrap();
+    let items: i64 = conn
+        .query_row("SELECT COUNT(*) FROM alert_items", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(items, 0, "no record left in the ledger");
+    drop(conn);
+    // Within the retention period the tombstone stays; after it, opening removes it.
+    drop(SqliteLedger::open(&settings).unwrap());
+    let ledger = SqliteLedger::open(&settings).unwrap();
+    assert!(ledger.get(key.clone()).await.unwrap().is_some());
+    drop(ledger);
+    let expired = LedgerSettings {
+        retention_days: 0,
+        ..settings
+    };
+    let ledger = SqliteLedger::open(&expired).unwrap();
+    assert_eq!(ledger.get(key).await.unwrap(), None);
+    assert_eq!(ledger.counts().await.unwrap().sent, 0);
 }

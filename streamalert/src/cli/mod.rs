@@ -30,7 +30,7 @@ Configuration (the --config directory, default ./conf):
   processor.json  optional settings (defaults shown):
                   {\"concurrency\": 32, \"dispatch_timeout_secs\": 60,
                    \"ledger\": {\"path\": \"streamalert-ledger.sqlite3\", \"synchronous\": \"normal\",
-                              \"lock_timeout_secs\": 30},
+                              \"lock_timeout_secs\": 30, \"retention_days\": 7},
                    \"max_attempts\": 10, \"max_attempts_by_service\": {}}
                   A delivery failing max_attempts times (per service: e.g. {\"slack\": 3}), or
                   permanently at once (HTTP 4xx other than 408/429, an output not configured,

@@ -24,6 +24,10 @@ const DELIVERIES: &str = "Deliveries";
 const MERGED_INTO: &str = "MergedInto";
 /// Set on an alert whose item cannot be read back: why. Retry passes skip it.
 const QUARANTINED: &str = "Quarantined";
+/// Set on a tombstone: when the alert was complete.
+const COMPLETED: &str = "Completed";
+/// The table's TTL attribute on a tombstone: when DynamoDB may delete it (epoch seconds).
+const EXPIRES_AT: &str = "ExpiresAt";
 
 type Item = HashMap<String, AttributeValue>;
 
@@ -47,8 +51,14 @@ type Item = HashMap<String, AttributeValue>;
 /// on with the others; an error from `record_alerts` of an alert already recorded), so two
 /// processors (or a retried Lambda invocation) on the same alert deliver each output once. A lease that outlives its processor (it was killed) expires after
 /// [`with_lease`](DynamoDbLedger::with_lease) (default 15 minutes, Lambda's longest run), after
-/// which the output is sent again. Alerts are kept when complete (StreamAlert deletes them);
-/// expire them with a DynamoDB TTL of your own if you wish.
+/// which the output is sent again. A complete alert (every output sent, no merge to wait for)
+/// is not deleted as StreamAlert does but reduced to a *tombstone* (spec `outputs.md` Q3): its
+/// `Record` and `Context` are removed, `Completed` (the time) and the numeric TTL attribute
+/// `ExpiresAt` (completion plus [`with_retention`](DynamoDbLedger::with_retention), default 7
+/// days) are set, so an event delivered again is still recognised; [`create_table`] enables the
+/// table's TTL on `ExpiresAt`. Retry passes do not read tombstones.
+///
+/// [`create_table`]: DynamoDbLedger::create_table
 ///
 /// ```no_run
 /// use std::sync::Arc;
@@ -64,6 +74,7 @@ pub struct DynamoDbLedger {
     table: String,
     owner: String,
     lease: Duration,
+    retention: Duration,
 }
 
 impl fmt::Debug for DynamoDbLedger {
@@ -89,7 +100,14 @@ impl DynamoDbLedger {
             table: table.into(),
             owner: uuid::Uuid::new_v4().to_string(),
             lease: Duration::from_secs(15 * 60),
+            retention: Duration::from_secs(7 * 86_400),
         }
+    }
+
+    /// The same ledger keeping tombstones of complete alerts for `retention` (DynamoDB deletes
+    /// them through the table's TTL afterwards).
+    pub fn with_retention(self, retention: Duration) -> Self {
+        Self { retention, ..self }
     }
 
     /// The same ledger with another lease: how long a claimed output stays reserved for this
@@ -130,16 +148,58 @@ impl DynamoDbLedger {
             .send()
             .await;
         match created {
-            Ok(_) => Ok(()),
+            Ok(_) => {}
             Err(error)
                 if error
                     .as_service_error()
                     .is_some_and(|e| e.is_resource_in_use_exception()) =>
             {
-                Ok(())
+                return Ok(());
             }
-            Err(error) => Err(self.failed("CreateTable", error)),
+            Err(error) => return Err(self.failed("CreateTable", error)),
         }
+        let ttl = aws_sdk_dynamodb::types::TimeToLiveSpecification::builder()
+            .attribute_name(EXPIRES_AT)
+            .enabled(true)
+            .build()
+            .map_err(build_error)?;
+        self.client
+            .update_time_to_live()
+            .table_name(&self.table)
+            .time_to_live_specification(ttl)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| self.failed("UpdateTimeToLive", e))
+    }
+
+    /// Reduces the alert to its tombstone once it is complete; nothing otherwise.
+    async fn tombstone_if_complete(&self, key: &AlertKey) -> Result<(), LedgerError> {
+        let Some(item) = self.get_item(key).await? else {
+            return Ok(());
+        };
+        if item.contains_key(COMPLETED) || item.contains_key(MERGED_INTO) {
+            return Ok(());
+        }
+        let Ok(entry) = self.entry(&item) else {
+            return Ok(());
+        };
+        if entry.status != AlertStatus::Complete {
+            return Ok(());
+        }
+        let now = Timestamp::now();
+        let expires = now
+            .unix_seconds()
+            .saturating_add(i64::try_from(self.retention.as_secs()).unwrap_or(i64::MAX));
+        let mut update = Updater::default();
+        update.set(COMPLETED, AttributeValue::S(now.to_string()));
+        update.set(EXPIRES_AT, AttributeValue::N(expires.to_string()));
+        for removed in ["Record", "Context"] {
+            let name = update.name(removed);
+            update.removes.push(name);
+        }
+        update.condition("attribute_exists(AlertID)".to_owned());
+        self.update(key, update).await.map(|_| ())
     }
 
     fn failed<E>(
@@ -186,15 +246,22 @@ impl DynamoDbLedger {
             .map_err(|e| self.failed("GetItem", e))
     }
 
-    async fn scan(&self) -> Result<Vec<Item>, LedgerError> {
+    /// Every item, or only those without `without` (an attribute name).
+    async fn scan(&self, without: Option<&str>) -> Result<Vec<Item>, LedgerError> {
         let mut items = Vec::new();
         let mut start: Option<Item> = None;
         loop {
-            let reply = self
+            let mut request = self
                 .client
                 .scan()
                 .table_name(&self.table)
-                .consistent_read(true)
+                .consistent_read(true);
+            if let Some(name) = without {
+                request = request
+                    .filter_expression("attribute_not_exists(#x)")
+                    .expression_attribute_names("#x", name);
+            }
+            let reply = request
                 .set_exclusive_start_key(start.take())
                 .send()
                 .await
@@ -429,7 +496,13 @@ impl DynamoDbLedger {
             path: self.table.clone().into(),
             message,
         };
-        let json = item_to_json(item);
+        let mut json = item_to_json(item);
+        if item.contains_key(COMPLETED)
+            && let Some(map) = json.as_object_mut()
+        {
+            // A tombstone: its record is gone.
+            map.entry("Record").or_insert_with(|| Value::from("null"));
+        }
         let mut alert = Alert::from_item(&json).map_err(|e| corrupt(e.to_string()))?;
         let sent = string_set(item.get("OutputsSent"));
         alert.outputs_sent.extend(sent.iter().cloned());
@@ -495,10 +568,15 @@ impl DynamoDbLedger {
     /// Every alert of the table, oldest first, and the quarantined ones. An item that cannot
     /// be read back is quarantined now (its reason stored, logged with its id and rule) instead
     /// of failing the read.
-    async fn load(&self) -> Result<(Vec<LedgerEntry>, Vec<QuarantinedAlert>), LedgerError> {
+    ///
+    /// With `open_only`, tombstones are not even read (a filter on `Completed`).
+    async fn load(
+        &self,
+        open_only: bool,
+    ) -> Result<(Vec<LedgerEntry>, Vec<QuarantinedAlert>), LedgerError> {
         let mut entries = Vec::new();
         let mut unreadable = Vec::new();
-        for item in self.scan().await? {
+        for item in self.scan(open_only.then_some(COMPLETED)).await? {
             let text = |name: &str| match item.get(name) {
                 Some(AttributeValue::S(s)) => s.clone(),
                 _ => String::new(),
@@ -531,7 +609,7 @@ impl DynamoDbLedger {
     }
 
     async fn entries(&self) -> Result<Vec<LedgerEntry>, LedgerError> {
-        self.load().await.map(|(entries, _)| entries)
+        self.load(false).await.map(|(entries, _)| entries)
     }
 
     async fn quarantine(&self, key: &AlertKey, reason: &str) -> Result<(), LedgerError> {
@@ -761,6 +839,11 @@ impl Ledger for DynamoDbLedger {
                     "attribute_exists({path}) AND (attribute_not_exists({path}.#state) OR {path}.#state <> {sent_v})"
                 ));
                 let _ = self.update(&key, update).await;
+                // A tombstone left a record behind if this fails: a later `Sent` or `retry`
+                // reduces it; the delivery itself is recorded.
+                if let Err(error) = self.tombstone_if_complete(&key).await {
+                    tracing::warn!(%error, alert_id = %key.alert_id, "cannot reduce a complete alert to its tombstone");
+                }
                 Ok(())
             }
             Outcome::Failed(reason) | Outcome::Dead(reason) => {
@@ -800,8 +883,9 @@ impl Ledger for DynamoDbLedger {
 
     async fn open_alerts(&self) -> Result<Vec<LedgerEntry>, LedgerError> {
         Ok(self
-            .entries()
+            .load(true)
             .await?
+            .0
             .into_iter()
             .filter(retryable)
             .collect())
@@ -868,11 +952,11 @@ impl Ledger for DynamoDbLedger {
     }
 
     async fn quarantined(&self) -> Result<Vec<QuarantinedAlert>, LedgerError> {
-        self.load().await.map(|(_, unreadable)| unreadable)
+        self.load(false).await.map(|(_, unreadable)| unreadable)
     }
 
     async fn status(&self) -> Result<LedgerStatus, LedgerError> {
-        let (entries, unreadable) = self.load().await?;
+        let (entries, unreadable) = self.load(false).await?;
         let mut status = LedgerStatus::default();
         status.counts.quarantined_alerts = unreadable.len() as u64;
         let counts = &mut status.counts;
@@ -1120,7 +1204,7 @@ pub fn from_attribute(value: &AttributeValue) -> Value {
 fn item_to_json(item: &Item) -> Value {
     let mut map = Map::new();
     for (name, value) in item {
-        if name != DELIVERIES && name != MERGED_INTO && name != QUARANTINED {
+        if ![DELIVERIES, MERGED_INTO, QUARANTINED, COMPLETED, EXPIRES_AT].contains(&name.as_str()) {
             map.insert(name.clone(), from_attribute(value));
         }
     }

@@ -17,7 +17,8 @@ use std::time::Duration;
 use tokio::sync::oneshot;
 
 /// The schema this version writes. Version 3 added `alerts.quarantine_reason` (the
-/// `quarantined` status) and the `dead` delivery state.
+/// `quarantined` status), the `dead` delivery state and `alerts.completed` (tombstones: a
+/// complete alert's item is deleted, its row and deliveries kept until `retention_days`).
 const SCHEMA_VERSION: i64 = 3;
 
 /// The oldest schema this version upgrades.
@@ -25,7 +26,10 @@ const OLDEST_MIGRATED: i64 = 2;
 
 /// Upgrades in order: each takes the schema from the version before it to its version (run in
 /// the transaction that opens the ledger, so an upgrade is all or nothing).
-const MIGRATIONS: &[(i64, &str)] = &[(3, "ALTER TABLE alerts ADD COLUMN quarantine_reason TEXT;")];
+const MIGRATIONS: &[(i64, &str)] = &[(
+    3,
+    "ALTER TABLE alerts ADD COLUMN quarantine_reason TEXT; ALTER TABLE alerts ADD COLUMN completed TEXT;",
+)];
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS meta (
@@ -41,7 +45,8 @@ CREATE TABLE IF NOT EXISTS alerts (
     merge_enabled INTEGER NOT NULL,
     attempts      INTEGER NOT NULL,
     dispatched    TEXT NOT NULL,
-    quarantine_reason TEXT
+    quarantine_reason TEXT,
+    completed     TEXT
 );
 CREATE INDEX IF NOT EXISTS alerts_open ON alerts (created) WHERE status = 'open';
 CREATE TABLE IF NOT EXISTS alert_items (
@@ -336,6 +341,10 @@ impl SqliteLedger {
                     });
                 }
             },
+        }
+        let expired = remove_expired_tombstones(&tx, &path, settings.retention_days)?;
+        if expired > 0 {
+            tracing::info!(path = %path.display(), expired, retention_days = settings.retention_days, "removed expired tombstones");
         }
         tx.commit().map_err(busy)?;
         let (jobs, receiver) = mpsc::channel::<Box<dyn Job>>();
@@ -713,7 +722,7 @@ impl Ledger for SqliteLedger {
             let ids: Vec<String> = conn
                 .prepare_cached(
                     "SELECT a.alert_id FROM alerts a WHERE a.status IN ('complete', 'merged')
-                     AND COALESCE((SELECT MAX(d.updated) FROM deliveries d WHERE d.alert_id = a.alert_id), a.created) < ?1",
+                     AND COALESCE(a.completed, (SELECT MAX(d.updated) FROM deliveries d WHERE d.alert_id = a.alert_id), a.created) < ?1",
                 )
                 .and_then(|mut s| {
                     s.query_map([before.to_string()], |row| row.get(0))?
@@ -851,7 +860,53 @@ fn complete_if_done(conn: &Connection, path: &Path, alert_id: &str) -> Result<()
     )
     .and_then(|mut s| s.execute([alert_id]))
     .map_err(sql(path))?;
+    tombstone_if_complete(conn, path, alert_id)
+}
+
+/// Reduces a complete alert to its tombstone (spec `outputs.md` Q3): its item (the record) is
+/// deleted, its row (key, rule, times) and its sent deliveries stay, so that a re-delivered
+/// event is still recognised, until `retention_days` after its completion.
+fn tombstone_if_complete(
+    conn: &Connection,
+    path: &Path,
+    alert_id: &str,
+) -> Result<(), LedgerError> {
+    let now = Timestamp::now().to_string();
+    conn.prepare_cached(
+        "UPDATE alerts SET completed = ?2 WHERE alert_id = ?1 AND status = 'complete' AND completed IS NULL",
+    )
+    .and_then(|mut s| s.execute(params![alert_id, now]))
+    .map_err(sql(path))?;
+    conn.prepare_cached(
+        "DELETE FROM alert_items WHERE alert_id = ?1
+         AND EXISTS (SELECT 1 FROM alerts WHERE alert_id = ?1 AND status = 'complete')",
+    )
+    .and_then(|mut s| s.execute([alert_id]))
+    .map_err(sql(path))?;
     Ok(())
+}
+
+/// Deletes the tombstones completed more than `retention_days` ago; returns how many.
+fn remove_expired_tombstones(
+    conn: &Connection,
+    path: &Path,
+    retention_days: u64,
+) -> Result<usize, LedgerError> {
+    let cutoff = chrono::TimeDelta::try_days(i64::try_from(retention_days).unwrap_or(i64::MAX))
+        .and_then(|days| chrono::Utc::now().naive_utc().checked_sub_signed(days))
+        .map_or(Timestamp::EPOCH, Timestamp::from)
+        .to_string();
+    for table in ["deliveries", "alert_items"] {
+        conn.prepare_cached(&format!(
+            "DELETE FROM {table} WHERE alert_id IN
+                 (SELECT alert_id FROM alerts WHERE status = 'complete' AND completed < ?1)"
+        ))
+        .and_then(|mut s| s.execute([&cutoff]))
+        .map_err(sql(path))?;
+    }
+    conn.prepare_cached("DELETE FROM alerts WHERE status = 'complete' AND completed < ?1")
+        .and_then(|mut s| s.execute([&cutoff]))
+        .map_err(sql(path))
 }
 
 /// Open while something is unsent or the alert waits to be merged; complete otherwise.
@@ -868,19 +923,21 @@ fn refresh_status(conn: &Connection, path: &Path, alert_id: &str) -> Result<(), 
     )
     .and_then(|mut s| s.execute([alert_id]))
     .map_err(sql(path))?;
-    Ok(())
+    tombstone_if_complete(conn, path, alert_id)
 }
 
-/// One alert row: id, rule, item, status, merged into, attempts, dispatched, quarantine reason.
+/// One alert row: id, rule, item (none for a tombstone), status, merged into, attempts,
+/// dispatched, quarantine reason, created.
 type AlertRow = (
     String,
     String,
-    String,
+    Option<String>,
     String,
     Option<String>,
     i64,
     String,
     Option<String>,
+    String,
 );
 type DeliveryRow = (
     String,
@@ -947,8 +1004,8 @@ fn load_entries(
     };
     let rows: Vec<AlertRow> = conn
         .prepare_cached(&format!(
-            "SELECT a.alert_id, a.rule_name, i.item, a.status, a.merged_into, a.attempts, a.dispatched, a.quarantine_reason
-             FROM alerts a JOIN alert_items i ON i.alert_id = a.alert_id WHERE {condition} ORDER BY a.created, a.rowid"
+            "SELECT a.alert_id, a.rule_name, i.item, a.status, a.merged_into, a.attempts, a.dispatched, a.quarantine_reason, a.created
+             FROM alerts a LEFT JOIN alert_items i ON i.alert_id = a.alert_id WHERE {condition} ORDER BY a.created, a.rowid"
         ))
         .and_then(|mut s| {
             s.query_map(rusqlite::params_from_iter(&params), |row| {
@@ -961,6 +1018,7 @@ fn load_entries(
                     row.get(5)?,
                     row.get(6)?,
                     row.get(7)?,
+                    row.get(8)?,
                 ))
             })?
             .collect()
@@ -1008,7 +1066,9 @@ fn load_entries(
         entries: Vec::with_capacity(rows.len()),
         unreadable: Vec::new(),
     };
-    for (alert_id, rule_name, item, status, merged_into, attempts, dispatched, reason) in rows {
+    for (alert_id, rule_name, item, status, merged_into, attempts, dispatched, reason, created) in
+        rows
+    {
         let key = AlertKey::new(rule_name, alert_id);
         if status == "quarantined" {
             loaded.unreadable.push(QuarantinedAlert {
@@ -1018,7 +1078,19 @@ fn load_entries(
             continue;
         }
         let records = deliveries.remove(&key.alert_id).unwrap_or_default();
-        match read_entry(&item, &status, merged_into, attempts, &dispatched, records) {
+        let read = match item {
+            Some(item) => read_entry(&item, &status, merged_into, attempts, &dispatched, records),
+            // A tombstone (merged afterwards, it stays one).
+            None if status == "complete" || status == "merged" => {
+                let status = match merged_into {
+                    Some(into) => AlertStatus::Merged { into },
+                    None => AlertStatus::Complete,
+                };
+                tombstone_entry(&key, status, &created, attempts, &dispatched, records)
+            }
+            None => Err("its stored item is missing".to_owned()),
+        };
+        match read {
             Ok(entry) => loaded.entries.push(entry),
             Err(reason) => {
                 quarantine(conn, path, &key, &reason)?;
@@ -1055,6 +1127,32 @@ fn read_entry(
         ("merged", Some(into)) => AlertStatus::Merged { into },
         (other, _) => return Err(format!("unknown status `{other}`")),
     };
+    Ok(LedgerEntry {
+        alert,
+        status,
+        deliveries: records,
+    })
+}
+
+/// The entry of a tombstone: the key, times and deliveries of a complete alert whose record is
+/// gone (`Record` is null; its outputs are the ones it sent).
+fn tombstone_entry(
+    key: &AlertKey,
+    status: AlertStatus,
+    created: &str,
+    attempts: i64,
+    dispatched: &str,
+    records: Vec<DeliveryRecord>,
+) -> Result<LedgerEntry, String> {
+    let sent = records.iter().map(|d| d.output.clone());
+    let mut alert = Alert::new(key.rule_name.clone(), Value::Null, sent);
+    alert.alert_id = key.alert_id.clone();
+    alert.outputs_sent = alert.outputs.clone();
+    alert.attempts = saturate(attempts);
+    alert.created = created.parse().map_err(|e| format!("`created`: {e}"))?;
+    alert.dispatched = dispatched
+        .parse()
+        .map_err(|e| format!("`dispatched`: {e}"))?;
     Ok(LedgerEntry {
         alert,
         status,
