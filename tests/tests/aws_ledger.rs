@@ -1335,3 +1335,51 @@ async fn a_complete_alert_becomes_a_tombstone_that_dynamodb_expires() {
     assert_eq!(lines(&dir.join("a.jsonl")).len(), 1, "delivered once");
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+/// `open_alerts_page` on DynamoDB: pages of at most `limit` scanned items, each open alert in
+/// exactly one page, tombstones and dead-only alerts in none.
+#[tokio::test]
+async fn open_alerts_come_in_pages_on_dynamodb() {
+    let Some(setup) = setup("open_alerts_come_in_pages_on_dynamodb").await else {
+        return;
+    };
+    let ledger = DynamoDbLedger::new(&setup.aws, &setup.table);
+    let alerts: Vec<Alert> = (0..7)
+        .map(|i| Alert::new("paged", json!({"i": i}), ["file:a"]))
+        .collect();
+    ledger
+        .record_alerts(
+            alerts
+                .iter()
+                .map(|alert| NewAlert {
+                    alert: alert.clone(),
+                    intents: BTreeMap::new(),
+                })
+                .collect(),
+        )
+        .await
+        .unwrap();
+    let outcome = |i: usize, outcome: Outcome| {
+        ledger.record_outcome(AlertKey::of(&alerts[i]), "file:a".into(), outcome)
+    };
+    outcome(1, Outcome::Sent).await.unwrap();
+    outcome(4, Outcome::Dead("no".into())).await.unwrap();
+    let mut seen = Vec::new();
+    let mut after = None;
+    loop {
+        let page = ledger.open_alerts_page(after.take(), 2).await.unwrap();
+        assert!(page.entries.len() <= 2);
+        seen.extend(page.entries.into_iter().map(|e| e.alert.alert_id));
+        match page.next {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
+    seen.sort();
+    let mut expected: Vec<String> = [0, 2, 3, 5, 6]
+        .iter()
+        .map(|&i| alerts[i].alert_id.clone())
+        .collect();
+    expected.sort();
+    assert_eq!(seen, expected);
+}

@@ -504,3 +504,63 @@ async fn a_complete_alert_is_a_tombstone_until_its_retention_ends() {
     assert_eq!(ledger.get(key).await.unwrap(), None);
     assert_eq!(ledger.counts().await.unwrap().sent, 0);
 }
+
+/// `open_alerts_page` returns the open alerts in pages of at most `limit`, each once, the
+/// same alerts `open_alerts` returns, and a quarantined row inside a page does not stop the
+/// pages after it.
+#[tokio::test]
+async fn open_alerts_come_in_pages() {
+    let settings = settings("pages");
+    let mut alerts = Vec::new();
+    for i in 0..7 {
+        alerts.push(Alert::new("r", json!({"i": i}), ["file:a"]));
+    }
+    {
+        let ledger = SqliteLedger::open(&settings).unwrap();
+        record(&ledger, &alerts.iter().collect::<Vec<_>>()).await;
+        outcome(&ledger, &alerts[1], "file:a", Outcome::Sent).await;
+        outcome(&ledger, &alerts[4], "file:a", Outcome::Dead("no".into())).await;
+    }
+    overwrite_item(&settings.path, &alerts[2].alert_id, "torn");
+    let ledger = SqliteLedger::open(&settings).unwrap();
+    let mut pages = Vec::new();
+    let mut after = None;
+    loop {
+        let page = ledger.open_alerts_page(after.take(), 2).await.unwrap();
+        assert!(page.entries.len() <= 2);
+        pages.push(
+            page.entries
+                .iter()
+                .map(|e| e.alert.alert_id.clone())
+                .collect::<Vec<_>>(),
+        );
+        match page.next {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
+    let paged: Vec<String> = pages.concat();
+    let unique: std::collections::BTreeSet<&String> = paged.iter().collect();
+    assert_eq!(unique.len(), paged.len(), "each once: {pages:?}");
+    let expected: std::collections::BTreeSet<&String> =
+        [0, 3, 5, 6].iter().map(|&i| &alerts[i].alert_id).collect();
+    assert_eq!(unique, expected, "open: neither sent, dead nor torn");
+    let all: Vec<String> = ledger
+        .open_alerts()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.alert.alert_id)
+        .collect();
+    assert_eq!(
+        all.iter().collect::<std::collections::BTreeSet<_>>(),
+        expected
+    );
+    assert_eq!(ledger.quarantined().await.unwrap().len(), 1);
+    assert!(
+        ledger
+            .open_alerts_page(Some("not a cursor".into()), 2)
+            .await
+            .is_err()
+    );
+}

@@ -10,7 +10,8 @@ use streamalert::alert::Timestamp;
 use streamalert::config::{LedgerSettings, OutputsConfig};
 use streamalert::ledger::{
     AlertKey, AlertStatus, Claim, DeliveryFilter, DeliveryState, Fingerprint, Ledger, LedgerCounts,
-    LedgerEntry, LedgerError, LedgerStatus, NewAlert, Outcome, QuarantinedAlert, SqliteLedger,
+    LedgerEntry, LedgerError, LedgerStatus, NewAlert, OpenPage, Outcome, QuarantinedAlert,
+    SqliteLedger,
 };
 use streamalert::processor::{EventOutcome, Processor, ResolveError};
 use streamalert_tests::capture_logs_async;
@@ -128,6 +129,13 @@ impl Ledger for Recording {
     async fn prune(&self, before: Timestamp) -> Result<u64, LedgerError> {
         self.note("prune".into());
         self.inner.prune(before).await
+    }
+    async fn open_alerts_page(
+        &self,
+        after: Option<String>,
+        limit: usize,
+    ) -> Result<OpenPage, LedgerError> {
+        self.inner.open_alerts_page(after, limit).await
     }
 }
 

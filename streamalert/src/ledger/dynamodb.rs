@@ -2,7 +2,7 @@
 
 use super::{
     AlertKey, AlertStatus, Claim, DeliveryFilter, DeliveryRecord, DeliveryState, Fingerprint,
-    Ledger, LedgerCounts, LedgerEntry, LedgerError, LedgerStatus, NewAlert, Outcome,
+    Ledger, LedgerCounts, LedgerEntry, LedgerError, LedgerStatus, NewAlert, OpenPage, Outcome,
     QuarantinedAlert,
 };
 use crate::alert::{Alert, Timestamp};
@@ -574,9 +574,19 @@ impl DynamoDbLedger {
         &self,
         open_only: bool,
     ) -> Result<(Vec<LedgerEntry>, Vec<QuarantinedAlert>), LedgerError> {
+        let items = self.scan(open_only.then_some(COMPLETED)).await?;
+        self.read_items(items).await
+    }
+
+    /// The alerts of `items`, oldest first, and the quarantined ones (quarantining those that
+    /// cannot be read back).
+    async fn read_items(
+        &self,
+        items: Vec<Item>,
+    ) -> Result<(Vec<LedgerEntry>, Vec<QuarantinedAlert>), LedgerError> {
         let mut entries = Vec::new();
         let mut unreadable = Vec::new();
-        for item in self.scan(open_only.then_some(COMPLETED)).await? {
+        for item in items {
             let text = |name: &str| match item.get(name) {
                 Some(AttributeValue::S(s)) => s.clone(),
                 _ => String::new(),
@@ -1131,6 +1141,55 @@ impl Ledger for DynamoDbLedger {
             deleted += 1;
         }
         Ok(deleted)
+    }
+
+    async fn open_alerts_page(
+        &self,
+        after: Option<String>,
+        limit: usize,
+    ) -> Result<OpenPage, LedgerError> {
+        // The cursor is the scan's LastEvaluatedKey: {"AlertID": …, "RuleName": …}.
+        let start = after
+            .map(|cursor| {
+                serde_json::from_str::<BTreeMap<String, String>>(&cursor)
+                    .map(|key| {
+                        key.into_iter()
+                            .map(|(name, value)| (name, AttributeValue::S(value)))
+                            .collect::<Item>()
+                    })
+                    .map_err(|_| LedgerError::Worker(format!("invalid page cursor `{cursor}`")))
+            })
+            .transpose()?;
+        let reply = self
+            .client
+            .scan()
+            .table_name(&self.table)
+            .consistent_read(true)
+            .limit(i32::try_from(limit.max(1)).unwrap_or(i32::MAX))
+            .filter_expression("attribute_not_exists(#x)")
+            .expression_attribute_names("#x", COMPLETED)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(|e| self.failed("Scan", e))?;
+        let next = reply
+            .last_evaluated_key
+            .filter(|key| !key.is_empty())
+            .map(|key| {
+                let key: BTreeMap<String, String> = key
+                    .into_iter()
+                    .filter_map(|(name, value)| match value {
+                        AttributeValue::S(text) => Some((name, text)),
+                        _ => None,
+                    })
+                    .collect();
+                serde_json::to_string(&key).unwrap_or_default()
+            });
+        let (entries, _) = self.read_items(reply.items.unwrap_or_default()).await?;
+        Ok(OpenPage {
+            entries: entries.into_iter().filter(retryable).collect(),
+            next,
+        })
     }
 }
 

@@ -450,6 +450,25 @@ pub trait Ledger: Send + Sync + 'static {
     /// is older than `before`; open and quarantined alerts are never deleted. Returns how many
     /// alerts were deleted.
     async fn prune(&self, before: Timestamp) -> Result<u64, LedgerError>;
+
+    /// At most `limit` of the alerts [`open_alerts`](Ledger::open_alerts) returns, after the
+    /// page whose [`OpenPage::next`] is `after` (`None`: from the start), so that a retry pass
+    /// holds one page in memory at a time. An alert that changes while the pages are read may
+    /// be returned in none of them (the next pass gets it) but never in two.
+    async fn open_alerts_page(
+        &self,
+        after: Option<String>,
+        limit: usize,
+    ) -> Result<OpenPage, LedgerError>;
+}
+
+/// One page of open alerts ([`Ledger::open_alerts_page`]).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct OpenPage {
+    /// The page's alerts.
+    pub entries: Vec<LedgerEntry>,
+    /// Where the next page starts (an opaque cursor); `None` after the last page.
+    pub next: Option<String>,
 }
 
 /// An alert whose stored item cannot be read back (e.g. written by a version or a program

@@ -2,7 +2,7 @@
 
 use super::{
     AlertKey, AlertStatus, Claim, DeliveryFilter, DeliveryRecord, DeliveryState, Fingerprint,
-    Ledger, LedgerCounts, LedgerEntry, LedgerError, LedgerStatus, NewAlert, Outcome,
+    Ledger, LedgerCounts, LedgerEntry, LedgerError, LedgerStatus, NewAlert, OpenPage, Outcome,
     QuarantinedAlert,
 };
 use crate::alert::{Alert, Timestamp};
@@ -740,6 +740,34 @@ impl Ledger for SqliteLedger {
         })
         .await
     }
+
+    async fn open_alerts_page(
+        &self,
+        after: Option<String>,
+        limit: usize,
+    ) -> Result<OpenPage, LedgerError> {
+        let after = after
+            .map(|cursor| {
+                cursor
+                    .split_once('\n')
+                    .map(|(created, id)| (created.to_owned(), id.to_owned()))
+                    .ok_or_else(|| LedgerError::Worker(format!("invalid page cursor `{cursor}`")))
+            })
+            .transpose()?;
+        let limit = limit.max(1);
+        self.blocking(move |conn, path| {
+            let loaded = load_entries(conn, path, &Filter::OpenPage { after, limit })?;
+            let next = loaded
+                .last
+                .filter(|_| loaded.rows == limit)
+                .map(|(created, id)| format!("{created}\n{id}"));
+            Ok(OpenPage {
+                entries: loaded.entries,
+                next,
+            })
+        })
+        .await
+    }
 }
 
 /// How many alerts and deliveries are in each state (deliveries of merged and quarantined
@@ -959,6 +987,11 @@ enum Filter<'a> {
     Key(&'a AlertKey),
     /// The alerts (not merged) with a delivery this filter selects.
     Matching(&'a DeliveryFilter),
+    /// At most `limit` of the `Open` alerts after (created, alert id), in that order.
+    OpenPage {
+        after: Option<(String, String)>,
+        limit: usize,
+    },
 }
 
 /// What [`load_entries`] read: the alerts, and those whose item cannot be read (quarantined
@@ -966,7 +999,16 @@ enum Filter<'a> {
 struct Loaded {
     entries: Vec<LedgerEntry>,
     unreadable: Vec<QuarantinedAlert>,
+    /// The (created, alert id) of the last row read, unreadable or not.
+    last: Option<(String, String)>,
+    /// How many rows were read.
+    rows: usize,
 }
+
+/// The condition of a retry pass's alerts: open, with something to send or waiting to be
+/// merged.
+const OPEN: &str = "a.status = 'open' AND (a.merge_enabled = 1 OR EXISTS
+    (SELECT 1 FROM deliveries d WHERE d.alert_id = a.alert_id AND d.state IN ('pending', 'failed')))";
 
 /// A count stored by SQLite as a u32 (saturating: an older version could store more).
 fn saturate(n: i64) -> u32 {
@@ -985,27 +1027,33 @@ fn load_entries(
         path: path.to_owned(),
         message,
     };
-    let (condition, params): (&str, Vec<Option<String>>) = match filter {
-        Filter::All => ("a.status != 'quarantined'", Vec::new()),
-        Filter::Open => (
-            "a.status = 'open' AND (a.merge_enabled = 1 OR EXISTS
-                (SELECT 1 FROM deliveries d WHERE d.alert_id = a.alert_id AND d.state IN ('pending', 'failed')))",
-            Vec::new(),
-        ),
-        Filter::Key(key) => ("a.alert_id = ?1", vec![Some(key.alert_id.clone())]),
+    let mut order = "ORDER BY a.created, a.rowid".to_owned();
+    let (condition, params): (String, Vec<Option<String>>) = match filter {
+        Filter::All => ("a.status != 'quarantined'".to_owned(), Vec::new()),
+        Filter::Open => (OPEN.to_owned(), Vec::new()),
+        Filter::Key(key) => ("a.alert_id = ?1".to_owned(), vec![Some(key.alert_id.clone())]),
         Filter::Matching(selected) => (
             "a.status IN ('open', 'complete') AND EXISTS (SELECT 1 FROM deliveries d WHERE d.alert_id = a.alert_id
-                AND (?1 IS NULL OR d.state = ?1) AND (?2 IS NULL OR d.output = ?2))",
+                AND (?1 IS NULL OR d.state = ?1) AND (?2 IS NULL OR d.output = ?2))"
+                .to_owned(),
             vec![
                 selected.state.map(|s| s.as_str().to_owned()),
                 selected.output.clone(),
             ],
         ),
+        Filter::OpenPage { after, limit } => {
+            order = format!("ORDER BY a.created, a.alert_id LIMIT {limit}");
+            let (created, id) = after.clone().unzip();
+            (
+                format!("{OPEN} AND (?1 IS NULL OR (a.created, a.alert_id) > (?1, ?2))"),
+                vec![created, id],
+            )
+        }
     };
     let rows: Vec<AlertRow> = conn
         .prepare_cached(&format!(
             "SELECT a.alert_id, a.rule_name, i.item, a.status, a.merged_into, a.attempts, a.dispatched, a.quarantine_reason, a.created
-             FROM alerts a LEFT JOIN alert_items i ON i.alert_id = a.alert_id WHERE {condition} ORDER BY a.created, a.rowid"
+             FROM alerts a LEFT JOIN alert_items i ON i.alert_id = a.alert_id WHERE {condition} {order}"
         ))
         .and_then(|mut s| {
             s.query_map(rusqlite::params_from_iter(&params), |row| {
@@ -1027,7 +1075,7 @@ fn load_entries(
     let found: Vec<DeliveryRow> = conn
         .prepare_cached(&format!(
             "SELECT alert_id, output, state, attempts, last_error, intent, updated FROM deliveries
-             WHERE alert_id IN (SELECT a.alert_id FROM alerts a WHERE {condition}) ORDER BY alert_id, output"
+             WHERE alert_id IN (SELECT a.alert_id FROM alerts a WHERE {condition} {order}) ORDER BY alert_id, output"
         ))
         .and_then(|mut s| {
             s.query_map(rusqlite::params_from_iter(&params), |row| {
@@ -1065,6 +1113,8 @@ fn load_entries(
     let mut loaded = Loaded {
         entries: Vec::with_capacity(rows.len()),
         unreadable: Vec::new(),
+        last: rows.last().map(|row| (row.8.clone(), row.0.clone())),
+        rows: rows.len(),
     };
     for (alert_id, rule_name, item, status, merged_into, attempts, dispatched, reason, created) in
         rows

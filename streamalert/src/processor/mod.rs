@@ -46,6 +46,10 @@ use tracing::Instrument as _;
 /// The result of delivering one alert without a ledger: each attempted output with its outcome.
 pub type DeliveryReport = BTreeMap<String, Result<(), DispatchError>>;
 
+/// How many open alerts a retry pass reads at once: its memory holds one page (and the
+/// alerts of merging rules waiting to be grouped), however many alerts the ledger holds.
+pub const RETRY_PAGE: usize = 1000;
+
 /// The record key the processor removes from a record before publishing it (StreamAlert's
 /// alert processor does the same).
 pub const NORMALIZATION_KEY: &str = "streamalert_normalization";
@@ -424,66 +428,27 @@ impl Processor {
     /// recorded.
     pub async fn retry_pass(&self) -> Result<RetryReport, ProcessorError> {
         let ledger = self.ledger.clone().ok_or(ProcessorError::NoLedger)?;
-        let open = ledger.open_alerts().await?;
         let now = Timestamp::now();
         let mut run = self.start_run();
-
-        let mut pending: Vec<(LedgerEntry, Prepared)> = Vec::new();
         let mut candidates: BTreeMap<String, Vec<Alert>> = BTreeMap::new();
-        for entry in open {
-            let to_send = entry.to_retry();
-            if to_send.is_empty() {
-                if entry.alert.merge_enabled() {
-                    candidates
-                        .entry(entry.alert.rule_name.clone())
-                        .or_default()
-                        .push(entry.alert);
-                }
-                continue;
-            }
-            let mut prepared = self.prepare(&entry.alert, to_send);
-            prepared.attempts = entry
-                .deliveries
-                .iter()
-                .map(|d| (d.output.clone(), d.attempts))
-                .collect();
-            pending.push((entry, prepared));
-        }
-
-        self.reconcile(&ledger, &mut pending, &run.counters).await;
-
         let mut contended = Vec::new();
-        for (_, prepared) in pending {
-            if prepared.deliveries.is_empty() {
-                continue;
-            }
-            let key = prepared.key.clone();
-            match ledger
-                .begin_attempt(key.clone(), now, prepared.intents())
-                .await
-            {
-                Ok(Claim::Granted) => {
-                    Counters::add(&run.counters.alerts, 1);
-                    run.spawn(prepared).await;
-                }
-                Ok(Claim::Contended { output, reason }) => {
-                    warn_contended(
-                        &key,
-                        output.as_deref(),
-                        &reason,
-                        "skipped, its deliveries stay pending",
-                    );
-                    contended.push(key);
-                }
-                Err(error) => {
-                    Counters::add(&run.counters.ledger_errors, 1);
-                    tracing::error!(
-                        alert_id = %key.alert_id,
-                        rule = %key.rule_name,
-                        %error,
-                        "cannot record a delivery pass of this alert; skipped, its deliveries stay pending"
-                    );
-                }
+        // One page of open alerts in memory at a time; merge candidates (alerts of merging
+        // rules with nothing left to send) are kept across pages to be grouped.
+        let mut after = None;
+        loop {
+            let page = ledger.open_alerts_page(after.take(), RETRY_PAGE).await?;
+            self.retry_page(
+                &ledger,
+                page.entries,
+                now,
+                &mut run,
+                &mut candidates,
+                &mut contended,
+            )
+            .await;
+            match page.next {
+                Some(next) => after = Some(next),
+                None => break,
             }
         }
 
@@ -533,6 +498,75 @@ impl Processor {
             contended,
             quarantined,
         })
+    }
+
+    /// Retries one page of open alerts: checks their interrupted deliveries at the destination,
+    /// then claims and starts the deliveries of each; keeps the merge candidates.
+    async fn retry_page(
+        &self,
+        ledger: &Arc<dyn Ledger>,
+        open: Vec<LedgerEntry>,
+        now: Timestamp,
+        run: &mut Run,
+        candidates: &mut BTreeMap<String, Vec<Alert>>,
+        contended: &mut Vec<AlertKey>,
+    ) {
+        let mut pending: Vec<(LedgerEntry, Prepared)> = Vec::new();
+        for entry in open {
+            let to_send = entry.to_retry();
+            if to_send.is_empty() {
+                if entry.alert.merge_enabled() {
+                    candidates
+                        .entry(entry.alert.rule_name.clone())
+                        .or_default()
+                        .push(entry.alert);
+                }
+                continue;
+            }
+            let mut prepared = self.prepare(&entry.alert, to_send);
+            prepared.attempts = entry
+                .deliveries
+                .iter()
+                .map(|d| (d.output.clone(), d.attempts))
+                .collect();
+            pending.push((entry, prepared));
+        }
+
+        self.reconcile(ledger, &mut pending, &run.counters).await;
+
+        for (_, prepared) in pending {
+            if prepared.deliveries.is_empty() {
+                continue;
+            }
+            let key = prepared.key.clone();
+            match ledger
+                .begin_attempt(key.clone(), now, prepared.intents())
+                .await
+            {
+                Ok(Claim::Granted) => {
+                    Counters::add(&run.counters.alerts, 1);
+                    run.spawn(prepared).await;
+                }
+                Ok(Claim::Contended { output, reason }) => {
+                    warn_contended(
+                        &key,
+                        output.as_deref(),
+                        &reason,
+                        "skipped, its deliveries stay pending",
+                    );
+                    contended.push(key);
+                }
+                Err(error) => {
+                    Counters::add(&run.counters.ledger_errors, 1);
+                    tracing::error!(
+                        alert_id = %key.alert_id,
+                        rule = %key.rule_name,
+                        %error,
+                        "cannot record a delivery pass of this alert; skipped, its deliveries stay pending"
+                    );
+                }
+            }
+        }
     }
 
     /// Plans the deliveries of `outputs` of `alert`: resolves each output and runs its
