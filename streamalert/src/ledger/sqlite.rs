@@ -21,6 +21,10 @@ use tokio::sync::oneshot;
 /// complete alert's item is deleted, its row and deliveries kept until `retention_days`).
 const SCHEMA_VERSION: i64 = 3;
 
+/// Indexes on columns a migration may add, created once the schema is current.
+const INDEXES: &str =
+    "CREATE INDEX IF NOT EXISTS alerts_completed ON alerts (completed) WHERE status = 'complete';";
+
 /// The oldest schema this version upgrades.
 const OLDEST_MIGRATED: i64 = 2;
 
@@ -342,6 +346,7 @@ impl SqliteLedger {
                 }
             },
         }
+        tx.execute_batch(INDEXES).map_err(sqlite)?;
         let expired = remove_expired_tombstones(&tx, &path, settings.retention_days)?;
         if expired > 0 {
             tracing::info!(path = %path.display(), expired, retention_days = settings.retention_days, "removed expired tombstones");
