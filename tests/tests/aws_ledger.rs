@@ -1299,7 +1299,10 @@ async fn a_complete_alert_becomes_a_tombstone_that_dynamodb_expires() {
     let dir = temp_dir("tombstone");
     let ledger = DynamoDbLedger::new(&setup.aws, &setup.table)
         .with_retention(std::time::Duration::from_secs(3600));
-    let config = json!({"file": {"a": dir.join("a.jsonl")}}).to_string();
+    std::fs::write(dir.join("blocker"), "a file").unwrap();
+    let config =
+        json!({"file": {"a": dir.join("a.jsonl"), "blocked": dir.join("blocker/b.jsonl")}})
+            .to_string();
     let processor = processor(&config, ledger.clone());
     let mut alert = Alert::new("tomb_rule", json!({"user": "root"}), ["file:a"]);
     alert.context.insert("k".into(), json!("v"));
@@ -1333,6 +1336,25 @@ async fn a_complete_alert_becomes_a_tombstone_that_dynamodb_expires() {
         .await;
     assert!(outcome.results().is_empty(), "{outcome:?}");
     assert_eq!(lines(&dir.join("a.jsonl")).len(), 1, "delivered once");
+
+    // The same alert with an output it has not been sent to (failing here): an alert again,
+    // record restored, retried by the next pass.
+    alert.outputs.insert("file:blocked".into());
+    let outcome = processor
+        .dispatch_event(&Value::Object(alert.to_item()))
+        .await;
+    assert_eq!(
+        outcome.results(),
+        [("file:blocked".to_owned(), false)].into()
+    );
+    let item = raw_item(&setup, &key).await;
+    assert!(
+        item.contains_key("Record") && !item.contains_key("Completed"),
+        "{item:?}"
+    );
+    let open = ledger.open_alerts().await.unwrap();
+    assert_eq!(open.len(), 1);
+    assert_eq!(open[0].alert.record, alert.record);
     std::fs::remove_dir_all(dir).unwrap();
 }
 

@@ -461,9 +461,13 @@ async fn a_complete_alert_is_a_tombstone_until_its_retention_ends() {
     let key = AlertKey::of(&alert);
     {
         let ledger = Arc::new(SqliteLedger::open(&settings).unwrap());
-        let config =
-            OutputsConfig::from_json(&json!({"file": {"a": dir.join("a.jsonl")}}).to_string())
-                .unwrap();
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("blocker"), "a file").unwrap();
+        let config = OutputsConfig::from_json(
+            &json!({"file": {"a": dir.join("a.jsonl"), "blocked": dir.join("blocker/b.jsonl")}})
+                .to_string(),
+        )
+        .unwrap();
         let processor = Processor::new(config).with_ledger(ledger.clone());
         let report = processor.process(vec![alert.clone()]).await.unwrap();
         assert_eq!(report.sent, 1);
@@ -482,6 +486,23 @@ async fn a_complete_alert_is_a_tombstone_until_its_retention_ends() {
         assert!(outcome.results().is_empty(), "{outcome:?}");
         assert!(ledger.open_alerts().await.unwrap().is_empty());
         assert_eq!(ledger.entries().unwrap().len(), 1);
+        // With an output it was not sent to (failing here): an alert again, record restored.
+        let mut more = alert.clone();
+        more.outputs.insert("file:blocked".into());
+        let outcome = processor
+            .dispatch_event(&Value::Object(more.to_item()))
+            .await;
+        assert_eq!(
+            outcome.results(),
+            [("file:blocked".to_owned(), false)].into()
+        );
+        let open = ledger.open_alerts().await.unwrap();
+        assert_eq!(open.len(), 1);
+        assert_eq!(open[0].alert.record, alert.record);
+        ledger
+            .record_outcome(key.clone(), "file:blocked".into(), Outcome::Sent)
+            .await
+            .unwrap();
     }
     let text = std::fs::read_to_string(dir.join("a.jsonl")).unwrap();
     assert_eq!(text.lines().count(), 1, "delivered once");

@@ -353,6 +353,19 @@ impl DynamoDbLedger {
         if !alert.outputs_sent.is_empty() {
             update.add_sent(alert.outputs_sent.iter().cloned());
         }
+        if !alert.remaining_outputs().is_empty() {
+            // Something to send: a tombstone becomes an alert again, its record restored.
+            let mut item = alert_item(alert);
+            for name in ["Record", "Context"] {
+                if let Some(value) = item.remove(name) {
+                    update.set(name, value);
+                }
+            }
+            for name in [COMPLETED, EXPIRES_AT] {
+                let name = update.name(name);
+                update.removes.push(name);
+            }
+        }
         match self
             .claim(&key, &new.intents, &alert.remaining_outputs(), update)
             .await?
