@@ -352,3 +352,35 @@ fn the_ledger_command_names_what_it_cannot_find() {
     assert_eq!(code, Some(2), "a usage error: {err}");
     assert!(err.contains("`7y` is not a duration"), "{err}");
 }
+
+/// The help names the ledger command, its subcommands and the states.
+#[test]
+fn help_explains_the_ledger_command_and_its_states() {
+    let workdir = tempfile::tempdir().expect("temp dir");
+    let out = quickstart(workdir.path(), &["--help"]);
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert!(help.contains("ledger"), "{help}");
+    assert!(help.contains("\"max_attempts\": 10"), "{help}");
+    assert!(help.contains("\"retention_days\": 7"), "{help}");
+    let out = quickstart(workdir.path(), &["ledger", "--help"]);
+    assert_eq!(out.status.code(), Some(0));
+    let help = String::from_utf8_lossy(&out.stdout);
+    for word in [
+        "status",
+        "list",
+        "show",
+        "replay",
+        "prune",
+        "--alerts-table",
+        "dead",
+        "quarantined",
+    ] {
+        assert!(help.contains(word), "{word} in {help}");
+    }
+    let out = quickstart(workdir.path(), &["retry", "--help"]);
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        help.contains("max_attempts") && help.contains("quarantined"),
+        "{help}"
+    );
+}
