@@ -232,9 +232,17 @@ pub const PROCESSOR_SETTINGS_FILE: &str = "processor.json";
 ///   "concurrency": 32,
 ///   "dispatch_timeout_secs": 60,
 ///   "shutdown_grace_secs": 10,
-///   "ledger": {"path": "streamalert-ledger.sqlite3", "synchronous": "normal", "lock_timeout_secs": 30}
+///   "ledger": {"path": "streamalert-ledger.sqlite3", "synchronous": "normal", "lock_timeout_secs": 30, "retention_days": 7},
+///   "max_attempts": 10,
+///   "max_attempts_by_service": {"slack": 3}
 /// }
 /// ```
+///
+/// A delivery that fails `max_attempts` times (the service's entry in
+/// `max_attempts_by_service` when there is one) is given up: it becomes `dead` with its last
+/// error, and `retry` no longer sends it (`ledger replay` makes it pending again). A permanent
+/// error makes it dead at its first attempt: the service refused it (HTTP 4xx other than 408
+/// and 429), the output is not configured, its credentials are missing.
 ///
 /// Relative paths are relative to the working directory, like the `file` output's paths in
 /// `outputs.json`.
@@ -263,6 +271,10 @@ pub struct ProcessorSettings {
     pub ledger: LedgerSettings,
     /// Where output secrets are stored (the `credentials` section; default: the `local` store).
     pub credentials: crate::creds::StoreSettings,
+    /// How many failed attempts a delivery gets before it is given up (`dead`).
+    pub max_attempts: u32,
+    /// Per output service (e.g. `slack`), a `max_attempts` of its own.
+    pub max_attempts_by_service: BTreeMap<String, u32>,
 }
 
 impl Default for ProcessorSettings {
@@ -273,6 +285,8 @@ impl Default for ProcessorSettings {
             shutdown_grace_secs: 10,
             ledger: LedgerSettings::default(),
             credentials: crate::creds::StoreSettings::default(),
+            max_attempts: 10,
+            max_attempts_by_service: BTreeMap::new(),
         }
     }
 }
@@ -287,6 +301,9 @@ pub struct LedgerSettings {
     pub synchronous: Synchronous,
     /// How long a command waits for another processor that holds the ledger.
     pub lock_timeout_secs: u64,
+    /// How many days a complete alert's tombstone (its key, rule and sent outputs, without
+    /// the record) is kept, so that an event delivered again is recognised and not sent again.
+    pub retention_days: u64,
 }
 
 impl Default for LedgerSettings {
@@ -295,6 +312,7 @@ impl Default for LedgerSettings {
             path: PathBuf::from("streamalert-ledger.sqlite3"),
             synchronous: Synchronous::Normal,
             lock_timeout_secs: 30,
+            retention_days: 7,
         }
     }
 }
@@ -370,7 +388,42 @@ impl ProcessorSettings {
                 "`dispatch_timeout_secs` must be at least 1".into(),
             ));
         }
+        if settings.max_attempts == 0 {
+            return Err(invalid(
+                locate(text, "max_attempts"),
+                0,
+                "`max_attempts` must be at least 1".into(),
+            ));
+        }
+        if let Some((service, _)) = settings
+            .max_attempts_by_service
+            .iter()
+            .find(|(_, n)| **n == 0)
+        {
+            return Err(invalid(
+                locate(text, service),
+                0,
+                format!("`max_attempts_by_service.{service}` must be at least 1"),
+            ));
+        }
         Ok(settings)
+    }
+
+    /// How many failed attempts a delivery to `service` gets before it is given up.
+    ///
+    /// ```
+    /// use streamalert::config::ProcessorSettings;
+    /// let settings = ProcessorSettings::from_json(r#"{"max_attempts": 5, "max_attempts_by_service": {"slack": 2}}"#).unwrap();
+    /// assert_eq!(settings.max_attempts_for("slack"), 2);
+    /// assert_eq!(settings.max_attempts_for("file"), 5);
+    /// assert_eq!(ProcessorSettings::default().max_attempts_for("file"), 10);
+    /// assert!(ProcessorSettings::from_json(r#"{"max_attempts": 0}"#).is_err());
+    /// ```
+    pub fn max_attempts_for(&self, service: &str) -> u32 {
+        self.max_attempts_by_service
+            .get(service)
+            .copied()
+            .unwrap_or(self.max_attempts)
     }
 
     /// The per-delivery time limit.
@@ -392,5 +445,6 @@ impl ProcessorSettings {
 }
 
 const EXPECTED_SETTINGS: &str = "an object with optional \"concurrency\" (integer >= 1), \
-\"dispatch_timeout_secs\" (integer >= 1), \"shutdown_grace_secs\" (integer) and \"ledger\" ({\"path\": string, \
-\"synchronous\": \"normal\" or \"full\", \"lock_timeout_secs\": integer})";
+\"dispatch_timeout_secs\" (integer >= 1), \"shutdown_grace_secs\" (integer), \"ledger\" ({\"path\": string, \
+\"synchronous\": \"normal\" or \"full\", \"lock_timeout_secs\": integer, \"retention_days\": integer}), \"max_attempts\" \
+(integer >= 1) and \"max_attempts_by_service\" ({\"<service>\": integer >= 1})";

@@ -1,6 +1,7 @@
 //! The alerts-table item (StreamAlert's `dynamo_record`) and the snake_case field form.
 
 use super::{Alert, Timestamp, is_falsy};
+use crate::json::PythonJson;
 use crate::rule::Context;
 use serde_json::{Map, Value};
 use std::collections::BTreeSet;
@@ -69,6 +70,27 @@ impl Alert {
     /// assert_eq!(Alert::from_item(&item.clone().into()).unwrap().to_item(), item);
     /// ```
     pub fn to_item(&self) -> Map<String, Value> {
+        self.item_with_record(self.record_json())
+    }
+
+    /// The alerts-table item as a ledger stores it: [`to_item`](Alert::to_item), with the
+    /// record's numbers written as they were received (`1.50`, `1e400`, integers beyond 64 bits) so that it reads back unchanged ([`from_item`](Alert::from_item)); Python reads
+    /// them as the same values.
+    ///
+    /// ```
+    /// use streamalert::Alert;
+    /// let record = streamalert::json::read(r#"{"pid": 1e400, "cpu": 1.50}"#).unwrap();
+    /// let alert = Alert::new("r", record, ["slack:c"]);
+    /// assert_eq!(alert.to_item()["Record"], r#"{"pid":Infinity,"cpu":1.5}"#);
+    /// let item = alert.to_ledger_item();
+    /// assert_eq!(item["Record"], r#"{"pid":1e+400,"cpu":1.50}"#);
+    /// assert_eq!(Alert::from_item(&item.into()).unwrap().record, alert.record);
+    /// ```
+    pub fn to_ledger_item(&self) -> Map<String, Value> {
+        self.item_with_record(PythonJson::COMPACT.exact_numbers().dump(&self.record))
+    }
+
+    fn item_with_record(&self, record: String) -> Map<String, Value> {
         let nullable = |value: &Option<String>| value.clone().map_or(Value::Null, Value::String);
         let set = |set: &BTreeSet<String>| set.iter().cloned().collect::<Value>();
         let mut item = Map::with_capacity(19);
@@ -99,7 +121,7 @@ impl Alert {
             self.publishers.clone()
         };
         item.insert("Publishers".into(), publishers);
-        item.insert("Record".into(), self.record_json().into());
+        item.insert("Record".into(), record.into());
         item.insert("RuleDescription".into(), nullable(&self.rule_description));
         item.insert("SourceEntity".into(), nullable(&self.source_entity));
         item.insert("SourceService".into(), nullable(&self.source_service));
@@ -121,7 +143,9 @@ impl Alert {
         let record_text = required("Record")?
             .as_str()
             .ok_or_else(|| invalid("Record", "is not JSON text"))?;
-        let record = serde_json::from_str(record_text)
+        // As Python's `json.loads` reads it: StreamAlert writes `NaN`/`Infinity`, and a merged
+        // record nests deeper than the records `process` accepts.
+        let record = crate::json::read(record_text)
             .map_err(|e| invalid("Record", &format!("is not valid JSON: {e}")))?;
         let mut alert = Alert::new(
             string(required("RuleName")?, "RuleName")?,
@@ -129,7 +153,8 @@ impl Alert {
             Vec::<String>::new(),
         );
         alert.alert_id = string(required("AlertID")?, "AlertID")?;
-        alert.attempts = integer(required("Attempts")?, "Attempts")?;
+        // A count past u32::MAX (a long-retried item, or one written elsewhere) saturates.
+        alert.attempts = count(required("Attempts")?, "Attempts")?;
         alert.outputs = string_set(required("Outputs")?, "Outputs")?;
         alert.created = timestamp(required("Created")?, "Created")?;
         if let Some(value) = get("Dispatched") {
@@ -280,6 +305,19 @@ fn integer(value: &Value, key: &'static str) -> Result<u32, InvalidAlert> {
             &format!("must be a non-negative integer, found {value}"),
         )
     })
+}
+
+/// A non-negative integer as [`integer`] reads it, saturating at `u32::MAX`.
+fn count(value: &Value, key: &'static str) -> Result<u32, InvalidAlert> {
+    let digits = match value {
+        Value::Number(n) => Some(n.to_string()),
+        Value::String(s) => Some(s.trim().to_owned()),
+        _ => None,
+    };
+    match digits.filter(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit())) {
+        Some(digits) => Ok(digits.parse().unwrap_or(u32::MAX)),
+        None => integer(value, key),
+    }
 }
 
 fn timestamp(value: &Value, key: &'static str) -> Result<Timestamp, InvalidAlert> {

@@ -99,6 +99,8 @@ pub async fn processor_from_env() -> Result<Processor, String> {
         std::env::var_os("STREAMALERT_CONFIG").map_or_else(|| PathBuf::from("conf"), PathBuf::from);
     let mut config = OutputsConfig::load(&dir.join("outputs.json")).map_err(|e| e.to_string())?;
     let settings = ProcessorSettings::load_from_dir(&dir).map_err(|e| e.to_string())?;
+    let retention =
+        std::time::Duration::from_secs(settings.ledger.retention_days.saturating_mul(86_400));
     let prefix = std::env::var("STREAMALERT_PREFIX").ok();
     required_outputs(&mut config, prefix.as_deref());
     // The credential store of processor.json, as `dispatch` uses it (opened lazily: nothing is
@@ -113,7 +115,7 @@ pub async fn processor_from_env() -> Result<Processor, String> {
         .with_credentials(credentials);
     match std::env::var("ALERTS_TABLE").ok().filter(|t| !t.is_empty()) {
         Some(table) => {
-            let ledger = DynamoDbLedger::new(Aws::shared().await, table);
+            let ledger = DynamoDbLedger::new(Aws::shared().await, table).with_retention(retention);
             processor = processor.with_ledger(Arc::new(ledger));
         }
         None => tracing::warn!(

@@ -1,12 +1,14 @@
 //! The processor binary's command line; `streamalert::main!()` calls [`run`].
 //!
 //! Commands: `process` (records in, alerts delivered), `dispatch` (StreamAlert's alert-processor
-//! events), `retry` (send what is still pending, merge), `validate`, `test` (rule test
-//! events), `output` (outputs and their credentials), `list`, `lambda` (feature `aws`). Run the binary
+//! events), `retry` (send what is still pending, merge), `ledger` (see and act on the backlog),
+//! `validate`, `test` (rule test events), `output` (outputs and their credentials), `list`,
+//! `lambda` (feature `aws`). Run the binary
 //! with `--help`, or `<command> --help`, for the details.
 
 mod dispatch;
 mod input;
+mod ledger;
 mod list;
 mod logging;
 mod process;
@@ -30,7 +32,11 @@ Configuration (the --config directory, default ./conf):
   processor.json  optional settings (defaults shown):
                   {\"concurrency\": 32, \"dispatch_timeout_secs\": 60, \"shutdown_grace_secs\": 10,
                    \"ledger\": {\"path\": \"streamalert-ledger.sqlite3\", \"synchronous\": \"normal\",
-                              \"lock_timeout_secs\": 30}}
+                              \"lock_timeout_secs\": 30, \"retention_days\": 7},
+                   \"max_attempts\": 10, \"max_attempts_by_service\": {}}
+                  A delivery failing max_attempts times (per service: e.g. {\"slack\": 3}), or
+                  permanently at once (HTTP 4xx other than 408/429, an output not configured,
+                  missing credentials), is given up: dead, kept for `ledger replay`.
 Relative paths are relative to the working directory.
 
 Durability (ledger.synchronous):
@@ -50,6 +56,7 @@ Typical use:
   <binary> validate --config conf
   <binary> process --input records.jsonl --config conf
   <binary> retry --config conf          (periodically: resends failures, merges alerts)
+  <binary> ledger status --config conf  (the backlog; also list, show, replay, prune)
 
 Logs go to standard error; filter them with RUST_LOG (e.g. RUST_LOG=debug, or
 RUST_LOG=warn,streamalert=debug). Exit status: 0 on success, 1 when anything failed
@@ -101,14 +108,21 @@ possible, so the `file` output never receives an alert twice). Alerts of rules w
 merge_by_keys and a merge window are merged once their window has passed, and the merged
 alert is delivered. An alert that another processor is delivering at that moment is left to
 it (counted as \"left to another processor\", not a failure). Run it periodically (cron, a
-systemd timer).";
+systemd timer).
+
+A delivery is given up (dead, not sent again) after max_attempts failures (processor.json,
+default 10) or at once on a permanent error; `ledger replay` makes it pending again. An alert
+whose stored item cannot be read back is quarantined with the reason, skipped, and logged with
+its id and rule; the other alerts go on. Exit status 1 when a delivery failed or anything is
+quarantined.";
 
 const VALIDATE_HELP: &str = "\
 Loads the configuration and this binary's rules, publishers and outputs, and reports every
 problem at once: a rule output whose descriptor is not in outputs.json, a configured
 descriptor without stored credentials, an unknown publisher name (in a rule or on an alert
 waiting in the ledger), an output service not compiled into this binary (a cargo feature),
-malformed configuration files. Exit status 1 when there is any problem.";
+malformed configuration files, alerts quarantined in the ledger. Exit status 1 when there is
+any problem.";
 
 #[cfg(feature = "aws")]
 const LAMBDA_HELP: &str = "\
@@ -161,6 +175,9 @@ enum Command {
     /// Check configuration, credentials and registrations; report every problem.
     #[command(long_about = VALIDATE_HELP)]
     Validate(Common),
+    /// See and act on the ledger: status, list, show, replay and prune alerts.
+    #[command(long_about = ledger::LEDGER_HELP)]
+    Ledger(ledger::LedgerArgs),
     /// Serve AWS Lambda invocations (StreamAlert's alert-processor events) until the runtime ends.
     #[cfg(feature = "aws")]
     #[command(long_about = LAMBDA_HELP)]
@@ -291,6 +308,7 @@ where
         Command::Process(args) => with_runtime(|| process::process(&args)),
         Command::Dispatch(args) => with_runtime(|| dispatch::dispatch(&args)),
         Command::Retry(common) => with_runtime(|| retry::retry(&common)),
+        Command::Ledger(args) => with_runtime(|| ledger::ledger(&args)),
         Command::Test(args) => crate::testing::run_cli(&args.events, &args.rules),
         Command::Output(args) => args.command.run(&args.config),
         #[cfg(feature = "aws")]

@@ -34,19 +34,22 @@ pub(super) async fn retry(common: &Common) -> ExitCode {
                 alerts,
                 sent,
                 failed,
+                dead,
                 reconciled,
                 merged,
                 ledger_errors,
             },
         contended,
+        quarantined,
     } = report;
     // A contended alert is being delivered by another processor: left to it, not a failure.
     say(&format!(
-        "alerts: {alerts}, deliveries sent: {sent}, failed: {failed}, pending: {}, found already delivered: {reconciled}, merged: {merged}, left to another processor: {}",
+        "alerts: {alerts}, deliveries sent: {sent}, failed: {failed}, pending: {}, given up (dead): {dead}, found already delivered: {reconciled}, merged: {merged}, left to another processor: {}, quarantined: {}",
         show(pending),
-        contended.len()
+        contended.len(),
+        quarantined.len()
     ));
-    if failed > 0 || ledger_errors > 0 || pending.is_none() {
+    if failed > 0 || ledger_errors > 0 || pending.is_none() || !quarantined.is_empty() {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS

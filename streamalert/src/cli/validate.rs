@@ -2,8 +2,9 @@
 
 use super::{Common, with_runtime};
 use crate::config::{OutputsConfig, ProcessorSettings};
-use crate::ledger::{Ledger as _, SqliteLedger};
+use crate::ledger::{DeliveryFilter, DeliveryState, Ledger as _, SqliteLedger};
 use crate::processor::{NoCredentials, required_outputs};
+use std::collections::BTreeSet;
 use std::io::Write as _;
 use std::process::ExitCode;
 
@@ -30,13 +31,44 @@ pub(super) fn validate(common: &Common) -> ExitCode {
     with_runtime(|| async {
         let open_alerts = if settings.ledger.path.exists() {
             match SqliteLedger::open(&settings.ledger) {
-                Ok(ledger) => match ledger.open_alerts().await {
-                    Ok(open) => open,
-                    Err(error) => {
-                        problems.push(Problem::new(ProblemKind::Ledger, error.to_string()));
-                        Vec::new()
+                Ok(ledger) => {
+                    // The alerts still to deliver: open ones, and those with a dead delivery
+                    // (`ledger replay` sends them again).
+                    let dead = DeliveryFilter {
+                        state: Some(DeliveryState::Dead),
+                        output: None,
+                    };
+                    let waiting = match (ledger.open_alerts().await, ledger.list(dead).await) {
+                        (Ok(mut open), Ok(dead)) => {
+                            let known: BTreeSet<String> =
+                                open.iter().map(|e| e.alert.alert_id.clone()).collect();
+                            open.extend(
+                                dead.into_iter()
+                                    .filter(|e| !known.contains(&e.alert.alert_id)),
+                            );
+                            open
+                        }
+                        (Err(error), _) | (_, Err(error)) => {
+                            problems.push(Problem::new(ProblemKind::Ledger, error.to_string()));
+                            Vec::new()
+                        }
+                    };
+                    match ledger.quarantined().await {
+                        Ok(quarantined) => problems.extend(quarantined.iter().map(|q| {
+                            Problem::new(
+                                ProblemKind::Ledger,
+                                format!(
+                                    "alert {} of rule {} is quarantined in the ledger (not retried): {}",
+                                    q.key.alert_id, q.key.rule_name, q.reason
+                                ),
+                            )
+                        })),
+                        Err(error) => {
+                            problems.push(Problem::new(ProblemKind::Ledger, error.to_string()));
+                        }
                     }
-                },
+                    waiting
+                }
                 Err(error) => {
                     problems.push(Problem::new(ProblemKind::Ledger, error.to_string()));
                     Vec::new()

@@ -7,6 +7,8 @@
 
 mod keys;
 mod python;
+mod read;
 
 pub use keys::{NORMALIZATION_KEY, get_first_key, get_keys};
 pub use python::{PythonJson, py_eq, py_float_repr, py_repr, py_str};
+pub use read::{MAX_DEPTH, ReadError, read};

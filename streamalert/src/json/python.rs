@@ -64,6 +64,7 @@ pub struct PythonJson {
     key_separator: &'static str,
     sort_keys: bool,
     ensure_ascii: bool,
+    exact_numbers: bool,
 }
 
 impl PythonJson {
@@ -74,6 +75,7 @@ impl PythonJson {
         key_separator: ": ",
         sort_keys: false,
         ensure_ascii: true,
+        exact_numbers: false,
     };
 
     /// `json.dumps(value, separators=(",", ":"))`.
@@ -108,6 +110,23 @@ impl PythonJson {
         }
     }
 
+    /// The same settings with every number written as it was read (`1.50`, `1e+400`), not as
+    /// Python re-prints the float it parsed (`1.5`, `Infinity`). Python reads both forms as the
+    /// same value; this one also reads back unchanged ([`read`](super::read)).
+    ///
+    /// ```
+    /// use streamalert::json::PythonJson;
+    /// let value = streamalert::json::read(r#"{"pid": 1e400, "cpu": 1.50, "é": 1E5}"#).unwrap();
+    /// assert_eq!(PythonJson::COMPACT.dump(&value), r#"{"pid":Infinity,"cpu":1.5,"\u00e9":100000.0}"#);
+    /// assert_eq!(PythonJson::COMPACT.exact_numbers().dump(&value), r#"{"pid":1e+400,"cpu":1.50,"\u00e9":1e+5}"#);
+    /// ```
+    pub const fn exact_numbers(self) -> Self {
+        Self {
+            exact_numbers: true,
+            ..self
+        }
+    }
+
     /// Encodes `value` exactly as Python's `json.dumps` would with these settings.
     pub fn dump(&self, value: &Value) -> String {
         let mut out = String::new();
@@ -120,6 +139,7 @@ impl PythonJson {
             Value::Null => out.push_str("null"),
             Value::Bool(true) => out.push_str("true"),
             Value::Bool(false) => out.push_str("false"),
+            Value::Number(n) if self.exact_numbers => out.push_str(&n.to_string()),
             Value::Number(n) => write_number(out, n, NumberStyle::Json),
             Value::String(s) => write_string(out, s, self.ensure_ascii),
             Value::Array(items) => {
@@ -190,13 +210,16 @@ enum NumberStyle {
 
 fn write_number(out: &mut String, number: &Number, style: NumberStyle) {
     let text = number.to_string();
-    let is_integer = !text.contains(['.', 'e', 'E']);
+    // Python's `NaN`/`Infinity` (read by `json::read`) are not integers even without a `.`.
+    let is_integer = text.bytes().all(|b| b.is_ascii_digit() || b == b'-');
     if is_integer {
         // Python ints are arbitrary precision; JSON integers print as parsed, minus a `-0` sign.
         out.push_str(if text == "-0" { "0" } else { &text });
         return;
     }
-    let float = number.as_f64().unwrap_or(f64::NAN);
+    // From the text: serde_json's `as_f64` answers `None` for `1e400` (Python: inf) and for
+    // the `NaN`/`Infinity` that `json::read` accepts.
+    let float = text.parse::<f64>().unwrap_or(f64::NAN);
     match style {
         NumberStyle::Json if float.is_nan() => out.push_str("NaN"),
         NumberStyle::Json if float.is_infinite() => {

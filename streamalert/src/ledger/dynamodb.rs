@@ -1,8 +1,9 @@
 //! The ledger at scale: StreamAlert's alerts table in DynamoDB (cargo feature `aws`).
 
 use super::{
-    AlertKey, AlertStatus, Claim, DeliveryRecord, DeliveryState, Fingerprint, InputCheckpoint,
-    Ledger, LedgerCounts, LedgerEntry, LedgerError, NewAlert, Outcome,
+    AlertKey, AlertStatus, Claim, DeliveryFilter, DeliveryRecord, DeliveryState, Fingerprint,
+    InputCheckpoint, Ledger, LedgerCounts, LedgerEntry, LedgerError, LedgerStatus, NewAlert,
+    OpenPage, Outcome, QuarantinedAlert,
 };
 use crate::alert::{Alert, Timestamp};
 use crate::aws::Aws;
@@ -21,6 +22,12 @@ use std::time::Duration;
 const DELIVERIES: &str = "Deliveries";
 /// Set on an alert merged into another: the merged alert's id.
 const MERGED_INTO: &str = "MergedInto";
+/// Set on an alert whose item cannot be read back: why. Retry passes skip it.
+const QUARANTINED: &str = "Quarantined";
+/// Set on a tombstone: when the alert was complete.
+const COMPLETED: &str = "Completed";
+/// The table's TTL attribute on a tombstone: when DynamoDB may delete it (epoch seconds).
+const EXPIRES_AT: &str = "ExpiresAt";
 
 type Item = HashMap<String, AttributeValue>;
 
@@ -29,9 +36,11 @@ type Item = HashMap<String, AttributeValue>;
 /// The table is StreamAlert's: hash key `RuleName`, range key `AlertID`, and every attribute of
 /// the alert processor's item (`Record` as JSON text, `Outputs` and `OutputsSent` as string
 /// sets, …), so StreamAlert's rules engine can write alerts this processor delivers and the
-/// other way round. Two attributes are added: `Deliveries` (per output: state, attempts, last
-/// error, the fingerprint of an attempt under way and the *lease* of the processor sending it)
-/// and `MergedInto` on merged originals.
+/// other way round. Attributes are added: `Deliveries` (per output: state, attempts, last
+/// error, the fingerprint of an attempt under way and the *lease* of the processor sending it),
+/// `MergedInto` on merged originals and `Quarantined` (the reason) on an item that cannot be
+/// read back (StreamAlert's Python wrote something this crate cannot parse): retry passes skip
+/// it and go on with the others.
 ///
 /// A delivered output is recorded with `UPDATE … ADD OutputsSent :output` under
 /// `attribute_exists(AlertID)` (never a full overwrite, StreamAlert's decision Q3), so what one
@@ -42,8 +51,14 @@ type Item = HashMap<String, AttributeValue>;
 /// on with the others; an error from `record_alerts` of an alert already recorded), so two
 /// processors (or a retried Lambda invocation) on the same alert deliver each output once. A lease that outlives its processor (it was killed) expires after
 /// [`with_lease`](DynamoDbLedger::with_lease) (default 15 minutes, Lambda's longest run), after
-/// which the output is sent again. Alerts are kept when complete (StreamAlert deletes them);
-/// expire them with a DynamoDB TTL of your own if you wish.
+/// which the output is sent again. A complete alert (every output sent, no merge to wait for)
+/// is not deleted as StreamAlert does but reduced to a *tombstone* (spec `outputs.md` Q3): its
+/// `Record` and `Context` are removed, `Completed` (the time) and the numeric TTL attribute
+/// `ExpiresAt` (completion plus [`with_retention`](DynamoDbLedger::with_retention), default 7
+/// days) are set, so an event delivered again is still recognised; [`create_table`] enables the
+/// table's TTL on `ExpiresAt`. Retry passes do not read tombstones.
+///
+/// [`create_table`]: DynamoDbLedger::create_table
 ///
 /// ```no_run
 /// use std::sync::Arc;
@@ -59,6 +74,7 @@ pub struct DynamoDbLedger {
     table: String,
     owner: String,
     lease: Duration,
+    retention: Duration,
 }
 
 impl fmt::Debug for DynamoDbLedger {
@@ -84,7 +100,14 @@ impl DynamoDbLedger {
             table: table.into(),
             owner: uuid::Uuid::new_v4().to_string(),
             lease: Duration::from_secs(15 * 60),
+            retention: Duration::from_secs(7 * 86_400),
         }
+    }
+
+    /// The same ledger keeping tombstones of complete alerts for `retention` (DynamoDB deletes
+    /// them through the table's TTL afterwards).
+    pub fn with_retention(self, retention: Duration) -> Self {
+        Self { retention, ..self }
     }
 
     /// The same ledger with another lease: how long a claimed output stays reserved for this
@@ -125,16 +148,58 @@ impl DynamoDbLedger {
             .send()
             .await;
         match created {
-            Ok(_) => Ok(()),
+            Ok(_) => {}
             Err(error)
                 if error
                     .as_service_error()
                     .is_some_and(|e| e.is_resource_in_use_exception()) =>
             {
-                Ok(())
+                return Ok(());
             }
-            Err(error) => Err(self.failed("CreateTable", error)),
+            Err(error) => return Err(self.failed("CreateTable", error)),
         }
+        let ttl = aws_sdk_dynamodb::types::TimeToLiveSpecification::builder()
+            .attribute_name(EXPIRES_AT)
+            .enabled(true)
+            .build()
+            .map_err(build_error)?;
+        self.client
+            .update_time_to_live()
+            .table_name(&self.table)
+            .time_to_live_specification(ttl)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| self.failed("UpdateTimeToLive", e))
+    }
+
+    /// Reduces the alert to its tombstone once it is complete; nothing otherwise.
+    async fn tombstone_if_complete(&self, key: &AlertKey) -> Result<(), LedgerError> {
+        let Some(item) = self.get_item(key).await? else {
+            return Ok(());
+        };
+        if item.contains_key(COMPLETED) || item.contains_key(MERGED_INTO) {
+            return Ok(());
+        }
+        let Ok(entry) = self.entry(&item) else {
+            return Ok(());
+        };
+        if entry.status != AlertStatus::Complete {
+            return Ok(());
+        }
+        let now = Timestamp::now();
+        let expires = now
+            .unix_seconds()
+            .saturating_add(i64::try_from(self.retention.as_secs()).unwrap_or(i64::MAX));
+        let mut update = Updater::default();
+        update.set(COMPLETED, AttributeValue::S(now.to_string()));
+        update.set(EXPIRES_AT, AttributeValue::N(expires.to_string()));
+        for removed in ["Record", "Context"] {
+            let name = update.name(removed);
+            update.removes.push(name);
+        }
+        update.condition("attribute_exists(AlertID)".to_owned());
+        self.update(key, update).await.map(|_| ())
     }
 
     fn failed<E>(
@@ -181,21 +246,28 @@ impl DynamoDbLedger {
             .map_err(|e| self.failed("GetItem", e))
     }
 
-    async fn scan(&self) -> Result<Vec<Item>, LedgerError> {
+    /// Every item, or only those without `without` (an attribute name).
+    async fn scan(&self, without: Option<&str>) -> Result<Vec<Item>, LedgerError> {
         let mut items = Vec::new();
         let mut start: Option<Item> = None;
         loop {
-            let reply = self
+            let mut request = self
                 .client
                 .scan()
                 .table_name(&self.table)
                 .consistent_read(true)
-                // Input checkpoints share the table under a rule name of their own.
-                .filter_expression("RuleName <> :checkpoint")
                 .expression_attribute_values(
                     ":checkpoint",
                     AttributeValue::S(CHECKPOINT_RULE.to_owned()),
-                )
+                );
+            // Input checkpoints share the table under a rule name of their own.
+            request = match without {
+                Some(name) => request
+                    .filter_expression("RuleName <> :checkpoint AND attribute_not_exists(#x)")
+                    .expression_attribute_names("#x", name),
+                None => request.filter_expression("RuleName <> :checkpoint"),
+            };
+            let reply = request
                 .set_exclusive_start_key(start.take())
                 .send()
                 .await
@@ -286,6 +358,19 @@ impl DynamoDbLedger {
         );
         if !alert.outputs_sent.is_empty() {
             update.add_sent(alert.outputs_sent.iter().cloned());
+        }
+        if !alert.remaining_outputs().is_empty() {
+            // Something to send: a tombstone becomes an alert again, its record restored.
+            let mut item = alert_item(alert);
+            for name in ["Record", "Context"] {
+                if let Some(value) = item.remove(name) {
+                    update.set(name, value);
+                }
+            }
+            for name in [COMPLETED, EXPIRES_AT] {
+                let name = update.name(name);
+                update.removes.push(name);
+            }
         }
         match self
             .claim(&key, &new.intents, &alert.remaining_outputs(), update)
@@ -430,7 +515,13 @@ impl DynamoDbLedger {
             path: self.table.clone().into(),
             message,
         };
-        let json = item_to_json(item);
+        let mut json = item_to_json(item);
+        if item.contains_key(COMPLETED)
+            && let Some(map) = json.as_object_mut()
+        {
+            // A tombstone: its record is gone.
+            map.entry("Record").or_insert_with(|| Value::from("null"));
+        }
         let mut alert = Alert::from_item(&json).map_err(|e| corrupt(e.to_string()))?;
         let sent = string_set(item.get("OutputsSent"));
         alert.outputs_sent.extend(sent.iter().cloned());
@@ -454,17 +545,20 @@ impl DynamoDbLedger {
                 };
                 let state = if sent.contains(&output) {
                     DeliveryState::Sent
-                } else if text("State").as_deref() == Some("failed") {
-                    DeliveryState::Failed
                 } else {
-                    DeliveryState::Pending
+                    match text("State").as_deref() {
+                        Some("failed") => DeliveryState::Failed,
+                        Some("dead") => DeliveryState::Dead,
+                        _ => DeliveryState::Pending,
+                    }
                 };
                 DeliveryRecord {
                     attempts: match record.and_then(|r| r.get("Attempts")) {
                         Some(AttributeValue::N(n)) => n.parse().unwrap_or_default(),
                         _ => 0,
                     },
-                    last_error: text("LastError").filter(|_| state == DeliveryState::Failed),
+                    last_error: text("LastError")
+                        .filter(|_| matches!(state, DeliveryState::Failed | DeliveryState::Dead)),
                     intent: text("Intent")
                         .filter(|_| state != DeliveryState::Sent)
                         .and_then(|f| f.parse().ok()),
@@ -490,18 +584,96 @@ impl DynamoDbLedger {
         })
     }
 
-    async fn entries(&self) -> Result<Vec<LedgerEntry>, LedgerError> {
-        let mut entries = self
-            .scan()
-            .await?
-            .iter()
-            .map(|item| self.entry(item))
-            .collect::<Result<Vec<_>, _>>()?;
+    /// Every alert of the table, oldest first, and the quarantined ones. An item that cannot
+    /// be read back is quarantined now (its reason stored, logged with its id and rule) instead
+    /// of failing the read.
+    ///
+    /// With `open_only`, tombstones are not even read (a filter on `Completed`).
+    async fn load(
+        &self,
+        open_only: bool,
+    ) -> Result<(Vec<LedgerEntry>, Vec<QuarantinedAlert>), LedgerError> {
+        let items = self.scan(open_only.then_some(COMPLETED)).await?;
+        self.read_items(items).await
+    }
+
+    /// The alerts of `items`, oldest first, and the quarantined ones (quarantining those that
+    /// cannot be read back).
+    async fn read_items(
+        &self,
+        items: Vec<Item>,
+    ) -> Result<(Vec<LedgerEntry>, Vec<QuarantinedAlert>), LedgerError> {
+        let mut entries = Vec::new();
+        let mut unreadable = Vec::new();
+        for item in items {
+            let text = |name: &str| match item.get(name) {
+                Some(AttributeValue::S(s)) => s.clone(),
+                _ => String::new(),
+            };
+            let key = AlertKey::new(text("RuleName"), text("AlertID"));
+            if let Some(AttributeValue::S(reason)) = item.get(QUARANTINED) {
+                unreadable.push(QuarantinedAlert {
+                    key,
+                    reason: reason.clone(),
+                });
+                continue;
+            }
+            match self.entry(&item) {
+                Ok(entry) => entries.push(entry),
+                Err(error) => {
+                    let reason = match error {
+                        LedgerError::Corrupt { message, .. } => message,
+                        other => other.to_string(),
+                    };
+                    self.quarantine(&key, &reason).await?;
+                    unreadable.push(QuarantinedAlert { key, reason });
+                }
+            }
+        }
         entries.sort_by(|a, b| {
             (a.alert.created, &a.alert.alert_id).cmp(&(b.alert.created, &b.alert.alert_id))
         });
-        Ok(entries)
+        unreadable.sort_by(|a, b| a.key.cmp(&b.key));
+        Ok((entries, unreadable))
     }
+
+    async fn entries(&self) -> Result<Vec<LedgerEntry>, LedgerError> {
+        self.load(false).await.map(|(entries, _)| entries)
+    }
+
+    async fn quarantine(&self, key: &AlertKey, reason: &str) -> Result<(), LedgerError> {
+        tracing::error!(
+            alert_id = %key.alert_id,
+            rule = %key.rule_name,
+            %reason,
+            "the ledger cannot read this alert back; quarantined (it is skipped, the others go on)"
+        );
+        let mut update = Updater::default();
+        update.set(QUARANTINED, AttributeValue::S(reason.to_owned()));
+        update.condition("attribute_exists(AlertID)".to_owned());
+        self.update(key, update).await.map(|_| ())
+    }
+}
+
+/// The time an alert last changed: its latest delivery update, or its creation.
+fn last_change(entry: &LedgerEntry) -> Timestamp {
+    entry
+        .deliveries
+        .iter()
+        .filter_map(|d| d.updated)
+        .max()
+        .unwrap_or(entry.alert.created)
+}
+
+/// True when a retry pass has something to do with the alert: an output to send, or a merge
+/// to wait for.
+fn retryable(entry: &LedgerEntry) -> bool {
+    entry.status == AlertStatus::Open
+        && (entry.alert.merge_enabled()
+            || entry
+                .deliveries
+                .iter()
+                .any(|d| matches!(d.state, DeliveryState::Pending | DeliveryState::Failed)))
 }
 
 fn build_error(error: aws_sdk_dynamodb::error::BuildError) -> LedgerError {
@@ -701,6 +873,11 @@ impl Ledger for DynamoDbLedger {
         update.names.insert("#state".to_owned(), "State".to_owned());
         update.removes.push(format!("{path}.Intent"));
         update.removes.push(format!("{path}.LeaseUntil"));
+        let state = if matches!(outcome, Outcome::Dead(_)) {
+            DeliveryState::Dead
+        } else {
+            DeliveryState::Failed
+        };
         match outcome {
             Outcome::Sent => {
                 // The record that matters, durable before anything else: ADD, never SET.
@@ -726,12 +903,17 @@ impl Ledger for DynamoDbLedger {
                     "attribute_exists({path}) AND (attribute_not_exists({path}.#state) OR {path}.#state <> {sent_v})"
                 ));
                 let _ = self.update(&key, update).await;
+                // A tombstone left a record behind if this fails: a later `Sent` or `retry`
+                // reduces it; the delivery itself is recorded.
+                if let Err(error) = self.tombstone_if_complete(&key).await {
+                    tracing::warn!(%error, alert_id = %key.alert_id, "cannot reduce a complete alert to its tombstone");
+                }
                 Ok(())
             }
-            Outcome::Failed(reason) => {
+            Outcome::Failed(reason) | Outcome::Dead(reason) => {
                 update.set_path(
                     &format!("{path}.#state"),
-                    AttributeValue::S("failed".to_owned()),
+                    AttributeValue::S(state.as_str().to_owned()),
                 );
                 update.set_path(&format!("{path}.LastError"), AttributeValue::S(reason));
                 let out_v = update.value(AttributeValue::S(output.clone()));
@@ -751,18 +933,25 @@ impl Ledger for DynamoDbLedger {
     }
 
     async fn get(&self, key: AlertKey) -> Result<Option<LedgerEntry>, LedgerError> {
-        self.get_item(&key)
-            .await?
-            .map(|item| self.entry(&item))
-            .transpose()
+        let Some(item) = self.get_item(&key).await? else {
+            return Ok(None);
+        };
+        if let Some(AttributeValue::S(reason)) = item.get(QUARANTINED) {
+            return Err(LedgerError::Corrupt {
+                path: self.table.clone().into(),
+                message: format!("alert {} is quarantined: {reason}", key.alert_id),
+            });
+        }
+        self.entry(&item).map(Some)
     }
 
     async fn open_alerts(&self) -> Result<Vec<LedgerEntry>, LedgerError> {
         Ok(self
-            .entries()
+            .load(true)
             .await?
+            .0
             .into_iter()
-            .filter(|entry| entry.status == AlertStatus::Open)
+            .filter(retryable)
             .collect())
     }
 
@@ -823,8 +1012,19 @@ impl Ledger for DynamoDbLedger {
     }
 
     async fn counts(&self) -> Result<LedgerCounts, LedgerError> {
-        let mut counts = LedgerCounts::default();
-        for entry in self.entries().await? {
+        self.status().await.map(|status| status.counts)
+    }
+
+    async fn quarantined(&self) -> Result<Vec<QuarantinedAlert>, LedgerError> {
+        self.load(false).await.map(|(_, unreadable)| unreadable)
+    }
+
+    async fn status(&self) -> Result<LedgerStatus, LedgerError> {
+        let (entries, unreadable) = self.load(false).await?;
+        let mut status = LedgerStatus::default();
+        status.counts.quarantined_alerts = unreadable.len() as u64;
+        let counts = &mut status.counts;
+        for entry in &entries {
             match entry.status {
                 AlertStatus::Open => counts.open_alerts += 1,
                 AlertStatus::Complete => counts.complete_alerts += 1,
@@ -838,10 +1038,214 @@ impl Ledger for DynamoDbLedger {
                     DeliveryState::Pending => counts.pending += 1,
                     DeliveryState::Sent => counts.sent += 1,
                     DeliveryState::Failed => counts.failed += 1,
+                    DeliveryState::Dead => counts.dead += 1,
                 }
+                *status
+                    .by_output
+                    .entry(delivery.output.clone())
+                    .or_default()
+                    .entry(delivery.state)
+                    .or_default() += 1;
+            }
+            let unsent = entry
+                .deliveries
+                .iter()
+                .any(|d| matches!(d.state, DeliveryState::Pending | DeliveryState::Failed));
+            if entry.status == AlertStatus::Open && unsent {
+                let created = entry.alert.created;
+                status.oldest_unsent =
+                    Some(status.oldest_unsent.map_or(created, |t| t.min(created)));
             }
         }
-        Ok(counts)
+        Ok(status)
+    }
+
+    async fn list(&self, filter: DeliveryFilter) -> Result<Vec<LedgerEntry>, LedgerError> {
+        Ok(self
+            .entries()
+            .await?
+            .into_iter()
+            .filter(|entry| !matches!(entry.status, AlertStatus::Merged { .. }))
+            .filter(|entry| {
+                entry
+                    .deliveries
+                    .iter()
+                    .any(|d| filter.selects(&d.output, d.state))
+            })
+            .collect())
+    }
+
+    async fn find(&self, alert_id: String) -> Result<Option<AlertKey>, LedgerError> {
+        let mut start: Option<Item> = None;
+        loop {
+            let reply = self
+                .client
+                .scan()
+                .table_name(&self.table)
+                .consistent_read(true)
+                .filter_expression("AlertID = :id")
+                .expression_attribute_values(":id", AttributeValue::S(alert_id.clone()))
+                .projection_expression("RuleName")
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| self.failed("Scan", e))?;
+            let rule = reply
+                .items()
+                .iter()
+                .find_map(|item| match item.get("RuleName") {
+                    Some(AttributeValue::S(rule)) => Some(rule.clone()),
+                    _ => None,
+                });
+            if let Some(rule) = rule {
+                return Ok(Some(AlertKey::new(rule, alert_id)));
+            }
+            match reply.last_evaluated_key {
+                Some(next) if !next.is_empty() => start = Some(next),
+                _ => return Ok(None),
+            }
+        }
+    }
+
+    async fn replay(
+        &self,
+        keys: Vec<AlertKey>,
+        output: Option<String>,
+    ) -> Result<u64, LedgerError> {
+        // Every key first, so that an unknown one changes nothing.
+        let mut items = Vec::with_capacity(keys.len());
+        for key in keys {
+            match self.get_item(&key).await? {
+                Some(item) => items.push((key, item)),
+                None => return Err(LedgerError::UnknownAlert(key)),
+            }
+        }
+        let mut changed = 0;
+        for (key, item) in items {
+            let mut update = Updater::default();
+            if item.contains_key(QUARANTINED) {
+                let name = update.name(QUARANTINED);
+                update.removes.push(name);
+                changed += 1;
+            }
+            let sent = string_set(item.get("OutputsSent"));
+            let records = match item.get(DELIVERIES) {
+                Some(AttributeValue::M(map)) => map.clone(),
+                _ => HashMap::new(),
+            };
+            for (name, record) in &records {
+                let AttributeValue::M(record) = record else {
+                    continue;
+                };
+                let state = match record.get("State") {
+                    Some(AttributeValue::S(state)) => state.as_str(),
+                    _ => "",
+                };
+                if sent.contains(name)
+                    || !matches!(state, "failed" | "dead")
+                    || output.as_deref().is_some_and(|o| o != name)
+                {
+                    continue;
+                }
+                let path = update.path(&[DELIVERIES, name]);
+                update.names.insert("#state".to_owned(), "State".to_owned());
+                update.set_path(
+                    &format!("{path}.#state"),
+                    AttributeValue::S("pending".to_owned()),
+                );
+                update.set_path(
+                    &format!("{path}.Attempts"),
+                    AttributeValue::N("0".to_owned()),
+                );
+                update.removes.push(format!("{path}.LastError"));
+                let out_v = update.value(AttributeValue::S(name.clone()));
+                update.condition(format!("NOT contains(OutputsSent, {out_v})"));
+                changed += 1;
+            }
+            if update.sets.is_empty() && update.removes.is_empty() {
+                continue;
+            }
+            update.condition("attribute_exists(AlertID)".to_owned());
+            if !self.update(&key, update).await? {
+                return Err(LedgerError::Worker(format!(
+                    "alert {key} changed while it was replayed; run the replay again"
+                )));
+            }
+        }
+        Ok(changed)
+    }
+
+    async fn prune(&self, before: Timestamp) -> Result<u64, LedgerError> {
+        let mut deleted = 0;
+        for entry in self.entries().await? {
+            let done = matches!(
+                entry.status,
+                AlertStatus::Complete | AlertStatus::Merged { .. }
+            );
+            if !done || last_change(&entry) >= before {
+                continue;
+            }
+            self.client
+                .delete_item()
+                .table_name(&self.table)
+                .set_key(Some(Self::key(&AlertKey::of(&entry.alert))))
+                .send()
+                .await
+                .map_err(|e| self.failed("DeleteItem", e))?;
+            deleted += 1;
+        }
+        Ok(deleted)
+    }
+
+    async fn open_alerts_page(
+        &self,
+        after: Option<String>,
+        limit: usize,
+    ) -> Result<OpenPage, LedgerError> {
+        // The cursor is the scan's LastEvaluatedKey: {"AlertID": …, "RuleName": …}.
+        let start = after
+            .map(|cursor| {
+                serde_json::from_str::<BTreeMap<String, String>>(&cursor)
+                    .map(|key| {
+                        key.into_iter()
+                            .map(|(name, value)| (name, AttributeValue::S(value)))
+                            .collect::<Item>()
+                    })
+                    .map_err(|_| LedgerError::Worker(format!("invalid page cursor `{cursor}`")))
+            })
+            .transpose()?;
+        let reply = self
+            .client
+            .scan()
+            .table_name(&self.table)
+            .consistent_read(true)
+            .limit(i32::try_from(limit.max(1)).unwrap_or(i32::MAX))
+            // Neither tombstones nor input checkpoints (which share the table).
+            .filter_expression("RuleName <> :checkpoint AND attribute_not_exists(#x)")
+            .expression_attribute_names("#x", COMPLETED)
+            .expression_attribute_values(":checkpoint", AttributeValue::S(CHECKPOINT_RULE.to_owned()))
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(|e| self.failed("Scan", e))?;
+        let next = reply
+            .last_evaluated_key
+            .filter(|key| !key.is_empty())
+            .map(|key| {
+                let key: BTreeMap<String, String> = key
+                    .into_iter()
+                    .filter_map(|(name, value)| match value {
+                        AttributeValue::S(text) => Some((name, text)),
+                        _ => None,
+                    })
+                    .collect();
+                serde_json::to_string(&key).unwrap_or_default()
+            });
+        let (entries, _) = self.read_items(reply.items.unwrap_or_default()).await?;
+        Ok(OpenPage {
+            entries: entries.into_iter().filter(retryable).collect(),
+            next,
+        })
     }
 }
 
@@ -849,7 +1253,7 @@ impl Ledger for DynamoDbLedger {
 /// for `Outputs` and `OutputsSent`, which are left out when empty).
 pub fn alert_item(alert: &Alert) -> HashMap<String, AttributeValue> {
     let mut item: HashMap<String, AttributeValue> = alert
-        .to_item()
+        .to_ledger_item()
         .into_iter()
         .map(|(name, value)| (name, to_attribute(value)))
         .collect();
@@ -915,7 +1319,7 @@ pub fn from_attribute(value: &AttributeValue) -> Value {
 fn item_to_json(item: &Item) -> Value {
     let mut map = Map::new();
     for (name, value) in item {
-        if name != DELIVERIES && name != MERGED_INTO {
+        if ![DELIVERIES, MERGED_INTO, QUARANTINED, COMPLETED, EXPIRES_AT].contains(&name.as_str()) {
             map.insert(name.clone(), from_attribute(value));
         }
     }

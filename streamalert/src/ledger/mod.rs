@@ -1,11 +1,16 @@
 //! The delivery ledger: which alerts exist and, for each of their outputs, whether it was sent.
 //!
 //! Every alert the processor handles is recorded before anything is sent, with one row per
-//! output to deliver: `pending`, `sent`, or `failed` with the last error and the attempt count.
+//! output to deliver: `pending`, `sent`, `failed` with the last error and the attempt count, or
+//! `dead`: given up after a permanent error or `max_attempts` (a dead letter, kept with its last
+//! error until `ledger replay` makes it pending again).
 //! An output is marked `sent` the moment its delivery succeeds, in its own transaction, and a
 //! sent output is never sent again (StreamAlert's `OutputsSent`, kept as a union across passes:
 //! `outputs.md` Decision Q3). An alert is complete when all its outputs are sent (and, for a
 //! merging rule, once it has been merged).
+//!
+//! An alert whose stored item cannot be read back is *quarantined* with the reason (see
+//! [`QuarantinedAlert`]): retry passes skip it, so it never blocks another alert.
 //!
 //! Before an attempt the processor records an *intent*: the [`Fingerprint`] of the publication
 //! it is about to send. An intent that is still there when the next run starts means the
@@ -80,7 +85,7 @@ impl fmt::Display for AlertKey {
 }
 
 /// The state of one output of one alert.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum DeliveryState {
     /// Not attempted yet (or an attempt was interrupted).
     Pending,
@@ -88,10 +93,13 @@ pub enum DeliveryState {
     Sent,
     /// The last attempt failed; `retry` sends it again.
     Failed,
+    /// Given up: a permanent error (the service refused it, the output is not configured) or
+    /// `max_attempts` failed attempts. `retry` skips it; `ledger replay` makes it pending again.
+    Dead,
 }
 
 impl DeliveryState {
-    /// The state's name as stored: `pending`, `sent` or `failed`.
+    /// The state's name as stored: `pending`, `sent`, `failed` or `dead`.
     ///
     /// ```
     /// use streamalert::ledger::DeliveryState;
@@ -103,6 +111,7 @@ impl DeliveryState {
             Self::Pending => "pending",
             Self::Sent => "sent",
             Self::Failed => "failed",
+            Self::Dead => "dead",
         }
     }
 }
@@ -115,6 +124,7 @@ impl std::str::FromStr for DeliveryState {
             "pending" => Ok(Self::Pending),
             "sent" => Ok(Self::Sent),
             "failed" => Ok(Self::Failed),
+            "dead" => Ok(Self::Dead),
             other => Err(format!("unknown delivery state `{other}`")),
         }
     }
@@ -170,11 +180,38 @@ pub struct LedgerEntry {
 }
 
 impl LedgerEntry {
-    /// The delivery records not yet sent.
+    /// The delivery records not yet sent (dead ones included).
     pub fn unsent(&self) -> impl Iterator<Item = &DeliveryRecord> {
         self.deliveries
             .iter()
             .filter(|d| d.state != DeliveryState::Sent)
+    }
+
+    /// The outputs a retry pass sends: the alert's remaining outputs except dead ones.
+    ///
+    /// ```
+    /// use streamalert::{Alert, ledger::{AlertStatus, DeliveryRecord, DeliveryState, LedgerEntry}};
+    /// let alert = Alert::new("r", serde_json::json!({}), ["file:a", "slack:b"]);
+    /// let record = |output: &str, state| DeliveryRecord {
+    ///     output: output.into(), state, attempts: 1, last_error: None, intent: None, updated: None,
+    /// };
+    /// let entry = LedgerEntry {
+    ///     alert,
+    ///     status: AlertStatus::Open,
+    ///     deliveries: vec![record("file:a", DeliveryState::Failed), record("slack:b", DeliveryState::Dead)],
+    /// };
+    /// assert_eq!(entry.to_retry().into_iter().collect::<Vec<_>>(), ["file:a"]);
+    /// ```
+    pub fn to_retry(&self) -> std::collections::BTreeSet<String> {
+        let mut outputs = self.alert.remaining_outputs();
+        for dead in self
+            .deliveries
+            .iter()
+            .filter(|d| d.state == DeliveryState::Dead)
+        {
+            outputs.remove(&dead.output);
+        }
+        outputs
     }
 
     /// The record of `output`.
@@ -197,8 +234,11 @@ pub struct NewAlert {
 pub enum Outcome {
     /// Delivered.
     Sent,
-    /// Not delivered, with the reason.
+    /// Not delivered, with the reason; `retry` tries again.
     Failed(String),
+    /// Not delivered and given up (a permanent error, or the last of `max_attempts`), with the
+    /// reason: the delivery becomes [`DeliveryState::Dead`].
+    Dead(String),
 }
 
 /// The ledger's answer to [`Ledger::begin_attempt`]: may this processor send the alert's
@@ -252,10 +292,14 @@ pub struct LedgerCounts {
     pub sent: u64,
     /// Deliveries whose last attempt failed.
     pub failed: u64,
+    /// Deliveries given up (dead letters).
+    pub dead: u64,
+    /// Alerts whose stored item cannot be read back.
+    pub quarantined_alerts: u64,
 }
 
 impl LedgerCounts {
-    /// Deliveries still to send: pending and failed.
+    /// Deliveries still to send: pending and failed (not dead).
     pub fn unsent(&self) -> u64 {
         self.pending + self.failed
     }
@@ -402,6 +446,97 @@ pub trait Ledger: Send + Sync + 'static {
 
     /// How many alerts and deliveries are in each state.
     async fn counts(&self) -> Result<LedgerCounts, LedgerError>;
+
+    /// The alerts set aside because their stored item cannot be read back, with the reason.
+    /// A retry pass that meets such an alert quarantines it and goes on with the others.
+    async fn quarantined(&self) -> Result<Vec<QuarantinedAlert>, LedgerError>;
+
+    /// The counts, per output too, and the age of the oldest delivery still to send.
+    async fn status(&self) -> Result<LedgerStatus, LedgerError>;
+
+    /// The alerts (merged ones left out) with at least one delivery that `filter` selects,
+    /// oldest first, each with all its deliveries.
+    async fn list(&self, filter: DeliveryFilter) -> Result<Vec<LedgerEntry>, LedgerError>;
+
+    /// The key of the alert with this id, if recorded (quarantined alerts included).
+    async fn find(&self, alert_id: String) -> Result<Option<AlertKey>, LedgerError>;
+
+    /// Makes the failed and dead deliveries of these alerts (only `output`'s, when given)
+    /// pending again with no attempts counted, and a quarantined alert open again (the next
+    /// pass reads it again). Sent deliveries never change. Returns how many deliveries and
+    /// quarantined alerts changed; [`LedgerError::UnknownAlert`] (nothing changed) when a key is
+    /// not recorded.
+    async fn replay(&self, keys: Vec<AlertKey>, output: Option<String>)
+    -> Result<u64, LedgerError>;
+
+    /// Deletes the complete and merged alerts whose last delivery (or creation, without any)
+    /// is older than `before`; open and quarantined alerts are never deleted. Returns how many
+    /// alerts were deleted.
+    async fn prune(&self, before: Timestamp) -> Result<u64, LedgerError>;
+
+    /// At most `limit` of the alerts [`open_alerts`](Ledger::open_alerts) returns, after the
+    /// page whose [`OpenPage::next`] is `after` (`None`: from the start), so that a retry pass
+    /// holds one page in memory at a time. An alert that changes while the pages are read may
+    /// be returned in none of them (the next pass gets it) but never in two.
+    async fn open_alerts_page(
+        &self,
+        after: Option<String>,
+        limit: usize,
+    ) -> Result<OpenPage, LedgerError>;
+}
+
+/// One page of open alerts ([`Ledger::open_alerts_page`]).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct OpenPage {
+    /// The page's alerts.
+    pub entries: Vec<LedgerEntry>,
+    /// Where the next page starts (an opaque cursor); `None` after the last page.
+    pub next: Option<String>,
+}
+
+/// An alert whose stored item cannot be read back (e.g. written by a version or a program
+/// that stored something this one cannot parse), set aside so that it never blocks another.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QuarantinedAlert {
+    /// The alert's key.
+    pub key: AlertKey,
+    /// Why its item cannot be read.
+    pub reason: String,
+}
+
+/// Which deliveries [`Ledger::list`] selects; the default selects every delivery.
+///
+/// ```
+/// use streamalert::ledger::{DeliveryFilter, DeliveryState};
+/// let dead_slack = DeliveryFilter { state: Some(DeliveryState::Dead), output: Some("slack:ops".into()) };
+/// assert!(dead_slack.selects("slack:ops", DeliveryState::Dead));
+/// assert!(!dead_slack.selects("slack:ops", DeliveryState::Failed));
+/// assert!(DeliveryFilter::default().selects("file:a", DeliveryState::Sent));
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DeliveryFilter {
+    /// Only deliveries in this state.
+    pub state: Option<DeliveryState>,
+    /// Only deliveries to this `service:descriptor`.
+    pub output: Option<String>,
+}
+
+impl DeliveryFilter {
+    /// True when a delivery to `output` in `state` is selected.
+    pub fn selects(&self, output: &str, state: DeliveryState) -> bool {
+        self.state.is_none_or(|s| s == state) && self.output.as_deref().is_none_or(|o| o == output)
+    }
+}
+
+/// The ledger's state at a glance ([`Ledger::status`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LedgerStatus {
+    /// Alerts and deliveries by state.
+    pub counts: LedgerCounts,
+    /// Per output (`service:descriptor`), deliveries by state (merged alerts left out).
+    pub by_output: BTreeMap<String, BTreeMap<DeliveryState, u64>>,
+    /// The creation time of the oldest alert with a pending or failed delivery.
+    pub oldest_unsent: Option<Timestamp>,
 }
 
 /// A 64-bit fingerprint (FNV-1a) of the bytes a delivery sends; stable across builds and

@@ -1,8 +1,9 @@
 //! The embedded ledger: one SQLite file in WAL mode, held by one processor at a time.
 
 use super::{
-    AlertKey, AlertStatus, Claim, DeliveryRecord, DeliveryState, Fingerprint, InputCheckpoint,
-    Ledger, LedgerCounts, LedgerEntry, LedgerError, NewAlert, Outcome,
+    AlertKey, AlertStatus, Claim, DeliveryFilter, DeliveryRecord, DeliveryState, Fingerprint,
+    InputCheckpoint, Ledger, LedgerCounts, LedgerEntry, LedgerError, LedgerStatus, NewAlert,
+    OpenPage, Outcome, QuarantinedAlert,
 };
 use crate::alert::{Alert, Timestamp};
 use crate::config::{LedgerSettings, Synchronous};
@@ -15,7 +16,24 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 use tokio::sync::oneshot;
 
-const SCHEMA_VERSION: i64 = 2;
+/// The schema this version writes. Version 3 added `alerts.quarantine_reason` (the
+/// `quarantined` status), the `dead` delivery state and `alerts.completed` (tombstones: a
+/// complete alert's item is deleted, its row and deliveries kept until `retention_days`).
+const SCHEMA_VERSION: i64 = 3;
+
+/// Indexes on columns a migration may add, created once the schema is current.
+const INDEXES: &str =
+    "CREATE INDEX IF NOT EXISTS alerts_completed ON alerts (completed) WHERE status = 'complete';";
+
+/// The oldest schema this version upgrades.
+const OLDEST_MIGRATED: i64 = 2;
+
+/// Upgrades in order: each takes the schema from the version before it to its version (run in
+/// the transaction that opens the ledger, so an upgrade is all or nothing).
+const MIGRATIONS: &[(i64, &str)] = &[(
+    3,
+    "ALTER TABLE alerts ADD COLUMN quarantine_reason TEXT; ALTER TABLE alerts ADD COLUMN completed TEXT;",
+)];
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS meta (
@@ -30,7 +48,9 @@ CREATE TABLE IF NOT EXISTS alerts (
     merged_into   TEXT,
     merge_enabled INTEGER NOT NULL,
     attempts      INTEGER NOT NULL,
-    dispatched    TEXT NOT NULL
+    dispatched    TEXT NOT NULL,
+    quarantine_reason TEXT,
+    completed     TEXT
 );
 CREATE INDEX IF NOT EXISTS alerts_open ON alerts (created) WHERE status = 'open';
 CREATE TABLE IF NOT EXISTS alert_items (
@@ -313,15 +333,33 @@ impl SqliteLedger {
                 )
                 .map_err(sqlite)?;
             }
-            Some(v) if v == SCHEMA_VERSION.to_string() => {}
-            Some(v) => {
-                return Err(LedgerError::Corrupt {
-                    path: path.clone(),
-                    message: format!(
-                        "schema version {v}, this processor reads version {SCHEMA_VERSION}"
-                    ),
-                });
-            }
+            Some(v) => match v.parse::<i64>() {
+                Ok(v) if v == SCHEMA_VERSION => {}
+                Ok(v) if (OLDEST_MIGRATED..SCHEMA_VERSION).contains(&v) => {
+                    for (_, step) in MIGRATIONS.iter().filter(|(to, _)| *to > v) {
+                        tx.execute_batch(step).map_err(sqlite)?;
+                    }
+                    tx.execute(
+                        "UPDATE meta SET value = ?1 WHERE key = 'schema_version'",
+                        [SCHEMA_VERSION.to_string()],
+                    )
+                    .map_err(sqlite)?;
+                    tracing::info!(path = %path.display(), from = v, to = SCHEMA_VERSION, "ledger schema upgraded");
+                }
+                _ => {
+                    return Err(LedgerError::Corrupt {
+                        path: path.clone(),
+                        message: format!(
+                            "schema version {v}, this processor reads versions {OLDEST_MIGRATED} to {SCHEMA_VERSION}"
+                        ),
+                    });
+                }
+            },
+        }
+        tx.execute_batch(INDEXES).map_err(sqlite)?;
+        let expired = remove_expired_tombstones(&tx, &path, settings.retention_days)?;
+        if expired > 0 {
+            tracing::info!(path = %path.display(), expired, retention_days = settings.retention_days, "removed expired tombstones");
         }
         tx.commit().map_err(busy)?;
         let (jobs, receiver) = mpsc::channel::<Box<dyn Job>>();
@@ -348,8 +386,9 @@ impl SqliteLedger {
     }
 
     /// Every recorded alert, in creation order (for inspection and tests).
+    /// Quarantined alerts are left out ([`Ledger::quarantined`] lists them).
     pub fn entries(&self) -> Result<Vec<LedgerEntry>, LedgerError> {
-        self.with_conn(|conn, path| load_entries(conn, path, Filter::All))
+        self.with_conn(|conn, path| load_entries(conn, path, &Filter::All).map(|l| l.entries))
     }
 
     fn with_conn<T>(
@@ -474,7 +513,7 @@ impl Ledger for SqliteLedger {
             }
             let changed = conn
                 .prepare_cached(
-                    "UPDATE alerts SET attempts = attempts + 1, dispatched = ?2 WHERE alert_id = ?1 AND rule_name = ?3",
+                    "UPDATE alerts SET attempts = MIN(attempts + 1, 4294967295), dispatched = ?2 WHERE alert_id = ?1 AND rule_name = ?3",
                 )
                 .and_then(|mut s| s.execute(params![key.alert_id, dispatched.to_string(), key.rule_name]))
                 .map_err(sql(path))?;
@@ -498,16 +537,23 @@ impl Ledger for SqliteLedger {
             let changed = match &outcome {
                 Outcome::Sent => conn
                     .prepare_cached(
-                        "UPDATE deliveries SET state = 'sent', attempts = attempts + 1, last_error = NULL, intent = NULL, updated = ?3
+                        "UPDATE deliveries SET state = 'sent', attempts = MIN(attempts + 1, 4294967295), last_error = NULL, intent = NULL, updated = ?3
                          WHERE alert_id = ?1 AND output = ?2 AND state != 'sent'",
                     )
                     .and_then(|mut s| s.execute(params![key.alert_id, output, now])),
-                Outcome::Failed(error) => conn
+                Outcome::Failed(error) | Outcome::Dead(error) => conn
                     .prepare_cached(
-                        "UPDATE deliveries SET state = 'failed', attempts = attempts + 1, last_error = ?4, intent = NULL, updated = ?3
+                        "UPDATE deliveries SET state = ?5, attempts = MIN(attempts + 1, 4294967295), last_error = ?4, intent = NULL, updated = ?3
                          WHERE alert_id = ?1 AND output = ?2 AND state != 'sent'",
                     )
-                    .and_then(|mut s| s.execute(params![key.alert_id, output, now, error])),
+                    .and_then(|mut s| {
+                        let state = if matches!(outcome, Outcome::Dead(_)) {
+                            DeliveryState::Dead
+                        } else {
+                            DeliveryState::Failed
+                        };
+                        s.execute(params![key.alert_id, output, now, error, state.as_str()])
+                    }),
             }
             .map_err(sql(path))?;
             if changed == 0 {
@@ -530,8 +576,15 @@ impl Ledger for SqliteLedger {
 
     async fn get(&self, key: AlertKey) -> Result<Option<LedgerEntry>, LedgerError> {
         self.blocking(move |conn, path| {
-            let entries = load_entries(conn, path, Filter::Key(&key))?;
-            Ok(entries
+            let loaded = load_entries(conn, path, &Filter::Key(&key))?;
+            if let Some(bad) = loaded.unreadable.into_iter().find(|q| q.key == key) {
+                return Err(LedgerError::Corrupt {
+                    path: path.to_owned(),
+                    message: format!("alert {} is quarantined: {}", key.alert_id, bad.reason),
+                });
+            }
+            Ok(loaded
+                .entries
                 .into_iter()
                 .find(|entry| entry.alert.rule_name == key.rule_name))
         })
@@ -539,7 +592,7 @@ impl Ledger for SqliteLedger {
     }
 
     async fn open_alerts(&self) -> Result<Vec<LedgerEntry>, LedgerError> {
-        self.blocking(|conn, path| load_entries(conn, path, Filter::Open))
+        self.blocking(|conn, path| load_entries(conn, path, &Filter::Open).map(|l| l.entries))
             .await
     }
 
@@ -569,52 +622,242 @@ impl Ledger for SqliteLedger {
     }
 
     async fn counts(&self) -> Result<LedgerCounts, LedgerError> {
+        self.blocking(|conn, path| count(conn, path)).await
+    }
+
+    async fn quarantined(&self) -> Result<Vec<QuarantinedAlert>, LedgerError> {
         self.blocking(|conn, path| {
-            let mut counts = LedgerCounts::default();
-            let mut alerts = conn
-                .prepare_cached("SELECT status, COUNT(*) FROM alerts GROUP BY status")
-                .map_err(sql(path))?;
-            let rows = alerts
-                .query_map([], |row| Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?)))
-                .map_err(sql(path))?;
-            for row in rows {
-                let (status, n) = row.map_err(sql(path))?;
-                let n = u64::try_from(n).unwrap_or_default();
-                match status.as_str() {
-                    "open" => counts.open_alerts = n,
-                    "complete" => counts.complete_alerts = n,
-                    _ => counts.merged_alerts += n,
-                }
-            }
-            drop(alerts);
-            let mut deliveries = conn
+            conn.prepare_cached(
+                "SELECT rule_name, alert_id, COALESCE(quarantine_reason, '') FROM alerts
+                 WHERE status = 'quarantined' ORDER BY created, rowid",
+            )
+            .and_then(|mut s| {
+                s.query_map([], |row| {
+                    Ok(QuarantinedAlert {
+                        key: AlertKey::new(row.get::<_, String>(0)?, row.get::<_, String>(1)?),
+                        reason: row.get(2)?,
+                    })
+                })?
+                .collect()
+            })
+            .map_err(sql(path))
+        })
+        .await
+    }
+
+    async fn status(&self) -> Result<LedgerStatus, LedgerError> {
+        self.blocking(|conn, path| {
+            let counts = count(conn, path)?;
+            let mut by_output: BTreeMap<String, BTreeMap<DeliveryState, u64>> = BTreeMap::new();
+            let rows: Vec<(String, String, i64)> = conn
                 .prepare_cached(
-                    "SELECT d.state, COUNT(*) FROM deliveries d JOIN alerts a ON a.alert_id = d.alert_id
-                     WHERE a.status != 'merged' GROUP BY d.state",
+                    "SELECT d.output, d.state, COUNT(*) FROM deliveries d JOIN alerts a ON a.alert_id = d.alert_id
+                     WHERE a.status IN ('open', 'complete') GROUP BY d.output, d.state",
+                )
+                .and_then(|mut s| {
+                    s.query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?
+                        .collect()
+                })
+                .map_err(sql(path))?;
+            for (output, state, n) in rows {
+                let state = state.parse().map_err(|message| LedgerError::Corrupt {
+                    path: path.to_owned(),
+                    message,
+                })?;
+                by_output
+                    .entry(output)
+                    .or_default()
+                    .insert(state, u64::try_from(n).unwrap_or_default());
+            }
+            let oldest: Option<String> = conn
+                .query_row(
+                    "SELECT MIN(a.created) FROM alerts a WHERE a.status = 'open' AND EXISTS
+                         (SELECT 1 FROM deliveries d WHERE d.alert_id = a.alert_id AND d.state IN ('pending', 'failed'))",
+                    [],
+                    |row| row.get(0),
                 )
                 .map_err(sql(path))?;
-            let rows = deliveries
-                .query_map([], |row| Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?)))
+            let oldest_unsent = oldest
+                .map(|text| text.parse::<Timestamp>())
+                .transpose()
+                .map_err(|e| LedgerError::Corrupt {
+                    path: path.to_owned(),
+                    message: e.to_string(),
+                })?;
+            Ok(LedgerStatus {
+                counts,
+                by_output,
+                oldest_unsent,
+            })
+        })
+        .await
+    }
+
+    async fn list(&self, filter: DeliveryFilter) -> Result<Vec<LedgerEntry>, LedgerError> {
+        self.blocking(move |conn, path| {
+            load_entries(conn, path, &Filter::Matching(&filter)).map(|l| l.entries)
+        })
+        .await
+    }
+
+    async fn find(&self, alert_id: String) -> Result<Option<AlertKey>, LedgerError> {
+        self.blocking(move |conn, path| {
+            conn.prepare_cached("SELECT rule_name FROM alerts WHERE alert_id = ?1")
+                .and_then(|mut s| {
+                    s.query_row([&alert_id], |row| row.get::<_, String>(0))
+                        .optional()
+                })
+                .map(|rule| rule.map(|rule| AlertKey::new(rule, alert_id.clone())))
+                .map_err(sql(path))
+        })
+        .await
+    }
+
+    async fn replay(
+        &self,
+        keys: Vec<AlertKey>,
+        output: Option<String>,
+    ) -> Result<u64, LedgerError> {
+        self.write(move |conn, path| {
+            let now = Timestamp::now().to_string();
+            let mut changed = 0;
+            for key in &keys {
+                let status: Option<String> = conn
+                    .prepare_cached("SELECT status FROM alerts WHERE alert_id = ?1 AND rule_name = ?2")
+                    .and_then(|mut s| {
+                        s.query_row(params![key.alert_id, key.rule_name], |row| row.get(0))
+                            .optional()
+                    })
+                    .map_err(sql(path))?;
+                let Some(status) = status else {
+                    return Err(LedgerError::UnknownAlert(key.clone()));
+                };
+                if status == "quarantined" {
+                    conn.prepare_cached(
+                        "UPDATE alerts SET status = 'open', quarantine_reason = NULL WHERE alert_id = ?1",
+                    )
+                    .and_then(|mut s| s.execute([&key.alert_id]))
+                    .map_err(sql(path))?;
+                    changed += 1;
+                }
+                changed += conn
+                    .prepare_cached(
+                        "UPDATE deliveries SET state = 'pending', attempts = 0, last_error = NULL, intent = NULL, updated = ?3
+                         WHERE alert_id = ?1 AND state IN ('failed', 'dead') AND (?2 IS NULL OR output = ?2)",
+                    )
+                    .and_then(|mut s| s.execute(params![key.alert_id, output, now]))
+                    .map_err(sql(path))? as u64;
+                refresh_status(conn, path, &key.alert_id)?;
+            }
+            Ok(changed)
+        })
+        .await
+    }
+
+    async fn prune(&self, before: Timestamp) -> Result<u64, LedgerError> {
+        self.write(move |conn, path| {
+            let ids: Vec<String> = conn
+                .prepare_cached(
+                    "SELECT a.alert_id FROM alerts a WHERE a.status IN ('complete', 'merged')
+                     AND COALESCE(a.completed, (SELECT MAX(d.updated) FROM deliveries d WHERE d.alert_id = a.alert_id), a.created) < ?1",
+                )
+                .and_then(|mut s| {
+                    s.query_map([before.to_string()], |row| row.get(0))?
+                        .collect()
+                })
                 .map_err(sql(path))?;
-            for row in rows {
-                let (state, n) = row.map_err(sql(path))?;
-                let n = u64::try_from(n).unwrap_or_default();
-                match state.as_str() {
-                    "sent" => counts.sent = n,
-                    "failed" => counts.failed = n,
-                    _ => counts.pending += n,
+            for id in &ids {
+                for table in ["deliveries", "alert_items", "alerts"] {
+                    conn.prepare_cached(&format!("DELETE FROM {table} WHERE alert_id = ?1"))
+                        .and_then(|mut s| s.execute([id]))
+                        .map_err(sql(path))?;
                 }
             }
-            Ok(counts)
+            Ok(ids.len() as u64)
+        })
+        .await
+    }
+
+    async fn open_alerts_page(
+        &self,
+        after: Option<String>,
+        limit: usize,
+    ) -> Result<OpenPage, LedgerError> {
+        let after = after
+            .map(|cursor| {
+                cursor
+                    .split_once('\n')
+                    .map(|(created, id)| (created.to_owned(), id.to_owned()))
+                    .ok_or_else(|| LedgerError::Worker(format!("invalid page cursor `{cursor}`")))
+            })
+            .transpose()?;
+        let limit = limit.max(1);
+        self.blocking(move |conn, path| {
+            let loaded = load_entries(conn, path, &Filter::OpenPage { after, limit })?;
+            let next = loaded
+                .last
+                .filter(|_| loaded.rows == limit)
+                .map(|(created, id)| format!("{created}\n{id}"));
+            Ok(OpenPage {
+                entries: loaded.entries,
+                next,
+            })
         })
         .await
     }
 }
 
+/// How many alerts and deliveries are in each state (deliveries of merged and quarantined
+/// alerts left out).
+fn count(conn: &Connection, path: &Path) -> Result<LedgerCounts, LedgerError> {
+    let mut counts = LedgerCounts::default();
+    let mut alerts = conn
+        .prepare_cached("SELECT status, COUNT(*) FROM alerts GROUP BY status")
+        .map_err(sql(path))?;
+    let rows = alerts
+        .query_map([], |row| {
+            Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?))
+        })
+        .map_err(sql(path))?;
+    for row in rows {
+        let (status, n) = row.map_err(sql(path))?;
+        let n = u64::try_from(n).unwrap_or_default();
+        match status.as_str() {
+            "open" => counts.open_alerts = n,
+            "complete" => counts.complete_alerts = n,
+            "quarantined" => counts.quarantined_alerts = n,
+            _ => counts.merged_alerts += n,
+        }
+    }
+    drop(alerts);
+    let mut deliveries = conn
+        .prepare_cached(
+            "SELECT d.state, COUNT(*) FROM deliveries d JOIN alerts a ON a.alert_id = d.alert_id
+             WHERE a.status IN ('open', 'complete') GROUP BY d.state",
+        )
+        .map_err(sql(path))?;
+    let rows = deliveries
+        .query_map([], |row| {
+            Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?))
+        })
+        .map_err(sql(path))?;
+    for row in rows {
+        let (state, n) = row.map_err(sql(path))?;
+        let n = u64::try_from(n).unwrap_or_default();
+        match state.as_str() {
+            "sent" => counts.sent = n,
+            "failed" => counts.failed = n,
+            "dead" => counts.dead = n,
+            _ => counts.pending += n,
+        }
+    }
+    Ok(counts)
+}
+
 /// Inserts a new alert or folds what `new` says into the recorded one.
 fn upsert_alert(conn: &Connection, path: &Path, new: &NewAlert) -> Result<(), LedgerError> {
     let alert = &new.alert;
-    let item = Value::Object(alert.to_item()).to_string();
+    let item = Value::Object(alert.to_ledger_item()).to_string();
     conn.prepare_cached(
         "INSERT INTO alerts (alert_id, rule_name, created, status, merged_into, merge_enabled, attempts, dispatched)
          VALUES (?1, ?2, ?3, 'open', NULL, ?4, ?5, ?6)
@@ -755,7 +998,53 @@ fn complete_if_done(conn: &Connection, path: &Path, alert_id: &str) -> Result<()
     )
     .and_then(|mut s| s.execute([alert_id]))
     .map_err(sql(path))?;
+    tombstone_if_complete(conn, path, alert_id)
+}
+
+/// Reduces a complete alert to its tombstone (spec `outputs.md` Q3): its item (the record) is
+/// deleted, its row (key, rule, times) and its sent deliveries stay, so that a re-delivered
+/// event is still recognised, until `retention_days` after its completion.
+fn tombstone_if_complete(
+    conn: &Connection,
+    path: &Path,
+    alert_id: &str,
+) -> Result<(), LedgerError> {
+    let now = Timestamp::now().to_string();
+    conn.prepare_cached(
+        "UPDATE alerts SET completed = ?2 WHERE alert_id = ?1 AND status = 'complete' AND completed IS NULL",
+    )
+    .and_then(|mut s| s.execute(params![alert_id, now]))
+    .map_err(sql(path))?;
+    conn.prepare_cached(
+        "DELETE FROM alert_items WHERE alert_id = ?1
+         AND EXISTS (SELECT 1 FROM alerts WHERE alert_id = ?1 AND status = 'complete')",
+    )
+    .and_then(|mut s| s.execute([alert_id]))
+    .map_err(sql(path))?;
     Ok(())
+}
+
+/// Deletes the tombstones completed more than `retention_days` ago; returns how many.
+fn remove_expired_tombstones(
+    conn: &Connection,
+    path: &Path,
+    retention_days: u64,
+) -> Result<usize, LedgerError> {
+    let cutoff = chrono::TimeDelta::try_days(i64::try_from(retention_days).unwrap_or(i64::MAX))
+        .and_then(|days| chrono::Utc::now().naive_utc().checked_sub_signed(days))
+        .map_or(Timestamp::EPOCH, Timestamp::from)
+        .to_string();
+    for table in ["deliveries", "alert_items"] {
+        conn.prepare_cached(&format!(
+            "DELETE FROM {table} WHERE alert_id IN
+                 (SELECT alert_id FROM alerts WHERE status = 'complete' AND completed < ?1)"
+        ))
+        .and_then(|mut s| s.execute([&cutoff]))
+        .map_err(sql(path))?;
+    }
+    conn.prepare_cached("DELETE FROM alerts WHERE status = 'complete' AND completed < ?1")
+        .and_then(|mut s| s.execute([&cutoff]))
+        .map_err(sql(path))
 }
 
 /// Open while something is unsent or the alert waits to be merged; complete otherwise.
@@ -765,74 +1054,141 @@ fn refresh_status(conn: &Connection, path: &Path, alert_id: &str) -> Result<(), 
              WHEN merge_enabled = 0 AND NOT EXISTS
                  (SELECT 1 FROM deliveries d WHERE d.alert_id = alerts.alert_id AND d.state != 'sent')
              THEN 'complete' ELSE 'open' END
-         WHERE alert_id = ?1 AND status != 'merged' AND status != CASE
+         WHERE alert_id = ?1 AND status NOT IN ('merged', 'quarantined') AND status != CASE
              WHEN merge_enabled = 0 AND NOT EXISTS
                  (SELECT 1 FROM deliveries d WHERE d.alert_id = alerts.alert_id AND d.state != 'sent')
              THEN 'complete' ELSE 'open' END",
     )
     .and_then(|mut s| s.execute([alert_id]))
     .map_err(sql(path))?;
-    Ok(())
+    tombstone_if_complete(conn, path, alert_id)
 }
 
-type AlertRow = (String, String, String, Option<String>, u32, String);
+/// One alert row: id, rule, item (none for a tombstone), status, merged into, attempts,
+/// dispatched, quarantine reason, created.
+type AlertRow = (
+    String,
+    String,
+    Option<String>,
+    String,
+    Option<String>,
+    i64,
+    String,
+    Option<String>,
+    String,
+);
 type DeliveryRow = (
     String,
     String,
     String,
-    u32,
+    i64,
     Option<String>,
     Option<String>,
     Option<String>,
 );
 
 /// Which alerts [`load_entries`] reads.
-#[derive(Clone, Copy)]
 enum Filter<'a> {
+    /// Every alert but the quarantined ones.
     All,
+    /// The alerts a retry pass handles: open, with something to send or waiting to be merged.
     Open,
+    /// The alert with this key, quarantined or not.
     Key(&'a AlertKey),
+    /// The alerts (not merged) with a delivery this filter selects.
+    Matching(&'a DeliveryFilter),
+    /// At most `limit` of the `Open` alerts after (created, alert id), in that order.
+    OpenPage {
+        after: Option<(String, String)>,
+        limit: usize,
+    },
 }
 
+/// What [`load_entries`] read: the alerts, and those whose item cannot be read (quarantined
+/// now or before).
+struct Loaded {
+    entries: Vec<LedgerEntry>,
+    unreadable: Vec<QuarantinedAlert>,
+    /// The (created, alert id) of the last row read, unreadable or not.
+    last: Option<(String, String)>,
+    /// How many rows were read.
+    rows: usize,
+}
+
+/// The condition of a retry pass's alerts: open, with something to send or waiting to be
+/// merged.
+const OPEN: &str = "a.status = 'open' AND (a.merge_enabled = 1 OR EXISTS
+    (SELECT 1 FROM deliveries d WHERE d.alert_id = a.alert_id AND d.state IN ('pending', 'failed')))";
+
+/// A count stored by SQLite as a u32 (saturating: an older version could store more).
+fn saturate(n: i64) -> u32 {
+    u32::try_from(n.max(0)).unwrap_or(u32::MAX)
+}
+
+/// Reads the alerts `filter` selects. An alert whose stored item cannot be read back is moved
+/// to the `quarantined` status with the reason (logged with its id and rule) instead of failing
+/// the read, so it never blocks the others.
 fn load_entries(
     conn: &Connection,
     path: &Path,
-    filter: Filter<'_>,
-) -> Result<Vec<LedgerEntry>, LedgerError> {
+    filter: &Filter<'_>,
+) -> Result<Loaded, LedgerError> {
     let corrupt = |message: String| LedgerError::Corrupt {
         path: path.to_owned(),
         message,
     };
-    let (alerts_where, deliveries_where) = match filter {
-        Filter::All => ("", ""),
-        Filter::Open => (
-            "WHERE a.status = 'open'",
-            "WHERE alert_id IN (SELECT alert_id FROM alerts WHERE status = 'open')",
+    let mut order = "ORDER BY a.created, a.rowid".to_owned();
+    let (condition, params): (String, Vec<Option<String>>) = match filter {
+        Filter::All => ("a.status != 'quarantined'".to_owned(), Vec::new()),
+        Filter::Open => (OPEN.to_owned(), Vec::new()),
+        Filter::Key(key) => ("a.alert_id = ?1".to_owned(), vec![Some(key.alert_id.clone())]),
+        Filter::Matching(selected) => (
+            "a.status IN ('open', 'complete') AND EXISTS (SELECT 1 FROM deliveries d WHERE d.alert_id = a.alert_id
+                AND (?1 IS NULL OR d.state = ?1) AND (?2 IS NULL OR d.output = ?2))"
+                .to_owned(),
+            vec![
+                selected.state.map(|s| s.as_str().to_owned()),
+                selected.output.clone(),
+            ],
         ),
-        Filter::Key(_) => ("WHERE a.alert_id = ?1", "WHERE alert_id = ?1"),
-    };
-    let key_param: Vec<&str> = match filter {
-        Filter::Key(key) => vec![key.alert_id.as_str()],
-        _ => Vec::new(),
+        Filter::OpenPage { after, limit } => {
+            order = format!("ORDER BY a.created, a.alert_id LIMIT {limit}");
+            let (created, id) = after.clone().unzip();
+            (
+                format!("{OPEN} AND (?1 IS NULL OR (a.created, a.alert_id) > (?1, ?2))"),
+                vec![created, id],
+            )
+        }
     };
     let rows: Vec<AlertRow> = conn
         .prepare_cached(&format!(
-            "SELECT a.alert_id, i.item, a.status, a.merged_into, a.attempts, a.dispatched
-             FROM alerts a JOIN alert_items i ON i.alert_id = a.alert_id {alerts_where} ORDER BY a.created, a.rowid"
+            "SELECT a.alert_id, a.rule_name, i.item, a.status, a.merged_into, a.attempts, a.dispatched, a.quarantine_reason, a.created
+             FROM alerts a LEFT JOIN alert_items i ON i.alert_id = a.alert_id WHERE {condition} {order}"
         ))
         .and_then(|mut s| {
-            s.query_map(rusqlite::params_from_iter(&key_param), |row| {
-                Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?, row.get(5)?))
+            s.query_map(rusqlite::params_from_iter(&params), |row| {
+                Ok((
+                    row.get(0)?,
+                    row.get(1)?,
+                    row.get(2)?,
+                    row.get(3)?,
+                    row.get(4)?,
+                    row.get(5)?,
+                    row.get(6)?,
+                    row.get(7)?,
+                    row.get(8)?,
+                ))
             })?
             .collect()
         })
         .map_err(sql(path))?;
     let found: Vec<DeliveryRow> = conn
         .prepare_cached(&format!(
-            "SELECT alert_id, output, state, attempts, last_error, intent, updated FROM deliveries {deliveries_where} ORDER BY alert_id, output"
+            "SELECT alert_id, output, state, attempts, last_error, intent, updated FROM deliveries
+             WHERE alert_id IN (SELECT a.alert_id FROM alerts a WHERE {condition} {order}) ORDER BY alert_id, output"
         ))
         .and_then(|mut s| {
-            s.query_map(rusqlite::params_from_iter(&key_param), |row| {
+            s.query_map(rusqlite::params_from_iter(&params), |row| {
                 Ok((
                     row.get(0)?,
                     row.get(1)?,
@@ -859,45 +1215,129 @@ fn load_entries(
                 .transpose()
                 .map_err(|e| corrupt(e.to_string()))?,
             output,
-            attempts,
+            attempts: saturate(attempts),
             last_error,
         };
         deliveries.entry(alert_id).or_default().push(record);
     }
-    rows.into_iter()
-        .map(
-            |(alert_id, item, status, merged_into, attempts, dispatched)| {
-                let item: Value = serde_json::from_str(&item).map_err(|e| {
-                    corrupt(format!("alert {alert_id}: stored item is not JSON: {e}"))
-                })?;
-                let mut alert = Alert::from_item(&item)
-                    .map_err(|e| corrupt(format!("alert {alert_id}: {e}")))?;
-                let records = deliveries.remove(&alert_id).unwrap_or_default();
-                alert.outputs_sent = records
-                    .iter()
-                    .filter(|d| d.state == DeliveryState::Sent)
-                    .map(|d| d.output.clone())
-                    .collect();
-                alert.attempts = attempts;
-                alert.dispatched = dispatched
-                    .parse()
-                    .map_err(|e| corrupt(format!("alert {alert_id}: {e}")))?;
-                let status = match (status.as_str(), merged_into) {
-                    ("open", _) => AlertStatus::Open,
-                    ("complete", _) => AlertStatus::Complete,
-                    ("merged", Some(into)) => AlertStatus::Merged { into },
-                    (other, _) => {
-                        return Err(corrupt(format!(
-                            "alert {alert_id}: unknown status `{other}`"
-                        )));
-                    }
+    let mut loaded = Loaded {
+        entries: Vec::with_capacity(rows.len()),
+        unreadable: Vec::new(),
+        last: rows.last().map(|row| (row.8.clone(), row.0.clone())),
+        rows: rows.len(),
+    };
+    for (alert_id, rule_name, item, status, merged_into, attempts, dispatched, reason, created) in
+        rows
+    {
+        let key = AlertKey::new(rule_name, alert_id);
+        if status == "quarantined" {
+            loaded.unreadable.push(QuarantinedAlert {
+                key,
+                reason: reason.unwrap_or_default(),
+            });
+            continue;
+        }
+        let records = deliveries.remove(&key.alert_id).unwrap_or_default();
+        let read = match item {
+            Some(item) => read_entry(&item, &status, merged_into, attempts, &dispatched, records),
+            // A tombstone (merged afterwards, it stays one).
+            None if status == "complete" || status == "merged" => {
+                let status = match merged_into {
+                    Some(into) => AlertStatus::Merged { into },
+                    None => AlertStatus::Complete,
                 };
-                Ok(LedgerEntry {
-                    alert,
-                    status,
-                    deliveries: records,
-                })
-            },
-        )
-        .collect()
+                tombstone_entry(&key, status, &created, attempts, &dispatched, records)
+            }
+            None => Err("its stored item is missing".to_owned()),
+        };
+        match read {
+            Ok(entry) => loaded.entries.push(entry),
+            Err(reason) => {
+                quarantine(conn, path, &key, &reason)?;
+                loaded.unreadable.push(QuarantinedAlert { key, reason });
+            }
+        }
+    }
+    Ok(loaded)
+}
+
+/// Rebuilds one alert from its row; the reason when it cannot be read back.
+fn read_entry(
+    item: &str,
+    status: &str,
+    merged_into: Option<String>,
+    attempts: i64,
+    dispatched: &str,
+    records: Vec<DeliveryRecord>,
+) -> Result<LedgerEntry, String> {
+    let item = crate::json::read(item).map_err(|e| format!("stored item is not JSON: {e}"))?;
+    let mut alert = Alert::from_item(&item).map_err(|e| e.to_string())?;
+    alert.outputs_sent = records
+        .iter()
+        .filter(|d| d.state == DeliveryState::Sent)
+        .map(|d| d.output.clone())
+        .collect();
+    alert.attempts = saturate(attempts);
+    alert.dispatched = dispatched
+        .parse()
+        .map_err(|e| format!("`dispatched`: {e}"))?;
+    let status = match (status, merged_into) {
+        ("open", _) => AlertStatus::Open,
+        ("complete", _) => AlertStatus::Complete,
+        ("merged", Some(into)) => AlertStatus::Merged { into },
+        (other, _) => return Err(format!("unknown status `{other}`")),
+    };
+    Ok(LedgerEntry {
+        alert,
+        status,
+        deliveries: records,
+    })
+}
+
+/// The entry of a tombstone: the key, times and deliveries of a complete alert whose record is
+/// gone (`Record` is null; its outputs are the ones it sent).
+fn tombstone_entry(
+    key: &AlertKey,
+    status: AlertStatus,
+    created: &str,
+    attempts: i64,
+    dispatched: &str,
+    records: Vec<DeliveryRecord>,
+) -> Result<LedgerEntry, String> {
+    let sent = records.iter().map(|d| d.output.clone());
+    let mut alert = Alert::new(key.rule_name.clone(), Value::Null, sent);
+    alert.alert_id = key.alert_id.clone();
+    alert.outputs_sent = alert.outputs.clone();
+    alert.attempts = saturate(attempts);
+    alert.created = created.parse().map_err(|e| format!("`created`: {e}"))?;
+    alert.dispatched = dispatched
+        .parse()
+        .map_err(|e| format!("`dispatched`: {e}"))?;
+    Ok(LedgerEntry {
+        alert,
+        status,
+        deliveries: records,
+    })
+}
+
+/// Sets an unreadable alert aside: status `quarantined` with the reason. Runs on the connection
+/// the caller holds, outside any transaction (the writer thread holds it only inside one).
+fn quarantine(
+    conn: &Connection,
+    path: &Path,
+    key: &AlertKey,
+    reason: &str,
+) -> Result<(), LedgerError> {
+    tracing::error!(
+        alert_id = %key.alert_id,
+        rule = %key.rule_name,
+        %reason,
+        "the ledger cannot read this alert back; quarantined (it is skipped, the others go on)"
+    );
+    conn.prepare_cached(
+        "UPDATE alerts SET status = 'quarantined', quarantine_reason = ?2 WHERE alert_id = ?1",
+    )
+    .and_then(|mut s| s.execute(params![key.alert_id, reason]))
+    .map_err(sql(path))?;
+    Ok(())
 }

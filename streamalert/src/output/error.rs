@@ -109,4 +109,26 @@ impl DispatchError {
     pub fn is_retryable(&self) -> bool {
         self.kind.is_retryable()
     }
+
+    /// True when sending the same delivery again cannot succeed until someone changes
+    /// something: the service refused it (HTTP 4xx other than 408 and 429), the output is not
+    /// configured or its credentials are missing. The processor gives
+    /// such a delivery up at its first attempt (`dead` in the ledger).
+    ///
+    /// ```
+    /// use streamalert::output::{DispatchError, ErrorKind};
+    /// assert!(DispatchError::new(ErrorKind::Rejected, "HTTP 400").with_status(400).is_permanent());
+    /// assert!(!DispatchError::new(ErrorKind::Rejected, "HTTP 408").with_status(408).is_permanent());
+    /// assert!(DispatchError::new(ErrorKind::Config, "no such descriptor").is_permanent());
+    /// assert!(!DispatchError::new(ErrorKind::Unavailable, "HTTP 500").with_status(500).is_permanent());
+    /// assert!(!DispatchError::new(ErrorKind::InvalidResponse, "empty 2xx").is_permanent());
+    /// assert!(!DispatchError::new(ErrorKind::Publish, "publisher panicked").is_permanent());
+    /// ```
+    pub fn is_permanent(&self) -> bool {
+        match self.kind {
+            ErrorKind::Rejected => !matches!(self.status, Some(408 | 429)),
+            ErrorKind::Config | ErrorKind::Credentials => true,
+            _ => false,
+        }
+    }
 }

@@ -2,7 +2,7 @@
 
 use super::{Processor, ProcessorError};
 use crate::alert::{Alert, Timestamp};
-use crate::ledger::{AlertKey, LedgerError, NewAlert};
+use crate::ledger::{AlertKey, DeliveryState, LedgerError, NewAlert};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
@@ -109,25 +109,40 @@ impl Processor {
                 }
             },
         };
-        // What the ledger already knows was sent stays sent (Decision Q3: the union).
-        let mut known = false;
+        // What the ledger already knows was sent stays sent (Decision Q3: the union); what it
+        // gave up (dead) waits for `ledger replay`, and its attempts count towards max_attempts.
+        let mut known = None;
         if let Some(ledger) = &self.ledger {
             match ledger.get(AlertKey::of(&alert)).await {
                 Ok(Some(entry)) => {
-                    known = true;
-                    alert.outputs_sent.extend(entry.alert.outputs_sent);
+                    alert
+                        .outputs_sent
+                        .extend(entry.alert.outputs_sent.iter().cloned());
+                    known = Some(entry);
                 }
                 Ok(None) => {}
                 Err(error) => return EventOutcome::Failed(error.into()),
             }
         }
-        let to_send = alert.remaining_outputs();
+        let mut to_send = alert.remaining_outputs();
+        let attempts: BTreeMap<String, u32> = known
+            .iter()
+            .flat_map(|entry| &entry.deliveries)
+            .map(|d| (d.output.clone(), d.attempts))
+            .collect();
+        for dead in known
+            .iter()
+            .flat_map(|entry| &entry.deliveries)
+            .filter(|d| d.state == DeliveryState::Dead)
+        {
+            to_send.remove(&dead.output);
+        }
         if to_send.is_empty() {
             // A merging alert with nothing to send yet waits in the ledger for `retry` to merge it.
             if let Some(ledger) = self
                 .ledger
                 .as_ref()
-                .filter(|_| !known && alert.merge_enabled())
+                .filter(|_| known.is_none() && alert.merge_enabled())
             {
                 let record = NewAlert {
                     alert,
@@ -140,7 +155,8 @@ impl Processor {
             return EventOutcome::Dispatched(BTreeMap::new());
         }
         alert.dispatched = Timestamp::now();
-        let prepared = self.prepare(&alert, to_send);
+        let mut prepared = self.prepare(&alert, to_send);
+        prepared.attempts = attempts;
         if let Some(ledger) = &self.ledger {
             let record = NewAlert {
                 intents: prepared.intents(),

@@ -29,7 +29,7 @@ use crate::alert::{Alert, REQUIRED_OUTPUT, Timestamp, merge_groups};
 use crate::config::{OutputsConfig, ProcessorSettings};
 use crate::ledger::{
     AlertKey, Claim, Fingerprint, InputCheckpoint, Ledger, LedgerEntry, LedgerError, NewAlert,
-    Outcome,
+    Outcome, QuarantinedAlert,
 };
 use crate::output::{Delivery, DispatchError, ErrorKind, Output};
 use crate::publisher::{Chain, Publication};
@@ -45,6 +45,10 @@ use tracing::Instrument as _;
 
 /// The result of delivering one alert without a ledger: each attempted output with its outcome.
 pub type DeliveryReport = BTreeMap<String, Result<(), DispatchError>>;
+
+/// How many open alerts a retry pass reads at once: its memory holds one page (and the
+/// alerts of merging rules waiting to be grouped), however many alerts the ledger holds.
+pub const RETRY_PAGE: usize = 1000;
 
 /// The record key the processor removes from a record before publishing it (StreamAlert's
 /// alert processor does the same).
@@ -161,8 +165,11 @@ pub struct RunReport {
     pub alerts: u64,
     /// Deliveries sent.
     pub sent: u64,
-    /// Deliveries that failed (they stay pending for `retry`).
+    /// Deliveries that failed (they stay pending for `retry`, unless given up).
     pub failed: u64,
+    /// Of the failed deliveries, those given up (`dead`): a permanent error, or the last of
+    /// `max_attempts`.
+    pub dead: u64,
     /// Interrupted deliveries found at their destination and recorded as sent without sending.
     pub reconciled: u64,
     /// Alerts merged into merged alerts.
@@ -171,9 +178,9 @@ pub struct RunReport {
     pub ledger_errors: u64,
 }
 
-/// What a [`Processor::retry_pass`] did: the run's counts, and the alerts it left alone
-/// because another processor was delivering them (their deliveries stay pending for a later
-/// pass).
+/// What a [`Processor::retry_pass`] did: the run's counts, the alerts it left alone because
+/// another processor was delivering them (their deliveries stay pending for a later pass), and
+/// the alerts the ledger holds quarantined (their item cannot be read back).
 ///
 /// ```
 /// use streamalert::{ledger::AlertKey, processor::RetryReport};
@@ -187,6 +194,8 @@ pub struct RetryReport {
     pub run: RunReport,
     /// The alerts skipped because their claim was contended ([`Claim::Contended`]).
     pub contended: Vec<AlertKey>,
+    /// Every quarantined alert of the ledger (skipped by this pass and every other).
+    pub quarantined: Vec<QuarantinedAlert>,
 }
 
 #[derive(Debug, Default)]
@@ -194,6 +203,7 @@ struct Counters {
     alerts: AtomicU64,
     sent: AtomicU64,
     failed: AtomicU64,
+    dead: AtomicU64,
     reconciled: AtomicU64,
     merged: AtomicU64,
     ledger_errors: AtomicU64,
@@ -209,6 +219,7 @@ impl Counters {
             alerts: self.alerts.load(Ordering::Relaxed),
             sent: self.sent.load(Ordering::Relaxed),
             failed: self.failed.load(Ordering::Relaxed),
+            dead: self.dead.load(Ordering::Relaxed),
             reconciled: self.reconciled.load(Ordering::Relaxed),
             merged: self.merged.load(Ordering::Relaxed),
             ledger_errors: self.ledger_errors.load(Ordering::Relaxed),
@@ -221,6 +232,8 @@ struct Prepared {
     alert: Arc<Alert>,
     key: AlertKey,
     deliveries: Vec<Planned>,
+    /// Output → attempts the ledger counted before this one (absent: none).
+    attempts: BTreeMap<String, u32>,
 }
 
 enum Planned {
@@ -415,61 +428,27 @@ impl Processor {
     /// recorded.
     pub async fn retry_pass(&self) -> Result<RetryReport, ProcessorError> {
         let ledger = self.ledger.clone().ok_or(ProcessorError::NoLedger)?;
-        let open = ledger.open_alerts().await?;
         let now = Timestamp::now();
         let mut run = self.start_run();
-
-        let mut pending: Vec<(LedgerEntry, Prepared)> = Vec::new();
         let mut candidates: BTreeMap<String, Vec<Alert>> = BTreeMap::new();
-        for entry in open {
-            let to_send = entry.alert.remaining_outputs();
-            if to_send.is_empty() {
-                if entry.alert.merge_enabled() {
-                    candidates
-                        .entry(entry.alert.rule_name.clone())
-                        .or_default()
-                        .push(entry.alert);
-                }
-                continue;
-            }
-            let prepared = self.prepare(&entry.alert, to_send);
-            pending.push((entry, prepared));
-        }
-
-        self.reconcile(&ledger, &mut pending, &run.counters).await;
-
         let mut contended = Vec::new();
-        for (_, prepared) in pending {
-            if prepared.deliveries.is_empty() {
-                continue;
-            }
-            let key = prepared.key.clone();
-            match ledger
-                .begin_attempt(key.clone(), now, prepared.intents())
-                .await
-            {
-                Ok(Claim::Granted) => {
-                    Counters::add(&run.counters.alerts, 1);
-                    run.spawn(prepared).await;
-                }
-                Ok(Claim::Contended { output, reason }) => {
-                    warn_contended(
-                        &key,
-                        output.as_deref(),
-                        &reason,
-                        "skipped, its deliveries stay pending",
-                    );
-                    contended.push(key);
-                }
-                Err(error) => {
-                    Counters::add(&run.counters.ledger_errors, 1);
-                    tracing::error!(
-                        alert_id = %key.alert_id,
-                        rule = %key.rule_name,
-                        %error,
-                        "cannot record a delivery pass of this alert; skipped, its deliveries stay pending"
-                    );
-                }
+        // One page of open alerts in memory at a time; merge candidates (alerts of merging
+        // rules with nothing left to send) are kept across pages to be grouped.
+        let mut after = None;
+        loop {
+            let page = ledger.open_alerts_page(after.take(), RETRY_PAGE).await?;
+            self.retry_page(
+                &ledger,
+                page.entries,
+                now,
+                &mut run,
+                &mut candidates,
+                &mut contended,
+            )
+            .await;
+            match page.next {
+                Some(next) => after = Some(next),
+                None => break,
             }
         }
 
@@ -504,10 +483,90 @@ impl Processor {
                 run.spawn(prepared).await;
             }
         }
+        let run = run.finish().await;
+        let quarantined = ledger.quarantined().await?;
+        for alert in &quarantined {
+            tracing::error!(
+                alert_id = %alert.key.alert_id,
+                rule = %alert.key.rule_name,
+                reason = %alert.reason,
+                "quarantined: the ledger cannot read this alert back; it is not retried"
+            );
+        }
         Ok(RetryReport {
-            run: run.finish().await,
+            run,
             contended,
+            quarantined,
         })
+    }
+
+    /// Retries one page of open alerts: checks their interrupted deliveries at the destination,
+    /// then claims and starts the deliveries of each; keeps the merge candidates.
+    async fn retry_page(
+        &self,
+        ledger: &Arc<dyn Ledger>,
+        open: Vec<LedgerEntry>,
+        now: Timestamp,
+        run: &mut Run,
+        candidates: &mut BTreeMap<String, Vec<Alert>>,
+        contended: &mut Vec<AlertKey>,
+    ) {
+        let mut pending: Vec<(LedgerEntry, Prepared)> = Vec::new();
+        for entry in open {
+            let to_send = entry.to_retry();
+            if to_send.is_empty() {
+                if entry.alert.merge_enabled() {
+                    candidates
+                        .entry(entry.alert.rule_name.clone())
+                        .or_default()
+                        .push(entry.alert);
+                }
+                continue;
+            }
+            let mut prepared = self.prepare(&entry.alert, to_send);
+            prepared.attempts = entry
+                .deliveries
+                .iter()
+                .map(|d| (d.output.clone(), d.attempts))
+                .collect();
+            pending.push((entry, prepared));
+        }
+
+        self.reconcile(ledger, &mut pending, &run.counters).await;
+
+        for (_, prepared) in pending {
+            if prepared.deliveries.is_empty() {
+                continue;
+            }
+            let key = prepared.key.clone();
+            match ledger
+                .begin_attempt(key.clone(), now, prepared.intents())
+                .await
+            {
+                Ok(Claim::Granted) => {
+                    Counters::add(&run.counters.alerts, 1);
+                    run.spawn(prepared).await;
+                }
+                Ok(Claim::Contended { output, reason }) => {
+                    warn_contended(
+                        &key,
+                        output.as_deref(),
+                        &reason,
+                        "skipped, its deliveries stay pending",
+                    );
+                    contended.push(key);
+                }
+                Err(error) => {
+                    Counters::add(&run.counters.ledger_errors, 1);
+                    tracing::error!(
+                        alert_id = %key.alert_id,
+                        rule = %key.rule_name,
+                        %error,
+                        "cannot record a delivery pass of this alert; skipped, its deliveries stay pending"
+                    );
+                }
+            }
+        }
     }
 
     /// Plans the deliveries of `outputs` of `alert`: resolves each output and runs its
@@ -538,6 +597,7 @@ impl Processor {
             key: AlertKey::of(&alert),
             alert: Arc::new(alert),
             deliveries,
+            attempts: BTreeMap::new(),
         }
     }
 
@@ -597,10 +657,12 @@ impl Processor {
             alert,
             key,
             deliveries,
+            attempts,
         } = prepared;
         let span = tracing::info_span!("alert", alert_id = %key.alert_id, rule = %key.rule_name);
         let alert = &alert;
         let key = &key;
+        let attempts = &attempts;
         async move {
             let deliveries = deliveries.iter().map(|planned| {
                 let output = planned.output();
@@ -611,7 +673,8 @@ impl Processor {
                         let service = output.split_once(':').map(|(service, _)| service);
                         crate::fault::reached(crate::fault::Point::AfterSent, service);
                     }
-                    self.record(key, output, &result, counters).await;
+                    let before = attempts.get(output).copied().unwrap_or(0);
+                    self.record(key, output, before, &result, counters).await;
                     (output.to_owned(), result.is_ok())
                 }
                 .instrument(span)
@@ -625,10 +688,14 @@ impl Processor {
         .await
     }
 
+    /// Records the outcome of one attempt at `output`, the ledger having counted `before`
+    /// attempts: a failure is given up (`dead`) when it is permanent or the last of the
+    /// service's `max_attempts`.
     async fn record(
         &self,
         key: &AlertKey,
         output: &str,
+        before: u32,
         result: &Result<(), DispatchError>,
         counters: &Counters,
     ) {
@@ -640,8 +707,21 @@ impl Processor {
             }
             Err(error) => {
                 Counters::add(&counters.failed, 1);
-                tracing::warn!(%error, retryable = error.is_retryable(), "delivery failed; it stays pending for `retry`");
-                Outcome::Failed(error.to_string())
+                let service = output.split_once(':').map_or(output, |(s, _)| s);
+                let max_attempts = self.settings.max_attempts_for(service);
+                let attempts = before.saturating_add(1);
+                if error.is_permanent() {
+                    Counters::add(&counters.dead, 1);
+                    tracing::error!(%error, "delivery failed permanently; given up (dead), `ledger replay` sends it again");
+                    Outcome::Dead(error.to_string())
+                } else if attempts >= max_attempts {
+                    Counters::add(&counters.dead, 1);
+                    tracing::error!(%error, attempts, "delivery failed {max_attempts} times (max_attempts); given up (dead), `ledger replay` sends it again");
+                    Outcome::Dead(error.to_string())
+                } else {
+                    tracing::warn!(%error, attempts, "delivery failed; it stays pending for `retry`");
+                    Outcome::Failed(error.to_string())
+                }
             }
         };
         let Some(ledger) = &self.ledger else {
@@ -807,7 +887,7 @@ impl Run {
         for mut alert in alerts {
             let to_send = alert.remaining_outputs();
             if !to_send.is_empty() {
-                alert.attempts += 1;
+                alert.attempts = alert.attempts.saturating_add(1);
                 alert.dispatched = now;
             }
             let prepared = self.processor.prepare(&alert, to_send);

@@ -37,6 +37,20 @@ pub fn run_cli(workdir: &Path, args: &[&str]) -> Output {
 
 /// Runs `processor <args>` in `workdir` with `stdin` as standard input.
 pub fn run_cli_with_stdin(workdir: &Path, args: &[&str], stdin: Option<&[u8]>) -> Output {
+    run_cli_full(workdir, args, stdin, &[])
+}
+
+/// Runs `processor <args>` in `workdir` with these environment variables set.
+pub fn run_cli_with_env(workdir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    run_cli_full(workdir, args, None, env)
+}
+
+fn run_cli_full(
+    workdir: &Path,
+    args: &[&str],
+    stdin: Option<&[u8]>,
+    env: &[(&str, &str)],
+) -> Output {
     let mut all = vec!["processor".to_owned()];
     all.extend(args.iter().map(|a| (*a).to_owned()));
     let mut command = Command::new(std::env::current_exe().expect("test binary path"));
@@ -51,6 +65,7 @@ pub fn run_cli_with_stdin(workdir: &Path, args: &[&str], stdin: Option<&[u8]>) -
         .env(CHILD_ARGS, serde_json::to_string(&all).expect("args"))
         .env("RUST_LOG", "info")
         .env_remove("STREAMALERT_PREFIX")
+        .envs(env.iter().copied())
         .current_dir(workdir)
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
