@@ -12,8 +12,9 @@ use streamalert::Alert;
 use streamalert::alert::Timestamp;
 use streamalert::config::{LedgerSettings, OutputsConfig};
 use streamalert::ledger::{
-    AlertKey, Claim, DeliveryFilter, Fingerprint, Ledger, LedgerCounts, LedgerEntry, LedgerError,
-    LedgerStatus, NewAlert, OpenPage, Outcome, QuarantinedAlert, SqliteLedger,
+    AlertKey, Claim, DeliveryFilter, Fingerprint, InputCheckpoint, Ledger, LedgerCounts,
+    LedgerEntry, LedgerError, LedgerStatus, NewAlert, OpenPage, Outcome, QuarantinedAlert,
+    SqliteLedger,
 };
 use streamalert::processor::{Processor, RETRY_PAGE};
 
@@ -28,6 +29,19 @@ struct Paged {
 impl Ledger for Paged {
     async fn record_alerts(&self, alerts: Vec<NewAlert>) -> Result<(), LedgerError> {
         self.inner.record_alerts(alerts).await
+    }
+    async fn record_alerts_at(
+        &self,
+        alerts: Vec<NewAlert>,
+        checkpoint: InputCheckpoint,
+    ) -> Result<(), LedgerError> {
+        self.inner.record_alerts_at(alerts, checkpoint).await
+    }
+    async fn input_checkpoint(
+        &self,
+        input: String,
+    ) -> Result<Option<InputCheckpoint>, LedgerError> {
+        self.inner.input_checkpoint(input).await
     }
     async fn begin_attempt(
         &self,

@@ -1223,7 +1223,10 @@ impl Ledger for DynamoDbLedger {
             // Neither tombstones nor input checkpoints (which share the table).
             .filter_expression("RuleName <> :checkpoint AND attribute_not_exists(#x)")
             .expression_attribute_names("#x", COMPLETED)
-            .expression_attribute_values(":checkpoint", AttributeValue::S(CHECKPOINT_RULE.to_owned()))
+            .expression_attribute_values(
+                ":checkpoint",
+                AttributeValue::S(CHECKPOINT_RULE.to_owned()),
+            )
             .set_exclusive_start_key(start)
             .send()
             .await
