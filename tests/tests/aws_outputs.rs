@@ -417,25 +417,33 @@ async fn aws_cloudwatch_log_vector_log_line_and_log_events() {
     use tracing_subscriber::layer::SubscriberExt as _;
     let v = vector("aws-cloudwatch-log-1");
     let expected = &v["expected"]["log"][0];
-    assert_eq!(expected["level"], "INFO");
+    let level: tracing::Level = expected["level"].as_str().unwrap().parse().unwrap();
     let expected = expected["message"].as_str().unwrap();
     let alert = vector_alert(&v);
     let publication = publication(&alert);
 
-    // StreamAlert's behaviour (list-style descriptor): one log line, no call.
+    // StreamAlert's behaviour (list-style descriptor): one log line, and the vector's calls
+    // (none) reach an endpoint that records every request.
+    let endpoint = MockServer::start().await;
+    let output = AwsCloudwatchLog::with_aws(local_aws(&endpoint.uri()).await);
     let captured = Captured::default();
     let guard =
         tracing::subscriber::set_default(tracing_subscriber::registry().with(captured.clone()));
     let delivery = Delivery::new(&alert, "unit_test_default", &publication);
-    assert!(v["expected"]["calls"].as_array().unwrap().is_empty());
-    assert_eq!(v["expected"]["dispatch_result"], true);
-    AwsCloudwatchLog::default()
-        .dispatch(&delivery)
-        .await
-        .unwrap();
+    let result = output.dispatch(&delivery).await;
     drop(guard);
+    assert_eq!(
+        Value::Bool(result.is_ok()),
+        v["expected"]["dispatch_result"]
+    );
+    let calls = endpoint.received_requests().await.unwrap();
+    assert_eq!(
+        calls.len(),
+        v["expected"]["calls"].as_array().unwrap().len(),
+        "{calls:?}"
+    );
     let lines = captured.0.lock().unwrap().clone();
-    assert_eq!(lines, [(tracing::Level::INFO, expected.to_owned())]);
+    assert_eq!(lines, [(level, expected.to_owned())]);
 
     // Beyond StreamAlert: a descriptor mapped to a log group also gets the message as an event.
     let Some(endpoint) = moto_endpoint("aws_cloudwatch_log_vector_log_line_and_log_events") else {
