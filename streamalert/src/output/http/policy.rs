@@ -299,6 +299,29 @@ mod tests {
     }
 
     #[test]
+    fn q7_the_default_policy_and_the_single_attempt_of_the_vectors() {
+        let d = RetryPolicy::DEFAULT;
+        let secs = |d: Duration| d.as_secs();
+        assert_eq!(
+            (
+                d.max_attempts,
+                secs(d.first_backoff),
+                secs(d.max_backoff),
+                secs(d.deadline),
+                secs(d.max_retry_after)
+            ),
+            (5, 1, 8, 60, 30)
+        );
+        assert_eq!(
+            RetryPolicy::SINGLE_ATTEMPT,
+            RetryPolicy {
+                max_attempts: 1,
+                ..RetryPolicy::DEFAULT
+            }
+        );
+    }
+
+    #[test]
     fn q7_backoff_is_a_random_wait_up_to_the_cap() {
         let p = RetryPolicy::DEFAULT;
         let waits: Vec<Duration> = (0..200).map(|_| p.backoff(3)).collect();
