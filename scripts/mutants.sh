@@ -67,6 +67,7 @@ for entry in "${modules[@]}"; do
         fi
     done
     echo "== $file: tests $targets" >&2
+    mkdir -p "target/mutants/$name"
     cargo mutants "${args[@]}" ${extra[@]+"${extra[@]}"} || status=$?
     out="target/mutants/$name/mutants.out"
     if [ -d "$out" ]; then
