@@ -58,15 +58,27 @@ for entry in "${modules[@]}"; do
         done
         $wanted || continue
     fi
-    args=(--in-place --test-workspace=true --file "$file" --output "target/mutants/$name")
+    selection=()
     for target in $targets; do
         if [ "$target" = lib ]; then
-            args+=(--cargo-test-arg=--lib)
+            selection+=(--lib)
         else
-            args+=("--cargo-test-arg=--test=$target")
+            selection+=("--test=$target")
         fi
     done
     echo "== $file: tests $targets" >&2
+    # cargo-mutants' own baseline builds with `--package` of the mutated crate only, which
+    # cannot select the integration tests (package streamalert-tests) and changes the feature
+    # set; so the baseline is run here, with the same command the mutants get.
+    cargo test --workspace "${selection[@]}" >/dev/null 2>&1 ||
+        { echo "mutants.sh: the tests of $file fail unmutated: cargo test --workspace ${selection[*]}" >&2; exit 4; }
+    args=(--in-place --test-workspace=true --baseline=skip --timeout=600 --build-timeout=1200
+        --file "$file" --output "target/mutants/$name")
+    # --cargo-arg, not --cargo-test-arg: the build phase must select the same targets, or it
+    # links every test binary of the workspace for each mutant.
+    for arg in "${selection[@]}"; do
+        args+=("--cargo-arg=$arg")
+    done
     mkdir -p "target/mutants/$name"
     cargo mutants "${args[@]}" ${extra[@]+"${extra[@]}"} || status=$?
     out="target/mutants/$name/mutants.out"
