@@ -1,0 +1,258 @@
+//! The processor as a library: an alert and its intents are in the ledger before any output
+//! is called; delivering without a ledger (`deliver`, `deliver_output`); the credentials and
+//! probes it is given are the ones it uses; its accessors and `Debug`. (Mutants of each of
+//! these survived the other processor tests.)
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use serde_json::json;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, OnceLock};
+use streamalert::config::{LedgerSettings, OutputsConfig, ProcessorSettings};
+use streamalert::ledger::{AlertKey, DeliveryState, Fingerprint, Ledger, NewAlert, SqliteLedger};
+use streamalert::output::{Credentials, ErrorKind};
+use streamalert::prelude::*;
+use streamalert::processor::{
+    CredentialError, CredentialProvider, DeliveryProbe, ProbeTarget, Processor,
+    publication_fingerprint,
+};
+use streamalert::publisher::Chain;
+
+streamalert::services!(Witness, Vault);
+
+/// The ledger [`Witness`] reads during its dispatch.
+static LEDGER: OnceLock<Arc<SqliteLedger>> = OnceLock::new();
+/// What [`Witness`] found in the ledger about its own delivery: state and intent.
+static WITNESSED: Mutex<Vec<(DeliveryState, Option<Fingerprint>)>> = Mutex::new(Vec::new());
+
+/// Looks itself up in [`LEDGER`] while it is being delivered.
+#[derive(Default)]
+#[output(service = "witness")]
+pub struct Witness;
+
+#[streamalert::async_trait]
+impl Output for Witness {
+    fn properties(&self) -> Vec<OutputProperty> {
+        vec![OutputProperty::descriptor("a name")]
+    }
+
+    async fn dispatch(&self, delivery: &Delivery<'_>) -> Result<(), DispatchError> {
+        let ledger = LEDGER.get().expect("the test set the ledger");
+        let entry = ledger
+            .get(AlertKey::of(delivery.alert))
+            .await
+            .unwrap()
+            .expect("the alert is recorded before its outputs are called");
+        let record = entry
+            .delivery(&format!("witness:{}", delivery.descriptor))
+            .expect("its delivery is recorded");
+        WITNESSED
+            .lock()
+            .unwrap()
+            .push((record.state, record.intent));
+        Ok(())
+    }
+}
+
+/// Needs the secret `token`, and fails with the one it got unless it is `open sesame`.
+#[derive(Default)]
+#[output(service = "vault")]
+pub struct Vault;
+
+#[streamalert::async_trait]
+impl Output for Vault {
+    fn properties(&self) -> Vec<OutputProperty> {
+        vec![
+            OutputProperty::descriptor("a name"),
+            OutputProperty::new("token", "the token").masked().secret(),
+        ]
+    }
+
+    async fn dispatch(&self, delivery: &Delivery<'_>) -> Result<(), DispatchError> {
+        match delivery.credentials.require("token")? {
+            "open sesame" => Ok(()),
+            _ => Err(DispatchError::new(ErrorKind::Rejected, "wrong token")),
+        }
+    }
+}
+
+/// Gives `vault:v` its token.
+struct Keys;
+
+#[streamalert::async_trait]
+impl CredentialProvider for Keys {
+    async fn credentials(
+        &self,
+        service: &str,
+        descriptor: &str,
+    ) -> Result<Option<Credentials>, CredentialError> {
+        Ok((service, descriptor)
+            .eq(&("vault", "v"))
+            .then(|| Credentials::from_iter([("token", "open sesame")])))
+    }
+}
+
+/// Finds every publication it is asked about.
+struct FindsEverything;
+
+#[streamalert::async_trait]
+impl DeliveryProbe for FindsEverything {
+    async fn delivered(
+        &self,
+        _: ProbeTarget<'_>,
+        fingerprints: &BTreeSet<Fingerprint>,
+    ) -> Result<BTreeSet<Fingerprint>, String> {
+        Ok(fingerprints.clone())
+    }
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join("processor-api")
+        .join(format!("{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn sqlite(dir: &std::path::Path) -> Arc<SqliteLedger> {
+    let settings = LedgerSettings {
+        path: dir.join("ledger.sqlite3"),
+        ..Default::default()
+    };
+    Arc::new(SqliteLedger::open(&settings).unwrap())
+}
+
+fn config(outputs: serde_json::Value) -> OutputsConfig {
+    OutputsConfig::from_json(&outputs.to_string()).unwrap()
+}
+
+/// The fingerprint the processor records for `alert`'s publication to `service:descriptor`.
+fn fingerprint(alert: &Alert, service: &str, descriptor: &str) -> Fingerprint {
+    let publication = Chain::for_output(&alert.publishers, service, descriptor)
+        .publish(alert)
+        .unwrap();
+    publication_fingerprint(&publication)
+}
+
+#[tokio::test]
+async fn an_alert_and_its_intent_are_recorded_before_its_output_is_called() {
+    let dir = scratch("witness");
+    let ledger = sqlite(&dir);
+    assert!(LEDGER.set(ledger.clone()).is_ok(), "set once");
+    let processor = Processor::new(config(json!({"witness": ["w"]}))).with_ledger(ledger.clone());
+    let alert = Alert::new("rule_w", json!({"n": 1}), ["witness:w"]);
+    let expected = fingerprint(&alert, "witness", "w");
+    let report = processor.process(vec![alert.clone()]).await.unwrap();
+    assert_eq!((report.sent, report.failed), (1, 0), "{report:?}");
+    assert_eq!(
+        *WITNESSED.lock().unwrap(),
+        [(DeliveryState::Pending, Some(expected))],
+        "during the call: pending, with the publication's fingerprint as its intent"
+    );
+    let entry = ledger.get(AlertKey::of(&alert)).await.unwrap().unwrap();
+    let record = entry.delivery("witness:w").unwrap();
+    assert_eq!((record.state, record.intent), (DeliveryState::Sent, None));
+}
+
+#[tokio::test]
+async fn deliver_and_deliver_output_send_without_a_ledger() {
+    let dir = scratch("deliver");
+    let file = dir.join("a.jsonl");
+    let processor = Processor::new(config(json!({"file": {"a": file}, "vault": ["v"]})));
+    let alert = Alert::new(
+        "rule_d",
+        json!({"n": 1}),
+        ["file:a", "vault:v", "file:missing"],
+    );
+    let report = processor.deliver(&alert).await;
+    let outcomes: BTreeMap<&str, Option<ErrorKind>> = report
+        .iter()
+        .map(|(output, result)| (output.as_str(), result.as_ref().err().map(|e| e.kind())))
+        .collect();
+    assert_eq!(
+        outcomes,
+        BTreeMap::from([
+            ("file:a", None),
+            ("file:missing", Some(ErrorKind::Config)),
+            ("vault:v", Some(ErrorKind::Credentials)),
+        ])
+    );
+    assert_eq!(std::fs::read_to_string(&file).unwrap().lines().count(), 1);
+
+    let error = processor
+        .deliver_output(&alert, "vault:v")
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Credentials, "{error}");
+    processor.deliver_output(&alert, "file:a").await.unwrap();
+    assert_eq!(std::fs::read_to_string(&file).unwrap().lines().count(), 2);
+}
+
+#[tokio::test]
+async fn the_credentials_given_are_the_ones_outputs_get() {
+    let processor =
+        Processor::new(config(json!({"vault": ["v"]}))).with_credentials(Arc::new(Keys));
+    let alert = Alert::new("rule_v", json!({"n": 1}), ["vault:v"]);
+    processor.deliver_output(&alert, "vault:v").await.unwrap();
+}
+
+#[tokio::test]
+async fn a_probe_given_for_a_service_is_asked_about_its_interrupted_deliveries() {
+    let dir = scratch("probe");
+    let ledger = sqlite(&dir);
+    let alert = Alert::new("rule_p", json!({"n": 1}), ["vault:v"]);
+    ledger
+        .record_alerts(vec![NewAlert {
+            alert: alert.clone(),
+            intents: BTreeMap::from([("vault:v".to_owned(), fingerprint(&alert, "vault", "v"))]),
+        }])
+        .await
+        .unwrap();
+    // No credentials: sending it would fail. The probe finds it delivered, so it is not sent.
+    let processor = Processor::new(config(json!({"vault": ["v"]})))
+        .with_ledger(ledger.clone())
+        .with_probe("vault", Arc::new(FindsEverything));
+    let report = processor.retry().await.unwrap();
+    assert_eq!(
+        (report.reconciled, report.sent, report.failed),
+        (1, 0, 0),
+        "{report:?}"
+    );
+    assert!(ledger.open_alerts().await.unwrap().is_empty());
+}
+
+#[test]
+fn the_accessors_and_debug_show_the_processor_as_configured() {
+    let dir = scratch("accessors");
+    let settings = ProcessorSettings {
+        concurrency: 3,
+        dispatch_timeout_secs: 9,
+        ..Default::default()
+    };
+    let processor = Processor::new(config(json!({"file": {"a": "out/a.jsonl"}})))
+        .with_settings(settings.clone())
+        .with_ledger(sqlite(&dir));
+    assert_eq!(processor.settings(), &settings);
+    assert_eq!(
+        processor.config(),
+        &config(json!({"file": {"a": "out/a.jsonl"}}))
+    );
+    assert!(processor.ledger().is_some());
+    let shown = format!("{processor:?}");
+    for part in [
+        "Processor {",
+        "out/a.jsonl",
+        "concurrency: 3",
+        "ledger: true",
+        "\"file\"",
+    ] {
+        assert!(shown.contains(part), "{part} in {shown}");
+    }
+    let target = processor.resolve("file:a").unwrap();
+    let shown = format!("{target:?}");
+    for part in ["Target {", "\"file:a\"", "Some(\"out/a.jsonl\")"] {
+        assert!(shown.contains(part), "{part} in {shown}");
+    }
+}
