@@ -45,6 +45,7 @@ pub fn load_vectors(category: &str) -> Vec<(PathBuf, Value)> {
 /// Runs `f` with a subscriber on this thread that writes every log event as text, at every
 /// level; returns `f`'s result and the text.
 pub fn capture_logs<T>(f: impl FnOnce() -> T) -> (T, String) {
+    global_subscriber();
     let buffer = Buffer::default();
     let result = tracing::subscriber::with_default(buffer.subscriber(), f);
     (result, buffer.text())
@@ -52,11 +53,29 @@ pub fn capture_logs<T>(f: impl FnOnce() -> T) -> (T, String) {
 
 /// [`capture_logs`] for a future, polled to completion on the current thread's subscriber.
 pub async fn capture_logs_async<F: std::future::Future>(f: F) -> (F::Output, String) {
+    global_subscriber();
     let buffer = Buffer::default();
     let guard = tracing::subscriber::set_default(buffer.subscriber());
     let result = f.await;
     drop(guard);
     (result, buffer.text())
+}
+
+/// Makes sure, once per test binary, that a global subscriber (discarding what it receives) is
+/// installed: without one, a log call site or span first reached on a thread that captures
+/// nothing (another test's) is cached as "never enabled", and a capture misses its lines, or
+/// the span fields (`output=…`) of the lines it gets.
+fn global_subscriber() {
+    static GLOBAL: std::sync::Once = std::sync::Once::new();
+    GLOBAL.call_once(|| {
+        let discard = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_writer(std::io::sink)
+            .finish();
+        // Only this function installs one; should another exist, it keeps call sites enabled too.
+        let _ = tracing::subscriber::set_global_default(discard);
+        tracing::callsite::rebuild_interest_cache();
+    });
 }
 
 #[derive(Clone, Default)]

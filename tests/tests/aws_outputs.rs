@@ -417,25 +417,33 @@ async fn aws_cloudwatch_log_vector_log_line_and_log_events() {
     use tracing_subscriber::layer::SubscriberExt as _;
     let v = vector("aws-cloudwatch-log-1");
     let expected = &v["expected"]["log"][0];
-    assert_eq!(expected["level"], "INFO");
+    let level: tracing::Level = expected["level"].as_str().unwrap().parse().unwrap();
     let expected = expected["message"].as_str().unwrap();
     let alert = vector_alert(&v);
     let publication = publication(&alert);
 
-    // StreamAlert's behaviour (list-style descriptor): one log line, no call.
+    // StreamAlert's behaviour (list-style descriptor): one log line, and the vector's calls
+    // (none) reach an endpoint that records every request.
+    let endpoint = MockServer::start().await;
+    let output = AwsCloudwatchLog::with_aws(local_aws(&endpoint.uri()).await);
     let captured = Captured::default();
     let guard =
         tracing::subscriber::set_default(tracing_subscriber::registry().with(captured.clone()));
     let delivery = Delivery::new(&alert, "unit_test_default", &publication);
-    assert!(v["expected"]["calls"].as_array().unwrap().is_empty());
-    assert_eq!(v["expected"]["dispatch_result"], true);
-    AwsCloudwatchLog::default()
-        .dispatch(&delivery)
-        .await
-        .unwrap();
+    let result = output.dispatch(&delivery).await;
     drop(guard);
+    assert_eq!(
+        Value::Bool(result.is_ok()),
+        v["expected"]["dispatch_result"]
+    );
+    let calls = endpoint.received_requests().await.unwrap();
+    assert_eq!(
+        calls.len(),
+        v["expected"]["calls"].as_array().unwrap().len(),
+        "{calls:?}"
+    );
     let lines = captured.0.lock().unwrap().clone();
-    assert_eq!(lines, [(tracing::Level::INFO, expected.to_owned())]);
+    assert_eq!(lines, [(level, expected.to_owned())]);
 
     // Beyond StreamAlert: a descriptor mapped to a log group also gets the message as an event.
     let Some(endpoint) = moto_endpoint("aws_cloudwatch_log_vector_log_line_and_log_events") else {
@@ -976,5 +984,173 @@ fn ses_mime_options() {
         String::from_utf8(default.parts[0].decoded()).unwrap(),
         "{\n  \"a\": \"\\u00e9\",\n  \"b\": 1\n}",
         "record.json is sorted, indented, ASCII-escaped"
+    );
+}
+
+// ------------------------------------------------------------------------------------------
+// Batching: the calls of concurrent deliveries, counted at a capturing endpoint
+
+/// An endpoint answering SQS (`GetQueueUrl`, `SendMessage`, `SendMessageBatch`, every message
+/// accepted) and CloudWatch Logs (`PutLogEvents`); it records every request.
+async fn batch_endpoint() -> MockServer {
+    let server = MockServer::start().await;
+    let uri = server.uri();
+    Mock::given(method("POST"))
+        .respond_with(move |request: &wiremock::Request| {
+            let body: Value = serde_json::from_slice(&request.body).unwrap_or_default();
+            let (reply, protocol) = match header(request, "x-amz-target").as_str() {
+                "AmazonSQS.GetQueueUrl" => (
+                    json!({"QueueUrl": format!("{uri}/123456789012/{}", body["QueueName"].as_str().unwrap())}),
+                    "1.0",
+                ),
+                "AmazonSQS.SendMessage" => (json!({"MessageId": "m", "MD5OfMessageBody": "-"}), "1.0"),
+                "AmazonSQS.SendMessageBatch" => {
+                    let ok: Vec<Value> = body["Entries"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|e| json!({"Id": e["Id"], "MessageId": "m", "MD5OfMessageBody": "-"}))
+                        .collect();
+                    (json!({"Successful": ok, "Failed": []}), "1.0")
+                }
+                "Logs_20140328.PutLogEvents" => (json!({"nextSequenceToken": "1"}), "1.1"),
+                other => {
+                    return ResponseTemplate::new(400).set_body_string(format!("unexpected {other}"));
+                }
+            };
+            ResponseTemplate::new(200).set_body_raw(
+                reply.to_string(),
+                format!("application/x-amz-json-{protocol}").as_str(),
+            )
+        })
+        .mount(&server)
+        .await;
+    server
+}
+
+/// Each request `server` received: its operation and how many messages or events it carried.
+async fn batch_calls(server: &MockServer) -> Vec<(String, usize)> {
+    server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .map(|request| {
+            let body: Value = serde_json::from_slice(&request.body).unwrap();
+            let target = header(request, "x-amz-target");
+            let items = match target.as_str() {
+                "AmazonSQS.SendMessageBatch" => body["Entries"].as_array().unwrap().len(),
+                "Logs_20140328.PutLogEvents" => body["logEvents"].as_array().unwrap().len(),
+                _ => 1,
+            };
+            (target, items)
+        })
+        .collect()
+}
+
+/// Dispatches one delivery per publication to `output` (descriptor `d`, setting `setting`), all
+/// at once; every one must succeed.
+async fn dispatch_all(
+    output: &dyn Output,
+    service: &str,
+    setting: &str,
+    publications: &[Publication],
+) {
+    let alerts: Vec<Alert> = (0..publications.len())
+        .map(|i| Alert::new("r", json!({"n": i}), [format!("{service}:d")]))
+        .collect();
+    let deliveries: Vec<Delivery<'_>> = alerts
+        .iter()
+        .zip(publications)
+        .map(|(a, p)| Delivery::new(a, "d", p).with_setting(Some(setting)))
+        .collect();
+    let results =
+        futures_util::future::join_all(deliveries.iter().map(|d| output.dispatch(d))).await;
+    assert!(results.iter().all(Result::is_ok), "{results:?}");
+}
+
+fn calls(expected: &[(&str, usize)]) -> Vec<(String, usize)> {
+    expected
+        .iter()
+        .map(|(t, n)| ((*t).to_owned(), *n))
+        .collect()
+}
+
+#[tokio::test]
+async fn aws_sqs_sends_concurrent_deliveries_ten_messages_per_call() {
+    let server = batch_endpoint().await;
+    let output = AwsSqs::with_aws(local_aws(&server.uri()).await);
+    dispatch_all(&output, "aws-sqs", "queue", &vec![Publication::new(); 21]).await;
+    assert_eq!(
+        batch_calls(&server).await,
+        calls(&[
+            ("AmazonSQS.GetQueueUrl", 1),
+            ("AmazonSQS.SendMessageBatch", 10),
+            ("AmazonSQS.GetQueueUrl", 1),
+            ("AmazonSQS.SendMessageBatch", 10),
+            ("AmazonSQS.GetQueueUrl", 1),
+            ("AmazonSQS.SendMessage", 1),
+        ]),
+        "21 messages: two full batches, then the last one alone"
+    );
+}
+
+#[tokio::test]
+async fn aws_sqs_batches_hold_at_most_256_kib() {
+    let server = batch_endpoint().await;
+    let output = AwsSqs::with_aws(local_aws(&server.uri()).await);
+    // Each message is its publication's `@aws-sqs.message_data`: about 100,000 bytes, so two
+    // fit in 256 KiB and three do not.
+    let mut big = Publication::new();
+    big.insert("@aws-sqs.message_data", json!({"pad": "x".repeat(100_000)}));
+    dispatch_all(&output, "aws-sqs", "queue", &vec![big; 5]).await;
+    assert_eq!(
+        batch_calls(&server).await,
+        calls(&[
+            ("AmazonSQS.GetQueueUrl", 1),
+            ("AmazonSQS.SendMessageBatch", 2),
+            ("AmazonSQS.GetQueueUrl", 1),
+            ("AmazonSQS.SendMessageBatch", 2),
+            ("AmazonSQS.GetQueueUrl", 1),
+            ("AmazonSQS.SendMessage", 1),
+        ])
+    );
+}
+
+#[tokio::test]
+async fn aws_cloudwatch_log_sends_up_to_10000_events_per_call() {
+    let server = batch_endpoint().await;
+    let output = AwsCloudwatchLog::with_aws(local_aws(&server.uri()).await);
+    dispatch_all(
+        &output,
+        "aws-cloudwatch-log",
+        "group",
+        &vec![Publication::new(); 10_001],
+    )
+    .await;
+    assert_eq!(
+        batch_calls(&server).await,
+        calls(&[
+            ("Logs_20140328.PutLogEvents", 10_000),
+            ("Logs_20140328.PutLogEvents", 1),
+        ])
+    );
+}
+
+#[tokio::test]
+async fn aws_cloudwatch_log_batches_hold_at_most_1_mib() {
+    let server = batch_endpoint().await;
+    let output = AwsCloudwatchLog::with_aws(local_aws(&server.uri()).await);
+    // Events of about 200,000 bytes: five fit in 1 MiB, six do not.
+    let mut big = Publication::new();
+    big.insert("pad", "x".repeat(200_000));
+    dispatch_all(&output, "aws-cloudwatch-log", "group", &vec![big; 12]).await;
+    assert_eq!(
+        batch_calls(&server).await,
+        calls(&[
+            ("Logs_20140328.PutLogEvents", 5),
+            ("Logs_20140328.PutLogEvents", 5),
+            ("Logs_20140328.PutLogEvents", 2),
+        ])
     );
 }

@@ -15,24 +15,15 @@ use streamalert::creds::{
     SsmStore, StoreError, StoreKind, StoreSettings, encode_secret_json, load_credentials,
 };
 
-const ENDPOINT_VAR: &str = "STREAMALERT_TEST_AWS_ENDPOINT";
+mod aws_support;
+
 /// The secret part of the stored webhook URL.
 const SECRET: &str = "xoxb-aws-5ecre7-c0ffee";
 
-/// An AWS configuration for moto, or `None` (and a notice) when no endpoint is given.
+/// An AWS configuration for moto, or `None` (and a notice) when no endpoint is given; under
+/// `CI=true` a missing endpoint fails the test ([`aws_support::moto_endpoint`]).
 async fn moto(test: &str) -> Option<Aws> {
-    let endpoint = match std::env::var(ENDPOINT_VAR) {
-        Ok(endpoint) if !endpoint.is_empty() => endpoint,
-        _ if std::env::var("CI").is_ok_and(|v| v == "true") => {
-            panic!("{test}: {ENDPOINT_VAR} is not set, and CI=true requires the AWS tests to run")
-        }
-        _ => {
-            eprintln!(
-                "SKIPPED {test}: {ENDPOINT_VAR} is not set; run `eval \"$(scripts/moto-server.sh start)\"` first"
-            );
-            return None;
-        }
-    };
+    let endpoint = aws_support::moto_endpoint(test)?;
     let settings = AwsSettings::from_env()
         .with_region("us-east-1")
         .with_endpoint(endpoint)
@@ -340,10 +331,28 @@ async fn output_set_writes_outputs_json_and_the_ssm_parameter() {
     assert!(!prompter.transcript().contains(SECRET));
 }
 
+/// Without a configured prefix the store takes `STREAMALERT_PREFIX`; when that is set in this
+/// test's environment, the test runs again in a child process without it (a test cannot unset
+/// a variable of its own, multi-threaded, process).
 #[tokio::test]
 async fn cloud_store_settings_need_a_prefix() {
-    if std::env::var("STREAMALERT_PREFIX").is_ok() {
-        eprintln!("SKIPPED cloud_store_settings_need_a_prefix: STREAMALERT_PREFIX is set");
+    const TEST: &str = "cloud_store_settings_need_a_prefix";
+    if std::env::var_os("STREAMALERT_PREFIX").is_some() {
+        let child = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([TEST, "--exact", "--nocapture", "--test-threads=1"])
+            .env_remove("STREAMALERT_PREFIX")
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&child.stdout);
+        assert!(
+            child.status.success(),
+            "{stdout}{}",
+            String::from_utf8_lossy(&child.stderr)
+        );
+        assert!(
+            stdout.contains("1 passed"),
+            "the child ran the test: {stdout}"
+        );
         return;
     }
     let settings = StoreSettings::from_json(r#"{"store": "ssm"}"#).unwrap();

@@ -411,7 +411,22 @@ async fn assert_permanent_400(
         assert!(text.contains(part), "{text}");
     }
     assert_no_secret("error", &text, &SECRETS);
-    assert_no_secret("log", &logs.text(), &SECRETS);
+    let log = logs.text();
+    assert_no_secret("log", &log, &SECRETS);
+    // Not retried, so the sending loop logs nothing (no "retrying", no "giving up"): the
+    // caller logs the error, whose text is checked above.
+    let sending: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("streamalert::output::http::send"))
+        .collect();
+    assert!(
+        sending.is_empty(),
+        "a final 4xx is one silent try: {sending:#?}"
+    );
+    assert!(
+        log.contains("connected to 127.0.0.1"),
+        "the capture works: {log}"
+    );
 }
 
 #[tokio::test(start_paused = true)]

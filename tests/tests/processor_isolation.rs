@@ -104,7 +104,22 @@ fn a_panicking_rule_and_publisher_are_reported_by_name_and_nothing_else_is_affec
             .all(|a| a["rule_name"] == "rule_with_bad_publisher")
     );
 
-    for entry in ledger_entries(&dir.join("ledger.sqlite3")) {
+    let entries = ledger_entries(&dir.join("ledger.sqlite3"));
+    let mut rules: Vec<&str> = entries.iter().map(|e| e.alert.rule_name.as_str()).collect();
+    rules.sort_unstable();
+    assert_eq!(
+        rules,
+        [
+            "healthy_rule",
+            "healthy_rule",
+            "healthy_rule",
+            "rule_with_bad_publisher",
+            "rule_with_bad_publisher",
+            "rule_with_bad_publisher"
+        ],
+        "every alert is recorded, the panicking rule's none"
+    );
+    for entry in entries {
         match entry.alert.rule_name.as_str() {
             "healthy_rule" => assert_eq!(entry.status, AlertStatus::Complete),
             "rule_with_bad_publisher" => {

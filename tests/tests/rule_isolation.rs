@@ -85,7 +85,7 @@ fn a_panicking_publisher_fails_its_chain_by_name_and_other_chains_run() {
     let failing = Chain::from_names(["isolation.failing_publisher"])
         .publish(&alert)
         .expect_err("fails");
-    assert_eq!(error.publisher, "isolation.panicking_publisher");
+    assert_eq!(failing.publisher, "isolation.failing_publisher");
     assert_eq!(
         failing.to_string(),
         "publisher `isolation.failing_publisher` failed: missing key `slack_message_template`"

@@ -42,7 +42,6 @@ fn every_community_rule_vector_gives_the_recorded_verdict() {
     let files = vector_files();
     assert!(!files.is_empty(), "no community-rules vector found");
     let engine = RulesEngine::new();
-    let mut processed = 0;
     for file in &files {
         let text = std::fs::read_to_string(file).expect("readable vector");
         let vector: Value = serde_json::from_str(&text).expect("valid JSON");
@@ -78,8 +77,6 @@ fn every_community_rule_vector_gives_the_recorded_verdict() {
             names(&expected["all_rules_triggered_for_this_log_type"]),
             "{id}: every rule on the record"
         );
-        processed += 1;
     }
-    assert_eq!(processed, files.len());
-    println!("{processed} community-rules vectors passed");
+    println!("{} community-rules vectors passed", files.len());
 }

@@ -378,7 +378,16 @@ fn a_key_only_event_is_resolved_from_the_ledger_and_sends_nothing_twice() {
         "{stderr}"
     );
     assert_eq!(run.status.code(), Some(1), "an unknown alert fails the run");
-    assert!(file_output_ids(workdir.path()).values().all(|n| *n == 1));
+    let expected: BTreeMap<String, usize> = ledger(workdir.path())
+        .into_iter()
+        .map(|e| (e.alert.alert_id, 1))
+        .collect();
+    assert_eq!(expected.len(), 4, "the sample's alerts");
+    assert_eq!(
+        file_output_ids(workdir.path()),
+        expected,
+        "each alert once in the file output: `dispatch` sent nothing again"
+    );
 }
 
 /// Kills `process` (SIGKILL) in the middle of a large batch read from a pipe that stays open,
@@ -411,8 +420,17 @@ fn killed_in_the_middle_of_a_batch_then_retry_delivers_every_alert_exactly_once(
         }
     });
     let output = workdir.path().join("target/quickstart/alerts.jsonl");
-    // Wait (polling the file's size, not timing anything) until about a thousand alerts are out.
+    // Wait (polling the file's size, not timing anything) until about a thousand alerts are out;
+    // a child that exits, or makes no progress for minutes, fails the test instead of hanging it.
+    let give_up = std::time::Instant::now() + std::time::Duration::from_secs(300);
     while std::fs::metadata(&output).map_or(0, |m| m.len()) < 2_000_000 {
+        if let Some(status) = child.try_wait().expect("the child's status") {
+            panic!("process exited before it was killed: {status:?}");
+        }
+        assert!(
+            std::time::Instant::now() < give_up,
+            "process wrote under 2 MB of alerts in 5 minutes"
+        );
         std::thread::sleep(std::time::Duration::from_millis(5));
     }
     child.kill().expect("SIGKILL");

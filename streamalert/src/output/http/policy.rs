@@ -285,6 +285,107 @@ mod tests {
         );
     }
 
+    #[test]
+    fn q7_the_default_policy_and_the_single_attempt_of_the_vectors() {
+        let d = RetryPolicy::DEFAULT;
+        let secs = |d: Duration| d.as_secs();
+        assert_eq!(
+            (
+                d.max_attempts,
+                secs(d.first_backoff),
+                secs(d.max_backoff),
+                secs(d.deadline),
+                secs(d.max_retry_after)
+            ),
+            (5, 1, 8, 60, 30)
+        );
+        assert_eq!(
+            RetryPolicy::SINGLE_ATTEMPT,
+            RetryPolicy {
+                max_attempts: 1,
+                ..RetryPolicy::DEFAULT
+            }
+        );
+    }
+
+    #[test]
+    fn q7_backoff_is_a_random_wait_up_to_the_cap() {
+        let p = RetryPolicy::DEFAULT;
+        let waits: Vec<Duration> = (0..200).map(|_| p.backoff(3)).collect();
+        assert!(
+            waits.iter().all(|w| *w <= Duration::from_secs(4)),
+            "{waits:?}"
+        );
+        assert!(
+            waits.iter().any(|w| *w > Duration::from_secs(2)),
+            "the cap of retry 3 is 4 s, not 1 or 2: {waits:?}"
+        );
+    }
+
+    #[test]
+    fn with_max_attempts_sets_the_attempts_and_nothing_else() {
+        let p = RetryPolicy::DEFAULT;
+        assert_eq!(
+            p.with_max_attempts(3),
+            RetryPolicy {
+                max_attempts: 3,
+                ..RetryPolicy::DEFAULT
+            }
+        );
+        assert_eq!(p.with_max_attempts(1).max_attempts, 1);
+        assert_eq!(
+            p.with_max_attempts(0).max_attempts,
+            1,
+            "at least one attempt"
+        );
+    }
+
+    #[test]
+    fn with_backoff_sets_both_caps_and_nothing_else() {
+        let (first, max) = (Duration::from_millis(300), Duration::from_secs(2));
+        let p = RetryPolicy::DEFAULT.with_backoff(first, max);
+        assert_eq!(
+            p,
+            RetryPolicy {
+                first_backoff: first,
+                max_backoff: max,
+                ..RetryPolicy::DEFAULT
+            }
+        );
+        let caps: Vec<u128> = (1..=5).map(|n| p.backoff_cap(n).as_millis()).collect();
+        assert_eq!(caps, [300, 600, 1200, 2000, 2000]);
+    }
+
+    #[test]
+    fn with_deadline_sets_the_deadline_and_nothing_else() {
+        let deadline = Duration::from_secs(7);
+        assert_eq!(
+            RetryPolicy::DEFAULT.with_deadline(deadline),
+            RetryPolicy {
+                deadline,
+                ..RetryPolicy::DEFAULT
+            }
+        );
+        assert_eq!(RetryPolicy::default(), RetryPolicy::DEFAULT);
+    }
+
+    #[test]
+    fn overrides_hold_what_they_were_given() {
+        let none = HttpOverrides::new();
+        assert!(!none.has_own_connections());
+        assert_eq!((none.retry_policy(), none.attempt_timeout()), (None, None));
+        let own = none.own_connections();
+        assert!(own.has_own_connections());
+        assert_eq!((own.retry_policy(), own.attempt_timeout()), (None, None));
+        let timed = none.timeout(Some(Duration::from_secs(3)));
+        assert_eq!(timed.attempt_timeout(), Some(Some(Duration::from_secs(3))));
+        assert!(!timed.has_own_connections());
+        assert_eq!(none.timeout(None).attempt_timeout(), Some(None));
+        let retry = none.retry(RetryPolicy::SINGLE_ATTEMPT);
+        assert_eq!(retry.retry_policy(), Some(RetryPolicy::SINGLE_ATTEMPT));
+        assert_eq!(retry.attempt_timeout(), None);
+    }
+
     #[tokio::test]
     async fn overrides_are_scoped_to_the_future() {
         let inner = HttpOverrides::new()

@@ -187,6 +187,16 @@ mod tests {
     }
 
     #[test]
+    fn only_http_urls_keep_their_host() {
+        let credentials = Credentials::from_iter([("drop", "ftp://files.example.com/drop/s3cr3t")]);
+        let r = Redactor::for_credentials(&credentials, &[]);
+        assert_eq!(
+            r.redact("put ftp://files.example.com/drop/s3cr3t failed"),
+            "put [REDACTED] failed"
+        );
+    }
+
+    #[test]
     fn shown_urls_lose_user_information() {
         let r = Redactor::default();
         let url = Url::parse("https://user:pass@example.com/x?q=1").unwrap();

@@ -1,0 +1,340 @@
+//! The processor's isolation of a delivery and its bounds, in process with a SQLite ledger in a
+//! scratch directory: an output that panics inside `dispatch`, one that never answers
+//! (`dispatch_timeout_secs`), the `concurrency` bound (the high-water mark of alerts in
+//! flight), and the recovery of an interrupted `file` write (an intent recorded, with and
+//! without the line at the destination).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use serde_json::json;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use streamalert::config::{LedgerSettings, OutputsConfig, ProcessorSettings};
+use streamalert::ledger::{
+    AlertKey, AlertStatus, DeliveryState, Ledger, LedgerEntry, NewAlert, SqliteLedger,
+};
+use streamalert::prelude::*;
+use streamalert::processor::{Processor, RunReport, publication_fingerprint};
+use streamalert::publisher::Chain;
+use streamalert_tests::capture_logs_async;
+
+streamalert::services!(Panicky, Hanging, Gated);
+
+/// Panics in every `dispatch`.
+#[derive(Default)]
+#[output(service = "panicky")]
+pub struct Panicky;
+
+#[streamalert::async_trait]
+impl Output for Panicky {
+    fn properties(&self) -> Vec<OutputProperty> {
+        vec![OutputProperty::descriptor("a name")]
+    }
+
+    async fn dispatch(&self, delivery: &Delivery<'_>) -> Result<(), DispatchError> {
+        panic!("the panicky output blew up on {}", delivery.alert.rule_name)
+    }
+}
+
+/// Never answers.
+#[derive(Default)]
+#[output(service = "hanging")]
+pub struct Hanging;
+
+#[streamalert::async_trait]
+impl Output for Hanging {
+    fn properties(&self) -> Vec<OutputProperty> {
+        vec![OutputProperty::descriptor("a name")]
+    }
+
+    async fn dispatch(&self, _: &Delivery<'_>) -> Result<(), DispatchError> {
+        std::future::pending().await
+    }
+}
+
+/// Dispatches of [`Gated`] in flight now.
+static IN_FLIGHT: AtomicUsize = AtomicUsize::new(0);
+/// The most dispatches of [`Gated`] ever in flight at once.
+static HIGH_WATER: AtomicUsize = AtomicUsize::new(0);
+/// Dispatches of [`Gated`] so far.
+static DISPATCHED: AtomicUsize = AtomicUsize::new(0);
+
+/// Counts its dispatches in flight; each takes a second of (paused) time, so every alert the
+/// processor lets through is in flight at once.
+#[derive(Default)]
+#[output(service = "gated")]
+pub struct Gated;
+
+#[streamalert::async_trait]
+impl Output for Gated {
+    fn properties(&self) -> Vec<OutputProperty> {
+        vec![OutputProperty::descriptor("a name")]
+    }
+
+    async fn dispatch(&self, _: &Delivery<'_>) -> Result<(), DispatchError> {
+        let now = IN_FLIGHT.fetch_add(1, Ordering::SeqCst) + 1;
+        HIGH_WATER.fetch_max(now, Ordering::SeqCst);
+        DISPATCHED.fetch_add(1, Ordering::SeqCst);
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        IN_FLIGHT.fetch_sub(1, Ordering::SeqCst);
+        Ok(())
+    }
+}
+
+/// A fresh scratch directory for one test.
+fn scratch(name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join("processor-faults")
+        .join(format!("{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// The SQLite ledger of `dir`.
+fn ledger(dir: &Path) -> Arc<SqliteLedger> {
+    let settings = LedgerSettings {
+        path: dir.join("ledger.sqlite3"),
+        ..Default::default()
+    };
+    Arc::new(SqliteLedger::open(&settings).unwrap())
+}
+
+/// A processor for `outputs` (`outputs.json` text) recording into `ledger`.
+fn processor(
+    outputs: &serde_json::Value,
+    settings: ProcessorSettings,
+    ledger: Arc<SqliteLedger>,
+) -> Processor {
+    Processor::new(OutputsConfig::from_json(&outputs.to_string()).unwrap())
+        .with_settings(settings)
+        .with_ledger(ledger)
+}
+
+/// The lines of a file (none when it does not exist).
+fn lines(path: &Path) -> Vec<String> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The state and last error of each delivery of `entry`.
+fn deliveries(entry: &LedgerEntry) -> BTreeMap<&str, (DeliveryState, Option<&str>)> {
+    entry
+        .deliveries
+        .iter()
+        .map(|d| (d.output.as_str(), (d.state, d.last_error.as_deref())))
+        .collect()
+}
+
+/// Checks what one failing delivery left behind: the run's counts, the alert open with the
+/// failure recorded (`error`) and its file delivery sent, the failure logged.
+async fn assert_failed_alone(
+    ledger: &SqliteLedger,
+    key: AlertKey,
+    (report, log): (RunReport, String),
+    failing: &str,
+    error: &str,
+    file: &Path,
+) {
+    assert_eq!(
+        (report.alerts, report.sent, report.failed),
+        (1, 1, 1),
+        "{report:?}"
+    );
+    assert_eq!(report.ledger_errors, 0, "{report:?}");
+    let entry = ledger
+        .get(key)
+        .await
+        .unwrap()
+        .expect("the alert is recorded");
+    assert_eq!(entry.status, AlertStatus::Open, "{entry:?}");
+    assert_eq!(
+        deliveries(&entry),
+        BTreeMap::from([
+            ("file:a", (DeliveryState::Sent, None)),
+            (failing, (DeliveryState::Failed, Some(error))),
+        ])
+    );
+    let open = ledger.open_alerts().await.unwrap();
+    assert_eq!(open.len(), 1, "the alert stays for `retry`");
+    assert_eq!(lines(file).len(), 1, "the other output got the alert");
+    let logged = log
+        .lines()
+        .find(|l| l.contains("delivery failed; it stays pending for `retry`"))
+        .unwrap_or_else(|| panic!("the failure is logged: {log}"));
+    assert!(logged.contains("WARN"), "{logged}");
+    assert!(
+        logged.contains(failing),
+        "the line names the output: {logged}"
+    );
+    assert!(
+        logged.contains(error),
+        "the line gives the reason: {logged}"
+    );
+}
+
+#[tokio::test]
+async fn an_output_that_panics_fails_alone_and_stays_pending() {
+    let dir = scratch("panic");
+    let file = dir.join("a.jsonl");
+    let ledger = ledger(&dir);
+    let processor = processor(
+        &json!({"panicky": ["p"], "file": {"a": file}}),
+        ProcessorSettings::default(),
+        ledger.clone(),
+    );
+    let alert = Alert::new("rule_p", json!({"n": 1}), ["panicky:p", "file:a"]);
+    let key = AlertKey::of(&alert);
+    let (report, log) = capture_logs_async(processor.process(vec![alert])).await;
+    assert_failed_alone(
+        &ledger,
+        key,
+        (report.unwrap(), log),
+        "panicky:p",
+        "output panicked: the panicky output blew up on rule_p",
+        &file,
+    )
+    .await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_delivery_past_the_dispatch_timeout_fails_alone_and_stays_pending() {
+    let dir = scratch("timeout");
+    let file = dir.join("a.jsonl");
+    let ledger = ledger(&dir);
+    let settings = ProcessorSettings {
+        dispatch_timeout_secs: 7,
+        ..Default::default()
+    };
+    let processor = processor(
+        &json!({"hanging": ["h"], "file": {"a": file}}),
+        settings,
+        ledger.clone(),
+    );
+    let alert = Alert::new("rule_h", json!({"n": 1}), ["hanging:h", "file:a"]);
+    let key = AlertKey::of(&alert);
+    let started = tokio::time::Instant::now();
+    let (report, log) = capture_logs_async(processor.process(vec![alert])).await;
+    assert_eq!(
+        started.elapsed().as_secs(),
+        7,
+        "the paused clock ran to the timeout, no further"
+    );
+    assert_failed_alone(
+        &ledger,
+        key,
+        (report.unwrap(), log),
+        "hanging:h",
+        "timed out: no result within 7 s (dispatch_timeout_secs)",
+        &file,
+    )
+    .await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn alerts_in_flight_reach_the_concurrency_setting_and_never_exceed_it() {
+    const CONCURRENCY: usize = 3;
+    let dir = scratch("concurrency");
+    let ledger = ledger(&dir);
+    let settings = ProcessorSettings {
+        concurrency: CONCURRENCY,
+        ..Default::default()
+    };
+    let processor = processor(&json!({"gated": ["g"]}), settings, ledger.clone());
+    let alerts: Vec<Alert> = (0..10)
+        .map(|n| Alert::new("rule_g", json!({"n": n}), ["gated:g"]))
+        .collect();
+    let report = processor.process(alerts).await.unwrap();
+    assert_eq!(
+        (report.alerts, report.sent, report.failed),
+        (10, 10, 0),
+        "{report:?}"
+    );
+    assert_eq!(DISPATCHED.load(Ordering::SeqCst), 10);
+    assert_eq!(IN_FLIGHT.load(Ordering::SeqCst), 0);
+    assert_eq!(
+        HIGH_WATER.load(Ordering::SeqCst),
+        CONCURRENCY,
+        "as many alerts in flight as the setting allows, and no more"
+    );
+    assert!(ledger.open_alerts().await.unwrap().is_empty());
+}
+
+/// An alert of the `file` output `file:a`, its intent as the processor records it (the
+/// publication's fingerprint) and the line the output writes.
+fn file_alert() -> (Alert, NewAlert, String) {
+    let mut alert = Alert::new("rule_f", json!({"n": 1}), ["file:a"]);
+    alert.attempts = 1;
+    let publication = Chain::for_output(&alert.publishers, "file", "a")
+        .publish(&alert)
+        .unwrap();
+    let line = serde_json::to_string(&*publication).unwrap();
+    let new = NewAlert {
+        alert: alert.clone(),
+        intents: BTreeMap::from([("file:a".to_owned(), publication_fingerprint(&publication))]),
+    };
+    (alert, new, line)
+}
+
+/// A `process` interrupted after recording `file`'s intent; `written`: after the line was
+/// written too. Returns what `retry` then did, and the file's lines.
+async fn retry_after_interruption(name: &str, written: bool) -> (RunReport, Vec<String>, String) {
+    let dir = scratch(name);
+    let file = dir.join("a.jsonl");
+    let (alert, new, line) = file_alert();
+    {
+        // The first process: the alert and its intent recorded, the line (maybe) written, then
+        // the process is gone before the outcome is recorded.
+        let ledger = ledger(&dir);
+        ledger.record_alerts(vec![new]).await.unwrap();
+        if written {
+            std::fs::write(&file, format!("{line}\n")).unwrap();
+        }
+    }
+    let ledger = ledger(&dir);
+    let pending = ledger.open_alerts().await.unwrap();
+    assert_eq!(pending.len(), 1);
+    assert!(pending[0].delivery("file:a").unwrap().intent.is_some());
+    let processor = processor(
+        &json!({"file": {"a": file}}),
+        ProcessorSettings::default(),
+        ledger.clone(),
+    );
+    let report = processor.retry().await.unwrap();
+    let entry = ledger.get(AlertKey::of(&alert)).await.unwrap().unwrap();
+    assert_eq!(entry.status, AlertStatus::Complete, "{entry:?}");
+    let delivery = entry.delivery("file:a").unwrap();
+    assert_eq!(
+        (delivery.state, delivery.intent),
+        (DeliveryState::Sent, None)
+    );
+    assert!(ledger.open_alerts().await.unwrap().is_empty());
+    (report, lines(&file), line)
+}
+
+#[tokio::test]
+async fn an_interrupted_file_write_that_arrived_is_recorded_sent_and_not_written_again() {
+    let (report, lines, line) = retry_after_interruption("arrived", true).await;
+    assert_eq!(
+        (report.reconciled, report.sent, report.failed),
+        (1, 0, 0),
+        "found at the destination: {report:?}"
+    );
+    assert_eq!(lines, [line], "the line is in the file once");
+}
+
+#[tokio::test]
+async fn an_interrupted_file_write_that_did_not_arrive_is_written_once() {
+    let (report, lines, line) = retry_after_interruption("lost", false).await;
+    assert_eq!(
+        (report.reconciled, report.sent, report.failed),
+        (0, 1, 0),
+        "not at the destination, so sent: {report:?}"
+    );
+    assert_eq!(lines, [line], "the line is in the file once");
+}
