@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests: loading the vendored StreamAlert test vectors and
 //! capturing log output.
 
+pub mod vectors;
+
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};

@@ -1,0 +1,470 @@
+//! One harness for every vector test: run a check on every vector of a category, collect every
+//! failure, and end with one assertion that lists them all by file.
+//!
+//! The harness cannot be fooled by a vector it does not understand: each test declares the
+//! [`Shape`]s it handles (kind, functions, top-level fields, `input` and `expected` keys), and a
+//! vector of another kind or with a field or key outside its shape fails instead of being
+//! skipped. A vector the test does not run must be listed with [`Harness::not_applicable`] and a
+//! reason; a vector with a `decision_conflict` (StreamAlert behaviour that a "Decision:" line of
+//! the spec changes) must be given the Decision's value with [`Harness::decision`]. A panic in a
+//! check is one failure of that vector, not the end of the run.
+//!
+//! ```no_run
+//! use streamalert_tests::vectors::{Harness, Shape};
+//!
+//! const ELIDE: Shape = Shape {
+//!     kind: "function",
+//!     functions: &["elide_string_middle"],
+//!     fields: &["input", "expected"],
+//!     input: &["text", "max_length"],
+//!     expected: &["result"],
+//! };
+//! Harness::new("elide", &[ELIDE]).run(|vector| {
+//!     let text = vector.input()["text"].as_str().ok_or("`text` is not a string")?;
+//!     if text.is_empty() { Err("empty text".to_owned()) } else { Ok(()) }
+//! });
+//! ```
+
+use futures_util::FutureExt as _;
+use serde_json::{Map, Value};
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::path::{Path, PathBuf};
+
+/// The fields every vector may have (`vectors/README.md`, "Fields common to every vector").
+pub const COMMON_FIELDS: [&str; 10] = [
+    "schema",
+    "id",
+    "category",
+    "kind",
+    "function",
+    "stage",
+    "title",
+    "origin",
+    "note",
+    "decision_conflict",
+];
+
+/// The keys of one entry of a vector's `cases`.
+const CASE_KEYS: [&str; 3] = ["input", "expected", "note"];
+
+/// The vector schema this harness reads.
+const SCHEMA: &str = "streamalert-vectors/1";
+
+/// A vector shape a test handles: a vector matches when its `kind` is `kind` and its `function`
+/// is one of `functions` (or it has none and `functions` is empty).
+#[derive(Debug, Clone, Copy)]
+pub struct Shape {
+    /// The vector's `kind`.
+    pub kind: &'static str,
+    /// The `function` values handled; empty: the vector has no `function`.
+    pub functions: &'static [&'static str],
+    /// Top-level fields beyond [`COMMON_FIELDS`] (`input`, `expected`, `cases`, ...).
+    pub fields: &'static [&'static str],
+    /// Keys an `input` object may have (the vector's and each case's).
+    pub input: &'static [&'static str],
+    /// Keys an `expected` object may have (the vector's and each case's).
+    pub expected: &'static [&'static str],
+}
+
+impl Shape {
+    fn matches(&self, kind: &str, function: Option<&str>) -> bool {
+        self.kind == kind
+            && match function {
+                None => self.functions.is_empty(),
+                Some(function) => self.functions.contains(&function),
+            }
+    }
+
+    /// Checks every field and key of `vector` against this shape.
+    fn check(&self, vector: &Value) -> Result<(), String> {
+        let mut top: Vec<&str> = COMMON_FIELDS.to_vec();
+        top.extend(self.fields);
+        known_keys("vector", vector, &top)?;
+        self.check_pair(vector, "")?;
+        if let Some(cases) = vector.get("cases") {
+            let cases = cases.as_array().ok_or("`cases` is not a list")?;
+            for (n, case) in cases.iter().enumerate() {
+                known_keys(&format!("case {n}"), case, &CASE_KEYS)?;
+                self.check_pair(case, &format!("case {n} "))?;
+            }
+        }
+        Ok(())
+    }
+
+    fn check_pair(&self, holder: &Value, prefix: &str) -> Result<(), String> {
+        for (key, known) in [("input", self.input), ("expected", self.expected)] {
+            if let Some(value) = holder.get(key).filter(|v| v.is_object()) {
+                known_keys(&format!("{prefix}`{key}`"), value, known)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Fails, naming them, when `object` has keys outside `known` (or is not an object).
+pub fn known_keys(what: &str, object: &Value, known: &[&str]) -> Result<(), String> {
+    let object = object
+        .as_object()
+        .ok_or_else(|| format!("{what} is not an object"))?;
+    let unknown: Vec<&str> = object
+        .keys()
+        .map(String::as_str)
+        .filter(|key| !known.contains(key))
+        .collect();
+    if unknown.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{what} has key(s) {unknown:?} this test does not handle"
+        ))
+    }
+}
+
+/// One case of a vector: its `input` (laid over the vector-level `input`) and its `expected`.
+pub type Case = (Map<String, Value>, Value);
+
+/// One vector file, its header checked.
+#[derive(Debug, Clone)]
+pub struct Vector {
+    /// The file.
+    pub path: PathBuf,
+    /// `id` (the file stem).
+    pub id: String,
+    /// `kind`.
+    pub kind: String,
+    /// The whole vector, with the Decision values of [`Harness::decision`] applied.
+    pub value: Value,
+}
+
+impl Vector {
+    /// `function`, if any.
+    pub fn function(&self) -> Option<&str> {
+        self.value["function"].as_str()
+    }
+
+    /// The vector-level `input` (`Null` when absent).
+    pub fn input(&self) -> &Value {
+        &self.value["input"]
+    }
+
+    /// The vector-level `expected` (`Null` when absent).
+    pub fn expected(&self) -> &Value {
+        &self.value["expected"]
+    }
+
+    /// The cases of the vector: each entry of `cases` with its `input` laid over the
+    /// vector-level `input`, or the vector's own `input` and `expected` when it has no `cases`.
+    pub fn cases(&self) -> Result<Vec<Case>, String> {
+        let shared = match self.input() {
+            Value::Null => Map::new(),
+            Value::Object(map) => map.clone(),
+            _ => return Err("`input` is not an object".to_owned()),
+        };
+        let pair = |holder: &Value| -> Result<Case, String> {
+            let mut input = shared.clone();
+            match holder.get("input") {
+                None => {}
+                Some(Value::Object(own)) => input.extend(own.clone()),
+                Some(_) => return Err("a case `input` is not an object".to_owned()),
+            }
+            Ok((input, holder["expected"].clone()))
+        };
+        match self.value.get("cases") {
+            Some(list) => list
+                .as_array()
+                .ok_or("`cases` is not a list")?
+                .iter()
+                .map(pair)
+                .collect(),
+            None => Ok(vec![pair(&self.value)?]),
+        }
+    }
+}
+
+/// A category's vectors and what the test declares about them; see the module documentation.
+#[derive(Debug)]
+pub struct Harness {
+    category: &'static str,
+    shapes: &'static [Shape],
+    not_applicable: Vec<(&'static str, &'static str)>,
+    decisions: Vec<(&'static str, &'static str, Value)>,
+}
+
+impl Harness {
+    /// A harness for `vectors/<category>` that handles the vectors of `shapes`.
+    pub fn new(category: &'static str, shapes: &'static [Shape]) -> Self {
+        Self {
+            category,
+            shapes,
+            not_applicable: Vec::new(),
+            decisions: Vec::new(),
+        }
+    }
+
+    /// Does not run the vector `id`, for `reason` (printed with the summary). Fails when no
+    /// vector has that id.
+    pub fn not_applicable(mut self, id: &'static str, reason: &'static str) -> Self {
+        self.not_applicable.push((id, reason));
+        self
+    }
+
+    /// The spec's Decision for the vector `id` (which must have a `decision_conflict`): the
+    /// value at the JSON `pointer` (e.g. `/expected/result`) is replaced by `value` before the
+    /// check runs.
+    pub fn decision(mut self, id: &'static str, pointer: &'static str, value: Value) -> Self {
+        self.decisions.push((id, pointer, value));
+        self
+    }
+
+    /// Runs `check` on every vector of the category; panics once, listing every failure.
+    pub fn run(self, mut check: impl FnMut(&Vector) -> Result<(), String>) {
+        let mut report = Report::default();
+        for vector in self.prepare(&mut report) {
+            let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| check(&vector)));
+            report.record(&vector, outcome);
+        }
+        report.finish(self.category);
+    }
+
+    /// [`Harness::run`] for an async `check`, awaited one vector after the other.
+    pub async fn run_async<F, Fut>(self, mut check: F)
+    where
+        F: FnMut(Vector) -> Fut,
+        Fut: Future<Output = Result<(), String>>,
+    {
+        let mut report = Report::default();
+        for vector in self.prepare(&mut report) {
+            let outcome = AssertUnwindSafe(check(vector.clone())).catch_unwind().await;
+            report.record(&vector, outcome);
+        }
+        report.finish(self.category);
+    }
+
+    /// Loads the category and returns the vectors to check; every other outcome (unreadable
+    /// file, unknown shape, missing Decision, not applicable) is written to `report`.
+    fn prepare(&self, report: &mut Report) -> Vec<Vector> {
+        let mut ready = Vec::new();
+        let mut seen = Vec::new();
+        for (path, loaded) in load_category(self.category) {
+            let name = file_name(&path);
+            let mut value = match loaded {
+                Ok(value) => value,
+                Err(problem) => {
+                    report.failures.push(format!("{name}: {problem}"));
+                    continue;
+                }
+            };
+            let id = value["id"].as_str().unwrap_or_default().to_owned();
+            seen.push(id.clone());
+            if let Some((_, reason)) = self.not_applicable.iter().find(|(na, _)| *na == id) {
+                report
+                    .summary
+                    .push(format!("{name}: not applicable: {reason}"));
+                continue;
+            }
+            match self.shaped(&id, &mut value) {
+                Ok(kind) => ready.push(Vector {
+                    path,
+                    id,
+                    kind,
+                    value,
+                }),
+                Err(problem) => report.failures.push(format!("{name}: {problem}")),
+            }
+        }
+        let listed = self
+            .not_applicable
+            .iter()
+            .map(|(id, _)| *id)
+            .chain(self.decisions.iter().map(|(id, _, _)| *id));
+        for id in listed {
+            if !seen.iter().any(|s| s == id) {
+                report.failures.push(format!(
+                    "{}: the test lists vector {id}, which does not exist",
+                    self.category
+                ));
+            }
+        }
+        ready
+    }
+
+    /// Checks `value` against the shapes and applies its Decision; returns its kind.
+    fn shaped(&self, id: &str, value: &mut Value) -> Result<String, String> {
+        let kind = value["kind"].as_str().unwrap_or_default().to_owned();
+        let function = value["function"].as_str();
+        let shape = self
+            .shapes
+            .iter()
+            .find(|shape| shape.matches(&kind, function))
+            .ok_or_else(|| {
+                format!("kind {kind:?} with function {function:?} is not handled by this test")
+            })?;
+        shape.check(value)?;
+        let decisions: Vec<_> = self.decisions.iter().filter(|(d, ..)| *d == id).collect();
+        match (
+            value.get("decision_conflict").cloned(),
+            decisions.is_empty(),
+        ) {
+            (None, true) => {}
+            (None, false) => {
+                return Err(
+                    "a Decision is listed but the vector has no decision_conflict".to_owned(),
+                );
+            }
+            (Some(conflict), true) => {
+                return Err(format!(
+                    "decision_conflict {conflict}: list the Decision's value with Harness::decision"
+                ));
+            }
+            (Some(_), false) => {
+                for (_, pointer, decided) in decisions {
+                    let slot = value.pointer_mut(pointer).ok_or_else(|| {
+                        format!("Decision pointer {pointer} is not in the vector")
+                    })?;
+                    *slot = decided.clone();
+                }
+            }
+        }
+        Ok(kind)
+    }
+}
+
+/// The failures and summary lines of one run.
+#[derive(Default)]
+struct Report {
+    failures: Vec<String>,
+    summary: Vec<String>,
+    checked: usize,
+}
+
+impl Report {
+    fn record(&mut self, vector: &Vector, outcome: std::thread::Result<Result<(), String>>) {
+        self.checked += 1;
+        let name = file_name(&vector.path);
+        let problem = match outcome {
+            Ok(Ok(())) => {
+                self.summary.push(format!("{name}: ok"));
+                return;
+            }
+            Ok(Err(problem)) => problem,
+            Err(panic) => {
+                let message = panic
+                    .downcast_ref::<String>()
+                    .map(String::as_str)
+                    .or_else(|| panic.downcast_ref::<&str>().copied())
+                    .unwrap_or("(no message)");
+                format!("panicked: {message}")
+            }
+        };
+        self.summary.push(format!("{name}: FAILED"));
+        self.failures.push(format!("{name}: {problem}"));
+    }
+
+    fn finish(self, category: &str) {
+        println!("{}", self.summary.join("\n"));
+        assert!(
+            self.failures.is_empty(),
+            "{} failure(s) in vectors/{category}:\n{}",
+            self.failures.len(),
+            self.failures.join("\n")
+        );
+        assert!(
+            self.checked > 0,
+            "no vector of vectors/{category} was checked"
+        );
+    }
+}
+
+/// `category/file.json` for messages.
+fn file_name(path: &Path) -> String {
+    let mut parts = path.iter().rev().take(2).collect::<Vec<_>>();
+    parts.reverse();
+    parts
+        .iter()
+        .map(|p| p.to_string_lossy())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// The directory holding the vector categories.
+pub fn vectors_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("vectors")
+}
+
+/// Every `*.json` of `vectors/<category>`, sorted, each parsed and its header checked
+/// (`schema`, `id` == file stem, `category` == directory) or the problem.
+fn load_category(category: &str) -> Vec<(PathBuf, Result<Value, String>)> {
+    let dir = vectors_dir().join(category);
+    let mut files: Vec<PathBuf> = match std::fs::read_dir(&dir) {
+        Ok(entries) => entries
+            .filter_map(|entry| entry.ok().map(|e| e.path()))
+            .filter(|path| path.extension().is_some_and(|ext| ext == "json"))
+            .collect(),
+        Err(e) => return vec![(dir, Err(format!("reading the directory: {e}")))],
+    };
+    files.sort();
+    if files.is_empty() {
+        return vec![(dir, Err("no vector in the directory".to_owned()))];
+    }
+    files
+        .into_iter()
+        .map(|path| {
+            let loaded = load_file(&path, category);
+            (path, loaded)
+        })
+        .collect()
+}
+
+fn load_file(path: &Path, category: &str) -> Result<Value, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("reading: {e}"))?;
+    let vector: Value = serde_json::from_str(&text).map_err(|e| format!("parsing: {e}"))?;
+    let stem = path
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or_default();
+    for (field, want) in [("schema", SCHEMA), ("id", stem), ("category", category)] {
+        if vector[field] != want {
+            return Err(format!("`{field}` is {}, expected {want:?}", vector[field]));
+        }
+    }
+    if !vector["kind"].is_string() {
+        return Err("`kind` is not a string".to_owned());
+    }
+    Ok(vector)
+}
+
+/// The categories (directories of `vectors/`) that no test source file hands to a
+/// [`Harness`] (`Harness::new("<category>"`), nor reads by path (`vectors/<category>"`).
+/// `sources` are the test directories to scan, relative to the workspace root.
+pub fn unread_categories(sources: &[&str]) -> Result<Vec<String>, String> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut text = String::new();
+    for source in sources {
+        let dir = root.join(source);
+        let entries = std::fs::read_dir(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        for entry in entries {
+            let path = entry.map_err(|e| e.to_string())?.path();
+            if path.extension().is_some_and(|ext| ext == "rs") {
+                text += &std::fs::read_to_string(&path)
+                    .map_err(|e| format!("{}: {e}", path.display()))?;
+            }
+        }
+    }
+    let dir = vectors_dir();
+    let mut unread = Vec::new();
+    for entry in std::fs::read_dir(&dir).map_err(|e| format!("{}: {e}", dir.display()))? {
+        let path = entry.map_err(|e| e.to_string())?.path();
+        if !path.is_dir() {
+            continue;
+        }
+        let category = path.file_name().unwrap_or_default().to_string_lossy();
+        let harness = format!("Harness::new(\"{category}\"");
+        let by_path = format!("vectors/{category}\"");
+        if !text.contains(&harness) && !text.contains(&by_path) {
+            unread.push(category.into_owned());
+        }
+    }
+    unread.sort();
+    Ok(unread)
+}
