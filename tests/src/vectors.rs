@@ -51,6 +51,51 @@ const CASE_KEYS: [&str; 3] = ["input", "expected", "note"];
 /// The vector schema this harness reads.
 const SCHEMA: &str = "streamalert-vectors/1";
 
+/// The categories whose vectors several test binaries share, and which binary runs which:
+/// `(category, the vector's "service", or else its "function", test binary)`. A vector of such a
+/// category whose service or function is not listed fails in every binary that shares it.
+pub const SPLIT: &[(&str, &str, &str)] = &[
+    ("outputs", "aws-cloudwatch-log", "aws_outputs"),
+    ("outputs", "aws-firehose", "aws_outputs"),
+    ("outputs", "aws-lambda", "aws_outputs"),
+    ("outputs", "aws-lambda-v2", "aws_outputs"),
+    ("outputs", "aws-s3", "aws_outputs"),
+    ("outputs", "aws-ses", "aws_outputs"),
+    ("outputs", "aws-sns", "aws_outputs"),
+    ("outputs", "aws-sqs", "aws_outputs"),
+    ("outputs", "carbonblack", "saas_ticketing_vectors"),
+    ("outputs", "demisto", "saas_ticketing_vectors"),
+    ("outputs", "github", "saas_ticketing_vectors"),
+    ("outputs", "jira", "saas_ticketing_vectors"),
+    ("outputs", "jira-v2", "saas_ticketing_vectors"),
+    ("outputs", "komand", "saas_ticketing_vectors"),
+    ("outputs", "phantom", "saas_ticketing_vectors"),
+    ("outputs", "victorops", "saas_ticketing_vectors"),
+    ("outputs", "pagerduty", "saas_vectors"),
+    ("outputs", "pagerduty-incident", "saas_vectors"),
+    ("outputs", "pagerduty-v2", "saas_vectors"),
+    ("outputs", "slack", "saas_vectors"),
+    ("outputs", "teams", "saas_vectors"),
+    ("output-helpers", "demisto.labels", "saas_ticketing_vectors"),
+    ("output-helpers", "pagerduty.contexts", "saas_vectors"),
+    (
+        "output-helpers",
+        "pagerduty_incident.work_context",
+        "saas_vectors",
+    ),
+    ("output-helpers", "slack.custom_attachments", "saas_vectors"),
+    (
+        "output-helpers",
+        "slack.default_attachments",
+        "saas_vectors",
+    ),
+    (
+        "output-helpers",
+        "slack.record_to_mrkdwn_lines",
+        "saas_vectors",
+    ),
+];
+
 /// A vector shape a test handles: a vector matches when its `kind` is `kind` and its `function`
 /// is one of `functions` (or it has none and `functions` is empty).
 #[derive(Debug, Clone, Copy)]
@@ -188,6 +233,8 @@ pub struct Harness {
     category: &'static str,
     shapes: &'static [Shape],
     not_applicable: Vec<(&'static str, &'static str)>,
+    /// This test binary's name in [`SPLIT`], for a category several binaries share.
+    split: Option<&'static str>,
     decisions: Vec<(&'static str, &'static str, Value)>,
 }
 
@@ -198,6 +245,7 @@ impl Harness {
             category,
             shapes,
             not_applicable: Vec::new(),
+            split: None,
             decisions: Vec::new(),
         }
     }
@@ -206,6 +254,14 @@ impl Harness {
     /// vector has that id.
     pub fn not_applicable(mut self, id: &'static str, reason: &'static str) -> Self {
         self.not_applicable.push((id, reason));
+        self
+    }
+
+    /// Declares the category shared by several test binaries ([`SPLIT`]) and this one `test`:
+    /// a vector [`SPLIT`] gives to another binary is not applicable here, one it gives to none
+    /// fails.
+    pub fn shared_as(mut self, test: &'static str) -> Self {
+        self.split = Some(test);
         self
     }
 
@@ -263,6 +319,19 @@ impl Harness {
                     .push(format!("{name}: not applicable: {reason}"));
                 continue;
             }
+            if let Some(test) = self.split {
+                match self.runner(&value) {
+                    Ok(runner) if runner == test => {}
+                    Ok(runner) => {
+                        report.summary.push(format!("{name}: run by {runner}"));
+                        continue;
+                    }
+                    Err(problem) => {
+                        report.failures.push(format!("{name}: {problem}"));
+                        continue;
+                    }
+                }
+            }
             match self.shaped(&id, &mut value) {
                 Ok(kind) => ready.push(Vector {
                     path,
@@ -287,6 +356,19 @@ impl Harness {
             }
         }
         ready
+    }
+
+    /// The test binary [`SPLIT`] gives `value` to.
+    fn runner(&self, value: &Value) -> Result<&'static str, String> {
+        let selector = value["service"]
+            .as_str()
+            .or_else(|| value["function"].as_str())
+            .ok_or("the vector has neither a `service` nor a `function`")?;
+        SPLIT
+            .iter()
+            .find(|(category, key, _)| *category == self.category && *key == selector)
+            .map(|(.., test)| *test)
+            .ok_or_else(|| format!("no test runs {selector:?}: add it to vectors::SPLIT"))
     }
 
     /// Checks `value` against the shapes and applies its Decision; returns its kind.
