@@ -1,5 +1,5 @@
 //! Helpers shared by the HTTP output tests (`saas_vectors`, `saas_ticketing_vectors`,
-//! `saas_ticketing_flows`, `http_faults`, `pagerduty_incident_flows`): loading vectors, building
+//! `saas_ticketing_flows`, `http_faults`, `pagerduty_incident_flows`): reading vectors, building
 //! deliveries, rebasing credentials onto a mock server, capturing log lines, and a scripted
 //! PagerDuty REST/Events server.
 
@@ -7,7 +7,7 @@
 
 use serde_json::{Value, json};
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 use streamalert::output::http::{HttpOverrides, RetryPolicy};
 use streamalert::output::{Credentials, Delivery, DispatchError, Output};
@@ -56,20 +56,6 @@ pub fn check_run_settings(vector: &Value) -> Result<(), String> {
             "publication_source {source:?} does not match publication_override"
         )),
     }
-}
-
-/// The vector files of `category`, sorted.
-pub fn vector_files(category: &str) -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("vectors")
-        .join(category);
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()))
-        .map(|entry| entry.expect("directory entry").path())
-        .filter(|p| p.extension().is_some_and(|e| e == "json"))
-        .collect();
-    files.sort();
-    files
 }
 
 /// A vector file, parsed.
