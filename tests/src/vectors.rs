@@ -517,17 +517,20 @@ fn load_file(path: &Path, category: &str) -> Result<Value, String> {
 }
 
 /// The categories (directories of `vectors/`) that no test source file hands to a
-/// [`Harness`] (`Harness::new("<category>"`), nor reads by path (`vectors/<category>"`).
-/// `sources` are the test directories to scan, relative to the workspace root.
+/// [`Harness`] (`Harness::new("<category>"`), and the test binaries [`SPLIT`] names that are not
+/// among the sources. `sources` are the test directories to scan, relative to the workspace
+/// root.
 pub fn unread_categories(sources: &[&str]) -> Result<Vec<String>, String> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let mut text = String::new();
+    let mut binaries = Vec::new();
     for source in sources {
         let dir = root.join(source);
         let entries = std::fs::read_dir(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
         for entry in entries {
             let path = entry.map_err(|e| e.to_string())?.path();
             if path.extension().is_some_and(|ext| ext == "rs") {
+                binaries.extend(path.file_stem().map(|s| s.to_string_lossy().into_owned()));
                 text += &std::fs::read_to_string(&path)
                     .map_err(|e| format!("{}: {e}", path.display()))?;
             }
@@ -541,10 +544,13 @@ pub fn unread_categories(sources: &[&str]) -> Result<Vec<String>, String> {
             continue;
         }
         let category = path.file_name().unwrap_or_default().to_string_lossy();
-        let harness = format!("Harness::new(\"{category}\"");
-        let by_path = format!("vectors/{category}\"");
-        if !text.contains(&harness) && !text.contains(&by_path) {
+        if !text.contains(&format!("Harness::new(\"{category}\"")) {
             unread.push(category.into_owned());
+        }
+    }
+    for (category, selector, test) in SPLIT {
+        if !binaries.iter().any(|b| b == test) {
+            unread.push(format!("{category} ({selector}): no test binary {test}"));
         }
     }
     unread.sort();

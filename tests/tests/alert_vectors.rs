@@ -77,6 +77,19 @@ const MERGE: &[Shape] = &[
     },
 ];
 
+/// Every category of `vectors/` must be run by some test through the shared harness
+/// (`Harness::new("…"`), and every test binary `vectors::SPLIT` names must exist. (Here because
+/// this file runs first alphabetically; it checks the whole `vectors/` directory.)
+#[test]
+fn every_vector_category_is_read_by_a_test() {
+    let unread = streamalert_tests::vectors::unread_categories(&[
+        "tests/tests",
+        "examples/community-rules/tests",
+        "examples/quickstart/tests",
+    ]);
+    assert_eq!(unread, Ok(Vec::new()), "vector categories no test reads");
+}
+
 #[test]
 fn alert_model_vectors() {
     Harness::new("alert-model", ALERT_MODEL).run(|vector| Run::vector(vector, &[]));

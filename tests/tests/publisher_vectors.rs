@@ -27,14 +27,10 @@ const REMOVE_FIELDS: &str = "publishers.community.generic.remove_fields";
 // Running a category
 // ---------------------------------------------------------------------------------------------
 
-/// Runs `check(vector, input, expected)` on every vector of `category` (on every entry of a
-/// vector's `cases`, each with the shared input underneath) through the shared harness.
-fn run_category(
-    category: &'static str,
-    shapes: &'static [Shape],
-    check: impl Fn(&Value, &Value, &Value) -> Result<(), String>,
-) {
-    Harness::new(category, shapes).run(|vector| {
+/// Runs `check(vector, input, expected)` on every vector of `harness` (on every entry of a
+/// vector's `cases`, each with the shared input underneath).
+fn run_category(harness: Harness, check: impl Fn(&Value, &Value, &Value) -> Result<(), String>) {
+    harness.run(|vector| {
         let cases = vector.cases()?;
         if cases.is_empty() {
             return Err("`cases` is empty: the vector checks nothing".to_owned());
@@ -127,19 +123,22 @@ fn publisher_chain_vectors() {
             "key_order",
         ],
     }];
-    run_category("publisher-chains", SHAPES, |_, input, expected| {
-        let alert = alert_from(input)?;
-        let service = text(&input["output_service"], "output_service")?;
-        let descriptor = text(&input["descriptor"], "descriptor")?;
-        let chain = Chain::for_output(&alert.publishers, service, descriptor);
-        let names: Vec<Value> = chain.names().into_iter().map(Value::from).collect();
-        expect_eq("chain", &Value::Array(names), &expected["chain"])?;
-        check_result_kind(&chain, &expected["result_kind"])?;
-        let publication = chain
-            .publish(&alert)
-            .map_err(|e| format!("chain failed: {e}"))?;
-        check_publication(&publication, expected)
-    });
+    run_category(
+        Harness::new("publisher-chains", SHAPES),
+        |_, input, expected| {
+            let alert = alert_from(input)?;
+            let service = text(&input["output_service"], "output_service")?;
+            let descriptor = text(&input["descriptor"], "descriptor")?;
+            let chain = Chain::for_output(&alert.publishers, service, descriptor);
+            let names: Vec<Value> = chain.names().into_iter().map(Value::from).collect();
+            expect_eq("chain", &Value::Array(names), &expected["chain"])?;
+            check_result_kind(&chain, &expected["result_kind"])?;
+            let publication = chain
+                .publish(&alert)
+                .map_err(|e| format!("chain failed: {e}"))?;
+            check_publication(&publication, expected)
+        },
+    );
 }
 
 /// `CompositePublisher` (names were found, each step gets its own copy) or the bare
@@ -177,7 +176,7 @@ fn single_publisher_vectors() {
             "last_text_suffix",
         ],
     }];
-    run_category("publishers", SHAPES, |_, input, expected| {
+    run_category(Harness::new("publishers", SHAPES), |_, input, expected| {
         let mut alert = alert_from(input)?;
         let publication: Publication = match input.get("publication") {
             Some(value) => object(value, "input.publication")?.clone().into(),
@@ -330,24 +329,29 @@ fn rule_description_vectors() {
         input: &["description"],
         expected: &["result"],
     }];
-    run_category("rule-description", SHAPES, |vector, input, expected| {
-        let description = match &input["description"] {
-            Value::Null => None,
-            other => Some(text(other, "description")?),
-        };
-        let function = text(&vector["function"], "function")?;
-        let actual = match function {
-            "RuleDescriptionParser.parse" => RuleDescriptionParser::parse(description).to_json(),
-            "RuleDescriptionParser.present" => {
-                RuleDescriptionParser::present(description).to_json()
-            }
-            other => return Err(format!("unknown function `{other}`")),
-        };
-        expect_eq("result", &actual, &expected["result"])?;
-        // Fields come in order of first appearance (the parse vectors' note); `present` keeps
-        // that order in `fields`, which becomes the order of AttachRuleInfo's field list.
-        check_nested_key_order(&actual, &expected["result"])
-    });
+    run_category(
+        Harness::new("rule-description", SHAPES),
+        |vector, input, expected| {
+            let description = match &input["description"] {
+                Value::Null => None,
+                other => Some(text(other, "description")?),
+            };
+            let function = text(&vector["function"], "function")?;
+            let actual = match function {
+                "RuleDescriptionParser.parse" => {
+                    RuleDescriptionParser::parse(description).to_json()
+                }
+                "RuleDescriptionParser.present" => {
+                    RuleDescriptionParser::present(description).to_json()
+                }
+                other => return Err(format!("unknown function `{other}`")),
+            };
+            expect_eq("result", &actual, &expected["result"])?;
+            // Fields come in order of first appearance (the parse vectors' note); `present` keeps
+            // that order in `fields`, which becomes the order of AttachRuleInfo's field list.
+            check_nested_key_order(&actual, &expected["result"])
+        },
+    );
 }
 
 /// The key order of every object in `actual` against `expected`, at every depth.
@@ -380,7 +384,7 @@ fn elide_vectors() {
         input: &["text", "max_length"],
         expected: &["result"],
     }];
-    run_category("elide", SHAPES, |vector, input, expected| {
+    run_category(Harness::new("elide", SHAPES), |vector, input, expected| {
         let function = text(&vector["function"], "function")?;
         if function != "elide_string_middle" {
             return Err(format!("unknown function `{function}`"));
