@@ -9,7 +9,7 @@
 //! the spec changes) must be given the Decision's value with [`Harness::decision`]. A panic in a
 //! check is one failure of that vector, not the end of the run.
 //!
-//! ```no_run
+//! ```
 //! use streamalert_tests::vectors::{Harness, Shape};
 //!
 //! const ELIDE: Shape = Shape {
@@ -476,7 +476,7 @@ pub fn vectors_dir() -> PathBuf {
 
 /// Every `*.json` of `vectors/<category>`, sorted, each parsed and its header checked
 /// (`schema`, `id` == file stem, `category` == directory) or the problem.
-fn load_category(category: &str) -> Vec<(PathBuf, Result<Value, String>)> {
+pub fn load_category(category: &str) -> Vec<(PathBuf, Result<Value, String>)> {
     let dir = vectors_dir().join(category);
     let mut files: Vec<PathBuf> = match std::fs::read_dir(&dir) {
         Ok(entries) => entries

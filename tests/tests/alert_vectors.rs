@@ -15,8 +15,7 @@ use std::fmt::Write as _;
 use streamalert::Alert;
 use streamalert::alert::{Timestamp, merge_groups};
 use streamalert::json::PythonJson;
-use streamalert_tests::load_vectors;
-use streamalert_tests::vectors::{Harness, Shape, Vector};
+use streamalert_tests::vectors::{Harness, Shape, Vector, load_category};
 
 /// Input placeholder: the current time when the test runs.
 const NOW: &str = "<now>";
@@ -104,7 +103,11 @@ fn merge_vectors() {
 /// Every alert of every merge vector's input, for the statement-only vectors.
 fn merge_alert_pool() -> Vec<Alert> {
     let mut pool = Vec::new();
-    for (_, vector) in load_vectors("merge") {
+    // A file that does not load is reported by the merge harness itself.
+    for vector in load_category("merge")
+        .into_iter()
+        .filter_map(|(_, v)| v.ok())
+    {
         for (input, _) in cases(&vector).unwrap_or_default() {
             for key in ["a", "b"] {
                 pool.extend(input.get(key).and_then(|a| vector_alert(a, 0).ok()));
