@@ -231,6 +231,8 @@ impl Vector {
 #[derive(Debug)]
 pub struct Harness {
     category: &'static str,
+    /// The directory holding the categories ([`vectors_dir`]; another one in unit tests).
+    root: PathBuf,
     shapes: &'static [Shape],
     not_applicable: Vec<(&'static str, &'static str)>,
     /// This test binary's name in [`SPLIT`], for a category several binaries share.
@@ -243,6 +245,7 @@ impl Harness {
     pub fn new(category: &'static str, shapes: &'static [Shape]) -> Self {
         Self {
             category,
+            root: vectors_dir(),
             shapes,
             not_applicable: Vec::new(),
             split: None,
@@ -302,7 +305,7 @@ impl Harness {
     fn prepare(&self, report: &mut Report) -> Vec<Vector> {
         let mut ready = Vec::new();
         let mut seen = Vec::new();
-        for (path, loaded) in load_category(self.category) {
+        for (path, loaded) in load_from(&self.root, self.category) {
             let name = file_name(&path);
             let mut value = match loaded {
                 Ok(value) => value,
@@ -477,7 +480,12 @@ pub fn vectors_dir() -> PathBuf {
 /// Every `*.json` of `vectors/<category>`, sorted, each parsed and its header checked
 /// (`schema`, `id` == file stem, `category` == directory) or the problem.
 pub fn load_category(category: &str) -> Vec<(PathBuf, Result<Value, String>)> {
-    let dir = vectors_dir().join(category);
+    load_from(&vectors_dir(), category)
+}
+
+/// [`load_category`] under `root`.
+fn load_from(root: &Path, category: &str) -> Vec<(PathBuf, Result<Value, String>)> {
+    let dir = root.join(category);
     let mut files: Vec<PathBuf> = match std::fs::read_dir(&dir) {
         Ok(entries) => entries
             .filter_map(|entry| entry.ok().map(|e| e.path()))
@@ -555,4 +563,127 @@ pub fn unread_categories(sources: &[&str]) -> Result<Vec<String>, String> {
     }
     unread.sort();
     Ok(unread)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const SHAPE: &[Shape] = &[Shape {
+        kind: "k",
+        functions: &[],
+        fields: &["input", "expected"],
+        input: &["x"],
+        expected: &["result"],
+    }];
+
+    /// A category `cat` of the given vectors (id, extra fields) in a fresh directory.
+    fn category(vectors: &[(&str, Value)]) -> tempfile::TempDir {
+        let root = tempfile::tempdir().expect("temp dir");
+        std::fs::create_dir(root.path().join("cat")).expect("category dir");
+        for (id, extra) in vectors {
+            let mut vector = json!({
+                "schema": SCHEMA, "id": id, "category": "cat", "kind": "k",
+                "input": {"x": 1}, "expected": {"result": 1},
+            });
+            for (key, value) in extra.as_object().expect("extra fields") {
+                vector[key] = value.clone();
+            }
+            let file = root.path().join("cat").join(format!("{id}.json"));
+            std::fs::write(file, vector.to_string()).expect("vector file");
+        }
+        root
+    }
+
+    /// Runs `harness` on `root` with a check comparing `expected.result` with `input.x`;
+    /// the failure message, if the run fails.
+    fn run(harness: Harness, root: &Path) -> Option<String> {
+        let harness = Harness {
+            root: root.to_owned(),
+            ..harness
+        };
+        let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
+            harness.run(|vector| {
+                if vector.input()["x"] == json!("panic") {
+                    panic!("the check panicked");
+                }
+                if vector.input()["x"] == vector.expected()["result"] {
+                    Ok(())
+                } else {
+                    Err(format!("result {}", vector.expected()["result"]))
+                }
+            });
+        }));
+        outcome
+            .err()
+            .map(|panic| panic.downcast_ref::<String>().cloned().unwrap_or_default())
+    }
+
+    #[test]
+    fn every_failure_is_listed_and_a_panic_is_one_failure() {
+        let root = category(&[
+            ("a", json!({"expected": {"result": 2}})),
+            ("b", json!({"input": {"x": "panic"}})),
+            ("c", json!({})),
+            ("d", json!({"input": {"x": 1, "y": 2}})),
+            ("e", json!({"kind": "other"})),
+        ]);
+        let message = run(Harness::new("cat", SHAPE), root.path()).expect("a failure");
+        assert!(
+            message.starts_with("4 failure(s) in vectors/cat"),
+            "{message}"
+        );
+        assert!(message.contains("cat/a.json: result 2"), "{message}");
+        assert!(
+            message.contains("cat/b.json: panicked: the check panicked"),
+            "{message}"
+        );
+        assert!(
+            message.contains(r#"cat/d.json: `input` has key(s) ["y"]"#),
+            "{message}"
+        );
+        assert!(message.contains(r#"cat/e.json: kind "other""#), "{message}");
+        assert!(!message.contains("cat/c.json"), "{message}");
+    }
+
+    #[test]
+    fn a_decision_conflict_needs_the_decisions_value() {
+        let conflict = json!({"expected": {"result": 2}, "decision_conflict": "Rust gives 1"});
+        let root = category(&[("a", conflict)]);
+        let message = run(Harness::new("cat", SHAPE), root.path()).expect("a failure");
+        assert!(
+            message.contains("decision_conflict \"Rust gives 1\""),
+            "{message}"
+        );
+
+        let decided = Harness::new("cat", SHAPE).decision("a", "/expected/result", json!(1));
+        assert_eq!(run(decided, root.path()), None);
+    }
+
+    #[test]
+    fn listed_vectors_must_exist_and_a_decision_needs_a_conflict() {
+        let root = category(&[("a", json!({})), ("b", json!({"expected": {"result": 2}}))]);
+        let harness = Harness::new("cat", SHAPE)
+            .not_applicable("b", "shown in the summary")
+            .not_applicable("gone", "no such vector")
+            .decision("a", "/expected/result", json!(1));
+        let message = run(harness, root.path()).expect("a failure");
+        assert!(message.starts_with("2 failure(s)"), "{message}");
+        assert!(
+            message.contains("vector gone, which does not exist"),
+            "{message}"
+        );
+        assert!(
+            message.contains("cat/a.json: a Decision is listed"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn an_empty_category_fails() {
+        let root = category(&[]);
+        let message = run(Harness::new("cat", SHAPE), root.path()).expect("a failure");
+        assert!(message.contains("no vector in the directory"), "{message}");
+    }
 }
