@@ -148,7 +148,7 @@ impl Shape {
 }
 
 /// Fails, naming them, when `object` has keys outside `known` (or is not an object).
-pub fn known_keys(what: &str, object: &Value, known: &[&str]) -> Result<(), String> {
+fn known_keys(what: &str, object: &Value, known: &[&str]) -> Result<(), String> {
     let object = object
         .as_object()
         .ok_or_else(|| format!("{what} is not an object"))?;
@@ -176,8 +176,6 @@ pub struct Vector {
     pub path: PathBuf,
     /// `id` (the file stem).
     pub id: String,
-    /// `kind`.
-    pub kind: String,
     /// The whole vector, with the Decision values of [`Harness::decision`] applied.
     pub value: Value,
 }
@@ -336,12 +334,7 @@ impl Harness {
                 }
             }
             match self.shaped(&id, &mut value) {
-                Ok(kind) => ready.push(Vector {
-                    path,
-                    id,
-                    kind,
-                    value,
-                }),
+                Ok(()) => ready.push(Vector { path, id, value }),
                 Err(problem) => report.failures.push(format!("{name}: {problem}")),
             }
         }
@@ -374,8 +367,8 @@ impl Harness {
             .ok_or_else(|| format!("no test runs {selector:?}: add it to vectors::SPLIT"))
     }
 
-    /// Checks `value` against the shapes and applies its Decision; returns its kind.
-    fn shaped(&self, id: &str, value: &mut Value) -> Result<String, String> {
+    /// Checks `value` against the shapes and applies its Decision.
+    fn shaped(&self, id: &str, value: &mut Value) -> Result<(), String> {
         let kind = value["kind"].as_str().unwrap_or_default().to_owned();
         let function = value["function"].as_str();
         let shape = self
@@ -411,7 +404,7 @@ impl Harness {
                 }
             }
         }
-        Ok(kind)
+        Ok(())
     }
 }
 
@@ -473,7 +466,7 @@ fn file_name(path: &Path) -> String {
 }
 
 /// The directory holding the vector categories.
-pub fn vectors_dir() -> PathBuf {
+fn vectors_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("vectors")
 }
 
