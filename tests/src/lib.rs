@@ -1,46 +1,9 @@
-//! Helpers shared by the integration tests: loading the vendored StreamAlert test vectors and
-//! capturing log output.
+//! Helpers shared by the integration tests: the harness of the vendored StreamAlert test vectors
+//! ([`vectors`]) and capturing log output.
 
-use serde_json::Value;
-use std::path::{Path, PathBuf};
+pub mod vectors;
+
 use std::sync::{Arc, Mutex};
-
-/// Every `*.json` of `vectors/<category>`, sorted by file name, checked against the vectors
-/// README's common fields (`schema`, `id` == file stem, `category` == directory). Panics with
-/// the file name on any problem, and when the directory holds no vector.
-pub fn load_vectors(category: &str) -> Vec<(PathBuf, Value)> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("vectors")
-        .join(category);
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("reading {}: {e}", dir.display()))
-        .map(|entry| entry.expect("directory entry").path())
-        .filter(|path| path.extension().is_some_and(|ext| ext == "json"))
-        .collect();
-    files.sort();
-    assert!(!files.is_empty(), "no vectors in {}", dir.display());
-    files
-        .into_iter()
-        .map(|path| {
-            let text = std::fs::read_to_string(&path)
-                .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
-            let vector: Value = serde_json::from_str(&text)
-                .unwrap_or_else(|e| panic!("parsing {}: {e}", path.display()));
-            let stem = path
-                .file_stem()
-                .and_then(|s| s.to_str())
-                .expect("utf-8 file name");
-            let name = path.display();
-            assert_eq!(vector["schema"], "streamalert-vectors/1", "{name}: schema");
-            assert_eq!(vector["id"], stem, "{name}: id is the file name");
-            assert_eq!(
-                vector["category"], category,
-                "{name}: category is the directory"
-            );
-            (path, vector)
-        })
-        .collect()
-}
 
 /// Runs `f` with a subscriber on this thread that writes every log event as text, at every
 /// level; returns `f`'s result and the text.

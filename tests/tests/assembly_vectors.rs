@@ -12,11 +12,10 @@
 //! `tracing` subscriber and checked too.
 
 use serde_json::{Map, Value, json};
-use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use streamalert::prelude::*;
 use streamalert::publisher::{Chain, PublisherSpec};
-use streamalert_tests::load_vectors;
+use streamalert_tests::vectors::{Harness, Shape};
 
 // ---------------------------------------------------------------------------------------------
 // The test publishers the vectors name. `P1`…`P4` are distinct registered publishers; `T.`
@@ -249,36 +248,32 @@ fn check(vector: &Value) -> Result<(), String> {
     Ok(())
 }
 
+/// The shapes of the assembly vectors: the alert processor's chain, the rules engine's map.
+const SHAPES: &[Shape] = &[
+    Shape {
+        kind: "assembly",
+        functions: &[],
+        fields: &["input", "expected"],
+        input: &[
+            "alert_publishers",
+            "create_composite_publisher",
+            "descriptor",
+            "output_service",
+        ],
+        expected: &["chain", "error_log", "result", "result_kind"],
+    },
+    Shape {
+        kind: "rule-publishers",
+        functions: &[],
+        fields: &["input", "expected"],
+        input: &["outputs", "rule_publishers"],
+        expected: &["error", "result", "warning"],
+    },
+];
+
 #[test]
 fn assembly_vectors() {
-    let vectors = load_vectors("assembly");
-    assert!(!vectors.is_empty(), "no vector found in vectors/assembly");
-    let mut failures = Vec::new();
-    let mut by_kind: BTreeMap<String, usize> = BTreeMap::new();
-    for (path, vector) in &vectors {
-        *by_kind
-            .entry(vector["kind"].as_str().unwrap_or("?").to_owned())
-            .or_default() += 1;
-        if let Err(message) = check(vector) {
-            failures.push(format!("{}: {message}", path.display()));
-        }
-    }
-    let processed = vectors.len();
-    assert_eq!(
-        by_kind.keys().map(String::as_str).collect::<Vec<_>>(),
-        ["assembly", "rule-publishers"],
-        "both stages of assembly have vectors, and no vector is of another kind"
-    );
-    eprintln!(
-        "assembly vectors: {processed} processed {by_kind:?}, {} failed",
-        failures.len()
-    );
-    assert!(
-        failures.is_empty(),
-        "{} of {processed} assembly vectors failed:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+    Harness::new("assembly", SHAPES).run(|vector| check(&vector.value));
 }
 
 // ---------------------------------------------------------------------------------------------

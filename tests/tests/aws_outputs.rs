@@ -24,8 +24,61 @@ use streamalert::outputs::{
 };
 use streamalert::processor::{Processor, required_outputs};
 use streamalert::{Alert, Output, Publication};
+use streamalert_tests::vectors::{Harness, Shape};
 use wiremock::matchers::{method, path_regex};
 use wiremock::{Mock, MockServer, ResponseTemplate};
+
+/// The AWS output vectors: the HTTP outputs' fields plus `fixed_values` (S3 key hour and UUID4).
+const AWS_OUTPUT: &[Shape] = &[Shape {
+    kind: "output-dispatch",
+    functions: &[],
+    fields: &[
+        "service",
+        "descriptor",
+        "output",
+        "credentials",
+        "outputs_config",
+        "environment",
+        "fixed_values",
+        "alert_fixture",
+        "alert_item",
+        "alert_context_override",
+        "publishers_applied",
+        "publication_source",
+        "harness",
+        "expected",
+    ],
+    input: &[],
+    expected: &["calls", "dispatch_result", "log"],
+}];
+
+/// The AWS vectors the tests below read, each in a test of its own (each needs its own moto
+/// resources or capture).
+const RUN_HERE: [&str; 8] = [
+    "aws-cloudwatch-log-1",
+    "aws-firehose-1",
+    "aws-lambda-1",
+    "aws-lambda-v2-1",
+    "aws-s3-1",
+    "aws-ses-1",
+    "aws-sns-1",
+    "aws-sqs-1",
+];
+
+/// Every AWS output vector (`vectors::SPLIT`) has the shape the tests below read and is one of
+/// [`RUN_HERE`]: a new AWS vector fails here until a test runs it.
+#[test]
+fn every_aws_vector_is_run_by_a_test_here() {
+    Harness::new("outputs", AWS_OUTPUT)
+        .shared_as("aws_outputs")
+        .run(|vector| {
+            if RUN_HERE.contains(&vector.id.as_str()) {
+                Ok(())
+            } else {
+                Err("no test of aws_outputs runs this vector".to_owned())
+            }
+        });
+}
 
 /// The DefaultPublisher publication of the vector's alert.
 fn publication(alert: &Alert) -> Publication {

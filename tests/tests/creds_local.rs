@@ -18,6 +18,7 @@ use streamalert::creds::{
     OutputError, ScriptedPrompter, StoreError, encode_secret_json, format_output_config,
     formatted_name, load_credentials, ssm_parameter_name,
 };
+use streamalert_tests::vectors::{Harness, Shape};
 
 /// A variable no test sets: the stores below read their key from the key file only.
 const NO_KEY_ENV: &str = "STREAMALERT_TEST_KEY_VARIABLE_NEVER_SET";
@@ -368,114 +369,141 @@ async fn stored_json_that_is_not_an_object_of_text_is_reported_without_its_conte
 // ---------------------------------------------------------------------------------------------
 // Vectors
 
-/// Every vector of `category` (checked by the shared loader), by id.
-fn vectors(category: &str) -> Vec<(String, Value)> {
-    streamalert_tests::load_vectors(category)
-        .into_iter()
-        .map(|(_, vector)| (vector["id"].as_str().unwrap().to_owned(), vector))
-        .collect()
-}
+/// The credentials vectors; each checks one operation, named by its one `expected` key.
+const CREDENTIALS: &[Shape] = &[Shape {
+    kind: "credentials",
+    functions: &[],
+    fields: &["input", "expected"],
+    input: &["prefix", "service", "descriptor", "ssm_value"],
+    expected: &["ssm_name", "name", "loaded", "loaded_len"],
+}];
 
 #[tokio::test]
 async fn credentials_vectors() {
-    let mut checked = 0;
-    for (id, v) in vectors("credentials") {
-        let input = &v["input"];
-        let expected = &v["expected"];
-        match id.as_str() {
-            "CRED-01" => assert_eq!(
-                ssm_parameter_name(
-                    input["prefix"].as_str().unwrap(),
-                    input["service"].as_str().unwrap(),
-                    input["descriptor"].as_str().unwrap()
-                ),
-                expected["ssm_name"].as_str().unwrap(),
-                "{id}"
-            ),
-            "CRED-03" => assert_eq!(
-                formatted_name(
-                    input["service"].as_str().unwrap(),
-                    input["descriptor"].as_str().unwrap()
-                ),
-                expected["name"].as_str().unwrap(),
-                "{id}"
-            ),
-            "CRED-05" => {
-                // Loaded once, then served from memory while the store is unavailable.
-                let dir = tempfile::tempdir().unwrap();
-                let store = Arc::new(store_in(dir.path()));
-                let stored = expected["loaded"].as_object().unwrap();
-                let pairs: Vec<(&str, &str)> = stored
-                    .iter()
-                    .map(|(k, v)| (k.as_str(), v.as_str().unwrap()))
-                    .collect();
-                store
-                    .save("test_service", "desc_test", &encode_secret_json(pairs))
-                    .await
-                    .unwrap();
-                let cache = CredentialCache::new(store.clone(), Duration::from_secs(600));
-                cache.get("test_service", "desc_test").await.unwrap();
-                std::fs::remove_file(dir.path().join("creds/key")).unwrap();
-                assert!(
-                    store.load("test_service", "desc_test").await.is_err(),
-                    "{id}: store unavailable"
-                );
-                let loaded = cache
-                    .get("test_service", "desc_test")
-                    .await
-                    .unwrap()
-                    .unwrap();
-                let names: Vec<&str> = loaded.names().collect();
-                assert_eq!(
-                    names,
-                    stored.keys().map(String::as_str).collect::<Vec<_>>(),
-                    "{id}"
-                );
-                for (name, value) in stored {
-                    assert_eq!(
-                        loaded.require(name).unwrap(),
-                        value.as_str().unwrap(),
-                        "{id}: {name}"
-                    );
-                }
-            }
-            "CRED-07" => {
-                let dir = tempfile::tempdir().unwrap();
-                let store = store_in(dir.path());
-                let value = input["ssm_value"].as_object().unwrap();
-                let pairs: Vec<(&str, &str)> = value
-                    .iter()
-                    .map(|(k, v)| (k.as_str(), v.as_str().unwrap()))
-                    .collect();
-                store
-                    .save("carbonblack", "unit_test", &encode_secret_json(pairs))
-                    .await
-                    .unwrap();
-                let loaded = load_credentials(&store, "carbonblack", "unit_test")
-                    .await
-                    .unwrap()
-                    .unwrap();
-                assert_eq!(
-                    loaded.names().count() as u64,
-                    expected["loaded_len"].as_u64().unwrap(),
-                    "{id}"
-                );
-                assert_eq!(loaded.require("token").unwrap(), "token_to_encrypt", "{id}");
-            }
-            other => panic!("credentials vector {other} is not handled by this test"),
-        }
-        checked += 1;
-    }
-    assert_eq!(checked, 4);
+    Harness::new("credentials", CREDENTIALS)
+        .run_async(|vector| async move {
+            credentials_vector(&vector.id, vector.input(), vector.expected()).await
+        })
+        .await;
 }
+
+async fn credentials_vector(id: &str, input: &Value, expected: &Value) -> Result<(), String> {
+    let keys: Vec<&String> = expected
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(k, _)| k)
+        .collect();
+    let [operation] = keys[..] else {
+        return Err(format!("expected {keys:?}: one key names the operation"));
+    };
+    match operation.as_str() {
+        "ssm_name" => assert_eq!(
+            ssm_parameter_name(
+                input["prefix"].as_str().unwrap(),
+                input["service"].as_str().unwrap(),
+                input["descriptor"].as_str().unwrap()
+            ),
+            expected["ssm_name"].as_str().unwrap(),
+            "{id}"
+        ),
+        "name" => assert_eq!(
+            formatted_name(
+                input["service"].as_str().unwrap(),
+                input["descriptor"].as_str().unwrap()
+            ),
+            expected["name"].as_str().unwrap(),
+            "{id}"
+        ),
+        "loaded" => {
+            // Loaded once, then served from memory while the store is unavailable.
+            let dir = tempfile::tempdir().unwrap();
+            let store = Arc::new(store_in(dir.path()));
+            let stored = expected["loaded"].as_object().unwrap();
+            let pairs: Vec<(&str, &str)> = stored
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str().unwrap()))
+                .collect();
+            store
+                .save("test_service", "desc_test", &encode_secret_json(pairs))
+                .await
+                .unwrap();
+            let cache = CredentialCache::new(store.clone(), Duration::from_secs(600));
+            cache.get("test_service", "desc_test").await.unwrap();
+            std::fs::remove_file(dir.path().join("creds/key")).unwrap();
+            assert!(
+                store.load("test_service", "desc_test").await.is_err(),
+                "{id}: store unavailable"
+            );
+            let loaded = cache
+                .get("test_service", "desc_test")
+                .await
+                .unwrap()
+                .unwrap();
+            let names: Vec<&str> = loaded.names().collect();
+            assert_eq!(
+                names,
+                stored.keys().map(String::as_str).collect::<Vec<_>>(),
+                "{id}"
+            );
+            for (name, value) in stored {
+                assert_eq!(
+                    loaded.require(name).unwrap(),
+                    value.as_str().unwrap(),
+                    "{id}: {name}"
+                );
+            }
+        }
+        "loaded_len" => {
+            let dir = tempfile::tempdir().unwrap();
+            let store = store_in(dir.path());
+            let value = input["ssm_value"].as_object().unwrap();
+            let pairs: Vec<(&str, &str)> = value
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str().unwrap()))
+                .collect();
+            store
+                .save("carbonblack", "unit_test", &encode_secret_json(pairs))
+                .await
+                .unwrap();
+            let loaded = load_credentials(&store, "carbonblack", "unit_test")
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(
+                loaded.names().count() as u64,
+                expected["loaded_len"].as_u64().unwrap(),
+                "{id}"
+            );
+            for (name, stored) in value {
+                assert_eq!(
+                    Some(loaded.require(name).unwrap()),
+                    stored.as_str(),
+                    "{id}: {name}"
+                );
+            }
+        }
+        other => return Err(format!("no credentials operation expects `{other}`")),
+    }
+    Ok(())
+}
+
+/// The `output` command's helpers.
+const OUTPUT_CLI: &[Shape] = &[Shape {
+    kind: "cli",
+    functions: &["cli.format_output_config", "cli.output_property_defaults"],
+    fields: &["input", "expected"],
+    input: &["service", "existing", "descriptor", "aws_value"],
+    expected: &["result"],
+}];
 
 #[test]
 fn output_cli_vectors() {
-    let mut checked = 0;
-    for (id, v) in vectors("output-cli") {
-        let input = &v["input"];
-        let expected = &v["expected"]["result"];
-        match v["function"].as_str().unwrap() {
+    Harness::new("output-cli", OUTPUT_CLI).run(|v| {
+        let id = &v.id;
+        let input = v.input();
+        let expected = &v.expected()["result"];
+        match v.function().unwrap_or_default() {
             "cli.format_output_config" => {
                 let existing = input.get("existing");
                 let result = format_output_config(
@@ -508,11 +536,10 @@ fn output_cli_vectors() {
                     "{id}: no value until one is supplied"
                 );
             }
-            other => panic!("{id}: output-cli function {other} is not handled by this test"),
+            other => return Err(format!("output-cli function {other} is not handled")),
         }
-        checked += 1;
-    }
-    assert_eq!(checked, 3);
+        Ok(())
+    });
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ use std::collections::BTreeSet;
 use streamalert::prelude::*;
 use streamalert::publisher::{DefaultPublisher, PublisherSpec};
 use streamalert::rule::{Payload, Rule, RulesEngine, has_required_subkeys, is_valid_output};
-use streamalert_tests::load_vectors;
+use streamalert_tests::vectors::{Harness, Shape, Vector};
 
 streamalert::services!();
 
@@ -565,44 +565,65 @@ fn rule_analysis(vector: &Value) -> Check {
 // Running every vector.
 // ---------------------------------------------------------------------------------------------
 
-fn check(vector: &Value) -> Check {
-    let id = vector["id"].as_str().ok_or("no id")?;
-    match (vector["function"].as_str(), id) {
-        (Some("RulesEngine.rule_analysis"), _) => rule_analysis(vector),
-        (Some(function), _) => Err(format!("unknown function {function}")),
-        (None, "ENG-01-req-subkeys") => eng_req_subkeys(vector),
-        (None, "ENG-03-valid-output") => eng_valid_output(vector),
-        (None, "ENG-05-dynamic-output-args") => eng_dynamic_output_args(vector),
-        (None, "ENG-07-context-deepcopy") => eng_context_deepcopy(vector),
-        (None, "ENG-09-rules-for-log-type") => eng_rules_for_log_type(vector),
-        (None, "ENG-11-is-staged") => eng_is_staged(vector),
-        (None, other) => Err(format!("no check for vector {other}")),
+/// The shapes of the engine vectors: one rules-engine operation each, told apart by their
+/// input, and `RulesEngine.rule_analysis`.
+const SHAPES: &[Shape] = &[
+    Shape {
+        kind: "engine",
+        functions: &[],
+        fields: &["input", "expected", "cases"],
+        input: &[
+            "output",
+            "record",
+            "req_subkeys",
+            "rule",
+            "rule_context",
+            "rule_table",
+            "rule_table_info",
+            "rules",
+        ],
+        expected: &["call_args", "result", "rule_context_after"],
+    },
+    Shape {
+        kind: "engine",
+        functions: &["RulesEngine.rule_analysis"],
+        fields: &["input", "expected"],
+        input: &["payload", "rule"],
+        expected: &["alert"],
+    },
+];
+
+/// Runs the check of the operation `vector` exercises: its `function`, or else the input key
+/// that only that operation takes.
+fn check(vector: &Vector) -> Result<(), String> {
+    if vector.function() == Some("RulesEngine.rule_analysis") {
+        return rule_analysis(&vector.value).map(drop);
     }
+    let keys: BTreeSet<String> = vector
+        .cases()?
+        .into_iter()
+        .flat_map(|(input, _)| input.keys().cloned().collect::<Vec<_>>())
+        .collect();
+    let has = |key: &str| keys.contains(key);
+    let operation: fn(&Value) -> Check = if has("req_subkeys") {
+        eng_req_subkeys
+    } else if has("output") {
+        eng_valid_output
+    } else if has("rule_context") {
+        eng_dynamic_output_args
+    } else if has("rule") && has("record") {
+        eng_context_deepcopy
+    } else if has("rules") {
+        eng_rules_for_log_type
+    } else if has("rule_table") {
+        eng_is_staged
+    } else {
+        return Err(format!("no engine operation takes the input keys {keys:?}"));
+    };
+    operation(&vector.value).map(drop)
 }
 
 #[test]
 fn engine_vectors() {
-    let vectors = load_vectors("engine");
-    assert!(!vectors.is_empty(), "no vector found in vectors/engine");
-    let mut failures = Vec::new();
-    let mut passed_cases = 0;
-    for (path, vector) in &vectors {
-        assert_eq!(vector["kind"], "engine", "{}: kind", path.display());
-        match check(vector) {
-            Ok(cases) => passed_cases += cases,
-            Err(message) => failures.push(format!("{}: {message}", path.display())),
-        }
-    }
-    eprintln!(
-        "engine vectors: {} processed, {passed_cases} cases passed, {} failed",
-        vectors.len(),
-        failures.len()
-    );
-    assert!(
-        failures.is_empty(),
-        "{} of {} engine vectors failed:\n{}",
-        failures.len(),
-        vectors.len(),
-        failures.join("\n")
-    );
+    Harness::new("engine", SHAPES).run(check);
 }

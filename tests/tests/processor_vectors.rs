@@ -15,6 +15,7 @@ use streamalert::ledger::{
 };
 use streamalert::processor::{EventOutcome, Processor, ResolveError};
 use streamalert_tests::capture_logs_async;
+use streamalert_tests::vectors::{Harness, Shape};
 
 streamalert::services!();
 
@@ -338,25 +339,44 @@ async fn check(vector: &Value) {
     }
 }
 
+/// The processor vectors, one shape per operation.
+const SHAPES: &[Shape] = &[
+    Shape {
+        kind: "processor",
+        functions: &["processor.create_dispatcher"],
+        fields: &["setup", "input", "expected"],
+        input: &["output"],
+        expected: &["dispatcher"],
+    },
+    Shape {
+        kind: "processor",
+        functions: &["processor.run"],
+        fields: &["setup", "input", "expected"],
+        input: &[],
+        expected: &["outputs_sent", "results"],
+    },
+    Shape {
+        kind: "processor",
+        functions: &["processor.update_table"],
+        fields: &["setup", "input", "expected"],
+        input: &["results"],
+        expected: &["table_calls"],
+    },
+    Shape {
+        kind: "processor",
+        functions: &["processor.handler"],
+        fields: &["setup", "input", "expected"],
+        input: &["event"],
+        expected: &["log", "return"],
+    },
+];
+
 #[tokio::test]
 async fn every_processor_vector_holds() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("vectors/processor");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .expect("vectors/processor")
-        .map(|entry| entry.expect("entry").path())
-        .filter(|path| path.extension().is_some_and(|e| e == "json"))
-        .collect();
-    files.sort();
-    assert_eq!(files.len(), 7, "every processor vector is here");
-    for file in &files {
-        let vector: Value =
-            serde_json::from_str(&std::fs::read_to_string(file).expect("read")).expect("JSON");
-        assert_eq!(vector["category"], "processor");
-        assert_eq!(
-            vector["id"].as_str(),
-            file.file_stem().and_then(|s| s.to_str()),
-            "id equals the file name"
-        );
-        check(&vector).await;
-    }
+    Harness::new("processor", SHAPES)
+        .run_async(|vector| async move {
+            check(&vector.value).await;
+            Ok(())
+        })
+        .await;
 }

@@ -7,203 +7,46 @@
 //! - `rule-description` (kind `function`, §3.4): `RuleDescriptionParser.parse` / `.present`;
 //! - `elide` (kind `function`, §1.7): `elide_string_middle`.
 //!
-//! Each test runs every vector of its category, then fails with the category's pass count and
-//! every failure, so one broken vector does not hide the others.
+//! Each test runs every vector of its category through the shared harness
+//! ([`streamalert_tests::vectors`]), which fails on a kind, field or key the test does not
+//! declare and lists every failure at the end, so one broken vector does not hide the others.
 
 use serde_json::{Map, Value};
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
 use streamalert::publisher::{self, Chain};
 use streamalert::publishers::description::RuleDescriptionParser;
 use streamalert::text::elide_string_middle;
 use streamalert::{Alert, Publication};
-
-/// The vector schema every file declares.
-const SCHEMA: &str = "streamalert-vectors/1";
+use streamalert_tests::vectors::{Harness, Shape};
 
 /// The registered name of the publisher whose key-removal helper `(helper used by …)` vectors
 /// exercise.
 const REMOVE_FIELDS: &str = "publishers.community.generic.remove_fields";
 
 // ---------------------------------------------------------------------------------------------
-// Loading and tallying
+// Running a category
 // ---------------------------------------------------------------------------------------------
 
-/// One vector file: its path and parsed content.
-struct Vector {
-    path: PathBuf,
-    value: Value,
-}
-
-impl Vector {
-    fn id(&self) -> String {
-        self.path
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default()
-    }
-}
-
-fn category_dir(category: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("vectors")
-        .join(category)
-}
-
-/// Every vector of the category, sorted by file name.
-fn load(category: &str) -> Vec<Vector> {
-    streamalert_tests::load_vectors(category)
-        .into_iter()
-        .map(|(path, value)| Vector { path, value })
-        .collect()
-}
-
-/// The outcome of running one category.
-struct Tally {
-    category: &'static str,
-    files: usize,
-    /// `(groups, passed)` per vector, the groups being the publishers or function under test.
-    results: Vec<(Vec<String>, bool)>,
-    failures: Vec<String>,
-}
-
-impl Tally {
-    fn new(category: &'static str, files: usize) -> Self {
-        Self {
-            category,
-            files,
-            results: Vec::new(),
-            failures: Vec::new(),
-        }
-    }
-
-    fn record(&mut self, id: &str, groups: &[String], outcome: Result<(), String>) {
-        if let Err(problem) = &outcome {
-            self.failures.push(format!("{id} {groups:?}: {problem}"));
-        }
-        self.results.push((groups.to_vec(), outcome.is_ok()));
-    }
-
-    /// `group: passed/total` lines, sorted by group (a vector counts for each of its groups).
-    fn breakdown(&self) -> String {
-        let groups: BTreeSet<&String> =
-            self.results.iter().flat_map(|(groups, _)| groups).collect();
-        groups
-            .into_iter()
-            .map(|group| {
-                let of_group: Vec<bool> = self
-                    .results
-                    .iter()
-                    .filter(|(groups, _)| groups.contains(group))
-                    .map(|(_, ok)| *ok)
-                    .collect();
-                let passed = of_group.iter().filter(|ok| **ok).count();
-                format!("  {group}: {passed}/{}", of_group.len())
-            })
-            .collect::<Vec<_>>()
-            .join("\n")
-    }
-
-    fn finish(self) {
-        let passed = self.results.iter().filter(|(_, ok)| *ok).count();
-        let summary = format!(
-            "{}: {passed}/{} vectors passed ({} files in {})\n{}",
-            self.category,
-            self.results.len(),
-            self.files,
-            category_dir(self.category).display(),
-            self.breakdown()
-        );
-        println!("{summary}");
-        assert!(self.files > 0, "{summary}\nno vector files found");
-        assert!(
-            self.failures.is_empty(),
-            "{summary}\nfailures:\n{}",
-            self.failures.join("\n")
-        );
-    }
-}
-
-/// Runs `check(vector, input, expected)` on every vector of `category` (on every entry of a
+/// Runs `check(vector, input, expected)` on every vector of `harness` (on every entry of a
 /// vector's `cases`, each with the shared input underneath).
-fn run_category(
-    category: &'static str,
-    kind: &str,
-    check: impl Fn(&Value, &Value, &Value) -> Result<(), String>,
-) {
-    let vectors = load(category);
-    let mut tally = Tally::new(category, vectors.len());
-    for vector in &vectors {
-        let id = vector.id();
-        let groups = groups_of(&vector.value);
-        let outcome = check_header(&vector.value, category, kind, &id)
-            .and_then(|()| run_cases(&vector.value, &check))
-            .and_then(|cases| match cases {
-                0 => Err("`cases` is empty: the vector checks nothing".to_owned()),
-                _ => Ok(()),
-            });
-        tally.record(&id, &groups, outcome);
-    }
-    tally.finish();
-}
-
-/// The publishers or the function a vector exercises, for the per-group counts: the vector's
-/// `publisher` or `function`, or the publishers a chain vector expects to run.
-fn groups_of(vector: &Value) -> Vec<String> {
-    let input = &vector["input"];
-    if let Some(name) = input["publisher"]
-        .as_str()
-        .or_else(|| vector["function"].as_str())
-    {
-        return vec![name.to_owned()];
-    }
-    let chain = vector["expected"]["chain"]
-        .as_array()
-        .map(Vec::as_slice)
-        .unwrap_or_default();
-    let names: BTreeSet<String> = chain
-        .iter()
-        .filter_map(Value::as_str)
-        .map(str::to_owned)
-        .collect();
-    if names.is_empty() {
-        return vec!["(no chain)".to_owned()];
-    }
-    names.into_iter().collect()
-}
-
-/// The fields every vector has, and no `decision_conflict`: such a vector's `expected` shows
-/// StreamAlert's behaviour, not this crate's, and needs a check of its own.
-fn check_header(vector: &Value, category: &str, kind: &str, id: &str) -> Result<(), String> {
-    expect_eq("schema", &vector["schema"], &Value::from(SCHEMA))?;
-    expect_eq("category", &vector["category"], &Value::from(category))?;
-    expect_eq("kind", &vector["kind"], &Value::from(kind))?;
-    expect_eq("id", &vector["id"], &Value::from(id))?;
-    match vector.get("decision_conflict") {
-        Some(conflict) => Err(format!(
-            "has a decision_conflict this test does not handle: {conflict}"
-        )),
-        None => Ok(()),
-    }
-}
-
-/// The vector's `input`/`expected`, or each of its `cases` with the shared input underneath;
-/// the number of cases checked.
-fn run_cases(
-    vector: &Value,
-    check: &impl Fn(&Value, &Value, &Value) -> Result<(), String>,
-) -> Result<usize, String> {
-    let Some(cases) = vector.get("cases") else {
-        return check(vector, &vector["input"], &vector["expected"]).map(|()| 1);
-    };
-    let cases = cases.as_array().ok_or("`cases` is not a list")?;
-    for (i, case) in cases.iter().enumerate() {
-        let mut input = object(&vector["input"], "input")?.clone();
-        input.extend(object(&case["input"], "case input")?.clone());
-        check(vector, &Value::Object(input), &case["expected"])
-            .map_err(|e| format!("case {i}: {e}"))?;
-    }
-    Ok(cases.len())
+fn run_category(harness: Harness, check: impl Fn(&Value, &Value, &Value) -> Result<(), String>) {
+    harness.run(|vector| {
+        let cases = vector.cases()?;
+        if cases.is_empty() {
+            return Err("`cases` is empty: the vector checks nothing".to_owned());
+        }
+        let numbered = vector.value.get("cases").is_some();
+        for (i, (input, expected)) in cases.into_iter().enumerate() {
+            check(&vector.value, &Value::Object(input), &expected).map_err(|e| {
+                if numbered {
+                    format!("case {i}: {e}")
+                } else {
+                    e
+                }
+            })?;
+        }
+        Ok(())
+    });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -230,21 +73,6 @@ fn text<'a>(value: &'a Value, what: &str) -> Result<&'a str, String> {
     value
         .as_str()
         .ok_or_else(|| format!("{what} is not a string: {value}"))
-}
-
-/// Fails on `expected` keys this test does not know, so a new vector shape cannot pass silently.
-fn known_keys(expected: &Value, known: &[&str]) -> Result<(), String> {
-    let unknown: Vec<&String> = object(expected, "expected")?
-        .keys()
-        .filter(|k| !known.contains(&k.as_str()))
-        .collect();
-    if unknown.is_empty() {
-        Ok(())
-    } else {
-        Err(format!(
-            "expected holds keys this test does not check: {unknown:?}"
-        ))
-    }
 }
 
 /// The keys of `actual`, in order, against the list under `expected[order_key]`, if present.
@@ -281,20 +109,23 @@ fn alert_from(input: &Value) -> Result<Alert, String> {
 
 #[test]
 fn publisher_chain_vectors() {
+    const SHAPES: &[Shape] = &[Shape {
+        kind: "publisher-chain",
+        functions: &[],
+        fields: &["input", "expected"],
+        // `alert_overrides` is informative: `alert` already has them applied.
+        input: &["alert", "alert_overrides", "descriptor", "output_service"],
+        expected: &[
+            "chain",
+            "result_kind",
+            "publication",
+            "top_level_key_order",
+            "key_order",
+        ],
+    }];
     run_category(
-        "publisher-chains",
-        "publisher-chain",
+        Harness::new("publisher-chains", SHAPES),
         |_, input, expected| {
-            known_keys(
-                expected,
-                &[
-                    "chain",
-                    "result_kind",
-                    "publication",
-                    "top_level_key_order",
-                    "key_order",
-                ],
-            )?;
             let alert = alert_from(input)?;
             let service = text(&input["output_service"], "output_service")?;
             let descriptor = text(&input["descriptor"], "descriptor")?;
@@ -327,22 +158,25 @@ fn check_result_kind(chain: &Chain, expected: &Value) -> Result<(), String> {
 
 #[test]
 fn single_publisher_vectors() {
-    run_category("publishers", "publisher", |_, input, expected| {
-        known_keys(
-            expected,
-            &[
-                "publication",
-                "key_order",
-                "top_level_key_order",
-                "attachment_count",
-                "text_lengths",
-                "first",
-                "middle",
-                "last",
-                "text_prefixes",
-                "last_text_suffix",
-            ],
-        )?;
+    const SHAPES: &[Shape] = &[Shape {
+        kind: "publisher",
+        functions: &[],
+        fields: &["input", "expected"],
+        input: &["alert", "publication", "publisher"],
+        expected: &[
+            "publication",
+            "key_order",
+            "top_level_key_order",
+            "attachment_count",
+            "text_lengths",
+            "first",
+            "middle",
+            "last",
+            "text_prefixes",
+            "last_text_suffix",
+        ],
+    }];
+    run_category(Harness::new("publishers", SHAPES), |_, input, expected| {
         let mut alert = alert_from(input)?;
         let publication: Publication = match input.get("publication") {
             Some(value) => object(value, "input.publication")?.clone().into(),
@@ -485,25 +319,39 @@ fn check_attachment_summary(publication: &Publication, expected: &Value) -> Resu
 
 #[test]
 fn rule_description_vectors() {
-    run_category("rule-description", "function", |vector, input, expected| {
-        known_keys(expected, &["result"])?;
-        let description = match &input["description"] {
-            Value::Null => None,
-            other => Some(text(other, "description")?),
-        };
-        let function = text(&vector["function"], "function")?;
-        let actual = match function {
-            "RuleDescriptionParser.parse" => RuleDescriptionParser::parse(description).to_json(),
-            "RuleDescriptionParser.present" => {
-                RuleDescriptionParser::present(description).to_json()
-            }
-            other => return Err(format!("unknown function `{other}`")),
-        };
-        expect_eq("result", &actual, &expected["result"])?;
-        // Fields come in order of first appearance (the parse vectors' note); `present` keeps
-        // that order in `fields`, which becomes the order of AttachRuleInfo's field list.
-        check_nested_key_order(&actual, &expected["result"])
-    });
+    const SHAPES: &[Shape] = &[Shape {
+        kind: "function",
+        functions: &[
+            "RuleDescriptionParser.parse",
+            "RuleDescriptionParser.present",
+        ],
+        fields: &["input", "expected"],
+        input: &["description"],
+        expected: &["result"],
+    }];
+    run_category(
+        Harness::new("rule-description", SHAPES),
+        |vector, input, expected| {
+            let description = match &input["description"] {
+                Value::Null => None,
+                other => Some(text(other, "description")?),
+            };
+            let function = text(&vector["function"], "function")?;
+            let actual = match function {
+                "RuleDescriptionParser.parse" => {
+                    RuleDescriptionParser::parse(description).to_json()
+                }
+                "RuleDescriptionParser.present" => {
+                    RuleDescriptionParser::present(description).to_json()
+                }
+                other => return Err(format!("unknown function `{other}`")),
+            };
+            expect_eq("result", &actual, &expected["result"])?;
+            // Fields come in order of first appearance (the parse vectors' note); `present` keeps
+            // that order in `fields`, which becomes the order of AttachRuleInfo's field list.
+            check_nested_key_order(&actual, &expected["result"])
+        },
+    );
 }
 
 /// The key order of every object in `actual` against `expected`, at every depth.
@@ -529,8 +377,14 @@ fn check_nested_key_order(actual: &Value, expected: &Value) -> Result<(), String
 
 #[test]
 fn elide_vectors() {
-    run_category("elide", "function", |vector, input, expected| {
-        known_keys(expected, &["result"])?;
+    const SHAPES: &[Shape] = &[Shape {
+        kind: "function",
+        functions: &["elide_string_middle"],
+        fields: &["input", "expected"],
+        input: &["text", "max_length"],
+        expected: &["result"],
+    }];
+    run_category(Harness::new("elide", SHAPES), |vector, input, expected| {
         let function = text(&vector["function"], "function")?;
         if function != "elide_string_middle" {
             return Err(format!("unknown function `{function}`"));

@@ -13,12 +13,11 @@ mod support {
 }
 
 use serde_json::Value;
-use std::collections::BTreeMap;
 use streamalert::DispatchError;
 use streamalert::Publication;
+use streamalert_tests::vectors::{Harness, Shape};
 use support::saas::{
-    self, TICKETING, block_on, capture_logs, dispatch_with, read_json, rebased_credentials,
-    single_attempt, vector_alert, vector_files,
+    self, block_on, capture_logs, dispatch_with, rebased_credentials, single_attempt, vector_alert,
 };
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
@@ -38,29 +37,28 @@ impl Run {
     }
 }
 
-/// Dispatches every vector of [`TICKETING`]; fails unless each service had at least one.
-async fn run_all() -> Vec<Run> {
-    let mut runs = Vec::new();
-    let mut per_service: BTreeMap<&str, usize> = TICKETING.iter().map(|s| (*s, 0)).collect();
-    for file in vector_files("outputs") {
-        let vector = read_json(&file);
-        let Some(count) = vector["service"]
-            .as_str()
-            .and_then(|s| per_service.get_mut(s))
-        else {
-            continue;
-        };
-        *count += 1;
-        let name = file
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        runs.push(run(name, vector).await);
-    }
-    for (service, count) in &per_service {
-        assert!(*count > 0, "no vector of `{service}` was processed");
-    }
-    runs
+/// The output vectors of the services `vectors::SPLIT` gives to this file.
+const OUTPUT: &[Shape] = &[Shape {
+    kind: "output-dispatch",
+    functions: &[],
+    fields: saas::HTTP_OUTPUT_FIELDS,
+    input: &[],
+    expected: &["calls", "dispatch_result", "log", "log_templates"],
+}];
+
+/// Dispatches every output vector of this file and runs `check` on each.
+async fn run_all(check: impl Fn(&Run)) {
+    Harness::new("outputs", OUTPUT)
+        .shared_as("saas_ticketing_vectors")
+        .run_async(|vector| {
+            let check = &check;
+            async move {
+                saas::check_run_settings(&vector.value)?;
+                check(&run(vector.id.clone(), vector.value).await);
+                Ok(())
+            }
+        })
+        .await;
 }
 
 async fn run(name: String, vector: Value) -> Run {
@@ -113,10 +111,9 @@ async fn run(name: String, vector: Value) -> Run {
 
 #[test]
 fn ticketing_vectors_send_the_recorded_requests() {
-    block_on(async {
-        let runs = run_all().await;
-        let mut http_vectors = 0;
-        for run in &runs {
+    let http_vectors = std::cell::Cell::new(0);
+    block_on(run_all(|run| {
+        {
             let name = &run.name;
             let expected = run.vector["expected"]["dispatch_result"]
                 .as_bool()
@@ -131,9 +128,9 @@ fn ticketing_vectors_send_the_recorded_requests() {
                 // The calls were not recorded (the client library was mocked): nothing may reach
                 // the server before the output gives up.
                 assert!(run.received.is_empty(), "{name}: no request expected");
-                continue;
+                return;
             };
-            http_vectors += 1;
+            http_vectors.set(http_vectors.get() + 1);
             assert_eq!(
                 run.received.len(),
                 calls.len(),
@@ -166,42 +163,40 @@ fn ticketing_vectors_send_the_recorded_requests() {
                 }
             }
         }
-        assert!(http_vectors > 0, "no HTTP vector was processed");
-    });
+    }));
+    assert!(http_vectors.get() > 0, "no HTTP vector was processed");
 }
 
 #[test]
 fn ticketing_vectors_send_byte_exact_bodies() {
-    block_on(async {
-        let mut bodies = 0;
-        for run in run_all().await {
-            let Some(calls) = run.calls() else { continue };
-            assert_eq!(
-                run.received.len(),
-                calls.len(),
-                "{}: number of requests",
-                run.name
-            );
-            for (i, (request, call)) in run.received.iter().zip(calls).enumerate() {
-                if let Some(text) = call["body_text"].as_str() {
-                    bodies += 1;
-                    assert_eq!(
-                        String::from_utf8_lossy(&request.body),
-                        text,
-                        "{}: call {i}: body bytes",
-                        run.name
-                    );
-                }
+    let bodies = std::cell::Cell::new(0);
+    block_on(run_all(|run| {
+        let Some(calls) = run.calls() else { return };
+        assert_eq!(
+            run.received.len(),
+            calls.len(),
+            "{}: number of requests",
+            run.name
+        );
+        for (i, (request, call)) in run.received.iter().zip(calls).enumerate() {
+            if let Some(text) = call["body_text"].as_str() {
+                bodies.set(bodies.get() + 1);
+                assert_eq!(
+                    String::from_utf8_lossy(&request.body),
+                    text,
+                    "{}: call {i}: body bytes",
+                    run.name
+                );
             }
         }
-        assert!(bodies > 0, "no body was compared");
-    });
+    }));
+    assert!(bodies.get() > 0, "no body was compared");
 }
 
 #[test]
 fn ticketing_vectors_write_the_recorded_log_lines() {
-    block_on(async {
-        for run in run_all().await {
+    block_on(run_all(|run| {
+        {
             let service = run.vector["service"].as_str().expect("a service");
             let expected = &run.vector["expected"];
             for line in expected["log"].as_array().into_iter().flatten() {
@@ -230,32 +225,35 @@ fn ticketing_vectors_write_the_recorded_log_lines() {
                 );
             }
         }
-    });
+    }));
 }
 
 #[test]
 fn demisto_label_vectors() {
-    let mut processed = 0;
-    for file in vector_files("output-helpers") {
-        let stem = file
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        if !stem.starts_with("demisto-") {
-            continue;
-        }
-        processed += 1;
-        let vector = read_json(&file);
-        assert_eq!(vector["function"], "demisto.labels", "{stem}: function");
-        let input = &vector["input"];
-        assert_eq!(
-            input["label_data"], "the DefaultPublisher publication of the alert",
-            "{stem}: label data (the only input form the vectors use)"
-        );
-        let alert = vector_alert(input);
-        let publication = saas::publication(&alert, "demisto", "unit_test_demisto");
-        let labels = streamalert::outputs::demisto::labels(&Value::from(publication));
-        assert_eq!(labels, vector["expected"]["labels"], "{stem}: labels");
-    }
-    assert!(processed > 0, "no demisto-* helper vector was processed");
+    const HELPERS: &[Shape] = &[Shape {
+        kind: "function",
+        functions: &["demisto.labels"],
+        fields: &["input", "expected"],
+        input: &["alert_fixture", "alert_item", "label_data"],
+        expected: &["labels"],
+    }];
+    Harness::new("output-helpers", HELPERS)
+        .shared_as("saas_ticketing_vectors")
+        .run(|vector| {
+            let input = vector.input();
+            if input["label_data"] != "the DefaultPublisher publication of the alert" {
+                return Err("label data is not the only input form the vectors use".to_owned());
+            }
+            let alert = vector_alert(input);
+            let publication = saas::publication(&alert, "demisto", "unit_test_demisto");
+            let labels = streamalert::outputs::demisto::labels(&Value::from(publication));
+            if labels == vector.expected()["labels"] {
+                Ok(())
+            } else {
+                Err(format!(
+                    "labels {labels}, expected {}",
+                    vector.expected()["labels"]
+                ))
+            }
+        });
 }

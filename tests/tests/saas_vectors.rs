@@ -16,18 +16,23 @@ mod support {
 }
 
 use serde_json::{Value, json};
-use std::collections::BTreeMap;
+use streamalert_tests::vectors::{Harness, Shape};
 use support::saas::{self, PagerDuty};
 use wiremock::MockServer;
 
-/// The services whose output vectors this file runs.
-const SERVICES: [&str; 5] = [
-    "slack",
-    "pagerduty",
-    "pagerduty-v2",
-    "pagerduty-incident",
-    "teams",
-];
+/// The output vectors: those of the services `vectors::SPLIT` gives to this file.
+const OUTPUT: &[Shape] = &[Shape {
+    kind: "output-dispatch",
+    functions: &[],
+    fields: saas::HTTP_OUTPUT_FIELDS,
+    input: &[],
+    expected: &["calls", "dispatch_result"],
+}];
+
+/// The harness over this file's output vectors.
+fn outputs() -> Harness {
+    Harness::new("outputs", OUTPUT).shared_as("saas_vectors")
+}
 
 /// Headers StreamAlert sets on some requests; when a call does not list one, it must be absent.
 const SET_BY_STREAMALERT: [&str; 2] = ["From", "Authorization"];
@@ -40,36 +45,6 @@ struct Replay {
     requests: Vec<wiremock::Request>,
 }
 
-/// Runs every output vector of [`SERVICES`]; fails if a service has none.
-async fn replay_all() -> Vec<Replay> {
-    let mut replays = Vec::new();
-    for file in saas::vector_files("outputs") {
-        let vector = saas::read_json(&file);
-        let service = vector["service"].as_str().unwrap_or_default();
-        if !SERVICES.contains(&service) {
-            continue;
-        }
-        assert_eq!(vector["kind"], "output-dispatch", "{}", file.display());
-        replays.push(replay(vector).await);
-    }
-    let mut per_service: BTreeMap<&str, usize> = BTreeMap::new();
-    for replay in &replays {
-        let service = SERVICES
-            .iter()
-            .find(|s| replay.vector["service"] == **s)
-            .copied()
-            .unwrap_or_default();
-        *per_service.entry(service).or_default() += 1;
-    }
-    for service in SERVICES {
-        assert!(
-            per_service.get(service).copied().unwrap_or(0) > 0,
-            "no output vector of `{service}` ran"
-        );
-    }
-    replays
-}
-
 async fn replay(vector: Value) -> Replay {
     let id = vector["id"].as_str().unwrap_or_default().to_owned();
     let service = vector["service"].as_str().unwrap_or_default().to_owned();
@@ -78,7 +53,7 @@ async fn replay(vector: Value) -> Replay {
     let calls = vector["expected"]["calls"]
         .as_array()
         .cloned()
-        .unwrap_or_default();
+        .expect("`expected.calls` is a list");
     for (i, call) in calls.iter().enumerate() {
         assert_eq!(call["kind"], "http", "{id}: only HTTP calls are expected");
         let status = u16::try_from(call["response"]["status"].as_u64().unwrap_or(0)).unwrap();
@@ -118,10 +93,18 @@ async fn replay(vector: Value) -> Replay {
 
 #[tokio::test]
 async fn vectors_send_the_recorded_requests() {
-    let replays = replay_all().await;
+    outputs()
+        .run_async(|vector| async move {
+            saas::check_run_settings(&vector.value)?;
+            check_requests(&replay(vector.value).await)
+        })
+        .await;
+}
+
+/// The dispatch result and every request the server received against the recorded calls.
+fn check_requests(r: &Replay) -> Result<(), String> {
     let mut failures = Vec::new();
-    let mut checked_calls = 0;
-    for r in &replays {
+    {
         let id = &r.id;
         let expected = r.vector["expected"]["dispatch_result"].as_bool().unwrap();
         if r.result.is_ok() != expected {
@@ -144,7 +127,7 @@ async fn vectors_send_the_recorded_requests() {
                     .map(|q| format!("{} {}", q.method, q.url))
                     .collect::<Vec<_>>()
             ));
-            continue;
+            return Err(failures.join("\n"));
         }
         for (n, (request, call)) in r.requests.iter().zip(&calls).enumerate() {
             let at = format!("{id} call {n}");
@@ -213,78 +196,124 @@ async fn vectors_send_the_recorded_requests() {
                     format!("{} bytes sent", request.body.len()),
                 ),
             }
-            checked_calls += 1;
         }
     }
-    println!("{} vectors, {checked_calls} calls checked", replays.len());
-    assert!(
-        failures.is_empty(),
-        "{} failure(s):\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
-    assert!(checked_calls > 0, "no recorded call was checked");
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(failures.join("\n"))
+    }
 }
 
 #[tokio::test]
 async fn vectors_send_byte_identical_bodies() {
-    let replays = replay_all().await;
-    let mut failures = Vec::new();
-    let mut compared = 0;
-    for r in &replays {
-        let calls = r.vector["expected"]["calls"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default();
-        for (n, (request, call)) in r.requests.iter().zip(&calls).enumerate() {
-            let Some(text) = call["body_text"].as_str() else {
-                continue;
-            };
-            compared += 1;
-            if request.body != text.as_bytes() {
-                failures.push(format!(
-                    "{} call {n}: body differs\n sent:     {}\n recorded: {text}",
-                    r.id,
-                    String::from_utf8_lossy(&request.body)
-                ));
+    let compared = std::cell::Cell::new(0);
+    let compared = &compared;
+    outputs()
+        .run_async(|vector| async move {
+            let r = replay(vector.value).await;
+            let calls = r.vector["expected"]["calls"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            let mut failures = Vec::new();
+            for (n, (request, call)) in r.requests.iter().zip(&calls).enumerate() {
+                let Some(text) = call["body_text"].as_str() else {
+                    continue; // a call without a body (`body_format` none)
+                };
+                compared.set(compared.get() + 1);
+                if request.body != text.as_bytes() {
+                    failures.push(format!(
+                        "call {n}: body differs\n sent:     {}\n recorded: {text}",
+                        String::from_utf8_lossy(&request.body)
+                    ));
+                }
             }
-        }
-    }
-    assert!(failures.is_empty(), "{}", failures.join("\n"));
-    assert!(compared > 0, "no body was compared");
+            if failures.is_empty() {
+                Ok(())
+            } else {
+                Err(failures.join("\n"))
+            }
+        })
+        .await;
+    assert!(compared.get() > 0, "no body was compared");
 }
 
 // ---------------------------------------------------------------------------------------------
 // output-helpers: slack-* and pagerduty-*
 // ---------------------------------------------------------------------------------------------
 
+/// The output-helper vectors of `slack` and `pagerduty` (`vectors::SPLIT`).
+const HELPERS: &[Shape] = &[
+    Shape {
+        kind: "function",
+        functions: &["slack.record_to_mrkdwn_lines"],
+        fields: &["input", "expected"],
+        input: &["value"],
+        expected: &["lines"],
+    },
+    Shape {
+        kind: "function",
+        functions: &["slack.default_attachments"],
+        fields: &["input", "expected"],
+        input: &["record", "record_description"],
+        expected: &[
+            "chunk_lengths",
+            "chunks",
+            "attachments_sent",
+            "titles",
+            "first_chunk",
+            "warning",
+            "attachments",
+            "title",
+        ],
+    },
+    Shape {
+        kind: "function",
+        functions: &["slack.custom_attachments"],
+        fields: &["input", "expected"],
+        input: &["attachment_count"],
+        expected: &["attachments_sent", "warning"],
+    },
+    Shape {
+        kind: "function",
+        functions: &["pagerduty.contexts"],
+        fields: &["input", "expected"],
+        input: &["@pagerduty.contexts"],
+        expected: &["contexts"],
+    },
+    Shape {
+        kind: "function",
+        functions: &["pagerduty_incident.work_context"],
+        fields: &["input", "expected"],
+        input: &["context", "incident_note_fails", "responses"],
+        expected: &[
+            "priority",
+            "assignments",
+            "sender_verified",
+            "dispatch_result",
+            "instability_note_call",
+        ],
+    },
+];
+
 #[tokio::test]
 async fn output_helper_vectors() {
-    let mut ran = 0;
-    let mut failures = Vec::new();
-    for file in saas::vector_files("output-helpers") {
-        let name = file.file_name().unwrap().to_string_lossy().into_owned();
-        if !(name.starts_with("slack-") || name.starts_with("pagerduty")) {
-            continue;
-        }
-        let vector = saas::read_json(&file);
-        let function = vector["function"].as_str().unwrap_or_default().to_owned();
-        let outcome = match function.as_str() {
-            "slack.record_to_mrkdwn_lines" => slack_render(&vector),
-            "slack.default_attachments" => slack_split(&vector),
-            "slack.custom_attachments" => slack_custom(&vector),
-            "pagerduty.contexts" => pagerduty_contexts(&vector),
-            "pagerduty_incident.work_context" => pagerduty_work_context(&vector).await,
-            other => Err(format!("no handler for function `{other}`")),
-        };
-        if let Err(problem) = outcome {
-            failures.push(format!("{name}: {problem}"));
-        }
-        ran += 1;
-    }
-    println!("{ran} output-helper vectors");
-    assert!(failures.is_empty(), "{}", failures.join("\n"));
-    assert!(ran >= 12, "only {ran} slack/pagerduty helper vectors ran");
+    Harness::new("output-helpers", HELPERS)
+        .shared_as("saas_vectors")
+        .run_async(|vector| async move {
+            match vector.function() {
+                Some("slack.record_to_mrkdwn_lines") => slack_render(&vector.value),
+                Some("slack.default_attachments") => slack_split(&vector.value),
+                Some("slack.custom_attachments") => slack_custom(&vector.value),
+                Some("pagerduty.contexts") => pagerduty_contexts(&vector.value),
+                Some("pagerduty_incident.work_context") => {
+                    pagerduty_work_context(&vector.value).await
+                }
+                other => Err(format!("no handler for function {other:?}")),
+            }
+        })
+        .await;
 }
 
 fn equal(what: &str, got: &Value, expected: &Value) -> Result<(), String> {
@@ -295,23 +324,7 @@ fn equal(what: &str, got: &Value, expected: &Value) -> Result<(), String> {
     }
 }
 
-/// Every key of `expected` must be one this handler checks.
-fn known_keys(vector: &Value, keys: &[&str]) -> Result<(), String> {
-    let unknown: Vec<&String> = vector["expected"]
-        .as_object()
-        .into_iter()
-        .flat_map(|o| o.keys())
-        .filter(|k| !keys.contains(&k.as_str()))
-        .collect();
-    if unknown.is_empty() {
-        Ok(())
-    } else {
-        Err(format!("unchecked expected keys {unknown:?}"))
-    }
-}
-
 fn slack_render(vector: &Value) -> Result<(), String> {
-    known_keys(vector, &["lines"])?;
     let lines = streamalert::outputs::slack::mrkdwn_lines(&vector["input"]["value"], 0);
     equal("lines", &json!(lines), &vector["expected"]["lines"])
 }
@@ -344,19 +357,6 @@ fn split_record(vector: &Value) -> Result<Value, String> {
 }
 
 fn slack_split(vector: &Value) -> Result<(), String> {
-    known_keys(
-        vector,
-        &[
-            "chunk_lengths",
-            "chunks",
-            "attachments_sent",
-            "titles",
-            "first_chunk",
-            "warning",
-            "attachments",
-            "title",
-        ],
-    )?;
     let expected = &vector["expected"];
     let alert = streamalert::Alert::new("r", split_record(vector)?, ["slack:c"]);
     let logs = saas::Logs::capture();
@@ -389,16 +389,30 @@ fn slack_split(vector: &Value) -> Result<(), String> {
             &json!(true),
         )?;
     }
-    if let Some(titles) = expected["titles"].as_str() {
-        let (first, last) = titles.split_once(" ... ").ok_or("titles format")?;
-        equal("first title", &attachments[0]["title"], &json!(first))?;
-        equal(
-            "last title",
-            &attachments[attachments.len() - 1]["title"],
-            &json!(last),
-        )?;
+    match expected.get("titles") {
+        None => {}
+        // "FIRST ... LAST": the first and the last title.
+        Some(Value::String(titles)) => {
+            let (first, last) = titles.split_once(" ... ").ok_or("titles format")?;
+            equal("first title", &attachments[0]["title"], &json!(first))?;
+            equal(
+                "last title",
+                &attachments[attachments.len() - 1]["title"],
+                &json!(last),
+            )?;
+        }
+        // Every title, in order.
+        Some(Value::Array(titles)) => {
+            let got: Vec<&Value> = attachments.iter().map(|a| &a["title"]).collect();
+            equal("titles", &json!(got), &json!(titles))?;
+        }
+        Some(other) => return Err(format!("`titles` {other} is neither text nor a list")),
     }
-    if let Some(warning) = expected["warning"].as_array() {
+    if let Some(warning) = expected.get("warning") {
+        let warning = warning
+            .as_array()
+            .filter(|w| w.len() == 4)
+            .ok_or_else(|| format!("`warning` {warning} is not a list of 4"))?;
         let line = format!(
             "{}-part message truncated to {} parts",
             warning[2], warning[3]
@@ -411,7 +425,6 @@ fn slack_split(vector: &Value) -> Result<(), String> {
 }
 
 fn slack_custom(vector: &Value) -> Result<(), String> {
-    known_keys(vector, &["attachments_sent", "warning"])?;
     let count = vector["input"]["attachment_count"].as_u64().unwrap_or(0);
     let custom: Vec<Value> = (0..count)
         .map(|i| json!({"text": format!("attachment {i}")}))
@@ -436,7 +449,6 @@ fn slack_custom(vector: &Value) -> Result<(), String> {
 }
 
 fn pagerduty_contexts(vector: &Value) -> Result<(), String> {
-    known_keys(vector, &["contexts"])?;
     let got = streamalert::outputs::pagerduty_common::strip_invalid_contexts(
         &vector["input"]["@pagerduty.contexts"],
     );
@@ -446,16 +458,6 @@ fn pagerduty_contexts(vector: &Value) -> Result<(), String> {
 /// `pagerduty_incident.work_context` vectors, run as whole dispatches against a scripted
 /// PagerDuty whose replies are the vector's `responses`.
 async fn pagerduty_work_context(vector: &Value) -> Result<(), String> {
-    known_keys(
-        vector,
-        &[
-            "priority",
-            "assignments",
-            "sender_verified",
-            "dispatch_result",
-            "instability_note_call",
-        ],
-    )?;
     let input = &vector["input"];
     let expected = &vector["expected"];
     let pd = PagerDuty::start().await;

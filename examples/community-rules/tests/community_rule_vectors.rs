@@ -3,7 +3,8 @@
 //! be `should_trigger`, and running every rule of this crate on the record (with the vector's
 //! log type) must trigger exactly `all_rules_triggered_for_this_log_type`.
 //!
-//! Every file of the directory is read at run time; nothing of the vectors is copied here.
+//! Every file of the directory is read at run time by the shared harness; nothing of the
+//! vectors is copied here.
 
 // The rules are the binary's own module, compiled into this test too (a test cannot import a
 // binary crate).
@@ -14,69 +15,61 @@ streamalert::services!();
 
 use serde_json::Value;
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
 use streamalert::rule::{Payload, RulesEngine};
+use streamalert_tests::vectors::{Harness, Shape};
 
-fn vector_files() -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/vectors/community-rules");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()))
-        .map(|entry| entry.expect("directory entry").path())
-        .filter(|path| path.extension().is_some_and(|ext| ext == "json"))
-        .collect();
-    files.sort();
-    files
-}
+/// The one shape of the community-rules vectors.
+const SHAPES: &[Shape] = &[Shape {
+    kind: "rule-event",
+    functions: &[],
+    fields: &["input", "expected"],
+    // `upstream_file` is informative: the StreamAlert test event the record comes from.
+    input: &["rule", "log", "record", "upstream_file"],
+    expected: &["should_trigger", "all_rules_triggered_for_this_log_type"],
+}];
 
-fn names(value: &Value) -> BTreeSet<String> {
+fn names(value: &Value) -> Result<BTreeSet<String>, String> {
     value
         .as_array()
-        .expect("a list of rule names")
+        .ok_or("not a list of rule names")?
         .iter()
-        .map(|name| name.as_str().expect("a rule name").to_owned())
+        .map(|name| {
+            name.as_str()
+                .map(str::to_owned)
+                .ok_or("not a rule name".to_owned())
+        })
         .collect()
 }
 
 #[test]
 fn every_community_rule_vector_gives_the_recorded_verdict() {
-    let files = vector_files();
-    assert!(!files.is_empty(), "no community-rules vector found");
     let engine = RulesEngine::new();
-    for file in &files {
-        let text = std::fs::read_to_string(file).expect("readable vector");
-        let vector: Value = serde_json::from_str(&text).expect("valid JSON");
-        let id = file
-            .file_stem()
-            .and_then(|s| s.to_str())
-            .expect("file name");
-        assert_eq!(vector["id"], id, "{id}: id");
-        assert_eq!(vector["category"], "community-rules", "{id}: category");
-        assert_eq!(vector["kind"], "rule-event", "{id}: kind");
-        let input = &vector["input"];
-        let expected = &vector["expected"];
-        let rule_name = input["rule"].as_str().expect("input.rule");
-        let log = input["log"].as_str().expect("input.log");
+    Harness::new("community-rules", SHAPES).run(|vector| {
+        let input = vector.input();
+        let expected = vector.expected();
+        let rule_name = input["rule"].as_str().ok_or("input.rule is not text")?;
+        let log = input["log"].as_str().ok_or("input.log is not text")?;
         let rule = streamalert::registry()
             .rule(rule_name)
-            .unwrap_or_else(|| panic!("{id}: rule {rule_name} is not ported"));
+            .ok_or_else(|| format!("rule {rule_name} is not ported"))?;
         let payload = Payload::new(log, input["record"].clone());
 
         let verdict = engine.evaluate(rule, &payload).is_some();
-        assert_eq!(
-            Value::Bool(verdict),
-            expected["should_trigger"],
-            "{id}: verdict of {rule_name}"
-        );
+        if Value::Bool(verdict) != expected["should_trigger"] {
+            return Err(format!("verdict of {rule_name}: {verdict}"));
+        }
         let triggered: BTreeSet<String> = engine
             .run(&payload)
             .into_iter()
             .map(|alert| alert.rule_name)
             .collect();
-        assert_eq!(
-            triggered,
-            names(&expected["all_rules_triggered_for_this_log_type"]),
-            "{id}: every rule on the record"
-        );
-    }
-    println!("{} community-rules vectors passed", files.len());
+        let wanted = names(&expected["all_rules_triggered_for_this_log_type"])?;
+        if triggered == wanted {
+            Ok(())
+        } else {
+            Err(format!(
+                "every rule on the record: {triggered:?}, expected {wanted:?}"
+            ))
+        }
+    });
 }

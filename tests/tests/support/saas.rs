@@ -1,5 +1,5 @@
 //! Helpers shared by the HTTP output tests (`saas_vectors`, `saas_ticketing_vectors`,
-//! `saas_ticketing_flows`, `http_faults`, `pagerduty_incident_flows`): loading vectors, building
+//! `saas_ticketing_flows`, `http_faults`, `pagerduty_incident_flows`): reading vectors, building
 //! deliveries, rebasing credentials onto a mock server, capturing log lines, and a scripted
 //! PagerDuty REST/Events server.
 
@@ -7,7 +7,7 @@
 
 use serde_json::{Value, json};
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 use streamalert::output::http::{HttpOverrides, RetryPolicy};
 use streamalert::output::{Credentials, Delivery, DispatchError, Output};
@@ -16,18 +16,46 @@ use streamalert::{Alert, Publication};
 use wiremock::matchers::{method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-/// The vector files of `category`, sorted.
-pub fn vector_files(category: &str) -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("vectors")
-        .join(category);
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()))
-        .map(|entry| entry.expect("directory entry").path())
-        .filter(|p| p.extension().is_some_and(|e| e == "json"))
-        .collect();
-    files.sort();
-    files
+/// The top-level fields of an HTTP output's `output-dispatch` vector (vectors README) beyond the
+/// common ones; `fixed_values` (S3 only) is not among them.
+pub const HTTP_OUTPUT_FIELDS: &[&str] = &[
+    "service",
+    "descriptor",
+    "output",
+    "credentials",
+    "outputs_config",
+    "environment",
+    "alert_fixture",
+    "alert_item",
+    // Informative: `alert_item.Context` already holds it.
+    "alert_context_override",
+    "publishers_applied",
+    "publication_source",
+    "publication_override",
+    "harness",
+    "expected",
+];
+
+/// Fails when an HTTP output vector asks for a run these tests do not make: one attempt per
+/// request without merging default properties, no `outputs.json` entry, and a publication from
+/// the alert's publishers or the vector's `publication_override`.
+pub fn check_run_settings(vector: &Value) -> Result<(), String> {
+    let single = json!({"max_attempts_per_request": 1, "default_properties_merged": false});
+    if vector["harness"] != single {
+        return Err(format!("`harness` {} is not {single}", vector["harness"]));
+    }
+    if !vector["outputs_config"].is_null() {
+        return Err("`outputs_config` is set, but HTTP outputs read no outputs.json".to_owned());
+    }
+    match (
+        vector["publication_source"].as_str(),
+        vector.get("publication_override"),
+    ) {
+        (Some("default-publisher"), None) | (Some("override"), Some(_)) => Ok(()),
+        (source, _) => Err(format!(
+            "publication_source {source:?} does not match publication_override"
+        )),
+    }
 }
 
 /// A vector file, parsed.
