@@ -307,8 +307,9 @@ async fn an_unconfigured_output_and_missing_credentials_log_streamalerts_lines_o
     // `file` has no secret properties: having none stored is no failure.
     assert_eq!(errors_with(&logs, "All drivers failed").len(), 1, "{logs}");
 
-    // A second attempt logs them again, once each.
-    let (_, logs) = capture_logs_async(processor.deliver(&alert)).await;
+    // A second attempt, through a run (its deliveries are tasks), logs them again, once each.
+    let (report, logs) = capture_logs_async(processor.process(vec![alert])).await;
+    assert_eq!(report.unwrap().failed, 2);
     assert_eq!(errors_with(&logs, "does not exist!").len(), 1, "{logs}");
     assert_eq!(errors_with(&logs, "All drivers failed").len(), 1, "{logs}");
 }
