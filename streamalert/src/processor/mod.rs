@@ -247,7 +247,8 @@ enum Planned {
         /// this alert's delivery arrived (not another alert's identical publication).
         identifies_alert: bool,
     },
-    /// The output is malformed or not configured: StreamAlert logs it at every attempt.
+    /// The output is malformed, not configured or not compiled in; an output that is not
+    /// configured is logged at every attempt, as StreamAlert does.
     Unresolved { output: String, error: ResolveError },
     Failed {
         output: String,
