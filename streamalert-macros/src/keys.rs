@@ -1,5 +1,6 @@
 //! The grammar of output references (`service:descriptor`), publication keys
-//! (`@service.field`) and service names. `streamalert` checks the same grammar at run time.
+//! (`@service.field`) and service names. `streamalert::output::OutputRef` checks the same output
+//! grammar at run time; `tests/output_refs.tsv` holds the cases both must pass.
 
 /// Checks an output reference; returns `(service, descriptor)` or what is wrong with it.
 pub(crate) fn parse_output(text: &str) -> Result<(&str, &str), String> {
@@ -82,18 +83,34 @@ fn to_kebab(name: &str) -> String {
 mod tests {
     use super::*;
 
+    /// The grammar's cases, shared with `streamalert::output::OutputRef` (its unit test reads
+    /// the same file), so the compile-time and the run-time grammar cannot drift.
+    const OUTPUT_CASES: &str = include_str!("../tests/output_refs.tsv");
+
     #[test]
-    fn output_grammar() {
-        assert_eq!(parse_output("slack:secops"), Ok(("slack", "secops")));
-        assert!(parse_output("slack").unwrap_err().contains("no descriptor"));
-        assert!(
-            parse_output("slack:")
-                .unwrap_err()
-                .contains("empty descriptor")
-        );
-        assert!(parse_output("slack:a b").unwrap_err().contains("' '"));
-        assert!(parse_output("slack:a:b").unwrap_err().contains("':'"));
-        assert!(parse_output(":x").is_err());
+    fn output_grammar_follows_the_shared_cases() {
+        let mut cases = 0;
+        for line in OUTPUT_CASES
+            .lines()
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        {
+            let fields: Vec<&str> = line.split('\t').collect();
+            match fields.as_slice() {
+                [input, "ok", service, descriptor] => {
+                    assert_eq!(
+                        parse_output(input),
+                        Ok((*service, *descriptor)),
+                        "{input:?}"
+                    );
+                }
+                [input, "error", message] => {
+                    assert_eq!(parse_output(input), Err((*message).to_owned()), "{input:?}");
+                }
+                _ => panic!("malformed case line {line:?}"),
+            }
+            cases += 1;
+        }
+        assert!(cases >= 10, "only {cases} cases read");
     }
 
     #[test]

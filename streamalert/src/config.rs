@@ -215,9 +215,8 @@ impl OutputsConfig {
     /// assert!(!config.contains("stdout:other") && !config.contains("malformed"));
     /// ```
     pub fn contains(&self, output: &str) -> bool {
-        output
-            .split_once(':')
-            .is_some_and(|(service, descriptor)| self.setting(service, descriptor).is_ok())
+        crate::output::OutputRef::parse(output)
+            .is_ok_and(|output| self.setting(output.service, output.descriptor).is_ok())
     }
 }
 

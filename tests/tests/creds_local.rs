@@ -805,13 +805,16 @@ async fn get_shows_names_and_plain_values_never_a_secret() {
         err.starts_with("`slack:nope` is not configured in "),
         "{err}"
     );
+    // The runtime grammar (`OutputRef`), with its message.
     let malformed = run(dir.path(), &store, get("slack"), &[]).await;
-    assert!(
-        malformed
-            .result
-            .unwrap_err()
-            .to_string()
-            .contains("expected SERVICE:DESCRIPTOR")
+    assert_eq!(
+        malformed.result.unwrap_err().to_string(),
+        "output `slack` has no descriptor; write it as `slack:<descriptor>`, e.g. `slack:secops`"
+    );
+    let spaced = run(dir.path(), &store, get("slack:a b"), &[]).await;
+    assert_eq!(
+        spaced.result.unwrap_err().to_string(),
+        "the descriptor `a b` of output `slack:a b` may not contain ' '"
     );
 
     // Configured, nothing stored: said so.

@@ -1,7 +1,8 @@
 //! The processor as a library: an alert and its intents are in the ledger before any output
 //! is called; delivering without a ledger (`deliver`, `deliver_output`); the credentials and
-//! probes it is given are the ones it uses; its accessors and `Debug`. (Mutants of each of
-//! these survived the other processor tests.)
+//! probes it is given are the ones it uses; its accessors and `Debug`; StreamAlert's ERROR
+//! lines for an output that is not configured and for credentials that no store has. (Mutants
+//! of each of these survived the other processor tests.)
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -18,6 +19,7 @@ use streamalert::processor::{
     publication_fingerprint,
 };
 use streamalert::publisher::Chain;
+use streamalert_tests::capture_logs_async;
 
 streamalert::services!(Witness, Vault);
 
@@ -255,4 +257,86 @@ fn the_accessors_and_debug_show_the_processor_as_configured() {
     for part in ["Target {", "\"file:a\"", "Some(\"out/a.jsonl\")"] {
         assert!(shown.contains(part), "{part} in {shown}");
     }
+}
+
+/// Every store is down.
+struct StoreDown;
+
+#[streamalert::async_trait]
+impl CredentialProvider for StoreDown {
+    async fn credentials(&self, _: &str, _: &str) -> Result<Option<Credentials>, CredentialError> {
+        Err(CredentialError::new("the store is unreachable"))
+    }
+}
+
+/// The ERROR lines of `logs` that contain `text`.
+fn errors_with<'a>(logs: &'a str, text: &str) -> Vec<&'a str> {
+    logs.lines()
+        .filter(|line| line.contains(" ERROR ") && line.contains(text))
+        .collect()
+}
+
+#[tokio::test]
+async fn an_unconfigured_output_and_missing_credentials_log_streamalerts_lines_once_per_attempt() {
+    let dir = scratch("log-lines");
+    let processor = Processor::new(config(
+        json!({"file": {"a": dir.join("a.jsonl")}, "vault": ["v"]}),
+    ));
+    let alert = Alert::new(
+        "rule_l",
+        json!({"n": 1}),
+        ["file:a", "vault:v", "slack:nowhere"],
+    );
+    let (report, logs) = capture_logs_async(processor.deliver(&alert)).await;
+    assert!(report["file:a"].is_ok(), "{report:?}");
+    assert!(report["vault:v"].is_err() && report["slack:nowhere"].is_err());
+    assert_eq!(
+        errors_with(&logs, "The output 'slack:nowhere' does not exist!").len(),
+        1,
+        "{logs}"
+    );
+    assert_eq!(
+        errors_with(
+            &logs,
+            "All drivers failed to retrieve credentials for [vault.v]"
+        )
+        .len(),
+        1,
+        "{logs}"
+    );
+    // `file` has no secret properties: having none stored is no failure.
+    assert_eq!(errors_with(&logs, "All drivers failed").len(), 1, "{logs}");
+
+    // A second attempt, through a run (its deliveries are tasks), logs them again, once each.
+    let (report, logs) = capture_logs_async(processor.process(vec![alert])).await;
+    assert_eq!(report.unwrap().failed, 2);
+    assert_eq!(errors_with(&logs, "does not exist!").len(), 1, "{logs}");
+    assert_eq!(errors_with(&logs, "All drivers failed").len(), 1, "{logs}");
+}
+
+#[tokio::test]
+async fn credentials_that_are_found_or_a_store_that_fails_log_as_streamalert_does() {
+    let alert = Alert::new("rule_c", json!({"n": 1}), ["vault:v"]);
+    let found = Processor::new(config(json!({"vault": ["v"]}))).with_credentials(Arc::new(Keys));
+    let (result, logs) = capture_logs_async(found.deliver_output(&alert, "vault:v")).await;
+    result.unwrap();
+    assert!(
+        errors_with(&logs, "All drivers failed").is_empty(),
+        "{logs}"
+    );
+
+    let down =
+        Processor::new(config(json!({"vault": ["v"]}))).with_credentials(Arc::new(StoreDown));
+    let (result, logs) = capture_logs_async(down.deliver_output(&alert, "vault:v")).await;
+    assert_eq!(result.unwrap_err().kind(), ErrorKind::Credentials);
+    let lines = errors_with(
+        &logs,
+        "All drivers failed to retrieve credentials for [vault.v]",
+    );
+    assert_eq!(lines.len(), 1, "{logs}");
+    assert!(
+        lines[0].contains("the store is unreachable"),
+        "{}",
+        lines[0]
+    );
 }

@@ -125,6 +125,21 @@ fn an_output_service_not_compiled_in_is_reported() {
 }
 
 #[test]
+fn a_descriptor_no_output_reference_can_name_is_reported() {
+    let dir = scratch("validate-grammar");
+    let mut outputs = clean();
+    outputs["file"]["my alerts"] = json!("out/m.jsonl");
+    let (code, problems) = validate(&dir, &outputs, None);
+    assert_eq!(code, Some(1));
+    assert_eq!(
+        problems,
+        [
+            "outputs.json: the descriptor `my alerts` of output `file:my alerts` may not contain ' '; no rule can name it"
+        ]
+    );
+}
+
+#[test]
 fn an_unknown_publisher_on_a_waiting_alert_is_reported() {
     let dir = scratch("validate-publisher");
     let conf = write_config(

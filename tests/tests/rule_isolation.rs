@@ -136,3 +136,45 @@ fn a_failing_dynamic_output_function_is_reported_by_name_and_the_static_outputs_
     assert!(line.contains("the team directory is down"), "{line}");
     assert!(!line.contains("function=0"), "{line}");
 }
+
+/// Names outputs of every shape: without a `:`, with a space or a second `:` in the
+/// descriptor, and one well-formed.
+fn mixed_outputs(_: &Record) -> Vec<String> {
+    ["slack", "slack:a b", "slack:a:b", ":x", "stdout:team"]
+        .map(str::to_owned)
+        .to_vec()
+}
+
+/// Always triggers; its dynamic outputs are of every shape.
+#[rule(logs = ["isolation:grammar"], dynamic_outputs = [mixed_outputs])]
+fn with_mixed_dynamic_outputs(_: &Record) -> bool {
+    true
+}
+
+#[test]
+fn dynamic_outputs_that_are_not_service_descriptor_are_dropped_with_the_grammars_message() {
+    let rule = streamalert::registry()
+        .rule("with_mixed_dynamic_outputs")
+        .expect("registered");
+    let engine = RulesEngine::with_rules(vec![rule]);
+    let (alerts, logs) = capture_logs(|| {
+        engine.run(&Payload::new(
+            "isolation:grammar",
+            serde_json::json!({"id": 1}),
+        ))
+    });
+    assert_eq!(alerts.len(), 1);
+    let outputs: Vec<&str> = alerts[0].outputs.iter().map(String::as_str).collect();
+    assert_eq!(outputs, ["aws-firehose:alerts", "stdout:team"]);
+    for message in [
+        // StreamAlert's own text for an output without a colon.
+        "Output (slack) is missing ':'",
+        "the descriptor `a b` of output `slack:a b` may not contain ' '",
+        "the descriptor `a:b` of output `slack:a:b` may not contain ':'",
+        "output `:x` has no service before the `:`",
+    ] {
+        let lines: Vec<&str> = logs.lines().filter(|line| line.contains(message)).collect();
+        assert_eq!(lines.len(), 1, "{message}: {logs}");
+        assert!(lines[0].contains(" WARN "), "{}", lines[0]);
+    }
+}

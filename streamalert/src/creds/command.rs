@@ -7,7 +7,7 @@ use super::{
 };
 use crate::config::OutputsConfig;
 use crate::json::PythonJson;
-use crate::output::{Output, OutputProperty};
+use crate::output::{Output, OutputProperty, OutputRef};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Map, Value};
 use std::collections::BTreeSet;
@@ -412,16 +412,9 @@ fn ask(prompter: &mut dyn Prompter, property: &OutputProperty) -> Result<Answer,
 }
 
 fn split_output(output: &str) -> Result<(&str, &str), OutputError> {
-    match output.split_once(':') {
-        Some((service, descriptor))
-            if !service.is_empty() && !descriptor.is_empty() && !descriptor.contains(':') =>
-        {
-            Ok((service, descriptor))
-        }
-        _ => Err(OutputError::Invalid(format!(
-            "`{output}` is not an output: expected SERVICE:DESCRIPTOR, e.g. slack:secops"
-        ))),
-    }
+    OutputRef::parse(output)
+        .map(|output| (output.service, output.descriptor))
+        .map_err(|error| OutputError::Invalid(error.to_string()))
 }
 
 // ---------------------------------------------------------------------------------------------

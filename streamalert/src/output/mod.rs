@@ -3,7 +3,8 @@
 //! An output is a type implementing [`Output`] registered with
 //! [`#[output(service = "…")]`](macro@crate::output). Each configured instance of a service is named
 //! by a *descriptor* (`slack:secops` is the `secops` instance of `slack`); its settings come
-//! from `outputs.json` and its secrets from the credential store.
+//! from `outputs.json` and its secrets from the credential store. [`OutputRef`] parses the
+//! `service:descriptor` text wherever an output is named.
 
 mod credentials;
 mod error;
@@ -11,6 +12,7 @@ mod error;
 pub mod http;
 mod jitter;
 mod property;
+mod reference;
 
 pub use credentials::Credentials;
 pub use error::{DispatchError, ErrorKind};
@@ -18,6 +20,7 @@ pub use error::{DispatchError, ErrorKind};
 pub use http::{Http, HttpReply, HttpRequest};
 pub use jitter::full_jitter;
 pub use property::OutputProperty;
+pub use reference::{OutputRef, OutputRefError};
 
 use crate::alert::Alert;
 use crate::config::Synchronous;

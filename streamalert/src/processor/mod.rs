@@ -31,7 +31,9 @@ use crate::ledger::{
     AlertKey, Claim, Fingerprint, InputCheckpoint, Ledger, LedgerEntry, LedgerError, NewAlert,
     Outcome, QuarantinedAlert,
 };
-use crate::output::{Delivery, DispatchError, ErrorKind, Output};
+use crate::output::{
+    Credentials, Delivery, DispatchError, ErrorKind, Output, OutputRef, OutputRefError,
+};
 use crate::publisher::{Chain, Publication};
 use futures_util::FutureExt as _;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -109,9 +111,9 @@ pub enum ProcessorError {
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ResolveError {
-    /// Not `service:descriptor`.
-    #[error("improperly formatted output `{0}`; expected `service:descriptor`")]
-    Malformed(String),
+    /// Not `service:descriptor` ([`OutputRef`]'s grammar).
+    #[error(transparent)]
+    Malformed(#[from] OutputRefError),
     /// Not in `outputs.json`.
     #[error("the output `{0}` does not exist in outputs.json")]
     NotConfigured(String),
@@ -245,6 +247,9 @@ enum Planned {
         /// this alert's delivery arrived (not another alert's identical publication).
         identifies_alert: bool,
     },
+    /// The output is malformed, not configured or not compiled in; an output that is not
+    /// configured is logged at every attempt, as StreamAlert does.
+    Unresolved { output: String, error: ResolveError },
     Failed {
         output: String,
         error: DispatchError,
@@ -255,7 +260,7 @@ impl Planned {
     fn output(&self) -> &str {
         match self {
             Self::Ready { target, .. } => &target.output,
-            Self::Failed { output, .. } => output,
+            Self::Unresolved { output, .. } | Self::Failed { output, .. } => output,
         }
     }
 }
@@ -270,7 +275,7 @@ impl Prepared {
                     fingerprint,
                     ..
                 } => Some((target.output.clone(), *fingerprint)),
-                Planned::Failed { .. } => None,
+                Planned::Unresolved { .. } | Planned::Failed { .. } => None,
             })
             .collect()
     }
@@ -350,10 +355,10 @@ impl Processor {
 
     /// The configured instance behind `service:descriptor` (StreamAlert's `create_dispatcher`).
     pub fn resolve(&self, output: &str) -> Result<Target, ResolveError> {
-        let Some((service, descriptor)) = output.split_once(':').filter(|(_, d)| !d.contains(':'))
-        else {
-            return Err(ResolveError::Malformed(output.to_owned()));
-        };
+        let OutputRef {
+            service,
+            descriptor,
+        } = OutputRef::parse(output)?;
         let setting = self
             .config
             .setting(service, descriptor)
@@ -578,20 +583,7 @@ impl Processor {
         }
         let deliveries = outputs
             .into_iter()
-            .map(|output| match self.plan(&alert, &output) {
-                Ok((target, publication)) => {
-                    let bytes = serde_json::to_vec(&*publication).unwrap_or_default();
-                    let identifies_alert =
-                        memchr_str(&bytes, alert.alert_id.as_bytes()) && !alert.alert_id.is_empty();
-                    Planned::Ready {
-                        target,
-                        fingerprint: Fingerprint::of(&bytes),
-                        publication,
-                        identifies_alert,
-                    }
-                }
-                Err(error) => Planned::Failed { output, error },
-            })
+            .map(|output| self.plan(&alert, output))
             .collect();
         Prepared {
             key: AlertKey::of(&alert),
@@ -601,18 +593,43 @@ impl Processor {
         }
     }
 
-    fn plan(&self, alert: &Alert, output: &str) -> Result<(Target, Publication), DispatchError> {
-        let target = self.resolve(output)?;
-        let publication = Chain::for_output(&alert.publishers, &target.service, &target.descriptor)
-            .publish(alert)
-            .map_err(|e| DispatchError::new(ErrorKind::Publish, e.to_string()))?;
-        Ok((target, publication))
+    fn plan(&self, alert: &Alert, output: String) -> Planned {
+        let target = match self.resolve(&output) {
+            Ok(target) => target,
+            Err(error) => return Planned::Unresolved { output, error },
+        };
+        let publication =
+            match Chain::for_output(&alert.publishers, &target.service, &target.descriptor)
+                .publish(alert)
+            {
+                Ok(publication) => publication,
+                Err(e) => {
+                    let error = DispatchError::new(ErrorKind::Publish, e.to_string());
+                    return Planned::Failed { output, error };
+                }
+            };
+        let bytes = serde_json::to_vec(&*publication).unwrap_or_default();
+        let identifies_alert =
+            memchr_str(&bytes, alert.alert_id.as_bytes()) && !alert.alert_id.is_empty();
+        Planned::Ready {
+            target,
+            fingerprint: Fingerprint::of(&bytes),
+            publication,
+            identifies_alert,
+        }
     }
 
     /// Sends one planned delivery: credentials, then the output's dispatch under the timeout,
-    /// with panics caught.
+    /// with panics caught. Logs StreamAlert's ERROR lines for an output that is not configured
+    /// and for credentials that no store has, once per attempt.
     async fn attempt(&self, alert: &Alert, planned: &Planned) -> Result<(), DispatchError> {
         let (target, publication) = match planned {
+            Planned::Unresolved { output, error } => {
+                if let ResolveError::NotConfigured(_) = error {
+                    tracing::error!("The output '{output}' does not exist!");
+                }
+                return Err(error.clone().into());
+            }
             Planned::Failed { error, .. } => return Err(error.clone()),
             Planned::Ready {
                 target,
@@ -620,12 +637,7 @@ impl Processor {
                 ..
             } => (target, publication),
         };
-        let credentials = self
-            .credentials
-            .credentials(&target.service, &target.descriptor)
-            .await
-            .map_err(|e| DispatchError::new(ErrorKind::Credentials, e.to_string()))?
-            .unwrap_or_default();
+        let credentials = self.credentials_of(target).await?;
         let delivery = Delivery::new(alert, &target.descriptor, publication)
             .with_credentials(&credentials)
             .with_setting(target.setting.as_deref())
@@ -644,6 +656,37 @@ impl Processor {
                 crate::rule::panic_message(&*panic),
             )),
             Ok(Ok(result)) => result,
+        }
+    }
+
+    /// The stored credentials of `target` (none: empty). Nothing stored for an output with
+    /// secret properties, or a store failure, is logged as StreamAlert logs it.
+    async fn credentials_of(&self, target: &Target) -> Result<Credentials, DispatchError> {
+        let found = self
+            .credentials
+            .credentials(&target.service, &target.descriptor)
+            .await;
+        let failed = || {
+            format!(
+                "All drivers failed to retrieve credentials for [{}.{}]",
+                target.service, target.descriptor
+            )
+        };
+        match found {
+            Ok(Some(credentials)) => Ok(credentials),
+            Ok(None) => {
+                if target.instance.properties().iter().any(|p| p.secret) {
+                    tracing::error!("{}", failed());
+                }
+                Ok(Credentials::default())
+            }
+            Err(error) => {
+                tracing::error!(%error, "{}", failed());
+                Err(DispatchError::new(
+                    ErrorKind::Credentials,
+                    error.to_string(),
+                ))
+            }
         }
     }
 
@@ -670,7 +713,7 @@ impl Processor {
                 async move {
                     let result = self.attempt(alert, planned).await;
                     if result.is_ok() {
-                        let service = output.split_once(':').map(|(service, _)| service);
+                        let service = OutputRef::parse(output).ok().map(|o| o.service);
                         crate::fault::reached(crate::fault::Point::AfterSent, service);
                     }
                     let before = attempts.get(output).copied().unwrap_or(0);
@@ -707,7 +750,7 @@ impl Processor {
             }
             Err(error) => {
                 Counters::add(&counters.failed, 1);
-                let service = output.split_once(':').map_or(output, |(s, _)| s);
+                let service = OutputRef::parse(output).map_or(output, |o| o.service);
                 let max_attempts = self.settings.max_attempts_for(service);
                 let attempts = before.saturating_add(1);
                 if error.is_permanent() {
@@ -783,13 +826,18 @@ impl Processor {
             );
         }
         for (output, by_fingerprint) in doubts {
-            let service = output.split_once(':').map_or("", |(s, _)| s);
-            let Some(probe) = self.probes.get(service) else {
+            // Only resolved (so well-formed) outputs have doubts.
+            let Ok(parsed) = OutputRef::parse(&output) else {
                 continue;
             };
-            let setting = output
-                .split_once(':')
-                .and_then(|(s, d)| self.config.setting(s, d).ok().flatten());
+            let Some(probe) = self.probes.get(parsed.service) else {
+                continue;
+            };
+            let setting = self
+                .config
+                .setting(parsed.service, parsed.descriptor)
+                .ok()
+                .flatten();
             let wanted: BTreeSet<Fingerprint> = by_fingerprint.keys().copied().collect();
             let found = match probe
                 .delivered(ProbeTarget::new(&output, setting), &wanted)
@@ -1027,13 +1075,13 @@ impl fmt::Debug for Recorded {
 /// assert_eq!(deployed.setting("aws-firehose", "alerts").unwrap(), Some("acme_streamalert_alert_delivery"));
 /// ```
 pub fn required_outputs(config: &mut OutputsConfig, prefix: Option<&str>) -> Vec<String> {
-    let Some((service, descriptor)) = REQUIRED_OUTPUT.split_once(':') else {
+    let Ok(required) = OutputRef::parse(REQUIRED_OUTPUT) else {
         return Vec::new();
     };
     if let Some(prefix) = prefix.filter(|p| !p.is_empty()) {
         config.insert(
-            service,
-            descriptor,
+            required.service,
+            required.descriptor,
             Some(format!("{prefix}_streamalert_alert_delivery")),
         );
     }

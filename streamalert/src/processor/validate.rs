@@ -4,6 +4,7 @@
 use super::CredentialProvider;
 use crate::config::OutputsConfig;
 use crate::ledger::LedgerEntry;
+use crate::output::OutputRef;
 use crate::registry::Registry;
 use crate::rule::StaticPublishers;
 use serde_json::Value;
@@ -58,6 +59,7 @@ impl fmt::Display for Problem {
 /// and the alerts still open in the ledger; every problem at once, in a stable order.
 ///
 /// - a rule output whose descriptor is not in `outputs.json`;
+/// - a descriptor in `outputs.json` that no output reference can name (a space, a `:`);
 /// - a configured descriptor of an output with secret properties and no stored credentials;
 /// - a publisher name (of a rule, or stored on an open alert) that is not registered;
 /// - a service (of a rule or of `outputs.json`) whose output is not compiled in;
@@ -85,7 +87,12 @@ pub async fn validate(
 
     for rule in registry.rules() {
         for output in rule.outputs {
-            let Some((service, descriptor)) = output.split_once(':') else {
+            // `#[rule]` checked the grammar at compile time.
+            let Ok(OutputRef {
+                service,
+                descriptor,
+            }) = OutputRef::parse(output)
+            else {
                 continue;
             };
             if registry.output(service).is_none() {
@@ -121,8 +128,18 @@ pub async fn validate(
     }
 
     for output in config.outputs() {
-        let Some((service, descriptor)) = output.split_once(':') else {
-            continue;
+        let OutputRef {
+            service,
+            descriptor,
+        } = match OutputRef::parse(&output) {
+            Ok(parsed) => parsed,
+            Err(error) => {
+                problems.push(Problem::new(
+                    ProblemKind::Config,
+                    format!("outputs.json: {error}; no rule can name it"),
+                ));
+                continue;
+            }
         };
         let Some(entry) = registry.output(service) else {
             problems.push(Problem::new(

@@ -1,5 +1,6 @@
 use super::DEFAULT_PUBLISHER;
 use crate::alert::REQUIRED_OUTPUT;
+use crate::output::OutputRef;
 use serde_json::{Map, Value};
 
 /// A rule's `publishers` argument: the publishers of every output, or per output in a map.
@@ -93,7 +94,7 @@ impl PublisherSpec {
             Self::None | Self::Invalid(_) => Box::new(std::iter::empty()),
             Self::List(names) => Box::new(names.iter().map(String::as_str)),
             Self::Map(entries) => {
-                let service = output.split(':').next().unwrap_or(output);
+                let service = OutputRef::parse(output).map_or(output, |o| o.service);
                 let entry = move |key: &'a str| {
                     entries
                         .iter()

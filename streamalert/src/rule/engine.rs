@@ -2,6 +2,7 @@
 
 use super::{Context, Record, Rule, RuleFn, panic_message};
 use crate::alert::{Alert, REQUIRED_OUTPUT};
+use crate::output::{OutputRef, OutputRefError};
 use crate::publisher::PublisherSpec;
 use serde_json::Value;
 use std::collections::{BTreeSet, HashSet};
@@ -189,7 +190,8 @@ fn matchers_pass(rule: &Rule, record: &Record) -> bool {
 }
 
 /// The required outputs, the static outputs and the dynamic ones, minus any that is not
-/// `service:descriptor`. A staged rule gets only the required outputs.
+/// `service:descriptor` ([`OutputRef`]'s grammar; one without a `:` is logged with StreamAlert's
+/// text, any other with the grammar's). A staged rule gets only the required outputs.
 fn outputs(
     rule: &Rule,
     record: &Record,
@@ -215,24 +217,30 @@ fn outputs(
     }
     candidates
         .into_iter()
-        .filter(|output| {
-            let valid = is_valid_output(output);
-            if !valid {
+        .filter(|output| match OutputRef::parse(output) {
+            Ok(_) => true,
+            Err(OutputRefError::NoDescriptor(_)) => {
                 tracing::warn!(rule = rule.name, "Output ({output}) is missing ':'");
+                false
             }
-            valid
+            Err(error) => {
+                tracing::warn!(rule = rule.name, "{error}");
+                false
+            }
         })
         .collect()
 }
 
-/// True for an output string of the form `service:descriptor` (it contains a colon).
+/// True for an output string of the form `service:descriptor` ([`OutputRef::parse`] accepts
+/// it).
 ///
 /// ```
 /// assert!(streamalert::rule::is_valid_output("aws-sns:test"));
 /// assert!(!streamalert::rule::is_valid_output("aws-sns"));
+/// assert!(!streamalert::rule::is_valid_output("aws-sns:a b"));
 /// ```
 pub fn is_valid_output(output: &str) -> bool {
-    output.contains(':')
+    OutputRef::parse(output).is_ok()
 }
 
 fn isolate<T>(f: impl FnOnce() -> Result<T, String>) -> Result<T, String> {

@@ -259,10 +259,8 @@ fn parse_publisher_tests(
 ) -> Result<Vec<(String, Vec<PublisherTest>)>, String> {
     map.into_iter()
         .map(|(output, tests)| {
-            if !output.contains(':') {
-                return Err(format!(
-                    "publisher_tests key `{output}` is not an output `service:descriptor`"
-                ));
+            if let Err(error) = crate::output::OutputRef::parse(&output) {
+                return Err(format!("publisher_tests key: {error}"));
             }
             let Value::Array(tests) = tests else {
                 return Err(format!(
@@ -544,7 +542,14 @@ mod tests {
                 .contains("publisher_tests[\"slack:c\"][0]: invalid condition `near`")
         );
         assert!(error(json!({"publisher_tests": {"slack:c": [["a", "is"]]}})).contains("triple"));
-        assert!(error(json!({"publisher_tests": {"slack": []}})).contains("not an output"));
+        assert!(
+            error(json!({"publisher_tests": {"slack": []}}))
+                .contains("publisher_tests key: output `slack` has no descriptor")
+        );
+        assert!(
+            error(json!({"publisher_tests": {"slack:a b": []}}))
+                .contains("the descriptor `a b` of output `slack:a b` may not contain ' '")
+        );
         assert!(
             error(json!({"publisher_tests": {"slack:c": [["a[", "is", 1]]}}))
                 .contains("invalid JMESPath")

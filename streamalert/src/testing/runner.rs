@@ -3,6 +3,7 @@
 use super::report::{CheckOutcome, EventReport, EventStatus, FileReport, PublisherCheck, Report};
 use super::{Condition, PublisherTest, TestEvent, TestingError, jmes, load_file};
 use crate::alert::Alert;
+use crate::output::OutputRef;
 use crate::publisher::Chain;
 use crate::rule::helpers::py_eq;
 use crate::rule::{Payload, Rule, RulesEngine};
@@ -265,11 +266,14 @@ fn check_publications(
     let mut checks = Vec::new();
     for (output, output_tests) in tests {
         let publication = if alert.outputs.contains(output) {
-            let (service, descriptor) = output.split_once(':').unwrap_or((output, ""));
-            Chain::for_output(&alert.publishers, service, descriptor)
-                .publish(alert)
-                .map(Value::from)
+            OutputRef::parse(output)
                 .map_err(|error| error.to_string())
+                .and_then(|parsed| {
+                    Chain::for_output(&alert.publishers, parsed.service, parsed.descriptor)
+                        .publish(alert)
+                        .map(Value::from)
+                        .map_err(|error| error.to_string())
+                })
         } else {
             Err(format!(
                 "no such output {output} was configured for this alert (its outputs: {})",
