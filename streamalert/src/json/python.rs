@@ -8,7 +8,7 @@ use serde_json::{Map, Number, Value};
 use std::fmt::Write as _;
 
 /// Python's `repr()` of a string: single quotes, or double quotes when the text holds a single
-/// quote and no double quote; backslashes, that quote and control characters escaped.
+/// quote and no double quote; backslashes, that quote and non-printable characters escaped.
 ///
 /// ```
 /// use streamalert::json::py_repr;
@@ -17,30 +17,8 @@ use std::fmt::Write as _;
 /// assert_eq!(py_repr("a'b\"c\n"), r#"'a\'b"c\n'"#);
 /// ```
 pub fn py_repr(text: &str) -> String {
-    let quote = if text.contains('\'') && !text.contains('"') {
-        '"'
-    } else {
-        '\''
-    };
     let mut out = String::with_capacity(text.len() + 2);
-    out.push(quote);
-    for c in text.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if c == quote => {
-                out.push('\\');
-                out.push(c);
-            }
-            c if (c as u32) < 0x20 || c == '\u{7f}' => {
-                let _ = write!(out, "\\x{:02x}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push(quote);
+    write_str_repr(&mut out, text);
     out
 }
 
