@@ -811,17 +811,12 @@ impl Ledger for SqliteLedger {
 /// alerts left out).
 fn count(conn: &Connection, path: &Path) -> Result<LedgerCounts, LedgerError> {
     let mut counts = LedgerCounts::default();
-    let mut alerts = conn
-        .prepare_cached("SELECT status, COUNT(*) FROM alerts GROUP BY status")
-        .map_err(sql(path))?;
-    let rows = alerts
-        .query_map([], |row| {
-            Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?))
-        })
-        .map_err(sql(path))?;
-    for row in rows {
-        let (status, n) = row.map_err(sql(path))?;
-        let n = u64::try_from(n).unwrap_or_default();
+    let alerts = grouped_counts(
+        conn,
+        path,
+        "SELECT status, COUNT(*) FROM alerts GROUP BY status",
+    )?;
+    for (status, n) in alerts {
         match status.as_str() {
             "open" => counts.open_alerts = n,
             "complete" => counts.complete_alerts = n,
@@ -829,21 +824,13 @@ fn count(conn: &Connection, path: &Path) -> Result<LedgerCounts, LedgerError> {
             _ => counts.merged_alerts += n,
         }
     }
-    drop(alerts);
-    let mut deliveries = conn
-        .prepare_cached(
-            "SELECT d.state, COUNT(*) FROM deliveries d JOIN alerts a ON a.alert_id = d.alert_id
-             WHERE a.status IN ('open', 'complete') GROUP BY d.state",
-        )
-        .map_err(sql(path))?;
-    let rows = deliveries
-        .query_map([], |row| {
-            Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?))
-        })
-        .map_err(sql(path))?;
-    for row in rows {
-        let (state, n) = row.map_err(sql(path))?;
-        let n = u64::try_from(n).unwrap_or_default();
+    let deliveries = grouped_counts(
+        conn,
+        path,
+        "SELECT d.state, COUNT(*) FROM deliveries d JOIN alerts a ON a.alert_id = d.alert_id
+         WHERE a.status IN ('open', 'complete') GROUP BY d.state",
+    )?;
+    for (state, n) in deliveries {
         match state.as_str() {
             "sent" => counts.sent = n,
             "failed" => counts.failed = n,
@@ -852,6 +839,24 @@ fn count(conn: &Connection, path: &Path) -> Result<LedgerCounts, LedgerError> {
         }
     }
     Ok(counts)
+}
+
+/// The `(key, count)` rows of a `SELECT key, COUNT(*) … GROUP BY key` query.
+fn grouped_counts(
+    conn: &Connection,
+    path: &Path,
+    query: &str,
+) -> Result<Vec<(String, u64)>, LedgerError> {
+    conn.prepare_cached(query)
+        .and_then(|mut statement| {
+            statement
+                .query_map([], |row| {
+                    let n: i64 = row.get(1)?;
+                    Ok((row.get(0)?, u64::try_from(n).unwrap_or_default()))
+                })?
+                .collect()
+        })
+        .map_err(sql(path))
 }
 
 /// Inserts a new alert or folds what `new` says into the recorded one.
