@@ -242,3 +242,22 @@ fn is_field_name(text: &str) -> bool {
             .chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_output_with_a_mistake_keeps_a_companion_that_adds_nothing() {
+        let out = expand(quote! { service = "slack" }, quote! { pub struct MySlack; }).to_string();
+        assert!(out.contains("compile_error"), "{out}");
+        assert!(out.contains("OutputDecl for MySlack"), "{out}");
+        assert!(
+            out.contains("macro_rules ! __streamalert_output_slack"),
+            "{out}"
+        );
+        // Only in `SERVICE`: the companion's two arms add no `("slack" […])` entry.
+        assert_eq!(out.matches("\"slack\"").count(), 1, "{out}");
+        assert!(!out.contains("inventory"), "{out}");
+    }
+}

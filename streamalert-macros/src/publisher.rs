@@ -269,3 +269,18 @@ fn registered_name(publisher: &Publisher<'_>, ident: &syn::Ident) -> TokenStream
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_publisher_with_a_mistake_keeps_its_name_but_is_not_registered() {
+        let item = quote! { fn tidy(p: Publication) -> Publication { p } };
+        let out = expand(TokenStream::new(), item).to_string();
+        assert!(out.contains("compile_error"), "{out}");
+        assert!(out.contains("struct tidy"), "{out}");
+        assert!(out.contains("RegisteredPublisher for tidy"), "{out}");
+        assert!(!out.contains("inventory"), "{out}");
+    }
+}
