@@ -72,13 +72,10 @@ fn combine(errors: Vec<syn::Error>) -> Option<syn::Error> {
     })
 }
 
-/// The user's item followed by the errors, so the item keeps compiling (and IDEs keep working).
-pub(crate) fn with_errors(item: TokenStream, result: syn::Result<TokenStream>) -> TokenStream {
-    match result {
-        Ok(expanded) => expanded,
-        Err(errors) => {
-            let errors = errors.to_compile_error();
-            quote::quote! { #item #errors }
-        }
-    }
+/// What an attribute macro emits on error: the user's item unchanged (it keeps compiling and
+/// IDEs keep working), `stubs` for what other code names (so one mistake does not cascade into
+/// unrelated errors elsewhere), and the errors.
+pub(crate) fn fallback(item: TokenStream, stubs: TokenStream, errors: syn::Error) -> TokenStream {
+    let errors = errors.to_compile_error();
+    quote::quote! { #item #stubs #errors }
 }

@@ -5,7 +5,9 @@ mod args;
 mod builtin;
 mod ctxt;
 mod keys;
+mod kw;
 mod output;
+mod paths;
 mod publisher;
 mod rule;
 mod services;
@@ -100,6 +102,10 @@ pub fn publisher(args: TokenStream, item: TokenStream) -> TokenStream {
 /// a descriptor free of spaces and colons; every publisher-map key is an output of the rule or
 /// its service; every publisher path names a `#[publisher]`; the function's shape. All mistakes
 /// are reported in one build.
+///
+/// The check of the outputs goes through the crate's service table, so the crate root needs
+/// `streamalert::main!(…)` or `streamalert::services!(…)`; without one, rustc reports
+/// ``cannot find `__streamalert_services` in `crate` `` at the rule.
 #[proc_macro_attribute]
 pub fn rule(args: TokenStream, item: TokenStream) -> TokenStream {
     rule::expand(args.into(), item.into()).into()
@@ -111,6 +117,10 @@ pub fn rule(args: TokenStream, item: TokenStream) -> TokenStream {
 /// ```text
 /// streamalert::services!(crate::outputs::MyTicketing, ::shared_outputs::Splunk);
 /// ```
+///
+/// List each output type (or a `use` re-export of it; a `type` alias does not carry the
+/// companion macro). A path to a type without `#[output]` fails with "`X` is not a streamalert
+/// output", after rustc's own ``cannot find `X` in …`` for the companion macro.
 #[proc_macro]
 pub fn services(input: TokenStream) -> TokenStream {
     services::expand_services(input.into())

@@ -1,19 +1,42 @@
 //! `#[rule(logs = […], outputs = […], publishers = …, …)]` on a rule function.
+//!
+//! [`parse`] reads the arguments into a [`Rule`], [`validate`] records every mistake in a
+//! [`Ctxt`], and [`codegen`] turns a valid rule into its registration (thiserror's
+//! `expand.rs` shape).
 
 use crate::args::{doc_comment, parse_pairs, path_list, skip_value, string_list};
-use crate::ctxt::{Ctxt, with_errors};
-use crate::keys;
+use crate::ctxt::{Ctxt, fallback};
+use crate::paths::{PRIVATE, location, private_at, services_table};
+use crate::{keys, kw};
 use proc_macro2::{Span, TokenStream};
 use quote::{quote, quote_spanned};
 use syn::parse::ParseStream;
 use syn::spanned::Spanned;
 use syn::{LitInt, LitStr, Path, Token};
 
-const ARGUMENTS: &str = "`logs`, `datatypes`, `outputs`, `dynamic_outputs`, `publishers`, `matchers`, `req_subkeys`, `context`, `merge_by_keys`, `merge_window_mins`, `disabled`";
-
 pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
-    let result = expand_checked(args, item.clone());
-    with_errors(item, result)
+    let mut cx = Ctxt::default();
+    let args = parse_args(args, &mut cx);
+    let function: syn::ItemFn = match syn::parse2(item.clone()) {
+        Ok(function) => function,
+        Err(error) => return fallback(item, TokenStream::new(), cx.abort(error)),
+    };
+    let rule = Rule {
+        args,
+        function: &function,
+    };
+    validate(&rule, &mut cx);
+    match cx.check() {
+        Ok(()) => codegen(&rule, item),
+        // Nothing names a rule, so the function alone is the stub: calls to it still compile.
+        Err(errors) => fallback(item, TokenStream::new(), errors),
+    }
+}
+
+/// A rule: the arguments of `#[rule]` and the function they annotate.
+struct Rule<'a> {
+    args: Args,
+    function: &'a syn::ItemFn,
 }
 
 /// A rule's publishers as written: one path, a list, or a map of keys to one path or a list.
@@ -22,6 +45,7 @@ enum Publishers {
     Map(Vec<(LitStr, Vec<Path>)>),
 }
 
+/// The arguments of `#[rule]`, as written.
 #[derive(Default)]
 struct Args {
     logs: Option<Vec<LitStr>>,
@@ -46,43 +70,48 @@ fn parse_args(tokens: TokenStream, cx: &mut Ctxt) -> Args {
             cx.error_spanned_by(key, format!("`{name}` is set more than once"));
         }
         seen.push(name.clone());
-        if name == "disabled" {
+        if name == kw::DISABLED {
             args.disabled = true;
             return Ok(());
         }
-        if !ARGUMENTS.contains(&format!("`{name}`")) {
+        if !kw::RULE_ARGUMENTS.contains(&name.as_str()) {
             cx.error_spanned_by(
                 key,
-                format!("unknown argument `{name}` of `#[rule]`; expected one of: {ARGUMENTS}"),
+                format!(
+                    "unknown argument `{name}` of `#[rule]`; expected one of: {}",
+                    kw::quoted(kw::RULE_ARGUMENTS)
+                ),
             );
             return skip_value(input);
         }
         input.parse::<Token![=]>()?;
         match name.as_str() {
-            "logs" => args.logs = Some(string_list(input)?),
-            "datatypes" => args.datatypes = Some(string_list(input)?),
-            "outputs" => args.outputs = string_list(input)?,
-            "dynamic_outputs" => args.dynamic_outputs = path_list(input)?,
-            "matchers" => args.matchers = path_list(input)?,
-            "merge_by_keys" => args.merge_by_keys = string_list(input)?,
-            "merge_window_mins" => args.merge_window_mins = Some(input.parse()?),
-            "publishers" => args.publishers = Some(parse_publishers(input)?),
-            "req_subkeys" => args.req_subkeys = parse_req_subkeys(input)?,
-            "context" => {
-                let group: proc_macro2::Group = input.parse()?;
-                if group.delimiter() != proc_macro2::Delimiter::Brace {
-                    return Err(syn::Error::new(
-                        group.span(),
-                        "`context` is a JSON object: `context = { \"key\": value }`",
-                    ));
-                }
-                args.context = Some(quote! { #group });
-            }
+            kw::LOGS => args.logs = Some(string_list(input)?),
+            kw::DATATYPES => args.datatypes = Some(string_list(input)?),
+            kw::OUTPUTS => args.outputs = string_list(input)?,
+            kw::DYNAMIC_OUTPUTS => args.dynamic_outputs = path_list(input)?,
+            kw::MATCHERS => args.matchers = path_list(input)?,
+            kw::MERGE_BY_KEYS => args.merge_by_keys = string_list(input)?,
+            kw::MERGE_WINDOW_MINS => args.merge_window_mins = Some(input.parse()?),
+            kw::PUBLISHERS => args.publishers = Some(parse_publishers(input)?),
+            kw::REQ_SUBKEYS => args.req_subkeys = parse_req_subkeys(input)?,
+            kw::CONTEXT => args.context = Some(parse_context(input)?),
             _ => unreachable!("every listed argument is handled"),
         }
         Ok(())
     });
     args
+}
+
+fn parse_context(input: ParseStream<'_>) -> syn::Result<TokenStream> {
+    let group: proc_macro2::Group = input.parse()?;
+    if group.delimiter() != proc_macro2::Delimiter::Brace {
+        return Err(syn::Error::new(
+            group.span(),
+            "`context` is a JSON object: `context = { \"key\": value }`",
+        ));
+    }
+    Ok(quote! { #group })
 }
 
 fn parse_publishers(input: ParseStream<'_>) -> syn::Result<Publishers> {
@@ -128,13 +157,9 @@ fn parse_req_subkeys(input: ParseStream<'_>) -> syn::Result<Vec<(LitStr, Vec<Lit
     Ok(entries)
 }
 
-fn expand_checked(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
-    let mut cx = Ctxt::default();
-    let args = parse_args(args, &mut cx);
-    let function: syn::ItemFn = match syn::parse2(item.clone()) {
-        Ok(function) => function,
-        Err(error) => return Err(cx.abort(error)),
-    };
+/// Records every mistake of the arguments and of the function's shape.
+fn validate(rule: &Rule<'_>, cx: &mut Ctxt) {
+    let Rule { args, function } = rule;
     let sig = &function.sig;
     let ident = &sig.ident;
 
@@ -144,18 +169,16 @@ fn expand_checked(args: TokenStream, item: TokenStream) -> syn::Result<TokenStre
             format!("rule `{ident}` must declare `logs = [\"…\"]` or `datatypes = [\"…\"]` to say which records it applies to"),
         ));
     }
-    let mut outputs_seen: Vec<(String, String)> = Vec::new();
+    let mut outputs: Vec<(String, String)> = Vec::new();
     for output in &args.outputs {
         match keys::parse_output(&output.value()) {
-            Ok((service, descriptor)) => {
-                outputs_seen.push((service.to_owned(), descriptor.to_owned()))
-            }
+            Ok((service, descriptor)) => outputs.push((service.to_owned(), descriptor.to_owned())),
             Err(message) => cx.error_spanned_by(output, message),
         }
     }
     if let Some(Publishers::Map(entries)) = &args.publishers {
         for (key, _) in entries {
-            check_publisher_key(key, &outputs_seen, &mut cx);
+            check_publisher_key(key, &outputs, cx);
         }
     }
     if let Some(token) = &sig.asyncness {
@@ -185,112 +208,6 @@ fn expand_checked(args: TokenStream, item: TokenStream) -> syn::Result<TokenStre
             format!("rule `{ident}` takes a context but declares none; add `context = {{}}` (or a JSON object) to `#[rule]`"),
         );
     }
-    cx.check()?;
-
-    let name = ident.to_string();
-    let description =
-        doc_comment(&function.attrs).unwrap_or_else(|| "No rule description provided".to_owned());
-    let strings = |list: &[LitStr]| quote! { &[#(#list),*] };
-    let logs = match &args.logs {
-        Some(list) => {
-            let list = strings(list);
-            quote! { ::core::option::Option::Some(#list) }
-        }
-        None => quote! { ::core::option::Option::None },
-    };
-    let datatypes = strings(args.datatypes.as_deref().unwrap_or_default());
-    let outputs = strings(&args.outputs);
-    let merge_by_keys = strings(&args.merge_by_keys);
-    let merge_window_mins = args
-        .merge_window_mins
-        .as_ref()
-        .map_or_else(|| quote! { 0 }, |lit| quote! { #lit });
-    let disabled = args.disabled;
-    let func = if arity == 2 {
-        quote_spanned! {sig.span()=>
-            ::streamalert::__private::RuleFn::WithContext(|record, context| ::streamalert::__private::RuleOutcome::into_outcome(#ident(record, context)))
-        }
-    } else {
-        quote_spanned! {sig.span()=>
-            ::streamalert::__private::RuleFn::Record(|record| ::streamalert::__private::RuleOutcome::into_outcome(#ident(record)))
-        }
-    };
-    let matchers = args.matchers.iter().map(|path| {
-        quote_spanned! {path.span()=>
-            |record| ::streamalert::__private::RuleOutcome::into_outcome(#path(record))
-        }
-    });
-    let dynamic_outputs = args.dynamic_outputs.iter().map(|path| {
-        let name = path_text(path);
-        quote_spanned! {path.span()=>
-            ::streamalert::__private::DynamicOutput {
-                name: #name,
-                func: |record, context| ::streamalert::__private::call_dynamic_outputs(#path, record, context),
-            }
-        }
-    });
-    let req_subkeys = args
-        .req_subkeys
-        .iter()
-        .map(|(key, subkeys)| quote! { (#key, &[#(#subkeys),*]) });
-    let context = match &args.context {
-        Some(object) => quote! {
-            ::core::option::Option::Some(|| match ::streamalert::__private::serde_json::json!(#object) {
-                ::streamalert::__private::serde_json::Value::Object(map) => map,
-                _ => ::core::unreachable!("a braced JSON literal is an object"),
-            })
-        },
-        None => quote! { ::core::option::Option::None },
-    };
-    let publishers = match &args.publishers {
-        None => quote! { ::streamalert::__private::StaticPublishers::None },
-        Some(Publishers::List(paths)) => {
-            let names = paths.iter().map(publisher_name);
-            quote! { ::streamalert::__private::StaticPublishers::List(&[#(#names),*]) }
-        }
-        Some(Publishers::Map(entries)) => {
-            let entries = entries.iter().map(|(key, paths)| {
-                let names = paths.iter().map(publisher_name);
-                quote! { (#key, &[#(#names),*]) }
-            });
-            quote! { ::streamalert::__private::StaticPublishers::Map(&[#(#entries),*]) }
-        }
-    };
-    let check = if args.outputs.is_empty() {
-        TokenStream::new()
-    } else {
-        let outputs = &args.outputs;
-        quote! { crate::__streamalert_services! { rule [ #(#outputs)* ] } }
-    };
-    Ok(quote! {
-        #item
-        const _: () = {
-            ::streamalert::__private::inventory::submit! {
-                ::streamalert::__private::Rule {
-                    name: #name,
-                    description: #description,
-                    logs: #logs,
-                    datatypes: #datatypes,
-                    outputs: #outputs,
-                    dynamic_outputs: &[#(#dynamic_outputs),*],
-                    matchers: &[#(#matchers),*],
-                    req_subkeys: &[#(#req_subkeys),*],
-                    publishers: #publishers,
-                    context: #context,
-                    merge_by_keys: #merge_by_keys,
-                    merge_window_mins: #merge_window_mins,
-                    disabled: #disabled,
-                    func: #func,
-                    location: ::streamalert::__private::Location { file: ::core::file!(), line: ::core::line!() },
-                }
-            }
-        };
-        #check
-    })
-}
-
-fn publisher_name(path: &Path) -> TokenStream {
-    quote_spanned! {path.span()=> <#path as ::streamalert::__private::RegisteredPublisher>::NAME }
 }
 
 /// A publisher-map key must be one of the rule's outputs or the service of one.
@@ -324,6 +241,125 @@ fn check_publisher_key(key: &LitStr, outputs: &[(String, String)], cx: &mut Ctxt
         key,
         format!("publisher key \"{text}\" matches no output of this rule{hint} ({listed}; a key is an output or its service)"),
     );
+}
+
+/// The function unchanged, its `inventory` registration, and the check of its outputs
+/// against the crate's service table. Only called on a rule [`validate`] accepted.
+fn codegen(rule: &Rule<'_>, item: TokenStream) -> TokenStream {
+    let Rule { args, function } = rule;
+    let sig = &function.sig;
+    let ident = &sig.ident;
+    let name = ident.to_string();
+    let description =
+        doc_comment(&function.attrs).unwrap_or_else(|| "No rule description provided".to_owned());
+    let strings = |list: &[LitStr]| quote! { &[#(#list),*] };
+    let logs = match &args.logs {
+        Some(list) => {
+            let list = strings(list);
+            quote! { ::core::option::Option::Some(#list) }
+        }
+        None => quote! { ::core::option::Option::None },
+    };
+    let datatypes = strings(args.datatypes.as_deref().unwrap_or_default());
+    let outputs = strings(&args.outputs);
+    let merge_by_keys = strings(&args.merge_by_keys);
+    let merge_window_mins = args
+        .merge_window_mins
+        .as_ref()
+        .map_or_else(|| quote! { 0 }, |lit| quote! { #lit });
+    let disabled = args.disabled;
+    let at_sig = private_at(sig.span());
+    let func = if sig.inputs.len() == 2 {
+        quote_spanned! {sig.span()=>
+            #at_sig::RuleFn::WithContext(|record, context| #at_sig::RuleOutcome::into_outcome(#ident(record, context)))
+        }
+    } else {
+        quote_spanned! {sig.span()=>
+            #at_sig::RuleFn::Record(|record| #at_sig::RuleOutcome::into_outcome(#ident(record)))
+        }
+    };
+    let matchers = args.matchers.iter().map(|path| {
+        let at_path = private_at(path.span());
+        quote_spanned! {path.span()=>
+            |record| #at_path::RuleOutcome::into_outcome(#path(record))
+        }
+    });
+    let dynamic_outputs = args.dynamic_outputs.iter().map(|path| {
+        let name = path_text(path);
+        let at_path = private_at(path.span());
+        quote_spanned! {path.span()=>
+            #at_path::DynamicOutput {
+                name: #name,
+                func: |record, context| #at_path::call_dynamic_outputs(#path, record, context),
+            }
+        }
+    });
+    let req_subkeys = args
+        .req_subkeys
+        .iter()
+        .map(|(key, subkeys)| quote! { (#key, &[#(#subkeys),*]) });
+    let context = match &args.context {
+        Some(object) => quote! {
+            ::core::option::Option::Some(|| match #PRIVATE::serde_json::json!(#object) {
+                #PRIVATE::serde_json::Value::Object(map) => map,
+                _ => ::core::unreachable!("a braced JSON literal is an object"),
+            })
+        },
+        None => quote! { ::core::option::Option::None },
+    };
+    let publishers = match &args.publishers {
+        None => quote! { #PRIVATE::StaticPublishers::None },
+        Some(Publishers::List(paths)) => {
+            let names = paths.iter().map(publisher_name);
+            quote! { #PRIVATE::StaticPublishers::List(&[#(#names),*]) }
+        }
+        Some(Publishers::Map(entries)) => {
+            let entries = entries.iter().map(|(key, paths)| {
+                let names = paths.iter().map(publisher_name);
+                quote! { (#key, &[#(#names),*]) }
+            });
+            quote! { #PRIVATE::StaticPublishers::Map(&[#(#entries),*]) }
+        }
+    };
+    let check = if args.outputs.is_empty() {
+        TokenStream::new()
+    } else {
+        let table = services_table();
+        let outputs = &args.outputs;
+        let kind = syn::Ident::new(kw::RULE, Span::call_site());
+        quote! { #table! { #kind [ #(#outputs)* ] } }
+    };
+    let location = location(Span::call_site());
+    quote! {
+        #item
+        const _: () = {
+            #PRIVATE::inventory::submit! {
+                #PRIVATE::Rule {
+                    name: #name,
+                    description: #description,
+                    logs: #logs,
+                    datatypes: #datatypes,
+                    outputs: #outputs,
+                    dynamic_outputs: &[#(#dynamic_outputs),*],
+                    matchers: &[#(#matchers),*],
+                    req_subkeys: &[#(#req_subkeys),*],
+                    publishers: #publishers,
+                    context: #context,
+                    merge_by_keys: #merge_by_keys,
+                    merge_window_mins: #merge_window_mins,
+                    disabled: #disabled,
+                    func: #func,
+                    location: #location,
+                }
+            }
+        };
+        #check
+    }
+}
+
+fn publisher_name(path: &Path) -> TokenStream {
+    let at_path = private_at(path.span());
+    quote_spanned! {path.span()=> <#path as #at_path::RegisteredPublisher>::NAME }
 }
 
 /// A path as written, without the spaces `to_string` puts around `::`: `teams::owner`.

@@ -8,27 +8,31 @@
 
 use crate::builtin;
 use crate::ctxt::Ctxt;
-use crate::keys;
+use crate::paths::{PRIVATE, private_at};
 use crate::suggest::closest;
+use crate::{keys, kw};
 use proc_macro2::TokenStream;
-use quote::quote;
+use quote::{quote, quote_spanned};
 use syn::parse::{Parse, ParseStream};
 use syn::punctuated::Punctuated;
+use syn::spanned::Spanned;
 use syn::{Ident, LitStr, Token};
 
-/// `services!(path, …)`
+/// `services!(path, …)`: asserts each path names an output, then calls the first one's
+/// companion macro, which starts the chain.
 pub(crate) fn expand_services(input: TokenStream) -> syn::Result<TokenStream> {
     let paths =
         syn::parse::Parser::parse2(Punctuated::<syn::Path, Token![,]>::parse_terminated, input)?;
     let mut paths = paths.into_iter();
     let Some(first) = paths.next() else {
-        return Ok(quote! { ::streamalert::__private::__service_table! {} });
+        return Ok(quote! { #PRIVATE::__service_table! {} });
     };
     let rest: Vec<_> = paths.collect();
     let all = std::iter::once(&first).chain(&rest);
     let checks = all.map(|path| {
-        quote::quote_spanned! {syn::spanned::Spanned::span(path)=>
-            let _ = <#path as ::streamalert::__private::OutputDecl>::SERVICE;
+        let private = private_at(path.span());
+        quote_spanned! {path.span()=>
+            let _ = <#path as #private::OutputDecl>::SERVICE;
         }
     });
     Ok(quote! {
@@ -73,6 +77,13 @@ fn parse_entries(input: ParseStream<'_>) -> syn::Result<Vec<Entry>> {
 pub(crate) fn expand_table(input: TokenStream) -> syn::Result<TokenStream> {
     let entries = syn::parse::Parser::parse2(parse_entries, input)?;
     let mut cx = Ctxt::default();
+    validate_table(&entries, &mut cx);
+    cx.check()?;
+    Ok(table_codegen(&entries))
+}
+
+/// A custom service is not built in and is declared once.
+fn validate_table(entries: &[Entry], cx: &mut Ctxt) {
     for (i, entry) in entries.iter().enumerate() {
         let name = entry.service.value();
         if builtin::fields(&name).is_some() {
@@ -91,21 +102,25 @@ pub(crate) fn expand_table(input: TokenStream) -> syn::Result<TokenStream> {
             );
         }
     }
-    cx.check()?;
+}
+
+/// `crate::__streamalert_services!`: hands the table and the caller's literals to
+/// `__check_refs!`.
+fn table_codegen(entries: &[Entry]) -> TokenStream {
     let rows = entries
         .iter()
         .map(|Entry { service, fields }| quote! { (#service [#(#fields)*]) });
-    Ok(quote! {
+    quote! {
         #[doc(hidden)]
         macro_rules! __streamalert_service_table {
             ($($refs:tt)*) => {
-                ::streamalert::__private::__check_refs! { [ #(#rows)* ] $($refs)* }
+                #PRIVATE::__check_refs! { [ #(#rows)* ] $($refs)* }
             };
         }
         #[doc(hidden)]
         #[allow(unused_imports)]
         pub(crate) use __streamalert_service_table as __streamalert_services;
-    })
+    }
 }
 
 /// What a `#[rule]` or `#[publisher]` hands to the table for checking.
@@ -135,9 +150,17 @@ impl Parse for References {
     }
 }
 
-/// `__check_refs!{ [table] rule ["svc:desc" …] }` or `… publisher ["@svc.field" …]`.
+/// `__check_refs!{ [table] rule ["svc:desc" …] }` or `… publisher ["@svc.field" …]`: expands to
+/// nothing, or to the errors.
 pub(crate) fn expand_check(input: TokenStream) -> syn::Result<TokenStream> {
     let refs: References = syn::parse2(input)?;
+    let mut cx = Ctxt::default();
+    validate_references(&refs, &mut cx);
+    cx.check().map(|()| TokenStream::new())
+}
+
+/// Every service a literal names is in the table, and (for a publication key) so is its field.
+fn validate_references(refs: &References, cx: &mut Ctxt) {
     let custom: Vec<(String, Vec<String>)> = refs
         .custom
         .iter()
@@ -149,8 +172,7 @@ pub(crate) fn expand_check(input: TokenStream) -> syn::Result<TokenStream> {
         })
         .collect();
     let table = Table { custom: &custom };
-    let mut cx = Ctxt::default();
-    let is_rule = refs.kind == "rule";
+    let is_rule = refs.kind == kw::RULE;
     for literal in &refs.literals {
         let text = literal.value();
         let parsed = if is_rule {
@@ -170,7 +192,6 @@ pub(crate) fn expand_check(input: TokenStream) -> syn::Result<TokenStream> {
             Some(_) => {}
         }
     }
-    cx.check().map(|()| TokenStream::new())
 }
 
 struct Table<'a> {
