@@ -104,7 +104,7 @@ pub enum OutputAction {
         output: String,
     },
     /// Write a file to fill in for `set-from-file`: each service's properties with their
-    /// descriptions and forbidden characters.
+    /// descriptions and forbidden characters (created with mode 0600: it will hold secrets).
     GenerateSkeleton {
         /// The services (default: every service of this binary).
         #[arg(long, num_args = 1.., value_name = "SERVICE")]
@@ -1033,9 +1033,12 @@ fn generate_skeleton(
         doc.insert(service.clone(), Value::Array(vec![Value::Object(entry)]));
     }
     let text = PythonJson::pretty(2).sort_keys().dump(&Value::Object(doc));
-    std::fs::write(file, text).map_err(|e| OutputError::File {
-        path: file.to_owned(),
-        message: format!("cannot write: {e}"),
+    // The user fills it with secrets: readable by the owner only (0600).
+    crate::atomic_write::write_atomically(file, text.as_bytes(), 0o600).map_err(|e| {
+        OutputError::File {
+            path: file.to_owned(),
+            message: format!("cannot write: {e}"),
+        }
     })?;
     writeln!(
         cx.out,
