@@ -220,6 +220,13 @@ impl OutputsConfig {
     }
 }
 
+/// The environment variable naming the configuration directory: the default of `--config`,
+/// and where the Lambda function finds its configuration.
+pub const CONFIG_DIR_ENV: &str = "STREAMALERT_CONFIG";
+
+/// The configuration directory when neither `--config` nor [`CONFIG_DIR_ENV`] names one.
+pub const DEFAULT_CONFIG_DIR: &str = "conf";
+
 /// The name of the processor settings file in the configuration directory.
 pub const PROCESSOR_SETTINGS_FILE: &str = "processor.json";
 

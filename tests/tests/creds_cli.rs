@@ -291,3 +291,43 @@ fn output_set_warns_when_git_would_commit_the_key_file() {
     let stderr = set_from_file_with_key_file(dir.path());
     assert!(!stderr.contains("warning"), "{stderr}");
 }
+
+/// Log lines of `output set-from-file` on a terminal (the key file's creation is logged), with
+/// `NO_COLOR` set to `no_color` or unset.
+fn logs_on_a_terminal(no_color: Option<&str>) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("conf")).unwrap();
+    std::fs::write(
+        dir.path().join("batch.json"),
+        r#"{"pagerduty-v2": [{"descriptor": "oncall", "routing_key": "r0ut1ng-k3y"}]}"#,
+    )
+    .unwrap();
+    let mut command = Command::new(BIN);
+    command
+        .current_dir(dir.path())
+        .args(["output", "set-from-file", "batch.json", "--config", "conf"])
+        .env_remove(KEY_ENV)
+        .env("RUST_LOG", "info");
+    match no_color {
+        Some(value) => command.env("NO_COLOR", value),
+        None => command.env_remove("NO_COLOR"),
+    };
+    let mut session = spawn_command(command, Some(GUARD_MS)).unwrap();
+    let transcript = session.exp_eof().unwrap();
+    assert!(
+        transcript.contains("created the credential key file"),
+        "{transcript}"
+    );
+    transcript
+}
+
+#[test]
+fn no_color_turns_off_the_colors_of_logs_on_a_terminal() {
+    assert!(logs_on_a_terminal(None).contains('\x1b'), "colored");
+    assert!(
+        logs_on_a_terminal(Some("")).contains('\x1b'),
+        "empty: unset"
+    );
+    let plain = logs_on_a_terminal(Some("1"));
+    assert!(!plain.contains('\x1b'), "{plain:?}");
+}
