@@ -142,7 +142,7 @@ pub fn main(input: TokenStream) -> TokenStream {
     quote::quote! {
         #table
         fn main() -> ::std::process::ExitCode {
-            ::streamalert::cli::run()
+            ::streamalert::cli::run_with_version(::core::env!("CARGO_PKG_VERSION"))
         }
     }
     .into()

@@ -220,6 +220,13 @@ impl OutputsConfig {
     }
 }
 
+/// The environment variable naming the configuration directory: the default of `--config`,
+/// and where the Lambda function finds its configuration.
+pub const CONFIG_DIR_ENV: &str = "STREAMALERT_CONFIG";
+
+/// The configuration directory when neither `--config` nor [`CONFIG_DIR_ENV`] names one.
+pub const DEFAULT_CONFIG_DIR: &str = "conf";
+
 /// The name of the processor settings file in the configuration directory.
 pub const PROCESSOR_SETTINGS_FILE: &str = "processor.json";
 
@@ -373,37 +380,55 @@ impl ProcessorSettings {
                 format!("{message} (expected {EXPECTED_SETTINGS})"),
             )
         })?;
-        if settings.concurrency == 0 {
-            return Err(invalid(
-                locate(text, "concurrency"),
+        // (the field's name in messages, its key in the text, its value, lowest, highest)
+        let count = |n: usize| u64::try_from(n).unwrap_or(u64::MAX);
+        let bounded = [
+            (
+                "concurrency",
+                count(settings.concurrency),
+                1,
+                Some(MAX_CONCURRENCY),
+            ),
+            (
+                "dispatch_timeout_secs",
+                settings.dispatch_timeout_secs,
+                1,
+                Some(MAX_WAIT_SECS),
+            ),
+            (
+                "shutdown_grace_secs",
+                settings.shutdown_grace_secs,
                 0,
-                "`concurrency` must be at least 1".into(),
-            ));
-        }
-        if settings.dispatch_timeout_secs == 0 {
-            return Err(invalid(
-                locate(text, "dispatch_timeout_secs"),
+                Some(MAX_WAIT_SECS),
+            ),
+            (
+                "ledger.lock_timeout_secs",
+                settings.ledger.lock_timeout_secs,
                 0,
-                "`dispatch_timeout_secs` must be at least 1".into(),
-            ));
-        }
-        if settings.max_attempts == 0 {
-            return Err(invalid(
-                locate(text, "max_attempts"),
-                0,
-                "`max_attempts` must be at least 1".into(),
-            ));
-        }
-        if let Some((service, _)) = settings
-            .max_attempts_by_service
-            .iter()
-            .find(|(_, n)| **n == 0)
-        {
-            return Err(invalid(
-                locate(text, service),
-                0,
-                format!("`max_attempts_by_service.{service}` must be at least 1"),
-            ));
+                Some(MAX_LOCK_TIMEOUT_SECS),
+            ),
+            ("max_attempts", u64::from(settings.max_attempts), 1, None),
+        ]
+        .map(|(name, value, low, high)| {
+            let key = name.rsplit('.').next().unwrap_or(name);
+            (name.to_owned(), key, value, low, high)
+        });
+        let by_service = settings.max_attempts_by_service.iter().map(|(service, n)| {
+            let name = format!("max_attempts_by_service.{service}");
+            (name, service.as_str(), u64::from(*n), 1, None)
+        });
+        for (name, key, value, low, high) in bounded.into_iter().chain(by_service) {
+            if value < low || high.is_some_and(|high| value > high) {
+                let allowed = match high {
+                    Some(high) => format!("from {low} to {high}"),
+                    None => format!("at least {low}"),
+                };
+                return Err(invalid(
+                    locate(text, key),
+                    0,
+                    format!("`{name}` is {value}; it must be {allowed}"),
+                ));
+            }
         }
         Ok(settings)
     }
@@ -443,7 +468,116 @@ impl ProcessorSettings {
     }
 }
 
-const EXPECTED_SETTINGS: &str = "an object with optional \"concurrency\" (integer >= 1), \
-\"dispatch_timeout_secs\" (integer >= 1), \"shutdown_grace_secs\" (integer), \"ledger\" ({\"path\": string, \
-\"synchronous\": \"normal\" or \"full\", \"lock_timeout_secs\": integer, \"retention_days\": integer}), \"max_attempts\" \
+/// The most alerts `concurrency` may put in flight at once.
+pub const MAX_CONCURRENCY: u64 = 10_000;
+/// The longest `dispatch_timeout_secs` and `shutdown_grace_secs`: one day.
+pub const MAX_WAIT_SECS: u64 = 86_400;
+/// The longest `ledger.lock_timeout_secs`: SQLite takes its busy timeout as an `i32` of
+/// milliseconds (2,147,483 s, about 24 days).
+pub const MAX_LOCK_TIMEOUT_SECS: u64 = i32::MAX as u64 / 1000;
+
+const EXPECTED_SETTINGS: &str = "an object with optional \"concurrency\" (1 to 10000), \
+\"dispatch_timeout_secs\" (1 to 86400), \"shutdown_grace_secs\" (0 to 86400), \"ledger\" ({\"path\": string, \
+\"synchronous\": \"normal\" or \"full\", \"lock_timeout_secs\": 0 to 2147483, \"retention_days\": integer}), \"max_attempts\" \
 (integer >= 1) and \"max_attempts_by_service\" ({\"<service>\": integer >= 1})";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The error for `processor.json` text `json`.
+    fn refused(json: &str) -> String {
+        ProcessorSettings::from_json(json).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn concurrency_is_from_1_to_10000() {
+        assert_eq!(
+            refused(r#"{"concurrency": 0}"#),
+            "<inline>:1:0: `concurrency` is 0; it must be from 1 to 10000"
+        );
+        assert_eq!(
+            refused("{\n\"concurrency\": 10001}"),
+            "<inline>:2:0: `concurrency` is 10001; it must be from 1 to 10000"
+        );
+        assert!(
+            refused("{\"concurrency\": 18446744073709551615}").contains("is 18446744073709551615;")
+        );
+        assert_eq!(
+            ProcessorSettings::from_json(r#"{"concurrency": 10000}"#)
+                .unwrap()
+                .concurrency,
+            10_000
+        );
+    }
+
+    #[test]
+    fn dispatch_timeout_is_from_1_second_to_a_day() {
+        assert!(
+            refused(r#"{"dispatch_timeout_secs": 0}"#)
+                .ends_with("`dispatch_timeout_secs` is 0; it must be from 1 to 86400")
+        );
+        assert!(
+            refused(r#"{"dispatch_timeout_secs": 86401}"#)
+                .ends_with("`dispatch_timeout_secs` is 86401; it must be from 1 to 86400")
+        );
+        assert!(ProcessorSettings::from_json(r#"{"dispatch_timeout_secs": 86400}"#).is_ok());
+    }
+
+    #[test]
+    fn shutdown_grace_of_0_means_no_wait_and_is_at_most_a_day() {
+        let settings = ProcessorSettings::from_json(r#"{"shutdown_grace_secs": 0}"#).unwrap();
+        assert!(settings.shutdown_grace().is_zero());
+        assert!(
+            refused(r#"{"shutdown_grace_secs": 86401}"#)
+                .ends_with("`shutdown_grace_secs` is 86401; it must be from 0 to 86400")
+        );
+    }
+
+    #[test]
+    fn lock_timeout_fits_sqlites_busy_timeout() {
+        assert!(
+            refused(r#"{"ledger": {"lock_timeout_secs": 2147484}}"#)
+                .ends_with("`ledger.lock_timeout_secs` is 2147484; it must be from 0 to 2147483")
+        );
+        let settings =
+            ProcessorSettings::from_json(r#"{"ledger": {"lock_timeout_secs": 2147483}}"#).unwrap();
+        // The longest accepted timeout is one SQLite accepts (rusqlite panics past i32::MAX ms).
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = LedgerSettings {
+            path: dir.path().join("ledger.sqlite3"),
+            ..settings.ledger
+        };
+        assert!(crate::ledger::SqliteLedger::open(&ledger).is_ok());
+        assert!(ProcessorSettings::from_json(r#"{"ledger": {"lock_timeout_secs": 0}}"#).is_ok());
+    }
+
+    #[test]
+    fn max_attempts_are_at_least_1() {
+        assert!(
+            refused(r#"{"max_attempts": 0}"#)
+                .ends_with("`max_attempts` is 0; it must be at least 1")
+        );
+        assert_eq!(
+            refused("{\"max_attempts_by_service\": {\n\"slack\": 0}}"),
+            "<inline>:2:0: `max_attempts_by_service.slack` is 0; it must be at least 1"
+        );
+    }
+
+    #[test]
+    fn load_names_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join(PROCESSOR_SETTINGS_FILE),
+            r#"{"concurrency": 0}"#,
+        )
+        .unwrap();
+        let err = ProcessorSettings::load_from_dir(dir.path())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with(&dir.path().join("processor.json").display().to_string()),
+            "{err}"
+        );
+    }
+}

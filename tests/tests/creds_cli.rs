@@ -236,3 +236,98 @@ async fn the_key_can_come_from_the_environment_and_a_bad_one_is_refused() {
     let stored = store.load("pagerduty-v2", "oncall").await.unwrap().unwrap();
     assert_eq!(stored.expose_secret(), r#"{"routing_key": "r0ut1ng-k3y"}"#);
 }
+
+/// `output set-from-file` in `dir` with the key file of the local store (no key in the
+/// environment); its standard error.
+fn set_from_file_with_key_file(dir: &Path) -> String {
+    std::fs::create_dir_all(dir.join("conf")).unwrap();
+    std::fs::write(
+        dir.join("batch.json"),
+        r#"{"pagerduty-v2": [{"descriptor": "oncall", "routing_key": "r0ut1ng-k3y"}]}"#,
+    )
+    .unwrap();
+    let run = Command::new(BIN)
+        .current_dir(dir)
+        .args([
+            "output",
+            "set-from-file",
+            "batch.json",
+            "--update",
+            "--config",
+            "conf",
+        ])
+        .env_remove(KEY_ENV)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr).into_owned();
+    assert!(run.status.success(), "{stderr}");
+    assert!(dir.join("streamalert-credentials/key").is_file());
+    stderr
+}
+
+#[test]
+fn output_set_warns_when_git_would_commit_the_key_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let git = |args: &[&str]| {
+        let status = Command::new("git")
+            .args(args)
+            .current_dir(dir.path())
+            .status()
+            .unwrap();
+        assert!(status.success());
+    };
+    let warning = "warning: the credential key file streamalert-credentials/key is inside a git \
+                   work tree that does not ignore it";
+
+    // Outside a work tree: nothing to warn about.
+    let stderr = set_from_file_with_key_file(dir.path());
+    assert!(!stderr.contains("warning"), "{stderr}");
+
+    git(&["init", "-q"]);
+    let stderr = set_from_file_with_key_file(dir.path());
+    assert!(stderr.contains(warning), "{stderr}");
+
+    std::fs::write(dir.path().join(".gitignore"), "streamalert-credentials/\n").unwrap();
+    let stderr = set_from_file_with_key_file(dir.path());
+    assert!(!stderr.contains("warning"), "{stderr}");
+}
+
+/// Log lines of `output set-from-file` on a terminal (the key file's creation is logged), with
+/// `NO_COLOR` set to `no_color` or unset.
+fn logs_on_a_terminal(no_color: Option<&str>) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("conf")).unwrap();
+    std::fs::write(
+        dir.path().join("batch.json"),
+        r#"{"pagerduty-v2": [{"descriptor": "oncall", "routing_key": "r0ut1ng-k3y"}]}"#,
+    )
+    .unwrap();
+    let mut command = Command::new(BIN);
+    command
+        .current_dir(dir.path())
+        .args(["output", "set-from-file", "batch.json", "--config", "conf"])
+        .env_remove(KEY_ENV)
+        .env("RUST_LOG", "info");
+    match no_color {
+        Some(value) => command.env("NO_COLOR", value),
+        None => command.env_remove("NO_COLOR"),
+    };
+    let mut session = spawn_command(command, Some(GUARD_MS)).unwrap();
+    let transcript = session.exp_eof().unwrap();
+    assert!(
+        transcript.contains("created the credential key file"),
+        "{transcript}"
+    );
+    transcript
+}
+
+#[test]
+fn no_color_turns_off_the_colors_of_logs_on_a_terminal() {
+    assert!(logs_on_a_terminal(None).contains('\x1b'), "colored");
+    assert!(
+        logs_on_a_terminal(Some("")).contains('\x1b'),
+        "empty: unset"
+    );
+    let plain = logs_on_a_terminal(Some("1"));
+    assert!(!plain.contains('\x1b'), "{plain:?}");
+}

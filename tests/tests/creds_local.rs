@@ -1199,6 +1199,26 @@ async fn generate_skeleton_writes_each_property_with_its_restrictions() {
     );
 }
 
+#[tokio::test]
+async fn generate_skeleton_creates_the_file_readable_by_the_owner_only() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = tempfile::tempdir().unwrap();
+    let store = store_in(dir.path());
+    let fresh = dir.path().join("fresh.json");
+    let existing = dir.path().join("existing.json");
+    std::fs::write(&existing, "{}").unwrap();
+    std::fs::set_permissions(&existing, std::fs::Permissions::from_mode(0o644)).unwrap();
+    for file in [fresh, existing] {
+        let action = OutputAction::GenerateSkeleton {
+            services: vec!["slack".into()],
+            file: file.clone(),
+        };
+        run(dir.path(), &store, action, &[]).await.result.unwrap();
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{}: {mode:o}", file.display());
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // No secret in logs or errors
 

@@ -204,7 +204,7 @@ fn every_problem_is_reported_at_once() {
     assert_eq!(code, Some(1));
     assert_eq!(problems.len(), 4, "{problems:#?}");
     assert!(
-        problems[0].contains("`concurrency` must be at least 1"),
+        problems[0].contains("`concurrency` is 0; it must be from 1 to 10000"),
         "{problems:#?}"
     );
 }

@@ -548,3 +548,40 @@ fn a_directory_as_input_is_named_as_such_not_counted_as_a_malformed_line() {
         "no summary of a run that read nothing: {stderr}"
     );
 }
+
+#[test]
+fn version_names_the_binary_and_streamalert() {
+    let run = quickstart(&example_dir(), &["--version"]);
+    assert!(run.status.success());
+    let out = String::from_utf8_lossy(&run.stdout);
+    // The quickstart's own version (expanded in its crate by `streamalert::main!()`), then
+    // streamalert's.
+    let expected = format!("quickstart {} (streamalert ", env!("CARGO_PKG_VERSION"));
+    assert!(out.starts_with(&expected), "{out}");
+}
+
+#[test]
+fn streamalert_config_is_the_default_of_config() {
+    let workdir = tempfile::tempdir().expect("a temporary directory");
+    let run = |config: Option<&Path>| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_quickstart"));
+        command.current_dir(workdir.path()).arg("validate");
+        match config {
+            Some(dir) => command.env("STREAMALERT_CONFIG", dir),
+            None => command.env_remove("STREAMALERT_CONFIG"),
+        };
+        command.output().expect("the quickstart binary runs")
+    };
+    let found = run(Some(&example_dir().join("conf")));
+    assert!(
+        found.status.success(),
+        "{}",
+        String::from_utf8_lossy(&found.stderr)
+    );
+    assert!(String::from_utf8_lossy(&found.stdout).starts_with("ok: 3 rules"));
+    // Without it: ./conf, which this directory does not have.
+    let missing = run(None);
+    assert_eq!(missing.status.code(), Some(1));
+    let out = String::from_utf8_lossy(&missing.stdout);
+    assert!(out.contains("conf/outputs.json"), "{out}");
+}

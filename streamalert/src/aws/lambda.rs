@@ -95,8 +95,10 @@ pub fn run() -> ExitCode {
 /// # }
 /// ```
 pub async fn processor_from_env() -> Result<Processor, String> {
-    let dir =
-        std::env::var_os("STREAMALERT_CONFIG").map_or_else(|| PathBuf::from("conf"), PathBuf::from);
+    let dir = std::env::var_os(crate::config::CONFIG_DIR_ENV).map_or_else(
+        || PathBuf::from(crate::config::DEFAULT_CONFIG_DIR),
+        PathBuf::from,
+    );
     let mut config = OutputsConfig::load(&dir.join("outputs.json")).map_err(|e| e.to_string())?;
     let settings = ProcessorSettings::load_from_dir(&dir).map_err(|e| e.to_string())?;
     let retention =

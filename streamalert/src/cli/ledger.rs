@@ -36,7 +36,7 @@ it and exits with status 1 while any is left.";
 #[derive(Debug, Args)]
 pub(super) struct LedgerArgs {
     /// The configuration directory (its processor.json names the ledger).
-    #[arg(long, value_name = "DIR", default_value = "conf", global = true)]
+    #[arg(long, value_name = "DIR", env = crate::config::CONFIG_DIR_ENV, default_value = crate::config::DEFAULT_CONFIG_DIR, global = true)]
     config: PathBuf,
     /// The ledger file to use instead of processor.json's ledger.path.
     #[arg(long, value_name = "FILE", global = true)]

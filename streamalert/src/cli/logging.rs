@@ -42,10 +42,19 @@ pub(super) fn init_logging(format: LogFormat) {
     // A second call in one process (tests) keeps the first subscriber.
     let _ = match format {
         LogFormat::Text => builder
-            .with_ansi(std::io::stderr().is_terminal())
+            .with_ansi(colors(
+                std::io::stderr().is_terminal(),
+                std::env::var_os("NO_COLOR"),
+            ))
             .try_init(),
         LogFormat::Json => builder.json().with_current_span(true).try_init(),
     };
+}
+
+/// Whether text logs are coloured: on a terminal, unless `NO_COLOR` is set and not empty
+/// (<https://no-color.org>).
+fn colors(terminal: bool, no_color: Option<std::ffi::OsString>) -> bool {
+    terminal && no_color.is_none_or(|value| value.is_empty())
 }
 
 /// True when logs are JSON: the summary is then a log event too.
@@ -92,5 +101,18 @@ impl Drop for Progress {
                 *slot = None;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::colors;
+
+    #[test]
+    fn colors_only_on_a_terminal_without_a_non_empty_no_color() {
+        assert!(colors(true, None));
+        assert!(colors(true, Some("".into())), "an empty NO_COLOR is unset");
+        assert!(!colors(true, Some("1".into())));
+        assert!(!colors(false, None));
     }
 }

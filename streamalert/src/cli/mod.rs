@@ -26,7 +26,7 @@ const ABOUT: &str = "A StreamAlert alert processor: evaluates rules on records, 
 outputs and records every delivery in a ledger, so nothing is lost and nothing is sent twice.";
 
 const AFTER_HELP: &str = "\
-Configuration (the --config directory, default ./conf):
+Configuration (the --config directory, default $STREAMALERT_CONFIG, else ./conf):
   outputs.json    the configured outputs, in StreamAlert's format, e.g.
                   {\"file\": {\"alerts\": \"out/alerts.jsonl\"}, \"stdout\": [\"console\"]}
   processor.json  optional settings (defaults shown):
@@ -58,8 +58,8 @@ Typical use:
   <binary> retry --config conf          (periodically: resends failures, merges alerts)
   <binary> ledger status --config conf  (the backlog; also list, show, replay, prune)
 
-Logs go to standard error; filter them with RUST_LOG (e.g. RUST_LOG=debug, or
-RUST_LOG=warn,streamalert=debug). Exit status: 0 on success, 1 when anything failed
+Logs go to standard error, coloured on a terminal unless NO_COLOR is set (not empty); filter
+them with RUST_LOG (e.g. RUST_LOG=debug, or RUST_LOG=warn,streamalert=debug). Exit status: 0 on success, 1 when anything failed
 (a malformed line, a failed delivery, a problem found), 2 for a usage error.";
 
 const PROCESS_HELP: &str = "\
@@ -145,7 +145,7 @@ per-rule pass/fail report with a diff for every failure; exit status 1 on any fa
 
 /// The command line.
 #[derive(Debug, Parser)]
-#[command(about = ABOUT, after_help = AFTER_HELP, disable_version_flag = true)]
+#[command(about = ABOUT, after_help = AFTER_HELP)]
 struct Cli {
     /// How logs are written on standard error: `text` for people, `json` (one object per line) for machines.
     #[arg(long, value_enum, global = true, default_value_t = LogFormat::Text)]
@@ -199,7 +199,7 @@ enum Command {
 #[derive(Debug, Args)]
 struct OutputArgs {
     /// The configuration directory: outputs.json, and processor.json's `credentials` section.
-    #[arg(long, value_name = "DIR", default_value = "conf", global = true)]
+    #[arg(long, value_name = "DIR", env = crate::config::CONFIG_DIR_ENV, default_value = crate::config::DEFAULT_CONFIG_DIR, global = true)]
     config: PathBuf,
     #[command(flatten)]
     command: crate::creds::OutputCommand,
@@ -225,7 +225,7 @@ enum ListWhat {
 #[derive(Debug, Args)]
 struct Common {
     /// The configuration directory: outputs.json, and optionally processor.json.
-    #[arg(long, value_name = "DIR", default_value = "conf")]
+    #[arg(long, value_name = "DIR", env = crate::config::CONFIG_DIR_ENV, default_value = crate::config::DEFAULT_CONFIG_DIR)]
     config: PathBuf,
     /// The ledger file to use instead of processor.json's ledger.path.
     #[arg(long, value_name = "FILE")]
@@ -254,9 +254,20 @@ struct DispatchArgs {
     common: Common,
 }
 
-/// Runs the command line of a processor binary built with `streamalert::main!()`.
+/// The version of this streamalert crate, which `--version` shows beside the binary's own.
+const STREAMALERT_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Runs the command line of a processor binary; `--version` shows streamalert's version only
+/// ([`run_with_version`] adds the binary's).
 pub fn run() -> ExitCode {
-    run_from(std::env::args_os())
+    run_command(std::env::args_os(), None)
+}
+
+/// Runs the command line of a processor binary whose own version is `version`:
+/// `streamalert::main!()` calls it with the binary crate's `CARGO_PKG_VERSION`, and `--version`
+/// prints `<binary> <version> (streamalert <its version>)`.
+pub fn run_with_version(version: &str) -> ExitCode {
+    run_command(std::env::args_os(), Some(version))
 }
 
 /// Runs the command line with these arguments (the first is the program name).
@@ -271,6 +282,31 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
+    run_command(args, None)
+}
+
+/// The `--version` text: the binary's version (when known), then streamalert's.
+fn version_text(version: Option<&str>) -> String {
+    match version {
+        Some(version) => format!("{version} (streamalert {STREAMALERT_VERSION})"),
+        None => format!("(streamalert {STREAMALERT_VERSION})"),
+    }
+}
+
+/// The command-line definition for the binary `bin` of version `version`.
+fn command(bin: &str, version: Option<&str>) -> clap::Command {
+    Cli::command()
+        .display_name(bin.to_owned())
+        .bin_name(bin.to_owned())
+        .version(version_text(version))
+        .after_help(AFTER_HELP.replace("<binary>", bin))
+}
+
+fn run_command<I, T>(args: I, version: Option<&str>) -> ExitCode
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
     let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
     let bin = args
         .first()
@@ -279,11 +315,7 @@ where
             || "streamalert".to_owned(),
             |s| s.to_string_lossy().into_owned(),
         );
-    let matches = match Cli::command()
-        .bin_name(bin.clone())
-        .after_help(AFTER_HELP.replace("<binary>", &bin))
-        .try_get_matches_from(args)
-    {
+    let matches = match command(&bin, version).try_get_matches_from(args) {
         Ok(matches) => matches,
         Err(error) => {
             let _ = error.print();
@@ -331,5 +363,48 @@ where
             tracing::error!("cannot start the async runtime: {error}");
             ExitCode::FAILURE
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn version_shows_the_binarys_version_and_streamalerts() {
+        let shown = |version| {
+            let error = command("processor", version)
+                .try_get_matches_from(["processor", "--version"])
+                .unwrap_err();
+            assert_eq!(error.kind(), clap::error::ErrorKind::DisplayVersion);
+            error.to_string()
+        };
+        let streamalert = env!("CARGO_PKG_VERSION");
+        assert_eq!(
+            shown(Some("1.2.3")),
+            format!("processor 1.2.3 (streamalert {streamalert})\n")
+        );
+        assert_eq!(
+            shown(None),
+            format!("processor (streamalert {streamalert})\n")
+        );
+    }
+
+    #[test]
+    fn config_defaults_to_streamalert_config_then_conf() {
+        let mut help = Vec::new();
+        for sub in ["process", "validate", "ledger", "output"] {
+            let mut cmd = command("processor", None);
+            cmd.build();
+            let sub = cmd.find_subcommand_mut(sub).unwrap();
+            sub.write_long_help(&mut help).unwrap();
+        }
+        let help = String::from_utf8(help).unwrap();
+        assert_eq!(
+            help.matches("[env: STREAMALERT_CONFIG=").count(),
+            4,
+            "{help}"
+        );
+        assert_eq!(help.matches("[default: conf]").count(), 4, "{help}");
     }
 }

@@ -2,8 +2,8 @@
 //! credential store together.
 
 use super::{
-    CredentialStore, Prompter, StoreError, StoreSettings, TerminalPrompter, decode_secret_json,
-    encode_secret_json,
+    CredentialStore, Prompter, StoreError, StoreKind, StoreSettings, TerminalPrompter,
+    decode_secret_json, encode_secret_json,
 };
 use crate::config::OutputsConfig;
 use crate::json::PythonJson;
@@ -104,7 +104,7 @@ pub enum OutputAction {
         output: String,
     },
     /// Write a file to fill in for `set-from-file`: each service's properties with their
-    /// descriptions and forbidden characters.
+    /// descriptions and forbidden characters (created with mode 0600: it will hold secrets).
     GenerateSkeleton {
         /// The services (default: every service of this binary).
         #[arg(long, num_args = 1.., value_name = "SERVICE")]
@@ -116,6 +116,11 @@ pub enum OutputAction {
 }
 
 impl OutputAction {
+    /// `set` and `set-from-file`: the actions that save secrets (and may create the key file).
+    fn writes_secrets(&self) -> bool {
+        matches!(self, Self::Set { .. } | Self::SetFromFile { .. })
+    }
+
     fn needs_store(&self) -> bool {
         matches!(
             self,
@@ -195,9 +200,15 @@ impl OutputCommand {
     }
 
     async fn run_async(&self, config_dir: &Path) -> ExitCode {
+        let mut local_key_check = None;
         let store = if self.action.needs_store() {
             let opened = match StoreSettings::load_from_dir(config_dir) {
-                Ok(settings) => settings.open().await,
+                Ok(settings) => {
+                    if settings.store == StoreKind::Local && self.action.writes_secrets() {
+                        local_key_check = Some(settings.local_store());
+                    }
+                    settings.open().await
+                }
                 Err(e) => Err(e),
             };
             match opened {
@@ -215,7 +226,12 @@ impl OutputCommand {
             prompter: &mut prompter,
             out: &mut out,
         };
-        match self.execute(cx).await {
+        let result = self.execute(cx).await;
+        // The key file may have been created just now: warn before it is committed.
+        if let Some(warning) = local_key_check.and_then(|store| store.unignored_key_warning()) {
+            let _ = writeln!(io::stderr(), "{warning}");
+        }
+        match result {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => fail(&e.to_string()),
         }
@@ -1017,9 +1033,12 @@ fn generate_skeleton(
         doc.insert(service.clone(), Value::Array(vec![Value::Object(entry)]));
     }
     let text = PythonJson::pretty(2).sort_keys().dump(&Value::Object(doc));
-    std::fs::write(file, text).map_err(|e| OutputError::File {
-        path: file.to_owned(),
-        message: format!("cannot write: {e}"),
+    // The user fills it with secrets: readable by the owner only (0600).
+    crate::atomic_write::write_atomically(file, text.as_bytes(), 0o600).map_err(|e| {
+        OutputError::File {
+            path: file.to_owned(),
+            message: format!("cannot write: {e}"),
+        }
     })?;
     writeln!(
         cx.out,

@@ -105,6 +105,20 @@ impl LocalStore {
         path.display().to_string()
     }
 
+    /// A warning when the key file is in use (the environment variable is not set), exists and
+    /// sits inside a git work tree that does not ignore it: one `git add .` would commit the
+    /// key. `None` otherwise, also when git is not installed.
+    pub(crate) fn unignored_key_warning(&self) -> Option<String> {
+        let from_env = std::env::var_os(&self.key_env).is_some_and(|v| !v.is_empty());
+        (!from_env && self.key_file.is_file() && unignored_by_git(&self.key_file)).then(|| {
+            format!(
+                "warning: the credential key file {} is inside a git work tree that does not \
+                 ignore it; add it (or its directory) to .gitignore so that it is never committed",
+                self.key_file.display()
+            )
+        })
+    }
+
     /// The key: from the environment variable if set, else from the key file. With `create`,
     /// a missing key file is created when no sealed file exists yet.
     fn key(&self, create: bool) -> Result<Zeroizing<[u8; 32]>, StoreError> {
@@ -393,6 +407,29 @@ fn create_private_dir(dir: &Path) -> Result<(), StoreError> {
         .map_err(|e| StoreError::io("cannot create the directory", dir, e))
 }
 
+/// Whether `git check-ignore` (run in the directory of `path`) says that `path` is in a work tree
+/// and not ignored; false when git is missing or fails, or `path` is outside a work tree.
+fn unignored_by_git(path: &Path) -> bool {
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+        return false;
+    };
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    std::process::Command::new("git")
+        .args(["check-ignore", "-q", "--"])
+        .arg(name)
+        .current_dir(dir)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        // 0: ignored, 1: not ignored, 128: not a work tree (or another fatal error).
+        .is_ok_and(|status| status.code() == Some(1))
+}
+
 /// Refuses a key file that group or others may read or write.
 #[cfg(unix)]
 fn check_private(path: &Path, metadata: &fs::Metadata) -> Result<(), StoreError> {
@@ -464,6 +501,73 @@ mod tests {
         assert!(key.iter().all(|b| *b == 0x0f));
         assert!(parse_key(&"0f".repeat(31)).is_none());
         assert!(parse_key(&"zz".repeat(32)).is_none());
+    }
+
+    fn git_repo() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        let status = std::process::Command::new("git")
+            .args(["init", "-q"])
+            .current_dir(dir.path())
+            .status()
+            .unwrap();
+        assert!(status.success());
+        dir
+    }
+
+    #[tokio::test]
+    async fn warns_about_a_key_file_that_git_would_commit() {
+        let repo = git_repo();
+        let creds = repo.path().join("streamalert-credentials");
+        let store =
+            LocalStore::new(&creds, creds.join("key")).with_key_env("STREAMALERT_TEST_NO_SUCH_KEY");
+        assert_eq!(store.unignored_key_warning(), None, "no key file yet");
+        store
+            .save("slack", "secops", &SecretString::from("{}"))
+            .await
+            .unwrap();
+        let warning = store.unignored_key_warning().expect("a warning");
+        assert!(
+            warning.contains(&creds.join("key").display().to_string()),
+            "{warning}"
+        );
+        assert!(warning.contains(".gitignore"), "{warning}");
+
+        fs::write(repo.path().join(".gitignore"), "streamalert-credentials/\n").unwrap();
+        assert_eq!(store.unignored_key_warning(), None);
+    }
+
+    #[tokio::test]
+    async fn says_nothing_outside_a_git_work_tree() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalStore::new(dir.path().join("c"), dir.path().join("c/key"))
+            .with_key_env("STREAMALERT_TEST_NO_SUCH_KEY");
+        store
+            .save("slack", "secops", &SecretString::from("{}"))
+            .await
+            .unwrap();
+        assert_eq!(store.unignored_key_warning(), None);
+    }
+
+    #[test]
+    fn the_repository_ignores_what_the_readme_walk_through_writes() {
+        let rules = fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../.gitignore"))
+            .expect("the workspace's .gitignore");
+        let repo = git_repo();
+        fs::write(repo.path().join(".gitignore"), rules).unwrap();
+        for path in [
+            "streamalert-credentials/key",
+            "streamalert-credentials/slack/secops.sealed",
+            "streamalert-ledger.sqlite3",
+            "streamalert-ledger.sqlite3-wal",
+            "streamalert-ledger.sqlite3-shm",
+        ] {
+            let status = std::process::Command::new("git")
+                .args(["check-ignore", "-q", path])
+                .current_dir(repo.path())
+                .status()
+                .unwrap();
+            assert!(status.success(), "{path} is not ignored");
+        }
     }
 
     #[test]

@@ -831,6 +831,12 @@ impl StoreSettings {
         Duration::from_secs(self.cache_ttl_secs)
     }
 
+    /// The `local` store these settings describe (whichever store is chosen).
+    pub(crate) fn local_store(&self) -> LocalStore {
+        LocalStore::new(self.local.dir.clone(), self.local.key_file())
+            .with_key_env(self.local.key_env.clone())
+    }
+
     /// Opens the configured store.
     ///
     /// ```
@@ -842,10 +848,7 @@ impl StoreSettings {
     /// ```
     pub async fn open(&self) -> Result<Arc<dyn CredentialStore>, StoreError> {
         match self.store {
-            StoreKind::Local => Ok(Arc::new(
-                LocalStore::new(self.local.dir.clone(), self.local.key_file())
-                    .with_key_env(self.local.key_env.clone()),
-            )),
+            StoreKind::Local => Ok(Arc::new(self.local_store())),
             #[cfg(feature = "aws")]
             StoreKind::S3Kms => Ok(Arc::new(S3KmsStore::from_settings(&self.s3_kms).await?)),
             #[cfg(feature = "aws")]
