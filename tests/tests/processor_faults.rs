@@ -265,11 +265,21 @@ async fn alerts_in_flight_reach_the_concurrency_setting_and_never_exceed_it() {
     assert!(ledger.open_alerts().await.unwrap().is_empty());
 }
 
-/// An alert of the `file` output `file:a`, its intent as the processor records it (the
-/// publication's fingerprint) and the line the output writes.
-fn file_alert() -> (Alert, NewAlert, String) {
+/// Drops the alert's id from the publication.
+#[publisher(name = "faults.without_id")]
+fn without_id(_: &Alert, mut publication: Publication) -> Publication {
+    publication.remove("id");
+    publication
+}
+
+/// An alert of the `file` output `file:a` (through `publishers`, when given), its intent as
+/// the processor records it (the publication's fingerprint) and the line the output writes.
+fn file_alert(publishers: Option<serde_json::Value>) -> (Alert, NewAlert, String) {
     let mut alert = Alert::new("rule_f", json!({"n": 1}), ["file:a"]);
     alert.attempts = 1;
+    if let Some(publishers) = publishers {
+        alert.publishers = publishers;
+    }
     let publication = Chain::for_output(&alert.publishers, "file", "a")
         .publish(&alert)
         .unwrap();
@@ -283,10 +293,14 @@ fn file_alert() -> (Alert, NewAlert, String) {
 
 /// A `process` interrupted after recording `file`'s intent; `written`: after the line was
 /// written too. Returns what `retry` then did, and the file's lines.
-async fn retry_after_interruption(name: &str, written: bool) -> (RunReport, Vec<String>, String) {
+async fn retry_after_interruption(
+    name: &str,
+    written: bool,
+    publishers: Option<serde_json::Value>,
+) -> (RunReport, Vec<String>, String) {
     let dir = scratch(name);
     let file = dir.join("a.jsonl");
-    let (alert, new, line) = file_alert();
+    let (alert, new, line) = file_alert(publishers);
     {
         // The first process: the alert and its intent recorded, the line (maybe) written, then
         // the process is gone before the outcome is recorded.
@@ -319,7 +333,7 @@ async fn retry_after_interruption(name: &str, written: bool) -> (RunReport, Vec<
 
 #[tokio::test]
 async fn an_interrupted_file_write_that_arrived_is_recorded_sent_and_not_written_again() {
-    let (report, lines, line) = retry_after_interruption("arrived", true).await;
+    let (report, lines, line) = retry_after_interruption("arrived", true, None).await;
     assert_eq!(
         (report.reconciled, report.sent, report.failed),
         (1, 0, 0),
@@ -330,11 +344,26 @@ async fn an_interrupted_file_write_that_arrived_is_recorded_sent_and_not_written
 
 #[tokio::test]
 async fn an_interrupted_file_write_that_did_not_arrive_is_written_once() {
-    let (report, lines, line) = retry_after_interruption("lost", false).await;
+    let (report, lines, line) = retry_after_interruption("lost", false, None).await;
     assert_eq!(
         (report.reconciled, report.sent, report.failed),
         (0, 1, 0),
         "not at the destination, so sent: {report:?}"
     );
     assert_eq!(lines, [line], "the line is in the file once");
+}
+
+#[tokio::test]
+async fn an_interrupted_file_write_whose_line_does_not_name_the_alert_is_written_again() {
+    // The line proves nothing about this alert (another alert's publication could be the same
+    // line), so the delivery is sent again: at least once, as for outputs without a probe.
+    let publishers = json!({"file:a": ["faults.without_id"]});
+    let (report, lines, line) = retry_after_interruption("anonymous", true, Some(publishers)).await;
+    assert!(!line.contains("\"id\""), "{line}");
+    assert_eq!(
+        (report.reconciled, report.sent, report.failed),
+        (0, 1, 0),
+        "not taken as delivered: {report:?}"
+    );
+    assert_eq!(lines, [line.clone(), line], "written again");
 }
