@@ -319,7 +319,12 @@ async fn retry_after_interruption(
         ProcessorSettings::default(),
         ledger.clone(),
     );
-    let report = processor.retry().await.unwrap();
+    let pass = processor.retry_pass().await.unwrap();
+    assert!(
+        pass.contended.is_empty(),
+        "a reconciled delivery is not claimed again: {pass:?}"
+    );
+    let report = pass.run;
     let entry = ledger.get(AlertKey::of(&alert)).await.unwrap().unwrap();
     assert_eq!(entry.status, AlertStatus::Complete, "{entry:?}");
     let delivery = entry.delivery("file:a").unwrap();
