@@ -9,12 +9,16 @@
 #      alternated with the baseline's --compose-only runs;
 #   4. the load bench (`loadgen load`: the Python baseline and the processor alternated against
 #      one local sink, plus the sink's raw ceiling);
-#   5. the cold start (`loadgen cold-start`: quickstart vs the baseline's start and first send).
+#   5. the cold start (`loadgen cold-start`: quickstart vs the baseline's start and first send);
+#   6. the retry memory of issue #12 (`loadgen retry-memory`: peak RSS of `quickstart retry`
+#      over an empty ledger, the floor, and over ledgers of BENCH_RETRY_COUNTS pending alerts).
 # Everything runs on 127.0.0.1. Figures are medians of alternated runs; ratios come from one run.
 #
 # Environment: BENCH_COUNT (alerts per run, default 3000), BENCH_ROUNDS (default 3),
-# BENCH_COLD_ROUNDS (default 5), BENCH_CONCURRENCY (default 32), BENCH_VENV (default
-# target/bench-venv), BENCH_PYTHON (the interpreter the venv is made from, default python3).
+# BENCH_COLD_ROUNDS (default 5), BENCH_CONCURRENCY (default 32), BENCH_RETRY_COUNTS (default
+# 10000,100000,1000000; the 1M ledger takes a few GB in the temp dir for a few minutes),
+# BENCH_VENV (default target/bench-venv), BENCH_PYTHON (the interpreter the venv is made from,
+# default python3).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -25,6 +29,7 @@ COUNT=${BENCH_COUNT:-3000}
 ROUNDS=${BENCH_ROUNDS:-3}
 COLD_ROUNDS=${BENCH_COLD_ROUNDS:-5}
 CONCURRENCY=${BENCH_CONCURRENCY:-32}
+RETRY_COUNTS=${BENCH_RETRY_COUNTS:-10000,100000,1000000}
 VENV=${BENCH_VENV:-$TARGET/bench-venv}
 HOST_PYTHON=${BENCH_PYTHON:-python3}
 OUT=$TARGET/bench
@@ -104,6 +109,10 @@ say "cold start"
 "$TARGET/release/loadgen" cold-start --quickstart "$TARGET/release/quickstart" \
     --python "$PY" --baseline "$BASELINE" --record "$RECORD" --rounds "$COLD_ROUNDS" > "$OUT/cold.json"
 
+say "retry memory"
+"$TARGET/release/loadgen" retry-memory --quickstart "$TARGET/release/quickstart" \
+    --record "$RECORD" --counts "$RETRY_COUNTS" > "$OUT/retry.json"
+
 say "BENCHMARKS.md"
 "$PY" - "$OUT" "$ROOT/BENCHMARKS.md" <<'PYTHON'
 import datetime, json, os, platform, statistics, subprocess, sys
@@ -111,6 +120,7 @@ import datetime, json, os, platform, statistics, subprocess, sys
 out, target = sys.argv[1], sys.argv[2]
 load = json.load(open(os.path.join(out, 'load.json')))
 cold = json.load(open(os.path.join(out, 'cold.json')))
+retry = json.load(open(os.path.join(out, 'retry.json')))
 criterion = dict(line.rstrip('\n').split('\t') for line in open(os.path.join(out, 'criterion.tsv')) if line.strip())
 compose = {}
 for line in open(os.path.join(out, 'compose.tsv')):
@@ -224,6 +234,30 @@ lines += [
     '|---|---|---|',
 ]
 lines += [f'| {" | ".join(t)} |' for t in targets]
+
+mib = lambda kib: f"{kib / 1024:.1f} MiB"
+floor = retry['floor']
+lines += [
+    '',
+    '## Retry memory (issue #12, "Bounded retry")',
+    '',
+    '| pending alerts | peak RSS of `quickstart retry` | above the floor | wall time | delivered | machine |',
+    '|---|---|---|---|---|---|',
+    f"| 0 (empty ledger: the floor) | {mib(floor['peak_rss_kib'])} | — | {floor['seconds']:.2f} s | {floor['delivered']:,} | "
+    f"{machine(retry['load_start'], retry['load_end'])} |",
+]
+for run in retry['runs']:
+    lines.append(f"| {run['count']:,} | {mib(run['peak_rss_kib'])} | + {mib(run['peak_rss_kib'] - floor['peak_rss_kib'])} | "
+                 f"{run['seconds']:.1f} s | {run['delivered']:,} | {machine(retry['load_start'], retry['load_end'])} |")
+lines += [
+    '',
+    f'Method: for each count, `loadgen retry-memory` records that many pending alerts (the baseline\'s record, one '
+    f'`file:alerts` output each) in a new SQLite ledger through the library, then runs the release `quickstart retry '
+    f'--config <dir>` on it; `retry` reads the open alerts {retry["retry_page"]:,} at a time (`RETRY_PAGE`). Peak RSS is '
+    f'the process\'s `ru_maxrss` (getrusage of its parent once it has exited); wall time is spawn to exit; delivered '
+    f'counts the lines of the file output. The empty ledger gives the binary\'s fixed floor, so each figure reads '
+    f'"floor + what the pending alerts cost".',
+]
 if micro:
     lines += ['', '## Micro benchmarks (criterion, `cargo bench -p streamalert`, mean)', '', '| id | time |', '|---|---|']
     lines += [f'| `{i}` | {t} |' for i, t in micro]

@@ -18,8 +18,8 @@ use streamalert::processor::Processor;
 /// The descriptor of both outputs (the baseline's `DESCRIPTOR`).
 pub(crate) const DESCRIPTOR: &str = "bench";
 
-/// The rule name of the baseline's alerts.
-const RULE_NAME: &str = "cloudtrail_root_account_usage";
+/// The rule name of the baseline's alerts (a rule of the quickstart too).
+pub(crate) const RULE_NAME: &str = "cloudtrail_root_account_usage";
 
 /// The rule description of the baseline's alerts (its `RULE_DESCRIPTION`).
 const RULE_DESCRIPTION: &str = "

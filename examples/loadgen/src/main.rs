@@ -4,17 +4,22 @@
 //! delivers alerts to it through StreamAlert's Python baseline and through the real processor
 //! path (publish, dispatch, SQLite ledger) to `slack` and `pagerduty-v2`, then measures the
 //! sink's ceiling with a raw client. `loadgen cold-start` times a processor binary from `exec`
-//! to its first delivery against the baseline's start-up and first send. Each prints its
-//! figures on standard error and one JSON object on standard output.
+//! to its first delivery against the baseline's start-up and first send. `loadgen
+//! retry-memory` measures the peak RSS of `quickstart retry` over ledgers of 0 (the floor) and
+//! of each given count of pending alerts (issue #12). Each prints its figures on standard
+//! error and one JSON object on standard output.
 //!
 //! ```text
 //! cargo run --release -p loadgen -- load --python target/bench-venv/bin/python --count 3000
 //! cargo run --release -p loadgen -- cold-start --quickstart target/release/quickstart --python …
+//! cargo run --release -p loadgen -- retry-memory --quickstart target/release/quickstart \
+//!     --counts 10000,100000,1000000
 //! ```
 
 mod baseline;
 mod cold;
 mod load;
+mod retry;
 mod sink;
 
 use baseline::{Baseline, data_file};
@@ -22,7 +27,8 @@ use clap::{Args, Parser, Subcommand};
 use load::Service;
 use serde_json::{Value, json};
 use sink::Sink;
-use std::path::PathBuf;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -41,6 +47,17 @@ enum Command {
     Load(LoadArgs),
     /// Exec to first delivery, and peak RSS then, of a processor binary and of the baseline.
     ColdStart(ColdArgs),
+    /// Peak RSS of `quickstart retry` over ledgers of many pending alerts, and its floor.
+    RetryMemory(RetryMemoryArgs),
+    /// Runs a program and prints its peak RSS and wall time (used by `retry-memory`).
+    #[command(hide = true)]
+    PeakRss {
+        /// The program.
+        program: PathBuf,
+        /// Its arguments.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<OsString>,
+    },
 }
 
 /// Where the baseline is.
@@ -109,6 +126,19 @@ struct ColdArgs {
     rounds: usize,
 }
 
+#[derive(Args)]
+struct RetryMemoryArgs {
+    /// The processor binary (release build of examples/quickstart).
+    #[arg(long)]
+    quickstart: PathBuf,
+    /// The numbers of pending alerts, each in a ledger of its own.
+    #[arg(long, value_delimiter = ',', default_value = "10000,100000,1000000")]
+    counts: Vec<usize>,
+    /// The record of every alert.
+    #[arg(long, default_value_os_t = data_file("record.json"))]
+    record: PathBuf,
+}
+
 fn quickstart_file(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../quickstart")
@@ -119,6 +149,8 @@ fn main() -> ExitCode {
     let result = match Cli::parse().command {
         Command::Load(args) => run_load(&args),
         Command::ColdStart(args) => run_cold(&args),
+        Command::RetryMemory(args) => run_retry_memory(&args),
+        Command::PeakRss { program, args } => retry::peak_rss(&program, &args),
     };
     match result {
         Ok(figures) => {
@@ -134,9 +166,7 @@ fn main() -> ExitCode {
 
 /// The `load` command.
 fn run_load(args: &LoadArgs) -> Result<Value, String> {
-    let record: Value = std::fs::read_to_string(&args.baseline.record)
-        .map_err(|e| format!("cannot read {}: {e}", args.baseline.record.display()))
-        .and_then(|text| serde_json::from_str(&text).map_err(|e| e.to_string()))?;
+    let record = read_record(&args.baseline.record)?;
     let baseline = args.baseline.baseline();
     let versions = baseline.as_ref().map(Baseline::versions).transpose()?;
     let sink = Sink::start()?;
@@ -410,6 +440,49 @@ fn run_cold(args: &ColdArgs) -> Result<Value, String> {
         "floor_ms": floor,
         "median_floor_ms": median(&floor),
     }))
+}
+
+/// The `retry-memory` command: the empty ledger first (the floor), then each count.
+fn run_retry_memory(args: &RetryMemoryArgs) -> Result<Value, String> {
+    let record = read_record(&args.record)?;
+    let quickstart = std::fs::canonicalize(&args.quickstart)
+        .map_err(|e| format!("{}: {e}", args.quickstart.display()))?;
+    let load_start = load_average()?;
+    let floor = retry::measure(&quickstart, 0, &record)?;
+    eprintln!(
+        "empty ledger: peak RSS {:.1} MiB, {:.2} s",
+        floor.peak_rss_kib as f64 / 1024.0,
+        floor.seconds
+    );
+    let mut runs = Vec::new();
+    for &count in &args.counts {
+        let run = retry::measure(&quickstart, count, &record)?;
+        eprintln!(
+            "{count} pending alerts: peak RSS {:.1} MiB (floor + {:.1} MiB), {:.1} s, {} delivered",
+            run.peak_rss_kib as f64 / 1024.0,
+            (run.peak_rss_kib as f64 - floor.peak_rss_kib as f64) / 1024.0,
+            run.seconds,
+            run.delivered
+        );
+        runs.push(run.to_json());
+    }
+    Ok(json!({
+        "cores": cores(),
+        "load_start": load_start,
+        "load_end": load_average()?,
+        "retry_page": streamalert::processor::RETRY_PAGE,
+        "floor": floor.to_json(),
+        "runs": runs,
+    }))
+}
+
+/// The alert record at `path`.
+fn read_record(path: &Path) -> Result<Value, String> {
+    std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))
+        .and_then(|text| {
+            serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+        })
 }
 
 fn temp_dir() -> Result<tempfile::TempDir, String> {
