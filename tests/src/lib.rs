@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 /// Runs `f` with a subscriber on this thread that writes every log event as text, at every
 /// level; returns `f`'s result and the text.
 pub fn capture_logs<T>(f: impl FnOnce() -> T) -> (T, String) {
-    global_subscriber();
+    install_global_subscriber();
     let buffer = Buffer::default();
     let result = tracing::subscriber::with_default(buffer.subscriber(), f);
     (result, buffer.text())
@@ -16,7 +16,7 @@ pub fn capture_logs<T>(f: impl FnOnce() -> T) -> (T, String) {
 
 /// [`capture_logs`] for a future, polled to completion on the current thread's subscriber.
 pub async fn capture_logs_async<F: std::future::Future>(f: F) -> (F::Output, String) {
-    global_subscriber();
+    install_global_subscriber();
     let buffer = Buffer::default();
     let guard = tracing::subscriber::set_default(buffer.subscriber());
     let result = f.await;
@@ -28,7 +28,7 @@ pub async fn capture_logs_async<F: std::future::Future>(f: F) -> (F::Output, Str
 /// installed: without one, a log call site or span first reached on a thread that captures
 /// nothing (another test's) is cached as "never enabled", and a capture misses its lines, or
 /// the span fields (`output=…`) of the lines it gets.
-fn global_subscriber() {
+pub fn install_global_subscriber() {
     static GLOBAL: std::sync::Once = std::sync::Once::new();
     GLOBAL.call_once(|| {
         let discard = tracing_subscriber::fmt()

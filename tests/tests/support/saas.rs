@@ -279,16 +279,7 @@ pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
 /// it, a log call site first reached on a thread that captures nothing is cached as "never
 /// enabled", and another test's capture would miss its lines.
 pub fn capture_logs() -> Logs {
-    static GLOBAL: std::sync::Once = std::sync::Once::new();
-    GLOBAL.call_once(|| {
-        let discard = tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::TRACE)
-            .with_writer(std::io::sink)
-            .finish();
-        // Only this function installs one; should another exist, it keeps call sites enabled too.
-        let _ = tracing::subscriber::set_global_default(discard);
-        tracing::callsite::rebuild_interest_cache();
-    });
+    streamalert_tests::install_global_subscriber();
     Logs::capture()
 }
 
