@@ -54,17 +54,7 @@ pub struct InvocationError(String);
 /// }
 /// ```
 pub fn run() -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(error) => {
-            tracing::error!("cannot start the async runtime: {error}");
-            return ExitCode::FAILURE;
-        }
-    };
-    runtime.block_on(async {
+    crate::cli::with_runtime(|| async {
         let processor = match processor_from_env().await {
             Ok(processor) => processor,
             Err(message) => {

@@ -13,6 +13,7 @@ mod list;
 mod logging;
 mod process;
 mod retry;
+mod runtime;
 mod setup;
 mod shutdown;
 mod validate;
@@ -21,6 +22,8 @@ use clap::{Args, CommandFactory as _, FromArgMatches as _, Parser, Subcommand, V
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+
+pub(crate) use runtime::with_runtime;
 
 const ABOUT: &str = "A StreamAlert alert processor: evaluates rules on records, delivers the alerts to their \
 outputs and records every delivery in a ledger, so nothing is lost and nothing is sent twice.";
@@ -345,24 +348,6 @@ where
         Command::Output(args) => args.command.run(&args.config),
         #[cfg(feature = "aws")]
         Command::Lambda => crate::lambda::run(),
-    }
-}
-
-/// Runs `f` inside a multi-threaded tokio runtime.
-fn with_runtime<F, Fut>(f: F) -> ExitCode
-where
-    F: FnOnce() -> Fut,
-    Fut: std::future::Future<Output = ExitCode>,
-{
-    match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime.block_on(f()),
-        Err(error) => {
-            tracing::error!("cannot start the async runtime: {error}");
-            ExitCode::FAILURE
-        }
     }
 }
 
