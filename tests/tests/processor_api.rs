@@ -1,8 +1,9 @@
 //! The processor as a library: an alert and its intents are in the ledger before any output
 //! is called; delivering without a ledger (`deliver`, `deliver_output`); the credentials and
 //! probes it is given are the ones it uses; its accessors and `Debug`; StreamAlert's ERROR
-//! lines for an output that is not configured and for credentials that no store has. (Mutants
-//! of each of these survived the other processor tests.)
+//! lines for an output that is not configured and for credentials that no store has; a run's
+//! report while it records; a delivery task that panics; StreamAlert's required output.
+//! (Mutants of each of these survived the other processor tests.)
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -16,7 +17,7 @@ use streamalert::output::{Credentials, ErrorKind};
 use streamalert::prelude::*;
 use streamalert::processor::{
     CredentialError, CredentialProvider, DeliveryProbe, ProbeTarget, Processor,
-    publication_fingerprint,
+    publication_fingerprint, required_outputs,
 };
 use streamalert::publisher::Chain;
 use streamalert_tests::capture_logs_async;
@@ -338,5 +339,97 @@ async fn credentials_that_are_found_or_a_store_that_fails_log_as_streamalert_doe
         lines[0].contains("the store is unreachable"),
         "{}",
         lines[0]
+    );
+}
+
+#[tokio::test]
+async fn a_run_reports_what_it_recorded_before_delivering_it() {
+    let dir = scratch("run");
+    let file = dir.join("a.jsonl");
+    let processor = Processor::new(config(json!({"file": {"a": file}}))).with_ledger(sqlite(&dir));
+    let mut run = processor.start_run();
+    let alerts = (0..2).map(|n| Alert::new("rule_r", json!({ "n": n }), ["file:a"]));
+    let recorded = run.record(alerts.collect(), None).await.unwrap();
+    assert_eq!(format!("{recorded:?}"), "Recorded { alerts: 2 }");
+    let so_far = run.report();
+    assert_eq!((so_far.alerts, so_far.sent), (2, 0), "{so_far:?}");
+    run.start(recorded).await;
+    let report = run.finish().await;
+    assert_eq!((report.alerts, report.sent), (2, 2), "{report:?}");
+    assert_eq!(std::fs::read_to_string(&file).unwrap().lines().count(), 2);
+}
+
+/// A credential provider with a bug: it panics.
+struct Panics;
+
+#[streamalert::async_trait]
+impl CredentialProvider for Panics {
+    async fn credentials(&self, _: &str, _: &str) -> Result<Option<Credentials>, CredentialError> {
+        panic!("the provider's bug")
+    }
+}
+
+#[tokio::test]
+async fn a_delivery_task_that_panics_is_counted_and_logged_and_its_alert_stays_pending() {
+    let dir = scratch("task-panics");
+    let ledger = sqlite(&dir);
+    let processor = Processor::new(config(json!({"vault": ["v"]})))
+        .with_credentials(Arc::new(Panics))
+        .with_ledger(ledger.clone());
+    let alert = Alert::new("rule_t", json!({"n": 1}), ["vault:v"]);
+    let (report, logs) = capture_logs_async(processor.process(vec![alert.clone()])).await;
+    let report = report.unwrap();
+    assert_eq!(
+        (report.sent, report.failed, report.ledger_errors),
+        (0, 0, 1),
+        "{report:?}"
+    );
+    assert_eq!(
+        errors_with(&logs, "a delivery task failed").len(),
+        1,
+        "{logs}"
+    );
+    let entry = ledger.get(AlertKey::of(&alert)).await.unwrap().unwrap();
+    assert_eq!(
+        entry.delivery("vault:v").unwrap().state,
+        DeliveryState::Pending
+    );
+}
+
+#[test]
+fn streamalerts_required_output_is_configured_with_a_prefix_and_required_when_configured() {
+    let local = config(json!({"file": {"a": "a.jsonl"}}));
+    for prefix in [None, Some("")] {
+        let mut unchanged = local.clone();
+        assert!(
+            required_outputs(&mut unchanged, prefix).is_empty(),
+            "{prefix:?}"
+        );
+        assert_eq!(
+            unchanged, local,
+            "no prefix: the configuration is left alone"
+        );
+    }
+
+    let mut deployed = config(json!({"aws-firehose": {"alerts": "theirs"}}));
+    assert_eq!(
+        required_outputs(&mut deployed, Some("acme")),
+        ["aws-firehose:alerts"]
+    );
+    assert_eq!(
+        deployed.setting("aws-firehose", "alerts").unwrap(),
+        Some("acme_streamalert_alert_delivery"),
+        "the prefix's stream replaces a configured one, as in StreamAlert"
+    );
+
+    let mut configured = config(json!({"aws-firehose": {"alerts": "mine"}}));
+    assert_eq!(
+        required_outputs(&mut configured, None),
+        ["aws-firehose:alerts"],
+        "configured without a prefix: still required"
+    );
+    assert_eq!(
+        configured.setting("aws-firehose", "alerts").unwrap(),
+        Some("mine")
     );
 }
