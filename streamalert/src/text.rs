@@ -1,4 +1,7 @@
-//! Text helpers shared by publishers and outputs, byte-compatible with StreamAlert's Python.
+//! Python's string operations that StreamAlert's publishers and outputs use, byte for byte:
+//! `elide_string_middle`, `cgi.escape`, `html.escape`, `urllib.parse.quote_plus` and
+//! `str.capitalize`. (Python's value semantics, `==`, truthiness and `repr`, are in
+//! [`crate::json`].)
 //!
 //! Lengths count Unicode code points, as Python's `len()` of a `str` does.
 
@@ -62,8 +65,8 @@ fn byte_offset(text: &str, index: usize) -> usize {
 /// Escapes `&`, `<` and `>` for HTML and Slack markup, as Python's `cgi.escape(text)` does
 /// with its default `quote=False`: `&` first, quotes untouched (spec decision P8).
 ///
-/// StreamAlert's Slack publishers use this escaping; note that the Slack *output*'s default
-/// attachments use a different escaping that also escapes quotes.
+/// StreamAlert's Slack publishers use this escaping; the Slack *output*'s default attachments
+/// use [`html_escape_quoted`].
 ///
 /// ```
 /// use streamalert::text::html_escape;
@@ -83,6 +86,71 @@ pub fn html_escape(text: &str) -> String {
         }
     }
     escaped
+}
+
+/// Python's `html.escape(text)` (`quote=True`): `&`, `<`, `>`, `"` and `'`, as the Slack
+/// output's default attachments escape a record.
+///
+/// ```
+/// use streamalert::text::html_escape_quoted;
+///
+/// assert_eq!(html_escape_quoted("<b>&'\""), "&lt;b&gt;&amp;&#x27;&quot;");
+/// ```
+pub fn html_escape_quoted(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => escaped.push_str("&amp;"),
+            '<' => escaped.push_str("&lt;"),
+            '>' => escaped.push_str("&gt;"),
+            '"' => escaped.push_str("&quot;"),
+            '\'' => escaped.push_str("&#x27;"),
+            other => escaped.push(other),
+        }
+    }
+    escaped
+}
+
+/// Python's `urllib.parse.quote_plus(text, safe="")`: UTF-8 bytes percent-encoded with
+/// upper-case hex, except letters, digits and `_.-~`; a space becomes `+`.
+///
+/// ```
+/// use streamalert::text::quote_plus;
+///
+/// assert_eq!(quote_plus("a b:/é~_.-"), "a+b%3A%2F%C3%A9~_.-");
+/// ```
+pub fn quote_plus(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'_' | b'.' | b'-' | b'~' => {
+                out.push(char::from(byte));
+            }
+            b' ' => out.push('+'),
+            other => out.push_str(&format!("%{other:02X}")),
+        }
+    }
+    out
+}
+
+/// Python 3.7's `str.capitalize()`: the first character upper-cased, the rest lower-cased.
+///
+/// ```
+/// use streamalert::text::capitalize;
+///
+/// assert_eq!(capitalize("att&ck VECTOR"), "Att&ck vector");
+/// assert_eq!(capitalize("ßa"), "SSa");
+/// assert_eq!(capitalize(""), "");
+/// ```
+pub fn capitalize(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        None => String::new(),
+        Some(first) => first
+            .to_uppercase()
+            .chain(chars.as_str().to_lowercase().chars())
+            .collect(),
+    }
 }
 
 #[cfg(test)]

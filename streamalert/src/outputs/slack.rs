@@ -6,6 +6,7 @@ use crate::json::py_str;
 use crate::output::http::{Http, HttpRequest};
 use crate::output::{Delivery, DispatchError, ErrorKind, Output, OutputProperty};
 use crate::publisher::Publication;
+use crate::text::html_escape_quoted;
 use serde_json::{Map, Value, json};
 
 const SERVICE: &str = "slack";
@@ -314,22 +315,6 @@ pub fn split_text(text: &str) -> Vec<String> {
         rest.drain(..next);
     }
     chunks
-}
-
-/// Python's `html.escape(text)` (quotes escaped too): `&`, `<`, `>`, `"`, `'`.
-fn html_escape_quoted(text: &str) -> String {
-    let mut escaped = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => escaped.push_str("&amp;"),
-            '<' => escaped.push_str("&lt;"),
-            '>' => escaped.push_str("&gt;"),
-            '"' => escaped.push_str("&quot;"),
-            '\'' => escaped.push_str("&#x27;"),
-            other => escaped.push(other),
-        }
-    }
-    escaped
 }
 
 #[cfg(test)]

@@ -17,9 +17,8 @@ use super::list_entry;
 use crate::alert::Alert;
 use crate::json::PythonJson;
 use crate::publisher::{Publication, PublishError, Publisher};
-use crate::text::html_escape;
+use crate::text::{capitalize, html_escape, quote_plus};
 use serde_json::{Value, json};
-use std::fmt::Write as _;
 
 /// Colour of the [`Summary`] attachment.
 ///
@@ -199,7 +198,7 @@ impl Publisher for AttachRuleInfo {
         let fields: Vec<Value> = presentation
             .fields
             .iter()
-            .map(|(name, text)| json!({"title": py_capitalize(name), "value": text}))
+            .map(|(name, text)| json!({"title": capitalize(name), "value": text}))
             .collect();
         attachments.push(json!({"color": self.color, "fields": fields}));
         Ok(publication)
@@ -492,36 +491,6 @@ impl Publisher for AttachFullRecord {
         }
         Ok(publication)
     }
-}
-
-/// Python 3.7's `str.capitalize()`: the first character upper-cased, the rest lower-cased.
-fn py_capitalize(text: &str) -> String {
-    let mut chars = text.chars();
-    match chars.next() {
-        None => String::new(),
-        Some(first) => first
-            .to_uppercase()
-            .chain(chars.as_str().to_lowercase().chars())
-            .collect(),
-    }
-}
-
-/// Python's `urllib.parse.quote_plus(text, safe="")`: UTF-8 bytes percent-encoded with
-/// upper-case hex, except letters, digits and `_.-~`; a space becomes `+`.
-fn quote_plus(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for byte in text.bytes() {
-        match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'_' | b'.' | b'-' | b'~' => {
-                out.push(char::from(byte))
-            }
-            b' ' => out.push('+'),
-            other => {
-                let _ = write!(out, "%{other:02X}");
-            }
-        }
-    }
-    out
 }
 
 /// The subset of Python's `str.format(**args)` that [`AttachStringTemplate`] renders.
@@ -1137,18 +1106,6 @@ mod template {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn capitalize_lowers_the_rest() {
-        assert_eq!(py_capitalize("att&ck VECTOR"), "Att&ck vector");
-        assert_eq!(py_capitalize(""), "");
-        assert_eq!(py_capitalize("ßa"), "SSa");
-    }
-
-    #[test]
-    fn quote_plus_escapes_like_python() {
-        assert_eq!(quote_plus("a b:/é~_.-"), "a+b%3A%2F%C3%A9~_.-");
-    }
 
     #[test]
     fn full_record_keeps_python_chunk_boundaries() {
