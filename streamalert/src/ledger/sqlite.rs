@@ -187,8 +187,7 @@ const MAX_GROUP: usize = 256;
 /// together, and waits for more, until every sender is gone.
 fn write_loop(conn: &Mutex<Connection>, path: &Path, jobs: &mpsc::Receiver<Box<dyn Job>>) {
     while let Ok(first) = jobs.recv() {
-        let mut group = vec![first];
-        group.extend(jobs.try_iter().take(MAX_GROUP - 1));
+        let group = take_group(first, jobs);
         match conn.lock() {
             Ok(mut conn) => commit_group(&mut conn, path, group),
             Err(_) => group
@@ -196,6 +195,13 @@ fn write_loop(conn: &Mutex<Connection>, path: &Path, jobs: &mpsc::Receiver<Box<d
                 .for_each(|job| job.answer(Some(poisoned()))),
         }
     }
+}
+
+/// `first` and the jobs queued behind it at this moment, [`MAX_GROUP`] at most.
+fn take_group<T>(first: T, jobs: &mpsc::Receiver<T>) -> Vec<T> {
+    let mut group = vec![first];
+    group.extend(jobs.try_iter().take(MAX_GROUP - 1));
+    group
 }
 
 /// Runs `group` in one transaction (group commit), each job in a savepoint of its own so that a
@@ -1345,4 +1351,36 @@ fn quarantine(
     .and_then(|mut s| s.execute(params![key.alert_id, reason]))
     .map_err(sql(path))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_group_takes_what_is_queued_up_to_max_group() {
+        let (send, jobs) = mpsc::channel();
+        (0..MAX_GROUP + 44).for_each(|n| send.send(n).unwrap());
+        let first = jobs.recv().unwrap();
+        let group = take_group(first, &jobs);
+        assert_eq!(group, (0..MAX_GROUP).collect::<Vec<_>>());
+        let next = take_group(jobs.recv().unwrap(), &jobs);
+        assert_eq!(next.len(), 44, "the rest, in the next group");
+        assert!(jobs.try_recv().is_err());
+    }
+
+    #[test]
+    fn debug_shows_the_path_and_no_connection() {
+        let dir = tempfile::tempdir().unwrap();
+        let settings = LedgerSettings {
+            path: dir.path().join("ledger.sqlite3"),
+            ..Default::default()
+        };
+        let shown = format!("{:?}", SqliteLedger::open(&settings).unwrap());
+        assert!(shown.starts_with("SqliteLedger { path: "), "{shown}");
+        assert!(
+            shown.contains("ledger.sqlite3") && shown.ends_with(", .. }"),
+            "{shown}"
+        );
+    }
 }
