@@ -45,7 +45,7 @@ say() { printf '\n== %s\n' "$*" >&2; }
 
 say "release builds"
 cargo build --release -p loadgen
-cargo build --release -p quickstart
+cargo build --release -p quickstart --features aws   # the binary deployed at scale
 
 say "python venv ($VENV)"
 if ! "$VENV/bin/python" -c 'import requests' 2>/dev/null; then

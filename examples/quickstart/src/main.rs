@@ -1,8 +1,8 @@
 //! A complete StreamAlert-style processor: three detection rules over CloudTrail, osquery and
 //! GuardDuty records, two publishers, and the `file` and `stdout` outputs, which need no account.
-//! It is built with streamalert's `aws` feature, so the same binary also has the AWS outputs,
-//! the DynamoDB ledger and the `lambda` command; nothing contacts AWS unless the configuration
-//! asks for it.
+//! With its `aws` feature (`--features aws`) the same binary also has the AWS outputs, the
+//! DynamoDB ledger and the `lambda` command; nothing contacts AWS unless the configuration asks
+//! for it.
 //!
 //! ```text
 //! cargo run -p quickstart -- process --input examples/quickstart/data/records.jsonl \
