@@ -76,16 +76,7 @@ fn byte_offset(text: &str, index: usize) -> usize {
 /// assert_eq!(html_escape("plain"), "plain");
 /// ```
 pub fn html_escape(text: &str) -> String {
-    let mut escaped = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => escaped.push_str("&amp;"),
-            '<' => escaped.push_str("&lt;"),
-            '>' => escaped.push_str("&gt;"),
-            other => escaped.push(other),
-        }
-    }
-    escaped
+    escape(text, false)
 }
 
 /// Python's `html.escape(text)` (`quote=True`): `&`, `<`, `>`, `"` and `'`, as the Slack
@@ -97,14 +88,19 @@ pub fn html_escape(text: &str) -> String {
 /// assert_eq!(html_escape_quoted("<b>&'\""), "&lt;b&gt;&amp;&#x27;&quot;");
 /// ```
 pub fn html_escape_quoted(text: &str) -> String {
+    escape(text, true)
+}
+
+/// `&`, `<` and `>` as entities, and with `quotes` `"` and `'` too.
+fn escape(text: &str, quotes: bool) -> String {
     let mut escaped = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
             '&' => escaped.push_str("&amp;"),
             '<' => escaped.push_str("&lt;"),
             '>' => escaped.push_str("&gt;"),
-            '"' => escaped.push_str("&quot;"),
-            '\'' => escaped.push_str("&#x27;"),
+            '"' if quotes => escaped.push_str("&quot;"),
+            '\'' if quotes => escaped.push_str("&#x27;"),
             other => escaped.push(other),
         }
     }
@@ -112,12 +108,15 @@ pub fn html_escape_quoted(text: &str) -> String {
 }
 
 /// Python's `urllib.parse.quote_plus(text, safe="")`: UTF-8 bytes percent-encoded with
-/// upper-case hex, except letters, digits and `_.-~`; a space becomes `+`.
+/// upper-case hex, except letters, digits and `_.-~`; a space becomes `+`. Also what the
+/// HTTP outputs send as a form body (`application/x-www-form-urlencoded`).
 ///
 /// ```
 /// use streamalert::text::quote_plus;
 ///
 /// assert_eq!(quote_plus("a b:/é~_.-"), "a+b%3A%2F%C3%A9~_.-");
+/// assert_eq!(quote_plus("email@domain.com"), "email%40domain.com");
+/// assert_eq!(quote_plus("\"a b\"=~"), "%22a+b%22%3D~");
 /// ```
 pub fn quote_plus(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -127,7 +126,12 @@ pub fn quote_plus(text: &str) -> String {
                 out.push(char::from(byte));
             }
             b' ' => out.push('+'),
-            other => out.push_str(&format!("%{other:02X}")),
+            other => {
+                const HEX: &[u8; 16] = b"0123456789ABCDEF";
+                out.push('%');
+                out.push(char::from(HEX[usize::from(other >> 4)]));
+                out.push(char::from(HEX[usize::from(other & 0xF)]));
+            }
         }
     }
     out

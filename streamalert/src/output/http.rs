@@ -66,10 +66,10 @@ mod redact;
 mod send;
 pub use client::{CONNECT_TIMEOUT, USER_AGENT};
 pub use policy::{HttpOverrides, RetryPolicy, parse_retry_after};
-pub use redact::form_encode;
 pub use reqwest::{Method, Url};
 
 use crate::output::{Delivery, DispatchError, ErrorKind};
+use crate::text::quote_plus;
 use redact::Redactor;
 use secrecy::ExposeSecret;
 use serde_json::Value;
@@ -378,9 +378,9 @@ impl<'h> HttpRequest<'h> {
     }
 
     /// Appends `key=value` to the query string, form-encoded as Python's `requests` does
-    /// ([`form_encode`]).
+    /// ([`quote_plus`](crate::text::quote_plus), as a browser form does).
     pub fn query(mut self, key: &str, value: &str) -> Self {
-        let pair = format!("{}={}", form_encode(key), form_encode(value));
+        let pair = format!("{}={}", quote_plus(key), quote_plus(value));
         let query = match self.url.query() {
             Some(existing) if !existing.is_empty() => format!("{existing}&{pair}"),
             _ => pair,

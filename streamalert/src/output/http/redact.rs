@@ -1,6 +1,7 @@
 //! Keeping secrets out of error messages and log lines.
 
 use crate::output::Credentials;
+use crate::text::quote_plus;
 use reqwest::Url;
 use secrecy::{ExposeSecret, SecretString};
 use std::fmt;
@@ -71,7 +72,7 @@ impl Redactor {
             }
             None => {
                 push(value, REDACTED.to_owned());
-                push(&form_encode(value), REDACTED.to_owned());
+                push(&quote_plus(value), REDACTED.to_owned());
             }
         }
         self.rules
@@ -109,35 +110,6 @@ impl fmt::Debug for Redactor {
             .collect();
         f.debug_struct("Redactor").field("redacts", &names).finish()
     }
-}
-
-/// Form-encodes `text` as Python's `requests` encodes query parameters (`quote_plus`):
-/// ASCII letters, digits and `_.-~` are kept, a space becomes `+`, every other byte of the
-/// UTF-8 text becomes `%XX` (upper-case hex).
-///
-/// ```
-/// use streamalert::output::http::form_encode;
-/// assert_eq!(form_encode("email@domain.com"), "email%40domain.com");
-/// assert_eq!(form_encode("\"a b\"=~"), "%22a+b%22%3D~");
-/// assert_eq!(form_encode("é"), "%C3%A9");
-/// ```
-pub fn form_encode(text: &str) -> String {
-    let mut encoded = String::with_capacity(text.len());
-    for byte in text.bytes() {
-        match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'_' | b'.' | b'-' | b'~' => {
-                encoded.push(char::from(byte));
-            }
-            b' ' => encoded.push('+'),
-            other => {
-                const HEX: &[u8; 16] = b"0123456789ABCDEF";
-                encoded.push('%');
-                encoded.push(char::from(HEX[usize::from(other >> 4)]));
-                encoded.push(char::from(HEX[usize::from(other & 0xF)]));
-            }
-        }
-    }
-    encoded
 }
 
 #[cfg(test)]
