@@ -296,30 +296,13 @@ fn output_of(service: &str) -> Result<Box<dyn Output>, OutputError> {
         .collect();
     let hint = known
         .iter()
-        .filter(|k| edit_distance(k, service) <= 2)
-        .min_by_key(|k| edit_distance(k, service))
+        .filter(|k| strsim::levenshtein(k, service) <= 2)
+        .min_by_key(|k| strsim::levenshtein(k, service))
         .map_or(String::new(), |k| format!("; did you mean `{k}`?"));
     Err(OutputError::Invalid(format!(
         "unknown output service `{service}`{hint} (this binary has: {})",
         known.join(", ")
     )))
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut previous = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let current = row[j + 1];
-            row[j + 1] = (previous + usize::from(ca != *cb))
-                .min(row[j] + 1)
-                .min(current + 1);
-            previous = current;
-        }
-    }
-    row[b.len()]
 }
 
 /// The property holding a map-style service's `outputs.json` value (bucket, path, …).
