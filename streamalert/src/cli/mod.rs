@@ -91,7 +91,7 @@ that changed under what was read (replaced, shorter, or its first KiB different)
 lines were consumed.
 
 On SIGINT or SIGTERM, reading stops, the deliveries under way get up to shutdown_grace_secs
-(processor.json, default 10) to finish (unfinished ones stay pending for `retry`; a second
+(processor.json, default {shutdown_grace_secs}) to finish (unfinished ones stay pending for `retry`; a second
 signal ends the wait), the summary is printed, and the exit status is 130 (SIGINT) or 143
 (SIGTERM).";
 
@@ -114,7 +114,7 @@ it (counted as \"left to another processor\", not a failure). Run it periodicall
 systemd timer).
 
 A delivery is given up (dead, not sent again) after max_attempts failures (processor.json,
-default 10) or at once on a permanent error; `ledger replay` makes it pending again. An alert
+default {max_attempts}) or at once on a permanent error; `ledger replay` makes it pending again. An alert
 whose stored item cannot be read back is quarantined with the reason, skipped, and logged with
 its id and rule; the other alerts go on. Exit status 1 when a delivery failed or anything is
 quarantined.";
@@ -298,11 +298,36 @@ fn version_text(version: Option<&str>) -> String {
 
 /// The command-line definition for the binary `bin` of version `version`.
 fn command(bin: &str, version: Option<&str>) -> clap::Command {
-    Cli::command()
-        .display_name(bin.to_owned())
+    let mut cli = Cli::command();
+    let names: Vec<String> = cli
+        .get_subcommands()
+        .map(|sub| sub.get_name().to_owned())
+        .collect();
+    for name in names {
+        cli = cli.mut_subcommand(name, |sub| match sub.get_long_about() {
+            Some(about) => {
+                let about = with_defaults(&about.to_string());
+                sub.long_about(about)
+            }
+            None => sub,
+        });
+    }
+    cli.display_name(bin.to_owned())
         .bin_name(bin.to_owned())
         .version(version_text(version))
         .after_help(AFTER_HELP.replace("<binary>", bin))
+}
+
+/// A help text with its `{setting}` placeholders replaced by the defaults of
+/// [`ProcessorSettings`](crate::config::ProcessorSettings),
+/// so that `--help` cannot drift from them.
+fn with_defaults(text: &str) -> String {
+    let defaults = crate::config::ProcessorSettings::default();
+    text.replace("{max_attempts}", &defaults.max_attempts.to_string())
+        .replace(
+            "{shutdown_grace_secs}",
+            &defaults.shutdown_grace_secs.to_string(),
+        )
 }
 
 fn run_command<I, T>(args: I, version: Option<&str>) -> ExitCode
@@ -391,5 +416,41 @@ mod tests {
             "{help}"
         );
         assert_eq!(help.matches("[default: conf]").count(), 4, "{help}");
+    }
+
+    #[test]
+    fn help_gives_the_defaults_of_processor_settings() {
+        let long_help = |name: &str| {
+            let mut cmd = command("processor", None);
+            cmd.build();
+            let mut help = Vec::new();
+            let sub = cmd.find_subcommand_mut(name).unwrap();
+            sub.write_long_help(&mut help).unwrap();
+            // One line, whatever the wrapping.
+            String::from_utf8(help)
+                .unwrap()
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        let defaults = crate::config::ProcessorSettings::default();
+        let process = long_help("process");
+        let grace = format!(
+            "shutdown_grace_secs (processor.json, default {})",
+            defaults.shutdown_grace_secs
+        );
+        assert!(process.contains(&grace), "{grace} in {process}");
+        let retry = long_help("retry");
+        let attempts = format!(
+            "max_attempts failures (processor.json, default {})",
+            defaults.max_attempts
+        );
+        assert!(retry.contains(&attempts), "{attempts} in {retry}");
+        for help in [process, retry] {
+            assert!(
+                !help.contains("{max_attempts}") && !help.contains("{shutdown_grace_secs}"),
+                "{help}"
+            );
+        }
     }
 }
