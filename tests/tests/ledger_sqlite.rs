@@ -482,3 +482,66 @@ async fn an_interrupted_file_delivery_is_found_as_it_was_written_not_as_read_bac
     let entry = ledger.get(AlertKey::of(&alert)).await.expect("get");
     assert_eq!(entry.expect("recorded").status, AlertStatus::Complete);
 }
+
+/// Turns the current ledger at `settings` into one of schema `version` 2 (before quarantine and
+/// tombstones: no `quarantine_reason`, no `completed`), as a previous release left it.
+fn downgrade_to_v2(settings: &LedgerSettings) {
+    let conn = rusqlite::Connection::open(&settings.path).unwrap();
+    conn.execute_batch(
+        "DROP INDEX alerts_completed;
+         ALTER TABLE alerts DROP COLUMN quarantine_reason;
+         ALTER TABLE alerts DROP COLUMN completed;
+         UPDATE meta SET value = '2' WHERE key = 'schema_version';",
+    )
+    .unwrap();
+}
+
+fn schema_version(settings: &LedgerSettings) -> String {
+    let conn = rusqlite::Connection::open(&settings.path).unwrap();
+    conn.query_row(
+        "SELECT value FROM meta WHERE key = 'schema_version'",
+        [],
+        |row| row.get(0),
+    )
+    .unwrap()
+}
+
+#[tokio::test]
+async fn an_older_schema_is_upgraded_in_place_and_a_newer_one_refused() {
+    let settings = settings("schema");
+    let alert = Alert::new("r", json!({"k": 1}), ["file:a"]);
+    {
+        let ledger = SqliteLedger::open(&settings).expect("open");
+        record(&ledger, &[&alert]).await;
+    }
+    assert_eq!(schema_version(&settings), "3");
+    downgrade_to_v2(&settings);
+
+    let ledger = SqliteLedger::open(&settings).expect("a version 2 ledger opens");
+    let open = ledger.open_alerts().await.unwrap();
+    assert_eq!(open.len(), 1, "its alerts are kept");
+    assert_eq!(open[0].alert.record, alert.record);
+    outcome(&ledger, &AlertKey::of(&alert), "file:a", Outcome::Sent).await;
+    drop(ledger);
+    assert_eq!(schema_version(&settings), "3", "upgraded");
+
+    for newer in ["4", "not a number"] {
+        let conn = rusqlite::Connection::open(&settings.path).unwrap();
+        conn.execute(
+            "UPDATE meta SET value = ?1 WHERE key = 'schema_version'",
+            [newer],
+        )
+        .unwrap();
+        drop(conn);
+        let error = SqliteLedger::open(&settings).expect_err("refused");
+        assert!(matches!(error, LedgerError::Corrupt { .. }), "{error:?}");
+        let message = error.to_string();
+        assert!(
+            message.contains(&format!(
+                "schema version {newer}, this processor reads versions 2 to 3"
+            )),
+            "{message}"
+        );
+        assert_eq!(schema_version(&settings), newer, "left as it was");
+    }
+}

@@ -17,6 +17,7 @@ use streamalert::ledger::{
     SqliteLedger,
 };
 use streamalert::processor::Processor;
+use streamalert_tests::capture_logs;
 
 fn settings(name: &str) -> LedgerSettings {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
@@ -521,9 +522,21 @@ async fn a_complete_alert_is_a_tombstone_until_its_retention_ends() {
         retention_days: 0,
         ..settings
     };
-    let ledger = SqliteLedger::open(&expired).unwrap();
+    let (ledger, logs) = capture_logs(|| SqliteLedger::open(&expired).unwrap());
+    assert_eq!(
+        logs.matches("removed expired tombstones").count(),
+        1,
+        "{logs}"
+    );
+    assert!(logs.contains("expired=1"), "{logs}");
     assert_eq!(ledger.get(key).await.unwrap(), None);
     assert_eq!(ledger.counts().await.unwrap().sent, 0);
+    drop(ledger);
+    let (_, logs) = capture_logs(|| SqliteLedger::open(&expired).unwrap());
+    assert!(
+        !logs.contains("tombstones"),
+        "nothing expired, nothing said: {logs}"
+    );
 }
 
 /// `open_alerts_page` returns the open alerts in pages of at most `limit`, each once, the
