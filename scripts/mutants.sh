@@ -16,7 +16,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# module file -> the test targets that cover it (`lib`: the library's unit tests).
+# module file -> the test targets that cover it (`lib`: the library's unit tests; a suite of
+# the `it` binary by its module name).
 modules=(
     "streamalert/src/output/http/policy.rs:lib http_faults pagerduty_incident_flows"
     "streamalert/src/output/http/redact.rs:lib http_faults saas_ticketing_flows pagerduty_incident_flows"
@@ -59,19 +60,32 @@ for entry in "${modules[@]}"; do
         $wanted || continue
     fi
     selection=()
+    in_it=" "
     for target in $targets; do
         if [ "$target" = lib ]; then
             selection+=(--lib)
+        elif [ -f "tests/tests/it/$target.rs" ]; then
+            in_it+="$target "
         else
             selection+=("--test=$target")
         fi
     done
+    # A suite of the `it` binary (tests/tests/it/<suite>.rs) selects `it`, whose other suites
+    # are skipped (their tests are named `<suite>::…`; no other target has such names).
+    skips=()
+    if [ "$in_it" != " " ]; then
+        selection+=(--test=it)
+        for path in tests/tests/it/*.rs; do
+            suite=$(basename "$path" .rs)
+            case "$in_it" in *" $suite "*) ;; *) [ "$suite" = main ] || skips+=(--skip "$suite::") ;; esac
+        done
+    fi
     echo "== $file: tests $targets" >&2
     # cargo-mutants' own baseline builds with `--package` of the mutated crate only, which
     # cannot select the integration tests (package streamalert-tests) and changes the feature
     # set; so the baseline is run here, with the same command the mutants get.
-    cargo test --workspace "${selection[@]}" >/dev/null 2>&1 ||
-        { echo "mutants.sh: the tests of $file fail unmutated: cargo test --workspace ${selection[*]}" >&2; exit 4; }
+    cargo test --workspace "${selection[@]}" -- ${skips[@]+"${skips[@]}"} >/dev/null 2>&1 ||
+        { echo "mutants.sh: the tests of $file fail unmutated: cargo test --workspace ${selection[*]} -- ${skips[*]-}" >&2; exit 4; }
     args=(--in-place --test-workspace=true --baseline=skip --timeout=600 --build-timeout=1200
         --file "$file" --output "target/mutants/$name")
     # --cargo-arg, not --cargo-test-arg: the build phase must select the same targets, or it
@@ -79,6 +93,12 @@ for entry in "${modules[@]}"; do
     for arg in "${selection[@]}"; do
         args+=("--cargo-arg=$arg")
     done
+    if [ ${#skips[@]} -gt 0 ]; then
+        args+=(--cargo-test-arg=--)
+        for arg in "${skips[@]}"; do
+            args+=("--cargo-test-arg=$arg")
+        done
+    fi
     mkdir -p "target/mutants/$name"
     cargo mutants "${args[@]}" ${extra[@]+"${extra[@]}"} || status=$?
     out="target/mutants/$name/mutants.out"

@@ -51,9 +51,10 @@ const CASE_KEYS: [&str; 3] = ["input", "expected", "note"];
 /// The vector schema this harness reads.
 const SCHEMA: &str = "streamalert-vectors/1";
 
-/// The categories whose vectors several test binaries share, and which binary runs which:
-/// `(category, the vector's "service", or else its "function", test binary)`. A vector of such a
-/// category whose service or function is not listed fails in every binary that shares it.
+/// The categories whose vectors several test suites share, and which suite runs which:
+/// `(category, the vector's "service", or else its "function", test suite)` (a suite: a file of
+/// `tests/tests` or `tests/tests/it`). A vector of such a category whose service or function is
+/// not listed fails in every suite that shares it.
 pub const SPLIT: &[(&str, &str, &str)] = &[
     ("outputs", "aws-cloudwatch-log", "aws_outputs"),
     ("outputs", "aws-firehose", "aws_outputs"),
@@ -233,7 +234,7 @@ pub struct Harness {
     root: PathBuf,
     shapes: &'static [Shape],
     not_applicable: Vec<(&'static str, &'static str)>,
-    /// This test binary's name in [`SPLIT`], for a category several binaries share.
+    /// This test suite's name in [`SPLIT`], for a category several suites share.
     split: Option<&'static str>,
     decisions: Vec<(&'static str, &'static str, Value)>,
 }
@@ -258,7 +259,7 @@ impl Harness {
         self
     }
 
-    /// Declares the category shared by several test binaries ([`SPLIT`]) and this one `test`:
+    /// Declares the category shared by several test suites ([`SPLIT`]) and this one `test`:
     /// a vector [`SPLIT`] gives to another binary is not applicable here, one it gives to none
     /// fails.
     pub fn shared_as(mut self, test: &'static str) -> Self {
@@ -354,7 +355,7 @@ impl Harness {
         ready
     }
 
-    /// The test binary [`SPLIT`] gives `value` to.
+    /// The test suite [`SPLIT`] gives `value` to.
     fn runner(&self, value: &Value) -> Result<&'static str, String> {
         let selector = value["service"]
             .as_str()
@@ -518,7 +519,7 @@ fn load_file(path: &Path, category: &str) -> Result<Value, String> {
 }
 
 /// The categories (directories of `vectors/`) that no test source file hands to a
-/// [`Harness`] (`Harness::new("<category>"`), and the test binaries [`SPLIT`] names that are not
+/// [`Harness`] (`Harness::new("<category>"`), and the test suites [`SPLIT`] names that are not
 /// among the sources. `sources` are the test directories to scan, relative to the workspace
 /// root.
 pub fn unread_categories(sources: &[&str]) -> Result<Vec<String>, String> {
@@ -551,7 +552,7 @@ pub fn unread_categories(sources: &[&str]) -> Result<Vec<String>, String> {
     }
     for (category, selector, test) in SPLIT {
         if !binaries.iter().any(|b| b == test) {
-            unread.push(format!("{category} ({selector}): no test binary {test}"));
+            unread.push(format!("{category} ({selector}): no test suite {test}"));
         }
     }
     unread.sort();

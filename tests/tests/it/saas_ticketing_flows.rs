@@ -3,19 +3,15 @@
 //! no secret appears in an error's `Display`/`Debug`, a log line or the `Debug` of the
 //! credentials, the delivery and the HTTP context.
 
-mod support {
-    pub mod saas;
-}
-
+use crate::support::saas::{
+    self, TICKETING, assert_no_secret, block_on, capture_logs, dispatch_with, fixture_alert,
+    json_reply, request_lines, single_attempt,
+};
 use serde_json::{Value, json};
 use std::time::Duration;
 use streamalert::output::http::{Http, HttpOverrides, RetryPolicy};
 use streamalert::output::{Credentials, Delivery, DispatchError, ErrorKind};
 use streamalert::{Alert, Publication};
-use support::saas::{
-    self, TICKETING, assert_no_secret, block_on, capture_logs, dispatch_with, fixture_alert,
-    json_reply, request_lines, single_attempt,
-};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
 // ---------------------------------------------------------------------------------------------

@@ -8,11 +8,10 @@
 //! `AssumeRole`, whose reply the vector fixes) are checked against a local HTTP capture of the
 //! SDK's requests (wiremock as the endpoint).
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod aws_support;
-
-use aws_support::{call, local_aws, moto_endpoint, parse_mime, unique, vector, vector_alert};
+use crate::aws_support;
+use crate::aws_support::{
+    call, local_aws, moto_endpoint, parse_mime, unique, vector, vector_alert,
+};
 use serde_json::{Value, json};
 use std::sync::{Arc, Mutex};
 use streamalert::aws::Aws;

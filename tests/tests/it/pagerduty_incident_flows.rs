@@ -7,15 +7,12 @@
 //! The clock is paused so that the incident search's random waits (up to 5 s) take no time;
 //! one attempt per request, no per-attempt timeout (see `http_faults`).
 
-#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
-
-mod support {
-    pub mod saas;
-}
-
+use crate::support;
+use crate::support::saas::{
+    EMAIL_FROM, INCIDENT, INTEGRATION_KEY, Logs, PagerDuty, TOKEN, json_reply,
+};
 use serde_json::{Value, json};
 use streamalert::output::ErrorKind;
-use support::saas::{EMAIL_FROM, INCIDENT, INTEGRATION_KEY, Logs, PagerDuty, TOKEN, json_reply};
 use wiremock::ResponseTemplate;
 
 fn incident_path(tail: &str) -> String {

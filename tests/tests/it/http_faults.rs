@@ -10,18 +10,12 @@
 //! except where the timeout itself is under test: the mock server runs on its own thread, and
 //! a paused clock jumps to the next timer whenever the test's runtime waits for it.
 
-#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
-
-mod support {
-    pub mod saas;
-}
-
+use crate::support::saas::{self, Logs, assert_no_secret, json_reply, reply};
 use serde_json::{Value, json};
 use std::time::Duration;
 use streamalert::output::http::{Http, HttpOverrides, RetryPolicy};
 use streamalert::output::{Credentials, Delivery, ErrorKind};
 use streamalert::{Alert, DispatchError, Publication};
-use support::saas::{self, Logs, assert_no_secret, json_reply, reply};
 use tokio::time::Instant;
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 

@@ -2,8 +2,6 @@
 //! binary's command line, `streamalert::cli::run`) driven through a pseudo-terminal, and run
 //! with the local store's key in an environment variable.
 
-#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
-
 use rexpect::session::{PtySession, spawn_command};
 use rustix::termios::{LocalModes, OptionalActions, tcgetattr, tcsetattr};
 use secrecy::ExposeSecret;

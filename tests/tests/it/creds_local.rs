@@ -3,8 +3,6 @@
 //! directories read when the test runs. Logs of the whole binary are captured at TRACE and
 //! checked for secrets.
 
-#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
-
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
 use std::os::unix::fs::PermissionsExt as _;

@@ -2,8 +2,6 @@
 //! (poison kinds), quarantined rows, dead deliveries, replay, prune, status and list, and the
 //! upgrade of a ledger written by the previous schema version.
 
-#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
-
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::path::PathBuf;

@@ -9,15 +9,9 @@
 //! query, the headers that matter, the JSON body as a value — and, in a test of its own, the
 //! body byte for byte. A run that checks no vector fails.
 
-#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
-
-mod support {
-    pub mod saas;
-}
-
+use crate::support::saas::{self, PagerDuty};
 use serde_json::{Value, json};
 use streamalert_tests::vectors::{Harness, Shape};
-use support::saas::{self, PagerDuty};
 use wiremock::MockServer;
 
 /// The output vectors: those of the services `vectors::SPLIT` gives to this file.

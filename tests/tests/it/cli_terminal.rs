@@ -2,8 +2,6 @@
 //! progress spinner with running counts (README, "Logs and exit status"). Driven through a
 //! pseudo-terminal with the test-only processor binary `creds-output` (no rules).
 
-#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
-
 use rexpect::session::spawn_command;
 use std::process::Command;
 

@@ -8,17 +8,13 @@
 //! received exactly the recorded requests: method, path, query, the headers that matter, the
 //! JSON body as a value, and — in a test of its own — the body byte for byte.
 
-mod support {
-    pub mod saas;
-}
-
+use crate::support::saas::{
+    self, block_on, capture_logs, dispatch_with, rebased_credentials, single_attempt, vector_alert,
+};
 use serde_json::Value;
 use streamalert::DispatchError;
 use streamalert::Publication;
 use streamalert_tests::vectors::{Harness, Shape};
-use support::saas::{
-    self, block_on, capture_logs, dispatch_with, rebased_credentials, single_attempt, vector_alert,
-};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 

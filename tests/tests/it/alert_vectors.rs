@@ -77,12 +77,13 @@ const MERGE: &[Shape] = &[
 ];
 
 /// Every category of `vectors/` must be run by some test through the shared harness
-/// (`Harness::new("…"`), and every test binary `vectors::SPLIT` names must exist. (Here because
+/// (`Harness::new("…"`), and every test suite `vectors::SPLIT` names must exist. (Here because
 /// this file runs first alphabetically; it checks the whole `vectors/` directory.)
 #[test]
 fn every_vector_category_is_read_by_a_test() {
     let unread = streamalert_tests::vectors::unread_categories(&[
         "tests/tests",
+        "tests/tests/it",
         "examples/community-rules/tests",
         "examples/quickstart/tests",
     ]);

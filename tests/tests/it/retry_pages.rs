@@ -2,8 +2,6 @@
 //! pending alerts than a page, every page is at most that long and every alert is delivered
 //! once.
 
-#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
-
 use serde_json::json;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;

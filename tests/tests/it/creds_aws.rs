@@ -4,8 +4,7 @@
 //! StreamAlert's names. Without the endpoint each test says it was skipped (under `CI=true` it
 //! fails instead).
 
-#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
-
+use crate::aws_support;
 use secrecy::ExposeSecret;
 use serde_json::json;
 use streamalert::aws::{Aws, AwsSettings, StaticCredentials};
@@ -14,8 +13,6 @@ use streamalert::creds::{
     CredentialStore, OutputAction, OutputCommand, OutputContext, S3KmsStore, ScriptedPrompter,
     SsmStore, StoreError, StoreKind, StoreSettings, encode_secret_json, load_credentials,
 };
-
-mod aws_support;
 
 /// The secret part of the stored webhook URL.
 const SECRET: &str = "xoxb-aws-5ecre7-c0ffee";
