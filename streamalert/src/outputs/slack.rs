@@ -295,8 +295,10 @@ pub fn mrkdwn_lines(value: &Value, depth: usize) -> Vec<String> {
 /// assert!(split_text("").is_empty());
 /// ```
 pub fn split_text(text: &str) -> Vec<String> {
+    let chars: Vec<char> = text.chars().collect();
     let mut chunks = Vec::new();
-    let mut rest: Vec<char> = text.chars().collect();
+    // A window over what is left: each cut moves it on (linear in the text's length).
+    let mut rest = chars.as_slice();
     while !rest.is_empty() {
         if rest.len() <= MAX_MESSAGE_SIZE {
             chunks.push(rest.iter().collect());
@@ -312,7 +314,7 @@ pub fn split_text(text: &str) -> Vec<String> {
             None => (MAX_MESSAGE_SIZE, MAX_MESSAGE_SIZE),
         };
         chunks.push(rest[..cut].iter().collect());
-        rest.drain(..next);
+        rest = &rest[next..];
     }
     chunks
 }
@@ -331,6 +333,19 @@ mod tests {
             chunks.iter().map(|c| c.chars().count()).collect::<Vec<_>>(),
             [4000, 4000, 1000]
         );
+        assert_eq!(chunks.concat(), text);
+    }
+
+    /// A hostile record (20 MiB of text without a separator) is split in one pass: the
+    /// split used to move what was left after every cut, quadratic in the text's length.
+    #[test]
+    fn a_20_mib_text_is_split_whole_into_full_chunks() {
+        let text: String = (0..20 << 20)
+            .map(|i: usize| char::from(b'a' + (i % 26) as u8))
+            .collect();
+        let chunks = split_text(&text);
+        assert_eq!(chunks.len(), (20 << 20) / MAX_MESSAGE_SIZE + 1);
+        assert!(chunks.iter().all(|c| c.len() <= MAX_MESSAGE_SIZE));
         assert_eq!(chunks.concat(), text);
     }
 
