@@ -590,3 +590,81 @@ fn streamalert_config_is_the_default_of_config() {
     let out = String::from_utf8_lossy(&missing.stdout);
     assert!(out.contains("conf/outputs.json"), "{out}");
 }
+
+/// Standard output is a pipe nobody reads: once it is full, the `stdout` deliveries wait (and
+/// fail at `dispatch_timeout_secs`, staying pending), while every `file` delivery goes on and
+/// the process ends. (A write to the pipe on a runtime thread froze every delivery, and the
+/// process never ended.)
+#[test]
+fn a_stalled_standard_output_holds_up_only_the_stdout_deliveries() {
+    const ALERTS: usize = 600;
+    let workdir = tempfile::tempdir().expect("temp dir");
+    let conf = workdir.path().join("conf");
+    std::fs::create_dir_all(&conf).unwrap();
+    std::fs::copy(
+        example_dir().join("conf/outputs.json"),
+        conf.join("outputs.json"),
+    )
+    .unwrap();
+    let settings = json!({
+        "concurrency": 1000,
+        "dispatch_timeout_secs": 2,
+        "ledger": {"path": "target/quickstart/ledger.sqlite3"},
+    });
+    std::fs::write(conf.join("processor.json"), settings.to_string()).unwrap();
+    let sample = std::fs::read_to_string(example_dir().join("data/records.jsonl")).unwrap();
+    let root_login = sample.lines().next().unwrap();
+    let input = workdir.path().join("records.jsonl");
+    std::fs::write(&input, format!("{root_login}\n").repeat(ALERTS)).unwrap();
+    let stderr_path = workdir.path().join("stderr.txt");
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_quickstart"))
+        .current_dir(workdir.path())
+        .args(["process", "--input"])
+        .arg(&input)
+        .arg("--config")
+        .arg(&conf)
+        .stdout(Stdio::piped()) // never read
+        .stderr(std::fs::File::create(&stderr_path).unwrap())
+        .spawn()
+        .expect("the quickstart binary runs");
+    // A liveness bound, not a timing claim: the run takes seconds; a frozen process never ends.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            child.kill().unwrap();
+            panic!(
+                "process froze with a stalled standard output: {}",
+                std::fs::read_to_string(&stderr_path).unwrap_or_default()
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    let stderr = std::fs::read_to_string(&stderr_path).unwrap();
+    assert_eq!(status.code(), Some(1), "stdout deliveries failed: {stderr}");
+    assert_eq!(
+        file_output_ids(workdir.path()).len(),
+        ALERTS,
+        "every file delivery was made: {stderr}"
+    );
+    let entries = ledger(workdir.path());
+    assert_eq!(entries.len(), ALERTS);
+    let stdout_sent = entries
+        .iter()
+        .filter(|entry| entry.delivery("stdout:console").unwrap().state == DeliveryState::Sent)
+        .count();
+    assert!(
+        stdout_sent < ALERTS,
+        "the pipe filled up: only part of the stdout lines could be written"
+    );
+    for entry in &entries {
+        assert_eq!(
+            entry.delivery("file:alerts").unwrap().state,
+            DeliveryState::Sent
+        );
+    }
+    drop(child);
+}
