@@ -13,10 +13,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 use streamalert::OutputProperty;
+use streamalert::cli::output::{
+    OutputAction, OutputCommand, OutputContext, OutputError, ScriptedPrompter, format_output_config,
+};
 use streamalert::creds::{
-    CredentialCache, CredentialStore, LocalStore, OutputAction, OutputCommand, OutputContext,
-    OutputError, ScriptedPrompter, StoreError, encode_secret_json, format_output_config,
-    formatted_name, load_credentials, ssm_parameter_name,
+    CredentialCache, CredentialStore, LocalStore, StoreError, encode_secret_json, formatted_name,
+    load_credentials, ssm_parameter_name,
 };
 use streamalert_tests::vectors::{Harness, Shape};
 

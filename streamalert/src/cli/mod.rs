@@ -11,6 +11,7 @@ mod input;
 mod ledger;
 mod list;
 mod logging;
+pub mod output;
 mod process;
 mod retry;
 mod runtime;
@@ -205,7 +206,7 @@ struct OutputArgs {
     #[arg(long, value_name = "DIR", env = crate::config::CONFIG_DIR_ENV, default_value = crate::config::DEFAULT_CONFIG_DIR, global = true)]
     config: PathBuf,
     #[command(flatten)]
-    command: crate::creds::OutputCommand,
+    command: output::OutputCommand,
 }
 
 #[derive(Debug, Args)]

@@ -3,7 +3,8 @@
 use super::{Common, with_runtime};
 use crate::config::{OutputsConfig, ProcessorSettings};
 use crate::ledger::{DeliveryFilter, DeliveryState, Ledger as _, SqliteLedger};
-use crate::processor::{NoCredentials, required_outputs};
+use crate::output::NoCredentials;
+use crate::processor::required_outputs;
 use std::collections::BTreeSet;
 use std::io::Write as _;
 use std::process::ExitCode;
@@ -82,7 +83,7 @@ pub(super) fn validate(common: &Common) -> ExitCode {
             Some(mut config) => {
                 let prefix = std::env::var("STREAMALERT_PREFIX").ok();
                 required_outputs(&mut config, prefix.as_deref());
-                match settings.credentials.provider().await {
+                match crate::creds::provider(&settings.credentials).await {
                     Ok(credentials) => problems.extend(
                         crate::processor::validate(registry, &config, &*credentials, &open_alerts)
                             .await,

@@ -14,7 +14,7 @@ mod jitter;
 mod property;
 mod reference;
 
-pub use credentials::Credentials;
+pub use credentials::{CredentialError, CredentialProvider, Credentials, NoCredentials};
 pub use error::{DispatchError, ErrorKind};
 #[cfg(feature = "http")]
 pub use http::{Http, HttpReply, HttpRequest};

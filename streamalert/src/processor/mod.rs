@@ -15,12 +15,10 @@
 //! Every alert is handled in a `tracing` span `alert` (fields `alert_id`, `rule`) and every
 //! delivery in a span `delivery` (field `output`).
 
-mod credentials;
 mod event;
 mod probe;
 mod validate;
 
-pub use credentials::{CredentialError, CredentialProvider, NoCredentials};
 pub use event::EventOutcome;
 pub use probe::{DeliveryProbe, FileProbe, ProbeTarget, publication_fingerprint};
 pub use validate::{Problem, ProblemKind, validate};
@@ -32,7 +30,8 @@ use crate::ledger::{
     Outcome, QuarantinedAlert,
 };
 use crate::output::{
-    Credentials, Delivery, DispatchError, ErrorKind, Output, OutputRef, OutputRefError,
+    CredentialProvider, Credentials, Delivery, DispatchError, ErrorKind, NoCredentials, Output,
+    OutputRef, OutputRefError,
 };
 use crate::publisher::{Chain, Publication};
 use futures_util::FutureExt as _;
