@@ -215,7 +215,7 @@ impl OutputsConfig {
     /// assert!(!config.contains("stdout:other") && !config.contains("malformed"));
     /// ```
     pub fn contains(&self, output: &str) -> bool {
-        crate::output::OutputRef::parse(output)
+        crate::output_ref::OutputRef::parse(output)
             .is_ok_and(|output| self.setting(output.service, output.descriptor).is_ok())
     }
 }

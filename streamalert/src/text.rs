@@ -1,4 +1,5 @@
-//! Text helpers shared by publishers and outputs, byte-compatible with StreamAlert's Python.
+//! Text helpers shared by publishers and outputs, byte-compatible with StreamAlert's Python, and
+//! the text of a caught panic (rules, publishers and deliveries each isolate theirs).
 //!
 //! Lengths count Unicode code points, as Python's `len()` of a `str` does.
 
@@ -83,6 +84,15 @@ pub fn html_escape(text: &str) -> String {
         }
     }
     escaped
+}
+
+/// The text of a caught panic's payload.
+pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic with a non-text payload".to_owned())
 }
 
 #[cfg(test)]

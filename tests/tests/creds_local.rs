@@ -1297,7 +1297,7 @@ async fn no_secret_in_logs_or_errors_during_a_load_and_a_failing_dispatch() {
 #[tokio::test]
 async fn validate_reports_descriptors_without_credentials_through_the_cache() {
     use streamalert::config::OutputsConfig;
-    use streamalert::processor::{ProblemKind, validate};
+    use streamalert::registry::{ProblemKind, validate};
 
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(store_in(dir.path()));

@@ -8,6 +8,8 @@
 
 mod dispatch;
 mod input;
+#[cfg(feature = "aws")]
+pub mod lambda;
 mod ledger;
 mod list;
 mod logging;
@@ -348,7 +350,7 @@ where
         Command::Test(args) => crate::testing::run_cli(&args.events, &args.rules),
         Command::Output(args) => args.command.run(&args.config),
         #[cfg(feature = "aws")]
-        Command::Lambda => crate::lambda::run(),
+        Command::Lambda => lambda::run(),
     }
 }
 

@@ -10,7 +10,7 @@ use std::io::Write as _;
 use std::process::ExitCode;
 
 pub(super) fn validate(common: &Common) -> ExitCode {
-    use crate::processor::{Problem, ProblemKind};
+    use crate::registry::{Problem, ProblemKind};
     let mut problems = Vec::new();
     let config = match OutputsConfig::load(&common.config.join("outputs.json")) {
         Ok(config) => Some(config),
@@ -85,13 +85,13 @@ pub(super) fn validate(common: &Common) -> ExitCode {
                 required_outputs(&mut config, prefix.as_deref());
                 match crate::creds::provider(&settings.credentials).await {
                     Ok(credentials) => problems.extend(
-                        crate::processor::validate(registry, &config, &*credentials, &open_alerts)
+                        crate::registry::validate(registry, &config, &*credentials, &open_alerts)
                             .await,
                     ),
                     Err(error) => {
                         problems.push(Problem::new(ProblemKind::Config, error.to_string()));
                         problems.extend(
-                            crate::processor::validate(
+                            crate::registry::validate(
                                 registry,
                                 &config,
                                 &NoCredentials,
@@ -104,7 +104,7 @@ pub(super) fn validate(common: &Common) -> ExitCode {
             }
             None => {
                 // Without outputs.json only the checks that do not need it.
-                let mut found = crate::processor::validate(
+                let mut found = crate::registry::validate(
                     registry,
                     &OutputsConfig::default(),
                     &NoCredentials,

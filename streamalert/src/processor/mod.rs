@@ -17,11 +17,9 @@
 
 mod event;
 mod probe;
-mod validate;
 
 pub use event::EventOutcome;
 pub use probe::{DeliveryProbe, FileProbe, ProbeTarget, publication_fingerprint};
-pub use validate::{Problem, ProblemKind, validate};
 
 use crate::alert::{Alert, REQUIRED_OUTPUT, Timestamp, merge_groups};
 use crate::config::{OutputsConfig, ProcessorSettings};
@@ -38,8 +36,8 @@ use futures_util::FutureExt as _;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tracing::Instrument as _;
@@ -362,10 +360,11 @@ impl Processor {
             .config
             .setting(service, descriptor)
             .map_err(|_| ResolveError::NotConfigured(output.to_owned()))?;
-        let instance = output_instance(service).ok_or_else(|| ResolveError::NotCompiled {
-            output: output.to_owned(),
-            service: service.to_owned(),
-        })?;
+        let instance =
+            crate::output::instance(service).ok_or_else(|| ResolveError::NotCompiled {
+                output: output.to_owned(),
+                service: service.to_owned(),
+            })?;
         Ok(Target {
             output: output.to_owned(),
             service: service.to_owned(),
@@ -652,7 +651,7 @@ impl Processor {
             )),
             Ok(Err(panic)) => Err(DispatchError::new(
                 ErrorKind::Panicked,
-                crate::rule::panic_message(&*panic),
+                crate::text::panic_message(&*panic),
             )),
             Ok(Ok(result)) => result,
         }
@@ -1089,19 +1088,4 @@ pub fn required_outputs(config: &mut OutputsConfig, prefix: Option<&str>) -> Vec
     } else {
         Vec::new()
     }
-}
-
-/// The process's instance of the output registered for `service`.
-pub fn output_instance(service: &str) -> Option<&'static dyn Output> {
-    static INSTANCES: OnceLock<HashMap<&'static str, Box<dyn Output>>> = OnceLock::new();
-    INSTANCES
-        .get_or_init(|| {
-            crate::registry()
-                .outputs()
-                .iter()
-                .map(|entry| (entry.service, (entry.make)()))
-                .collect()
-        })
-        .get(service)
-        .map(|output| &**output)
 }

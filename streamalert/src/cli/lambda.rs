@@ -54,7 +54,7 @@ pub struct InvocationError(String);
 /// }
 /// ```
 pub fn run() -> ExitCode {
-    crate::cli::with_runtime(|| async {
+    super::with_runtime(|| async {
         let processor = match processor_from_env().await {
             Ok(processor) => processor,
             Err(message) => {
