@@ -12,6 +12,8 @@ pub mod config;
 pub mod creds;
 mod fault;
 pub mod json;
+#[cfg(test)]
+mod layers;
 pub mod ledger;
 mod location;
 pub mod output;
