@@ -1,4 +1,5 @@
-//! The [`Alert`]: what a rule produces for one record and what every output delivers.
+//! The [`Alert`]: what a rule produces for one [`Record`] (with the rule's [`Context`]) and what
+//! every output delivers.
 //!
 //! Its fields, defaults, default publication ([`Alert::output_dict`]) and alerts-table item
 //! ([`Alert::to_item`], [`Alert::from_item`]) follow StreamAlert's `streamalert/shared/alert.py`

@@ -2,7 +2,12 @@
 //!
 //! Registration happens through `inventory` before `main` runs; nothing is listed by hand.
 //! [`registry()`] gives sorted views with each item's source location, and
-//! [`Registry::problems`] reports what no compiler can see: names registered twice across crates.
+//! [`Registry::problems`] reports what no compiler can see: names registered twice across crates;
+//! [`validate`] checks the registrations against the configuration.
+//!
+//! Each kind keeps its entry type beside its trait ([`Rule`], [`PublisherEntry`],
+//! [`OutputEntry`]); this module only reads them, and only the commands and the test runner
+//! read it.
 
 mod validate;
 
