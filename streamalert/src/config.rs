@@ -215,7 +215,7 @@ impl OutputsConfig {
     /// assert!(!config.contains("stdout:other") && !config.contains("malformed"));
     /// ```
     pub fn contains(&self, output: &str) -> bool {
-        crate::output::OutputRef::parse(output)
+        crate::output_ref::OutputRef::parse(output)
             .is_ok_and(|output| self.setting(output.service, output.descriptor).is_ok())
     }
 }
@@ -276,7 +276,7 @@ pub struct ProcessorSettings {
     /// Where and how delivery state is recorded.
     pub ledger: LedgerSettings,
     /// Where output secrets are stored (the `credentials` section; default: the `local` store).
-    pub credentials: crate::creds::StoreSettings,
+    pub credentials: StoreSettings,
     /// How many failed attempts a delivery gets before it is given up (`dead`).
     pub max_attempts: u32,
     /// Per output service (e.g. `slack`), a `max_attempts` of its own.
@@ -290,7 +290,7 @@ impl Default for ProcessorSettings {
             dispatch_timeout_secs: 60,
             shutdown_grace_secs: 10,
             ledger: LedgerSettings::default(),
-            credentials: crate::creds::StoreSettings::default(),
+            credentials: StoreSettings::default(),
             max_attempts: 10,
             max_attempts_by_service: BTreeMap::new(),
         }
@@ -468,6 +468,174 @@ impl ProcessorSettings {
     }
 }
 
+/// Which credential store the processor and the `output` command use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+pub enum StoreKind {
+    /// An encrypted directory on this machine (the default).
+    #[default]
+    #[serde(rename = "local")]
+    Local,
+    /// KMS-encrypted objects in an S3 bucket (feature `aws`).
+    #[serde(rename = "s3-kms")]
+    S3Kms,
+    /// SecureString parameters in SSM Parameter Store (feature `aws`).
+    #[serde(rename = "ssm")]
+    Ssm,
+}
+
+impl std::fmt::Display for StoreKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Local => "local",
+            Self::S3Kms => "s3-kms",
+            Self::Ssm => "ssm",
+        })
+    }
+}
+
+/// The `credentials` section of the processor settings (`conf/processor.json`); every key is
+/// optional.
+///
+/// ```json
+/// "credentials": {
+///   "store": "local",
+///   "cache_ttl_secs": 600,
+///   "local": {"dir": "streamalert-credentials", "key_file": "streamalert-credentials/key",
+///             "key_env": "STREAMALERT_CREDENTIALS_KEY"},
+///   "s3-kms": {"bucket": "acme.streamalert.secrets", "prefix": "acme", "kms_key_alias": "acme_streamalert_secrets"},
+///   "ssm": {"prefix": "acme", "kms_key_alias": "acme_streamalert_secrets"}
+/// }
+/// ```
+///
+/// Relative paths are relative to the working directory. For `s3-kms` and `ssm` the prefix
+/// defaults to the environment variable `STREAMALERT_PREFIX` (as StreamAlert's Lambda has it),
+/// the bucket to `<prefix>.streamalert.secrets` and the KMS alias to
+/// `<prefix>_streamalert_secrets`.
+///
+/// ```
+/// use streamalert::config::{StoreKind, StoreSettings};
+/// let settings = StoreSettings::from_json(r#"{"store": "ssm", "ssm": {"prefix": "acme"}}"#).unwrap();
+/// assert_eq!(settings.store, StoreKind::Ssm);
+/// assert_eq!(settings.cache_ttl().as_secs(), 600);
+/// assert_eq!(StoreSettings::default().local.key_file(), std::path::Path::new("streamalert-credentials/key"));
+/// assert!(StoreSettings::from_json(r#"{"store": "vault"}"#).unwrap_err().to_string().contains("unknown variant"));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StoreSettings {
+    /// The store: `local`, `s3-kms` or `ssm`.
+    pub store: StoreKind,
+    /// How long the processor uses loaded credentials before loading them again.
+    pub cache_ttl_secs: u64,
+    /// Settings of the `local` store.
+    pub local: LocalSettings,
+    /// Settings of the `s3-kms` store.
+    #[serde(rename = "s3-kms")]
+    pub s3_kms: S3KmsSettings,
+    /// Settings of the `ssm` store.
+    pub ssm: SsmSettings,
+}
+
+impl Default for StoreSettings {
+    fn default() -> Self {
+        Self {
+            store: StoreKind::Local,
+            cache_ttl_secs: 600,
+            local: LocalSettings::default(),
+            s3_kms: S3KmsSettings::default(),
+            ssm: SsmSettings::default(),
+        }
+    }
+}
+
+/// The `local` section of [`StoreSettings`].
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LocalSettings {
+    /// The directory of the encrypted files (created with mode 0700).
+    pub dir: PathBuf,
+    /// The key file (created with mode 0600 on first save); default `<dir>/key`.
+    pub key_file: Option<PathBuf>,
+    /// The environment variable that, when set, holds the key (64 hexadecimal digits) instead of
+    /// the key file.
+    pub key_env: String,
+}
+
+impl Default for LocalSettings {
+    fn default() -> Self {
+        Self {
+            dir: PathBuf::from("streamalert-credentials"),
+            key_file: None,
+            key_env: Self::DEFAULT_KEY_ENV.to_owned(),
+        }
+    }
+}
+
+impl LocalSettings {
+    /// The default of `key_env`.
+    pub const DEFAULT_KEY_ENV: &'static str = "STREAMALERT_CREDENTIALS_KEY";
+
+    /// The key file: `key_file`, else `<dir>/key`.
+    pub fn key_file(&self) -> PathBuf {
+        self.key_file
+            .clone()
+            .unwrap_or_else(|| self.dir.join("key"))
+    }
+}
+
+/// The `s3-kms` section of [`StoreSettings`].
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct S3KmsSettings {
+    /// The bucket; default `<prefix>.streamalert.secrets`.
+    pub bucket: Option<String>,
+    /// The deployment prefix; default `$STREAMALERT_PREFIX`.
+    pub prefix: Option<String>,
+    /// The KMS key alias; default `<prefix>_streamalert_secrets`.
+    pub kms_key_alias: Option<String>,
+}
+
+/// The `ssm` section of [`StoreSettings`].
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SsmSettings {
+    /// The deployment prefix; default `$STREAMALERT_PREFIX`.
+    pub prefix: Option<String>,
+    /// The KMS key alias; default `<prefix>_streamalert_secrets`.
+    pub kms_key_alias: Option<String>,
+}
+
+impl StoreSettings {
+    /// The key of this section in `processor.json`.
+    pub const KEY: &'static str = "credentials";
+
+    /// Parses the text of a `credentials` section.
+    pub fn from_json(text: &str) -> Result<Self, serde_json::Error> {
+        serde_json::from_str(text)
+    }
+
+    /// Reads the `credentials` section of `dir/processor.json`; every default when the file or
+    /// the section does not exist.
+    ///
+    /// ```
+    /// use streamalert::config::{StoreKind, StoreSettings};
+    /// let dir = tempfile::tempdir().unwrap();
+    /// assert_eq!(StoreSettings::load_from_dir(dir.path()).unwrap(), StoreSettings::default());
+    /// std::fs::write(dir.path().join("processor.json"),
+    ///     r#"{"concurrency": 4, "credentials": {"store": "ssm", "cache_ttl_secs": 60}}"#).unwrap();
+    /// let settings = StoreSettings::load_from_dir(dir.path()).unwrap();
+    /// assert_eq!((settings.store, settings.cache_ttl_secs), (StoreKind::Ssm, 60));
+    /// ```
+    pub fn load_from_dir(dir: &Path) -> Result<Self, ConfigError> {
+        ProcessorSettings::load_from_dir(dir).map(|settings| settings.credentials)
+    }
+
+    /// How long loaded credentials are used before they are loaded again.
+    pub fn cache_ttl(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.cache_ttl_secs)
+    }
+}
+
 /// The most alerts `concurrency` may put in flight at once.
 pub const MAX_CONCURRENCY: u64 = 10_000;
 /// The longest `dispatch_timeout_secs` and `shutdown_grace_secs`: one day.
@@ -561,6 +729,23 @@ mod tests {
         assert_eq!(
             refused("{\"max_attempts_by_service\": {\n\"slack\": 0}}"),
             "<inline>:2:0: `max_attempts_by_service.slack` is 0; it must be at least 1"
+        );
+    }
+
+    #[test]
+    fn credential_settings_reject_unknown_keys_and_report_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join(PROCESSOR_SETTINGS_FILE),
+            r#"{"credentials": {"stor": "local"}}"#,
+        )
+        .unwrap();
+        let err = StoreSettings::load_from_dir(dir.path())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("processor.json") && err.contains("unknown field `stor`"),
+            "{err}"
         );
     }
 

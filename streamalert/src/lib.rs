@@ -12,8 +12,12 @@ pub mod config;
 pub mod creds;
 mod fault;
 pub mod json;
+#[cfg(test)]
+mod layers;
 pub mod ledger;
+mod location;
 pub mod output;
+mod output_ref;
 pub mod outputs;
 pub mod processor;
 pub mod publisher;
@@ -27,13 +31,12 @@ pub mod text;
 #[path = "private.rs"]
 pub mod __private;
 
-pub use alert::Alert;
+pub use alert::{Alert, Context, Record};
 #[cfg(feature = "aws")]
-pub use aws::lambda;
+pub use cli::lambda;
 pub use output::{DispatchError, Output, OutputProperty};
 pub use publisher::{Publication, PublishError, Publisher};
 pub use registry::registry;
-pub use rule::{Context, Record};
 
 pub use streamalert_macros::{main, output, publisher, rule, services};
 
@@ -51,10 +54,9 @@ pub use async_trait::async_trait;
 /// # assert!(is_root(&serde_json::json!({"user": "root"})));
 /// ```
 pub mod prelude {
-    pub use crate::alert::Alert;
+    pub use crate::alert::{Alert, Context, Record};
     pub use crate::output::{Delivery, DispatchError, Output, OutputProperty};
     pub use crate::publisher::{Publication, PublishError, Publisher};
-    pub use crate::rule::{Context, Record};
     pub use crate::{output, publisher, rule, services};
 }
 

@@ -1,15 +1,16 @@
 //! Not public API. Used by the code `streamalert-macros` generates; may change in any release.
 
-pub use crate::registry::{Location, OutputEntry, PublisherEntry};
+pub use crate::location::Location;
+pub use crate::output::OutputEntry;
+pub use crate::publisher::PublisherEntry;
 pub use crate::rule::{DynamicOutput, DynamicOutputs, Rule, RuleFn, RuleOutcome, StaticPublishers};
 pub use inventory;
 pub use serde_json;
 pub use streamalert_macros::{__check_refs, __service_table};
 
-use crate::Alert;
+use crate::alert::{Alert, Context, Record};
 use crate::output::Output;
 use crate::publisher::{Publication, PublishError, Publisher};
-use crate::rule::{Context, Record};
 
 /// Implemented by `#[publisher]` for the items it registers: the name rules store on alerts.
 #[diagnostic::on_unimplemented(

@@ -1,7 +1,8 @@
 //! Python's string operations that StreamAlert's publishers and outputs use, byte for byte:
 //! `elide_string_middle`, `cgi.escape`, `html.escape`, `urllib.parse.quote_plus` and
-//! `str.capitalize`. (Python's value semantics, `==`, truthiness and `repr`, are in
-//! [`crate::json`].)
+//! `str.capitalize` (Python's value semantics, `==`, truthiness and `repr`, are in
+//! [`crate::json`]); and the text of a caught panic (rules, publishers and deliveries each
+//! isolate theirs).
 //!
 //! Lengths count Unicode code points, as Python's `len()` of a `str` does.
 
@@ -155,6 +156,15 @@ pub fn capitalize(text: &str) -> String {
             .chain(chars.as_str().to_lowercase().chars())
             .collect(),
     }
+}
+
+/// The text of a caught panic's payload.
+pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic with a non-text payload".to_owned())
 }
 
 #[cfg(test)]

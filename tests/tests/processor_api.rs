@@ -13,11 +13,10 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
 use streamalert::config::{LedgerSettings, OutputsConfig, ProcessorSettings};
 use streamalert::ledger::{AlertKey, DeliveryState, Fingerprint, Ledger, NewAlert, SqliteLedger};
-use streamalert::output::{Credentials, ErrorKind};
+use streamalert::output::{CredentialError, CredentialProvider, Credentials, ErrorKind};
 use streamalert::prelude::*;
 use streamalert::processor::{
-    CredentialError, CredentialProvider, DeliveryProbe, ProbeTarget, Processor,
-    publication_fingerprint, required_outputs,
+    DeliveryProbe, ProbeTarget, Processor, publication_fingerprint, required_outputs,
 };
 use streamalert::publisher::Chain;
 use streamalert_tests::capture_logs_async;

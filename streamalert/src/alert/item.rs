@@ -1,8 +1,8 @@
 //! The alerts-table item (StreamAlert's `dynamo_record`) and the snake_case field form.
 
+use super::Context;
 use super::{Alert, Timestamp, is_falsy};
 use crate::json::PythonJson;
-use crate::rule::Context;
 use serde_json::{Map, Value};
 use std::collections::BTreeSet;
 

@@ -1,4 +1,5 @@
-//! The [`Alert`]: what a rule produces for one record and what every output delivers.
+//! The [`Alert`]: what a rule produces for one [`Record`] (with the rule's [`Context`]) and what
+//! every output delivers.
 //!
 //! Its fields, defaults, default publication ([`Alert::output_dict`]) and alerts-table item
 //! ([`Alert::to_item`], [`Alert::from_item`]) follow StreamAlert's `streamalert/shared/alert.py`
@@ -13,10 +14,16 @@ pub use merge::{MAX_ALERTS_PER_GROUP, MERGED_BY_MISSING, merge_groups};
 pub use timestamp::Timestamp;
 
 use crate::json::PythonJson;
-use crate::rule::{Context, Record};
 use serde_json::{Map, Value, json};
 use std::collections::BTreeSet;
 use std::fmt;
+
+/// A classified log record, as rules, matchers and publishers see it.
+pub type Record = Value;
+
+/// A rule's context: a JSON object copied fresh for every evaluation, which the rule may change
+/// and which then travels on the alert to publishers and outputs.
+pub type Context = Map<String, Value>;
 
 /// The output every alert is also sent to: StreamAlert's historical-search delivery stream.
 pub const REQUIRED_OUTPUT: &str = "aws-firehose:alerts";

@@ -227,7 +227,7 @@ async fn flush<S: BatchSink>(sink: Arc<S>, queues: Queues<S::Record>, destinatio
             .catch_unwind()
             .await
             .unwrap_or_else(|panic| {
-                let message = crate::rule::panic_message(&*panic);
+                let message = crate::text::panic_message(&*panic);
                 vec![Err(DispatchError::new(ErrorKind::Panicked, message)); records.len()]
             });
         if results.len() == waiters.len() {

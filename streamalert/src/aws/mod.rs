@@ -1,5 +1,5 @@
-//! The AWS side (cargo feature `aws`): one shared SDK configuration per process, the batching
-//! the AWS outputs share, and the Lambda runtime ([`lambda`]).
+//! The AWS side (cargo feature `aws`): one shared SDK configuration per process and the batching
+//! the AWS outputs share. The Lambda runtime is [`streamalert::lambda`](crate::lambda).
 //!
 //! Every AWS output, the [DynamoDB ledger](crate::ledger::DynamoDbLedger) and the Lambda mode
 //! take their clients from one [`Aws`]: the region (`AWS_REGION`, else `AWS_DEFAULT_REGION`,
@@ -22,7 +22,6 @@
 //! ```
 
 mod batch;
-pub mod lambda;
 
 pub use batch::{BatchLimits, BatchSink, Batcher};
 

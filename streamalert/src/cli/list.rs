@@ -1,7 +1,8 @@
 //! `list`: the rules, publishers and outputs compiled into this binary.
 
 use super::ListWhat;
-use crate::registry::{OutputEntry, Registry};
+use crate::output::OutputEntry;
+use crate::registry::Registry;
 use std::io::Write as _;
 use std::process::ExitCode;
 

@@ -8,9 +8,12 @@
 
 mod dispatch;
 mod input;
+#[cfg(feature = "aws")]
+pub mod lambda;
 mod ledger;
 mod list;
 mod logging;
+pub mod output;
 mod process;
 mod retry;
 mod runtime;
@@ -205,7 +208,7 @@ struct OutputArgs {
     #[arg(long, value_name = "DIR", env = crate::config::CONFIG_DIR_ENV, default_value = crate::config::DEFAULT_CONFIG_DIR, global = true)]
     config: PathBuf,
     #[command(flatten)]
-    command: crate::creds::OutputCommand,
+    command: output::OutputCommand,
 }
 
 #[derive(Debug, Args)]
@@ -372,7 +375,7 @@ where
         Command::Test(args) => crate::testing::run_cli(&args.events, &args.rules),
         Command::Output(args) => args.command.run(&args.config),
         #[cfg(feature = "aws")]
-        Command::Lambda => crate::lambda::run(),
+        Command::Lambda => lambda::run(),
     }
 }
 

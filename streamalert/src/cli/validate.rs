@@ -3,13 +3,14 @@
 use super::{Common, with_runtime};
 use crate::config::{OutputsConfig, ProcessorSettings};
 use crate::ledger::{DeliveryFilter, DeliveryState, Ledger as _, SqliteLedger};
-use crate::processor::{NoCredentials, required_outputs};
+use crate::output::NoCredentials;
+use crate::processor::required_outputs;
 use std::collections::BTreeSet;
 use std::io::Write as _;
 use std::process::ExitCode;
 
 pub(super) fn validate(common: &Common) -> ExitCode {
-    use crate::processor::{Problem, ProblemKind};
+    use crate::registry::{Problem, ProblemKind};
     let mut problems = Vec::new();
     let config = match OutputsConfig::load(&common.config.join("outputs.json")) {
         Ok(config) => Some(config),
@@ -82,15 +83,15 @@ pub(super) fn validate(common: &Common) -> ExitCode {
             Some(mut config) => {
                 let prefix = std::env::var("STREAMALERT_PREFIX").ok();
                 required_outputs(&mut config, prefix.as_deref());
-                match settings.credentials.provider().await {
+                match crate::creds::provider(&settings.credentials).await {
                     Ok(credentials) => problems.extend(
-                        crate::processor::validate(registry, &config, &*credentials, &open_alerts)
+                        crate::registry::validate(registry, &config, &*credentials, &open_alerts)
                             .await,
                     ),
                     Err(error) => {
                         problems.push(Problem::new(ProblemKind::Config, error.to_string()));
                         problems.extend(
-                            crate::processor::validate(
+                            crate::registry::validate(
                                 registry,
                                 &config,
                                 &NoCredentials,
@@ -103,7 +104,7 @@ pub(super) fn validate(common: &Common) -> ExitCode {
             }
             None => {
                 // Without outputs.json only the checks that do not need it.
-                let mut found = crate::processor::validate(
+                let mut found = crate::registry::validate(
                     registry,
                     &OutputsConfig::default(),
                     &NoCredentials,

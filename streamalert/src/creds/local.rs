@@ -1,6 +1,7 @@
 //! The `local` store: one sealed file per descriptor in a directory on this machine.
 
 use super::{CredentialStore, StoreError};
+use crate::config::LocalSettings;
 use chacha20poly1305::aead::{Aead, Generate, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use secrecy::{ExposeSecret, SecretString};
@@ -8,9 +9,6 @@ use std::fs::{self, OpenOptions};
 use std::io::{ErrorKind, Read, Write};
 use std::path::{Path, PathBuf};
 use zeroize::{Zeroize as _, Zeroizing};
-
-/// The environment variable that holds the local store's key by default.
-pub(super) const DEFAULT_KEY_ENV: &str = "STREAMALERT_CREDENTIALS_KEY";
 
 /// The first bytes of every sealed file: format name and version.
 const MAGIC: &[u8; 8] = b"SACRED\x00\x01";
@@ -62,8 +60,19 @@ impl LocalStore {
         Self {
             dir: dir.into(),
             key_file: key_file.into(),
-            key_env: DEFAULT_KEY_ENV.to_owned(),
+            key_env: LocalSettings::DEFAULT_KEY_ENV.to_owned(),
         }
+    }
+
+    /// The store `settings` describe (the `local` section of the credential settings).
+    ///
+    /// ```
+    /// use streamalert::{config::LocalSettings, creds::LocalStore};
+    /// let store = LocalStore::from_settings(&LocalSettings::default());
+    /// assert_eq!(store.key_file(), std::path::Path::new("streamalert-credentials/key"));
+    /// ```
+    pub fn from_settings(settings: &LocalSettings) -> Self {
+        Self::new(settings.dir.clone(), settings.key_file()).with_key_env(settings.key_env.clone())
     }
 
     /// The same store, reading the key from environment variable `name` when it is set.

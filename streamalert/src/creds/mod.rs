@@ -17,27 +17,23 @@
 //! through a [`CredentialCache`], which keeps them for a limited time (10 minutes by default,
 //! decision Q15) so a rotated secret is picked up without a restart.
 //!
-//! The store is chosen by the `credentials` section of the processor settings ([`StoreSettings`]);
-//! the `output` command ([`OutputCommand`]) writes it and `conf/outputs.json` together.
+//! The store is chosen by the `credentials` section of the processor settings ([`StoreSettings`], opened by [`open`]);
+//! the `output` command ([`OutputCommand`](crate::cli::output::OutputCommand)) writes it and `conf/outputs.json` together.
 
-mod command;
 mod local;
-mod prompt;
 #[cfg(feature = "aws")]
 mod s3_kms;
 #[cfg(feature = "aws")]
 mod ssm;
 
-pub use command::{OutputAction, OutputCommand, OutputContext, OutputError, format_output_config};
 pub use local::LocalStore;
-pub use prompt::{Prompter, ScriptedPrompter, TerminalPrompter};
 #[cfg(feature = "aws")]
 pub use s3_kms::S3KmsStore;
 #[cfg(feature = "aws")]
 pub use ssm::SsmStore;
 
-use crate::output::Credentials;
-use crate::processor::{CredentialError, CredentialProvider};
+use crate::config::{StoreKind, StoreSettings};
+use crate::output::{CredentialError, CredentialProvider, Credentials};
 use secrecy::{ExposeSecret, SecretString};
 use std::collections::HashMap;
 use std::fmt;
@@ -489,7 +485,7 @@ pub async fn load_credentials(
 /// ```
 /// use std::{sync::Arc, time::Duration};
 /// use streamalert::creds::{CredentialCache, CredentialStore, LocalStore, encode_secret_json};
-/// use streamalert::processor::CredentialProvider;
+/// use streamalert::output::CredentialProvider;
 /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
 /// let dir = tempfile::tempdir().unwrap();
 /// let store = Arc::new(LocalStore::new(dir.path().join("creds"), dir.path().join("key")));
@@ -606,140 +602,6 @@ impl CredentialProvider for CredentialCache {
     }
 }
 
-/// Which credential store the processor and the `output` command use.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
-pub enum StoreKind {
-    /// An encrypted directory on this machine (the default).
-    #[default]
-    #[serde(rename = "local")]
-    Local,
-    /// KMS-encrypted objects in an S3 bucket (feature `aws`).
-    #[serde(rename = "s3-kms")]
-    S3Kms,
-    /// SecureString parameters in SSM Parameter Store (feature `aws`).
-    #[serde(rename = "ssm")]
-    Ssm,
-}
-
-impl fmt::Display for StoreKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::Local => "local",
-            Self::S3Kms => "s3-kms",
-            Self::Ssm => "ssm",
-        })
-    }
-}
-
-/// The `credentials` section of the processor settings (`conf/processor.json`); every key is
-/// optional.
-///
-/// ```json
-/// "credentials": {
-///   "store": "local",
-///   "cache_ttl_secs": 600,
-///   "local": {"dir": "streamalert-credentials", "key_file": "streamalert-credentials/key",
-///             "key_env": "STREAMALERT_CREDENTIALS_KEY"},
-///   "s3-kms": {"bucket": "acme.streamalert.secrets", "prefix": "acme", "kms_key_alias": "acme_streamalert_secrets"},
-///   "ssm": {"prefix": "acme", "kms_key_alias": "acme_streamalert_secrets"}
-/// }
-/// ```
-///
-/// Relative paths are relative to the working directory. For `s3-kms` and `ssm` the prefix
-/// defaults to the environment variable `STREAMALERT_PREFIX` (as StreamAlert's Lambda has it),
-/// the bucket to `<prefix>.streamalert.secrets` and the KMS alias to
-/// `<prefix>_streamalert_secrets`.
-///
-/// ```
-/// use streamalert::creds::{StoreKind, StoreSettings};
-/// let settings = StoreSettings::from_json(r#"{"store": "ssm", "ssm": {"prefix": "acme"}}"#).unwrap();
-/// assert_eq!(settings.store, StoreKind::Ssm);
-/// assert_eq!(settings.cache_ttl().as_secs(), 600);
-/// assert_eq!(StoreSettings::default().local.key_file(), std::path::Path::new("streamalert-credentials/key"));
-/// assert!(StoreSettings::from_json(r#"{"store": "vault"}"#).unwrap_err().to_string().contains("unknown variant"));
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct StoreSettings {
-    /// The store: `local`, `s3-kms` or `ssm`.
-    pub store: StoreKind,
-    /// How long the processor uses loaded credentials before loading them again.
-    pub cache_ttl_secs: u64,
-    /// Settings of the `local` store.
-    pub local: LocalSettings,
-    /// Settings of the `s3-kms` store.
-    #[serde(rename = "s3-kms")]
-    pub s3_kms: S3KmsSettings,
-    /// Settings of the `ssm` store.
-    pub ssm: SsmSettings,
-}
-
-impl Default for StoreSettings {
-    fn default() -> Self {
-        Self {
-            store: StoreKind::Local,
-            cache_ttl_secs: 600,
-            local: LocalSettings::default(),
-            s3_kms: S3KmsSettings::default(),
-            ssm: SsmSettings::default(),
-        }
-    }
-}
-
-/// The `local` section of [`StoreSettings`].
-#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct LocalSettings {
-    /// The directory of the encrypted files (created with mode 0700).
-    pub dir: PathBuf,
-    /// The key file (created with mode 0600 on first save); default `<dir>/key`.
-    pub key_file: Option<PathBuf>,
-    /// The environment variable that, when set, holds the key (64 hexadecimal digits) instead of
-    /// the key file.
-    pub key_env: String,
-}
-
-impl Default for LocalSettings {
-    fn default() -> Self {
-        Self {
-            dir: PathBuf::from("streamalert-credentials"),
-            key_file: None,
-            key_env: local::DEFAULT_KEY_ENV.to_owned(),
-        }
-    }
-}
-
-impl LocalSettings {
-    /// The key file: `key_file`, else `<dir>/key`.
-    pub fn key_file(&self) -> PathBuf {
-        self.key_file
-            .clone()
-            .unwrap_or_else(|| self.dir.join("key"))
-    }
-}
-
-/// The `s3-kms` section of [`StoreSettings`].
-#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct S3KmsSettings {
-    /// The bucket; default `<prefix>.streamalert.secrets`.
-    pub bucket: Option<String>,
-    /// The deployment prefix; default `$STREAMALERT_PREFIX`.
-    pub prefix: Option<String>,
-    /// The KMS key alias; default `<prefix>_streamalert_secrets`.
-    pub kms_key_alias: Option<String>,
-}
-
-/// The `ssm` section of [`StoreSettings`].
-#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct SsmSettings {
-    /// The deployment prefix; default `$STREAMALERT_PREFIX`.
-    pub prefix: Option<String>,
-    /// The KMS key alias; default `<prefix>_streamalert_secrets`.
-    pub kms_key_alias: Option<String>,
-}
-
 /// The SDK crates of the cloud stores, re-exported so that tests and tools need no dependency
 /// of their own on matching versions (S3 is in [`crate::aws::sdk`]).
 #[cfg(feature = "aws")]
@@ -799,76 +661,37 @@ fn resolve_prefix(configured: Option<&str>, store: StoreKind) -> Result<String, 
         })
 }
 
-impl StoreSettings {
-    /// The key of this section in `processor.json`.
-    pub const KEY: &'static str = "credentials";
-
-    /// Parses the text of a `credentials` section.
-    pub fn from_json(text: &str) -> Result<Self, serde_json::Error> {
-        serde_json::from_str(text)
+/// Opens the store `settings` choose.
+///
+/// ```
+/// use streamalert::config::StoreSettings;
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// let store = streamalert::creds::open(&StoreSettings::default()).await.unwrap();
+/// assert_eq!(store.describe(), "local store streamalert-credentials");
+/// # });
+/// ```
+pub async fn open(settings: &StoreSettings) -> Result<Arc<dyn CredentialStore>, StoreError> {
+    match settings.store {
+        StoreKind::Local => Ok(Arc::new(LocalStore::from_settings(&settings.local))),
+        #[cfg(feature = "aws")]
+        StoreKind::S3Kms => Ok(Arc::new(S3KmsStore::from_settings(&settings.s3_kms).await?)),
+        #[cfg(feature = "aws")]
+        StoreKind::Ssm => Ok(Arc::new(SsmStore::from_settings(&settings.ssm).await?)),
+        #[cfg(not(feature = "aws"))]
+        kind => Err(StoreError::Settings(format!(
+            "the `{kind}` store needs the `aws` cargo feature of streamalert, which this binary \
+             was built without"
+        ))),
     }
+}
 
-    /// Reads the `credentials` section of `dir/processor.json`; every default when the file or
-    /// the section does not exist.
-    ///
-    /// ```
-    /// use streamalert::creds::{StoreKind, StoreSettings};
-    /// let dir = tempfile::tempdir().unwrap();
-    /// assert_eq!(StoreSettings::load_from_dir(dir.path()).unwrap(), StoreSettings::default());
-    /// std::fs::write(dir.path().join("processor.json"),
-    ///     r#"{"concurrency": 4, "credentials": {"store": "ssm", "cache_ttl_secs": 60}}"#).unwrap();
-    /// let settings = StoreSettings::load_from_dir(dir.path()).unwrap();
-    /// assert_eq!((settings.store, settings.cache_ttl_secs), (StoreKind::Ssm, 60));
-    /// ```
-    pub fn load_from_dir(dir: &Path) -> Result<Self, StoreError> {
-        crate::config::ProcessorSettings::load_from_dir(dir)
-            .map(|settings| settings.credentials)
-            .map_err(|error| StoreError::Settings(error.to_string()))
-    }
-
-    /// How long loaded credentials are used before they are loaded again.
-    pub fn cache_ttl(&self) -> Duration {
-        Duration::from_secs(self.cache_ttl_secs)
-    }
-
-    /// The `local` store these settings describe (whichever store is chosen).
-    pub(crate) fn local_store(&self) -> LocalStore {
-        LocalStore::new(self.local.dir.clone(), self.local.key_file())
-            .with_key_env(self.local.key_env.clone())
-    }
-
-    /// Opens the configured store.
-    ///
-    /// ```
-    /// use streamalert::creds::StoreSettings;
-    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
-    /// let store = StoreSettings::default().open().await.unwrap();
-    /// assert_eq!(store.describe(), "local store streamalert-credentials");
-    /// # });
-    /// ```
-    pub async fn open(&self) -> Result<Arc<dyn CredentialStore>, StoreError> {
-        match self.store {
-            StoreKind::Local => Ok(Arc::new(self.local_store())),
-            #[cfg(feature = "aws")]
-            StoreKind::S3Kms => Ok(Arc::new(S3KmsStore::from_settings(&self.s3_kms).await?)),
-            #[cfg(feature = "aws")]
-            StoreKind::Ssm => Ok(Arc::new(SsmStore::from_settings(&self.ssm).await?)),
-            #[cfg(not(feature = "aws"))]
-            kind => Err(StoreError::Settings(format!(
-                "the `{kind}` store needs the `aws` cargo feature of streamalert, which this binary \
-                 was built without"
-            ))),
-        }
-    }
-
-    /// Opens the configured store behind a [`CredentialCache`] with the configured lifetime: the
-    /// processor's credential provider.
-    pub async fn provider(&self) -> Result<Arc<CredentialCache>, StoreError> {
-        Ok(Arc::new(CredentialCache::new(
-            self.open().await?,
-            self.cache_ttl(),
-        )))
-    }
+/// Opens the store `settings` choose behind a [`CredentialCache`] with the configured lifetime:
+/// the processor's credential provider.
+pub async fn provider(settings: &StoreSettings) -> Result<Arc<CredentialCache>, StoreError> {
+    Ok(Arc::new(CredentialCache::new(
+        open(settings).await?,
+        settings.cache_ttl(),
+    )))
 }
 
 #[cfg(test)]
@@ -995,22 +818,5 @@ mod tests {
             let err = decode_secret_json(&SecretString::from(bad)).unwrap_err();
             assert!(!err.contains("hunter2"), "{err}");
         }
-    }
-
-    #[test]
-    fn settings_reject_unknown_keys_and_report_the_file() {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(
-            dir.path().join("processor.json"),
-            r#"{"credentials": {"stor": "local"}}"#,
-        )
-        .unwrap();
-        let err = StoreSettings::load_from_dir(dir.path())
-            .unwrap_err()
-            .to_string();
-        assert!(
-            err.contains("processor.json") && err.contains("unknown field `stor`"),
-            "{err}"
-        );
     }
 }

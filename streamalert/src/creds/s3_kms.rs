@@ -3,10 +3,10 @@
 //! on an as-needed basis, never cached on disk in a decrypted state").
 
 use super::{
-    CredentialStore, S3KmsSettings, StoreError, StoreKind, cloud_error, formatted_name,
-    kms_key_alias, resolve_prefix,
+    CredentialStore, StoreError, cloud_error, formatted_name, kms_key_alias, resolve_prefix,
 };
 use crate::aws::Aws;
+use crate::config::{S3KmsSettings, StoreKind};
 use aws_sdk_kms::primitives::Blob;
 use secrecy::{ExposeSecret, SecretString};
 use zeroize::Zeroizing;

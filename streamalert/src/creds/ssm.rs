@@ -2,10 +2,10 @@
 //! (spec §3.2).
 
 use super::{
-    CredentialStore, SsmSettings, StoreError, StoreKind, cloud_error, kms_key_alias,
-    resolve_prefix, ssm_parameter_name,
+    CredentialStore, StoreError, cloud_error, kms_key_alias, resolve_prefix, ssm_parameter_name,
 };
 use crate::aws::Aws;
+use crate::config::{SsmSettings, StoreKind};
 use aws_sdk_ssm::types::{ParameterTier, ParameterType};
 use secrecy::{ExposeSecret, SecretString};
 

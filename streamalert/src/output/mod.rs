@@ -12,19 +12,22 @@ mod error;
 pub mod http;
 mod jitter;
 mod property;
-mod reference;
 
-pub use credentials::Credentials;
+pub use crate::output_ref::{OutputRef, OutputRefError};
+pub use credentials::{CredentialError, CredentialProvider, Credentials, NoCredentials};
 pub use error::{DispatchError, ErrorKind};
 #[cfg(feature = "http")]
 pub use http::{Http, HttpReply, HttpRequest};
 pub use jitter::full_jitter;
 pub use property::OutputProperty;
-pub use reference::{OutputRef, OutputRefError};
 
 use crate::alert::Alert;
 use crate::config::Synchronous;
+use crate::location::Location;
 use crate::publisher::Publication;
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::OnceLock;
 
 /// One delivery: what an output needs to send one alert to one of its descriptors.
 #[derive(Debug, Clone, Copy)]
@@ -136,4 +139,56 @@ pub trait Output: Send + Sync + 'static {
 
     /// Sends the delivery. An error says what failed and whether a retry may succeed.
     async fn dispatch(&self, delivery: &Delivery<'_>) -> Result<(), DispatchError>;
+}
+
+/// An output service as `#[output]` registers it.
+pub struct OutputEntry {
+    /// The service name, e.g. `slack`.
+    pub service: &'static str,
+    /// The `@service.field` publication keys it reads.
+    pub fields: &'static [&'static str],
+    /// Makes the instance the process uses.
+    pub make: fn() -> Box<dyn Output>,
+    /// Where it is defined.
+    pub location: Location,
+}
+
+impl fmt::Debug for OutputEntry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OutputEntry")
+            .field("service", &self.service)
+            .field("fields", &self.fields)
+            .field("location", &self.location)
+            .finish()
+    }
+}
+
+inventory::collect!(OutputEntry);
+
+/// Every registered output service, in no particular order (the registry sorts them).
+pub(crate) fn entries() -> impl Iterator<Item = &'static OutputEntry> {
+    inventory::iter::<OutputEntry>.into_iter()
+}
+
+/// The process's instance of the output registered for `service`.
+///
+/// ```
+/// assert!(streamalert::output::instance("file").is_some());
+/// assert!(streamalert::output::instance("no-such-service").is_none());
+/// ```
+pub fn instance(service: &str) -> Option<&'static dyn Output> {
+    static INSTANCES: OnceLock<HashMap<&'static str, Box<dyn Output>>> = OnceLock::new();
+    INSTANCES
+        .get_or_init(|| {
+            // A duplicate service is reported by `registry().problems()`; the one defined last
+            // (by file and line) is used.
+            let mut entries: Vec<_> = entries().collect();
+            entries.sort_by_key(|entry| (entry.service, entry.location));
+            entries
+                .into_iter()
+                .map(|entry| (entry.service, (entry.make)()))
+                .collect()
+        })
+        .get(service)
+        .map(|output| &**output)
 }

@@ -1,11 +1,11 @@
 //! `carbonblack`: bans a binary on a Carbon Black Response server, speaking the REST calls
 //! StreamAlert makes through `cbapi` 1.7.1 (spec `outputs.md` §2.9).
 
+use crate::alert::Context;
 use crate::alert::is_falsy;
 use crate::json::{PythonJson, py_str};
 use crate::output::http::{Http, HttpRequest, Method, RetryPolicy, TLS_VERIFY_KEY, Url};
 use crate::output::{Credentials, Delivery, DispatchError, ErrorKind, Output, OutputProperty};
-use crate::rule::Context;
 use serde_json::{Map, Value};
 use std::time::Duration;
 

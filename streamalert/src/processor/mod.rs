@@ -15,15 +15,11 @@
 //! Every alert is handled in a `tracing` span `alert` (fields `alert_id`, `rule`) and every
 //! delivery in a span `delivery` (field `output`).
 
-mod credentials;
 mod event;
 mod probe;
-mod validate;
 
-pub use credentials::{CredentialError, CredentialProvider, NoCredentials};
 pub use event::EventOutcome;
 pub use probe::{DeliveryProbe, FileProbe, ProbeTarget, publication_fingerprint};
-pub use validate::{Problem, ProblemKind, validate};
 
 use crate::alert::{Alert, REQUIRED_OUTPUT, Timestamp, merge_groups};
 use crate::config::{OutputsConfig, ProcessorSettings};
@@ -32,15 +28,16 @@ use crate::ledger::{
     Outcome, QuarantinedAlert,
 };
 use crate::output::{
-    Credentials, Delivery, DispatchError, ErrorKind, Output, OutputRef, OutputRefError,
+    CredentialProvider, Credentials, Delivery, DispatchError, ErrorKind, NoCredentials, Output,
+    OutputRef, OutputRefError,
 };
 use crate::publisher::{Chain, Publication};
 use futures_util::FutureExt as _;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tracing::Instrument as _;
@@ -363,10 +360,11 @@ impl Processor {
             .config
             .setting(service, descriptor)
             .map_err(|_| ResolveError::NotConfigured(output.to_owned()))?;
-        let instance = output_instance(service).ok_or_else(|| ResolveError::NotCompiled {
-            output: output.to_owned(),
-            service: service.to_owned(),
-        })?;
+        let instance =
+            crate::output::instance(service).ok_or_else(|| ResolveError::NotCompiled {
+                output: output.to_owned(),
+                service: service.to_owned(),
+            })?;
         Ok(Target {
             output: output.to_owned(),
             service: service.to_owned(),
@@ -653,7 +651,7 @@ impl Processor {
             )),
             Ok(Err(panic)) => Err(DispatchError::new(
                 ErrorKind::Panicked,
-                crate::rule::panic_message(&*panic),
+                crate::text::panic_message(&*panic),
             )),
             Ok(Ok(result)) => result,
         }
@@ -1090,19 +1088,4 @@ pub fn required_outputs(config: &mut OutputsConfig, prefix: Option<&str>) -> Vec
     } else {
         Vec::new()
     }
-}
-
-/// The process's instance of the output registered for `service`.
-pub fn output_instance(service: &str) -> Option<&'static dyn Output> {
-    static INSTANCES: OnceLock<HashMap<&'static str, Box<dyn Output>>> = OnceLock::new();
-    INSTANCES
-        .get_or_init(|| {
-            crate::registry()
-                .outputs()
-                .iter()
-                .map(|entry| (entry.service, (entry.make)()))
-                .collect()
-        })
-        .get(service)
-        .map(|output| &**output)
 }

@@ -108,7 +108,7 @@ fn run(
     publication: Publication,
 ) -> Result<Publication, ChainError> {
     let outcome = catch_unwind(AssertUnwindSafe(|| publisher.publish(alert, publication)))
-        .unwrap_or_else(|panic| Err(PublishError::Panicked(crate::rule::panic_message(&*panic))));
+        .unwrap_or_else(|panic| Err(PublishError::Panicked(crate::text::panic_message(&*panic))));
     outcome.map_err(|error| {
         tracing::error!(publisher = name, %error, "publisher failed");
         ChainError {

@@ -15,7 +15,9 @@ pub use publication::Publication;
 pub use spec::PublisherSpec;
 
 use crate::alert::Alert;
+use crate::location::Location;
 use std::collections::HashMap;
+use std::fmt;
 use std::sync::OnceLock;
 
 /// A transformation `(alert, publication) -> publication`.
@@ -133,10 +135,36 @@ fn instances() -> &'static HashMap<&'static str, Box<dyn Publisher>> {
     static INSTANCES: OnceLock<HashMap<&'static str, Box<dyn Publisher>>> = OnceLock::new();
     INSTANCES.get_or_init(|| {
         let mut map = HashMap::new();
-        for entry in crate::registry::publisher_entries() {
+        for entry in entries() {
             // A duplicate name is reported by `registry().problems()`; the first one stays.
             map.entry(entry.name).or_insert_with(|| (entry.make)());
         }
         map
     })
+}
+
+/// A publisher as `#[publisher]` registers it.
+pub struct PublisherEntry {
+    /// Its registered name (StreamAlert's fully qualified name for the built-in ones).
+    pub name: &'static str,
+    /// Makes the one instance the process uses.
+    pub make: fn() -> Box<dyn Publisher>,
+    /// Where it is defined.
+    pub location: Location,
+}
+
+impl fmt::Debug for PublisherEntry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PublisherEntry")
+            .field("name", &self.name)
+            .field("location", &self.location)
+            .finish()
+    }
+}
+
+inventory::collect!(PublisherEntry);
+
+/// Every registered publisher, in no particular order (the registry sorts them).
+pub(crate) fn entries() -> impl Iterator<Item = &'static PublisherEntry> {
+    inventory::iter::<PublisherEntry>.into_iter()
 }

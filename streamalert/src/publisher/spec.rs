@@ -1,6 +1,6 @@
 use super::DEFAULT_PUBLISHER;
 use crate::alert::REQUIRED_OUTPUT;
-use crate::output::OutputRef;
+use crate::output_ref::OutputRef;
 use serde_json::{Map, Value};
 
 /// A rule's `publishers` argument: the publishers of every output, or per output in a map.

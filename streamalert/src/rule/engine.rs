@@ -1,9 +1,10 @@
 //! Rule evaluation (StreamAlert's `RulesEngine`): records in, alerts out.
 
-use super::{Context, Record, Rule, RuleFn, panic_message};
-use crate::alert::{Alert, REQUIRED_OUTPUT};
+use super::{Rule, RuleFn};
+use crate::alert::{Alert, Context, REQUIRED_OUTPUT, Record};
 use crate::output::{OutputRef, OutputRefError};
 use crate::publisher::PublisherSpec;
+use crate::text::panic_message;
 use serde_json::Value;
 use std::collections::{BTreeSet, HashSet};
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -70,7 +71,7 @@ impl Default for RulesEngine {
 impl RulesEngine {
     /// An engine over every registered rule.
     pub fn new() -> Self {
-        Self::with_rules(crate::registry().rules().to_vec())
+        Self::with_rules(super::registered())
     }
 
     /// An engine over these rules, evaluated in this order.

@@ -21,8 +21,8 @@ pub use crate::json::{get_first_key, get_keys};
 pub use glob::{fnmatch, path_match};
 pub use net::{in_network, valid_ip};
 
+use crate::alert::Record;
 use crate::json::NORMALIZATION_KEY;
-use crate::rule::Record;
 use serde_json::{Map, Value};
 use std::time::{SystemTime, UNIX_EPOCH};
 

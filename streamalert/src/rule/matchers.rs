@@ -19,7 +19,7 @@
 
 /// `AwsGuardDutyMatcher`: Amazon GuardDuty findings.
 pub mod aws_guard_duty {
-    use crate::rule::Record;
+    use crate::alert::Record;
 
     /// True for a GuardDuty finding: `detail-type` is `GuardDuty Finding`.
     ///
@@ -35,7 +35,7 @@ pub mod aws_guard_duty {
 
 /// `OsqueryMatcher`: osquery result logs.
 pub mod osquery {
-    use crate::rule::Record;
+    use crate::alert::Record;
     use crate::rule::helpers::py_int;
     use serde_json::Value;
 
@@ -84,7 +84,7 @@ pub mod osquery {
 
 /// `AwsConfigMatcher`: AWS Config events in CloudTrail.
 pub mod aws_config {
-    use crate::rule::Record;
+    use crate::alert::Record;
     use crate::rule::helpers::is_truthy;
 
     /// True for a Config compliance evaluation outside test mode: `eventSource` is

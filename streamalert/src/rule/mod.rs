@@ -14,16 +14,9 @@ mod outcome;
 pub use engine::{Payload, RulesEngine, has_required_subkeys, is_valid_output};
 pub use outcome::{DynamicOutputs, RuleOutcome};
 
+use crate::alert::{Context, Record};
+use crate::location::Location;
 use crate::publisher::PublisherSpec;
-use crate::registry::Location;
-use serde_json::{Map, Value};
-
-/// A classified log record, as rules, matchers and publishers see it.
-pub type Record = Value;
-
-/// A rule's context: a JSON object copied fresh for every evaluation, which the rule may change
-/// and which then travels on the alert to publishers and outputs.
-pub type Context = Map<String, Value>;
 
 /// A rule as `#[rule]` registers it. Read it through [`registry()`](crate::registry()).
 #[derive(Debug)]
@@ -148,19 +141,18 @@ impl From<StaticPublishers> for PublisherSpec {
     }
 }
 
-/// The text of a caught panic's payload.
-pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
-    payload
-        .downcast_ref::<&str>()
-        .map(|s| (*s).to_owned())
-        .or_else(|| payload.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "a panic with a non-text payload".to_owned())
+inventory::collect!(Rule);
+
+/// Every registered rule, sorted by name (then by where it is defined).
+pub(crate) fn registered() -> Vec<&'static Rule> {
+    let mut rules: Vec<_> = inventory::iter::<Rule>.into_iter().collect();
+    rules.sort_by_key(|rule| (rule.name, rule.location));
+    rules
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::registry::Location;
 
     #[test]
     fn displays_as_streamalert_prints_a_rule() {

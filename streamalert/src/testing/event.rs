@@ -1,7 +1,7 @@
 //! StreamAlert's test-event JSON format (spec §4.8), read and checked.
 
 use super::TestingError;
-use crate::rule::Record;
+use crate::alert::Record;
 use crate::rule::helpers::now_secs;
 use serde::Deserialize;
 use serde_json::{Map, Value};

@@ -132,8 +132,9 @@ pub fn run_cli(paths: &[PathBuf], rules: &[String]) -> ExitCode {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::alert::Record;
     use crate::registry::Location;
-    use crate::rule::{Record, Rule, RuleFn, StaticPublishers};
+    use crate::rule::{Rule, RuleFn, StaticPublishers};
 
     const LOG: &str = "testing:runner";
 

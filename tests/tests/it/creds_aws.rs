@@ -8,10 +8,11 @@ use crate::aws_support;
 use secrecy::ExposeSecret;
 use serde_json::json;
 use streamalert::aws::{Aws, AwsSettings, StaticCredentials};
+use streamalert::cli::output::{OutputAction, OutputCommand, OutputContext, ScriptedPrompter};
+use streamalert::config::{StoreKind, StoreSettings};
 use streamalert::creds::sdk::{kms, ssm};
 use streamalert::creds::{
-    CredentialStore, OutputAction, OutputCommand, OutputContext, S3KmsStore, ScriptedPrompter,
-    SsmStore, StoreError, StoreKind, StoreSettings, encode_secret_json, load_credentials,
+    CredentialStore, S3KmsStore, SsmStore, StoreError, encode_secret_json, load_credentials,
 };
 
 /// The secret part of the stored webhook URL.
@@ -354,7 +355,11 @@ async fn cloud_store_settings_need_a_prefix() {
     }
     let settings = StoreSettings::from_json(r#"{"store": "ssm"}"#).unwrap();
     assert_eq!(settings.store, StoreKind::Ssm);
-    let err = settings.open().await.err().unwrap().to_string();
+    let err = streamalert::creds::open(&settings)
+        .await
+        .err()
+        .unwrap()
+        .to_string();
     assert_eq!(
         err,
         "credential store settings: the `ssm` store needs a prefix: set credentials.ssm.prefix in \

@@ -11,10 +11,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 use streamalert::OutputProperty;
+use streamalert::cli::output::{
+    OutputAction, OutputCommand, OutputContext, OutputError, ScriptedPrompter, format_output_config,
+};
 use streamalert::creds::{
-    CredentialCache, CredentialStore, LocalStore, OutputAction, OutputCommand, OutputContext,
-    OutputError, ScriptedPrompter, StoreError, encode_secret_json, format_output_config,
-    formatted_name, load_credentials, ssm_parameter_name,
+    CredentialCache, CredentialStore, LocalStore, StoreError, encode_secret_json, formatted_name,
+    load_credentials, ssm_parameter_name,
 };
 use streamalert_tests::vectors::{Harness, Shape};
 
@@ -1293,7 +1295,7 @@ async fn no_secret_in_logs_or_errors_during_a_load_and_a_failing_dispatch() {
 #[tokio::test]
 async fn validate_reports_descriptors_without_credentials_through_the_cache() {
     use streamalert::config::OutputsConfig;
-    use streamalert::processor::{ProblemKind, validate};
+    use streamalert::registry::{ProblemKind, validate};
 
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(store_in(dir.path()));

@@ -9,7 +9,7 @@ use zeroize::Zeroizing;
 ///
 /// ```
 /// use secrecy::ExposeSecret;
-/// use streamalert::creds::{Prompter, ScriptedPrompter};
+/// use streamalert::cli::output::{Prompter, ScriptedPrompter};
 /// let mut prompter = ScriptedPrompter::new(["secops", "https://hooks.example/x"]);
 /// assert_eq!(prompter.read_line("descriptor: ").unwrap(), "secops");
 /// assert_eq!(prompter.read_masked("url: ").unwrap().expose_secret(), "https://hooks.example/x");
@@ -36,7 +36,7 @@ fn ended() -> io::Error {
 /// a plain line otherwise (piped input is not shown anywhere).
 ///
 /// ```no_run
-/// use streamalert::creds::{Prompter, TerminalPrompter};
+/// use streamalert::cli::output::{Prompter, TerminalPrompter};
 /// let token = TerminalPrompter.read_masked("\nPlease supply the token: ").unwrap();
 /// ```
 #[derive(Debug, Default, Clone, Copy)]
@@ -91,7 +91,7 @@ impl Prompter for TerminalPrompter {
 /// terminal).
 ///
 /// ```
-/// use streamalert::creds::{Prompter, ScriptedPrompter};
+/// use streamalert::cli::output::{Prompter, ScriptedPrompter};
 /// let mut prompter = ScriptedPrompter::new(["only one"]);
 /// prompter.read_line("a? ").unwrap();
 /// assert!(prompter.read_line("b? ").is_err());

@@ -1,6 +1,9 @@
 //! The grammar of an output reference, `service:descriptor`: the rules and messages of the
 //! compile-time check of `#[rule(outputs = [...])]` (`streamalert-macros`, `keys.rs`), tied to it
 //! by the case table `streamalert-macros/tests/output_refs.tsv` that both test suites read.
+//!
+//! Public as [`output::OutputRef`](crate::output::OutputRef); it sits below `output` so that
+//! the configuration and the publishers, which `output` reads, can parse output names too.
 
 /// A reference to one configured output instance: `service:descriptor` (`slack:secops`).
 ///
@@ -88,7 +91,7 @@ mod tests {
     use super::*;
 
     /// The cases of the macro crate's grammar (its `keys.rs` test reads the same file).
-    const CASES: &str = include_str!("../../../streamalert-macros/tests/output_refs.tsv");
+    const CASES: &str = include_str!("../../streamalert-macros/tests/output_refs.tsv");
 
     #[test]
     fn the_grammar_is_the_macro_crates() {

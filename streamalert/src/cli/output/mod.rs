@@ -1,11 +1,14 @@
 //! The `output` command: configure output descriptors, writing `conf/outputs.json` and the
 //! credential store together.
 
-use super::{
-    CredentialStore, Prompter, StoreError, StoreKind, StoreSettings, TerminalPrompter,
-    decode_secret_json, encode_secret_json,
+mod prompt;
+
+pub use prompt::{Prompter, ScriptedPrompter, TerminalPrompter};
+
+use crate::config::{OutputsConfig, StoreKind, StoreSettings};
+use crate::creds::{
+    CredentialStore, LocalStore, StoreError, decode_secret_json, encode_secret_json,
 };
-use crate::config::OutputsConfig;
 use crate::json::PythonJson;
 use crate::output::{Output, OutputProperty, OutputRef};
 use secrecy::{ExposeSecret, SecretString};
@@ -26,7 +29,7 @@ const MASK: &str = "********";
 ///
 /// ```
 /// use clap::{Parser, Subcommand};
-/// use streamalert::creds::{OutputAction, OutputCommand};
+/// use streamalert::cli::output::{OutputAction, OutputCommand};
 ///
 /// #[derive(Parser)]
 /// struct Cli {
@@ -205,11 +208,11 @@ impl OutputCommand {
             let opened = match StoreSettings::load_from_dir(config_dir) {
                 Ok(settings) => {
                     if settings.store == StoreKind::Local && self.action.writes_secrets() {
-                        local_key_check = Some(settings.local_store());
+                        local_key_check = Some(LocalStore::from_settings(&settings.local));
                     }
-                    settings.open().await
+                    crate::creds::open(&settings).await
                 }
-                Err(e) => Err(e),
+                Err(e) => Err(StoreError::Settings(e.to_string())),
             };
             match opened {
                 Ok(store) => Some(store),
@@ -240,7 +243,8 @@ impl OutputCommand {
     /// Runs the command in `cx`.
     ///
     /// ```
-    /// use streamalert::creds::{LocalStore, OutputAction, OutputCommand, OutputContext, ScriptedPrompter};
+    /// use streamalert::cli::output::{OutputAction, OutputCommand, OutputContext, ScriptedPrompter};
+    /// use streamalert::creds::LocalStore;
     /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
     /// let dir = tempfile::tempdir().unwrap();
     /// let store = LocalStore::new(dir.path().join("creds"), dir.path().join("creds/key"));
@@ -504,7 +508,7 @@ impl OutputsFile {
 ///
 /// ```
 /// use serde_json::json;
-/// use streamalert::creds::format_output_config;
+/// use streamalert::cli::output::format_output_config;
 /// assert_eq!(format_output_config(Some(&json!(["a"])), "b", None).unwrap(), json!(["a", "b"]));
 /// assert_eq!(format_output_config(Some(&json!(["a"])), "a", None).unwrap(), json!(["a"]));
 /// assert_eq!(format_output_config(Some(&json!({"a": "b"})), "a", Some("bucket2")).unwrap(), json!({"a": "bucket2"}));

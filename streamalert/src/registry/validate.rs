@@ -1,11 +1,10 @@
 //! What no compiler can see: the binary's registrations against its configuration, its
 //! credential store and the alerts waiting in its ledger.
 
-use super::CredentialProvider;
+use super::Registry;
 use crate::config::OutputsConfig;
 use crate::ledger::LedgerEntry;
-use crate::output::OutputRef;
-use crate::registry::Registry;
+use crate::output::{CredentialProvider, OutputRef};
 use crate::rule::StaticPublishers;
 use serde_json::Value;
 use std::fmt;
@@ -66,7 +65,7 @@ impl fmt::Display for Problem {
 /// - names registered twice.
 ///
 /// ```
-/// use streamalert::{config::OutputsConfig, processor::{NoCredentials, validate}};
+/// use streamalert::{config::OutputsConfig, output::NoCredentials, registry::validate};
 /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
 /// let config = OutputsConfig::from_json(r#"{"stdout": ["console"], "slack": ["secops"]}"#).unwrap();
 /// let problems = validate(streamalert::registry(), &config, &NoCredentials, &[]).await;

@@ -2,74 +2,23 @@
 //!
 //! Registration happens through `inventory` before `main` runs; nothing is listed by hand.
 //! [`registry()`] gives sorted views with each item's source location, and
-//! [`Registry::problems`] reports what no compiler can see: names registered twice across crates.
+//! [`Registry::problems`] reports what no compiler can see: names registered twice across crates;
+//! [`validate`] checks the registrations against the configuration.
+//!
+//! Each kind keeps its entry type beside its trait ([`Rule`], [`PublisherEntry`],
+//! [`OutputEntry`]); this module only reads them, and only the commands and the test runner
+//! read it.
 
-use crate::output::Output;
-use crate::publisher::Publisher;
+mod validate;
+
+pub use crate::location::Location;
+pub use validate::{Problem, ProblemKind, validate};
+
+use crate::output::OutputEntry;
+use crate::publisher::PublisherEntry;
 use crate::rule::Rule;
 use std::collections::HashMap;
-use std::fmt;
 use std::sync::OnceLock;
-
-/// Where an item is defined: `file!()` and `line!()` of its macro.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Location {
-    /// Source file, as `file!()` gives it.
-    pub file: &'static str,
-    /// Line of the item's attribute.
-    pub line: u32,
-}
-
-impl fmt::Display for Location {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}", self.file, self.line)
-    }
-}
-
-/// A publisher as `#[publisher]` registers it.
-pub struct PublisherEntry {
-    /// Its registered name (StreamAlert's fully qualified name for the built-in ones).
-    pub name: &'static str,
-    /// Makes the one instance the process uses.
-    pub make: fn() -> Box<dyn Publisher>,
-    /// Where it is defined.
-    pub location: Location,
-}
-
-/// An output service as `#[output]` registers it.
-pub struct OutputEntry {
-    /// The service name, e.g. `slack`.
-    pub service: &'static str,
-    /// The `@service.field` publication keys it reads.
-    pub fields: &'static [&'static str],
-    /// Makes the instance the process uses.
-    pub make: fn() -> Box<dyn Output>,
-    /// Where it is defined.
-    pub location: Location,
-}
-
-impl fmt::Debug for PublisherEntry {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PublisherEntry")
-            .field("name", &self.name)
-            .field("location", &self.location)
-            .finish()
-    }
-}
-
-impl fmt::Debug for OutputEntry {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("OutputEntry")
-            .field("service", &self.service)
-            .field("fields", &self.fields)
-            .field("location", &self.location)
-            .finish()
-    }
-}
-
-inventory::collect!(Rule);
-inventory::collect!(PublisherEntry);
-inventory::collect!(OutputEntry);
 
 /// The registered rules, publishers and outputs, each sorted by name.
 #[derive(Debug)]
@@ -89,22 +38,16 @@ pub struct Registry {
 pub fn registry() -> &'static Registry {
     static REGISTRY: OnceLock<Registry> = OnceLock::new();
     REGISTRY.get_or_init(|| {
-        let mut rules: Vec<_> = inventory::iter::<Rule>.into_iter().collect();
-        rules.sort_by_key(|rule| (rule.name, rule.location));
-        let mut publishers: Vec<_> = publisher_entries().collect();
+        let mut publishers: Vec<_> = crate::publisher::entries().collect();
         publishers.sort_by_key(|entry| (entry.name, entry.location));
-        let mut outputs: Vec<_> = inventory::iter::<OutputEntry>.into_iter().collect();
+        let mut outputs: Vec<_> = crate::output::entries().collect();
         outputs.sort_by_key(|entry| (entry.service, entry.location));
         Registry {
-            rules,
+            rules: crate::rule::registered(),
             publishers,
             outputs,
         }
     })
-}
-
-pub(crate) fn publisher_entries() -> impl Iterator<Item = &'static PublisherEntry> {
-    inventory::iter::<PublisherEntry>.into_iter()
 }
 
 impl Registry {

@@ -54,7 +54,7 @@ pub struct InvocationError(String);
 /// }
 /// ```
 pub fn run() -> ExitCode {
-    crate::cli::with_runtime(|| async {
+    super::with_runtime(|| async {
         let processor = match processor_from_env().await {
             Ok(processor) => processor,
             Err(message) => {
@@ -97,9 +97,7 @@ pub async fn processor_from_env() -> Result<Processor, String> {
     required_outputs(&mut config, prefix.as_deref());
     // The credential store of processor.json, as `dispatch` uses it (opened lazily: nothing is
     // read before an output asks for its credentials).
-    let credentials = settings
-        .credentials
-        .provider()
+    let credentials = crate::creds::provider(&settings.credentials)
         .await
         .map_err(|e| e.to_string())?;
     let mut processor = Processor::new(config)
