@@ -8,6 +8,7 @@
 //! registrations do.
 
 // Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support {
     pub mod saas;
