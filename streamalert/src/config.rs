@@ -33,6 +33,7 @@ pub enum Descriptors {
 
 /// `outputs.json` could not be read or does not have the expected shape.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ConfigError {
     /// The file could not be read.
     #[error("cannot read {path}: {source}")]

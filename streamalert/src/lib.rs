@@ -1,4 +1,44 @@
-#![doc = include_str!("../../README.md")]
+//! Build your own typed alert processor: detection **rules**, **publishers** (how an alert is
+//! laid out for one output) and your own **outputs**, registered by procedural macros and
+//! checked while your crate compiles; `cargo build` yields one binary that evaluates the rules,
+//! composes the alerts, delivers them to Slack, PagerDuty, Jira, S3 and the rest, and records
+//! every delivery in a ledger so that an alert not delivered is retried. It re-imagines the
+//! alert processor of Airbnb's StreamAlert and stays wire-compatible with it.
+//!
+//! ```no_run,standalone_crate
+//! use streamalert::prelude::*;
+//!
+//! /// Alert when anyone logs in as root.
+//! #[rule(logs = ["osquery:differential"], outputs = ["slack:secops"])]
+//! fn root_login(rec: &Record) -> bool {
+//!     rec["columns"]["user"] == "root"
+//! }
+//!
+//! // The service table and the command line (`process`, `dispatch`, `retry`, `ledger`, …);
+//! // `streamalert::main!();` is shorthand for these lines.
+//! streamalert::services!();
+//! fn main() -> std::process::ExitCode {
+//!     streamalert::cli::run()
+//! }
+//! ```
+//!
+//! Where to start:
+//! - [`rule`], [`publisher`] and [`output`] (the attributes [`macro@rule`],
+//!   [`macro@publisher`] and [`macro@output`]) for what you write;
+//! - [`processor`] for what happens to an alert (ledger first, then the outputs, then the
+//!   outcome), [`ledger`] for what is recorded, [`config`] for `outputs.json` and
+//!   `processor.json`;
+//! - [`outputs`] and [`publishers`] for the built-in outputs and StreamAlert's publishers;
+//! - [`cli`] for the command line `main!` gives your binary.
+//!
+//! Features: `saas` (default: the HTTP outputs), `aws` (the AWS outputs, the DynamoDB ledger,
+//! the Lambda runtime), `full` (both). The repository's README has the tour, the delivery
+//! guarantees and the deploy recipe.
+
+// The README's examples are compiled and run as doc tests (not part of the package's docs).
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;
 
 // Lets the macros' `::streamalert::…` paths resolve inside this crate too.
 extern crate self as streamalert;

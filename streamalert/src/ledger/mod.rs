@@ -307,6 +307,7 @@ impl LedgerCounts {
 
 /// The ledger could not be read or written.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum LedgerError {
     /// Another processor holds the ledger and did not release it in time.
     #[error(

@@ -88,6 +88,7 @@ impl fmt::Debug for Processor {
 
 /// Why the processor could not run at all.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ProcessorError {
     /// The operation needs a ledger and the processor has none.
     #[error("this operation needs a ledger (Processor::with_ledger)")]
@@ -107,6 +108,7 @@ pub enum ProcessorError {
 /// assert_eq!(processor.resolve("stdout:console").unwrap().service, "stdout");
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum ResolveError {
     /// Not `service:descriptor` ([`OutputRef`]'s grammar).
     #[error(transparent)]

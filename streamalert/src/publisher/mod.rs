@@ -61,6 +61,7 @@ pub trait Publisher: Send + Sync + 'static {
 /// assert_eq!(err.to_string(), "missing key `record`");
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum PublishError {
     /// A key the publisher needs is absent (Python's `KeyError`).
     #[error("missing key `{0}`")]

@@ -362,6 +362,7 @@ pub fn safe_json_loads(text: &str) -> Value {
 /// assert_eq!(random_bool(2.0), Err(HelperError::Probability(2.0)));
 /// ```
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
 pub enum HelperError {
     /// [`random_bool`] needs a probability between 0 and 1.
     #[error("Probability must be between 0.0 and 1.0, found {0}")]

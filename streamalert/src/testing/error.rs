@@ -11,6 +11,7 @@ use std::path::PathBuf;
 /// assert!(error.to_string().starts_with("rules/x.json:1:"));
 /// ```
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum TestingError {
     /// A path given to the runner does not exist.
     #[error("{0}: no such file or directory")]
