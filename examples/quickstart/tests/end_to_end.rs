@@ -195,6 +195,40 @@ fn malformed_lines_are_reported_by_number_and_the_rest_is_processed() {
     );
 }
 
+/// A line longer than `max_record_bytes` (default 1 MiB) is skipped like a malformed one, though
+/// it is a record that would raise an alert.
+#[test]
+fn a_line_over_max_record_bytes_is_reported_by_number_skipped_and_the_rest_processed() {
+    let workdir = tempfile::tempdir().expect("temp dir");
+    let sample = std::fs::read_to_string(example_dir().join("data/records.jsonl")).expect("sample");
+    let first = sample.lines().next().expect("a sample line");
+    let mut padded: Value = serde_json::from_str(first).expect("JSON");
+    padded["record"]["padding"] = json!("x".repeat(1 << 20));
+    let padded = padded.to_string();
+    let input = workdir.path().join("input.jsonl");
+    std::fs::write(&input, format!("{first}\n{padded}\n{first}\n")).expect("write input");
+
+    let run = process(workdir.path(), &input);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(1), "{stderr}");
+    let error = format!(
+        "input.jsonl:2: the line is {} bytes long, more than max_record_bytes (1048576, \
+         processor.json); skipped",
+        padded.len()
+    );
+    assert!(stderr.contains(&error), "{error} in {stderr}");
+    assert!(
+        stderr.contains("records: 2, malformed: 1, alerts: 2, deliveries sent: 4"),
+        "{stderr}"
+    );
+    let consumed = format!(
+        "{} bytes, 3 lines consumed",
+        first.len() * 2 + padded.len() + 3
+    );
+    assert!(stderr.contains(&consumed), "{consumed} in {stderr}");
+    assert_eq!(ledger(workdir.path()).len(), 2);
+}
+
 #[test]
 fn list_shows_the_registered_rules_with_their_source() {
     let run = Command::new(env!("CARGO_BIN_EXE_quickstart"))
