@@ -239,6 +239,7 @@ pub const PROCESSOR_SETTINGS_FILE: &str = "processor.json";
 ///   "concurrency": 32,
 ///   "dispatch_timeout_secs": 60,
 ///   "shutdown_grace_secs": 10,
+///   "max_record_bytes": 1048576,
 ///   "ledger": {"path": "streamalert-ledger.sqlite3", "synchronous": "normal", "lock_timeout_secs": 30, "retention_days": 7},
 ///   "max_attempts": 10,
 ///   "max_attempts_by_service": {"slack": 3}
@@ -274,6 +275,10 @@ pub struct ProcessorSettings {
     /// On SIGINT or SIGTERM, how long `process` waits for the deliveries under way before it
     /// exits; those still unfinished then stay pending in the ledger for `retry`.
     pub shutdown_grace_secs: u64,
+    /// The longest input line `process` accepts, in bytes without the line break (default 1 MiB,
+    /// a Kinesis record's limit); a longer line is reported with its line number and skipped,
+    /// and is never held in memory whole.
+    pub max_record_bytes: usize,
     /// Where and how delivery state is recorded.
     pub ledger: LedgerSettings,
     /// Where output secrets are stored (the `credentials` section; default: the `local` store).
@@ -290,6 +295,7 @@ impl Default for ProcessorSettings {
             concurrency: 32,
             dispatch_timeout_secs: 60,
             shutdown_grace_secs: 10,
+            max_record_bytes: 1 << 20,
             ledger: LedgerSettings::default(),
             credentials: StoreSettings::default(),
             max_attempts: 10,
@@ -401,6 +407,12 @@ impl ProcessorSettings {
                 settings.shutdown_grace_secs,
                 0,
                 Some(MAX_WAIT_SECS),
+            ),
+            (
+                "max_record_bytes",
+                count(settings.max_record_bytes),
+                1,
+                Some(MAX_RECORD_BYTES),
             ),
             (
                 "ledger.lock_timeout_secs",
@@ -639,6 +651,8 @@ impl StoreSettings {
 
 /// The most alerts `concurrency` may put in flight at once.
 pub const MAX_CONCURRENCY: u64 = 10_000;
+/// The largest `max_record_bytes`: 256 MiB (each reader keeps one line of it in memory).
+pub const MAX_RECORD_BYTES: u64 = 256 << 20;
 /// The longest `dispatch_timeout_secs` and `shutdown_grace_secs`: one day.
 pub const MAX_WAIT_SECS: u64 = 86_400;
 /// The longest `ledger.lock_timeout_secs`: SQLite takes its busy timeout as an `i32` of
@@ -646,7 +660,7 @@ pub const MAX_WAIT_SECS: u64 = 86_400;
 pub const MAX_LOCK_TIMEOUT_SECS: u64 = i32::MAX as u64 / 1000;
 
 const EXPECTED_SETTINGS: &str = "an object with optional \"concurrency\" (1 to 10000), \
-\"dispatch_timeout_secs\" (1 to 86400), \"shutdown_grace_secs\" (0 to 86400), \"ledger\" ({\"path\": string, \
+\"dispatch_timeout_secs\" (1 to 86400), \"shutdown_grace_secs\" (0 to 86400), \"max_record_bytes\" (1 to 268435456), \"ledger\" ({\"path\": string, \
 \"synchronous\": \"normal\" or \"full\", \"lock_timeout_secs\": 0 to 2147483, \"retention_days\": integer}), \"max_attempts\" \
 (integer >= 1) and \"max_attempts_by_service\" ({\"<service>\": integer >= 1})";
 
@@ -701,6 +715,22 @@ mod tests {
             refused(r#"{"shutdown_grace_secs": 86401}"#)
                 .ends_with("`shutdown_grace_secs` is 86401; it must be from 0 to 86400")
         );
+    }
+
+    #[test]
+    fn max_record_bytes_is_a_mib_by_default_and_from_1_to_256_mib() {
+        assert_eq!(ProcessorSettings::default().max_record_bytes, 1_048_576);
+        assert_eq!(
+            refused(r#"{"max_record_bytes": 0}"#),
+            "<inline>:1:0: `max_record_bytes` is 0; it must be from 1 to 268435456"
+        );
+        assert!(
+            refused(r#"{"max_record_bytes": 268435457}"#)
+                .ends_with("`max_record_bytes` is 268435457; it must be from 1 to 268435456")
+        );
+        let most = ProcessorSettings::from_json(r#"{"max_record_bytes": 268435456}"#).unwrap();
+        assert_eq!(most.max_record_bytes, 256 << 20);
+        assert!(refused(r#"{"max_record_bytes": -1}"#).contains("invalid value: integer `-1`"));
     }
 
     #[test]

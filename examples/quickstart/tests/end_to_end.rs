@@ -195,6 +195,40 @@ fn malformed_lines_are_reported_by_number_and_the_rest_is_processed() {
     );
 }
 
+/// A line longer than `max_record_bytes` (default 1 MiB) is skipped like a malformed one, though
+/// it is a record that would raise an alert.
+#[test]
+fn a_line_over_max_record_bytes_is_reported_by_number_skipped_and_the_rest_processed() {
+    let workdir = tempfile::tempdir().expect("temp dir");
+    let sample = std::fs::read_to_string(example_dir().join("data/records.jsonl")).expect("sample");
+    let first = sample.lines().next().expect("a sample line");
+    let mut padded: Value = serde_json::from_str(first).expect("JSON");
+    padded["record"]["padding"] = json!("x".repeat(1 << 20));
+    let padded = padded.to_string();
+    let input = workdir.path().join("input.jsonl");
+    std::fs::write(&input, format!("{first}\n{padded}\n{first}\n")).expect("write input");
+
+    let run = process(workdir.path(), &input);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(1), "{stderr}");
+    let error = format!(
+        "input.jsonl:2: the line is {} bytes long, more than max_record_bytes (1048576, \
+         processor.json); skipped",
+        padded.len()
+    );
+    assert!(stderr.contains(&error), "{error} in {stderr}");
+    assert!(
+        stderr.contains("records: 2, malformed: 1, alerts: 2, deliveries sent: 4"),
+        "{stderr}"
+    );
+    let consumed = format!(
+        "{} bytes, 3 lines consumed",
+        first.len() * 2 + padded.len() + 3
+    );
+    assert!(stderr.contains(&consumed), "{consumed} in {stderr}");
+    assert_eq!(ledger(workdir.path()).len(), 2);
+}
+
 #[test]
 fn list_shows_the_registered_rules_with_their_source() {
     let run = Command::new(env!("CARGO_BIN_EXE_quickstart"))
@@ -667,4 +701,76 @@ fn a_stalled_standard_output_holds_up_only_the_stdout_deliveries() {
         );
     }
     drop(child);
+}
+
+/// A fatal error while standard input is an open pipe that sends nothing more: `process` prints
+/// its summary and exits with status 1, without waiting for the input's end (the reader thread
+/// waits in vain; it used to hold the process). The fatal error is a real one: the ledger cannot
+/// record an alert because the process may not write files past 256 KiB (`ulimit -f`, with
+/// SIGXFSZ ignored so that the write fails instead of killing the process), and the record is
+/// larger.
+#[cfg(unix)]
+#[test]
+fn a_fatal_error_with_an_idle_open_stdin_ends_the_run() {
+    let workdir = tempfile::tempdir().expect("temp dir");
+    let conf = workdir.path().join("conf");
+    std::fs::create_dir_all(&conf).unwrap();
+    std::fs::copy(
+        example_dir().join("conf/outputs.json"),
+        conf.join("outputs.json"),
+    )
+    .unwrap();
+    let settings = json!({"ledger": {"path": "ledger.sqlite3"}});
+    std::fs::write(conf.join("processor.json"), settings.to_string()).unwrap();
+    let sample = std::fs::read_to_string(example_dir().join("data/records.jsonl")).unwrap();
+    let mut big: Value = serde_json::from_str(sample.lines().next().unwrap()).unwrap();
+    big["record"]["padding"] = json!("x".repeat(900_000));
+    let stderr_path = workdir.path().join("stderr.txt");
+
+    let mut child = Command::new("sh")
+        .arg("-c")
+        // 512 blocks of 512 bytes.
+        .arg("ulimit -f 512; trap '' XFSZ; exec \"$0\" \"$@\"")
+        .arg(env!("CARGO_BIN_EXE_quickstart"))
+        .args(["process", "--input", "-", "--config"])
+        .arg(&conf)
+        .current_dir(workdir.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&stderr_path).unwrap())
+        .spawn()
+        .expect("the quickstart binary runs");
+    let mut stdin = child.stdin.take().expect("a pipe");
+    let stderr = || std::fs::read_to_string(&stderr_path).unwrap_or_default();
+    writeln!(stdin, "{big}").unwrap_or_else(|e| panic!("{e}: {}", stderr()));
+    stdin.flush().unwrap();
+    // `stdin` stays open (and idle) until the process ended. A liveness bound, not a timing
+    // claim: the run takes well under a second; a hung process never ends.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            child.kill().unwrap();
+            panic!(
+                "process did not exit after a fatal error while its standard input was an \
+                 idle open pipe: {}",
+                stderr()
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    drop(stdin);
+    let stderr = stderr();
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("cannot record alerts in the ledger; stopping"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("records: 1, malformed: 0"), "{stderr}");
+    assert!(
+        stderr.contains("input <stdin>: 0 bytes, 0 lines consumed"),
+        "{stderr}"
+    );
 }

@@ -37,6 +37,7 @@ Configuration (the --config directory, default $STREAMALERT_CONFIG, else ./conf)
                   {\"file\": {\"alerts\": \"out/alerts.jsonl\"}, \"stdout\": [\"console\"]}
   processor.json  optional settings (defaults shown):
                   {\"concurrency\": 32, \"dispatch_timeout_secs\": 60, \"shutdown_grace_secs\": 10,
+                   \"max_record_bytes\": 1048576,
                    \"ledger\": {\"path\": \"streamalert-ledger.sqlite3\", \"synchronous\": \"normal\",
                               \"lock_timeout_secs\": 30, \"retention_days\": 7},
                    \"max_attempts\": 10, \"max_attempts_by_service\": {}}
@@ -75,7 +76,9 @@ Each input line is one record with its log type:
   {\"log_type\": \"cloudwatch:events\", \"record\": {...}}
 optionally with \"cluster\", \"data_type\", \"service\" and \"resource\" (where the record came from).
 Blank lines are skipped; a malformed line is reported with its line number and the rest is
-processed (the exit status is then 1).
+processed (the exit status is then 1). So is a line longer than max_record_bytes
+(processor.json, default {max_record_bytes} bytes, without the line break): it is skipped
+without being held in memory whole, and counted as malformed.
 
 Each alert is recorded in the ledger before it is sent, with one record per output; each
 output is marked sent the moment it succeeds and is never sent again. A failed output stays
@@ -327,6 +330,7 @@ fn command(bin: &str, version: Option<&str>) -> clap::Command {
 fn with_defaults(text: &str) -> String {
     let defaults = crate::config::ProcessorSettings::default();
     text.replace("{max_attempts}", &defaults.max_attempts.to_string())
+        .replace("{max_record_bytes}", &defaults.max_record_bytes.to_string())
         .replace(
             "{shutdown_grace_secs}",
             &defaults.shutdown_grace_secs.to_string(),
@@ -443,6 +447,11 @@ mod tests {
             defaults.shutdown_grace_secs
         );
         assert!(process.contains(&grace), "{grace} in {process}");
+        let longest = format!(
+            "max_record_bytes (processor.json, default {} bytes",
+            defaults.max_record_bytes
+        );
+        assert!(process.contains(&longest), "{longest} in {process}");
         let retry = long_help("retry");
         let attempts = format!(
             "max_attempts failures (processor.json, default {})",
@@ -451,7 +460,9 @@ mod tests {
         assert!(retry.contains(&attempts), "{attempts} in {retry}");
         for help in [process, retry] {
             assert!(
-                !help.contains("{max_attempts}") && !help.contains("{shutdown_grace_secs}"),
+                !help.contains("{max_attempts}")
+                    && !help.contains("{shutdown_grace_secs}")
+                    && !help.contains("{max_record_bytes}"),
                 "{help}"
             );
         }

@@ -48,7 +48,7 @@ pub(super) async fn process(args: &ProcessArgs) -> ExitCode {
     // From here on SIGINT and SIGTERM stop the run cleanly (before, they end it at once).
     let mut signals = Signals::listen();
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Chunk>(4);
-    let reader = match input.read_on_thread(tx) {
+    let reader = match input.read_on_thread(processor.settings().max_record_bytes, tx) {
         Ok(reader) => reader,
         Err(error) => {
             tracing::error!("cannot start reading {}: {error}", input.name);
