@@ -203,6 +203,13 @@ enum Command {
         #[arg(value_enum)]
         what: ListWhat,
     },
+    /// Print the shell completion script of this binary, e.g.
+    /// `my-alerts completions bash > ~/.local/share/bash-completion/completions/my-alerts`.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -337,6 +344,16 @@ fn with_defaults(text: &str) -> String {
         )
 }
 
+/// Writes the completion script of the binary `bin` for `shell` to `out`.
+fn completions(
+    shell: clap_complete::Shell,
+    bin: &str,
+    version: Option<&str>,
+    out: &mut dyn std::io::Write,
+) {
+    clap_complete::generate(shell, &mut command(bin, version), bin, out);
+}
+
 fn run_command<I, T>(args: I, version: Option<&str>) -> ExitCode
 where
     I: IntoIterator<Item = T>,
@@ -370,6 +387,10 @@ where
     };
     logging::init_logging(cli.log_format);
     match cli.command {
+        Command::Completions { shell } => {
+            completions(shell, &bin, version, &mut std::io::stdout());
+            ExitCode::SUCCESS
+        }
         Command::List { what } => list::list(what),
         Command::Validate(common) => validate::validate(&common),
         Command::Process(args) => with_runtime(|| process::process(&args)),
@@ -423,6 +444,29 @@ mod tests {
             "{help}"
         );
         assert_eq!(help.matches("[default: conf]").count(), 4, "{help}");
+    }
+
+    #[test]
+    fn completions_name_the_binary_its_commands_and_options() {
+        for shell in [
+            clap_complete::Shell::Bash,
+            clap_complete::Shell::Zsh,
+            clap_complete::Shell::Fish,
+        ] {
+            let mut script = Vec::new();
+            completions(shell, "my-alerts", None, &mut script);
+            let script = String::from_utf8(script).unwrap();
+            for word in [
+                "my-alerts",
+                "process",
+                "retry",
+                "ledger",
+                "replay",
+                "config",
+            ] {
+                assert!(script.contains(word), "{shell}: {word} in {script}");
+            }
+        }
     }
 
     #[test]
