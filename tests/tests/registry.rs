@@ -44,6 +44,15 @@ fn items_of_every_linked_crate_are_listed_with_their_source() {
     );
     assert!(rule.location.line > 0);
 
+    let shared = registry
+        .rule("shared_root_login")
+        .expect("the fixture crate's rule is registered in this binary");
+    assert!(
+        shared.location.file.ends_with("ext-outputs/src/lib.rs"),
+        "{}",
+        shared.location
+    );
+
     let builtin = registry
         .output("file")
         .expect("built-in outputs are registered");
