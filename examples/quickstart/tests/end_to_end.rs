@@ -59,6 +59,44 @@ fn file_output_ids(workdir: &Path) -> BTreeMap<String, usize> {
     counts
 }
 
+/// A configuration directory in `workdir`: the example's `outputs.json` and `settings` as
+/// `processor.json`.
+fn conf_with(workdir: &Path, settings: &Value) -> PathBuf {
+    let conf = workdir.join("conf");
+    std::fs::create_dir_all(&conf).unwrap();
+    std::fs::copy(
+        example_dir().join("conf/outputs.json"),
+        conf.join("outputs.json"),
+    )
+    .unwrap();
+    std::fs::write(conf.join("processor.json"), settings.to_string()).unwrap();
+    conf
+}
+
+/// Waits for `child` to end; a liveness bound, not a timing claim: a process still running
+/// after `limit` is killed and the test fails with `hung` and the `stderr` file's text.
+fn wait_or_fail(
+    child: &mut std::process::Child,
+    limit: std::time::Duration,
+    hung: &str,
+    stderr: &Path,
+) -> std::process::ExitStatus {
+    let deadline = std::time::Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if std::time::Instant::now() > deadline {
+            child.kill().unwrap();
+            panic!(
+                "{hung}: {}",
+                std::fs::read_to_string(stderr).unwrap_or_default()
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
 fn json_lines(text: &str) -> Vec<Value> {
     text.lines()
         .map(|line| serde_json::from_str(line).expect("each line is JSON"))
@@ -633,19 +671,12 @@ fn streamalert_config_is_the_default_of_config() {
 fn a_stalled_standard_output_holds_up_only_the_stdout_deliveries() {
     const ALERTS: usize = 600;
     let workdir = tempfile::tempdir().expect("temp dir");
-    let conf = workdir.path().join("conf");
-    std::fs::create_dir_all(&conf).unwrap();
-    std::fs::copy(
-        example_dir().join("conf/outputs.json"),
-        conf.join("outputs.json"),
-    )
-    .unwrap();
     let settings = json!({
         "concurrency": 1000,
         "dispatch_timeout_secs": 2,
         "ledger": {"path": "target/quickstart/ledger.sqlite3"},
     });
-    std::fs::write(conf.join("processor.json"), settings.to_string()).unwrap();
+    let conf = conf_with(workdir.path(), &settings);
     let sample = std::fs::read_to_string(example_dir().join("data/records.jsonl")).unwrap();
     let root_login = sample.lines().next().unwrap();
     let input = workdir.path().join("records.jsonl");
@@ -662,21 +693,13 @@ fn a_stalled_standard_output_holds_up_only_the_stdout_deliveries() {
         .stderr(std::fs::File::create(&stderr_path).unwrap())
         .spawn()
         .expect("the quickstart binary runs");
-    // A liveness bound, not a timing claim: the run takes seconds; a frozen process never ends.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if std::time::Instant::now() > deadline {
-            child.kill().unwrap();
-            panic!(
-                "process froze with a stalled standard output: {}",
-                std::fs::read_to_string(&stderr_path).unwrap_or_default()
-            );
-        }
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    };
+    // The run takes seconds; a frozen process never ends.
+    let status = wait_or_fail(
+        &mut child,
+        std::time::Duration::from_secs(120),
+        "process froze with a stalled standard output",
+        &stderr_path,
+    );
     let stderr = std::fs::read_to_string(&stderr_path).unwrap();
     assert_eq!(status.code(), Some(1), "stdout deliveries failed: {stderr}");
     assert_eq!(
@@ -713,15 +736,10 @@ fn a_stalled_standard_output_holds_up_only_the_stdout_deliveries() {
 #[test]
 fn a_fatal_error_with_an_idle_open_stdin_ends_the_run() {
     let workdir = tempfile::tempdir().expect("temp dir");
-    let conf = workdir.path().join("conf");
-    std::fs::create_dir_all(&conf).unwrap();
-    std::fs::copy(
-        example_dir().join("conf/outputs.json"),
-        conf.join("outputs.json"),
-    )
-    .unwrap();
-    let settings = json!({"ledger": {"path": "ledger.sqlite3"}});
-    std::fs::write(conf.join("processor.json"), settings.to_string()).unwrap();
+    let conf = conf_with(
+        workdir.path(),
+        &json!({"ledger": {"path": "ledger.sqlite3"}}),
+    );
     let sample = std::fs::read_to_string(example_dir().join("data/records.jsonl")).unwrap();
     let mut big: Value = serde_json::from_str(sample.lines().next().unwrap()).unwrap();
     big["record"]["padding"] = json!("x".repeat(900_000));
@@ -744,23 +762,14 @@ fn a_fatal_error_with_an_idle_open_stdin_ends_the_run() {
     let stderr = || std::fs::read_to_string(&stderr_path).unwrap_or_default();
     writeln!(stdin, "{big}").unwrap_or_else(|e| panic!("{e}: {}", stderr()));
     stdin.flush().unwrap();
-    // `stdin` stays open (and idle) until the process ended. A liveness bound, not a timing
-    // claim: the run takes well under a second; a hung process never ends.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if std::time::Instant::now() > deadline {
-            child.kill().unwrap();
-            panic!(
-                "process did not exit after a fatal error while its standard input was an \
-                 idle open pipe: {}",
-                stderr()
-            );
-        }
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    };
+    // `stdin` stays open (and idle) until the process ended; the run takes well under a
+    // second, a hung process never ends.
+    let status = wait_or_fail(
+        &mut child,
+        std::time::Duration::from_secs(60),
+        "process did not exit after a fatal error while its standard input was an idle open pipe",
+        &stderr_path,
+    );
     drop(stdin);
     let stderr = stderr();
     assert_eq!(status.code(), Some(1), "{stderr}");
