@@ -63,13 +63,13 @@ fn file_output_ids(workdir: &Path) -> BTreeMap<String, usize> {
 /// `processor.json`.
 fn conf_with(workdir: &Path, settings: &Value) -> PathBuf {
     let conf = workdir.join("conf");
-    std::fs::create_dir_all(&conf).unwrap();
+    std::fs::create_dir_all(&conf).expect("conf dir");
     std::fs::copy(
         example_dir().join("conf/outputs.json"),
         conf.join("outputs.json"),
     )
-    .unwrap();
-    std::fs::write(conf.join("processor.json"), settings.to_string()).unwrap();
+    .expect("outputs.json copied");
+    std::fs::write(conf.join("processor.json"), settings.to_string()).expect("processor.json");
     conf
 }
 
@@ -83,11 +83,11 @@ fn wait_or_fail(
 ) -> std::process::ExitStatus {
     let deadline = std::time::Instant::now() + limit;
     loop {
-        if let Some(status) = child.try_wait().unwrap() {
+        if let Some(status) = child.try_wait().expect("the child's status") {
             return status;
         }
         if std::time::Instant::now() > deadline {
-            child.kill().unwrap();
+            child.kill().expect("SIGKILL");
             panic!(
                 "{hung}: {}",
                 std::fs::read_to_string(stderr).unwrap_or_default()
