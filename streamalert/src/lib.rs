@@ -40,6 +40,11 @@
 #[doc = include_str!("../../README.md")]
 struct ReadmeDoctests;
 
+// MIGRATING.md's Rust examples too.
+#[cfg(doctest)]
+#[doc = include_str!("../../MIGRATING.md")]
+struct MigratingDoctests;
+
 // Lets the macros' `::streamalert::…` paths resolve inside this crate too.
 extern crate self as streamalert;
 
