@@ -432,3 +432,41 @@ fn streamalerts_required_output_is_configured_with_a_prefix_and_required_when_co
         Some("mine")
     );
 }
+
+#[tokio::test]
+async fn a_runs_report_has_each_outputs_metrics_and_counts_a_retried_delivery() {
+    let dir = scratch("metrics");
+    let ledger = sqlite(&dir);
+    // `blocker` is a file, so `blocker/b.jsonl` cannot be written until it is a directory.
+    std::fs::write(dir.join("blocker"), "a file").unwrap();
+    let outputs = config(json!({
+        "file": {"a": dir.join("a.jsonl"), "b": dir.join("blocker/b.jsonl")},
+        "vault": ["v"],
+    }));
+    let alert = Alert::new("rule_m", json!({"n": 1}), ["file:a", "file:b", "vault:v"]);
+    let processor = Processor::new(outputs).with_ledger(ledger);
+    let first = processor.process(vec![alert]).await.unwrap();
+    let (a, b, vault) = (
+        first.outputs["file:a"],
+        first.outputs["file:b"],
+        first.outputs["vault:v"],
+    );
+    assert_eq!((a.sent, a.failed, a.dead, a.retried), (1, 0, 0, 0));
+    assert_eq!((b.sent, b.failed, b.dead), (0, 1, 0), "pending for retry");
+    assert_eq!(
+        (vault.failed, vault.dead),
+        (1, 1),
+        "no credentials: given up"
+    );
+    assert!(a.latency_max > std::time::Duration::ZERO);
+    std::fs::remove_file(dir.join("blocker")).unwrap();
+    std::fs::create_dir(dir.join("blocker")).unwrap();
+    let second = processor.retry().await.unwrap();
+    assert_eq!(
+        second.outputs.len(),
+        1,
+        "only file:b was pending: {second:?}"
+    );
+    let b = second.outputs["file:b"];
+    assert_eq!((b.sent, b.failed, b.retried), (1, 0, 1));
+}

@@ -783,3 +783,35 @@ fn a_fatal_error_with_an_idle_open_stdin_ends_the_run() {
         "{stderr}"
     );
 }
+
+#[test]
+fn metrics_per_output_are_in_the_summary_and_the_metrics_file() {
+    let workdir = tempfile::tempdir().expect("temp dir");
+    let metrics = workdir.path().join("metrics.prom");
+    let run = Command::new(env!("CARGO_BIN_EXE_quickstart"))
+        .current_dir(workdir.path())
+        .args(["process", "--input"])
+        .arg(example_dir().join("data/records.jsonl"))
+        .arg("--config")
+        .arg(example_dir().join("conf"))
+        .arg("--metrics-file")
+        .arg(&metrics)
+        .output()
+        .expect("the quickstart binary runs");
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("output file:alerts: sent 4, failed 0, given up (dead) 0, retried 0"),
+        "{stderr}"
+    );
+    let text = std::fs::read_to_string(&metrics).expect("the metrics file");
+    for line in [
+        "# TYPE streamalert_deliveries_total counter",
+        r#"streamalert_deliveries_total{output="file:alerts",result="sent"} 4"#,
+        r#"streamalert_deliveries_total{output="stdout:console",result="sent"} 4"#,
+        r#"streamalert_deliveries_total{output="stdout:console",result="failed"} 0"#,
+        r#"streamalert_delivery_seconds_count{output="file:alerts"} 4"#,
+    ] {
+        assert!(text.lines().any(|l| l == line), "{line} in {text}");
+    }
+}

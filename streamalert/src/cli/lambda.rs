@@ -163,16 +163,40 @@ async fn handle_payload(processor: &Processor, payload: Value) -> Result<Value, 
         Value::Array(events) => {
             // The events of a batch go out together, so batching outputs share calls.
             let outcomes = futures_util::future::join_all(
-                events.iter().map(|event| processor.dispatch_event(event)),
+                events
+                    .iter()
+                    .map(|event| processor.dispatch_event_with_metrics(event)),
             )
             .await;
             let mut results = Vec::with_capacity(outcomes.len());
-            for outcome in outcomes {
+            for (outcome, metrics) in outcomes {
+                log_metrics(&metrics, &mut std::io::stdout().lock());
                 results.push(result_map(outcome)?);
             }
             Ok(Value::Array(results))
         }
-        event => result_map(processor.dispatch_event(&event).await),
+        event => {
+            let (outcome, metrics) = processor.dispatch_event_with_metrics(&event).await;
+            log_metrics(&metrics, &mut std::io::stdout().lock());
+            result_map(outcome)
+        }
+    }
+}
+
+/// Prints the deliveries' metrics as CloudWatch embedded-metric lines on standard output, which
+/// Lambda sends to CloudWatch Logs (metrics `Sent`, `Failed`, `Dead`, `Retried`, `Latency` in
+/// the namespace `StreamAlert`, per `Output`).
+fn log_metrics(
+    metrics: &std::collections::BTreeMap<String, crate::processor::OutputMetrics>,
+    out: &mut dyn std::io::Write,
+) {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| {
+            u64::try_from(since.as_millis()).unwrap_or(u64::MAX)
+        });
+    for line in crate::processor::metrics::embedded_metrics(metrics, now) {
+        let _ = writeln!(out, "{line}");
     }
 }
 
@@ -189,4 +213,34 @@ fn result_map(outcome: EventOutcome) -> Result<Value, InvocationError> {
             .map(|(output, sent)| (output, Value::Bool(sent)))
             .collect::<Map<String, Value>>(),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::processor::OutputMetrics;
+
+    #[test]
+    fn metrics_are_logged_as_one_embedded_metric_line_per_output() {
+        let mut sent = OutputMetrics::default();
+        sent.attempted(std::time::Duration::from_millis(5), true, false);
+        let metrics = std::collections::BTreeMap::from([
+            ("file:a".to_owned(), sent),
+            ("slack:b".to_owned(), OutputMetrics::default()),
+        ]);
+        let mut out = Vec::new();
+        log_metrics(&metrics, &mut out);
+        let lines: Vec<Value> = String::from_utf8(out)
+            .unwrap()
+            .lines()
+            .map(|line| serde_json::from_str(line).unwrap())
+            .collect();
+        assert_eq!(lines.len(), 2);
+        assert_eq!(
+            (lines[0]["Output"].as_str(), lines[0]["Sent"].as_u64()),
+            (Some("file:a"), Some(1))
+        );
+        assert!(lines[0]["_aws"]["Timestamp"].as_u64().unwrap() > 1_700_000_000_000);
+        assert_eq!(lines[1]["Output"], "slack:b");
+    }
 }

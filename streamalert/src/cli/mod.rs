@@ -13,6 +13,7 @@ pub mod lambda;
 mod ledger;
 mod list;
 mod logging;
+mod metrics;
 pub mod output;
 mod process;
 mod retry;
@@ -180,7 +181,7 @@ enum Command {
     Dispatch(DispatchArgs),
     /// Send again every output not yet sent; merge alerts whose merge window has passed.
     #[command(long_about = RETRY_HELP)]
-    Retry(Common),
+    Retry(RetryArgs),
     /// Check configuration, credentials and registrations; report every problem.
     #[command(long_about = VALIDATE_HELP)]
     Validate(Common),
@@ -259,6 +260,16 @@ struct ProcessArgs {
     from_start: bool,
     #[command(flatten)]
     common: Common,
+    #[command(flatten)]
+    metrics: metrics::MetricsArgs,
+}
+
+#[derive(Debug, Args)]
+struct RetryArgs {
+    #[command(flatten)]
+    common: Common,
+    #[command(flatten)]
+    metrics: metrics::MetricsArgs,
 }
 
 #[derive(Debug, Args)]
@@ -395,7 +406,7 @@ where
         Command::Validate(common) => validate::validate(&common),
         Command::Process(args) => with_runtime(|| process::process(&args)),
         Command::Dispatch(args) => with_runtime(|| dispatch::dispatch(&args)),
-        Command::Retry(common) => with_runtime(|| retry::retry(&common)),
+        Command::Retry(args) => with_runtime(|| retry::retry(&args)),
         Command::Ledger(args) => with_runtime(|| ledger::ledger(&args)),
         Command::Test(args) => crate::testing::run_cli(&args.events, &args.rules),
         Command::Output(args) => args.command.run(&args.config),

@@ -161,10 +161,16 @@ pub(super) async fn process(args: &ProcessArgs) -> ExitCode {
         "input {}: {} bytes, {} lines consumed (their alerts are recorded)",
         input.name, recorded_to.offset, recorded_to.line
     ));
+    let metrics_written = args.metrics.report(&report.outputs);
     if let Some(stop) = stopped {
         return stop.exit_code();
     }
-    if fatal || malformed > 0 || report.failed > 0 || report.ledger_errors > 0 || pending.is_none()
+    if fatal
+        || malformed > 0
+        || report.failed > 0
+        || report.ledger_errors > 0
+        || pending.is_none()
+        || !metrics_written
     {
         ExitCode::FAILURE
     } else {

@@ -1,15 +1,15 @@
 //! `retry`: one pass over the ledger, sending what is pending and merging due alerts.
 
-use super::Common;
+use super::RetryArgs;
 use super::logging::{Progress, say};
 use super::setup::{LedgerFile, Setup, pending_in, setup, show};
 use crate::processor::{RetryReport, RunReport};
 use std::process::ExitCode;
 
-pub(super) async fn retry(common: &Common) -> ExitCode {
+pub(super) async fn retry(args: &RetryArgs) -> ExitCode {
     let Setup {
         processor, ledger, ..
-    } = match setup(common, LedgerFile::MustExist).await {
+    } = match setup(&args.common, LedgerFile::MustExist).await {
         Ok(setup) => setup,
         Err(message) => {
             tracing::error!("{message}");
@@ -38,6 +38,7 @@ pub(super) async fn retry(common: &Common) -> ExitCode {
                 reconciled,
                 merged,
                 ledger_errors,
+                outputs,
             },
         contended,
         quarantined,
@@ -49,7 +50,13 @@ pub(super) async fn retry(common: &Common) -> ExitCode {
         contended.len(),
         quarantined.len()
     ));
-    if failed > 0 || ledger_errors > 0 || pending.is_none() || !quarantined.is_empty() {
+    let metrics_written = args.metrics.report(&outputs);
+    if failed > 0
+        || ledger_errors > 0
+        || pending.is_none()
+        || !quarantined.is_empty()
+        || !metrics_written
+    {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS

@@ -1,6 +1,6 @@
 //! StreamAlert's alert-processor events: a full alerts-table item, or its key only.
 
-use super::{Processor, ProcessorError};
+use super::{OutputMetrics, Processor, ProcessorError, Run};
 use crate::alert::{Alert, Timestamp};
 use crate::ledger::{AlertKey, DeliveryState, LedgerError, NewAlert};
 use serde_json::Value;
@@ -81,6 +81,33 @@ impl Processor {
     /// # });
     /// ```
     pub async fn dispatch_event(&self, event: &Value) -> EventOutcome {
+        self.dispatch_event_in(event, &self.start_run()).await
+    }
+
+    /// [`dispatch_event`](Processor::dispatch_event), with what its deliveries did per output
+    /// (the `lambda` command logs these as CloudWatch embedded metrics).
+    ///
+    /// ```
+    /// use streamalert::{config::OutputsConfig, processor::Processor};
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let processor = Processor::new(OutputsConfig::from_json(r#"{"stdout": ["console"]}"#).unwrap());
+    /// let alert = streamalert::Alert::new("rule", serde_json::json!({"n": 1}), ["stdout:console"]);
+    /// let item = serde_json::Value::Object(alert.to_item());
+    /// let (outcome, metrics) = processor.dispatch_event_with_metrics(&item).await;
+    /// assert_eq!(outcome.results()["stdout:console"], true);
+    /// assert_eq!(metrics["stdout:console"].sent, 1);
+    /// # });
+    /// ```
+    pub async fn dispatch_event_with_metrics(
+        &self,
+        event: &Value,
+    ) -> (EventOutcome, BTreeMap<String, OutputMetrics>) {
+        let run = self.start_run();
+        let outcome = self.dispatch_event_in(event, &run).await;
+        (outcome, run.report().outputs)
+    }
+
+    async fn dispatch_event_in(&self, event: &Value, run: &Run) -> EventOutcome {
         let mut alert = match key_only(event) {
             Some(Err(message)) => {
                 tracing::error!("{message}");
@@ -166,7 +193,6 @@ impl Processor {
                 return error.into();
             }
         }
-        let run = self.start_run();
         let results = self.deliver_prepared(prepared, &run.counters).await;
         EventOutcome::Dispatched(results)
     }

@@ -16,9 +16,11 @@
 //! delivery in a span `delivery` (field `output`).
 
 mod event;
+pub mod metrics;
 mod probe;
 
 pub use event::EventOutcome;
+pub use metrics::OutputMetrics;
 pub use probe::{DeliveryProbe, FileProbe, ProbeTarget, publication_fingerprint};
 
 use crate::alert::{Alert, REQUIRED_OUTPUT, Timestamp, merge_groups};
@@ -160,7 +162,7 @@ impl fmt::Debug for Target {
 }
 
 /// What one run (a `process` input, a `retry` pass, a `dispatch`) did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RunReport {
     /// Alerts handled (new, retried or merged).
     pub alerts: u64,
@@ -177,6 +179,8 @@ pub struct RunReport {
     pub merged: u64,
     /// Outcomes the ledger could not record.
     pub ledger_errors: u64,
+    /// What the deliveries to each output (`service:descriptor`) did.
+    pub outputs: BTreeMap<String, OutputMetrics>,
 }
 
 /// What a [`Processor::retry_pass`] did: the run's counts, the alerts it left alone because
@@ -208,6 +212,7 @@ struct Counters {
     reconciled: AtomicU64,
     merged: AtomicU64,
     ledger_errors: AtomicU64,
+    outputs: std::sync::Mutex<BTreeMap<String, OutputMetrics>>,
 }
 
 impl Counters {
@@ -224,6 +229,28 @@ impl Counters {
             reconciled: self.reconciled.load(Ordering::Relaxed),
             merged: self.merged.load(Ordering::Relaxed),
             ledger_errors: self.ledger_errors.load(Ordering::Relaxed),
+            outputs: self
+                .outputs
+                .lock()
+                .map(|outputs| outputs.clone())
+                .unwrap_or_default(),
+        }
+    }
+
+    /// Counts an attempt at `output` in its metrics.
+    fn attempted(&self, output: &str, latency: std::time::Duration, sent: bool, retried: bool) {
+        if let Ok(mut outputs) = self.outputs.lock() {
+            outputs
+                .entry(output.to_owned())
+                .or_default()
+                .attempted(latency, sent, retried);
+        }
+    }
+
+    /// Counts a given-up delivery of `output` in its metrics.
+    fn given_up(&self, output: &str) {
+        if let Ok(mut outputs) = self.outputs.lock() {
+            outputs.entry(output.to_owned()).or_default().dead += 1;
         }
     }
 }
@@ -711,12 +738,15 @@ impl Processor {
                 let output = planned.output();
                 let span = tracing::info_span!("delivery", output = %output);
                 async move {
+                    let started = std::time::Instant::now();
                     let result = self.attempt(alert, planned).await;
+                    let latency = started.elapsed();
                     if result.is_ok() {
                         let service = OutputRef::parse(output).ok().map(|o| o.service);
                         crate::fault::reached(crate::fault::Point::AfterSent, service);
                     }
                     let before = attempts.get(output).copied().unwrap_or(0);
+                    counters.attempted(output, latency, result.is_ok(), before > 0);
                     self.record(key, output, before, &result, counters).await;
                     (output.to_owned(), result.is_ok())
                 }
@@ -755,10 +785,12 @@ impl Processor {
                 let attempts = before.saturating_add(1);
                 if error.is_permanent() {
                     Counters::add(&counters.dead, 1);
+                    counters.given_up(output);
                     tracing::error!(%error, "delivery failed permanently; given up (dead), `ledger replay` sends it again");
                     Outcome::Dead(error.to_string())
                 } else if attempts >= max_attempts {
                     Counters::add(&counters.dead, 1);
+                    counters.given_up(output);
                     tracing::error!(%error, attempts, "delivery failed {max_attempts} times (max_attempts); given up (dead), `ledger replay` sends it again");
                     Outcome::Dead(error.to_string())
                 } else {
