@@ -43,6 +43,8 @@ const DISPATCHER_CLASSES: &[(&str, &str)] = &[("S3Output", "aws-s3")];
 struct Recording {
     inner: SqliteLedger,
     calls: Mutex<Vec<String>>,
+    /// When set, every `record_outcome` fails (a ledger that cannot be written).
+    refuse_outcomes: std::sync::atomic::AtomicBool,
 }
 
 impl Recording {
@@ -54,6 +56,7 @@ impl Recording {
         Arc::new(Self {
             inner: SqliteLedger::open(&settings).expect("ledger"),
             calls: Mutex::new(Vec::new()),
+            refuse_outcomes: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -102,6 +105,14 @@ impl Ledger for Recording {
         outcome: Outcome,
     ) -> Result<(), LedgerError> {
         self.note(format!("record_outcome({output}, {outcome:?})"));
+        if self
+            .refuse_outcomes
+            .load(std::sync::atomic::Ordering::SeqCst)
+        {
+            return Err(LedgerError::Worker(
+                "the test's ledger refuses outcomes".into(),
+            ));
+        }
         self.inner.record_outcome(key, output, outcome).await
     }
     async fn get(&self, key: AlertKey) -> Result<Option<LedgerEntry>, LedgerError> {
@@ -379,4 +390,50 @@ async fn every_processor_vector_holds() {
             Ok(())
         })
         .await;
+}
+
+/// An outcome the ledger cannot record fails the event (so Lambda retries it), and the
+/// delivery stays pending: what was sent and not recorded is sent again, never lost.
+#[tokio::test]
+async fn an_outcome_the_ledger_cannot_record_fails_the_event() {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join("processor-vectors")
+        .join(format!("unrecorded-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("dir");
+    let ledger = Recording::new(&dir);
+    ledger
+        .refuse_outcomes
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let file = dir.join("a.jsonl");
+    let config =
+        OutputsConfig::from_json(&json!({"file": {"a": file}}).to_string()).expect("config");
+    let processor = Processor::new(config).with_ledger(ledger.clone());
+    let alert = Alert::new("rule_u", json!({"n": 1}), ["file:a"]);
+    let outcome = processor
+        .dispatch_event(&Value::Object(alert.to_item()))
+        .await;
+    let EventOutcome::Failed(error) = &outcome else {
+        panic!("the event must fail: {outcome:?}");
+    };
+    assert_eq!(
+        error.to_string(),
+        "the ledger could not record the outcome of 1 deliveries (logged above)"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&file)
+            .expect("sent")
+            .lines()
+            .count(),
+        1
+    );
+    let entry = ledger
+        .get(AlertKey::of(&alert))
+        .await
+        .expect("get")
+        .expect("recorded");
+    assert_eq!(
+        entry.delivery("file:a").expect("delivery").state,
+        DeliveryState::Pending
+    );
 }

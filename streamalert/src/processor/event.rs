@@ -19,7 +19,7 @@ pub enum EventOutcome {
     Contended(AlertKey),
     /// The event is not a valid alert.
     Invalid(String),
-    /// The ledger failed.
+    /// The ledger failed: reading or recording the alert, or recording an outcome.
     Failed(ProcessorError),
 }
 
@@ -194,6 +194,11 @@ impl Processor {
             }
         }
         let results = self.deliver_prepared(prepared, &run.counters).await;
-        EventOutcome::Dispatched(results)
+        // An outcome the ledger did not take fails the event, so that Lambda retries it
+        // (a delivery sent but not recorded is then sent again: the documented window).
+        match run.report().ledger_errors {
+            0 => EventOutcome::Dispatched(results),
+            unrecorded => EventOutcome::Failed(ProcessorError::Unrecorded(unrecorded)),
+        }
     }
 }

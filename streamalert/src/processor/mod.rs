@@ -98,6 +98,9 @@ pub enum ProcessorError {
     /// The ledger failed.
     #[error(transparent)]
     Ledger(#[from] LedgerError),
+    /// Deliveries were made (or failed) but the ledger could not record their outcome.
+    #[error("the ledger could not record the outcome of {0} deliveries (logged above)")]
+    Unrecorded(u64),
 }
 
 /// Why an output string cannot be delivered to.
