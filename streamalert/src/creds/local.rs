@@ -110,10 +110,6 @@ impl LocalStore {
             .join(format!("{}{SUFFIX}", encode_name(descriptor)))
     }
 
-    fn location(&self, path: &Path) -> String {
-        path.display().to_string()
-    }
-
     /// A warning when the key file is in use (the environment variable is not set), exists and
     /// sits inside a git work tree that does not ignore it: one `git add .` would commit the
     /// key. `None` otherwise, also when git is not installed.
@@ -266,7 +262,7 @@ impl LocalStore {
         let output = format!("{service}:{descriptor}");
         let corrupt = |why: &str| StoreError::Corrupt {
             output: output.clone(),
-            location: self.location(&path),
+            location: path.display().to_string(),
             why: why.to_owned(),
         };
         if sealed.len() < MAGIC.len() || &sealed[..MAGIC.len()] != MAGIC {
@@ -290,7 +286,7 @@ impl LocalStore {
                 )
                 .map_err(|_| StoreError::Decrypt {
                     output: output.clone(),
-                    location: self.location(&path),
+                    location: path.display().to_string(),
                 })?,
         );
         let text = std::str::from_utf8(&plaintext).map_err(|_| corrupt("not UTF-8 text"))?;
@@ -321,7 +317,7 @@ impl LocalStore {
             )
             .map_err(|_| StoreError::Corrupt {
                 output: format!("{service}:{descriptor}"),
-                location: self.location(&path),
+                location: path.display().to_string(),
                 why: "the credentials are too large to encrypt".into(),
             })?;
         let mut sealed = Vec::with_capacity(MAGIC.len() + NONCE_LEN + ciphertext.len());
@@ -540,6 +536,14 @@ mod tests {
             "{warning}"
         );
         assert!(warning.contains(".gitignore"), "{warning}");
+
+        // A key from the environment (any variable that is set: here PATH) is not the file's.
+        let from_env = LocalStore::new(&creds, creds.join("key")).with_key_env("PATH");
+        assert_eq!(
+            from_env.unignored_key_warning(),
+            None,
+            "the key comes from PATH"
+        );
 
         fs::write(repo.path().join(".gitignore"), "streamalert-credentials/\n").unwrap();
         assert_eq!(store.unignored_key_warning(), None);

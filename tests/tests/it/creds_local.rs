@@ -191,6 +191,10 @@ async fn a_wrong_key_is_a_clear_error() {
             ),
         "{message}"
     );
+    assert!(
+        message.contains(&store.path_of("slack", "secops").display().to_string()),
+        "names the file: {message}"
+    );
     assert!(!message.contains(SECRET));
 }
 
@@ -221,7 +225,8 @@ async fn tampered_truncated_or_foreign_files_are_clear_errors() {
     std::fs::write(&path, &original[..30]).unwrap();
     let err = store.load("slack", "secops").await.unwrap_err().to_string();
     assert!(
-        err.ends_with("are unusable: the file is truncated"),
+        err.ends_with("are unusable: the file is truncated")
+            && err.contains(&path.display().to_string()),
         "{err}"
     );
 
