@@ -845,6 +845,51 @@ async fn lambda_handler_delivers_sample_events_and_returns_the_result_map() {
     std::fs::remove_dir_all(dir).unwrap();
 }
 
+/// A scheduled invocation (EventBridge `Scheduled Event`) runs one retry-and-merge pass over
+/// the alerts table: what was pending is delivered, once.
+#[tokio::test]
+async fn a_scheduled_invocation_delivers_what_the_table_holds_pending() {
+    let Some(setup) = setup("a_scheduled_invocation_delivers_what_the_table_holds_pending").await
+    else {
+        return;
+    };
+    let dir = temp_dir("scheduled");
+    let config = json!({"file": {"a": dir.join("a.jsonl")}}).to_string();
+    let ledger = DynamoDbLedger::new(&setup.aws, &setup.table);
+    let alert = Alert::new("scheduled_rule", json!({"user": "root"}), ["file:a"]);
+    ledger
+        .record_alerts(vec![NewAlert {
+            alert: alert.clone(),
+            intents: BTreeMap::new(),
+        }])
+        .await
+        .unwrap();
+    let processor = processor(&config, ledger.clone());
+    let scheduled = json!({
+        "version": "0", "id": "53dc4d37", "detail-type": "Scheduled Event",
+        "source": "aws.events", "time": "2026-12-05T00:00:00Z", "resources": [], "detail": {}
+    });
+    let invoke = || {
+        streamalert::lambda::handle(
+            &processor,
+            LambdaEvent::new(scheduled.clone(), Context::default()),
+        )
+    };
+    let reply = invoke().await.unwrap();
+    assert_eq!(reply["retry"]["sent"], 1, "{reply}");
+    assert_eq!(reply["retry"]["failed"], 0, "{reply}");
+    let written = lines(&dir.join("a.jsonl"));
+    assert_eq!(written.len(), 1);
+    assert!(written[0].contains(&alert.alert_id));
+    let entry = ledger.get(AlertKey::of(&alert)).await.unwrap().unwrap();
+    assert_eq!(entry.status, streamalert::ledger::AlertStatus::Complete);
+
+    let again = invoke().await.unwrap();
+    assert_eq!(again["retry"]["sent"], 0, "{again}");
+    assert_eq!(lines(&dir.join("a.jsonl")).len(), 1, "delivered once");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
 // ------------------------------------------------------------------------------------------
 // The same calls on the SQLite ledger and the DynamoDB ledger give the same answers.
 

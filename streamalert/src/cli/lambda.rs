@@ -10,6 +10,11 @@
 //! it); for an array, an array of those maps. When the ledger cannot be read or written the
 //! invocation fails, so Lambda retries it; what was recorded as sent is not sent again.
 //!
+//! An EventBridge schedule's event (`"detail-type": "Scheduled Event"`) runs one retry pass
+//! over the ledger instead ([`Processor::retry_pass`]: StreamAlert's alert merger), stopped
+//! five seconds before the invocation's deadline, and answers its counts
+//! (`{"retry": {"sent": …, …}}`).
+//!
 //! [`run`] sets everything up from the function's environment:
 //!
 //! | variable | meaning | default |
@@ -153,9 +158,72 @@ pub async fn handle(
     event: LambdaEvent<Value>,
 ) -> Result<Value, InvocationError> {
     let span = tracing::info_span!("invocation", request_id = %event.context.request_id);
+    if is_scheduled(&event.payload) {
+        let budget = time_left(event.context.deadline);
+        return scheduled_pass(processor, budget).instrument(span).await;
+    }
     handle_payload(processor, event.payload)
         .instrument(span)
         .await
+}
+
+/// Time kept back from the invocation's deadline to log and answer after a scheduled pass.
+const DEADLINE_MARGIN: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Whether `payload` is an EventBridge schedule's event (`"detail-type": "Scheduled Event"`).
+fn is_scheduled(payload: &Value) -> bool {
+    payload.get("detail-type").and_then(Value::as_str) == Some("Scheduled Event")
+}
+
+/// The time a pass may take before the invocation's `deadline` (milliseconds since the epoch;
+/// 0, unknown: no bound), less [`DEADLINE_MARGIN`].
+fn time_left(deadline_ms: u64) -> Option<std::time::Duration> {
+    if deadline_ms == 0 {
+        return None;
+    }
+    let deadline = std::time::UNIX_EPOCH + std::time::Duration::from_millis(deadline_ms);
+    let left = deadline
+        .duration_since(std::time::SystemTime::now())
+        .unwrap_or_default();
+    Some(left.saturating_sub(DEADLINE_MARGIN))
+}
+
+/// A scheduled invocation: one retry-and-merge pass over the alerts table (StreamAlert's alert
+/// merger), stopped at `budget`; what it did not reach stays pending for the next one.
+async fn scheduled_pass(
+    processor: &Processor,
+    budget: Option<std::time::Duration>,
+) -> Result<Value, InvocationError> {
+    let pass = processor.retry_pass();
+    let report = match budget {
+        Some(budget) => match tokio::time::timeout(budget, pass).await {
+            Ok(report) => report,
+            Err(_) => {
+                tracing::warn!(
+                    "the scheduled retry pass stopped at the invocation's deadline; what it did not finish stays pending for the next one"
+                );
+                return Ok(serde_json::json!({"retry": "stopped at the deadline"}));
+            }
+        },
+        None => pass.await,
+    };
+    match report {
+        Ok(report) => {
+            log_metrics(&report.run.outputs, &mut std::io::stdout().lock());
+            Ok(serde_json::json!({"retry": {
+                "alerts": report.run.alerts,
+                "sent": report.run.sent,
+                "failed": report.run.failed,
+                "dead": report.run.dead,
+                "merged": report.run.merged,
+                "left_to_another_processor": report.contended.len(),
+                "quarantined": report.quarantined.len(),
+            }}))
+        }
+        Err(error) => Err(InvocationError(format!(
+            "the scheduled retry pass failed: {error}"
+        ))),
+    }
 }
 
 async fn handle_payload(processor: &Processor, payload: Value) -> Result<Value, InvocationError> {
@@ -219,6 +287,38 @@ fn result_map(outcome: EventOutcome) -> Result<Value, InvocationError> {
 mod tests {
     use super::*;
     use crate::processor::OutputMetrics;
+
+    #[test]
+    fn a_schedules_event_is_told_from_alert_events() {
+        let scheduled = serde_json::json!({
+            "version": "0", "id": "5b2c", "detail-type": "Scheduled Event",
+            "source": "aws.events", "detail": {}
+        });
+        assert!(is_scheduled(&scheduled));
+        assert!(!is_scheduled(
+            &serde_json::json!({"AlertID": "a", "RuleName": "r"})
+        ));
+        assert!(!is_scheduled(&serde_json::json!([scheduled])));
+    }
+
+    #[test]
+    fn the_time_left_keeps_a_margin_before_the_deadline() {
+        assert_eq!(time_left(0), None, "no deadline known");
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as u64;
+        let left = time_left(now_ms + 60_000).unwrap();
+        assert!(
+            left <= std::time::Duration::from_secs(55) && left > std::time::Duration::from_secs(50),
+            "{left:?}"
+        );
+        assert_eq!(
+            time_left(now_ms - 1_000),
+            Some(std::time::Duration::ZERO),
+            "past"
+        );
+    }
 
     #[test]
     fn metrics_are_logged_as_one_embedded_metric_line_per_output() {
