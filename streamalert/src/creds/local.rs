@@ -550,6 +550,25 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_key_file_that_cannot_be_opened_is_an_error_not_a_missing_key() {
+        let dir = tempfile::tempdir().unwrap();
+        LocalStore::new(dir.path().join("c"), dir.path().join("key"))
+            .with_key_env("STREAMALERT_TEST_NO_SUCH_KEY")
+            .save("slack", "secops", &SecretString::from("{}"))
+            .await
+            .unwrap();
+        // `blocker` is a file: opening `blocker/key` fails with "not a directory".
+        fs::write(dir.path().join("blocker"), "a file").unwrap();
+        let store = LocalStore::new(dir.path().join("c"), dir.path().join("blocker/key"))
+            .with_key_env("STREAMALERT_TEST_NO_SUCH_KEY");
+        let error = store.load("slack", "secops").await.unwrap_err();
+        assert!(
+            error.to_string().starts_with("cannot open the key file"),
+            "{error}"
+        );
+    }
+
+    #[tokio::test]
     async fn says_nothing_outside_a_git_work_tree() {
         let dir = tempfile::tempdir().unwrap();
         let store = LocalStore::new(dir.path().join("c"), dir.path().join("c/key"))
