@@ -242,18 +242,22 @@ impl Counters {
 
     /// Counts an attempt at `output` in its metrics.
     fn attempted(&self, output: &str, latency: std::time::Duration, sent: bool, retried: bool) {
-        if let Ok(mut outputs) = self.outputs.lock() {
-            outputs
-                .entry(output.to_owned())
-                .or_default()
-                .attempted(latency, sent, retried);
-        }
+        self.with_output(output, |m| m.attempted(latency, sent, retried));
     }
 
     /// Counts a given-up delivery of `output` in its metrics.
     fn given_up(&self, output: &str) {
-        if let Ok(mut outputs) = self.outputs.lock() {
-            outputs.entry(output.to_owned()).or_default().dead += 1;
+        self.with_output(output, |m| m.dead += 1);
+    }
+
+    /// Updates the metrics of `output` (allocating its name only the first time).
+    fn with_output(&self, output: &str, update: impl FnOnce(&mut OutputMetrics)) {
+        let Ok(mut outputs) = self.outputs.lock() else {
+            return;
+        };
+        match outputs.get_mut(output) {
+            Some(metrics) => update(metrics),
+            None => update(outputs.entry(output.to_owned()).or_default()),
         }
     }
 }
