@@ -815,3 +815,40 @@ fn metrics_per_output_are_in_the_summary_and_the_metrics_file() {
         assert!(text.lines().any(|l| l == line), "{line} in {text}");
     }
 }
+
+#[test]
+fn dispatch_writes_the_metrics_of_its_events() {
+    let workdir = tempfile::tempdir().expect("temp dir");
+    let alert = streamalert::Alert::new(
+        "cloudtrail_root_account_usage",
+        json!({"n": 1}),
+        ["file:alerts"],
+    );
+    let events = workdir.path().join("events.json");
+    std::fs::write(&events, Value::Object(alert.to_item()).to_string()).expect("events");
+    let metrics = workdir.path().join("metrics.prom");
+    let run = quickstart(
+        workdir.path(),
+        &[
+            "dispatch",
+            "--alert",
+            events.to_str().expect("utf-8"),
+            "--config",
+            example_dir().join("conf").to_str().expect("utf-8"),
+            "--metrics-file",
+            metrics.to_str().expect("utf-8"),
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("output file:alerts: sent 1, failed 0"),
+        "{stderr}"
+    );
+    let text = std::fs::read_to_string(&metrics).expect("the metrics file");
+    assert!(
+        text.lines()
+            .any(|l| l == r#"streamalert_deliveries_total{output="file:alerts",result="sent"} 1"#),
+        "{text}"
+    );
+}

@@ -35,6 +35,7 @@ pub(super) async fn dispatch(args: &DispatchArgs) -> ExitCode {
     let mut contended = 0u64;
     let mut broken = false;
     let mut stdout = std::io::stdout();
+    let mut metrics = std::collections::BTreeMap::<String, crate::processor::OutputMetrics>::new();
     for event in serde_json::Deserializer::from_str(&text).into_iter::<Value>() {
         let event = match event {
             Ok(event) => event,
@@ -45,7 +46,10 @@ pub(super) async fn dispatch(args: &DispatchArgs) -> ExitCode {
             }
         };
         events += 1;
-        let outcome = processor.dispatch_event(&event).await;
+        let (outcome, event_metrics) = processor.dispatch_event_with_metrics(&event).await;
+        for (output, m) in &event_metrics {
+            metrics.entry(output.clone()).or_default().add(m);
+        }
         match &outcome {
             EventOutcome::Dispatched(results) => {
                 sent += results.values().filter(|ok| **ok).count() as u64;
@@ -71,7 +75,9 @@ pub(super) async fn dispatch(args: &DispatchArgs) -> ExitCode {
         "events: {events}, invalid: {invalid}, not found: {not_found}, deliveries sent: {sent}, failed: {failed}, pending: {}, left to another processor: {contended}",
         show(pending)
     ));
-    if broken || invalid > 0 || not_found > 0 || failed > 0 || pending.is_none() {
+    let metrics_written = args.metrics.report(&metrics);
+    if broken || invalid > 0 || not_found > 0 || failed > 0 || pending.is_none() || !metrics_written
+    {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS

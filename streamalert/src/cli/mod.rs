@@ -279,6 +279,8 @@ struct DispatchArgs {
     alert: PathBuf,
     #[command(flatten)]
     common: Common,
+    #[command(flatten)]
+    metrics: metrics::MetricsArgs,
 }
 
 /// The version of this streamalert crate, which `--version` shows beside the binary's own.

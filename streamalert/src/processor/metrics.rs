@@ -49,6 +49,28 @@ impl OutputMetrics {
         self.latency_max = self.latency_max.max(latency);
     }
 
+    /// Adds the counts and times of `other` (the same output, in another run or event).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use streamalert::processor::OutputMetrics;
+    ///
+    /// let (mut a, mut b) = (OutputMetrics::default(), OutputMetrics::default());
+    /// a.attempted(Duration::from_millis(10), true, false);
+    /// b.attempted(Duration::from_millis(30), false, true);
+    /// a.add(&b);
+    /// assert_eq!((a.sent, a.failed, a.retried), (1, 1, 1));
+    /// assert_eq!((a.latency_total, a.latency_max), (Duration::from_millis(40), Duration::from_millis(30)));
+    /// ```
+    pub fn add(&mut self, other: &Self) {
+        self.sent += other.sent;
+        self.failed += other.failed;
+        self.dead += other.dead;
+        self.retried += other.retried;
+        self.latency_total += other.latency_total;
+        self.latency_max = self.latency_max.max(other.latency_max);
+    }
+
     /// The mean time of an attempt (zero when there was none).
     pub fn mean_latency(&self) -> Duration {
         let attempts = u32::try_from(self.sent + self.failed).unwrap_or(u32::MAX);
