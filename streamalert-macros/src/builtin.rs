@@ -33,6 +33,18 @@ pub(crate) const SERVICES: &[(&str, &[&str])] = &[
     ("jira-v2", &[]),
     ("komand", &[]),
     (
+        "opsgenie",
+        &[
+            "message",
+            "alias",
+            "description",
+            "priority",
+            "tags",
+            "details",
+            "responders",
+        ],
+    ),
+    (
         "pagerduty",
         &["description", "details", "client_url", "contexts"],
     ),

@@ -2,7 +2,7 @@
 //!
 //! With the `saas` feature (on by default): `slack`, `pagerduty`, `pagerduty-v2`,
 //! `pagerduty-incident`, `jira`, `jira-v2`, `github`, `teams`, `teams-workflows`, `victorops`,
-//! `komand`, `phantom`, `carbonblack`, `demisto` and `webhook`, all sending through the shared
+//! `komand`, `phantom`, `carbonblack`, `demisto`, `webhook` and `opsgenie`, all sending through the shared
 //! HTTP layer [`output::http`](crate::output::http). With the `aws` feature: `aws-cloudwatch-log`,
 //! `aws-firehose`, `aws-lambda`, `aws-lambda-v2`, `aws-s3`, `aws-ses`, `aws-sns` and `aws-sqs`,
 //! through the shared SDK configuration of [`aws`](crate::aws).
@@ -22,6 +22,8 @@ pub mod jira_common;
 pub mod jira_v2;
 #[cfg(feature = "saas")]
 pub mod komand;
+#[cfg(feature = "saas")]
+pub mod opsgenie;
 #[cfg(feature = "saas")]
 pub mod pagerduty;
 #[cfg(feature = "saas")]
@@ -57,6 +59,8 @@ pub use jira::Jira;
 pub use jira_v2::JiraV2;
 #[cfg(feature = "saas")]
 pub use komand::Komand;
+#[cfg(feature = "saas")]
+pub use opsgenie::Opsgenie;
 #[cfg(feature = "saas")]
 pub use pagerduty::PagerDuty;
 #[cfg(feature = "saas")]

@@ -1,0 +1,307 @@
+//! The outputs StreamAlert never had (issue 16): `opsgenie`, against wiremock. Each test
+//! checks the exact request the vendor's API documentation describes (method, path, the
+//! headers that carry auth and content type, the JSON body as a value), the replies that
+//! vendor documents (success and error shapes), and that no secret reaches an error.
+
+use crate::support::saas::{self, Logs, assert_no_secret, json_reply, reply};
+use serde_json::{Value, json};
+use streamalert::output::http::{Http, HttpOverrides, RetryPolicy};
+use streamalert::output::{Credentials, Delivery, ErrorKind};
+use streamalert::{Alert, DispatchError, Publication};
+use wiremock::{MockServer, Request, ResponseTemplate};
+
+/// The full retry policy, no per-attempt timeout (paused clock).
+fn paused() -> HttpOverrides {
+    HttpOverrides::new()
+        .retry(RetryPolicy::DEFAULT)
+        .timeout(None)
+}
+
+/// Every text a failure can show: `Display`, `Debug`, the message.
+fn shown(error: &DispatchError) -> String {
+    format!("{error}\n{error:?}\n{}", error.message())
+}
+
+/// The one request `server` received.
+async fn only_request(server: &MockServer) -> Request {
+    let mut requests = server.received_requests().await.unwrap_or_default();
+    assert_eq!(requests.len(), 1, "one request expected");
+    requests.remove(0)
+}
+
+fn header(request: &Request, name: &str) -> Option<String> {
+    request
+        .headers
+        .get(name)
+        .map(|value| value.to_str().unwrap().to_owned())
+}
+
+fn body(request: &Request) -> Value {
+    serde_json::from_slice(&request.body).expect("a JSON body")
+}
+
+/// Dispatches the fixture alert to `service:descriptor` with `extra` publication keys.
+async fn dispatch(
+    service: &str,
+    descriptor: &str,
+    credentials: &Credentials,
+    extra: Value,
+) -> Result<(), DispatchError> {
+    let alert = saas::fixture_alert();
+    let publication = saas::publication_with(&alert, service, descriptor, extra);
+    saas::dispatch_with(
+        paused(),
+        service,
+        descriptor,
+        &alert,
+        &publication,
+        credentials,
+    )
+    .await
+}
+
+/// The fixture alert's record as `json.dumps(record, indent=2)` writes it.
+const FIXTURE_RECORD_INDENTED: &str = r#"{
+  "compressed_size": "9982",
+  "timestamp": "1496947381.18",
+  "node_id": "1",
+  "cb_server": "cbserver",
+  "size": "21504",
+  "type": "binarystore.file.added",
+  "file_path": "/tmp/5DA/AD8/0F9AA55DA3BDE84B35656AD8911A22E1.zip",
+  "md5": "0F9AA55DA3BDE84B35656AD8911A22E1"
+}"#;
+
+// ---------------------------------------------------------------------------------------------
+// opsgenie
+// ---------------------------------------------------------------------------------------------
+
+/// The Opsgenie API key used here (the format of the documentation's example key).
+const GENIE_KEY: &str = "eb243592-faa2-4ba2-a551-1afdf565c889";
+
+fn opsgenie(server: &MockServer) -> Credentials {
+    Credentials::from_iter([
+        ("api_key", GENIE_KEY.to_owned()),
+        ("region", "us".to_owned()),
+        ("url", server.uri()),
+    ])
+}
+
+/// Opsgenie's documented reply to a create-alert request.
+fn opsgenie_accepted() -> ResponseTemplate {
+    json_reply(
+        202,
+        json!({
+            "result": "Request will be processed",
+            "took": 0.302,
+            "requestId": "43a29c5c-3dbf-4fa4-9c26-f4f71023e120",
+        }),
+    )
+}
+
+#[tokio::test(start_paused = true)]
+async fn opsgenie_creates_the_documented_alert_with_the_alert_id_as_alias() {
+    let server = MockServer::start().await;
+    reply(&server, "POST", "/v2/alerts", opsgenie_accepted(), 1, 1).await;
+    dispatch("opsgenie", "soc", &opsgenie(&server), Value::Null)
+        .await
+        .unwrap();
+    let request = only_request(&server).await;
+    assert_eq!(request.method.as_str(), "POST");
+    assert_eq!(request.url.path(), "/v2/alerts");
+    assert_eq!(
+        header(&request, "authorization").as_deref(),
+        Some("GenieKey eb243592-faa2-4ba2-a551-1afdf565c889")
+    );
+    assert_eq!(
+        header(&request, "content-type").as_deref(),
+        Some("application/json")
+    );
+    assert_eq!(
+        body(&request),
+        json!({
+            "message": "StreamAlert Rule Triggered: cb_binarystore_file_added",
+            "alias": "79192344-4a6d-4850-8d06-9c3fef1060a4",
+            "description": format!(
+                "Info about this rule and what actions to take\n\nRecord:\n{FIXTURE_RECORD_INDENTED}"
+            ),
+            "tags": ["streamalert", "cb_binarystore_file_added"],
+            "details": {
+                "rule_name": "cb_binarystore_file_added",
+                "alert_id": "79192344-4a6d-4850-8d06-9c3fef1060a4",
+                "log_source": "carbonblack:binarystore.file.added",
+                "log_type": "json",
+                "source_entity": "corp-prefix.prod.cb.region",
+                "source_service": "s3",
+            },
+            "source": "StreamAlert",
+            "priority": "P3",
+        })
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn opsgenie_publication_keys_set_priority_tags_details_and_responders() {
+    let server = MockServer::start().await;
+    reply(&server, "POST", "/v2/alerts", opsgenie_accepted(), 1, 1).await;
+    let extra = json!({
+        "@opsgenie.message": "Root login on web-1",
+        "@opsgenie.alias": "root-login-web-1",
+        "@opsgenie.description": "see the runbook",
+        "@opsgenie.priority": "p1",
+        "@opsgenie.tags": ["OverwriteQuietHours", "Critical"],
+        "@opsgenie.details": {"key1": "value1", "count": 2},
+        "@opsgenie.responders": [{"id": "4513b7ea-3b91-438f-b7e4-e3e54af9147c", "type": "team"}],
+    });
+    dispatch("opsgenie", "soc", &opsgenie(&server), extra)
+        .await
+        .unwrap();
+    assert_eq!(
+        body(&only_request(&server).await),
+        json!({
+            "message": "Root login on web-1",
+            "alias": "root-login-web-1",
+            "description": "see the runbook",
+            "responders": [{"id": "4513b7ea-3b91-438f-b7e4-e3e54af9147c", "type": "team"}],
+            "tags": ["OverwriteQuietHours", "Critical"],
+            "details": {"key1": "value1", "count": "2"},
+            "source": "StreamAlert",
+            "priority": "P1",
+        })
+    );
+
+    // An unknown priority is logged and replaced by P3.
+    let logs = Logs::capture();
+    reply(&server, "POST", "/v2/alerts", opsgenie_accepted(), 1, 1).await;
+    dispatch(
+        "opsgenie",
+        "soc",
+        &opsgenie(&server),
+        json!({"@opsgenie.priority": "urgent"}),
+    )
+    .await
+    .unwrap();
+    let requests = server.received_requests().await.unwrap();
+    assert_eq!(body(&requests[1])["priority"], "P3");
+    assert!(
+        logs.text().contains("is not one of P1-P5"),
+        "{}",
+        logs.text()
+    );
+}
+
+#[test]
+fn opsgenie_region_chooses_the_us_or_eu_api_and_rejects_others() {
+    let alert = Alert::new("r", json!({}), ["opsgenie:soc"]);
+    let publication = Publication::new();
+    let url_for = |region: Option<&str>| {
+        let mut credentials = Credentials::from_iter([("api_key", GENIE_KEY)]);
+        if let Some(region) = region {
+            credentials.insert("region", region);
+        }
+        let delivery = Delivery::new(&alert, "soc", &publication).with_credentials(&credentials);
+        let http = Http::new("opsgenie", &delivery);
+        streamalert::outputs::opsgenie::request(&http, &delivery)
+            .map(|request| request.url().to_string())
+    };
+    assert_eq!(
+        url_for(Some("us")).unwrap(),
+        "https://api.opsgenie.com/v2/alerts"
+    );
+    assert_eq!(
+        url_for(Some(" EU ")).unwrap(),
+        "https://api.eu.opsgenie.com/v2/alerts"
+    );
+    assert_eq!(url_for(None).unwrap(), "https://api.opsgenie.com/v2/alerts");
+    let error = url_for(Some("de")).unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Config);
+    assert_eq!(
+        error.message(),
+        "opsgenie:soc: the stored `region` must be `us` or `eu`, not \"de\""
+    );
+    assert!(error.is_permanent());
+}
+
+#[tokio::test(start_paused = true)]
+async fn opsgenie_refusals_are_final_and_never_show_the_key() {
+    let server = MockServer::start().await;
+    // Opsgenie's documented 422 (the key echoed back, to prove it is redacted).
+    let unprocessable = json_reply(
+        422,
+        json!({
+            "message": format!("Request body is not processable. Key {GENIE_KEY}"),
+            "errors": {"message": "Message can not be empty."},
+            "took": 0.001,
+            "requestId": "2d6ee2e3-1d09-4a4f-a3a5-0c3fe2b6f4b0",
+        }),
+    );
+    reply(&server, "POST", "/v2/alerts", unprocessable, 1, 1).await;
+    let logs = Logs::capture();
+    let error = dispatch("opsgenie", "soc", &opsgenie(&server), Value::Null)
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Rejected);
+    assert_eq!(error.status(), Some(422));
+    assert!(error.is_permanent());
+    assert!(
+        error.message().contains("Message can not be empty."),
+        "{error}"
+    );
+    assert_eq!(server.received_requests().await.unwrap().len(), 1);
+    assert_no_secret("error", &shown(&error), &[GENIE_KEY]);
+    assert_no_secret("log", &logs.text(), &[GENIE_KEY]);
+
+    // A missing key is named, and the request is never sent.
+    let credentials = Credentials::from_iter([("url", server.uri())]);
+    let error = dispatch("opsgenie", "soc", &credentials, Value::Null)
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Credentials);
+    assert_eq!(
+        error.message(),
+        "opsgenie:soc: no `api_key` stored for this descriptor"
+    );
+    assert_eq!(server.received_requests().await.unwrap().len(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn opsgenie_throttling_is_retried_with_the_same_alias() {
+    let server = MockServer::start().await;
+    let throttled = json_reply(429, json!({"message": "Rate limit exceeded", "took": 0.0}))
+        .insert_header("Retry-After", "1");
+    reply(&server, "POST", "/v2/alerts", throttled, 1, 1).await;
+    reply(&server, "POST", "/v2/alerts", opsgenie_accepted(), 1, 2).await;
+    dispatch("opsgenie", "soc", &opsgenie(&server), Value::Null)
+        .await
+        .unwrap();
+    let requests = server.received_requests().await.unwrap();
+    assert_eq!(requests.len(), 2);
+    assert_eq!(requests[0].body, requests[1].body);
+    assert_eq!(
+        body(&requests[1])["alias"],
+        "79192344-4a6d-4850-8d06-9c3fef1060a4"
+    );
+}
+
+/// A property as `(name, masked, secret)`.
+type Property = (&'static str, bool, bool);
+
+#[test]
+fn new_outputs_are_registered_with_their_secret_properties() {
+    let table: [(&str, &[Property]); 1] = [(
+        "opsgenie",
+        &[
+            ("descriptor", false, false),
+            ("api_key", true, true),
+            ("region", false, true),
+        ],
+    )];
+    for (service, expected) in table {
+        let got: Vec<_> = saas::output(service)
+            .properties()
+            .iter()
+            .map(|p| (p.name, p.mask, p.secret))
+            .collect();
+        assert_eq!(got, expected, "{service}");
+    }
+}
