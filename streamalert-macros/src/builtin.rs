@@ -68,6 +68,7 @@ pub(crate) const SERVICES: &[(&str, &[&str])] = &[
     ),
     ("phantom", &[]),
     ("slack", &["text", "attachments", "_previous_publication"]),
+    ("slack-bot", &["text", "attachments"]),
     ("stdout", &[]),
     (
         "teams",

@@ -36,6 +36,8 @@ pub mod pagerduty_v2;
 pub mod phantom;
 #[cfg(feature = "saas")]
 pub mod slack;
+#[cfg(feature = "saas")]
+pub mod slack_bot;
 mod stdout;
 #[cfg(feature = "saas")]
 pub mod teams;
@@ -71,6 +73,8 @@ pub use pagerduty_v2::PagerDutyV2;
 pub use phantom::Phantom;
 #[cfg(feature = "saas")]
 pub use slack::Slack;
+#[cfg(feature = "saas")]
+pub use slack_bot::SlackBot;
 pub use stdout::Stdout;
 #[cfg(feature = "saas")]
 pub use teams::Teams;

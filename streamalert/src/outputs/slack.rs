@@ -107,15 +107,47 @@ pub fn format_message(
     publication: &Publication,
     output: &str,
 ) -> Result<Value, String> {
-    let header = publication
-        .get("@slack.text")
-        .cloned()
-        .unwrap_or_else(|| format!("*StreamAlert Rule Triggered: {}*", alert.rule_name).into());
-    let attachments = match publication.get("@slack.attachments") {
-        Some(custom) => custom_attachments(custom, output)?,
-        None => default_attachments(alert, &header, output),
+    let message = layout(&[SERVICE], alert, publication, output)?;
+    Ok(json!({"text": message.text, "mrkdwn": true, "attachments": message.attachments}))
+}
+
+/// A Slack message as `slack` and `slack-bot` lay it out, before it is sent.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Layout {
+    /// The message's first line.
+    pub(crate) text: Value,
+    /// The custom attachments, or the record's split parts.
+    pub(crate) attachments: Vec<Value>,
+    /// True when `attachments` are the record's split parts ([`default_attachments`]).
+    pub(crate) split: bool,
+}
+
+/// The layout of [`format_message`], reading `@<service>.text` and `@<service>.attachments`
+/// from the first of `services` that has each key.
+pub(crate) fn layout(
+    services: &[&str],
+    alert: &Alert,
+    publication: &Publication,
+    output: &str,
+) -> Result<Layout, String> {
+    let key = |field: &str| {
+        services.iter().find_map(|service| {
+            let key = format!("@{service}.{field}");
+            publication.get(&key).map(|value| (key, value))
+        })
     };
-    Ok(json!({"text": header, "mrkdwn": true, "attachments": attachments}))
+    let text = key("text")
+        .map(|(_, value)| value.clone())
+        .unwrap_or_else(|| format!("*StreamAlert Rule Triggered: {}*", alert.rule_name).into());
+    let (attachments, split) = match key("attachments") {
+        Some((key, custom)) => (attachments_from(&key, custom, output)?, false),
+        None => (default_attachments(alert, &text, output), true),
+    };
+    Ok(Layout {
+        text,
+        attachments,
+        split,
+    })
 }
 
 /// The default attachments: the record rendered by [`mrkdwn_lines`], HTML-escaped, split by
@@ -189,13 +221,18 @@ pub fn default_attachments(alert: &Alert, fallback: &Value, output: &str) -> Vec
 /// assert!(custom_attachments(&serde_json::json!("text"), "slack:c").is_err());
 /// ```
 pub fn custom_attachments(custom: &Value, output: &str) -> Result<Vec<Value>, String> {
+    attachments_from("@slack.attachments", custom, output)
+}
+
+/// [`custom_attachments`] of the publication key `key`, which errors name.
+fn attachments_from(key: &str, custom: &Value, output: &str) -> Result<Vec<Value>, String> {
     let Some(items) = custom.as_array() else {
-        return Err("`@slack.attachments` must be a list of attachment objects".to_owned());
+        return Err(format!("`{key}` must be a list of attachment objects"));
     };
     let mut attachments = Vec::new();
     for item in items {
         let Some(fields) = item.as_object() else {
-            return Err("every item of `@slack.attachments` must be an object".to_owned());
+            return Err(format!("every item of `{key}` must be an object"));
         };
         let mut attachment = attachment_skeleton();
         for (key, value) in fields {

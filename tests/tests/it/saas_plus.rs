@@ -1,4 +1,4 @@
-//! The outputs StreamAlert never had (issue 16): `opsgenie`, against wiremock. Each test
+//! The outputs StreamAlert never had (issue 16): `opsgenie`, `slack-bot`, against wiremock. Each test
 //! checks the exact request the vendor's API documentation describes (method, path, the
 //! headers that carry auth and content type, the JSON body as a value), the replies that
 //! vendor documents (success and error shapes), and that no secret reaches an error.
@@ -283,19 +283,273 @@ async fn opsgenie_throttling_is_retried_with_the_same_alias() {
     );
 }
 
+// ---------------------------------------------------------------------------------------------
+// slack-bot
+// ---------------------------------------------------------------------------------------------
+
+/// The bot token used here.
+const BOT_TOKEN: &str = "xoxb-17653672481-19874698323-pdFZKVeTuE8sk7oOcBrzbqgy";
+/// The `ts` of the first message (Slack's documented example).
+const FIRST_TS: &str = "1503435956.000247";
+
+fn slack_bot(server: &MockServer) -> Credentials {
+    Credentials::from_iter([
+        ("token", BOT_TOKEN.to_owned()),
+        ("channel", "C0123456789".to_owned()),
+        ("url", format!("{}/api", server.uri())),
+    ])
+}
+
+/// Slack's documented `chat.postMessage` success reply, with `ts`.
+fn posted(ts: &str) -> ResponseTemplate {
+    json_reply(
+        200,
+        json!({
+            "ok": true,
+            "channel": "C0123456789",
+            "ts": ts,
+            "message": {"type": "message", "subtype": "bot_message", "ts": ts, "bot_id": "B123ABC456"},
+        }),
+    )
+}
+
+#[tokio::test(start_paused = true)]
+async fn slack_bot_sends_slacks_layout_to_the_channel_with_the_bot_token() {
+    let webhook = MockServer::start().await;
+    reply(
+        &webhook,
+        "POST",
+        "/services/T0/B0/X",
+        ResponseTemplate::new(200),
+        1,
+        1,
+    )
+    .await;
+    let url = format!("{}/services/T0/B0/X", webhook.uri());
+    dispatch(
+        "slack",
+        "c",
+        &Credentials::from_iter([("url", url)]),
+        Value::Null,
+    )
+    .await
+    .unwrap();
+    let expected = body(&only_request(&webhook).await);
+
+    let server = MockServer::start().await;
+    reply(
+        &server,
+        "POST",
+        "/api/chat.postMessage",
+        posted(FIRST_TS),
+        1,
+        1,
+    )
+    .await;
+    dispatch("slack-bot", "soc", &slack_bot(&server), Value::Null)
+        .await
+        .unwrap();
+    let request = only_request(&server).await;
+    assert_eq!(request.url.path(), "/api/chat.postMessage");
+    assert_eq!(
+        header(&request, "authorization"),
+        Some(format!("Bearer {BOT_TOKEN}"))
+    );
+    assert_eq!(
+        header(&request, "content-type").as_deref(),
+        Some("application/json; charset=utf-8")
+    );
+    let mut sent = body(&request);
+    assert_eq!(sent["channel"], "C0123456789");
+    sent.as_object_mut().unwrap().remove("channel");
+    assert_eq!(sent, expected, "the webhook's message, with a channel");
+    assert_eq!(
+        sent["attachments"][0]["title"], "Record:",
+        "one part, not threaded"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn slack_bot_threads_the_split_parts_under_the_first_message() {
+    let server = MockServer::start().await;
+    reply(
+        &server,
+        "POST",
+        "/api/chat.postMessage",
+        posted(FIRST_TS),
+        1,
+        1,
+    )
+    .await;
+    reply(
+        &server,
+        "POST",
+        "/api/chat.postMessage",
+        posted("1503435957.000100"),
+        5,
+        2,
+    )
+    .await;
+    let record = json!({"a": "x".repeat(3000), "b": "y".repeat(3000), "c": "z".repeat(3000)});
+    let alert = Alert::new("r", record, ["slack-bot:soc"]);
+    let publication = Publication::new();
+    saas::dispatch_with(
+        paused(),
+        "slack-bot",
+        "soc",
+        &alert,
+        &publication,
+        &slack_bot(&server),
+    )
+    .await
+    .unwrap();
+    let requests = server.received_requests().await.unwrap();
+    let bodies: Vec<Value> = requests.iter().map(body).collect();
+    let part = |i: usize, pretext: &str, text: String| {
+        json!({
+            "fallback": "*StreamAlert Rule Triggered: r*",
+            "color": "#b22222",
+            "pretext": pretext,
+            "title": format!("Record (Part {i} of 3):"),
+            "text": text,
+            "mrkdwn_in": ["text", "pretext"],
+        })
+    };
+    assert_eq!(
+        bodies,
+        [
+            json!({
+                "channel": "C0123456789",
+                "text": "*StreamAlert Rule Triggered: r*",
+                "mrkdwn": true,
+                "attachments": [part(1, "*Rule Description:*\nNone\n", format!("*a:* {}", "x".repeat(3000)))],
+            }),
+            json!({
+                "channel": "C0123456789",
+                "mrkdwn": true,
+                "attachments": [part(2, "", format!("*b:* {}", "y".repeat(3000)))],
+                "thread_ts": FIRST_TS,
+            }),
+            json!({
+                "channel": "C0123456789",
+                "mrkdwn": true,
+                "attachments": [part(3, "", format!("*c:* {}", "z".repeat(3000)))],
+                "thread_ts": FIRST_TS,
+            }),
+        ]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn slack_bot_ok_false_errors_are_named_final_or_retryable() {
+    let server = MockServer::start().await;
+    let refused = json_reply(200, json!({"ok": false, "error": "channel_not_found"}));
+    reply(&server, "POST", "/api/chat.postMessage", refused, 1, 1).await;
+    let logs = Logs::capture();
+    let error = dispatch("slack-bot", "soc", &slack_bot(&server), Value::Null)
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Rejected);
+    assert!(error.is_permanent());
+    assert_eq!(
+        error.message(),
+        "slack-bot:soc: Slack refused chat.postMessage: channel_not_found; not retryable"
+    );
+    assert_eq!(server.received_requests().await.unwrap().len(), 1);
+    assert_no_secret("error", &shown(&error), &[BOT_TOKEN]);
+    assert_no_secret("log", &logs.text(), &[BOT_TOKEN]);
+
+    let limited = json_reply(200, json!({"ok": false, "error": "ratelimited"}));
+    reply(&server, "POST", "/api/chat.postMessage", limited, 1, 1).await;
+    let error = dispatch("slack-bot", "soc", &slack_bot(&server), Value::Null)
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Unavailable);
+    assert!(error.is_retryable() && !error.is_permanent());
+    assert!(error.message().contains("ratelimited"), "{error}");
+
+    // A reply without `ts` cannot thread the other parts: the delivery fails.
+    let no_ts = json_reply(200, json!({"ok": true}));
+    reply(&server, "POST", "/api/chat.postMessage", no_ts, 1, 1).await;
+    let alert = Alert::new(
+        "r",
+        json!({"a": "x".repeat(3000), "b": "y".repeat(3000)}),
+        ["slack-bot:soc"],
+    );
+    let error = saas::dispatch_with(
+        paused(),
+        "slack-bot",
+        "soc",
+        &alert,
+        &Publication::new(),
+        &slack_bot(&server),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::InvalidResponse);
+    assert!(error.message().contains("no `ts`"), "{error}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn slack_bot_a_failed_reply_part_fails_the_delivery() {
+    let server = MockServer::start().await;
+    reply(
+        &server,
+        "POST",
+        "/api/chat.postMessage",
+        posted(FIRST_TS),
+        1,
+        1,
+    )
+    .await;
+    let archived = json_reply(200, json!({"ok": false, "error": "is_archived"}));
+    reply(&server, "POST", "/api/chat.postMessage", archived, 5, 2).await;
+    let alert = Alert::new(
+        "r",
+        json!({"a": "x".repeat(3000), "b": "y".repeat(3000), "c": "z"}),
+        ["slack-bot:soc"],
+    );
+    let error = saas::dispatch_with(
+        paused(),
+        "slack-bot",
+        "soc",
+        &alert,
+        &Publication::new(),
+        &slack_bot(&server),
+    )
+    .await
+    .unwrap_err();
+    assert!(error.message().contains("is_archived"), "{error}");
+    assert_eq!(
+        server.received_requests().await.unwrap().len(),
+        2,
+        "the third part is not sent after the second failed"
+    );
+}
+
 /// A property as `(name, masked, secret)`.
 type Property = (&'static str, bool, bool);
 
 #[test]
 fn new_outputs_are_registered_with_their_secret_properties() {
-    let table: [(&str, &[Property]); 1] = [(
-        "opsgenie",
-        &[
-            ("descriptor", false, false),
-            ("api_key", true, true),
-            ("region", false, true),
-        ],
-    )];
+    let table: [(&str, &[Property]); 2] = [
+        (
+            "opsgenie",
+            &[
+                ("descriptor", false, false),
+                ("api_key", true, true),
+                ("region", false, true),
+            ],
+        ),
+        (
+            "slack-bot",
+            &[
+                ("descriptor", false, false),
+                ("token", true, true),
+                ("channel", false, true),
+            ],
+        ),
+    ];
     for (service, expected) in table {
         let got: Vec<_> = saas::output(service)
             .properties()
