@@ -27,8 +27,13 @@ pub(crate) const SERVICES: &[(&str, &[&str])] = &[
             "label_data",
         ],
     ),
+    ("discord", &["content", "username", "color", "embeds"]),
     ("file", &[]),
     ("github", &["title", "body"]),
+    (
+        "google-chat",
+        &["text", "title", "description", "with_record", "buttons"],
+    ),
     ("jira", &["issue_summary", "description"]),
     ("jira-v2", &[]),
     ("komand", &[]),

@@ -11,9 +11,13 @@
 pub mod carbonblack;
 #[cfg(feature = "saas")]
 pub mod demisto;
+#[cfg(feature = "saas")]
+pub mod discord;
 mod file;
 #[cfg(feature = "saas")]
 pub mod github;
+#[cfg(feature = "saas")]
+pub mod google_chat;
 #[cfg(feature = "saas")]
 pub mod jira;
 #[cfg(feature = "saas")]
@@ -52,9 +56,13 @@ pub mod webhook;
 pub use carbonblack::CarbonBlack;
 #[cfg(feature = "saas")]
 pub use demisto::Demisto;
+#[cfg(feature = "saas")]
+pub use discord::Discord;
 pub use file::File;
 #[cfg(feature = "saas")]
 pub use github::Github;
+#[cfg(feature = "saas")]
+pub use google_chat::GoogleChat;
 #[cfg(feature = "saas")]
 pub use jira::Jira;
 #[cfg(feature = "saas")]

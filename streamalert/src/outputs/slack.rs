@@ -332,23 +332,29 @@ pub fn mrkdwn_lines(value: &Value, depth: usize) -> Vec<String> {
 /// assert!(split_text("").is_empty());
 /// ```
 pub fn split_text(text: &str) -> Vec<String> {
+    split_text_to(text, MAX_MESSAGE_SIZE)
+}
+
+/// [`split_text`] into chunks of at most `max` code points (at least 1).
+pub(crate) fn split_text_to(text: &str, max: usize) -> Vec<String> {
+    let max = max.max(1);
     let chars: Vec<char> = text.chars().collect();
     let mut chunks = Vec::new();
     // A window over what is left: each cut moves it on (linear in the text's length).
     let mut rest = chars.as_slice();
     while !rest.is_empty() {
-        if rest.len() <= MAX_MESSAGE_SIZE {
+        if rest.len() <= max {
             chunks.push(rest.iter().collect());
             break;
         }
-        let window = &rest[..=MAX_MESSAGE_SIZE];
+        let window = &rest[..=max];
         let separator = window
             .iter()
             .rposition(|c| *c == '\n')
             .or_else(|| window.iter().rposition(|c| *c == ' '));
         let (cut, next) = match separator {
             Some(cut) => (cut, cut + 1),
-            None => (MAX_MESSAGE_SIZE, MAX_MESSAGE_SIZE),
+            None => (max, max),
         };
         chunks.push(rest[..cut].iter().collect());
         rest = &rest[next..];

@@ -1,4 +1,5 @@
-//! The outputs StreamAlert never had (issue 16): `opsgenie`, `slack-bot`, against wiremock. Each test
+//! The outputs StreamAlert never had (issue 16): `opsgenie`, `slack-bot`, `google-chat`,
+//! `discord`, against wiremock. Each test
 //! checks the exact request the vendor's API documentation describes (method, path, the
 //! headers that carry auth and content type, the JSON body as a value), the replies that
 //! vendor documents (success and error shapes), and that no secret reaches an error.
@@ -527,12 +528,302 @@ async fn slack_bot_a_failed_reply_part_fails_the_delivery() {
     );
 }
 
+// ---------------------------------------------------------------------------------------------
+// google-chat
+// ---------------------------------------------------------------------------------------------
+
+/// The path and query of the Google Chat webhook used here: `key` and `token` are secrets.
+const CHAT_ROUTE: &str = "/v1/spaces/AAAAabcdefg/messages";
+const CHAT_QUERY: &str = "key=AIzaSyDdI0hCZtE6vySjMm-WEfRq3CPzqKqqsHI&token=CH4TT0KEN-secret";
+
+fn google_chat(server: &MockServer) -> Credentials {
+    Credentials::from_iter([("url", format!("{}{CHAT_ROUTE}?{CHAT_QUERY}", server.uri()))])
+}
+
+/// Chat's reply: the created message.
+fn chat_created() -> ResponseTemplate {
+    json_reply(
+        200,
+        json!({"name": "spaces/AAAAabcdefg/messages/x1.x1", "createTime": "2026-12-05T02:00:00Z"}),
+    )
+}
+
+/// A `decoratedText` widget.
+fn labelled(label: &str, text: &str) -> Value {
+    json!({"decoratedText": {"topLabel": label, "text": text, "wrapText": true}})
+}
+
+#[tokio::test(start_paused = true)]
+async fn google_chat_posts_the_documented_cards_v2_message() {
+    let server = MockServer::start().await;
+    reply(&server, "POST", CHAT_ROUTE, chat_created(), 1, 1).await;
+    dispatch("google-chat", "soc", &google_chat(&server), Value::Null)
+        .await
+        .unwrap();
+    let request = only_request(&server).await;
+    assert_eq!(request.url.query(), Some(CHAT_QUERY));
+    assert_eq!(
+        header(&request, "content-type").as_deref(),
+        Some("application/json; charset=UTF-8")
+    );
+    let id = "79192344-4a6d-4850-8d06-9c3fef1060a4";
+    assert_eq!(
+        body(&request),
+        json!({"cardsV2": [{
+            "cardId": format!("streamalert-{id}"),
+            "card": {
+                "header": {
+                    "title": "StreamAlert Rule Triggered: cb_binarystore_file_added",
+                    "subtitle": "Info about this rule and what actions to take",
+                },
+                "sections": [
+                    {"header": "Alert Info", "widgets": [
+                        labelled("rule_name", "cb_binarystore_file_added"),
+                        labelled("alert_id", id),
+                        labelled("log_source", "carbonblack:binarystore.file.added"),
+                    ]},
+                    {"header": "Record", "collapsible": true, "uncollapsibleWidgetsCount": 5, "widgets": [
+                        labelled("compressed_size", "9982"),
+                        labelled("timestamp", "1496947381.18"),
+                        labelled("node_id", "1"),
+                        labelled("cb_server", "cbserver"),
+                        labelled("size", "21504"),
+                        labelled("type", "binarystore.file.added"),
+                        labelled("file_path", "/tmp/5DA/AD8/0F9AA55DA3BDE84B35656AD8911A22E1.zip"),
+                        labelled("md5", "0F9AA55DA3BDE84B35656AD8911A22E1"),
+                    ]},
+                ],
+            },
+        }]})
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn google_chat_publication_keys_add_text_and_buttons_and_drop_the_record() {
+    let server = MockServer::start().await;
+    reply(&server, "POST", CHAT_ROUTE, chat_created(), 1, 1).await;
+    let extra = json!({
+        "@google-chat.text": "Root login on <web-1>",
+        "@google-chat.title": "Root login",
+        "@google-chat.description": null,
+        "@google-chat.with_record": false,
+        "@google-chat.buttons": [["Runbook", "https://runbook.example/root"]],
+    });
+    dispatch("google-chat", "soc", &google_chat(&server), extra)
+        .await
+        .unwrap();
+    let sent = body(&only_request(&server).await);
+    assert_eq!(sent["text"], "Root login on <web-1>");
+    let card = &sent["cardsV2"][0]["card"];
+    assert_eq!(card["header"], json!({"title": "Root login"}));
+    let sections = card["sections"].as_array().unwrap();
+    assert_eq!(sections.len(), 2, "{sections:?}");
+    assert_eq!(sections[0]["header"], "Alert Info");
+    assert_eq!(
+        sections[1],
+        json!({"widgets": [{"buttonList": {"buttons": [{
+            "text": "Runbook",
+            "onClick": {"openLink": {"url": "https://runbook.example/root"}},
+        }]}}]})
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn google_chat_errors_never_show_the_key_or_token() {
+    let server = MockServer::start().await;
+    let invalid = json_reply(
+        400,
+        json!({"error": {"code": 400, "message": "Invalid JSON payload received.", "status": "INVALID_ARGUMENT"}}),
+    );
+    reply(&server, "POST", CHAT_ROUTE, invalid, 1, 1).await;
+    let logs = Logs::capture();
+    let error = dispatch("google-chat", "soc", &google_chat(&server), Value::Null)
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Rejected);
+    assert!(error.is_permanent());
+    assert!(error.message().contains("INVALID_ARGUMENT"), "{error}");
+    let secrets = [
+        "AIzaSyDdI0hCZtE6vySjMm-WEfRq3CPzqKqqsHI",
+        "CH4TT0KEN-secret",
+        "AAAAabcdefg",
+    ];
+    assert_no_secret("error", &shown(&error), &secrets);
+    assert_no_secret("log", &logs.text(), &secrets);
+}
+
+// ---------------------------------------------------------------------------------------------
+// discord
+// ---------------------------------------------------------------------------------------------
+
+/// The Discord webhook path used here: the last segment is the webhook's token.
+const DISCORD_ROUTE: &str = "/api/webhooks/223704706495545344/3d89bb7572e0fb30d8128367b3b1b44fecd1726de135cbe28a41f8b2f777c372ba2939e72279b94526ff5d1bd4358d65cf11";
+
+fn discord(server: &MockServer) -> Credentials {
+    Credentials::from_iter([("url", format!("{}{DISCORD_ROUTE}", server.uri()))])
+}
+
+#[tokio::test(start_paused = true)]
+async fn discord_posts_the_documented_message_with_an_embed() {
+    let server = MockServer::start().await;
+    reply(
+        &server,
+        "POST",
+        DISCORD_ROUTE,
+        ResponseTemplate::new(204),
+        1,
+        1,
+    )
+    .await;
+    dispatch("discord", "soc", &discord(&server), Value::Null)
+        .await
+        .unwrap();
+    let request = only_request(&server).await;
+    assert_eq!(
+        header(&request, "content-type").as_deref(),
+        Some("application/json")
+    );
+    assert_eq!(
+        body(&request),
+        json!({
+            "content": "**StreamAlert Rule Triggered: cb_binarystore_file_added**",
+            "embeds": [{
+                "title": "Record",
+                "description": format!("```json\n{FIXTURE_RECORD_INDENTED}\n```"),
+                "color": 0x00b2_2222,
+                "fields": [
+                    {"name": "Rule Description", "value": "Info about this rule and what actions to take", "inline": false},
+                    {"name": "Alert ID", "value": "79192344-4a6d-4850-8d06-9c3fef1060a4", "inline": false},
+                ],
+            }],
+            "allowed_mentions": {"parse": []},
+        })
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn discord_splits_a_long_record_into_messages_within_the_limits() {
+    let server = MockServer::start().await;
+    reply(
+        &server,
+        "POST",
+        DISCORD_ROUTE,
+        ResponseTemplate::new(204),
+        10,
+        1,
+    )
+    .await;
+    let record: serde_json::Map<String, Value> = (0..60)
+        .map(|i| (format!("key{i:02}"), Value::from("é".repeat(200))))
+        .collect();
+    let alert = Alert::new("r", Value::Object(record), ["discord:soc"]);
+    let mut publication = Publication::new();
+    publication.insert("@discord.username", "StreamAlert");
+    saas::dispatch_with(
+        paused(),
+        "discord",
+        "soc",
+        &alert,
+        &publication,
+        &discord(&server),
+    )
+    .await
+    .unwrap();
+    let bodies: Vec<Value> = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .map(body)
+        .collect();
+    assert_eq!(
+        bodies.len(),
+        4,
+        "12,000+ characters of record in parts of at most 4,084"
+    );
+    for (i, sent) in bodies.iter().enumerate() {
+        assert_eq!(
+            sent.get("content").is_some(),
+            i == 0,
+            "content in the first only"
+        );
+        assert_eq!(sent["username"], "StreamAlert");
+        assert_eq!(sent["allowed_mentions"], json!({"parse": []}));
+        let embeds = sent["embeds"].as_array().unwrap();
+        assert_eq!(embeds.len(), 1);
+        let total: usize = embeds
+            .iter()
+            .map(streamalert::outputs::discord::embed_chars)
+            .sum();
+        assert!(total <= 6000, "{total}");
+        assert_eq!(embeds[0]["title"], format!("Record (Part {} of 4)", i + 1));
+        let description = embeds[0]["description"].as_str().unwrap();
+        assert!(description.chars().count() <= 4096);
+        assert!(description.starts_with("```json\n") && description.ends_with("\n```"));
+    }
+    // Every record line arrives, in order.
+    let lines: Vec<String> = bodies
+        .iter()
+        .flat_map(|sent| {
+            let description = sent["embeds"][0]["description"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+            description.lines().map(str::to_owned).collect::<Vec<_>>()
+        })
+        .filter(|line| line.contains("\"key"))
+        .collect();
+    assert_eq!(lines.len(), 60);
+    assert!(lines[59].starts_with("  \"key59\""), "{}", lines[59]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn discord_refusals_are_final_and_never_show_the_token() {
+    let server = MockServer::start().await;
+    let unknown = json_reply(404, json!({"message": "Unknown Webhook", "code": 10015}));
+    reply(&server, "POST", DISCORD_ROUTE, unknown, 1, 1).await;
+    let logs = Logs::capture();
+    let error = dispatch("discord", "soc", &discord(&server), Value::Null)
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Rejected);
+    assert!(error.is_permanent());
+    assert!(error.message().contains("Unknown Webhook"), "{error}");
+    let token = DISCORD_ROUTE.rsplit('/').next().unwrap();
+    assert_no_secret("error", &shown(&error), &[token]);
+    assert_no_secret("log", &logs.text(), &[token]);
+
+    // Discord's documented 429 is retried after its Retry-After.
+    let limited = json_reply(
+        429,
+        json!({"message": "You are being rate limited.", "retry_after": 1.0, "global": false}),
+    )
+    .insert_header("Retry-After", "1");
+    reply(&server, "POST", DISCORD_ROUTE, limited, 1, 1).await;
+    reply(
+        &server,
+        "POST",
+        DISCORD_ROUTE,
+        ResponseTemplate::new(204),
+        1,
+        2,
+    )
+    .await;
+    dispatch("discord", "soc", &discord(&server), Value::Null)
+        .await
+        .unwrap();
+    assert_eq!(server.received_requests().await.unwrap().len(), 3);
+}
+
 /// A property as `(name, masked, secret)`.
 type Property = (&'static str, bool, bool);
 
 #[test]
 fn new_outputs_are_registered_with_their_secret_properties() {
-    let table: [(&str, &[Property]); 2] = [
+    let webhook: &[Property] = &[("descriptor", false, false), ("url", true, true)];
+    let table: [(&str, &[Property]); 4] = [
+        ("google-chat", webhook),
+        ("discord", webhook),
         (
             "opsgenie",
             &[
