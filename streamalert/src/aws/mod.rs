@@ -21,9 +21,8 @@
 //! # }
 //! ```
 
-mod batch;
-
-pub use batch::{BatchLimits, BatchSink, Batcher};
+// The batching of concurrent deliveries, shared with the HTTP outputs since `splunk-hec`.
+pub use crate::output::batch::{BatchLimits, BatchSink, Batcher};
 
 use crate::output::{DispatchError, ErrorKind};
 use aws_config::retry::RetryConfig;

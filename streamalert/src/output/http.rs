@@ -140,8 +140,25 @@ impl<'a> Http<'a> {
     /// The HTTP context of `delivery` for `service`: default timeout and retry policy, TLS
     /// verified unless the descriptor opted out, every credential value redacted.
     pub fn new(service: &str, delivery: &Delivery<'a>) -> Self {
-        let output = format!("{service}:{}", delivery.descriptor);
-        let credentials = delivery.credentials;
+        Self::for_descriptor(service, delivery.descriptor, delivery.credentials)
+    }
+
+    /// The HTTP context of `service:descriptor` with `credentials`, outside one delivery (a
+    /// batch carrying several deliveries to one descriptor); otherwise as [`Http::new`].
+    ///
+    /// ```
+    /// use streamalert::output::{Credentials, http::Http};
+    /// let credentials = Credentials::from_iter([("token", "s3cr3t-token")]);
+    /// let http = Http::for_descriptor("splunk-hec", "siem", &credentials);
+    /// assert_eq!(http.output(), "splunk-hec:siem");
+    /// assert_eq!(http.redact("token s3cr3t-token"), "token [REDACTED]");
+    /// ```
+    pub fn for_descriptor(
+        service: &str,
+        descriptor: &str,
+        credentials: &'a crate::output::Credentials,
+    ) -> Self {
+        let output = format!("{service}:{descriptor}");
         let tls_verify = credentials.get(TLS_VERIFY_KEY).is_none_or(|value| {
             !matches!(
                 value.expose_secret().trim().to_ascii_lowercase().as_str(),

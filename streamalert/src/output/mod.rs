@@ -6,6 +6,7 @@
 //! from `outputs.json` and its secrets from the credential store. [`OutputRef`] parses the
 //! `service:descriptor` text wherever an output is named.
 
+pub mod batch;
 mod credentials;
 mod error;
 #[cfg(feature = "http")]

@@ -42,6 +42,8 @@ pub mod phantom;
 pub mod slack;
 #[cfg(feature = "saas")]
 pub mod slack_bot;
+#[cfg(feature = "saas")]
+pub mod splunk_hec;
 mod stdout;
 #[cfg(feature = "saas")]
 pub mod teams;
@@ -83,6 +85,8 @@ pub use phantom::Phantom;
 pub use slack::Slack;
 #[cfg(feature = "saas")]
 pub use slack_bot::SlackBot;
+#[cfg(feature = "saas")]
+pub use splunk_hec::SplunkHec;
 pub use stdout::Stdout;
 #[cfg(feature = "saas")]
 pub use teams::Teams;

@@ -1,5 +1,5 @@
 //! The outputs StreamAlert never had (issue 16): `opsgenie`, `slack-bot`, `google-chat`,
-//! `discord`, against wiremock. Each test
+//! `discord`, `splunk-hec`, against wiremock. Each test
 //! checks the exact request the vendor's API documentation describes (method, path, the
 //! headers that carry auth and content type, the JSON body as a value), the replies that
 //! vendor documents (success and error shapes), and that no secret reaches an error.
@@ -815,13 +815,207 @@ async fn discord_refusals_are_final_and_never_show_the_token() {
     assert_eq!(server.received_requests().await.unwrap().len(), 3);
 }
 
+// ---------------------------------------------------------------------------------------------
+// splunk-hec
+// ---------------------------------------------------------------------------------------------
+
+/// The HEC token used here (the GUID form Splunk generates).
+const HEC_TOKEN: &str = "f2584364-976f-4a68-ac3b-4a4d481ec8cd";
+const HEC_ROUTE: &str = "/services/collector/event";
+
+fn splunk_hec(url: String) -> Credentials {
+    Credentials::from_iter([
+        ("url", url),
+        ("token", HEC_TOKEN.to_owned()),
+        ("index", "security".to_owned()),
+        ("sourcetype", String::new()),
+    ])
+}
+
+/// HEC's documented success reply.
+fn hec_success() -> ResponseTemplate {
+    json_reply(200, json!({"text": "Success", "code": 0}))
+}
+
+/// Three alerts (rules `r0`, `r1`, `r2`) dispatched concurrently through one `splunk-hec`
+/// instance to `splunk-hec:siem`; their results, in order.
+async fn dispatch_three(credentials: &Credentials) -> Vec<Result<(), DispatchError>> {
+    let output = saas::output("splunk-hec");
+    let alerts: Vec<Alert> = (0..3)
+        .map(|i| Alert::new(format!("r{i}"), json!({"n": i}), ["splunk-hec:siem"]))
+        .collect();
+    let publications: Vec<Publication> = alerts
+        .iter()
+        .map(|alert| saas::publication(alert, "splunk-hec", "siem"))
+        .collect();
+    let deliveries: Vec<Delivery<'_>> = alerts
+        .iter()
+        .zip(&publications)
+        .map(|(alert, publication)| {
+            Delivery::new(alert, "siem", publication).with_credentials(credentials)
+        })
+        .collect();
+    paused()
+        .own_connections()
+        .run(futures_util::future::join_all(
+            deliveries.iter().map(|delivery| output.dispatch(delivery)),
+        ))
+        .await
+}
+
+/// The events of a HEC request body (newline-separated JSON objects).
+fn hec_events(request: &Request) -> Vec<Value> {
+    String::from_utf8(request.body.clone())
+        .unwrap()
+        .split('\n')
+        .map(|line| serde_json::from_str(line).expect("one JSON event per line"))
+        .collect()
+}
+
+#[tokio::test(start_paused = true)]
+async fn splunk_hec_sends_a_runs_alerts_in_one_request() {
+    let server = MockServer::start().await;
+    reply(&server, "POST", HEC_ROUTE, hec_success(), 1, 1).await;
+    let results = dispatch_three(&splunk_hec(server.uri())).await;
+    assert!(results.iter().all(Result::is_ok), "{results:?}");
+    let request = only_request(&server).await;
+    assert_eq!(request.url.path(), HEC_ROUTE);
+    assert_eq!(
+        header(&request, "authorization"),
+        Some(format!("Splunk {HEC_TOKEN}"))
+    );
+    assert_eq!(
+        header(&request, "content-type").as_deref(),
+        Some("application/json")
+    );
+    let events = hec_events(&request);
+    assert_eq!(events.len(), 3);
+    let mut rules: Vec<&str> = events
+        .iter()
+        .map(|e| e["event"]["rule_name"].as_str().unwrap())
+        .collect();
+    rules.sort_unstable();
+    assert_eq!(rules, ["r0", "r1", "r2"]);
+    for event in &events {
+        let keys: Vec<&str> = event
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(keys, ["time", "source", "sourcetype", "index", "event"]);
+        assert_eq!(event["source"], "streamalert");
+        assert_eq!(event["sourcetype"], "streamalert:alert");
+        assert_eq!(event["index"], "security");
+        assert!(event["time"].as_i64().unwrap() > 1_700_000_000, "{event}");
+        // The default publication: the alert.
+        assert_eq!(
+            event["event"]["record"]["n"].as_i64().unwrap(),
+            event["event"]["rule_name"].as_str().unwrap()[1..]
+                .parse::<i64>()
+                .unwrap()
+        );
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn splunk_hec_a_refused_batch_is_sent_event_by_event_so_only_the_bad_event_fails() {
+    let server = MockServer::start().await;
+    // HEC's documented answer to a bad event: 400, `Invalid data format`, its number.
+    wiremock::Mock::given(wiremock::matchers::method("POST"))
+        .and(wiremock::matchers::path(HEC_ROUTE))
+        .and(wiremock::matchers::body_string_contains("\"r1\""))
+        .respond_with(json_reply(
+            400,
+            json!({"text": "Invalid data format", "code": 6, "invalid-event-number": 1}),
+        ))
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    reply(&server, "POST", HEC_ROUTE, hec_success(), 10, 2).await;
+    let url = format!("{}{HEC_ROUTE}", server.uri());
+    let results = dispatch_three(&splunk_hec(url)).await;
+    let ok: Vec<bool> = results.iter().map(Result::is_ok).collect();
+    assert_eq!(ok, [true, false, true]);
+    let error = results[1].as_ref().unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Rejected);
+    assert!(error.is_permanent());
+    assert!(error.message().contains("Invalid data format"), "{error}");
+    let requests = server.received_requests().await.unwrap();
+    let sizes: Vec<usize> = requests.iter().map(|r| hec_events(r).len()).collect();
+    assert_eq!(sizes, [3, 1, 1, 1], "the batch, then each event alone");
+}
+
+#[tokio::test(start_paused = true)]
+async fn splunk_hec_a_bad_token_fails_every_event_once_and_is_never_shown() {
+    let server = MockServer::start().await;
+    let forbidden = json_reply(403, json!({"text": "Invalid token", "code": 4}));
+    reply(&server, "POST", HEC_ROUTE, forbidden, 10, 1).await;
+    let logs = Logs::capture();
+    let results = dispatch_three(&splunk_hec(server.uri())).await;
+    for result in &results {
+        let error = result.as_ref().unwrap_err();
+        assert_eq!(error.status(), Some(403));
+        assert!(error.is_permanent());
+        assert!(
+            error.message().starts_with("splunk-hec:siem: POST "),
+            "{error}"
+        );
+        assert!(error.message().contains("Invalid token"), "{error}");
+        assert_no_secret("error", &shown(error), &[HEC_TOKEN]);
+    }
+    assert_no_secret("log", &logs.text(), &[HEC_TOKEN]);
+    assert_eq!(server.received_requests().await.unwrap().len(), 1);
+
+    // A missing token fails at once, naming it, without a request.
+    let credentials = Credentials::from_iter([("url", server.uri())]);
+    let error = dispatch("splunk-hec", "siem", &credentials, Value::Null)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error.message(),
+        "splunk-hec:siem: no `token` stored for this descriptor"
+    );
+    assert_eq!(server.received_requests().await.unwrap().len(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn splunk_hec_a_busy_collector_is_retried() {
+    let server = MockServer::start().await;
+    let busy = json_reply(503, json!({"text": "Server is busy", "code": 9}));
+    reply(&server, "POST", HEC_ROUTE, busy, 1, 1).await;
+    reply(&server, "POST", HEC_ROUTE, hec_success(), 1, 2).await;
+    let mut credentials = splunk_hec(server.uri());
+    credentials.insert("source", "edr");
+    credentials.insert("sourcetype", "streamalert:edr");
+    dispatch("splunk-hec", "siem", &credentials, Value::Null)
+        .await
+        .unwrap();
+    let requests = server.received_requests().await.unwrap();
+    assert_eq!(requests.len(), 2);
+    let event = &hec_events(&requests[1])[0];
+    assert_eq!(event["source"], "edr");
+    assert_eq!(event["sourcetype"], "streamalert:edr");
+}
+
 /// A property as `(name, masked, secret)`.
 type Property = (&'static str, bool, bool);
 
 #[test]
 fn new_outputs_are_registered_with_their_secret_properties() {
     let webhook: &[Property] = &[("descriptor", false, false), ("url", true, true)];
-    let table: [(&str, &[Property]); 4] = [
+    let table: [(&str, &[Property]); 5] = [
+        (
+            "splunk-hec",
+            &[
+                ("descriptor", false, false),
+                ("url", false, true),
+                ("token", true, true),
+                ("index", false, true),
+                ("sourcetype", false, true),
+                ("source", false, true),
+            ],
+        ),
         ("google-chat", webhook),
         ("discord", webhook),
         (

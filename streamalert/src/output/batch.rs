@@ -1,5 +1,5 @@
 //! Batching of concurrent deliveries to one destination (Firehose `PutRecordBatch`, SQS
-//! `SendMessageBatch`, CloudWatch Logs `PutLogEvents`).
+//! `SendMessageBatch`, CloudWatch Logs `PutLogEvents`, Splunk's HTTP Event Collector).
 //!
 //! The processor dispatches the outputs of a run concurrently, one [`Output::dispatch`] call
 //! per delivery. A batching output hands its record to a [`Batcher`] and waits for *that
@@ -31,7 +31,7 @@ pub struct BatchLimits {
 /// Sends one batch of records to one destination.
 ///
 /// ```
-/// use streamalert::aws::{BatchLimits, BatchSink};
+/// use streamalert::output::batch::{BatchLimits, BatchSink};
 /// use streamalert::output::DispatchError;
 ///
 /// /// Accepts every record.
@@ -80,7 +80,7 @@ type Queues<R> = Arc<Mutex<HashMap<String, Queue<R>>>>;
 ///
 /// ```
 /// use std::sync::{Arc, Mutex};
-/// use streamalert::aws::{BatchLimits, BatchSink, Batcher};
+/// use streamalert::output::batch::{BatchLimits, BatchSink, Batcher};
 /// use streamalert::output::{DispatchError, ErrorKind};
 ///
 /// /// Rejects records that are "bad", remembers the batches.
