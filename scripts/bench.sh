@@ -38,7 +38,8 @@ BASELINE="$ROOT/examples/loadgen/data/streamalert_baseline.py"
 RECORD="$ROOT/examples/loadgen/data/record.json"
 # The criterion ids of streamalert/benches (group/function).
 CRITERION_IDS=(alert/from_record compose/default compose/generic5 request/slack
-    request/pagerduty-v2 request/jira-v2 ledger/sqlite_record_delivery)
+    request/pagerduty-v2 request/jira-v2 request/opsgenie request/slack-bot request/google-chat
+    request/discord request/splunk-hec ledger/sqlite_record_delivery)
 mkdir -p "$OUT"
 
 say() { printf '\n== %s\n' "$*" >&2; }

@@ -1,7 +1,8 @@
 //! Micro-benchmarks of the per-alert work (issue #9): a rule turning a record into an alert,
 //! publication (the default one and StreamAlert's five-publisher `generic` chain, each with
-//! its JSON serialization), the request each of `slack`, `pagerduty-v2` and `jira-v2` builds,
-//! and one delivery outcome written to the SQLite ledger.
+//! its JSON serialization), the request each of `slack`, `pagerduty-v2` and `jira-v2` builds
+//! (and the layouts of `opsgenie`, `slack-bot`, `google-chat`, `discord` and `splunk-hec`), and
+//! one delivery outcome written to the SQLite ledger.
 //!
 //! `cargo bench -p streamalert --bench core`. Every input is the Python baseline's alert
 //! (`/work/shared/bench`): the CloudTrail root `ConsoleLogin` of `benches/data/record.json`,
@@ -19,7 +20,9 @@ use streamalert::output::Credentials;
 use streamalert::output::Delivery;
 use streamalert::output::http::Http;
 use streamalert::outputs::jira_common::{ISSUE_PATH, Ticket};
-use streamalert::outputs::{pagerduty_v2, slack};
+use streamalert::outputs::{
+    discord, google_chat, opsgenie, pagerduty_v2, slack, slack_bot, splunk_hec,
+};
 use streamalert::prelude::*;
 use streamalert::publisher::Chain;
 use streamalert::rule::{Payload, RulesEngine};
@@ -190,6 +193,57 @@ fn request_benches(c: &mut Criterion) {
                 .json(&body);
             black_box(request.body_bytes().map(<[u8]>::len));
         });
+    });
+
+    // The outputs beyond StreamAlert (issue 16): each one's request body, built but not sent.
+    let credentials = Credentials::from_iter([
+        ("api_key", "eb243592-faa2-4ba2-a551-1afdf565c889"),
+        ("region", "eu"),
+    ]);
+    let delivery = Delivery::new(&alert, DESCRIPTOR, &publication).with_credentials(&credentials);
+    group.bench_function("opsgenie", |b| {
+        b.iter(|| {
+            let delivery = black_box(&delivery);
+            let http = Http::new("opsgenie", delivery);
+            let request = opsgenie::request(&http, delivery).expect("the opsgenie request builds");
+            black_box(request.body_bytes().map(<[u8]>::len));
+        });
+    });
+    let credentials = Credentials::from_iter([("token", "xoxb-1-2-bench"), ("channel", "C0BENCH")]);
+    let delivery = Delivery::new(&alert, DESCRIPTOR, &publication).with_credentials(&credentials);
+    group.bench_function("slack-bot", |b| {
+        b.iter(|| {
+            let delivery = black_box(&delivery);
+            let http = Http::new("slack-bot", delivery);
+            let messages = slack_bot::messages(&http, delivery).expect("the messages build");
+            let bodies: Vec<String> = messages
+                .iter()
+                .map(|m| PythonJson::DEFAULT.dump(m))
+                .collect();
+            black_box(bodies);
+        });
+    });
+    group.bench_function("google-chat", |b| {
+        b.iter(|| {
+            let message =
+                google_chat::message(black_box(&alert), &publication, "google-chat:bench");
+            black_box(PythonJson::DEFAULT.dump(&message));
+        });
+    });
+    group.bench_function("discord", |b| {
+        b.iter(|| {
+            let messages = discord::messages(black_box(&alert), &publication, "discord:bench")
+                .expect("the discord messages build");
+            let bodies: Vec<String> = messages
+                .iter()
+                .map(|m| PythonJson::DEFAULT.dump(m))
+                .collect();
+            black_box(bodies);
+        });
+    });
+    let delivery = Delivery::new(&alert, DESCRIPTOR, &publication);
+    group.bench_function("splunk-hec", |b| {
+        b.iter(|| black_box(splunk_hec::event(black_box(&delivery))));
     });
     group.finish();
 }

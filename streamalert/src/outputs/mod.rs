@@ -1,11 +1,12 @@
 //! The built-in outputs. `file` and `stdout` need no account, so everything runs locally.
 //!
-//! With the `saas` feature (on by default): `slack`, `pagerduty`, `pagerduty-v2`,
-//! `pagerduty-incident`, `jira`, `jira-v2`, `github`, `teams`, `teams-workflows`, `victorops`,
-//! `komand`, `phantom`, `carbonblack`, `demisto`, `webhook` and `opsgenie`, all sending through the shared
-//! HTTP layer [`output::http`](crate::output::http). With the `aws` feature: `aws-cloudwatch-log`,
-//! `aws-firehose`, `aws-lambda`, `aws-lambda-v2`, `aws-s3`, `aws-ses`, `aws-sns` and `aws-sqs`,
-//! through the shared SDK configuration of [`aws`](crate::aws).
+//! With the `saas` feature (on by default): StreamAlert's `slack`, `pagerduty`,
+//! `pagerduty-v2`, `pagerduty-incident`, `jira`, `jira-v2`, `github`, `teams`, `victorops`,
+//! `komand`, `phantom`, `carbonblack` and `demisto`, and this crate's own `teams-workflows`,
+//! `webhook`, `opsgenie`, `slack-bot`, `google-chat`, `discord` and `splunk-hec`, all sending
+//! through the shared HTTP layer [`output::http`](crate::output::http). With the `aws` feature:
+//! `aws-cloudwatch-log`, `aws-firehose`, `aws-lambda`, `aws-lambda-v2`, `aws-s3`, `aws-ses`,
+//! `aws-sns` and `aws-sqs`, through the shared SDK configuration of [`aws`](crate::aws).
 
 #[cfg(feature = "saas")]
 pub mod carbonblack;

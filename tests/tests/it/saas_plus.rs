@@ -1044,3 +1044,54 @@ fn new_outputs_are_registered_with_their_secret_properties() {
         assert_eq!(got, expected, "{service}");
     }
 }
+
+/// The outputs issue 16 added.
+const NEW_SERVICES: [&str; 5] = [
+    "opsgenie",
+    "slack-bot",
+    "google-chat",
+    "discord",
+    "splunk-hec",
+];
+
+#[tokio::test]
+async fn generate_skeleton_lists_every_new_output_with_its_properties() {
+    use streamalert::cli::output::{OutputAction, OutputCommand, OutputContext, ScriptedPrompter};
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("skeleton.json");
+    let mut prompter = ScriptedPrompter::new(std::iter::empty::<&str>());
+    let mut out = Vec::new();
+    OutputCommand {
+        action: OutputAction::GenerateSkeleton {
+            services: Vec::new(),
+            file: file.clone(),
+        },
+    }
+    .execute(OutputContext {
+        config_dir: dir.path(),
+        store: None,
+        prompter: &mut prompter,
+        out: &mut out,
+    })
+    .await
+    .unwrap();
+    let skeleton: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    for service in NEW_SERVICES {
+        let entry = skeleton[service][0]
+            .as_object()
+            .unwrap_or_else(|| panic!("{service} is missing from the skeleton: {skeleton}"));
+        let mut names: Vec<&str> = entry.keys().map(String::as_str).collect();
+        names.sort_unstable();
+        let mut expected: Vec<&str> = saas::output(service)
+            .properties()
+            .iter()
+            .map(|p| p.name)
+            .collect();
+        expected.sort_unstable();
+        assert_eq!(names, expected, "{service}");
+    }
+    assert_eq!(
+        skeleton["splunk-hec"][0]["sourcetype"],
+        "desc: the sourcetype of the events (leave blank for streamalert:alert), restrictions: set()"
+    );
+}
