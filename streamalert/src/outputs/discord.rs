@@ -285,6 +285,16 @@ mod tests {
     }
 
     #[test]
+    fn a_record_of_more_than_ten_parts_is_cut_to_ten_messages() {
+        let record = json!({"a": "x ".repeat(30_000)});
+        let alert = Alert::new("r", record, ["discord:d"]);
+        let messages = messages(&alert, &Publication::new(), "discord:d").unwrap();
+        assert_eq!(messages.len(), MAX_PARTS);
+        let title = messages[9]["embeds"][0]["title"].as_str().unwrap();
+        assert!(title.starts_with("Record (Part 10 of 1"), "{title}");
+    }
+
+    #[test]
     fn custom_embeds_are_grouped_by_count_and_size() {
         let big = json!({"description": "x".repeat(4000)});
         let small = json!({"title": "t"});

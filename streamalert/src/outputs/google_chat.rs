@@ -2,7 +2,7 @@
 
 use super::teams::{CardFields, record_facts};
 use crate::alert::Alert;
-use crate::json::py_str;
+use crate::json::{PythonJson, py_str};
 use crate::output::http::Http;
 use crate::output::{Delivery, DispatchError, Output, OutputProperty};
 use crate::publisher::Publication;
@@ -113,7 +113,8 @@ pub fn message(alert: &Alert, publication: &Publication, output: &str) -> Value 
         let mut bytes = 0;
         for (key, value) in &facts {
             let widget = labelled(key, value);
-            bytes += widget.to_string().len();
+            // Measured as sent: Python's `json.dumps`, non-ASCII characters escaped.
+            bytes += PythonJson::DEFAULT.dump(&widget).len();
             if bytes > MAX_RECORD_BYTES {
                 break;
             }
@@ -161,17 +162,18 @@ mod tests {
 
     #[test]
     fn a_huge_record_is_cut_to_fit_a_chat_message() {
+        // Non-ASCII values: each character is sent as a 6-byte `\uXXXX` escape.
         let record: serde_json::Map<String, Value> = (0..100)
-            .map(|i| (format!("k{i:03}"), Value::from("v".repeat(5000))))
+            .map(|i| (format!("k{i:03}"), Value::from("é".repeat(5000))))
             .collect();
         let alert = Alert::new("r", Value::Object(record), ["google-chat:c"]);
         let message = message(&alert, &Publication::new(), "google-chat:c");
-        assert!(message.to_string().len() < 32_000);
+        assert!(PythonJson::DEFAULT.dump(&message).len() < 32_000);
         let widgets = message["cardsV2"][0]["card"]["sections"][1]["widgets"]
             .as_array()
             .unwrap();
         let shown = widgets.len() - 1;
-        assert!(shown >= 10, "{shown}");
+        assert_eq!(shown, 1, "two 12 KB widgets do not fit 24,000 bytes");
         let value = widgets[0]["decoratedText"]["text"].as_str().unwrap();
         assert_eq!(value.chars().count(), MAX_VALUE_CHARS - 1);
         assert_eq!(

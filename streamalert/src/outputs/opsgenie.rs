@@ -40,8 +40,8 @@ const PUBLIC: &[&str] = &["region", "url"];
 /// Publication keys (all optional):
 /// * `@opsgenie.message` — default `StreamAlert Rule Triggered: <rule>` (elided to 130 code
 ///   points, Opsgenie's limit);
-/// * `@opsgenie.alias` — the de-duplication key, default the alert id: a retried delivery
-///   never opens a second alert;
+/// * `@opsgenie.alias` — the de-duplication key, default the alert id: Opsgenie counts a
+///   retried delivery on the alert it opened (while open) instead of opening another;
 /// * `@opsgenie.description` — default the rule description and the record as indented JSON
 ///   (elided to 15,000 code points);
 /// * `@opsgenie.priority` — `P1` … `P5` (any case), default [`DEFAULT_PRIORITY`]; another
