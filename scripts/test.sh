@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite: unit, vector, integration, compile-fail and doc tests. The AWS tests
-# need a local AWS endpoint, so this starts moto's server first (scripts/moto-server.sh
-# installs it into a venv on the first run) and stops it at the end. If the server does not
-# start, this fails at once: the AWS tests would otherwise check nothing.
+# need a local AWS endpoint and the `smtp` tests a local SMTP relay, so this starts moto's
+# server and aiosmtpd first (scripts/moto-server.sh and scripts/smtp-server.sh install them
+# into venvs on the first run) and stops them at the end. If either does not start, this
+# fails at once: their tests would otherwise check nothing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 fail() {
@@ -16,4 +17,10 @@ trap 'scripts/moto-server.sh stop' EXIT
 eval "$moto_env"
 [ -n "${STREAMALERT_TEST_AWS_ENDPOINT:-}" ] ||
     fail "scripts/moto-server.sh start printed no STREAMALERT_TEST_AWS_ENDPOINT: $moto_env"
+smtp_env=$(scripts/smtp-server.sh start) ||
+    fail "the SMTP relay did not start (its log is above), so the smtp tests cannot run"
+trap 'scripts/moto-server.sh stop; scripts/smtp-server.sh stop' EXIT
+eval "$smtp_env"
+[ -n "${STREAMALERT_TEST_SMTP_STARTTLS:-}" ] ||
+    fail "scripts/smtp-server.sh start printed no STREAMALERT_TEST_SMTP_STARTTLS: $smtp_env"
 cargo test --workspace "$@"

@@ -74,6 +74,7 @@ pub(crate) const SERVICES: &[(&str, &[&str])] = &[
     ("phantom", &[]),
     ("slack", &["text", "attachments", "_previous_publication"]),
     ("slack-bot", &["text", "attachments"]),
+    ("smtp", &["subject", "body", "attach_record", "attachments"]),
     ("splunk-hec", &[]),
     ("stdout", &[]),
     (

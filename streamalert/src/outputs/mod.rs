@@ -4,7 +4,8 @@
 //! `pagerduty-v2`, `pagerduty-incident`, `jira`, `jira-v2`, `github`, `teams`, `victorops`,
 //! `komand`, `phantom`, `carbonblack` and `demisto`, and this crate's own `teams-workflows`,
 //! `webhook`, `opsgenie`, `slack-bot`, `google-chat`, `discord` and `splunk-hec`, all sending
-//! through the shared HTTP layer [`output::http`](crate::output::http). With the `aws` feature:
+//! through the shared HTTP layer [`output::http`](crate::output::http), and `smtp` (email
+//! through an SMTP relay). With the `aws` feature:
 //! `aws-cloudwatch-log`, `aws-firehose`, `aws-lambda`, `aws-lambda-v2`, `aws-s3`, `aws-ses`,
 //! `aws-sns` and `aws-sqs`, through the shared SDK configuration of [`aws`](crate::aws).
 
@@ -43,6 +44,8 @@ pub mod phantom;
 pub mod slack;
 #[cfg(feature = "saas")]
 pub mod slack_bot;
+#[cfg(feature = "saas")]
+pub mod smtp;
 #[cfg(feature = "saas")]
 pub mod splunk_hec;
 mod stdout;
@@ -87,6 +90,8 @@ pub use slack::Slack;
 #[cfg(feature = "saas")]
 pub use slack_bot::SlackBot;
 #[cfg(feature = "saas")]
+pub use smtp::Smtp;
+#[cfg(feature = "saas")]
 pub use splunk_hec::SplunkHec;
 pub use stdout::Stdout;
 #[cfg(feature = "saas")]
@@ -99,6 +104,10 @@ pub use victorops::VictorOps;
 pub use webhook::Webhook;
 
 use crate::publisher::Publication;
+
+// The email of `aws-ses` and `smtp`.
+#[cfg(any(feature = "aws", feature = "saas"))]
+mod mime;
 
 /// One JSON line of a publication: compact, UTF-8, newline-terminated.
 fn json_line(publication: &Publication) -> String {

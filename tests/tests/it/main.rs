@@ -30,6 +30,7 @@ mod pagerduty_incident_flows;
 mod publisher_vectors;
 mod retry_pages;
 mod saas_plus;
+mod saas_smtp;
 mod saas_ticketing_flows;
 mod saas_ticketing_vectors;
 mod saas_vectors;

@@ -1004,7 +1004,20 @@ type Property = (&'static str, bool, bool);
 #[test]
 fn new_outputs_are_registered_with_their_secret_properties() {
     let webhook: &[Property] = &[("descriptor", false, false), ("url", true, true)];
-    let table: [(&str, &[Property]); 5] = [
+    let table: [(&str, &[Property]); 6] = [
+        (
+            "smtp",
+            &[
+                ("descriptor", false, false),
+                ("host", false, true),
+                ("port", false, true),
+                ("security", false, true),
+                ("username", false, true),
+                ("password", true, true),
+                ("from_email", false, true),
+                ("to_emails", false, true),
+            ],
+        ),
         (
             "splunk-hec",
             &[
