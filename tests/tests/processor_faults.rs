@@ -2,7 +2,8 @@
 //! scratch directory: an output that panics inside `dispatch`, one that never answers
 //! (`dispatch_timeout_secs`), the `concurrency` bound (the high-water mark of alerts in
 //! flight), and the recovery of an interrupted `file` write (an intent recorded, with and
-//! without the line at the destination).
+//! without the line at the destination), and a run that records the next batch while the
+//! last one's deliveries wait for a slot.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -20,7 +21,7 @@ use streamalert::processor::{Processor, RunReport, publication_fingerprint};
 use streamalert::publisher::Chain;
 use streamalert_tests::capture_logs_async;
 
-streamalert::services!(Panicky, Hanging, Gated);
+streamalert::services!(Panicky, Hanging, Gated, Held);
 
 /// Panics in every `dispatch`.
 #[derive(Default)]
@@ -79,6 +80,26 @@ impl Output for Gated {
         DISPATCHED.fetch_add(1, Ordering::SeqCst);
         tokio::time::sleep(std::time::Duration::from_secs(1)).await;
         IN_FLIGHT.fetch_sub(1, Ordering::SeqCst);
+        Ok(())
+    }
+}
+
+/// Opened by the test that uses [`Held`]: one permit per dispatch it lets finish.
+static HELD: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(0);
+
+/// Holds every dispatch until the test lets it finish ([`HELD`]).
+#[derive(Default)]
+#[output(service = "held")]
+pub struct Held;
+
+#[streamalert::async_trait]
+impl Output for Held {
+    fn properties(&self) -> Vec<OutputProperty> {
+        vec![OutputProperty::descriptor("a name")]
+    }
+
+    async fn dispatch(&self, _: &Delivery<'_>) -> Result<(), DispatchError> {
+        HELD.acquire().await.unwrap().forget();
         Ok(())
     }
 }
@@ -262,6 +283,41 @@ async fn alerts_in_flight_reach_the_concurrency_setting_and_never_exceed_it() {
         CONCURRENCY,
         "as many alerts in flight as the setting allows, and no more"
     );
+    assert!(ledger.open_alerts().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn the_next_batch_is_recorded_while_the_last_ones_deliveries_wait_for_a_slot() {
+    let dir = scratch("pipelined");
+    let ledger = ledger(&dir);
+    let settings = ProcessorSettings {
+        concurrency: 1,
+        ..Default::default()
+    };
+    let processor = processor(&json!({"held": ["h"]}), settings, ledger.clone());
+    let batch = |first: u64| -> Vec<Alert> {
+        (first..first + 3)
+            .map(|n| Alert::new("rule_h", json!({"n": n}), ["held:h"]))
+            .collect()
+    };
+    // A `start` that waited for its alerts' deliveries (held, one slot) would never return:
+    // the timeout only turns that hang into a failure.
+    let waited_for_deliveries = std::time::Duration::from_secs(30);
+    let mut run = processor.start_run();
+    for first in [0, 3] {
+        let recorded = run.record(batch(first), None).await.unwrap();
+        tokio::time::timeout(waited_for_deliveries, run.start(recorded))
+            .await
+            .expect("start hands the alerts over without waiting for a slot");
+    }
+    let so_far = run.report();
+    assert_eq!((so_far.alerts, so_far.sent), (6, 0), "{so_far:?}");
+    assert_eq!(ledger.open_alerts().await.unwrap().len(), 6);
+    assert!(format!("{run:?}").contains("in_flight: 1"), "{run:?}");
+
+    HELD.add_permits(6);
+    let report = run.finish().await;
+    assert_eq!((report.sent, report.failed), (6, 0), "{report:?}");
     assert!(ledger.open_alerts().await.unwrap().is_empty());
 }
 

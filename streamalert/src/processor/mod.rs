@@ -18,16 +18,18 @@
 mod event;
 pub mod metrics;
 mod probe;
+mod run;
 
 pub use event::EventOutcome;
 pub use metrics::OutputMetrics;
 pub use probe::{DeliveryProbe, FileProbe, ProbeTarget, publication_fingerprint};
+pub use run::{Recorded, Run};
 
 use crate::alert::{Alert, REQUIRED_OUTPUT, Timestamp, merge_groups};
 use crate::config::{OutputsConfig, ProcessorSettings};
 use crate::ledger::{
-    AlertKey, Claim, Fingerprint, InputCheckpoint, Ledger, LedgerEntry, LedgerError, NewAlert,
-    Outcome, QuarantinedAlert,
+    AlertKey, Claim, Fingerprint, Ledger, LedgerEntry, LedgerError, NewAlert, Outcome,
+    QuarantinedAlert,
 };
 use crate::output::{
     CredentialProvider, Credentials, Delivery, DispatchError, ErrorKind, NoCredentials, Output,
@@ -41,7 +43,6 @@ use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use tokio::sync::Semaphore;
-use tokio::task::JoinSet;
 use tracing::Instrument as _;
 
 /// The result of delivering one alert without a ledger: each attempted output with its outcome.
@@ -437,11 +438,7 @@ impl Processor {
 
     /// Starts a run: submit alerts to it, then [`Run::finish`] waits for their deliveries.
     pub fn start_run(&self) -> Run {
-        Run {
-            processor: self.clone(),
-            tasks: JoinSet::new(),
-            counters: Arc::new(Counters::default()),
-        }
+        Run::new(self.clone(), run::QUEUE)
     }
 
     /// Records new alerts and delivers them (the whole of `process` for a batch of alerts).
@@ -468,7 +465,8 @@ impl Processor {
     pub async fn retry_pass(&self) -> Result<RetryReport, ProcessorError> {
         let ledger = self.ledger.clone().ok_or(ProcessorError::NoLedger)?;
         let now = Timestamp::now();
-        let mut run = self.start_run();
+        // A claimed alert is leased: claim one ahead of the deliveries, not a queue's worth.
+        let mut run = Run::new(self.clone(), 1);
         let mut candidates: BTreeMap<String, Vec<Alert>> = BTreeMap::new();
         let mut contended = Vec::new();
         // One page of open alerts in memory at a time; merge candidates (alerts of merging
@@ -929,170 +927,6 @@ fn warn_contended(key: &AlertKey, output: Option<&str>, reason: &str, consequenc
 
 fn memchr_str(haystack: &[u8], needle: &[u8]) -> bool {
     !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
-}
-
-/// Alerts submitted for delivery, in flight until [`Run::finish`].
-pub struct Run {
-    processor: Processor,
-    tasks: JoinSet<()>,
-    counters: Arc<Counters>,
-}
-
-impl fmt::Debug for Run {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Run")
-            .field("in_flight", &self.tasks.len())
-            .field("report", &self.counters.report())
-            .finish()
-    }
-}
-
-impl Run {
-    /// Records new alerts in the ledger (one transaction for the batch), then starts their
-    /// deliveries. Waits while `concurrency` alerts are in flight.
-    pub async fn submit(&mut self, alerts: Vec<Alert>) -> Result<(), LedgerError> {
-        let recorded = self.record(alerts, None).await?;
-        self.start(recorded).await;
-        Ok(())
-    }
-
-    /// Records new alerts in the ledger (one transaction for the batch) with, when given, how
-    /// far their input was read ([`Ledger::record_alerts_at`]: recorded even with no alerts);
-    /// [`start`](Run::start) then delivers them. Alerts recorded and never started stay
-    /// pending in the ledger for `retry`.
-    pub async fn record(
-        &mut self,
-        alerts: Vec<Alert>,
-        checkpoint: Option<InputCheckpoint>,
-    ) -> Result<Recorded, LedgerError> {
-        if alerts.is_empty() && checkpoint.is_none() {
-            return Ok(Recorded(Vec::new()));
-        }
-        let now = Timestamp::now();
-        let mut batch = Vec::with_capacity(alerts.len());
-        let mut records = Vec::with_capacity(alerts.len());
-        for mut alert in alerts {
-            let to_send = alert.remaining_outputs();
-            if !to_send.is_empty() {
-                alert.attempts = alert.attempts.saturating_add(1);
-                alert.dispatched = now;
-            }
-            let prepared = self.processor.prepare(&alert, to_send);
-            records.push(NewAlert {
-                intents: prepared.intents(),
-                alert,
-            });
-            batch.push(prepared);
-        }
-        if let Some(ledger) = &self.processor.ledger {
-            match checkpoint {
-                Some(checkpoint) => ledger.record_alerts_at(records, checkpoint).await?,
-                None => ledger.record_alerts(records).await?,
-            }
-        }
-        crate::fault::reached(crate::fault::Point::AfterRecord, None);
-        Counters::add(&self.counters.alerts, batch.len() as u64);
-        Ok(Recorded(batch))
-    }
-
-    /// Starts the deliveries of recorded alerts, waiting while `concurrency` alerts are in
-    /// flight. Cancelling it leaves the alerts not started yet pending in the ledger.
-    pub async fn start(&mut self, recorded: Recorded) {
-        for prepared in recorded.0 {
-            if !prepared.deliveries.is_empty() {
-                self.spawn(prepared).await;
-            }
-        }
-    }
-
-    /// What the run did so far (deliveries still in flight are not counted yet).
-    pub fn report(&self) -> RunReport {
-        self.counters.report()
-    }
-
-    async fn spawn(&mut self, prepared: Prepared) {
-        while let Some(done) = self.tasks.try_join_next() {
-            self.note(done);
-        }
-        let permit = match self.processor.permits.clone().acquire_owned().await {
-            Ok(permit) => permit,
-            // The semaphore is never closed; deliver without a permit if it ever is.
-            Err(_) => {
-                let processor = self.processor.clone();
-                let counters = self.counters.clone();
-                self.tasks.spawn(async move {
-                    processor.deliver_prepared(prepared, &counters).await;
-                });
-                return;
-            }
-        };
-        let processor = self.processor.clone();
-        let counters = self.counters.clone();
-        self.tasks.spawn(async move {
-            processor.deliver_prepared(prepared, &counters).await;
-            drop(permit);
-        });
-    }
-
-    fn note(&self, done: Result<(), tokio::task::JoinError>) {
-        if let Err(error) = done {
-            Counters::add(&self.counters.ledger_errors, 1);
-            tracing::error!(%error, "a delivery task failed");
-        }
-    }
-
-    /// Waits for every delivery of the run and reports.
-    pub async fn finish(mut self) -> RunReport {
-        while let Some(done) = self.tasks.join_next().await {
-            self.note(done);
-        }
-        self.counters.report()
-    }
-
-    /// Waits for the deliveries of the run until `stop` completes, then abandons those still
-    /// under way: they stay pending in the ledger (with their intent, so `retry` checks them at
-    /// their destination where it can). Reports, with how many alerts were abandoned.
-    ///
-    /// ```
-    /// use streamalert::{config::OutputsConfig, processor::Processor};
-    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
-    /// let processor = Processor::new(OutputsConfig::from_json("{}").unwrap());
-    /// let run = processor.start_run();
-    /// let (report, abandoned) = run.finish_until(std::future::pending()).await;
-    /// assert_eq!((report.sent, abandoned), (0, 0));
-    /// # });
-    /// ```
-    pub async fn finish_until(
-        mut self,
-        stop: impl std::future::Future<Output = ()>,
-    ) -> (RunReport, usize) {
-        let mut stop = std::pin::pin!(stop);
-        loop {
-            let done = tokio::select! {
-                biased;
-                done = self.tasks.join_next() => done,
-                () = &mut stop => None,
-            };
-            match done {
-                Some(done) => self.note(done),
-                None => break,
-            }
-        }
-        let abandoned = self.tasks.len();
-        self.tasks.abort_all();
-        (self.counters.report(), abandoned)
-    }
-}
-
-/// Alerts recorded by [`Run::record`], waiting for [`Run::start`].
-pub struct Recorded(Vec<Prepared>);
-
-impl fmt::Debug for Recorded {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Recorded")
-            .field("alerts", &self.0.len())
-            .finish()
-    }
 }
 
 /// Adds StreamAlert's required output to a local configuration, and says which outputs every
