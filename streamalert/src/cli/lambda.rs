@@ -24,7 +24,9 @@
 //! starts nothing in the last [`DEADLINE_MARGIN`](crate::processor::DEADLINE_MARGIN) before the deadline (what it did not reach
 //! stays pending for the next pass), and answers its counts (`{"retry": {"sent": …, …}}`).
 //!
-//! [`run`] sets everything up from the function's environment:
+//! [`run`] sets everything up from the function's environment; a configuration that does not
+//! load is reported on the Runtime API's `/runtime/init/error` (Lambda shows its message) and
+//! the process exits 1, as it does outside Lambda (its runtime variables missing, named):
 //!
 //! | variable | meaning | default |
 //! |---|---|---|
@@ -68,11 +70,16 @@ pub struct InvocationError(String);
 /// }
 /// ```
 pub fn run() -> ExitCode {
+    if let Err(message) = runtime_environment() {
+        tracing::error!("{message}");
+        return ExitCode::FAILURE;
+    }
     super::with_runtime(|| async {
         let processor = match processor_from_env().await {
             Ok(processor) => processor,
             Err(message) => {
                 tracing::error!("{message}");
+                report_init_error(&message).await;
                 return ExitCode::FAILURE;
             }
         };
@@ -84,6 +91,62 @@ pub fn run() -> ExitCode {
             }
         }
     })
+}
+
+/// The variables Lambda sets for a custom runtime, which the runtime loop needs.
+const RUNTIME_VARIABLES: [&str; 4] = [
+    "AWS_LAMBDA_RUNTIME_API",
+    "AWS_LAMBDA_FUNCTION_NAME",
+    "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+    "AWS_LAMBDA_FUNCTION_VERSION",
+];
+
+/// Checks that the process runs inside Lambda (its runtime variables are set): otherwise the
+/// message names the missing ones, instead of a panic of the runtime loop.
+fn runtime_environment() -> Result<(), String> {
+    let missing: Vec<&str> = RUNTIME_VARIABLES
+        .into_iter()
+        .filter(|name| std::env::var_os(name).is_none_or(|value| value.is_empty()))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(format!(
+        "the lambda command serves AWS Lambda invocations and runs inside Lambda (a custom runtime, as the README's deploy recipe packages it): {} not set",
+        missing.join(", ")
+    ))
+}
+
+/// Reports a function that cannot start (its configuration does not load) on the Runtime API's
+/// `/runtime/init/error`, so that Lambda shows `message` as the invocation's error rather than
+/// only that the runtime exited. A report that cannot be sent is logged.
+async fn report_init_error(message: &str) {
+    let body = serde_json::json!({"errorType": "StreamAlert.ConfigError", "errorMessage": message});
+    let request = lambda_runtime_api_client::build_request()
+        .method("POST")
+        .uri("/2018-06-01/runtime/init/error")
+        .header("Lambda-Runtime-Function-Error-Type", "Runtime.InitError")
+        .header("Content-Type", "application/json")
+        .body(lambda_runtime_api_client::body::Body::from(
+            body.to_string(),
+        ));
+    let sent = match request {
+        // The client takes the endpoint from AWS_LAMBDA_RUNTIME_API, checked to be set.
+        Ok(request) => lambda_runtime_api_client::PooledClient::builder()
+            .build()
+            .call(request)
+            .await
+            .map(|response| response.status())
+            .map_err(|e| e.to_string()),
+        Err(error) => Err(error.to_string()),
+    };
+    match sent {
+        Ok(status) if status.is_success() => {}
+        Ok(status) => {
+            tracing::warn!("the Runtime API refused the init error report: HTTP {status}")
+        }
+        Err(error) => tracing::warn!("cannot report the init error to the Runtime API: {error}"),
+    }
 }
 
 /// The processor of the Lambda function: configuration from `STREAMALERT_CONFIG` (default
