@@ -879,7 +879,8 @@ async fn lambda_handler_delivers_sample_events_and_returns_the_result_map() {
 }
 
 /// A scheduled invocation (EventBridge `Scheduled Event`) runs one retry-and-merge pass over
-/// the alerts table: what was pending is delivered, once.
+/// the alerts table: what was pending is delivered, once; in the invocation's last 5 s it is
+/// left for the next pass.
 #[tokio::test]
 async fn a_scheduled_invocation_delivers_what_the_table_holds_pending() {
     let Some(setup) = setup("a_scheduled_invocation_delivers_what_the_table_holds_pending").await
@@ -902,6 +903,22 @@ async fn a_scheduled_invocation_delivers_what_the_table_holds_pending() {
         "version": "0", "id": "53dc4d37", "detail-type": "Scheduled Event",
         "source": "aws.events", "time": "2026-12-05T00:00:00Z", "resources": [], "detail": {}
     });
+    // An invocation 3 s from its deadline is within the last 5 s: it starts nothing.
+    let mut near = Context::default();
+    near.deadline = epoch_ms(std::time::SystemTime::now() + std::time::Duration::from_secs(3));
+    let reply = streamalert::lambda::handle(&processor, LambdaEvent::new(scheduled.clone(), near))
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            &reply["retry"]["sent"],
+            &reply["retry"]["left_for_the_next_pass"]
+        ),
+        (&json!(0), &json!(1)),
+        "{reply}"
+    );
+    assert!(lines(&dir.join("a.jsonl")).is_empty());
+
     let invoke = || {
         streamalert::lambda::handle(
             &processor,
