@@ -8,6 +8,13 @@ use std::process::{Command, Output, Stdio};
 use streamalert::config::LedgerSettings;
 use streamalert::ledger::{AlertStatus, DeliveryState, LedgerEntry, SqliteLedger};
 
+#[path = "../../../tests/tests/aws_support/mod.rs"]
+mod aws_support;
+// The `lambda` command through a fake of the Lambda Runtime API, in this test binary (each
+// test binary links the AWS SDK).
+#[path = "end_to_end/lambda_runtime.rs"]
+mod lambda_runtime;
+
 fn example_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
