@@ -14,15 +14,19 @@
 //! Lambda's retry of the event, or the next scheduled pass, delivers what is still pending.
 //!
 //! Every invocation works under its deadline (the Runtime API's `Lambda-Runtime-Deadline-Ms`,
-//! [`Processor::with_deadline`]): deliveries end [`DEADLINE_MARGIN`](crate::processor::DEADLINE_MARGIN) before it (their dispatch
-//! timeout cut short), and the claims taken in the alerts table hold until [`LEASE_MARGIN`](crate::processor::LEASE_MARGIN)
-//! after it, so that the alerts of an invocation Lambda killed are taken over by the next
-//! retry or pass once it cannot be running anymore, not 15 minutes later.
+//! [`Processor::with_deadline`]): deliveries end [`DEADLINE_MARGIN`] (5 s) before it (their
+//! dispatch timeout cut short), and the claims taken in the alerts table hold until
+//! [`LEASE_MARGIN`] (2 s) after it, so that the alerts of an invocation Lambda killed are
+//! taken over by the next retry or pass once it cannot be running anymore, not 15 minutes
+//! later.
 //!
 //! An EventBridge schedule's event (`"detail-type": "Scheduled Event"`) runs one retry pass
 //! over the ledger instead ([`Processor::retry_pass`]: StreamAlert's alert merger), which
-//! starts nothing in the last [`DEADLINE_MARGIN`](crate::processor::DEADLINE_MARGIN) before the deadline (what it did not reach
+//! starts nothing in the last [`DEADLINE_MARGIN`] before the deadline (what it did not reach
 //! stays pending for the next pass), and answers its counts (`{"retry": {"sent": …, …}}`).
+//!
+//! [`DEADLINE_MARGIN`]: crate::processor::DEADLINE_MARGIN
+//! [`LEASE_MARGIN`]: crate::processor::LEASE_MARGIN
 //!
 //! [`run`] sets everything up from the function's environment; a configuration that does not
 //! load is reported on the Runtime API's `/runtime/init/error` (Lambda shows its message) and
@@ -245,7 +249,7 @@ pub async fn handle(
 }
 
 /// Time kept back from the invocation's deadline to answer, should a scheduled pass still be
-/// reading the table then (its deliveries end [`DEADLINE_MARGIN`](crate::processor::DEADLINE_MARGIN) before the deadline).
+/// reading the table then (its deliveries end 5 s before the deadline).
 const ANSWER_MARGIN: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Whether `payload` is an EventBridge schedule's event (`"detail-type": "Scheduled Event"`).

@@ -58,12 +58,12 @@ pub const NORMALIZATION_KEY: &str = "streamalert_normalization";
 
 /// Under a deadline ([`Processor::with_deadline`]), deliveries end this long before it: the
 /// time kept to record their outcomes and answer.
-pub const DEADLINE_MARGIN: std::time::Duration = std::time::Duration::from_secs(5);
+pub const DEADLINE_MARGIN: Duration = Duration::from_secs(5);
 
 /// Under a deadline ([`Processor::with_deadline`]), the ledger's claims hold this long after
 /// it: more than the clocks of two hosts differ, so another processor never takes over work
 /// that may still be running.
-pub const LEASE_MARGIN: std::time::Duration = std::time::Duration::from_secs(2);
+pub const LEASE_MARGIN: Duration = Duration::from_secs(2);
 
 /// Delivers alerts to the outputs configured in `outputs.json` and records every outcome.
 ///
@@ -1000,7 +1000,7 @@ impl Processor {
 fn leased(ledger: Arc<dyn Ledger>, deadline: Option<SystemTime>) -> Arc<dyn Ledger> {
     match deadline {
         Some(deadline) => ledger
-            .leased_until(deadline + LEASE_MARGIN)
+            .leased_until(deadline.checked_add(LEASE_MARGIN).unwrap_or(deadline))
             .unwrap_or(ledger),
         None => ledger,
     }
