@@ -1,4 +1,5 @@
-//! Runs the quickstart binary as a user would, on the bundled sample and on broken input.
+//! Runs the quickstart binary as a user would, on the bundled sample and on broken input, and
+//! as the README's Lambda package through a fake of the Lambda Runtime API (`lambda_runtime`).
 
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
