@@ -1,6 +1,6 @@
 //! The processor's isolation of a delivery and its bounds, in process with a SQLite ledger in a
 //! scratch directory: an output that panics inside `dispatch`, one that never answers
-//! (`dispatch_timeout_secs`), the `concurrency` bound (the high-water mark of alerts in
+//! (`dispatch_timeout_secs`, or a deadline), the `concurrency` bound (the high-water mark of alerts in
 //! flight), and the recovery of an interrupted `file` write (an intent recorded, with and
 //! without the line at the destination), and a run that records the next batch while the
 //! last one's deliveries wait for a slot.
@@ -255,6 +255,88 @@ async fn a_delivery_past_the_dispatch_timeout_fails_alone_and_stays_pending() {
         &file,
     )
     .await;
+}
+
+/// Under a deadline (a Lambda invocation's), a delivery ends `DEADLINE_MARGIN` before it,
+/// however long `dispatch_timeout_secs` is: it fails as timed out, is recorded, and stays
+/// pending; the alert's other output is delivered.
+#[tokio::test(start_paused = true)]
+async fn a_deadline_cuts_a_delivery_short_of_the_dispatch_timeout() {
+    let dir = scratch("deadline");
+    let file = dir.join("a.jsonl");
+    let ledger = ledger(&dir);
+    let settings = ProcessorSettings {
+        dispatch_timeout_secs: 600,
+        ..Default::default()
+    };
+    let deadline = std::time::SystemTime::now() + std::time::Duration::from_secs(65);
+    let processor = processor(
+        &json!({"hanging": ["h"], "file": {"a": file}}),
+        settings,
+        ledger.clone(),
+    )
+    .with_deadline(deadline);
+    let alert = Alert::new("rule_d", json!({"n": 1}), ["hanging:h", "file:a"]);
+    let key = AlertKey::of(&alert);
+    let started = tokio::time::Instant::now();
+    let (report, log) = capture_logs_async(processor.process(vec![alert])).await;
+    let waited = started.elapsed().as_secs();
+    assert!(
+        (50..=60).contains(&waited),
+        "the paused clock ran to 5 s before the deadline, not to the 600 s timeout: {waited} s"
+    );
+    assert_failed_alone(
+        &ledger,
+        key,
+        (report.unwrap(), log),
+        "hanging:h",
+        "timed out: no result before the deadline (deliveries end 5 s before it, to record them)",
+        &file,
+    )
+    .await;
+}
+
+/// A retry pass under a deadline less than `DEADLINE_MARGIN` away starts nothing: the alert
+/// stays pending (no attempt counted) and is reported as left for the next pass.
+#[tokio::test]
+async fn a_retry_pass_near_its_deadline_leaves_the_alerts_for_the_next_pass() {
+    let dir = scratch("deferred");
+    let file = dir.join("a.jsonl");
+    let ledger = ledger(&dir);
+    let alert = Alert::new("rule_n", json!({"n": 1}), ["file:a"]);
+    let key = AlertKey::of(&alert);
+    ledger
+        .record_alerts(vec![NewAlert {
+            alert,
+            intents: BTreeMap::new(),
+        }])
+        .await
+        .unwrap();
+    let processor = processor(
+        &json!({"file": {"a": file}}),
+        ProcessorSettings::default(),
+        ledger.clone(),
+    );
+    let near = std::time::SystemTime::now() + std::time::Duration::from_secs(3);
+    let report = processor
+        .clone()
+        .with_deadline(near)
+        .retry_pass()
+        .await
+        .unwrap();
+    assert_eq!((report.deferred, report.run.sent), (1, 0), "{report:?}");
+    assert!(lines(&file).is_empty());
+    let entry = ledger.get(key.clone()).await.unwrap().unwrap();
+    assert_eq!(
+        (entry.deliveries[0].state, entry.deliveries[0].attempts),
+        (DeliveryState::Pending, 0)
+    );
+
+    // With time left, the next pass delivers it.
+    let later = std::time::SystemTime::now() + std::time::Duration::from_secs(60);
+    let report = processor.with_deadline(later).retry_pass().await.unwrap();
+    assert_eq!((report.deferred, report.run.sent), (0, 1), "{report:?}");
+    assert_eq!(lines(&file).len(), 1);
 }
 
 #[tokio::test(start_paused = true)]

@@ -484,6 +484,24 @@ pub trait Ledger: Send + Sync + 'static {
         after: Option<String>,
         limit: usize,
     ) -> Result<OpenPage, LedgerError>;
+
+    /// This ledger for work that cannot run past `until` (a Lambda invocation's deadline), when
+    /// its claims are leases: each claim it takes holds until `until` rather than for a fixed
+    /// lease, so that another processor takes the work over once (and not before) it can no
+    /// longer be running. `None` (the default) for a ledger whose claims are not leases (SQLite:
+    /// the processor holding the ledger's lock holds its claims).
+    ///
+    /// ```
+    /// use streamalert::{config::LedgerSettings, ledger::{Ledger, SqliteLedger}};
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let settings = LedgerSettings { path: dir.path().join("ledger.sqlite3"), ..Default::default() };
+    /// let ledger = SqliteLedger::open(&settings).unwrap();
+    /// assert!(ledger.leased_until(std::time::SystemTime::now()).is_none());
+    /// ```
+    fn leased_until(&self, until: std::time::SystemTime) -> Option<std::sync::Arc<dyn Ledger>> {
+        let _ = until;
+        None
+    }
 }
 
 /// One page of open alerts ([`Ledger::open_alerts_page`]).

@@ -42,6 +42,7 @@ use std::fmt;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime};
 use tokio::sync::Semaphore;
 use tracing::Instrument as _;
 
@@ -55,6 +56,15 @@ pub const RETRY_PAGE: usize = 1000;
 /// The record key the processor removes from a record before publishing it (StreamAlert's
 /// alert processor does the same).
 pub const NORMALIZATION_KEY: &str = "streamalert_normalization";
+
+/// Under a deadline ([`Processor::with_deadline`]), deliveries end this long before it: the
+/// time kept to record their outcomes and answer.
+pub const DEADLINE_MARGIN: Duration = Duration::from_secs(5);
+
+/// Under a deadline ([`Processor::with_deadline`]), the ledger's claims hold this long after
+/// it: more than the clocks of two hosts differ, so another processor never takes over work
+/// that may still be running.
+pub const LEASE_MARGIN: Duration = Duration::from_secs(2);
 
 /// Delivers alerts to the outputs configured in `outputs.json` and records every outcome.
 ///
@@ -76,6 +86,7 @@ pub struct Processor {
     probes: Arc<BTreeMap<String, Arc<dyn DeliveryProbe>>>,
     ledger: Option<Arc<dyn Ledger>>,
     permits: Arc<Semaphore>,
+    deadline: Option<SystemTime>,
 }
 
 impl fmt::Debug for Processor {
@@ -85,6 +96,7 @@ impl fmt::Debug for Processor {
             .field("settings", &self.settings)
             .field("probes", &self.probes.keys().collect::<Vec<_>>())
             .field("ledger", &self.ledger.is_some())
+            .field("deadline", &self.deadline)
             .finish_non_exhaustive()
     }
 }
@@ -203,6 +215,9 @@ pub struct RetryReport {
     pub run: RunReport,
     /// The alerts skipped because their claim was contended ([`Claim::Contended`]).
     pub contended: Vec<AlertKey>,
+    /// The alerts not started because the pass's deadline was near
+    /// ([`Processor::with_deadline`]): they stay pending for the next pass.
+    pub deferred: u64,
     /// Every quarantined alert of the ledger (skipped by this pass and every other).
     pub quarantined: Vec<QuarantinedAlert>,
 }
@@ -329,6 +344,7 @@ impl Processor {
             credentials: Arc::new(NoCredentials),
             probes: Arc::new(probes),
             ledger: None,
+            deadline: None,
         }
     }
 
@@ -344,9 +360,54 @@ impl Processor {
     /// The same processor recording into `ledger`.
     pub fn with_ledger(self, ledger: Arc<dyn Ledger>) -> Self {
         Self {
-            ledger: Some(ledger),
+            ledger: Some(leased(ledger, self.deadline)),
             ..self
         }
+    }
+
+    /// The same processor for work that must be over by `deadline` (a Lambda invocation's).
+    /// Each delivery ends [`DEADLINE_MARGIN`] before it at the latest (its dispatch timeout,
+    /// and so its HTTP retries, cut short: the attempt fails as timed out and is recorded), a
+    /// retry pass starts nothing after that point (what is left stays pending for the next
+    /// pass), and the ledger's claims hold until [`LEASE_MARGIN`] after it
+    /// ([`Ledger::leased_until`]; the DynamoDB ledger's leases): if the work is killed, another
+    /// processor takes its alerts over once their claims expire, and never while it may still
+    /// be running.
+    ///
+    /// ```
+    /// use std::time::{Duration, SystemTime};
+    /// use streamalert::{config::OutputsConfig, processor::Processor};
+    /// let processor = Processor::new(OutputsConfig::from_json(r#"{"stdout": ["console"]}"#).unwrap());
+    /// let invocation = processor.clone().with_deadline(SystemTime::now() + Duration::from_secs(60));
+    /// assert!(invocation.deadline().is_some() && processor.deadline().is_none());
+    /// ```
+    pub fn with_deadline(self, deadline: SystemTime) -> Self {
+        Self {
+            ledger: self.ledger.map(|ledger| leased(ledger, Some(deadline))),
+            deadline: Some(deadline),
+            ..self
+        }
+    }
+
+    /// The deadline of [`with_deadline`](Processor::with_deadline), if any.
+    pub fn deadline(&self) -> Option<SystemTime> {
+        self.deadline
+    }
+
+    /// The time deliveries may still take under the deadline (up to [`DEADLINE_MARGIN`] before
+    /// it; zero once past); `None` without a deadline.
+    fn time_left(&self) -> Option<Duration> {
+        self.deadline.map(|deadline| {
+            deadline
+                .checked_sub(DEADLINE_MARGIN)
+                .and_then(|end| end.duration_since(SystemTime::now()).ok())
+                .unwrap_or_default()
+        })
+    }
+
+    /// True when the deadline leaves no time for another delivery.
+    fn out_of_time(&self) -> bool {
+        self.time_left().is_some_and(|left| left.is_zero())
     }
 
     /// The same processor taking secrets from `credentials`.
@@ -468,7 +529,7 @@ impl Processor {
         // A claimed alert is leased: claim one ahead of the deliveries, not a queue's worth.
         let mut run = Run::new(self.clone(), 1);
         let mut candidates: BTreeMap<String, Vec<Alert>> = BTreeMap::new();
-        let mut contended = Vec::new();
+        let mut skipped = RetryReport::default();
         // One page of open alerts in memory at a time; merge candidates (alerts of merging
         // rules with nothing left to send) are kept across pages to be grouped.
         let mut after = None;
@@ -480,7 +541,7 @@ impl Processor {
                 now,
                 &mut run,
                 &mut candidates,
-                &mut contended,
+                &mut skipped,
             )
             .await;
             match page.next {
@@ -491,6 +552,10 @@ impl Processor {
 
         for (rule, alerts) in candidates {
             for group in merge_groups(&alerts, now) {
+                if self.out_of_time() {
+                    skipped.deferred += group.len() as u64;
+                    continue;
+                }
                 let Some(mut merged) = Alert::merge(group.iter().map(|&i| &alerts[i])) else {
                     continue;
                 };
@@ -532,13 +597,14 @@ impl Processor {
         }
         Ok(RetryReport {
             run,
-            contended,
             quarantined,
+            ..skipped
         })
     }
 
     /// Retries one page of open alerts: checks their interrupted deliveries at the destination,
-    /// then claims and starts the deliveries of each; keeps the merge candidates.
+    /// then claims and starts the deliveries of each (none once out of time: `deferred`);
+    /// keeps the merge candidates, and notes in `skipped` the alerts left alone.
     async fn retry_page(
         &self,
         ledger: &Arc<dyn Ledger>,
@@ -546,7 +612,7 @@ impl Processor {
         now: Timestamp,
         run: &mut Run,
         candidates: &mut BTreeMap<String, Vec<Alert>>,
-        contended: &mut Vec<AlertKey>,
+        skipped: &mut RetryReport,
     ) {
         let mut pending: Vec<(LedgerEntry, Prepared)> = Vec::new();
         for entry in open {
@@ -575,6 +641,10 @@ impl Processor {
             if prepared.deliveries.is_empty() {
                 continue;
             }
+            if self.out_of_time() {
+                skipped.deferred += 1;
+                continue;
+            }
             let key = prepared.key.clone();
             match ledger
                 .begin_attempt(key.clone(), now, prepared.intents())
@@ -591,7 +661,7 @@ impl Processor {
                         &reason,
                         "skipped, its deliveries stay pending",
                     );
-                    contended.push(key);
+                    skipped.contended.push(key);
                 }
                 Err(error) => {
                     Counters::add(&run.counters.ledger_errors, 1);
@@ -675,7 +745,19 @@ impl Processor {
             .with_setting(target.setting.as_deref())
             .with_synchronous(self.settings.ledger.synchronous);
         let dispatch = AssertUnwindSafe(target.instance.dispatch(&delivery)).catch_unwind();
-        match tokio::time::timeout(self.settings.dispatch_timeout(), dispatch).await {
+        let configured = self.settings.dispatch_timeout();
+        let (timeout, cut) = match self.time_left() {
+            Some(left) if left < configured => (left, true),
+            _ => (configured, false),
+        };
+        match tokio::time::timeout(timeout, dispatch).await {
+            Err(_) if cut => Err(DispatchError::new(
+                ErrorKind::Timeout,
+                format!(
+                    "no result before the deadline (deliveries end {} s before it, to record them)",
+                    DEADLINE_MARGIN.as_secs()
+                ),
+            )),
             Err(_) => Err(DispatchError::new(
                 ErrorKind::Timeout,
                 format!(
@@ -912,7 +994,16 @@ impl Processor {
     }
 }
 
-/// True when `needle` occurs in `haystack`.
+/// `ledger` for work under `deadline`: its claims held until [`LEASE_MARGIN`] after it.
+fn leased(ledger: Arc<dyn Ledger>, deadline: Option<SystemTime>) -> Arc<dyn Ledger> {
+    match deadline {
+        Some(deadline) => ledger
+            .leased_until(deadline.checked_add(LEASE_MARGIN).unwrap_or(deadline))
+            .unwrap_or(ledger),
+        None => ledger,
+    }
+}
+
 /// Logs that another processor holds `key`'s alert (`output`, when the ledger knows which),
 /// and what this processor does about it.
 fn warn_contended(key: &AlertKey, output: Option<&str>, reason: &str, consequence: &str) {
@@ -925,6 +1016,7 @@ fn warn_contended(key: &AlertKey, output: Option<&str>, reason: &str, consequenc
     );
 }
 
+/// True when `needle` occurs in `haystack`.
 fn memchr_str(haystack: &[u8], needle: &[u8]) -> bool {
     !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
 }
