@@ -367,17 +367,24 @@ mod tests {
             concurrent(&processor, firehose_alerts(&record(), 100))
                 .await
                 .unwrap();
+            assert_eq!(sink.records(), 100);
+            // Group commit: records that arrive while a call is in flight share the next one.
+            assert!(sink.received() < 100, "{} requests", sink.received());
+            // A record alone goes out with `PutRecord`, and its reply is understood too.
+            let requests = sink.received();
+            let alone = firehose_alerts(&record(), 1);
+            sequential(&processor, Path::Recorded, vec![], alone)
+                .await
+                .unwrap();
+            assert_eq!((sink.received(), sink.records()), (requests + 1, 101));
         });
-        assert_eq!(sink.records(), 100);
-        // Group commit: records that arrive while a call is in flight share the next one.
-        assert!(sink.received() < 100, "{} requests", sink.received());
         let ledger = SqliteLedger::open(&LedgerSettings {
             path: dir.path().join("ledger.sqlite3"),
             ..LedgerSettings::default()
         })
         .unwrap();
         let entries = ledger.entries().unwrap();
-        assert_eq!(entries.len(), 100);
+        assert_eq!(entries.len(), 101);
         assert!(entries.iter().all(|entry| entry.unsent().next().is_none()));
     }
 

@@ -1,14 +1,15 @@
-//! Load and cold-start benchmark of streamalert-rs (issue #9), run by `scripts/bench.sh`.
+//! Load and cold-start benchmark of streamalert-rs (issues #9 and #14), run by `scripts/bench.sh`.
 //!
 //! `loadgen load` starts a local HTTP sink on 127.0.0.1 and, alternating round by round,
 //! delivers alerts to it through StreamAlert's Python baseline and through the real processor
 //! path (publish, dispatch, SQLite ledger) to `slack` and `pagerduty-v2`, then measures the
 //! sink's ceiling with a raw client; then, rounds of the `aws-firehose` output batching
-//! concurrent alerts into the sink's Firehose endpoint, and that endpoint's ceiling. `loadgen cold-start` times a processor binary from `exec`
-//! to its first delivery against the baseline's start-up and first send. `loadgen
-//! retry-memory` measures the peak RSS of `quickstart retry` over ledgers of 0 (the floor) and
-//! of each given count of pending alerts (issue #12). Each prints its figures on standard
-//! error and one JSON object on standard output.
+//! concurrent alerts into the sink's Firehose endpoint, and that endpoint's ceiling. `loadgen
+//! cold-start` times a processor binary from `exec` to its first delivery against the
+//! baseline's start-up and first send. `loadgen retry-memory` measures the peak RSS of
+//! `quickstart retry` over ledgers of 0 (the floor) and of each given count of pending alerts
+//! (issue #12). Each prints its figures on standard error and one JSON object on standard
+//! output.
 //!
 //! ```text
 //! cargo run --release -p loadgen -- load --python target/bench-venv/bin/python --count 3000
@@ -96,10 +97,11 @@ struct LoadArgs {
     /// Untimed alerts before each sequential run.
     #[arg(long, default_value_t = 50)]
     warmup: usize,
-    /// Rounds (each: baseline and rust, slack and pagerduty-v2, concurrent runs, ceiling).
+    /// Rounds (each: baseline and rust, slack and pagerduty-v2, concurrent runs, ceiling), then
+    /// as many Firehose rounds (the aws-firehose output, the Firehose ceiling).
     #[arg(long, default_value_t = 3)]
     rounds: usize,
-    /// Alerts in flight in the concurrent runs.
+    /// Alerts in flight in the concurrent runs, and records per call of the Firehose ceiling.
     #[arg(long, default_value_t = 32)]
     concurrency: usize,
     /// Connections of the ceiling client.
