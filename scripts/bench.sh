@@ -233,7 +233,7 @@ groups.append((f"aws-firehose, {conc} in flight (records/s, {firehose['median_re
 
 def svg_chart(groups):
     from xml.sax.saxutils import escape
-    width, left, bar_w, bar_h, gap = 980, 220, 460, 18, 4
+    width, left, bar_w, bar_h, gap = 1020, 220, 460, 18, 4
     series = (('StreamAlert (Python)', '#868e96'), ('streamalert-rs', '#e8590c'), ('sink ceiling', '#1c7ed6'))
     out, y = [], 84
     for title, base, rust, top in groups:
@@ -263,6 +263,7 @@ def svg_chart(groups):
     head = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
         'font-family="-apple-system, Segoe UI, Helvetica, Arial, sans-serif" font-size="13" fill="#212529">',
+        '<title>Dispatch rates: the StreamAlert baseline, streamalert-rs and the sink ceiling</title>',
         f'<rect width="{width}" height="{height}" fill="#ffffff"/>',
         f'<text x="16" y="26" font-size="16" font-weight="bold">Dispatch: StreamAlert baseline, streamalert-rs and the sink ceiling</text>',
         f'<text x="16" y="48" font-size="12" fill="#495057">{escape(today)}, {escape(load_machine)}. streamalert-rs with its '
