@@ -16,7 +16,8 @@
 #   6. the retry memory of issue #12 (`loadgen retry-memory`: peak RSS of `quickstart retry`
 #      over an empty ledger, the floor, and over ledgers of BENCH_RETRY_COUNTS pending alerts).
 # Everything runs on 127.0.0.1 (the AWS SDK gets static placeholder credentials, the sink as its
-# endpoint and AWS_EC2_METADATA_DISABLED=true). Figures are medians of alternated runs; ratios come from one run.
+# endpoint and AWS_EC2_METADATA_DISABLED=true). Figures are medians of alternated runs; ratios
+# come from one run.
 #
 # Environment: BENCH_COUNT (alerts per run, default 3000), BENCH_ROUNDS (default 3),
 # BENCH_COLD_ROUNDS (default 5), BENCH_CONCURRENCY (default 32), BENCH_RETRY_COUNTS (default
@@ -106,7 +107,8 @@ for round in $(seq "$ROUNDS"); do
 done
 
 say "load bench"
-AWS_EC2_METADATA_DISABLED=true "$TARGET/release/loadgen" load --python "$PY" --baseline "$BASELINE" --record "$RECORD" \
+AWS_EC2_METADATA_DISABLED=true "$TARGET/release/loadgen" load --python "$PY" \
+    --baseline "$BASELINE" --record "$RECORD" \
     --count "$COUNT" --rounds "$ROUNDS" --concurrency "$CONCURRENCY" > "$OUT/load.json"
 
 say "cold start"
