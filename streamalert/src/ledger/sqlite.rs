@@ -1403,6 +1403,61 @@ mod tests {
     }
 
     #[test]
+    fn counts_tell_every_state_apart() {
+        let dir = tempfile::tempdir().unwrap();
+        let settings = LedgerSettings {
+            path: dir.path().join("ledger.sqlite3"),
+            ..Default::default()
+        };
+        let ledger = SqliteLedger::open(&settings).unwrap();
+        let alert = |n: u32, outputs: &[&str]| {
+            let alert = Alert::new("rule", serde_json::json!({ "n": n }), outputs.iter().copied());
+            NewAlert {
+                alert,
+                intents: BTreeMap::new(),
+            }
+        };
+        let news = vec![
+            alert(1, &["file:sent"]),
+            alert(2, &["file:failed", "file:dead", "file:pending"]),
+            alert(3, &["file:a"]),
+            alert(4, &["file:a"]),
+            alert(5, &["file:a"]),
+        ];
+        let keys: Vec<AlertKey> = news.iter().map(|new| AlertKey::of(&new.alert)).collect();
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        runtime.block_on(async {
+            ledger.record_alerts(news).await.unwrap();
+            let outcomes = [
+                (0, "file:sent", Outcome::Sent),
+                (1, "file:failed", Outcome::Failed("500".into())),
+                (1, "file:dead", Outcome::Dead("403".into())),
+            ];
+            for (i, output, outcome) in outcomes {
+                let key = keys[i].clone();
+                ledger.record_outcome(key, output.into(), outcome).await.unwrap();
+            }
+            let merged = alert(6, &["file:a"]);
+            ledger
+                .record_merge(keys[2..].to_vec(), merged)
+                .await
+                .unwrap();
+            let counts = ledger.counts().await.unwrap();
+            let expected = LedgerCounts {
+                open_alerts: 2,
+                complete_alerts: 1,
+                merged_alerts: 3,
+                pending: 2,
+                sent: 1,
+                failed: 1,
+                dead: 1,
+                quarantined_alerts: 0,
+            };
+            assert_eq!(counts, expected);
+        });
+    }
+
+    #[test]
     fn debug_shows_the_path_and_no_connection() {
         let dir = tempfile::tempdir().unwrap();
         let settings = LedgerSettings {
