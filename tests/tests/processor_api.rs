@@ -200,6 +200,41 @@ async fn the_credentials_given_are_the_ones_outputs_get() {
     processor.deliver_output(&alert, "vault:v").await.unwrap();
 }
 
+#[tokio::test(start_paused = true)]
+async fn an_output_that_is_not_http_is_paced_by_its_rate_limit_too() {
+    let settings = ProcessorSettings::from_json(
+        r#"{"dispatch_timeout_secs": 3, "rate_limits": {"vault:v": {"per_second": 0.5, "burst": 2}}}"#,
+    )
+    .unwrap();
+    let processor = Processor::new(config(json!({"vault": ["v"]})))
+        .with_settings(settings)
+        .with_credentials(Arc::new(Keys));
+    let alert = Alert::new("rule_v", json!({"n": 1}), ["vault:v"]);
+    let started = tokio::time::Instant::now();
+    let mut at = Vec::new();
+    for _ in 0..4 {
+        processor.deliver_output(&alert, "vault:v").await.unwrap();
+        at.push(started.elapsed().as_secs());
+    }
+    // Two at once, then one every 2 s.
+    assert_eq!(at, [0, 0, 2, 4]);
+    // Two more at once, each with 3 s: the first gets the token of 6 s; the second's would come
+    // at 8 s, after its deadline (7 s): refused at once, retryable.
+    let (first, second) = tokio::join!(
+        processor.deliver_output(&alert, "vault:v"),
+        processor.deliver_output(&alert, "vault:v")
+    );
+    first.unwrap();
+    let error = second.unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Paced);
+    assert!(error.is_retryable() && !error.is_permanent(), "{error}");
+    assert_eq!(
+        error.message(),
+        "vault:v: paced: the next send to this destination is in 4000 ms, after this delivery's deadline; it stays pending"
+    );
+    assert_eq!(started.elapsed().as_secs(), 6);
+}
+
 #[tokio::test]
 async fn a_probe_given_for_a_service_is_asked_about_its_interrupted_deliveries() {
     let dir = scratch("probe");

@@ -13,6 +13,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use streamalert::Alert;
 use streamalert::aws::{Aws, AwsSettings, StaticCredentials};
+use streamalert::config::RateLimit;
 use streamalert::config::{LedgerSettings, OutputsConfig, ProcessorSettings};
 use streamalert::creds::{CredentialCache, CredentialStore as _, LocalStore, encode_secret_json};
 use streamalert::ledger::SqliteLedger;
@@ -170,8 +171,15 @@ pub(crate) async fn processor(
             .await
             .map_err(|e| format!("cannot store the {} credentials: {e}", service.name()))?;
     }
+    // The sink has no rate limit: the services' default pacing (1 Slack message a second)
+    // would measure the pace, not the processor.
+    let unlimited = RateLimit::new(1e9, u32::MAX).map_err(|e| e.to_string())?;
     let settings = ProcessorSettings {
         concurrency,
+        rate_limits: [Service::Slack, Service::PagerDutyV2]
+            .into_iter()
+            .map(|service| (service.name().to_owned(), unlimited))
+            .collect(),
         ledger: LedgerSettings {
             path: dir.join("ledger.sqlite3"),
             ..LedgerSettings::default()

@@ -176,6 +176,7 @@ pub async fn processor_from_env() -> Result<Processor, String> {
         std::time::Duration::from_secs(settings.ledger.retention_days.saturating_mul(86_400));
     let prefix = std::env::var("STREAMALERT_PREFIX").ok();
     required_outputs(&mut config, prefix.as_deref());
+    settings.check_outputs(&config).map_err(|e| e.to_string())?;
     // The credential store of processor.json, as `dispatch` uses it (opened lazily: nothing is
     // read before an output asks for its credentials).
     let credentials = crate::creds::provider(&settings.credentials)

@@ -5,6 +5,8 @@
 //! * the retry policy of spec decision Q7 in one place ([`RetryPolicy`]): timeouts, connection
 //!   failures, 429 and 5xx are retried with full-jitter exponential backoff, `Retry-After` is
 //!   honoured, any other 4xx is final;
+//! * the destination's [pace](crate::output::pacing) before every request after a delivery's
+//!   first (whose token the processor took), and a `Retry-After` pausing the destination;
 //! * TLS verification on every request unless the descriptor stores `tls_verify: false`
 //!   (decision Q8; [`TLS_VERIFY_KEY`]), logged at WARN the first time;
 //! * every [`DispatchError`] names `service:descriptor`, the method, the URL (webhook paths and

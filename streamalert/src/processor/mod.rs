@@ -31,6 +31,7 @@ use crate::ledger::{
     AlertKey, Claim, Fingerprint, Ledger, LedgerEntry, LedgerError, NewAlert, Outcome,
     QuarantinedAlert,
 };
+use crate::output::pacing::{self, Pacing};
 use crate::output::{
     CredentialProvider, Credentials, Delivery, DispatchError, ErrorKind, NoCredentials, Output,
     OutputRef, OutputRefError,
@@ -87,6 +88,7 @@ pub struct Processor {
     ledger: Option<Arc<dyn Ledger>>,
     permits: Arc<Semaphore>,
     deadline: Option<SystemTime>,
+    pacing: Arc<Pacing>,
 }
 
 impl fmt::Debug for Processor {
@@ -339,6 +341,7 @@ impl Processor {
         probes.insert("file".into(), Arc::new(FileProbe));
         Self {
             config: Arc::new(config),
+            pacing: Arc::new(Pacing::new(settings.rate_limits.clone())),
             permits: Arc::new(Semaphore::new(settings.concurrency)),
             settings: Arc::new(settings),
             credentials: Arc::new(NoCredentials),
@@ -348,10 +351,11 @@ impl Processor {
         }
     }
 
-    /// The same processor with these settings (concurrency, timeouts).
+    /// The same processor with these settings (concurrency, timeouts, rate limits).
     pub fn with_settings(self, settings: ProcessorSettings) -> Self {
         Self {
             permits: Arc::new(Semaphore::new(settings.concurrency.max(1))),
+            pacing: Arc::new(Pacing::new(settings.rate_limits.clone())),
             settings: Arc::new(settings),
             ..self
         }
@@ -721,8 +725,9 @@ impl Processor {
         }
     }
 
-    /// Sends one planned delivery: credentials, then the output's dispatch under the timeout,
-    /// with panics caught. Logs StreamAlert's ERROR lines for an output that is not configured
+    /// Sends one planned delivery: credentials, then, within the dispatch timeout, a token of
+    /// the destination's [pace](crate::output::pacing) and the output's dispatch, with panics
+    /// caught. Logs StreamAlert's ERROR lines for an output that is not configured
     /// and for credentials that no store has, once per attempt.
     async fn attempt(&self, alert: &Alert, planned: &Planned) -> Result<(), DispatchError> {
         let (target, publication) = match planned {
@@ -744,13 +749,28 @@ impl Processor {
             .with_credentials(&credentials)
             .with_setting(target.setting.as_deref())
             .with_synchronous(self.settings.ledger.synchronous);
-        let dispatch = AssertUnwindSafe(target.instance.dispatch(&delivery)).catch_unwind();
         let configured = self.settings.dispatch_timeout();
         let (timeout, cut) = match self.time_left() {
             Some(left) if left < configured => (left, true),
             _ => (configured, false),
         };
-        match tokio::time::timeout(timeout, dispatch).await {
+        let deadline = tokio::time::Instant::now() + timeout;
+        let bucket = self.pacing.bucket(&target.service, &target.output);
+        let paced = async {
+            let grant = bucket
+                .acquire(deadline)
+                .await
+                .map_err(|paced| paced.into_error(&target.output))?;
+            let dispatch = AssertUnwindSafe(target.instance.dispatch(&delivery)).catch_unwind();
+            match pacing::scope(Arc::clone(&bucket), grant, deadline, dispatch).await {
+                Err(panic) => Err(DispatchError::new(
+                    ErrorKind::Panicked,
+                    crate::text::panic_message(&*panic),
+                )),
+                Ok(result) => result,
+            }
+        };
+        match tokio::time::timeout_at(deadline, paced).await {
             Err(_) if cut => Err(DispatchError::new(
                 ErrorKind::Timeout,
                 format!(
@@ -765,11 +785,7 @@ impl Processor {
                     self.settings.dispatch_timeout_secs
                 ),
             )),
-            Ok(Err(panic)) => Err(DispatchError::new(
-                ErrorKind::Panicked,
-                crate::text::panic_message(&*panic),
-            )),
-            Ok(Ok(result)) => result,
+            Ok(result) => result,
         }
     }
 
@@ -850,7 +866,7 @@ impl Processor {
 
     /// Records the outcome of one attempt at `output`, the ledger having counted `before`
     /// attempts: a failure is given up (`dead`) when it is permanent or the last of the
-    /// service's `max_attempts`.
+    /// service's `max_attempts` (never for want of a token, [`ErrorKind::Paced`]).
     async fn record(
         &self,
         key: &AlertKey,
@@ -875,7 +891,7 @@ impl Processor {
                     counters.given_up(output);
                     tracing::error!(%error, "delivery failed permanently; given up (dead), `ledger replay` sends it again");
                     Outcome::Dead(error.to_string())
-                } else if attempts >= max_attempts {
+                } else if attempts >= max_attempts && error.kind() != ErrorKind::Paced {
                     Counters::add(&counters.dead, 1);
                     counters.given_up(output);
                     tracing::error!(%error, attempts, "delivery failed {max_attempts} times (max_attempts); given up (dead), `ledger replay` sends it again");

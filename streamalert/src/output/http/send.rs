@@ -48,6 +48,13 @@ pub(super) async fn send(request: HttpRequest<'_>) -> Result<HttpReply, Dispatch
     let mut tries: u32 = 0;
     loop {
         tries += 1;
+        // The destination's pace (and any pause a `Retry-After` put on it) before the first
+        // request; before a retry, below.
+        if tries == 1
+            && let Err(paced) = crate::output::pacing::before_request(deadline).await
+        {
+            return Err(paced.into_error(&http.output));
+        }
         let attempt_timeout =
             timeout.map(|t| t.min(deadline.saturating_duration_since(Instant::now())));
         let failure = match attempt(
@@ -67,6 +74,10 @@ pub(super) async fn send(request: HttpRequest<'_>) -> Result<HttpReply, Dispatch
             }
             Err(failure) => failure,
         };
+        if let Some(asked) = failure.retry_after {
+            // Every delivery to this destination waits, not only this request.
+            crate::output::pacing::pause_current(asked);
+        }
         let give_up = |failure: Failure, why: Option<String>| {
             let tries_text = if tries == 1 {
                 "1 try".to_owned()
@@ -127,6 +138,9 @@ pub(super) async fn send(request: HttpRequest<'_>) -> Result<HttpReply, Dispatch
             "retrying"
         );
         tokio::time::sleep(wait).await;
+        if let Err(paced) = crate::output::pacing::before_request(deadline).await {
+            return Err(give_up(failure, Some(paced.to_string())));
+        }
     }
 }
 
@@ -437,6 +451,40 @@ mod tests {
         assert_eq!(hits.load(Ordering::SeqCst), 5);
         assert!(err.message().contains("5 tries; retryable"), "{err}");
         assert_eq!(err.status(), Some(502));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_retry_without_a_token_before_the_deadline_gives_up_with_the_failure() {
+        use crate::config::RateLimit;
+        use crate::output::pacing::{Bucket, scope};
+        let (url, hits) = stub(vec![
+            reply("500 Internal Server Error", "", "boom"),
+            reply("200 OK", "", "ok"),
+        ])
+        .await;
+        // One token every 10 s: the retry's would come at 10 s, after the 5 s deadline.
+        let bucket = Arc::new(Bucket::new(Some(RateLimit::new(0.1, 1).unwrap())));
+        let started = tokio::time::Instant::now();
+        let deadline = started + Duration::from_secs(5);
+        let grant = bucket.acquire(deadline).await.unwrap();
+        let err = scope(bucket, grant, deadline, post(&url, RetryPolicy::DEFAULT))
+            .await
+            .unwrap_err();
+        assert_eq!(hits.load(Ordering::SeqCst), 1);
+        assert_eq!(
+            (err.kind(), err.status()),
+            (ErrorKind::Unavailable, Some(500))
+        );
+        let message = err.message();
+        assert!(
+            message.contains("HTTP 500 Internal Server Error, paced: "),
+            "{message}"
+        );
+        assert!(message.contains("1 try; retryable"), "{message}");
+        assert!(
+            started.elapsed() <= Duration::from_secs(1),
+            "it waited for the token"
+        );
     }
 
     #[tokio::test]
