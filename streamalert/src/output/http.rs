@@ -391,9 +391,10 @@ impl<'h> HttpRequest<'h> {
 
     /// Sets a JSON body exactly as Python's `json.dumps` writes it (`", "` and `": "`
     /// separators, ASCII escapes, key order kept), with `Content-Type: application/json`
-    /// unless a `Content-Type` header is set.
-    pub fn json(self, value: &Value) -> Self {
-        let text = crate::json::PythonJson::DEFAULT.dump(value);
+    /// unless a `Content-Type` header is set. `value` is a [`Value`] or any [`Serialize`]
+    /// type, written from its fields ([`PythonJson::serialize`](crate::json::PythonJson::serialize)).
+    pub fn json<T: serde::Serialize + ?Sized>(self, value: &T) -> Self {
+        let text = crate::json::PythonJson::DEFAULT.serialize(value);
         self.body(text.into_bytes(), "application/json")
     }
 
