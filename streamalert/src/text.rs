@@ -102,6 +102,11 @@ fn escape(text: &str, quotes: bool) -> String {
 /// Appends `text` to `out` with `&`, `<` and `>` as entities, and with `quotes` `"` and `'`
 /// too; the runs between them are copied at once.
 pub(crate) fn push_html_escaped(out: &mut String, text: &str, quotes: bool) {
+    let special = |byte: &u8| matches!(byte, b'&' | b'<' | b'>' | b'"' | b'\'');
+    if !text.as_bytes().iter().any(special) {
+        out.push_str(text);
+        return;
+    }
     let mut plain_from = 0;
     for (i, byte) in text.bytes().enumerate() {
         let entity = match byte {

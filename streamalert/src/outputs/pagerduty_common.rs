@@ -32,7 +32,7 @@ pub(crate) async fn send_for_json(request: HttpRequest<'_>) -> Result<Value, Dis
 }
 
 /// A reply's JSON, or `None` when it is empty or falsy (StreamAlert's `response or False`).
-pub(crate) fn truthy_json(reply: &HttpReply) -> Result<Option<Value>, DispatchError> {
+pub(crate) fn truthy_json(reply: &HttpReply<'_>) -> Result<Option<Value>, DispatchError> {
     let value = reply.json()?;
     Ok((!crate::alert::is_falsy(&value)).then_some(value))
 }

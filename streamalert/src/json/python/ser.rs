@@ -10,7 +10,7 @@ impl PythonJson {
     /// Encodes any [`Serialize`] value as [`dump`](Self::dump) encodes the [`Value`](serde_json::Value) serde_json
     /// would make of it, without making that value: request bodies are written from their
     /// fields. Settings with `indent` or `sort_keys` go through a `Value` (they need the
-    /// whole object before writing it).
+    /// whole object before writing it), written and read back.
     ///
     /// A non-finite `f32`/`f64` field is written `null`, as serde_json writes it; the numbers
     /// of a `Value` keep Python's forms (`NaN`, `Infinity`, `1e+400` read as infinity).
@@ -27,7 +27,10 @@ impl PythonJson {
     /// ```
     pub fn serialize<T: Serialize + ?Sized>(&self, value: &T) -> String {
         if self.indent.is_some() || self.sort_keys {
-            return match serde_json::to_value(value) {
+            // Written as read back (numbers as they are, which `json::read` takes, `NaN`
+            // included), then dumped with these settings.
+            let exact = PythonJson::COMPACT.keep_unicode().exact_numbers();
+            return match super::super::read(&exact.serialize(value)) {
                 Ok(value) => self.dump(&value),
                 Err(_) => String::new(),
             };
@@ -73,8 +76,9 @@ impl Formatter for PythonFormatter {
         writer: &mut W,
         fragment: &str,
     ) -> io::Result<()> {
-        if !self.0.ensure_ascii {
-            return writer.write_all(fragment.as_bytes());
+        let bytes = fragment.as_bytes();
+        if !self.0.ensure_ascii || (fragment.is_ascii() && !bytes.contains(&0x7f)) {
+            return writer.write_all(bytes);
         }
         // Runs of ASCII are copied at once; DEL and every non-ASCII character become `\uXXXX`
         // (astral ones as a surrogate pair), as `ensure_ascii` writes them.
@@ -83,14 +87,14 @@ impl Formatter for PythonFormatter {
             if (c as u32) < 0x7f {
                 continue;
             }
-            writer.write_all(&fragment.as_bytes()[plain_from..i])?;
+            writer.write_all(&bytes[plain_from..i])?;
             plain_from = i + c.len_utf8();
             let mut units = [0u16; 2];
             for unit in c.encode_utf16(&mut units) {
                 write!(writer, "\\u{unit:04x}")?;
             }
         }
-        writer.write_all(&fragment.as_bytes()[plain_from..])
+        writer.write_all(&bytes[plain_from..])
     }
 
     fn write_char_escape<W: ?Sized + Write>(
