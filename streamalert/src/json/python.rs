@@ -219,16 +219,28 @@ fn write_number(out: &mut String, text: &str, style: NumberStyle) {
 fn write_string(out: &mut String, s: &str, ensure_ascii: bool) {
     out.reserve(s.len() + 2);
     out.push('"');
-    // Runs of characters that need no escape are copied at once.
+    // Runs of characters that need no escape are copied at once; the scan is by byte (every
+    // byte of a multi-byte character is >= 0x80, so it stops on a character's first byte).
+    let bytes = s.as_bytes();
     let mut plain_from = 0;
-    for (i, c) in s.char_indices() {
-        let needs_escape =
-            matches!(c, '"' | '\\') || (c as u32) < 0x20 || (ensure_ascii && (c as u32) >= 0x7f);
-        if !needs_escape {
+    let mut i = 0;
+    while i < bytes.len() {
+        let plain = match bytes[i] {
+            b'"' | b'\\' => false,
+            0x20..=0x7e => true,
+            0x7f.. => !ensure_ascii,
+            _ => false,
+        };
+        if plain {
+            i += 1;
             continue;
         }
         out.push_str(&s[plain_from..i]);
-        plain_from = i + c.len_utf8();
+        let Some(c) = s[i..].chars().next() else {
+            break;
+        };
+        i += c.len_utf8();
+        plain_from = i;
         match c {
             '"' => out.push_str("\\\""),
             '\\' => out.push_str("\\\\"),
