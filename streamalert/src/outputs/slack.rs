@@ -141,7 +141,8 @@ pub struct Attachment<'a> {
 /// ```
 /// use streamalert::{Alert, Publication, outputs::slack::format_message};
 /// let alert = Alert::new("r", serde_json::json!({"b": 1, "a": "<x>"}), ["slack:c"]);
-/// let message = format_message(&alert, &Publication::new(), "slack:c").unwrap();
+/// let publication = Publication::new();
+/// let message = format_message(&alert, &publication, "slack:c").unwrap();
 /// let message = serde_json::to_value(&message).unwrap();
 /// assert_eq!(message["text"], "*StreamAlert Rule Triggered: r*");
 /// assert_eq!(message["attachments"][0]["text"], "*a:* &lt;x&gt;\n*b:* 1");
