@@ -16,7 +16,8 @@ use streamalert::ledger::{AlertKey, DeliveryState, Fingerprint, Ledger, NewAlert
 use streamalert::output::{CredentialError, CredentialProvider, Credentials, ErrorKind};
 use streamalert::prelude::*;
 use streamalert::processor::{
-    DeliveryProbe, ProbeTarget, Processor, publication_fingerprint, required_outputs,
+    DeliveryProbe, ProbeTarget, Processor, UNPROBED_INTENT, publication_fingerprint,
+    required_outputs,
 };
 use streamalert::publisher::Chain;
 use streamalert_tests::capture_logs_async;
@@ -145,14 +146,14 @@ async fn an_alert_and_its_intent_are_recorded_before_its_output_is_called() {
     assert!(LEDGER.set(ledger.clone()).is_ok(), "set once");
     let processor = Processor::new(config(json!({"witness": ["w"]}))).with_ledger(ledger.clone());
     let alert = Alert::new("rule_w", json!({"n": 1}), ["witness:w"]);
-    let expected = fingerprint(&alert, "witness", "w");
     let report = processor.process(vec![alert.clone()]).await.unwrap();
     assert_eq!((report.sent, report.failed), (1, 0), "{report:?}");
     assert_eq!(
         *WITNESSED.lock().unwrap(),
-        [(DeliveryState::Pending, Some(expected))],
-        "during the call: pending, with the publication's fingerprint as its intent"
+        [(DeliveryState::Pending, Some(UNPROBED_INTENT))],
+        "during the call: pending, with an intent (an output without a probe: the constant one)"
     );
+    assert_ne!(UNPROBED_INTENT, fingerprint(&alert, "witness", "w"));
     let entry = ledger.get(AlertKey::of(&alert)).await.unwrap().unwrap();
     let record = entry.delivery("witness:w").unwrap();
     assert_eq!((record.state, record.intent), (DeliveryState::Sent, None));

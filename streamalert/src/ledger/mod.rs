@@ -12,10 +12,12 @@
 //! An alert whose stored item cannot be read back is *quarantined* with the reason (see
 //! [`QuarantinedAlert`]): retry passes skip it, so it never blocks another alert.
 //!
-//! Before an attempt the processor records an *intent*: the [`Fingerprint`] of the publication
-//! it is about to send. An intent that is still there when the next run starts means the
-//! process stopped during that delivery; the processor then asks the output's destination,
-//! where it can (the `file` output), whether the publication arrived, and sends it only if not.
+//! Before an attempt the processor records an *intent*: for an output whose destination can be
+//! asked (the `file` output), the [`Fingerprint`] of the publication it is about to send; for
+//! the others a constant ([`UNPROBED_INTENT`](crate::processor::UNPROBED_INTENT)). An intent
+//! that is still there when the next run starts means the process stopped during that
+//! delivery; the processor then asks the output's destination, where it can, whether the
+//! publication arrived, and sends it only if not (elsewhere it sends it again).
 //!
 //! `process` records, with the alerts of each chunk of an input file, how far it read that file
 //! (an [`InputCheckpoint`]), so that running it again on the file resumes there.

@@ -280,6 +280,16 @@ impl Counters {
     }
 }
 
+/// The intent recorded for a delivery to an output without a probe: the fingerprint of no
+/// bytes. Such a delivery, found interrupted, is sent again whatever it sent, so its
+/// publication is not serialized to be fingerprinted.
+///
+/// ```
+/// use streamalert::{ledger::Fingerprint, processor::UNPROBED_INTENT};
+/// assert_eq!(UNPROBED_INTENT, Fingerprint::of(b""));
+/// ```
+pub const UNPROBED_INTENT: Fingerprint = Fingerprint(0xcbf2_9ce4_8422_2325);
+
 /// An alert with each of its outputs to deliver planned: a publication or an error.
 struct Prepared {
     alert: Arc<Alert>,
@@ -714,12 +724,19 @@ impl Processor {
                     return Planned::Failed { output, error };
                 }
             };
-        let bytes = serde_json::to_vec(&*publication).unwrap_or_default();
-        let identifies_alert =
-            memchr_str(&bytes, alert.alert_id.as_bytes()) && !alert.alert_id.is_empty();
+        // Only a destination that can be asked (a probe: the `file` output) is looked up by
+        // the publication's bytes; for the others only the intent's presence matters.
+        let (fingerprint, identifies_alert) = if self.probes.contains_key(&target.service) {
+            let bytes = serde_json::to_vec(&*publication).unwrap_or_default();
+            let identifies_alert =
+                memchr_str(&bytes, alert.alert_id.as_bytes()) && !alert.alert_id.is_empty();
+            (Fingerprint::of(&bytes), identifies_alert)
+        } else {
+            (UNPROBED_INTENT, false)
+        };
         Planned::Ready {
             target,
-            fingerprint: Fingerprint::of(&bytes),
+            fingerprint,
             publication,
             identifies_alert,
         }
