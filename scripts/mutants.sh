@@ -23,6 +23,7 @@ modules=(
     "streamalert/src/output/http/redact.rs:lib http_faults saas_ticketing_flows pagerduty_incident_flows"
     "streamalert/src/ledger/sqlite.rs:lib ledger_sqlite ledger_states ledger_command dead_letters retry_pages processor_faults processor_retry processor_isolation processor_merge"
     "streamalert/src/processor/mod.rs:lib processor_api processor_faults processor_retry processor_isolation processor_merge processor_vectors processor_validate"
+    "streamalert/src/processor/run.rs:lib processor_api processor_faults processor_retry processor_isolation processor_merge crash_faults"
     "streamalert/src/creds/local.rs:lib creds_local creds_cli"
 )
 

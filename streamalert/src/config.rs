@@ -58,6 +58,10 @@ pub enum ConfigError {
     /// A rule or alert names an output that `outputs.json` does not configure.
     #[error("the output `{0}` does not exist in outputs.json")]
     UnknownOutput(String),
+    /// `processor.json`'s `rate_limits` names a destination that `outputs.json` does not
+    /// configure.
+    #[error("processor.json: `rate_limits` names `{0}`, which does not exist in outputs.json")]
+    UnknownRateLimit(String),
 }
 
 impl OutputsConfig {
@@ -231,6 +235,115 @@ pub const DEFAULT_CONFIG_DIR: &str = "conf";
 /// The name of the processor settings file in the configuration directory.
 pub const PROCESSOR_SETTINGS_FILE: &str = "processor.json";
 
+/// The lowest `per_second`: one send a day.
+pub const MIN_PER_SECOND: f64 = 1.0 / 86_400.0;
+
+/// How fast one destination may be sent to: `burst` sends at once, then `per_second` a second
+/// (a token bucket of `burst` tokens refilled at `per_second`).
+///
+/// ```
+/// use streamalert::config::RateLimit;
+/// let limit = RateLimit::new(2.0, 5).unwrap();
+/// assert_eq!((limit.per_second(), limit.burst()), (2.0, 5));
+/// assert_eq!(limit.interval(), std::time::Duration::from_millis(500));
+/// assert!(RateLimit::new(0.0, 5).is_err());
+/// assert!(RateLimit::new(f64::INFINITY, 5).is_err());
+/// assert!(RateLimit::new(1.0, 0).is_err());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RateLimit {
+    per_second: f64,
+    burst: u32,
+}
+
+/// `per_second` is never NaN: [`RateLimit::new`] refuses it.
+impl Eq for RateLimit {}
+
+/// Why a [`RateLimit`] cannot be made.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RateLimitError {
+    /// `per_second` is not a finite number of at least [`MIN_PER_SECOND`].
+    #[error("`per_second` is {0}; it must be a finite number of at least 1/86400 (one send a day)")]
+    PerSecond(f64),
+    /// `burst` is 0.
+    #[error("`burst` is 0; it must be at least 1")]
+    Burst,
+}
+
+impl RateLimit {
+    /// `burst` sends at once, then `per_second` a second; `per_second` must be finite and at
+    /// least [`MIN_PER_SECOND`], `burst` at least 1.
+    pub fn new(per_second: f64, burst: u32) -> Result<Self, RateLimitError> {
+        if !(per_second.is_finite() && per_second >= MIN_PER_SECOND) {
+            return Err(RateLimitError::PerSecond(per_second));
+        }
+        if burst == 0 {
+            return Err(RateLimitError::Burst);
+        }
+        Ok(Self { per_second, burst })
+    }
+
+    /// Sends a second, once the burst is spent.
+    pub fn per_second(&self) -> f64 {
+        self.per_second
+    }
+
+    /// Sends at once from a full bucket.
+    pub fn burst(&self) -> u32 {
+        self.burst
+    }
+
+    /// The time between two tokens.
+    pub fn interval(&self) -> std::time::Duration {
+        // `new` bounds `per_second`, so the interval is at most a day.
+        std::time::Duration::try_from_secs_f64(1.0 / self.per_second)
+            .unwrap_or(std::time::Duration::from_secs(86_400))
+    }
+
+    /// The default limit of a built-in service, from its vendor's documented limits; `None`
+    /// (unlimited) for the others.
+    ///
+    /// * `slack`: 1 a second, bursts of 3. Slack allows "no more than one message per second"
+    ///   per incoming webhook, "bursts over that limit for short periods"
+    ///   (<https://api.slack.com/docs/rate-limits>).
+    /// * `pagerduty`, `pagerduty-v2`: 1.8 a second, bursts of 12, so never more than 120 in
+    ///   any minute (12 + 1.8 × 60): the Events API allows "approximately 120 calls/minute per
+    ///   integration key", counted over the last 60 s
+    ///   (<https://github.com/PagerDuty/developer-docs/blob/main/docs/events-API-v2/05-Rate-Limits.md>).
+    /// * `pagerduty-incident`: 14 a second, bursts of 60, so never more than 900 requests in any
+    ///   minute (60 + 14 × 60): the REST API allows 960 requests a minute per API key or user
+    ///   (<https://github.com/PagerDuty/developer-docs/blob/main/docs/REST-API/04-Rate-Limits.md>).
+    /// * `github`: one every 8 seconds, no burst: GitHub's secondary limits allow "no more
+    ///   than 80 content-generating requests per minute and no more than 500 per hour", and ask
+    ///   for "at least one second between each" mutating request
+    ///   (<https://docs.github.com/en/rest/using-the-rest-api/rate-limits-for-the-rest-api>);
+    ///   one every 8 s is 450 an hour.
+    ///
+    /// ```
+    /// use streamalert::config::RateLimit;
+    /// let slack = RateLimit::default_for("slack").unwrap();
+    /// assert_eq!((slack.per_second(), slack.burst()), (1.0, 3));
+    /// assert!(RateLimit::default_for("file").is_none());
+    /// ```
+    pub fn default_for(service: &str) -> Option<Self> {
+        let (per_second, burst) = match service {
+            "slack" => (1.0, 3),
+            "pagerduty" | "pagerduty-v2" => (1.8, 12),
+            "pagerduty-incident" => (14.0, 60),
+            "github" => (0.125, 1),
+            _ => return None,
+        };
+        Self::new(per_second, burst).ok()
+    }
+}
+
+impl std::fmt::Display for RateLimit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/s, burst {}", self.per_second, self.burst)
+    }
+}
+
 /// The processor settings: `conf/processor.json`. Every key is optional; a missing file means
 /// every default.
 ///
@@ -242,9 +355,18 @@ pub const PROCESSOR_SETTINGS_FILE: &str = "processor.json";
 ///   "max_record_bytes": 1048576,
 ///   "ledger": {"path": "streamalert-ledger.sqlite3", "synchronous": "normal", "lock_timeout_secs": 30, "retention_days": 7},
 ///   "max_attempts": 10,
-///   "max_attempts_by_service": {"slack": 3}
+///   "max_attempts_by_service": {"slack": 3},
+///   "rate_limits": {"slack:secops": {"per_second": 1, "burst": 5}, "github": {"per_second": 0.1, "burst": 1}}
 /// }
 /// ```
+///
+/// `rate_limits` paces deliveries per destination ([`crate::output::pacing`]): a
+/// `service:descriptor` key sets that destination's limit, a `service` key the limit of each of
+/// its destinations without one; the others keep their service's default
+/// ([`RateLimit::default_for`]) or are unlimited. `per_second` must be a finite number of at
+/// least 1/86400, `burst` an integer of at least 1; a key must be `service` or
+/// `service:descriptor` and, checked with `outputs.json` by
+/// [`ProcessorSettings::check_outputs`], configured there.
 ///
 /// A delivery that fails `max_attempts` times (the service's entry in
 /// `max_attempts_by_service` when there is one) is given up: it becomes `dead` with its last
@@ -287,6 +409,33 @@ pub struct ProcessorSettings {
     pub max_attempts: u32,
     /// Per output service (e.g. `slack`), a `max_attempts` of its own.
     pub max_attempts_by_service: BTreeMap<String, u32>,
+    /// Per destination (`service:descriptor`) or per service (`service`), how fast it is sent
+    /// to.
+    #[serde(deserialize_with = "rate_limits")]
+    pub rate_limits: BTreeMap<String, RateLimit>,
+}
+
+/// Reads `rate_limits`, refusing a limit that [`RateLimit::new`] refuses with its key named.
+fn rate_limits<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<BTreeMap<String, RateLimit>, D::Error> {
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Written {
+        per_second: f64,
+        burst: u32,
+    }
+    <BTreeMap<String, Written> as serde::Deserialize>::deserialize(deserializer)?
+        .into_iter()
+        .map(
+            |(key, written)| match RateLimit::new(written.per_second, written.burst) {
+                Ok(limit) => Ok((key, limit)),
+                Err(error) => Err(serde::de::Error::custom(format!(
+                    "`rate_limits.{key}`: {error}"
+                ))),
+            },
+        )
+        .collect()
 }
 
 impl Default for ProcessorSettings {
@@ -300,6 +449,7 @@ impl Default for ProcessorSettings {
             credentials: StoreSettings::default(),
             max_attempts: 10,
             max_attempts_by_service: BTreeMap::new(),
+            rate_limits: BTreeMap::new(),
         }
     }
 }
@@ -443,7 +593,47 @@ impl ProcessorSettings {
                 ));
             }
         }
+        for key in settings.rate_limits.keys() {
+            if let Some(problem) = rate_limit_key_problem(key) {
+                return Err(invalid(
+                    locate(text, key),
+                    0,
+                    format!("`rate_limits` names `{key}`: {problem}"),
+                ));
+            }
+        }
         Ok(settings)
+    }
+
+    /// Checks that every key of `rate_limits` names a destination (`service:descriptor`) or a
+    /// service configured in `outputs` (a typo would otherwise leave a destination at its
+    /// default pace, silently).
+    ///
+    /// ```
+    /// use streamalert::config::{OutputsConfig, ProcessorSettings};
+    /// let outputs = OutputsConfig::from_json(r#"{"stdout": ["console"]}"#).unwrap();
+    /// let ok = ProcessorSettings::from_json(r#"{"rate_limits": {"stdout:console": {"per_second": 5, "burst": 1}}}"#).unwrap();
+    /// assert!(ok.check_outputs(&outputs).is_ok());
+    /// let typo = ProcessorSettings::from_json(r#"{"rate_limits": {"stdout:consle": {"per_second": 5, "burst": 1}}}"#).unwrap();
+    /// assert_eq!(
+    ///     typo.check_outputs(&outputs).unwrap_err().to_string(),
+    ///     "processor.json: `rate_limits` names `stdout:consle`, which does not exist in outputs.json"
+    /// );
+    /// ```
+    pub fn check_outputs(&self, outputs: &OutputsConfig) -> Result<(), ConfigError> {
+        let configured = outputs.outputs();
+        let known = |key: &str| {
+            configured.iter().any(|output| {
+                output == key
+                    || output
+                        .strip_prefix(key)
+                        .is_some_and(|rest| rest.starts_with(':'))
+            })
+        };
+        match self.rate_limits.keys().find(|key| !known(key)) {
+            Some(key) => Err(ConfigError::UnknownRateLimit(key.clone())),
+            None => Ok(()),
+        }
     }
 
     /// How many failed attempts a delivery to `service` gets before it is given up.
@@ -649,6 +839,18 @@ impl StoreSettings {
     }
 }
 
+/// What is wrong with the form of a `rate_limits` key: it must be `service` or
+/// `service:descriptor`.
+fn rate_limit_key_problem(key: &str) -> Option<String> {
+    if key.contains(':') {
+        return crate::output_ref::OutputRef::parse(key)
+            .err()
+            .map(|error| error.to_string());
+    }
+    (key.is_empty() || key.contains(char::is_whitespace))
+        .then(|| "expected `service` or `service:descriptor`".to_owned())
+}
+
 /// The most alerts `concurrency` may put in flight at once.
 pub const MAX_CONCURRENCY: u64 = 10_000;
 /// The largest `max_record_bytes`: 256 MiB (each reader keeps one line of it in memory).
@@ -662,7 +864,8 @@ pub const MAX_LOCK_TIMEOUT_SECS: u64 = i32::MAX as u64 / 1000;
 const EXPECTED_SETTINGS: &str = "an object with optional \"concurrency\" (1 to 10000), \
 \"dispatch_timeout_secs\" (1 to 86400), \"shutdown_grace_secs\" (0 to 86400), \"max_record_bytes\" (1 to 268435456), \"ledger\" ({\"path\": string, \
 \"synchronous\": \"normal\" or \"full\", \"lock_timeout_secs\": 0 to 2147483, \"retention_days\": integer}), \"max_attempts\" \
-(integer >= 1) and \"max_attempts_by_service\" ({\"<service>\": integer >= 1})";
+(integer >= 1), \"max_attempts_by_service\" ({\"<service>\": integer >= 1}) and \"rate_limits\" \
+({\"<service>:<descriptor>\" or \"<service>\": {\"per_second\": number > 0, \"burst\": integer >= 1}})";
 
 #[cfg(test)]
 mod tests {
@@ -794,6 +997,152 @@ mod tests {
         assert!(
             err.starts_with(&dir.path().join("processor.json").display().to_string()),
             "{err}"
+        );
+    }
+
+    #[test]
+    fn rate_limits_by_destination_and_by_service() {
+        let settings = ProcessorSettings::from_json(
+            r#"{"rate_limits": {"file:alerts": {"per_second": 1, "burst": 5}, "stdout": {"per_second": 0.5, "burst": 1}}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            settings.rate_limits["file:alerts"],
+            RateLimit::new(1.0, 5).unwrap()
+        );
+        assert_eq!(
+            settings.rate_limits["stdout"],
+            RateLimit::new(0.5, 1).unwrap()
+        );
+        assert!(ProcessorSettings::default().rate_limits.is_empty());
+    }
+
+    #[test]
+    fn rate_limits_refuse_bad_values_and_unknown_names() {
+        let limit = |key: &str, value: &str| {
+            refused(&format!(
+                "{{\n\"rate_limits\": {{\n  \"{key}\": {value}\n}}}}"
+            ))
+        };
+        let zero = limit("file:alerts", r#"{"per_second": 0, "burst": 5}"#);
+        assert!(
+            zero.starts_with("<inline>:4:2: `rate_limits.file:alerts`: `per_second` is 0; it must be a finite number of at least 1/86400"),
+            "{zero}"
+        );
+        let negative = limit("file:alerts", r#"{"per_second": -2, "burst": 5}"#);
+        assert!(negative.contains("`per_second` is -2;"), "{negative}");
+        let huge = limit("file:alerts", r#"{"per_second": 1e400, "burst": 5}"#);
+        assert!(huge.starts_with("<inline>:"), "{huge}");
+        let burst = limit("file:alerts", r#"{"per_second": 1, "burst": 0}"#);
+        assert!(
+            burst.contains("`rate_limits.file:alerts`: `burst` is 0; it must be at least 1"),
+            "{burst}"
+        );
+        let fraction = limit("file:alerts", r#"{"per_second": 1, "burst": 1.5}"#);
+        assert!(fraction.starts_with("<inline>:"), "{fraction}");
+        let missing = limit("file:alerts", r#"{"per_second": 1}"#);
+        assert!(missing.contains("missing field `burst`"), "{missing}");
+        let extra = limit(
+            "file:alerts",
+            r#"{"per_second": 1, "burst": 1, "per_minute": 1}"#,
+        );
+        assert!(extra.contains("unknown field `per_minute`"), "{extra}");
+        assert_eq!(
+            limit("slack secops", r#"{"per_second": 1, "burst": 1}"#),
+            "<inline>:3:0: `rate_limits` names `slack secops`: expected `service` or `service:descriptor`"
+        );
+        let malformed = limit("file:", r#"{"per_second": 1, "burst": 1}"#);
+        assert!(
+            malformed.starts_with("<inline>:3:0: `rate_limits` names `file:`: "),
+            "{malformed}"
+        );
+    }
+
+    #[test]
+    fn rate_limits_must_name_configured_destinations() {
+        let outputs = OutputsConfig::from_json(r#"{"file": {"alerts": "a.jsonl"}}"#).unwrap();
+        let settings = |key: &str| {
+            ProcessorSettings::from_json(&format!(
+                r#"{{"rate_limits": {{"{key}": {{"per_second": 1, "burst": 1}}}}}}"#
+            ))
+            .unwrap()
+        };
+        assert!(settings("file:alerts").check_outputs(&outputs).is_ok());
+        assert!(settings("file").check_outputs(&outputs).is_ok());
+        let err = settings("file:other").check_outputs(&outputs).unwrap_err();
+        assert!(matches!(&err, ConfigError::UnknownRateLimit(key) if key == "file:other"));
+        assert_eq!(
+            err.to_string(),
+            "processor.json: `rate_limits` names `file:other`, which does not exist in outputs.json"
+        );
+        for unknown in ["slack", "fil", "file:alert", "fil:alerts"] {
+            let err = settings(unknown).check_outputs(&outputs);
+            assert!(
+                matches!(&err, Err(ConfigError::UnknownRateLimit(key)) if key == unknown),
+                "{unknown}: {err:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_defaults_are_the_documented_table() {
+        let table: Vec<_> = [
+            "slack",
+            "pagerduty",
+            "pagerduty-v2",
+            "pagerduty-incident",
+            "github",
+        ]
+        .into_iter()
+        .map(|service| {
+            let limit = RateLimit::default_for(service).unwrap();
+            (service, limit.per_second(), limit.burst())
+        })
+        .collect();
+        assert_eq!(
+            table,
+            [
+                ("slack", 1.0, 3),
+                ("pagerduty", 1.8, 12),
+                ("pagerduty-v2", 1.8, 12),
+                ("pagerduty-incident", 14.0, 60),
+                ("github", 0.125, 1),
+            ]
+        );
+        for unlimited in ["webhook", "teams", "jira-v2", "aws-sns", "file", "stdout"] {
+            assert_eq!(RateLimit::default_for(unlimited), None, "{unlimited}");
+        }
+    }
+
+    #[test]
+    fn the_defaults_stay_within_the_vendors_windows() {
+        // At most burst + per_second × window sends in any window.
+        let most = |service: &str, window: f64| {
+            let limit = RateLimit::default_for(service).unwrap();
+            f64::from(limit.burst()) + limit.per_second() * window
+        };
+        assert!(most("pagerduty-v2", 60.0) <= 120.0);
+        assert!(most("pagerduty", 60.0) <= 120.0);
+        assert!(most("pagerduty-incident", 60.0) <= 900.0);
+        assert!(most("github", 60.0) <= 80.0);
+        assert!(most("github", 3600.0) <= 500.0);
+        assert_eq!(RateLimit::default_for("github").unwrap().burst(), 1);
+        assert!(most("slack", 1.0) <= 4.0);
+    }
+
+    #[test]
+    fn bad_limits_are_refused_naming_the_field() {
+        assert_eq!(
+            RateLimit::new(0.0, 1).unwrap_err().to_string(),
+            "`per_second` is 0; it must be a finite number of at least 1/86400 (one send a day)"
+        );
+        assert!(RateLimit::new(-1.0, 1).is_err());
+        assert!(RateLimit::new(f64::NAN, 1).is_err());
+        assert!(RateLimit::new(MIN_PER_SECOND / 2.0, 1).is_err());
+        assert!(RateLimit::new(MIN_PER_SECOND, 1).is_ok());
+        assert_eq!(
+            RateLimit::new(1.0, 0).unwrap_err().to_string(),
+            "`burst` is 0; it must be at least 1"
         );
     }
 }

@@ -95,17 +95,34 @@ pub fn html_escape_quoted(text: &str) -> String {
 /// `&`, `<` and `>` as entities, and with `quotes` `"` and `'` too.
 fn escape(text: &str, quotes: bool) -> String {
     let mut escaped = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => escaped.push_str("&amp;"),
-            '<' => escaped.push_str("&lt;"),
-            '>' => escaped.push_str("&gt;"),
-            '"' if quotes => escaped.push_str("&quot;"),
-            '\'' if quotes => escaped.push_str("&#x27;"),
-            other => escaped.push(other),
-        }
-    }
+    push_html_escaped(&mut escaped, text, quotes);
     escaped
+}
+
+/// Appends `text` to `out` with `&`, `<` and `>` as entities, and with `quotes` `"` and `'`
+/// too; the runs between them are copied at once.
+pub(crate) fn push_html_escaped(out: &mut String, text: &str, quotes: bool) {
+    let special = |byte: &u8| matches!(byte, b'&' | b'<' | b'>' | b'"' | b'\'');
+    if !text.as_bytes().iter().any(special) {
+        out.push_str(text);
+        return;
+    }
+    let mut plain_from = 0;
+    for (i, byte) in text.bytes().enumerate() {
+        let entity = match byte {
+            b'&' => "&amp;",
+            b'<' => "&lt;",
+            b'>' => "&gt;",
+            b'"' if quotes => "&quot;",
+            b'\'' if quotes => "&#x27;",
+            _ => continue,
+        };
+        // Every byte matched is ASCII, so `i` is a character boundary.
+        out.push_str(&text[plain_from..i]);
+        out.push_str(entity);
+        plain_from = i + 1;
+    }
+    out.push_str(&text[plain_from..]);
 }
 
 /// Python's `urllib.parse.quote_plus(text, safe="")`: UTF-8 bytes percent-encoded with

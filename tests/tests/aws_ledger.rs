@@ -25,6 +25,7 @@ use streamalert::ledger::{
     AlertKey, Claim, DeliveryFilter, DeliveryState, DynamoDbLedger, Fingerprint, InputCheckpoint,
     Ledger, LedgerError, NewAlert, Outcome,
 };
+use streamalert::output::http::{Http, HttpOverrides, RetryPolicy};
 use streamalert::output::{Delivery, DispatchError, ErrorKind};
 use streamalert::processor::{EventOutcome, Processor};
 use streamalert::{Alert, Output, OutputProperty};
@@ -90,7 +91,34 @@ impl Output for BatchProbe {
     }
 }
 
-streamalert::services!(BatchProbe);
+/// Posts the alert id to the URL in its `outputs.json` setting, one HTTP attempt per delivery.
+#[derive(Default)]
+#[streamalert::output(service = "hook")]
+pub struct Hook;
+
+#[streamalert::async_trait]
+impl Output for Hook {
+    fn properties(&self) -> Vec<OutputProperty> {
+        vec![OutputProperty::descriptor("a name")]
+    }
+    async fn dispatch(&self, delivery: &Delivery<'_>) -> Result<(), DispatchError> {
+        HttpOverrides::new()
+            .retry(RetryPolicy::SINGLE_ATTEMPT)
+            .own_connections()
+            .run(async {
+                let http = Http::new("hook", delivery);
+                let url = http.endpoint("url", delivery.setting.unwrap_or_default())?;
+                http.post(url)
+                    .json(&json!({"id": delivery.alert.alert_id}))
+                    .send()
+                    .await
+                    .map(|_| ())
+            })
+            .await
+    }
+}
+
+streamalert::services!(BatchProbe, Hook);
 
 // ------------------------------------------------------------------------------------------
 // Helpers
@@ -390,14 +418,19 @@ async fn an_event_whose_alert_another_processor_holds_is_left_to_it() {
         logged.contains(&key.alert_id) && logged.contains("file:a"),
         "{logged}"
     );
-    // The Lambda answers `{}` rather than failing the invocation (no retry of the event).
-    let answer = streamalert::lambda::handle(
+    // The Lambda does not answer as if done: the invocation fails (Lambda retries it, or the
+    // scheduled pass delivers the alert), naming the alert.
+    let error = streamalert::lambda::handle(
         &processor,
         LambdaEvent::new(event.clone(), Context::default()),
     )
     .await
-    .unwrap();
-    assert_eq!(answer, json!({}));
+    .unwrap_err()
+    .to_string();
+    assert!(
+        error.contains(&key.alert_id) && error.contains("another processor holds its outputs"),
+        "{error}"
+    );
     assert!(lines(&output).is_empty(), "nothing sent by this processor");
     let entry = processor
         .ledger()
@@ -846,7 +879,8 @@ async fn lambda_handler_delivers_sample_events_and_returns_the_result_map() {
 }
 
 /// A scheduled invocation (EventBridge `Scheduled Event`) runs one retry-and-merge pass over
-/// the alerts table: what was pending is delivered, once.
+/// the alerts table: what was pending is delivered, once; in the invocation's last 5 s it is
+/// left for the next pass.
 #[tokio::test]
 async fn a_scheduled_invocation_delivers_what_the_table_holds_pending() {
     let Some(setup) = setup("a_scheduled_invocation_delivers_what_the_table_holds_pending").await
@@ -869,6 +903,22 @@ async fn a_scheduled_invocation_delivers_what_the_table_holds_pending() {
         "version": "0", "id": "53dc4d37", "detail-type": "Scheduled Event",
         "source": "aws.events", "time": "2026-12-05T00:00:00Z", "resources": [], "detail": {}
     });
+    // An invocation 3 s from its deadline is within the last 5 s: it starts nothing.
+    let mut near = Context::default();
+    near.deadline = epoch_ms(std::time::SystemTime::now() + std::time::Duration::from_secs(3));
+    let reply = streamalert::lambda::handle(&processor, LambdaEvent::new(scheduled.clone(), near))
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            &reply["retry"]["sent"],
+            &reply["retry"]["left_for_the_next_pass"]
+        ),
+        (&json!(0), &json!(1)),
+        "{reply}"
+    );
+    assert!(lines(&dir.join("a.jsonl")).is_empty());
+
     let invoke = || {
         streamalert::lambda::handle(
             &processor,
@@ -888,6 +938,140 @@ async fn a_scheduled_invocation_delivers_what_the_table_holds_pending() {
     assert_eq!(again["retry"]["sent"], 0, "{again}");
     assert_eq!(lines(&dir.join("a.jsonl")).len(), 1, "delivered once");
     std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// Milliseconds since the epoch, as the Runtime API gives an invocation's deadline.
+fn epoch_ms(time: std::time::SystemTime) -> u64 {
+    time.duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis()
+        .try_into()
+        .unwrap()
+}
+
+/// How many requests the mock endpoint received (answered or not).
+async fn received(server: &wiremock::MockServer) -> usize {
+    server.received_requests().await.unwrap_or_default().len()
+}
+
+/// Lambda kills an invocation at its deadline while its delivery waits on an endpoint that
+/// never answers. Its lease in the table, derived from the invocation's deadline, keeps
+/// Lambda's retry of the event (answered with an error, not `{}`) and a scheduled pass off
+/// the alert while it could still be running; once the lease ends, the scheduled pass
+/// delivers the output, and no pass sends it again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_invocation_killed_mid_delivery_is_finished_once_by_the_scheduled_pass() {
+    let test = "an_invocation_killed_mid_delivery_is_finished_once_by_the_scheduled_pass";
+    let Some(setup) = setup(test).await else {
+        return;
+    };
+    use wiremock::matchers::path;
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let server = MockServer::start().await;
+    // The first request is never answered while the test runs; the next one is, once.
+    Mock::given(path("/hook"))
+        .respond_with(ResponseTemplate::new(200).set_delay(std::time::Duration::from_secs(3600)))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(path("/hook"))
+        .respond_with(ResponseTemplate::new(200))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let config = json!({"hook": {"a": format!("{}/hook", server.uri())}}).to_string();
+    let alert = Alert::new("killed_rule", json!({"n": 1}), ["hook:a"]);
+    let key = AlertKey::of(&alert);
+    let event = Value::Object(alert.to_item());
+    let invocation = |deadline: std::time::SystemTime| {
+        let mut context = Context::default();
+        context.deadline = epoch_ms(deadline);
+        context
+    };
+
+    // The invocation Lambda kills: an execution environment of its own (its own ledger
+    // owner), 10 s to its deadline, so its delivery may run for 5 s.
+    let deadline = std::time::SystemTime::now() + std::time::Duration::from_secs(10);
+    let dying = processor(&config, DynamoDbLedger::new(&setup.aws, &setup.table));
+    let running = tokio::spawn({
+        let event = LambdaEvent::new(event.clone(), invocation(deadline));
+        async move { streamalert::lambda::handle(&dying, event).await }
+    });
+    while received(&server).await == 0 {
+        assert!(
+            !running.is_finished(),
+            "the invocation ended before its request reached the endpoint: {:?}",
+            running.await
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    running.abort();
+    assert!(running.await.unwrap_err().is_cancelled());
+    let item = raw_item(&setup, &key).await;
+    let AttributeValue::M(deliveries) = &item["Deliveries"] else {
+        panic!("{item:?}")
+    };
+    let AttributeValue::M(record) = &deliveries["hook:a"] else {
+        panic!("{deliveries:?}")
+    };
+    let lease_until = epoch_ms(deadline + streamalert::processor::LEASE_MARGIN);
+    assert_eq!(
+        record["LeaseUntil"],
+        AttributeValue::N(lease_until.to_string()),
+        "the lease ends just after the invocation's deadline: {record:?}"
+    );
+
+    // Lambda retries the event in a new environment: not answered as done.
+    let fresh = processor(&config, DynamoDbLedger::new(&setup.aws, &setup.table));
+    let later = || std::time::SystemTime::now() + std::time::Duration::from_secs(60);
+    let retried =
+        streamalert::lambda::handle(&fresh, LambdaEvent::new(event.clone(), invocation(later())))
+            .await;
+    let error = retried.unwrap_err().to_string();
+    assert!(
+        error.contains("another processor holds its outputs"),
+        "{error}"
+    );
+    // A scheduled pass while the lease runs leaves the alert alone.
+    let scheduled = json!({"detail-type": "Scheduled Event", "source": "aws.events", "detail": {}});
+    let pass = || {
+        streamalert::lambda::handle(
+            &fresh,
+            LambdaEvent::new(scheduled.clone(), invocation(later())),
+        )
+    };
+    let early = pass().await.unwrap();
+    assert_eq!(
+        (
+            &early["retry"]["sent"],
+            &early["retry"]["left_to_another_processor"]
+        ),
+        (&json!(0), &json!(1)),
+        "{early}"
+    );
+    assert_eq!(
+        received(&server).await,
+        1,
+        "nothing sent while the lease runs"
+    );
+
+    // Once the lease has ended, the scheduled pass delivers the output; the next sends nothing.
+    let wait = std::time::UNIX_EPOCH + std::time::Duration::from_millis(lease_until + 100);
+    if let Ok(left) = wait.duration_since(std::time::SystemTime::now()) {
+        tokio::time::sleep(left).await;
+    }
+    let due = pass().await.unwrap();
+    assert_eq!(due["retry"]["sent"], 1, "{due}");
+    let again = pass().await.unwrap();
+    assert_eq!(again["retry"]["sent"], 0, "{again}");
+    assert_eq!(
+        received(&server).await,
+        2,
+        "the killed invocation's request and the pass's, no other"
+    );
+    server.verify().await;
+    let entry = fresh.ledger().unwrap().get(key).await.unwrap().unwrap();
+    assert_eq!(entry.status, streamalert::ledger::AlertStatus::Complete);
 }
 
 // ------------------------------------------------------------------------------------------

@@ -16,7 +16,8 @@ use streamalert::ledger::{AlertKey, DeliveryState, Fingerprint, Ledger, NewAlert
 use streamalert::output::{CredentialError, CredentialProvider, Credentials, ErrorKind};
 use streamalert::prelude::*;
 use streamalert::processor::{
-    DeliveryProbe, ProbeTarget, Processor, publication_fingerprint, required_outputs,
+    DeliveryProbe, ProbeTarget, Processor, UNPROBED_INTENT, publication_fingerprint,
+    required_outputs,
 };
 use streamalert::publisher::Chain;
 use streamalert_tests::capture_logs_async;
@@ -145,14 +146,14 @@ async fn an_alert_and_its_intent_are_recorded_before_its_output_is_called() {
     assert!(LEDGER.set(ledger.clone()).is_ok(), "set once");
     let processor = Processor::new(config(json!({"witness": ["w"]}))).with_ledger(ledger.clone());
     let alert = Alert::new("rule_w", json!({"n": 1}), ["witness:w"]);
-    let expected = fingerprint(&alert, "witness", "w");
     let report = processor.process(vec![alert.clone()]).await.unwrap();
     assert_eq!((report.sent, report.failed), (1, 0), "{report:?}");
     assert_eq!(
         *WITNESSED.lock().unwrap(),
-        [(DeliveryState::Pending, Some(expected))],
-        "during the call: pending, with the publication's fingerprint as its intent"
+        [(DeliveryState::Pending, Some(UNPROBED_INTENT))],
+        "during the call: pending, with an intent (an output without a probe: the constant one)"
     );
+    assert_ne!(UNPROBED_INTENT, fingerprint(&alert, "witness", "w"));
     let entry = ledger.get(AlertKey::of(&alert)).await.unwrap().unwrap();
     let record = entry.delivery("witness:w").unwrap();
     assert_eq!((record.state, record.intent), (DeliveryState::Sent, None));
@@ -198,6 +199,41 @@ async fn the_credentials_given_are_the_ones_outputs_get() {
         Processor::new(config(json!({"vault": ["v"]}))).with_credentials(Arc::new(Keys));
     let alert = Alert::new("rule_v", json!({"n": 1}), ["vault:v"]);
     processor.deliver_output(&alert, "vault:v").await.unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_output_that_is_not_http_is_paced_by_its_rate_limit_too() {
+    let settings = ProcessorSettings::from_json(
+        r#"{"dispatch_timeout_secs": 3, "rate_limits": {"vault:v": {"per_second": 0.5, "burst": 2}}}"#,
+    )
+    .unwrap();
+    let processor = Processor::new(config(json!({"vault": ["v"]})))
+        .with_settings(settings)
+        .with_credentials(Arc::new(Keys));
+    let alert = Alert::new("rule_v", json!({"n": 1}), ["vault:v"]);
+    let started = tokio::time::Instant::now();
+    let mut at = Vec::new();
+    for _ in 0..4 {
+        processor.deliver_output(&alert, "vault:v").await.unwrap();
+        at.push(started.elapsed().as_secs());
+    }
+    // Two at once, then one every 2 s.
+    assert_eq!(at, [0, 0, 2, 4]);
+    // Two more at once, each with 3 s: the first gets the token of 6 s; the second's would come
+    // at 8 s, after its deadline (7 s): refused at once, retryable.
+    let (first, second) = tokio::join!(
+        processor.deliver_output(&alert, "vault:v"),
+        processor.deliver_output(&alert, "vault:v")
+    );
+    first.unwrap();
+    let error = second.unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Paced);
+    assert!(error.is_retryable() && !error.is_permanent(), "{error}");
+    assert_eq!(
+        error.message(),
+        "vault:v: paced: the next send to this destination is in 4000 ms, after this delivery's deadline; it stays pending"
+    );
+    assert_eq!(started.elapsed().as_secs(), 6);
 }
 
 #[tokio::test]

@@ -1,8 +1,9 @@
 //! The processor's isolation of a delivery and its bounds, in process with a SQLite ledger in a
 //! scratch directory: an output that panics inside `dispatch`, one that never answers
-//! (`dispatch_timeout_secs`), the `concurrency` bound (the high-water mark of alerts in
+//! (`dispatch_timeout_secs`, or a deadline), the `concurrency` bound (the high-water mark of alerts in
 //! flight), and the recovery of an interrupted `file` write (an intent recorded, with and
-//! without the line at the destination).
+//! without the line at the destination), and a run that records the next batch while the
+//! last one's deliveries wait for a slot.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -20,7 +21,7 @@ use streamalert::processor::{Processor, RunReport, publication_fingerprint};
 use streamalert::publisher::Chain;
 use streamalert_tests::capture_logs_async;
 
-streamalert::services!(Panicky, Hanging, Gated);
+streamalert::services!(Panicky, Hanging, Gated, Held);
 
 /// Panics in every `dispatch`.
 #[derive(Default)]
@@ -79,6 +80,26 @@ impl Output for Gated {
         DISPATCHED.fetch_add(1, Ordering::SeqCst);
         tokio::time::sleep(std::time::Duration::from_secs(1)).await;
         IN_FLIGHT.fetch_sub(1, Ordering::SeqCst);
+        Ok(())
+    }
+}
+
+/// Opened by the test that uses [`Held`]: one permit per dispatch it lets finish.
+static HELD: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(0);
+
+/// Holds every dispatch until the test lets it finish ([`HELD`]).
+#[derive(Default)]
+#[output(service = "held")]
+pub struct Held;
+
+#[streamalert::async_trait]
+impl Output for Held {
+    fn properties(&self) -> Vec<OutputProperty> {
+        vec![OutputProperty::descriptor("a name")]
+    }
+
+    async fn dispatch(&self, _: &Delivery<'_>) -> Result<(), DispatchError> {
+        HELD.acquire().await.unwrap().forget();
         Ok(())
     }
 }
@@ -236,6 +257,88 @@ async fn a_delivery_past_the_dispatch_timeout_fails_alone_and_stays_pending() {
     .await;
 }
 
+/// Under a deadline (a Lambda invocation's), a delivery ends `DEADLINE_MARGIN` before it,
+/// however long `dispatch_timeout_secs` is: it fails as timed out, is recorded, and stays
+/// pending; the alert's other output is delivered.
+#[tokio::test(start_paused = true)]
+async fn a_deadline_cuts_a_delivery_short_of_the_dispatch_timeout() {
+    let dir = scratch("deadline");
+    let file = dir.join("a.jsonl");
+    let ledger = ledger(&dir);
+    let settings = ProcessorSettings {
+        dispatch_timeout_secs: 600,
+        ..Default::default()
+    };
+    let deadline = std::time::SystemTime::now() + std::time::Duration::from_secs(65);
+    let processor = processor(
+        &json!({"hanging": ["h"], "file": {"a": file}}),
+        settings,
+        ledger.clone(),
+    )
+    .with_deadline(deadline);
+    let alert = Alert::new("rule_d", json!({"n": 1}), ["hanging:h", "file:a"]);
+    let key = AlertKey::of(&alert);
+    let started = tokio::time::Instant::now();
+    let (report, log) = capture_logs_async(processor.process(vec![alert])).await;
+    let waited = started.elapsed().as_secs();
+    assert!(
+        (50..=60).contains(&waited),
+        "the paused clock ran to 5 s before the deadline, not to the 600 s timeout: {waited} s"
+    );
+    assert_failed_alone(
+        &ledger,
+        key,
+        (report.unwrap(), log),
+        "hanging:h",
+        "timed out: no result before the deadline (deliveries end 5 s before it, to record them)",
+        &file,
+    )
+    .await;
+}
+
+/// A retry pass under a deadline less than `DEADLINE_MARGIN` away starts nothing: the alert
+/// stays pending (no attempt counted) and is reported as left for the next pass.
+#[tokio::test]
+async fn a_retry_pass_near_its_deadline_leaves_the_alerts_for_the_next_pass() {
+    let dir = scratch("deferred");
+    let file = dir.join("a.jsonl");
+    let ledger = ledger(&dir);
+    let alert = Alert::new("rule_n", json!({"n": 1}), ["file:a"]);
+    let key = AlertKey::of(&alert);
+    ledger
+        .record_alerts(vec![NewAlert {
+            alert,
+            intents: BTreeMap::new(),
+        }])
+        .await
+        .unwrap();
+    let processor = processor(
+        &json!({"file": {"a": file}}),
+        ProcessorSettings::default(),
+        ledger.clone(),
+    );
+    let near = std::time::SystemTime::now() + std::time::Duration::from_secs(3);
+    let report = processor
+        .clone()
+        .with_deadline(near)
+        .retry_pass()
+        .await
+        .unwrap();
+    assert_eq!((report.deferred, report.run.sent), (1, 0), "{report:?}");
+    assert!(lines(&file).is_empty());
+    let entry = ledger.get(key.clone()).await.unwrap().unwrap();
+    assert_eq!(
+        (entry.deliveries[0].state, entry.deliveries[0].attempts),
+        (DeliveryState::Pending, 0)
+    );
+
+    // With time left, the next pass delivers it.
+    let later = std::time::SystemTime::now() + std::time::Duration::from_secs(60);
+    let report = processor.with_deadline(later).retry_pass().await.unwrap();
+    assert_eq!((report.deferred, report.run.sent), (0, 1), "{report:?}");
+    assert_eq!(lines(&file).len(), 1);
+}
+
 #[tokio::test(start_paused = true)]
 async fn alerts_in_flight_reach_the_concurrency_setting_and_never_exceed_it() {
     const CONCURRENCY: usize = 3;
@@ -262,6 +365,41 @@ async fn alerts_in_flight_reach_the_concurrency_setting_and_never_exceed_it() {
         CONCURRENCY,
         "as many alerts in flight as the setting allows, and no more"
     );
+    assert!(ledger.open_alerts().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn the_next_batch_is_recorded_while_the_last_ones_deliveries_wait_for_a_slot() {
+    let dir = scratch("pipelined");
+    let ledger = ledger(&dir);
+    let settings = ProcessorSettings {
+        concurrency: 1,
+        ..Default::default()
+    };
+    let processor = processor(&json!({"held": ["h"]}), settings, ledger.clone());
+    let batch = |first: u64| -> Vec<Alert> {
+        (first..first + 3)
+            .map(|n| Alert::new("rule_h", json!({"n": n}), ["held:h"]))
+            .collect()
+    };
+    // A `start` that waited for its alerts' deliveries (held, one slot) would never return:
+    // the timeout only turns that hang into a failure.
+    let waited_for_deliveries = std::time::Duration::from_secs(30);
+    let mut run = processor.start_run();
+    for first in [0, 3] {
+        let recorded = run.record(batch(first), None).await.unwrap();
+        tokio::time::timeout(waited_for_deliveries, run.start(recorded))
+            .await
+            .expect("start hands the alerts over without waiting for a slot");
+    }
+    let so_far = run.report();
+    assert_eq!((so_far.alerts, so_far.sent), (6, 0), "{so_far:?}");
+    assert_eq!(ledger.open_alerts().await.unwrap().len(), 6);
+    assert!(format!("{run:?}").contains("in_flight: 1"), "{run:?}");
+
+    HELD.add_permits(6);
+    let report = run.finish().await;
+    assert_eq!((report.sent, report.failed), (6, 0), "{report:?}");
     assert!(ledger.open_alerts().await.unwrap().is_empty());
 }
 

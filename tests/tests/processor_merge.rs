@@ -49,6 +49,21 @@ async fn waiting_alerts_are_merged_per_key_and_window_and_delivered_once() {
     assert!(!out.exists(), "nothing delivered before the merge");
     assert_eq!(ledger.entries().expect("entries").len(), 4);
 
+    // A pass in the last 5 s before its deadline merges nothing: every group waits.
+    let near = std::time::SystemTime::now() + std::time::Duration::from_secs(3);
+    let late = processor
+        .clone()
+        .with_deadline(near)
+        .retry_pass()
+        .await
+        .expect("retry");
+    assert_eq!(
+        (late.deferred, late.run.merged, late.run.alerts),
+        (4, 0, 0),
+        "{late:?}"
+    );
+    assert!(!out.exists(), "nothing delivered by the late pass");
+
     let report = processor.retry().await.expect("retry");
     assert_eq!(
         (report.merged, report.alerts, report.sent, report.failed),

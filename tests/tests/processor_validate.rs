@@ -176,6 +176,36 @@ fn an_unknown_publisher_on_a_waiting_alert_is_reported() {
 }
 
 #[test]
+fn a_rate_limit_for_a_destination_not_in_outputs_json_is_reported_and_refused_by_process() {
+    let dir = scratch("validate-rate-limit");
+    let settings = json!({"rate_limits": {"file:alertz": {"per_second": 1, "burst": 1}}});
+    let (status, problems) = validate(&dir, &clean(), Some(&settings));
+    assert_eq!(status, Some(1));
+    assert_eq!(
+        problems,
+        ["processor.json: `rate_limits` names `file:alertz`, which does not exist in outputs.json"]
+    );
+    let conf = dir.join("conf");
+    let run = run_cli(
+        &dir,
+        &[
+            "process",
+            "--input",
+            "-",
+            "--config",
+            conf.to_str().expect("utf-8"),
+        ],
+    );
+    assert_ne!(code(&run), Some(0));
+    assert!(
+        stderr(&run)
+            .contains("`rate_limits` names `file:alertz`, which does not exist in outputs.json"),
+        "{}",
+        stderr(&run)
+    );
+}
+
+#[test]
 fn a_malformed_settings_file_is_reported_with_path_and_line() {
     let dir = scratch("validate-settings");
     let conf = write_config(&dir, &clean(), None);

@@ -1,18 +1,23 @@
 //! The Rust side of the load benchmark: alerts through the real processor path (publish,
 //! dispatch, ledger) to the sink.
 //!
-//! Each run gets a fresh processor: `outputs.json` with `slack:bench` and `pagerduty-v2:bench`,
-//! their secrets (the sink's URLs, a routing key) in a local credential store behind the
-//! processor's credential cache (warm after the first alert, like the baseline's cache), and a
-//! SQLite ledger, all in a temporary directory.
+//! Each run gets a fresh processor: `outputs.json` with `slack:bench`, `pagerduty-v2:bench` and
+//! `aws-firehose:bench`, the secrets of the first two (the sink's URLs, a routing key) in a
+//! local credential store behind the processor's credential cache (warm after the first alert,
+//! like the baseline's cache), and a SQLite ledger (unless the run goes without one), all in a
+//! temporary directory. The `aws-firehose` output reaches the sink through the process-wide
+//! AWS configuration ([`use_sink_for_aws`]).
 
 use serde_json::Value;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use streamalert::Alert;
+use streamalert::aws::{Aws, AwsSettings, StaticCredentials};
+use streamalert::config::RateLimit;
 use streamalert::config::{LedgerSettings, OutputsConfig, ProcessorSettings};
 use streamalert::creds::{CredentialCache, CredentialStore as _, LocalStore, encode_secret_json};
 use streamalert::ledger::SqliteLedger;
+use streamalert::outputs::aws_firehose::record_data;
 use streamalert::processor::Processor;
 
 /// The descriptor of both outputs (the baseline's `DESCRIPTOR`).
@@ -35,6 +40,10 @@ playbook:         (a) identify who is using the Root account
 
 /// The routing key of the baseline's PagerDuty credentials (a placeholder, not a secret).
 const ROUTING_KEY: &str = "R0UT1NGKEY0123456789ABCDEF012345";
+
+/// The output of the Firehose runs, and the delivery stream it is configured with.
+pub(crate) const FIREHOSE_OUTPUT: &str = "aws-firehose:bench";
+const FIREHOSE_STREAM: &str = "bench_alerts";
 
 /// How many alerts a run submits at once (the `process` command's chunk of input lines).
 const SUBMIT_CHUNK: usize = 512;
@@ -79,14 +88,7 @@ impl Service {
 pub(crate) fn alerts(service: Service, record: &Value, count: usize) -> Vec<Alert> {
     (0..count)
         .map(|_| {
-            let mut alert =
-                Alert::new(RULE_NAME, record.clone(), Service::ALL.map(Service::output));
-            alert.cluster = Some("prod".into());
-            alert.log_source = Some("cloudwatch:events".into());
-            alert.log_type = Some("json".into());
-            alert.rule_description = Some(RULE_DESCRIPTION.into());
-            alert.source_entity = Some("prefix_prod_streamalert".into());
-            alert.source_service = Some("kinesis".into());
+            let mut alert = alert(record, Service::ALL.map(Service::output));
             for other in Service::ALL.into_iter().filter(|s| *s != service) {
                 alert.outputs_sent.insert(other.output());
             }
@@ -95,15 +97,56 @@ pub(crate) fn alerts(service: Service, record: &Value, count: usize) -> Vec<Aler
         .collect()
 }
 
-/// A processor delivering to the sink at `base_url`, with its ledger and credential store in
-/// `dir`.
+/// `count` alerts like the baseline's for `aws-firehose:bench` only.
+pub(crate) fn firehose_alerts(record: &Value, count: usize) -> Vec<Alert> {
+    (0..count)
+        .map(|_| alert(record, [FIREHOSE_OUTPUT.to_owned()]))
+        .collect()
+}
+
+/// The Firehose record of one of [`firehose_alerts`]: its publication as one JSON line.
+pub(crate) fn firehose_record(record: &Value) -> String {
+    let alert = alert(record, [FIREHOSE_OUTPUT.to_owned()]);
+    record_data(&alert.output_dict().into())
+}
+
+/// An alert with the baseline's record and fields for `outputs`.
+fn alert(record: &Value, outputs: impl IntoIterator<Item = String>) -> Alert {
+    let mut alert = Alert::new(RULE_NAME, record.clone(), outputs);
+    alert.cluster = Some("prod".into());
+    alert.log_source = Some("cloudwatch:events".into());
+    alert.log_type = Some("json".into());
+    alert.rule_description = Some(RULE_DESCRIPTION.into());
+    alert.source_entity = Some("prefix_prod_streamalert".into());
+    alert.source_service = Some("kinesis".into());
+    alert
+}
+
+/// Makes the sink at `base_url` this process's AWS endpoint (static placeholder credentials,
+/// `us-east-1`): the `aws-firehose` output then sends its calls there. Once per process.
+pub(crate) async fn use_sink_for_aws(base_url: &str) -> Result<(), String> {
+    let settings = AwsSettings::from_env()
+        .with_region("us-east-1")
+        .with_endpoint(base_url)
+        .with_credentials(StaticCredentials::new(
+            "AKIDLOADGENBENCH",
+            "loadgen-placeholder-not-a-secret",
+        ));
+    Aws::install(Aws::load(settings).await)
+        .map_err(|_| "the process's AWS configuration is already in use".to_owned())
+}
+
+/// A processor delivering to the sink at `base_url`, with its credential store and (along
+/// [`Path::Recorded`]) its ledger in `dir`.
 pub(crate) async fn processor(
     base_url: &str,
     dir: &std::path::Path,
     concurrency: usize,
+    path: Path,
 ) -> Result<Processor, String> {
     let config = OutputsConfig::from_json(&format!(
-        r#"{{"slack": ["{DESCRIPTOR}"], "pagerduty-v2": ["{DESCRIPTOR}"]}}"#
+        r#"{{"slack": ["{DESCRIPTOR}"], "pagerduty-v2": ["{DESCRIPTOR}"],
+            "aws-firehose": {{"{DESCRIPTOR}": "{FIREHOSE_STREAM}"}}}}"#
     ))
     .map_err(|e| e.to_string())?;
     let store = Arc::new(LocalStore::new(dir.join("credentials"), dir.join("key")));
@@ -128,20 +171,33 @@ pub(crate) async fn processor(
             .await
             .map_err(|e| format!("cannot store the {} credentials: {e}", service.name()))?;
     }
+    // The sink has no rate limit: the services' default pacing (1 Slack message a second)
+    // would measure the pace, not the processor.
+    let unlimited = RateLimit::new(1e9, u32::MAX).map_err(|e| e.to_string())?;
     let settings = ProcessorSettings {
         concurrency,
+        rate_limits: [Service::Slack, Service::PagerDutyV2]
+            .into_iter()
+            .map(|service| (service.name().to_owned(), unlimited))
+            .collect(),
         ledger: LedgerSettings {
             path: dir.join("ledger.sqlite3"),
             ..LedgerSettings::default()
         },
         ..ProcessorSettings::default()
     };
-    let ledger = SqliteLedger::open(&settings.ledger).map_err(|e| e.to_string())?;
     let cache = CredentialCache::new(store, settings.credentials.cache_ttl());
-    Ok(Processor::new(config)
+    let ledger = match path {
+        Path::Recorded => Some(SqliteLedger::open(&settings.ledger).map_err(|e| e.to_string())?),
+        Path::Unrecorded => None,
+    };
+    let processor = Processor::new(config)
         .with_settings(settings)
-        .with_ledger(Arc::new(ledger))
-        .with_credentials(Arc::new(cache)))
+        .with_credentials(Arc::new(cache));
+    Ok(match ledger {
+        Some(ledger) => processor.with_ledger(Arc::new(ledger)),
+        None => processor,
+    })
 }
 
 /// A sequential run: each alert processed alone (recorded, delivered, outcome recorded) before
@@ -161,12 +217,13 @@ impl Sequential {
     }
 }
 
-/// How a sequential run hands each alert to the processor.
+/// With or without the ledger (the difference is what the ledger costs).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Path {
-    /// `Processor::process`: recorded in the ledger, delivered, outcome recorded.
+    /// Recorded in the ledger, delivered, outcome recorded (`Processor::process` when
+    /// sequential).
     Recorded,
-    /// `Processor::deliver`: publish and deliver only, no ledger (shows what the ledger costs).
+    /// Delivered only: no ledger (`Processor::deliver` when sequential).
     Unrecorded,
 }
 
@@ -213,7 +270,8 @@ async fn one(processor: &Processor, path: Path, alert: Alert) -> Result<(), Stri
 }
 
 /// Processes `alerts` with up to the processor's `concurrency` in flight, submitted in chunks
-/// as the `process` command does; returns the wall time in seconds.
+/// as the `process` command does (recorded first when the processor has a ledger); returns
+/// the wall time in seconds.
 pub(crate) async fn concurrent(processor: &Processor, alerts: Vec<Alert>) -> Result<f64, String> {
     let total = alerts.len() as u64;
     let started = Instant::now();
@@ -262,7 +320,9 @@ mod tests {
         let runtime = tokio::runtime::Runtime::new().unwrap();
         let dir = tempfile::tempdir().unwrap();
         runtime.block_on(async {
-            let processor = processor(&sink.base_url(), dir.path(), 4).await.unwrap();
+            let processor = processor(&sink.base_url(), dir.path(), 4, Path::Recorded)
+                .await
+                .unwrap();
             let slack = alerts(Service::Slack, &record(), 3);
             let run = sequential(
                 &processor,
@@ -279,8 +339,17 @@ mod tests {
                 .unwrap();
             let pagerduty = alerts(Service::PagerDutyV2, &record(), 5);
             concurrent(&processor, pagerduty).await.unwrap();
+            let bare = tempfile::tempdir().unwrap();
+            let unrecorded = super::processor(&sink.base_url(), bare.path(), 4, Path::Unrecorded)
+                .await
+                .unwrap();
+            assert!(unrecorded.ledger().is_none());
+            concurrent(&unrecorded, alerts(Service::Slack, &record(), 3))
+                .await
+                .unwrap();
         });
-        assert_eq!(sink.received(), 10);
+        assert_eq!(sink.received(), 13);
+        assert_eq!(sink.records(), 0);
         let ledger = SqliteLedger::open(&LedgerSettings {
             path: dir.path().join("ledger.sqlite3"),
             ..LedgerSettings::default()
@@ -289,5 +358,50 @@ mod tests {
         let entries = ledger.entries().unwrap();
         assert_eq!(entries.len(), 8);
         assert!(entries.iter().all(|entry| entry.unsent().next().is_none()));
+    }
+
+    /// The only test of this binary that installs the process's AWS configuration.
+    #[test]
+    fn the_firehose_output_batches_its_records_into_the_sink() {
+        let sink = Sink::start().unwrap();
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        runtime.block_on(async {
+            use_sink_for_aws(&sink.base_url()).await.unwrap();
+            assert!(use_sink_for_aws(&sink.base_url()).await.is_err());
+            let processor = processor(&sink.base_url(), dir.path(), 32, Path::Recorded)
+                .await
+                .unwrap();
+            concurrent(&processor, firehose_alerts(&record(), 100))
+                .await
+                .unwrap();
+            assert_eq!(sink.records(), 100);
+            // Group commit: records that arrive while a call is in flight share the next one.
+            assert!(sink.received() < 100, "{} requests", sink.received());
+            // A record alone goes out with `PutRecord`, and its reply is understood too.
+            let requests = sink.received();
+            let alone = firehose_alerts(&record(), 1);
+            sequential(&processor, Path::Recorded, vec![], alone)
+                .await
+                .unwrap();
+            assert_eq!((sink.received(), sink.records()), (requests + 1, 101));
+        });
+        let ledger = SqliteLedger::open(&LedgerSettings {
+            path: dir.path().join("ledger.sqlite3"),
+            ..LedgerSettings::default()
+        })
+        .unwrap();
+        let entries = ledger.entries().unwrap();
+        assert_eq!(entries.len(), 101);
+        assert!(entries.iter().all(|entry| entry.unsent().next().is_none()));
+    }
+
+    #[test]
+    fn the_firehose_record_is_the_publication_line() {
+        let line = firehose_record(&record());
+        assert!(line.ends_with('\n') && !line.trim_end().contains('\n'));
+        let publication: Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(publication["rule_name"], RULE_NAME);
+        assert_eq!(publication["outputs"], serde_json::json!([FIREHOSE_OUTPUT]));
     }
 }

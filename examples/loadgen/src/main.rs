@@ -1,13 +1,15 @@
-//! Load and cold-start benchmark of streamalert-rs (issue #9), run by `scripts/bench.sh`.
+//! Load and cold-start benchmark of streamalert-rs (issues #9 and #14), run by `scripts/bench.sh`.
 //!
 //! `loadgen load` starts a local HTTP sink on 127.0.0.1 and, alternating round by round,
 //! delivers alerts to it through StreamAlert's Python baseline and through the real processor
 //! path (publish, dispatch, SQLite ledger) to `slack` and `pagerduty-v2`, then measures the
-//! sink's ceiling with a raw client. `loadgen cold-start` times a processor binary from `exec`
-//! to its first delivery against the baseline's start-up and first send. `loadgen
-//! retry-memory` measures the peak RSS of `quickstart retry` over ledgers of 0 (the floor) and
-//! of each given count of pending alerts (issue #12). Each prints its figures on standard
-//! error and one JSON object on standard output.
+//! sink's ceiling with a raw client; then, rounds of the `aws-firehose` output batching
+//! concurrent alerts into the sink's Firehose endpoint, and that endpoint's ceiling. `loadgen
+//! cold-start` times a processor binary from `exec` to its first delivery against the
+//! baseline's start-up and first send. `loadgen retry-memory` measures the peak RSS of
+//! `quickstart retry` over ledgers of 0 (the floor) and of each given count of pending alerts
+//! (issue #12). Each prints its figures on standard error and one JSON object on standard
+//! output.
 //!
 //! ```text
 //! cargo run --release -p loadgen -- load --python target/bench-venv/bin/python --count 3000
@@ -18,6 +20,7 @@
 
 mod baseline;
 mod cold;
+mod firehose;
 mod load;
 mod retry;
 mod sink;
@@ -26,7 +29,7 @@ use baseline::{Baseline, data_file};
 use clap::{Args, Parser, Subcommand};
 use load::Service;
 use serde_json::{Value, json};
-use sink::Sink;
+use sink::{Payload, Sink};
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -94,10 +97,11 @@ struct LoadArgs {
     /// Untimed alerts before each sequential run.
     #[arg(long, default_value_t = 50)]
     warmup: usize,
-    /// Rounds (each: baseline and rust, slack and pagerduty-v2, concurrent runs, ceiling).
+    /// Rounds (each: baseline and rust, slack and pagerduty-v2, concurrent runs, ceiling), then
+    /// as many Firehose rounds (the aws-firehose output, the Firehose ceiling).
     #[arg(long, default_value_t = 3)]
     rounds: usize,
-    /// Alerts in flight in the concurrent runs.
+    /// Alerts in flight in the concurrent runs, and records per call of the Firehose ceiling.
     #[arg(long, default_value_t = 32)]
     concurrency: usize,
     /// Connections of the ceiling client.
@@ -208,7 +212,7 @@ fn run_load(args: &LoadArgs) -> Result<Value, String> {
                 let before = sink.received();
                 let run = runtime.block_on(async {
                     let dir = temp_dir()?;
-                    let processor = load::processor(&base_url, dir.path(), 1).await?;
+                    let processor = load::processor(&base_url, dir.path(), 1, path).await?;
                     let warmup = load::alerts(service, &record, args.warmup);
                     let alerts = load::alerts(service, &record, args.count);
                     load::sequential(&processor, path, warmup, alerts).await
@@ -237,23 +241,33 @@ fn run_load(args: &LoadArgs) -> Result<Value, String> {
         }
         for figures in &mut per_service {
             let service = figures.service;
-            let before = sink.received();
-            let seconds = runtime.block_on(async {
-                let dir = temp_dir()?;
-                let processor = load::processor(&base_url, dir.path(), args.concurrency).await?;
-                load::concurrent(&processor, load::alerts(service, &record, args.count)).await
-            })?;
-            check_received(&sink, before, args.count)?;
-            let rate = args.count as f64 / seconds;
-            eprintln!(
-                "round {round}: {:<12} rust ×{:<3}  {rate:>9.1} alerts/s",
-                service.name(),
-                args.concurrency
-            );
-            figures.concurrent.push(rate);
+            for path in [load::Path::Recorded, load::Path::Unrecorded] {
+                let before = sink.received();
+                let seconds = runtime.block_on(async {
+                    let dir = temp_dir()?;
+                    let processor =
+                        load::processor(&base_url, dir.path(), args.concurrency, path).await?;
+                    load::concurrent(&processor, load::alerts(service, &record, args.count)).await
+                })?;
+                check_received(&sink, before, args.count)?;
+                let rate = args.count as f64 / seconds;
+                let label = match path {
+                    load::Path::Recorded => format!("rust ×{}", args.concurrency),
+                    load::Path::Unrecorded => format!("no ledger ×{}", args.concurrency),
+                };
+                eprintln!(
+                    "round {round}: {:<12} {label:<14} {rate:>9.1} alerts/s",
+                    service.name()
+                );
+                match path {
+                    load::Path::Recorded => figures.concurrent.push(rate),
+                    load::Path::Unrecorded => figures.concurrent_unrecorded.push(rate),
+                }
+            }
         }
         let ceiling = runtime.block_on(sink::ceiling(
             &base_url,
+            &Payload::webhook(),
             args.ceiling_connections,
             Duration::from_secs_f64(args.ceiling_secs),
             u64::MAX,
@@ -265,8 +279,13 @@ fn run_load(args: &LoadArgs) -> Result<Value, String> {
         );
         ceilings.push(ceiling.per_second());
     }
-    let load_end = load_average()?;
+    // The peak RSS of the slack and pagerduty-v2 runs, before the AWS SDK is loaded.
     let peak_rss_kib = cold::vm_hwm_kib("/proc/self/status")?;
+    let firehose = runtime
+        .block_on(load::use_sink_for_aws(&base_url))
+        .and_then(|()| firehose_rounds(args, &sink, &runtime, &record))?;
+    let load_end = load_average()?;
+    let peak_rss_with_firehose_kib = cold::vm_hwm_kib("/proc/self/status")?;
 
     let ceiling = median(&ceilings);
     let mut services = serde_json::Map::new();
@@ -294,6 +313,85 @@ fn run_load(args: &LoadArgs) -> Result<Value, String> {
         "ceiling_per_s": ceilings,
         "ceiling_median_per_s": ceiling,
         "peak_rss_kib": peak_rss_kib,
+        "peak_rss_with_firehose_kib": peak_rss_with_firehose_kib,
+        "firehose": firehose,
+    }))
+}
+
+/// The `aws-firehose` rounds of the `load` command: the output at `concurrency` in flight
+/// (records per second and per request, as the sink counted them), then the sink's Firehose
+/// ceiling with batches of `concurrency` records.
+fn firehose_rounds(
+    args: &LoadArgs,
+    sink: &Sink,
+    runtime: &tokio::runtime::Runtime,
+    record: &Value,
+) -> Result<Value, String> {
+    let base_url = sink.base_url();
+    let payload = Payload::firehose_batch(&load::firehose_record(record), args.concurrency);
+    let (mut rates, mut per_request, mut ceilings) = (Vec::new(), Vec::new(), Vec::new());
+    for round in 1..=args.rounds {
+        let (requests, records) = (sink.received(), sink.records());
+        let seconds = runtime.block_on(async {
+            let dir = temp_dir()?;
+            let processor = load::processor(
+                &base_url,
+                dir.path(),
+                args.concurrency,
+                load::Path::Recorded,
+            )
+            .await?;
+            load::concurrent(&processor, load::firehose_alerts(record, args.count)).await
+        })?;
+        let (requests, records) = (sink.received() - requests, sink.records() - records);
+        if records != args.count as u64 {
+            return Err(format!(
+                "the sink accepted {records} Firehose records, {} expected",
+                args.count
+            ));
+        }
+        let rate = records as f64 / seconds;
+        let batch = records as f64 / requests as f64;
+        eprintln!(
+            "round {round}: {:<12} rust ×{:<3}  {rate:>9.1} records/s, {batch:.1} records/request",
+            load::FIREHOSE_OUTPUT,
+            args.concurrency
+        );
+        rates.push(rate);
+        per_request.push(batch);
+        let ceiling = runtime.block_on(sink::ceiling(
+            &base_url,
+            &payload,
+            args.ceiling_connections,
+            Duration::from_secs_f64(args.ceiling_secs),
+            u64::MAX,
+        ))?;
+        eprintln!(
+            "round {round}: Firehose ceiling ({} connections, {} records/request) {:>9.1} records/s",
+            args.ceiling_connections,
+            args.concurrency,
+            ceiling.records_per_second()
+        );
+        ceilings.push(ceiling.records_per_second());
+    }
+    let (rate, ceiling) = (median(&rates), median(&ceilings));
+    eprintln!(
+        "{}: concurrent (x{}) {rate:.0} records/s, {:.1} records/request, {:.1} % of the ceiling ({ceiling:.0} records/s)",
+        load::FIREHOSE_OUTPUT,
+        args.concurrency,
+        median(&per_request),
+        rate / ceiling * 100.0
+    );
+    Ok(json!({
+        "output": load::FIREHOSE_OUTPUT,
+        "per_s": rates,
+        "median_per_s": rate,
+        "records_per_request": per_request,
+        "median_records_per_request": median(&per_request),
+        "ceiling_per_s": ceilings,
+        "ceiling_median_per_s": ceiling,
+        "ceiling_records_per_request": args.concurrency,
+        "of_ceiling": rate / ceiling,
     }))
 }
 
@@ -303,6 +401,8 @@ struct ServiceFigures {
     baseline: Vec<f64>,
     rust: Vec<f64>,
     concurrent: Vec<f64>,
+    /// Concurrent runs without the ledger.
+    concurrent_unrecorded: Vec<f64>,
     latencies: Vec<Duration>,
     /// Sequential runs without the ledger (`Processor::deliver`).
     unrecorded: Vec<f64>,
@@ -316,6 +416,7 @@ impl ServiceFigures {
             baseline: Vec::new(),
             rust: Vec::new(),
             concurrent: Vec::new(),
+            concurrent_unrecorded: Vec::new(),
             latencies: Vec::new(),
             unrecorded: Vec::new(),
             unrecorded_latencies: Vec::new(),
@@ -330,6 +431,7 @@ impl ServiceFigures {
         let rust = median(&self.rust);
         let baseline = (!self.baseline.is_empty()).then(|| median(&self.baseline));
         let concurrent = median(&self.concurrent);
+        let concurrent_unrecorded = median(&self.concurrent_unrecorded);
         json!({
             "baseline_per_s": self.baseline,
             "rust_per_s": self.rust,
@@ -347,6 +449,9 @@ impl ServiceFigures {
             "unrecorded_median_per_s": median(&self.unrecorded),
             "unrecorded_p50_us": percentile_us(&unrecorded_latencies, 50.0),
             "unrecorded_p99_us": percentile_us(&unrecorded_latencies, 99.0),
+            "concurrent_unrecorded_per_s": self.concurrent_unrecorded,
+            "concurrent_unrecorded_median_per_s": concurrent_unrecorded,
+            "ledger_amortised_us": amortised_us(concurrent, concurrent_unrecorded),
         })
     }
 
@@ -354,7 +459,8 @@ impl ServiceFigures {
         let number = |key: &str| summary[key].as_f64().unwrap_or(f64::NAN);
         format!(
             "{}: sequential rust {:.0}/s, baseline {:.0}/s, ratio {:.1}x, {:.1} % of the ceiling, \
-             p50 {:.0} us, p99 {:.0} us; without the ledger {:.0}/s, p50 {:.0} us, p99 {:.0} us; concurrent (x{concurrency}) {:.0}/s, ratio {:.1}x, {:.1} % of the ceiling",
+             p50 {:.0} us, p99 {:.0} us; without the ledger {:.0}/s, p50 {:.0} us, p99 {:.0} us; concurrent (x{concurrency}) {:.0}/s, ratio {:.1}x, {:.1} % of the ceiling; \
+             without the ledger {:.0}/s (the ledger: {:.1} us per alert)",
             self.service.name(),
             number("rust_median_per_s"),
             number("baseline_median_per_s"),
@@ -368,6 +474,8 @@ impl ServiceFigures {
             number("concurrent_median_per_s"),
             number("concurrent_ratio"),
             number("concurrent_of_ceiling") * 100.0,
+            number("concurrent_unrecorded_median_per_s"),
+            number("ledger_amortised_us"),
         )
     }
 }
@@ -530,6 +638,12 @@ fn median(values: &[f64]) -> f64 {
     }
 }
 
+/// What the ledger adds per alert, in microseconds, from the rates (alerts per second) of the
+/// same run with and without it: `1/with - 1/without`.
+fn amortised_us(with: f64, without: f64) -> f64 {
+    (1.0 / with - 1.0 / without) * 1e6
+}
+
 /// The nearest-rank `p`th percentile of sorted `latencies`, in microseconds; NaN when empty.
 fn percentile_us(sorted: &[Duration], p: f64) -> f64 {
     if sorted.is_empty() {
@@ -552,5 +666,7 @@ mod tests {
         assert_eq!(percentile_us(&latencies, 50.0), 50.0);
         assert_eq!(percentile_us(&latencies, 99.0), 99.0);
         assert_eq!(percentile_us(&latencies[..1], 99.0), 1.0);
+        assert!((amortised_us(2_000.0, 4_000.0) - 250.0).abs() < 1e-9);
+        assert!(amortised_us(4_000.0, 2_000.0) < 0.0);
     }
 }

@@ -1,4 +1,5 @@
-//! Runs the quickstart binary as a user would, on the bundled sample and on broken input.
+//! Runs the quickstart binary as a user would, on the bundled sample and on broken input, and
+//! as the README's Lambda package through a fake of the Lambda Runtime API (`lambda_runtime`).
 
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -7,6 +8,13 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use streamalert::config::LedgerSettings;
 use streamalert::ledger::{AlertStatus, DeliveryState, LedgerEntry, SqliteLedger};
+
+#[path = "../../../tests/tests/aws_support/mod.rs"]
+mod aws_support;
+// The `lambda` command through a fake of the Lambda Runtime API, in this test binary (each
+// test binary links the AWS SDK).
+#[path = "end_to_end/lambda_runtime.rs"]
+mod lambda_runtime;
 
 fn example_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

@@ -6,16 +6,31 @@
 //! exactly as StreamAlert's alert merger invokes its alert processor; each is handled by
 //! [`Processor::dispatch_event`], the code path of the `dispatch` command. The function returns,
 //! for one event, StreamAlert's result map `{"service:descriptor": true|false}` (`{}` for an
-//! invalid or unknown alert, and for one another invocation is delivering, which is left to
-//! it); for an array, an array of those maps. When the ledger cannot be read or written the
-//! invocation fails, so Lambda retries it; what was recorded as sent is not sent again.
+//! invalid or unknown alert); for an array, an array of those maps. When the ledger cannot be
+//! read or written the invocation fails, so Lambda retries it; what was recorded as sent is not
+//! sent again. An alert whose outputs another processor holds (another invocation, or a retry
+//! pass, is delivering it; or an invocation killed at its deadline holds it until its lease
+//! ends) fails the invocation too: this one sent nothing, so it does not answer as if done;
+//! Lambda's retry of the event, or the next scheduled pass, delivers what is still pending.
+//!
+//! Every invocation works under its deadline (the Runtime API's `Lambda-Runtime-Deadline-Ms`,
+//! [`Processor::with_deadline`]): deliveries end [`DEADLINE_MARGIN`] (5 s) before it (their
+//! dispatch timeout cut short), and the claims taken in the alerts table hold until
+//! [`LEASE_MARGIN`] (2 s) after it, so that the alerts of an invocation Lambda killed are
+//! taken over by the next retry or pass once it cannot be running anymore, not 15 minutes
+//! later.
 //!
 //! An EventBridge schedule's event (`"detail-type": "Scheduled Event"`) runs one retry pass
-//! over the ledger instead ([`Processor::retry_pass`]: StreamAlert's alert merger), stopped
-//! five seconds before the invocation's deadline, and answers its counts
-//! (`{"retry": {"sent": …, …}}`).
+//! over the ledger instead ([`Processor::retry_pass`]: StreamAlert's alert merger), which
+//! starts nothing in the last [`DEADLINE_MARGIN`] before the deadline (what it did not reach
+//! stays pending for the next pass), and answers its counts (`{"retry": {"sent": …, …}}`).
 //!
-//! [`run`] sets everything up from the function's environment:
+//! [`DEADLINE_MARGIN`]: crate::processor::DEADLINE_MARGIN
+//! [`LEASE_MARGIN`]: crate::processor::LEASE_MARGIN
+//!
+//! [`run`] sets everything up from the function's environment; a configuration that does not
+//! load is reported on the Runtime API's `/runtime/init/error` (Lambda shows its message) and
+//! the process exits 1, as it does outside Lambda (its runtime variables missing, named):
 //!
 //! | variable | meaning | default |
 //! |---|---|---|
@@ -59,11 +74,16 @@ pub struct InvocationError(String);
 /// }
 /// ```
 pub fn run() -> ExitCode {
+    if let Err(message) = runtime_environment() {
+        tracing::error!("{message}");
+        return ExitCode::FAILURE;
+    }
     super::with_runtime(|| async {
         let processor = match processor_from_env().await {
             Ok(processor) => processor,
             Err(message) => {
                 tracing::error!("{message}");
+                report_init_error(&message).await;
                 return ExitCode::FAILURE;
             }
         };
@@ -75,6 +95,62 @@ pub fn run() -> ExitCode {
             }
         }
     })
+}
+
+/// The variables Lambda sets for a custom runtime, which the runtime loop needs.
+const RUNTIME_VARIABLES: [&str; 4] = [
+    "AWS_LAMBDA_RUNTIME_API",
+    "AWS_LAMBDA_FUNCTION_NAME",
+    "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+    "AWS_LAMBDA_FUNCTION_VERSION",
+];
+
+/// Checks that the process runs inside Lambda (its runtime variables are set): otherwise the
+/// message names the missing ones, instead of a panic of the runtime loop.
+fn runtime_environment() -> Result<(), String> {
+    let missing: Vec<&str> = RUNTIME_VARIABLES
+        .into_iter()
+        .filter(|name| std::env::var_os(name).is_none_or(|value| value.is_empty()))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(format!(
+        "the lambda command serves AWS Lambda invocations and runs inside Lambda (a custom runtime, as the README's deploy recipe packages it): {} not set",
+        missing.join(", ")
+    ))
+}
+
+/// Reports a function that cannot start (its configuration does not load) on the Runtime API's
+/// `/runtime/init/error`, so that Lambda shows `message` as the invocation's error rather than
+/// only that the runtime exited. A report that cannot be sent is logged.
+async fn report_init_error(message: &str) {
+    let body = serde_json::json!({"errorType": "StreamAlert.ConfigError", "errorMessage": message});
+    let request = lambda_runtime_api_client::build_request()
+        .method("POST")
+        .uri("/2018-06-01/runtime/init/error")
+        .header("Lambda-Runtime-Function-Error-Type", "Runtime.InitError")
+        .header("Content-Type", "application/json")
+        .body(lambda_runtime_api_client::body::Body::from(
+            body.to_string(),
+        ));
+    let sent = match request {
+        // The client takes the endpoint from AWS_LAMBDA_RUNTIME_API, checked to be set.
+        Ok(request) => lambda_runtime_api_client::PooledClient::builder()
+            .build()
+            .call(request)
+            .await
+            .map(|response| response.status())
+            .map_err(|e| e.to_string()),
+        Err(error) => Err(error.to_string()),
+    };
+    match sent {
+        Ok(status) if status.is_success() => {}
+        Ok(status) => {
+            tracing::warn!("the Runtime API refused the init error report: HTTP {status}")
+        }
+        Err(error) => tracing::warn!("cannot report the init error to the Runtime API: {error}"),
+    }
 }
 
 /// The processor of the Lambda function: configuration from `STREAMALERT_CONFIG` (default
@@ -100,6 +176,7 @@ pub async fn processor_from_env() -> Result<Processor, String> {
         std::time::Duration::from_secs(settings.ledger.retention_days.saturating_mul(86_400));
     let prefix = std::env::var("STREAMALERT_PREFIX").ok();
     required_outputs(&mut config, prefix.as_deref());
+    settings.check_outputs(&config).map_err(|e| e.to_string())?;
     // The credential store of processor.json, as `dispatch` uses it (opened lazily: nothing is
     // read before an output asks for its credentials).
     let credentials = crate::creds::provider(&settings.credentials)
@@ -158,34 +235,42 @@ pub async fn handle(
     event: LambdaEvent<Value>,
 ) -> Result<Value, InvocationError> {
     let span = tracing::info_span!("invocation", request_id = %event.context.request_id);
+    let deadline = deadline(event.context.deadline);
+    let processor = match deadline {
+        Some(deadline) => processor.clone().with_deadline(deadline),
+        None => processor.clone(),
+    };
     if is_scheduled(&event.payload) {
-        let budget = time_left(event.context.deadline);
-        return scheduled_pass(processor, budget).instrument(span).await;
+        let budget = deadline.map(time_left);
+        return scheduled_pass(&processor, budget).instrument(span).await;
     }
-    handle_payload(processor, event.payload)
+    handle_payload(&processor, event.payload)
         .instrument(span)
         .await
 }
 
-/// Time kept back from the invocation's deadline to log and answer after a scheduled pass.
-const DEADLINE_MARGIN: std::time::Duration = std::time::Duration::from_secs(5);
+/// Time kept back from the invocation's deadline to answer, should a scheduled pass still be
+/// reading the table then (its deliveries end 5 s before the deadline).
+const ANSWER_MARGIN: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Whether `payload` is an EventBridge schedule's event (`"detail-type": "Scheduled Event"`).
 fn is_scheduled(payload: &Value) -> bool {
     payload.get("detail-type").and_then(Value::as_str) == Some("Scheduled Event")
 }
 
-/// The time a pass may take before the invocation's `deadline` (milliseconds since the epoch;
-/// 0, unknown: no bound), less [`DEADLINE_MARGIN`].
-fn time_left(deadline_ms: u64) -> Option<std::time::Duration> {
-    if deadline_ms == 0 {
-        return None;
-    }
-    let deadline = std::time::UNIX_EPOCH + std::time::Duration::from_millis(deadline_ms);
-    let left = deadline
+/// The invocation's deadline from the Runtime API's milliseconds since the epoch (0: unknown,
+/// as in a [`Context::default`](lambda_runtime::Context)).
+fn deadline(deadline_ms: u64) -> Option<std::time::SystemTime> {
+    (deadline_ms != 0)
+        .then(|| std::time::UNIX_EPOCH + std::time::Duration::from_millis(deadline_ms))
+}
+
+/// The time a pass may take before `deadline`, less [`ANSWER_MARGIN`].
+fn time_left(deadline: std::time::SystemTime) -> std::time::Duration {
+    deadline
         .duration_since(std::time::SystemTime::now())
-        .unwrap_or_default();
-    Some(left.saturating_sub(DEADLINE_MARGIN))
+        .unwrap_or_default()
+        .saturating_sub(ANSWER_MARGIN)
 }
 
 /// A scheduled invocation: one retry-and-merge pass over the alerts table (StreamAlert's alert
@@ -217,6 +302,7 @@ async fn scheduled_pass(
                 "dead": report.run.dead,
                 "merged": report.run.merged,
                 "left_to_another_processor": report.contended.len(),
+                "left_for_the_next_pass": report.deferred,
                 "quarantined": report.quarantined.len(),
             }}))
         }
@@ -269,10 +355,22 @@ fn log_metrics(
 }
 
 fn result_map(outcome: EventOutcome) -> Result<Value, InvocationError> {
-    if let EventOutcome::Failed(error) = &outcome {
-        return Err(InvocationError(format!(
-            "cannot dispatch the event: {error}"
-        )));
+    match &outcome {
+        EventOutcome::Failed(error) => {
+            return Err(InvocationError(format!(
+                "cannot dispatch the event: {error}"
+            )));
+        }
+        // Nothing sent by this invocation: not an answer of success. The other processor may
+        // have been killed (a timed-out invocation of this event, which Lambda retries now):
+        // its lease ends shortly after its deadline, then Lambda's next retry or the
+        // scheduled pass sends what is still pending.
+        EventOutcome::Contended(key) => {
+            return Err(InvocationError(format!(
+                "alert {key}: another processor holds its outputs (an invocation still running, or one killed at its deadline whose lease has not ended); nothing sent by this invocation, the outputs stay pending for Lambda's retry or the scheduled pass"
+            )));
+        }
+        _ => {}
     }
     Ok(Value::Object(
         outcome
@@ -302,20 +400,25 @@ mod tests {
     }
 
     #[test]
+    fn the_deadline_comes_from_the_runtime_apis_milliseconds() {
+        assert_eq!(deadline(0), None, "no deadline known");
+        assert_eq!(
+            deadline(1_780_000_000_123),
+            Some(std::time::UNIX_EPOCH + std::time::Duration::from_millis(1_780_000_000_123))
+        );
+    }
+
+    #[test]
     fn the_time_left_keeps_a_margin_before_the_deadline() {
-        assert_eq!(time_left(0), None, "no deadline known");
-        let now_ms = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_millis() as u64;
-        let left = time_left(now_ms + 60_000).unwrap();
+        let now = std::time::SystemTime::now();
+        let left = time_left(now + std::time::Duration::from_secs(60));
         assert!(
-            left <= std::time::Duration::from_secs(55) && left > std::time::Duration::from_secs(50),
+            left <= std::time::Duration::from_secs(59) && left > std::time::Duration::from_secs(50),
             "{left:?}"
         );
         assert_eq!(
-            time_left(now_ms - 1_000),
-            Some(std::time::Duration::ZERO),
+            time_left(now - std::time::Duration::from_secs(1)),
+            std::time::Duration::ZERO,
             "past"
         );
     }

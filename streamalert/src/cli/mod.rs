@@ -41,10 +41,14 @@ Configuration (the --config directory, default $STREAMALERT_CONFIG, else ./conf)
                    \"max_record_bytes\": 1048576,
                    \"ledger\": {\"path\": \"streamalert-ledger.sqlite3\", \"synchronous\": \"normal\",
                               \"lock_timeout_secs\": 30, \"retention_days\": 7},
-                   \"max_attempts\": 10, \"max_attempts_by_service\": {}}
+                   \"max_attempts\": 10, \"max_attempts_by_service\": {}, \"rate_limits\": {}}
                   A delivery failing max_attempts times (per service: e.g. {\"slack\": 3}), or
                   permanently at once (HTTP 4xx other than 408/429, an output not configured,
                   missing credentials), is given up: dead, kept for `ledger replay`.
+                  rate_limits paces a destination or a service, e.g. {\"slack:secops\":
+                  {\"per_second\": 1, \"burst\": 5}}; defaults: slack 1/s (burst 3),
+                  pagerduty(-v2) 1.8/s (12), pagerduty-incident 14/s (60), github 1 per 8 s,
+                  others unlimited. A Retry-After pauses every delivery to its destination.
 Relative paths are relative to the working directory.
 
 Durability (ledger.synchronous):
@@ -480,6 +484,44 @@ mod tests {
                 assert!(script.contains(word), "{shell}: {word} in {script}");
             }
         }
+    }
+
+    #[test]
+    fn help_gives_the_default_rate_limits() {
+        let mut help = Vec::new();
+        command("processor", None)
+            .write_long_help(&mut help)
+            .unwrap();
+        let help = String::from_utf8(help)
+            .unwrap()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        let limit = |service| crate::config::RateLimit::default_for(service).unwrap();
+        let (slack, pagerduty, incident, github) = (
+            limit("slack"),
+            limit("pagerduty-v2"),
+            limit("pagerduty-incident"),
+            limit("github"),
+        );
+        assert_eq!(limit("pagerduty"), pagerduty);
+        for shown in [
+            format!("slack {}/s (burst {})", slack.per_second(), slack.burst()),
+            format!(
+                "pagerduty(-v2) {}/s ({})",
+                pagerduty.per_second(),
+                pagerduty.burst()
+            ),
+            format!(
+                "pagerduty-incident {}/s ({})",
+                incident.per_second(),
+                incident.burst()
+            ),
+            format!("github 1 per {} s", 1.0 / github.per_second()),
+        ] {
+            assert!(help.contains(&shown), "{shown} in {help}");
+        }
+        assert_eq!(github.burst(), 1);
     }
 
     #[test]

@@ -82,7 +82,7 @@ pub(super) async fn process(args: &ProcessArgs) -> ExitCode {
                 Ok(None) => {}
                 Ok(Some(payload)) => {
                     records += 1;
-                    batch.extend(engine.run(&payload));
+                    batch.extend(engine.run_owned(payload));
                 }
                 Err(message) => {
                     malformed += 1;
@@ -205,19 +205,23 @@ fn parse_payload(line: &str) -> Result<Option<Payload>, String> {
     if line.trim().is_empty() {
         return Ok(None);
     }
-    let value: Value = serde_json::from_str(line).map_err(|e| format!("not valid JSON: {e}"))?;
-    let text = |key: &str| value.get(key).and_then(Value::as_str).map(str::to_owned);
-    let log_type = text("log_type")
+    let mut value: Value =
+        serde_json::from_str(line).map_err(|e| format!("not valid JSON: {e}"))?;
+    let text = |value: &Value, key: &str| value.get(key).and_then(Value::as_str).map(str::to_owned);
+    let log_type = text(&value, "log_type")
         .ok_or("missing string field `log_type` (the record's schema, e.g. `cloudwatch:events`)")?;
+    let (cluster, data_type) = (text(&value, "cluster"), text(&value, "data_type"));
+    let (service, resource) = (text(&value, "service"), text(&value, "resource"));
+    // The record is moved out of the parsed line, not copied.
     let record = value
-        .get("record")
+        .get_mut("record")
         .filter(|r| r.is_object())
         .ok_or("missing object field `record`")?
-        .clone();
+        .take();
     let mut payload = Payload::new(log_type, record);
-    payload.cluster = text("cluster");
-    payload.data_type = text("data_type");
-    payload.service = text("service");
-    payload.resource = text("resource");
+    payload.cluster = cluster;
+    payload.data_type = data_type;
+    payload.service = service;
+    payload.resource = resource;
     Ok(Some(payload))
 }

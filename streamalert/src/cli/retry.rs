@@ -42,6 +42,8 @@ pub(super) async fn retry(args: &RetryArgs) -> ExitCode {
             },
         contended,
         quarantined,
+        // The command runs without a deadline: nothing is deferred.
+        deferred: _,
     } = report;
     // A contended alert is being delivered by another processor: left to it, not a failure.
     say(&format!(

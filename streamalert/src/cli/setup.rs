@@ -43,6 +43,7 @@ pub(super) async fn setup(common: &Common, ledger_file: LedgerFile) -> Result<Se
     }
     let prefix = std::env::var("STREAMALERT_PREFIX").ok();
     let required = required_outputs(&mut config, prefix.as_deref());
+    settings.check_outputs(&config).map_err(|e| e.to_string())?;
     let ledger = Arc::new(SqliteLedger::open(&settings.ledger).map_err(|e| e.to_string())?);
     let credentials = crate::creds::provider(&settings.credentials)
         .await

@@ -83,6 +83,9 @@ pub(super) fn validate(common: &Common) -> ExitCode {
             Some(mut config) => {
                 let prefix = std::env::var("STREAMALERT_PREFIX").ok();
                 required_outputs(&mut config, prefix.as_deref());
+                if let Err(error) = settings.check_outputs(&config) {
+                    problems.push(Problem::new(ProblemKind::Config, error.to_string()));
+                }
                 match crate::creds::provider(&settings.credentials).await {
                     Ok(credentials) => problems.extend(
                         crate::registry::validate(registry, &config, &*credentials, &open_alerts)

@@ -602,6 +602,109 @@ mod tests {
         }
     }
 
+    fn store_in(dir: &Path) -> LocalStore {
+        LocalStore::new(dir.join("c"), dir.join("key")).with_key_env("STREAMALERT_TEST_NO_SUCH_KEY")
+    }
+
+    #[tokio::test]
+    async fn a_key_file_created_meanwhile_by_another_process_is_used() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = store_in(dir.path());
+        first
+            .save("slack", "secops", &SecretString::from("{}"))
+            .await
+            .unwrap();
+        // A second processor that saw no key file goes on to create one: it finds the first's.
+        let second = store_in(dir.path());
+        let key = second.create_key_file().expect("the key created meanwhile");
+        assert_eq!(*key, *first.key(false).unwrap());
+        assert_eq!(
+            second
+                .load("slack", "secops")
+                .await
+                .unwrap()
+                .unwrap()
+                .expose_secret(),
+            "{}"
+        );
+    }
+
+    #[test]
+    fn a_key_file_that_cannot_be_created_is_an_error_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let key_file = dir.path().join("k".repeat(300)); // longer than a file name may be
+        let store = LocalStore::new(dir.path().join("c"), &key_file);
+        let error = store.create_key_file().unwrap_err().to_string();
+        assert!(error.starts_with("cannot create the key file"), "{error}");
+        assert!(error.contains(&key_file.display().to_string()), "{error}");
+    }
+
+    #[test]
+    fn a_store_path_that_is_not_a_directory_is_an_error_not_an_empty_store() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("c"), "a file").unwrap();
+        let error = store_in(dir.path()).has_sealed_files().unwrap_err();
+        assert!(error.to_string().starts_with("cannot list"), "{error}");
+    }
+
+    #[tokio::test]
+    async fn a_sealed_path_that_cannot_be_read_or_deleted_is_an_error_not_a_missing_output() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store_in(dir.path());
+        fs::create_dir_all(store.path_of("slack", "secops")).unwrap(); // a directory
+        let error = store.load("slack", "secops").await.unwrap_err();
+        assert!(error.to_string().starts_with("cannot read"), "{error}");
+        let error = store.delete("slack", "secops").await.unwrap_err();
+        assert!(error.to_string().starts_with("cannot delete"), "{error}");
+        store
+            .delete("slack", "absent")
+            .await
+            .expect("nothing to delete is fine");
+    }
+
+    #[tokio::test]
+    async fn sealed_files_of_the_boundary_lengths() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store_in(dir.path());
+        // An empty secret seals to exactly the header: magic, nonce and tag.
+        store
+            .save("slack", "empty", &SecretString::from(""))
+            .await
+            .unwrap();
+        let path = store.path_of("slack", "empty");
+        assert_eq!(
+            fs::read(&path).unwrap().len(),
+            MAGIC.len() + NONCE_LEN + TAG_LEN
+        );
+        let loaded = store.load("slack", "empty").await.unwrap().unwrap();
+        assert_eq!(loaded.expose_secret(), "");
+
+        for (bytes, why) in [
+            (&MAGIC[..], "the file is truncated"),
+            (&MAGIC[..3], "not a sealed streamalert credentials file"),
+        ] {
+            fs::write(&path, bytes).unwrap();
+            let error = store.load("slack", "empty").await.unwrap_err().to_string();
+            assert!(error.ends_with(why), "{} bytes: {error}", bytes.len());
+        }
+    }
+
+    #[tokio::test]
+    async fn unusable_credentials_name_the_store_they_are_in() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store_in(dir.path());
+        store
+            .save("slack", "secops", &SecretString::from("not json"))
+            .await
+            .unwrap();
+        let error = crate::creds::load_credentials(&store, "slack", "secops")
+            .await
+            .unwrap_err()
+            .to_string();
+        let location = format!("in local store {} ", dir.path().join("c").display());
+        assert!(error.contains(&location), "{error}");
+    }
+
     #[test]
     fn names_never_escape_the_directory() {
         assert_eq!(encode_name("a.b/c d"), "a%2Eb%2Fc%20d");

@@ -1,10 +1,11 @@
 //! Python-compatible JSON encoding and scalar printing.
 
 mod eq;
+mod ser;
 
 pub use eq::py_eq;
 
-use serde_json::{Map, Number, Value};
+use serde_json::Value;
 use std::fmt::Write as _;
 
 /// Python's `repr()` of a string: single quotes, or double quotes when the text holds a single
@@ -117,8 +118,8 @@ impl PythonJson {
             Value::Null => out.push_str("null"),
             Value::Bool(true) => out.push_str("true"),
             Value::Bool(false) => out.push_str("false"),
-            Value::Number(n) if self.exact_numbers => out.push_str(&n.to_string()),
-            Value::Number(n) => write_number(out, n, NumberStyle::Json),
+            Value::Number(n) if self.exact_numbers => out.push_str(n.as_str()),
+            Value::Number(n) => write_number(out, n.as_str(), NumberStyle::Json),
             Value::String(s) => write_string(out, s, self.ensure_ascii),
             Value::Array(items) => {
                 if items.is_empty() {
@@ -139,11 +140,13 @@ impl PythonJson {
                     return;
                 }
                 out.push('{');
-                for (i, (key, item)) in self.entries(map).into_iter().enumerate() {
-                    self.write_separator(out, i, depth + 1);
-                    write_string(out, key, self.ensure_ascii);
-                    out.push_str(self.key_separator);
-                    self.write_value(out, item, depth + 1);
+                if self.sort_keys {
+                    let mut entries: Vec<_> = map.iter().collect();
+                    // Rust compares `str` by UTF-8 bytes, which orders like Python's code points.
+                    entries.sort_by(|a, b| a.0.cmp(b.0));
+                    self.write_entries(out, entries, depth);
+                } else {
+                    self.write_entries(out, map, depth);
                 }
                 self.write_closing_newline(out, depth);
                 out.push('}');
@@ -151,13 +154,18 @@ impl PythonJson {
         }
     }
 
-    fn entries<'a>(&self, map: &'a Map<String, Value>) -> Vec<(&'a String, &'a Value)> {
-        let mut entries: Vec<_> = map.iter().collect();
-        if self.sort_keys {
-            // Rust compares `str` by UTF-8 bytes, which orders like Python's code points.
-            entries.sort_by(|a, b| a.0.cmp(b.0));
+    fn write_entries<'a>(
+        &self,
+        out: &mut String,
+        entries: impl IntoIterator<Item = (&'a String, &'a Value)>,
+        depth: usize,
+    ) {
+        for (i, (key, item)) in entries.into_iter().enumerate() {
+            self.write_separator(out, i, depth + 1);
+            write_string(out, key, self.ensure_ascii);
+            out.push_str(self.key_separator);
+            self.write_value(out, item, depth + 1);
         }
-        entries
     }
 
     fn write_separator(&self, out: &mut String, index: usize, depth: usize) {
@@ -186,13 +194,14 @@ enum NumberStyle {
     Str,
 }
 
-fn write_number(out: &mut String, number: &Number, style: NumberStyle) {
-    let text = number.to_string();
+/// A number as serde_json keeps it (its text as read: `arbitrary_precision`), as Python writes
+/// the `int` or `float` it would have parsed from that text.
+fn write_number(out: &mut String, text: &str, style: NumberStyle) {
     // Python's `NaN`/`Infinity` (read by `json::read`) are not integers even without a `.`.
     let is_integer = text.bytes().all(|b| b.is_ascii_digit() || b == b'-');
     if is_integer {
         // Python ints are arbitrary precision; JSON integers print as parsed, minus a `-0` sign.
-        out.push_str(if text == "-0" { "0" } else { &text });
+        out.push_str(if text == "-0" { "0" } else { text });
         return;
     }
     // From the text: serde_json's `as_f64` answers `None` for `1e400` (Python: inf) and for
@@ -210,16 +219,28 @@ fn write_number(out: &mut String, number: &Number, style: NumberStyle) {
 fn write_string(out: &mut String, s: &str, ensure_ascii: bool) {
     out.reserve(s.len() + 2);
     out.push('"');
-    // Runs of characters that need no escape are copied at once.
+    // Runs of characters that need no escape are copied at once; the scan is by byte (every
+    // byte of a multi-byte character is >= 0x80, so it stops on a character's first byte).
+    let bytes = s.as_bytes();
     let mut plain_from = 0;
-    for (i, c) in s.char_indices() {
-        let needs_escape =
-            matches!(c, '"' | '\\') || (c as u32) < 0x20 || (ensure_ascii && (c as u32) >= 0x7f);
-        if !needs_escape {
+    let mut i = 0;
+    while i < bytes.len() {
+        let plain = match bytes[i] {
+            b'"' | b'\\' => false,
+            0x20..=0x7e => true,
+            0x7f.. => !ensure_ascii,
+            _ => false,
+        };
+        if plain {
+            i += 1;
             continue;
         }
         out.push_str(&s[plain_from..i]);
-        plain_from = i + c.len_utf8();
+        let Some(c) = s[i..].chars().next() else {
+            break;
+        };
+        i += c.len_utf8();
+        plain_from = i;
         match c {
             '"' => out.push_str("\\\""),
             '\\' => out.push_str("\\\\"),
@@ -337,7 +358,7 @@ fn write_repr(out: &mut String, value: &Value) {
         Value::Null => out.push_str("None"),
         Value::Bool(true) => out.push_str("True"),
         Value::Bool(false) => out.push_str("False"),
-        Value::Number(n) => write_number(out, n, NumberStyle::Str),
+        Value::Number(n) => write_number(out, n.as_str(), NumberStyle::Str),
         Value::String(s) => write_str_repr(out, s),
         Value::Array(items) => {
             out.push('[');

@@ -16,7 +16,8 @@ use aws_sdk_dynamodb::types::{
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
 /// Per-output delivery state kept next to StreamAlert's attributes (a map keyed by output).
 const DELIVERIES: &str = "Deliveries";
@@ -51,7 +52,9 @@ type Item = HashMap<String, AttributeValue>;
 /// on with the others; an error from `record_alerts` of an alert already recorded), so two
 /// processors (or a retried Lambda invocation) on the same alert deliver each output once. A lease that outlives its processor (it was killed) expires after
 /// [`with_lease`](DynamoDbLedger::with_lease) (default 15 minutes, Lambda's longest run), after
-/// which the output is sent again. A complete alert (every output sent, no merge to wait for)
+/// which the output is sent again; under a deadline (a Lambda invocation's,
+/// [`with_lease_until`](DynamoDbLedger::with_lease_until)) a claim holds until that time
+/// instead. A complete alert (every output sent, no merge to wait for)
 /// is not deleted as StreamAlert does but reduced to a *tombstone* (spec `outputs.md` Q3): its
 /// `Record` and `Context` are removed, `Completed` (the time) and the numeric TTL attribute
 /// `ExpiresAt` (completion plus [`with_retention`](DynamoDbLedger::with_retention), default 7
@@ -73,8 +76,17 @@ pub struct DynamoDbLedger {
     client: Client,
     table: String,
     owner: String,
-    lease: Duration,
+    lease: Lease,
     retention: Duration,
+}
+
+/// How long a claim holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Lease {
+    /// From the claim on.
+    For(Duration),
+    /// Until this time, whenever the claim is taken.
+    Until(SystemTime),
 }
 
 impl fmt::Debug for DynamoDbLedger {
@@ -99,7 +111,7 @@ impl DynamoDbLedger {
             client,
             table: table.into(),
             owner: uuid::Uuid::new_v4().to_string(),
-            lease: Duration::from_secs(15 * 60),
+            lease: Lease::For(Duration::from_secs(15 * 60)),
             retention: Duration::from_secs(7 * 86_400),
         }
     }
@@ -113,7 +125,30 @@ impl DynamoDbLedger {
     /// The same ledger with another lease: how long a claimed output stays reserved for this
     /// processor before another may send it.
     pub fn with_lease(self, lease: Duration) -> Self {
-        Self { lease, ..self }
+        Self {
+            lease: Lease::For(lease),
+            ..self
+        }
+    }
+
+    /// The same ledger (the same processor: its claims are this one's) whose claims hold until
+    /// `until`, whenever they are taken: for work that cannot run past it (a Lambda
+    /// invocation's deadline, plus a margin for the hosts' clocks), so that a killed
+    /// invocation's alerts are taken over as soon as it cannot be running anymore.
+    ///
+    /// ```no_run
+    /// use std::time::{Duration, SystemTime};
+    /// use streamalert::{aws::Aws, ledger::DynamoDbLedger};
+    /// # async fn demo() {
+    /// let ledger = DynamoDbLedger::new(Aws::shared().await, "prefix_streamalert_alerts");
+    /// let invocation = ledger.clone().with_lease_until(SystemTime::now() + Duration::from_secs(62));
+    /// # }
+    /// ```
+    pub fn with_lease_until(self, until: SystemTime) -> Self {
+        Self {
+            lease: Lease::Until(until),
+            ..self
+        }
     }
 
     /// The table's name.
@@ -280,9 +315,17 @@ impl DynamoDbLedger {
         }
     }
 
+    /// When a claim taken now ends (milliseconds since the epoch).
     fn lease_until(&self) -> i64 {
-        let lease = i64::try_from(self.lease.as_millis()).unwrap_or(i64::MAX / 2);
-        chrono::Utc::now().timestamp_millis().saturating_add(lease)
+        let millis = |d: Duration| i64::try_from(d.as_millis()).unwrap_or(i64::MAX / 2);
+        match self.lease {
+            Lease::For(lease) => chrono::Utc::now()
+                .timestamp_millis()
+                .saturating_add(millis(lease)),
+            Lease::Until(until) => until
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .map_or(0, millis),
+        }
     }
 
     /// A fresh delivery record, claimed by this processor when `intent` is given.
@@ -1249,6 +1292,10 @@ impl Ledger for DynamoDbLedger {
             entries: entries.into_iter().filter(retryable).collect(),
             next,
         })
+    }
+
+    fn leased_until(&self, until: SystemTime) -> Option<Arc<dyn Ledger>> {
+        Some(Arc::new(self.clone().with_lease_until(until)))
     }
 }
 

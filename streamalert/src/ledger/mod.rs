@@ -12,10 +12,12 @@
 //! An alert whose stored item cannot be read back is *quarantined* with the reason (see
 //! [`QuarantinedAlert`]): retry passes skip it, so it never blocks another alert.
 //!
-//! Before an attempt the processor records an *intent*: the [`Fingerprint`] of the publication
-//! it is about to send. An intent that is still there when the next run starts means the
-//! process stopped during that delivery; the processor then asks the output's destination,
-//! where it can (the `file` output), whether the publication arrived, and sends it only if not.
+//! Before an attempt the processor records an *intent*: for an output whose destination can be
+//! asked (the `file` output), the [`Fingerprint`] of the publication it is about to send; for
+//! the others a constant ([`UNPROBED_INTENT`](crate::processor::UNPROBED_INTENT)). An intent
+//! that is still there when the next run starts means the process stopped during that
+//! delivery; the processor then asks the output's destination, where it can, whether the
+//! publication arrived, and sends it only if not (elsewhere it sends it again).
 //!
 //! `process` records, with the alerts of each chunk of an input file, how far it read that file
 //! (an [`InputCheckpoint`]), so that running it again on the file resumes there.
@@ -484,6 +486,24 @@ pub trait Ledger: Send + Sync + 'static {
         after: Option<String>,
         limit: usize,
     ) -> Result<OpenPage, LedgerError>;
+
+    /// This ledger for work that cannot run past `until` (a Lambda invocation's deadline), when
+    /// its claims are leases: each claim it takes holds until `until` rather than for a fixed
+    /// lease, so that another processor takes the work over once (and not before) it can no
+    /// longer be running. `None` (the default) for a ledger whose claims are not leases (SQLite:
+    /// the processor holding the ledger's lock holds its claims).
+    ///
+    /// ```
+    /// use streamalert::{config::LedgerSettings, ledger::{Ledger, SqliteLedger}};
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let settings = LedgerSettings { path: dir.path().join("ledger.sqlite3"), ..Default::default() };
+    /// let ledger = SqliteLedger::open(&settings).unwrap();
+    /// assert!(ledger.leased_until(std::time::SystemTime::now()).is_none());
+    /// ```
+    fn leased_until(&self, until: std::time::SystemTime) -> Option<std::sync::Arc<dyn Ledger>> {
+        let _ = until;
+        None
+    }
 }
 
 /// One page of open alerts ([`Ledger::open_alerts_page`]).

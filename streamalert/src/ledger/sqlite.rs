@@ -869,22 +869,35 @@ fn grouped_counts(
 fn upsert_alert(conn: &Connection, path: &Path, new: &NewAlert) -> Result<(), LedgerError> {
     let alert = &new.alert;
     let item = Value::Object(alert.to_ledger_item()).to_string();
-    conn.prepare_cached(
-        "INSERT INTO alerts (alert_id, rule_name, created, status, merged_into, merge_enabled, attempts, dispatched)
-         VALUES (?1, ?2, ?3, 'open', NULL, ?4, ?5, ?6)
-         ON CONFLICT (alert_id) DO UPDATE SET attempts = excluded.attempts, dispatched = excluded.dispatched",
-    )
-    .and_then(|mut s| {
-        s.execute(params![
-            alert.alert_id,
-            alert.rule_name,
-            alert.created.to_string(),
-            alert.merge_enabled(),
-            alert.attempts,
-            alert.dispatched.to_string(),
-        ])
-    })
-    .map_err(sql(path))?;
+    let inserted = conn
+        .prepare_cached(
+            "INSERT INTO alerts (alert_id, rule_name, created, status, merged_into, merge_enabled, attempts, dispatched)
+             VALUES (?1, ?2, ?3, 'open', NULL, ?4, ?5, ?6)
+             ON CONFLICT (alert_id) DO NOTHING",
+        )
+        .and_then(|mut s| {
+            s.execute(params![
+                alert.alert_id,
+                alert.rule_name,
+                alert.created.to_string(),
+                alert.merge_enabled(),
+                alert.attempts,
+                alert.dispatched.to_string(),
+            ])
+        })
+        .map_err(sql(path))?
+        > 0;
+    if !inserted {
+        conn.prepare_cached("UPDATE alerts SET attempts = ?2, dispatched = ?3 WHERE alert_id = ?1")
+            .and_then(|mut s| {
+                s.execute(params![
+                    alert.alert_id,
+                    alert.attempts,
+                    alert.dispatched.to_string(),
+                ])
+            })
+            .map_err(sql(path))?;
+    }
     // The item, large and written once, lives apart so that state updates stay small.
     conn.prepare_cached("INSERT OR IGNORE INTO alert_items (alert_id, item) VALUES (?1, ?2)")
         .and_then(|mut s| s.execute(params![alert.alert_id, item]))
@@ -898,15 +911,29 @@ fn upsert_alert(conn: &Connection, path: &Path, new: &NewAlert) -> Result<(), Le
         .and_then(|mut s| s.execute(params![alert.alert_id, output, now]))
         .map_err(sql(path))?;
     }
-    for output in alert.remaining_outputs() {
+    let remaining = alert.remaining_outputs();
+    for output in &remaining {
+        // A delivery recorded before keeps its state; its intent is replaced, as below.
+        let intent = new.intents.get(output).map(ToString::to_string);
         conn.prepare_cached(
-            "INSERT INTO deliveries (alert_id, output, state, attempts) VALUES (?1, ?2, 'pending', 0)
-             ON CONFLICT (alert_id, output) DO NOTHING",
+            "INSERT INTO deliveries (alert_id, output, state, attempts, intent) VALUES (?1, ?2, 'pending', 0, ?3)
+             ON CONFLICT (alert_id, output) DO UPDATE SET intent = excluded.intent
+                 WHERE excluded.intent IS NOT NULL AND deliveries.state != 'sent'",
         )
-        .and_then(|mut s| s.execute(params![alert.alert_id, output]))
+        .and_then(|mut s| s.execute(params![alert.alert_id, output, intent]))
         .map_err(sql(path))?;
     }
-    set_intents(conn, path, &alert.alert_id, &new.intents)?;
+    let others: BTreeMap<String, Fingerprint> = new
+        .intents
+        .iter()
+        .filter(|(output, _)| !remaining.contains(*output))
+        .map(|(output, fingerprint)| (output.clone(), *fingerprint))
+        .collect();
+    set_intents(conn, path, &alert.alert_id, &others)?;
+    // A new alert with something to send (or a merge to wait for) is open, as inserted.
+    if inserted && (alert.merge_enabled() || !remaining.is_empty()) {
+        return Ok(());
+    }
     refresh_status(conn, path, &alert.alert_id)
 }
 
@@ -1000,16 +1027,22 @@ fn set_intents(
 }
 
 /// Marks an open alert complete once nothing is left to send (and it does not wait for a
-/// merge); writes nothing otherwise.
+/// merge), reducing it to its tombstone; writes nothing otherwise.
 fn complete_if_done(conn: &Connection, path: &Path, alert_id: &str) -> Result<(), LedgerError> {
-    conn.prepare_cached(
-        "UPDATE alerts SET status = 'complete'
-         WHERE alert_id = ?1 AND status = 'open' AND merge_enabled = 0 AND NOT EXISTS
-             (SELECT 1 FROM deliveries d WHERE d.alert_id = ?1 AND d.state != 'sent')",
-    )
-    .and_then(|mut s| s.execute([alert_id]))
-    .map_err(sql(path))?;
-    tombstone_if_complete(conn, path, alert_id)
+    let completed = conn
+        .prepare_cached(
+            "UPDATE alerts SET status = 'complete', completed = COALESCE(completed, ?2)
+             WHERE alert_id = ?1 AND status = 'open' AND merge_enabled = 0 AND NOT EXISTS
+                 (SELECT 1 FROM deliveries d WHERE d.alert_id = ?1 AND d.state != 'sent')",
+        )
+        .and_then(|mut s| s.execute(params![alert_id, Timestamp::now().to_string()]))
+        .map_err(sql(path))?;
+    if completed > 0 {
+        conn.prepare_cached("DELETE FROM alert_items WHERE alert_id = ?1")
+            .and_then(|mut s| s.execute([alert_id]))
+            .map_err(sql(path))?;
+    }
+    Ok(())
 }
 
 /// Reduces a complete alert to its tombstone (spec `outputs.md` Q3): its item (the record) is
@@ -1367,6 +1400,68 @@ mod tests {
         let next = take_group(jobs.recv().unwrap(), &jobs);
         assert_eq!(next.len(), 44, "the rest, in the next group");
         assert!(jobs.try_recv().is_err());
+    }
+
+    #[test]
+    fn counts_tell_every_state_apart() {
+        let dir = tempfile::tempdir().unwrap();
+        let settings = LedgerSettings {
+            path: dir.path().join("ledger.sqlite3"),
+            ..Default::default()
+        };
+        let ledger = SqliteLedger::open(&settings).unwrap();
+        let alert = |n: u32, outputs: &[&str]| {
+            let alert = Alert::new(
+                "rule",
+                serde_json::json!({ "n": n }),
+                outputs.iter().copied(),
+            );
+            NewAlert {
+                alert,
+                intents: BTreeMap::new(),
+            }
+        };
+        let news = vec![
+            alert(1, &["file:sent"]),
+            alert(2, &["file:failed", "file:dead", "file:pending"]),
+            alert(3, &["file:a"]),
+            alert(4, &["file:a"]),
+            alert(5, &["file:a"]),
+        ];
+        let keys: Vec<AlertKey> = news.iter().map(|new| AlertKey::of(&new.alert)).collect();
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        runtime.block_on(async {
+            ledger.record_alerts(news).await.unwrap();
+            let outcomes = [
+                (0, "file:sent", Outcome::Sent),
+                (1, "file:failed", Outcome::Failed("500".into())),
+                (1, "file:dead", Outcome::Dead("403".into())),
+            ];
+            for (i, output, outcome) in outcomes {
+                let key = keys[i].clone();
+                ledger
+                    .record_outcome(key, output.into(), outcome)
+                    .await
+                    .unwrap();
+            }
+            let merged = alert(6, &["file:a"]);
+            ledger
+                .record_merge(keys[2..].to_vec(), merged)
+                .await
+                .unwrap();
+            let counts = ledger.counts().await.unwrap();
+            let expected = LedgerCounts {
+                open_alerts: 2,
+                complete_alerts: 1,
+                merged_alerts: 3,
+                pending: 2,
+                sent: 1,
+                failed: 1,
+                dead: 1,
+                quarantined_alerts: 0,
+            };
+            assert_eq!(counts, expected);
+        });
     }
 
     #[test]

@@ -39,12 +39,19 @@ pub enum ErrorKind {
     Io,
     /// The output panicked.
     Panicked,
+    /// The destination's rate limit had no token for the delivery before its deadline
+    /// ([`pacing`](crate::output::pacing)); nothing was sent. Retryable, and never the reason a
+    /// delivery is given up.
+    Paced,
 }
 
 impl ErrorKind {
     /// True when a later attempt may succeed without anyone changing anything.
     pub fn is_retryable(self) -> bool {
-        matches!(self, Self::Unavailable | Self::Timeout | Self::Io)
+        matches!(
+            self,
+            Self::Unavailable | Self::Timeout | Self::Io | Self::Paced
+        )
     }
 }
 
@@ -60,6 +67,7 @@ impl fmt::Display for ErrorKind {
             Self::InvalidResponse => "invalid response",
             Self::Io => "I/O error",
             Self::Panicked => "output panicked",
+            Self::Paced => "rate-limited here",
         })
     }
 }

@@ -5,6 +5,8 @@
 //! * the retry policy of spec decision Q7 in one place ([`RetryPolicy`]): timeouts, connection
 //!   failures, 429 and 5xx are retried with full-jitter exponential backoff, `Retry-After` is
 //!   honoured, any other 4xx is final;
+//! * the destination's [pace](crate::output::pacing) before every request after a delivery's
+//!   first (whose token the processor took), and a `Retry-After` pausing the destination;
 //! * TLS verification on every request unless the descriptor stores `tls_verify: false`
 //!   (decision Q8; [`TLS_VERIFY_KEY`]), logged at WARN the first time;
 //! * every [`DispatchError`] names `service:descriptor`, the method, the URL (webhook paths and
@@ -76,7 +78,7 @@ use serde_json::Value;
 use std::borrow::Cow;
 use std::collections::HashSet;
 use std::fmt;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 /// The stored (non-secret) key by which a descriptor turns TLS certificate verification off:
@@ -133,7 +135,11 @@ pub struct Http<'a> {
     tls_verify: bool,
     timeout: Option<Duration>,
     retry: RetryPolicy,
-    redactor: Arc<Redactor>,
+    /// The credentials whose values errors may show ([`public`](Http::public)).
+    public: Vec<&'a str>,
+    /// Made on first use: only errors, logs of retries and checks of replies show text that
+    /// may hold a secret, so a delivery that succeeds never parses its credentials for it.
+    redactor: OnceLock<Redactor>,
 }
 
 impl<'a> Http<'a> {
@@ -171,21 +177,25 @@ impl<'a> Http<'a> {
                 "TLS certificate verification is turned off for this output (stored `{TLS_VERIFY_KEY}`)"
             );
         }
-        let redactor = Redactor::for_credentials(credentials, &[TLS_VERIFY_KEY]);
         Self {
             output,
             credentials,
             tls_verify,
             timeout: Some(DEFAULT_TIMEOUT),
             retry: RetryPolicy::DEFAULT,
-            redactor: Arc::new(redactor),
+            public: vec![TLS_VERIFY_KEY],
+            redactor: OnceLock::new(),
         }
     }
 
     /// The same context, showing the values of these credentials (non-secret configuration
     /// such as base URLs, ids and e-mail addresses) in errors and logs.
-    pub fn public(mut self, names: &[&str]) -> Self {
-        Arc::make_mut(&mut self.redactor).publish(names);
+    pub fn public(mut self, names: &[&'a str]) -> Self {
+        self.public.extend_from_slice(names);
+        // A redactor made before (by an error) forgets these names' values too.
+        if let Some(redactor) = self.redactor.get_mut() {
+            redactor.publish(names);
+        }
         self
     }
 
@@ -322,12 +332,18 @@ impl<'a> Http<'a> {
     /// `text` with every secret credential value replaced by `[REDACTED]` (webhook URLs keep
     /// their scheme and host).
     pub fn redact(&self, text: &str) -> String {
-        self.redactor.redact(text)
+        self.redactor().redact(text)
     }
 
     /// `url` as errors and logs show it: no user information, secrets redacted.
     pub fn show_url(&self, url: &Url) -> String {
-        self.redactor.url(url)
+        self.redactor().url(url)
+    }
+
+    /// The redactor of this context's secrets, made on first use.
+    fn redactor(&self) -> &Redactor {
+        self.redactor
+            .get_or_init(|| Redactor::for_credentials(self.credentials, &self.public))
     }
 
     fn prefixed(&self, error: DispatchError) -> DispatchError {
@@ -408,9 +424,10 @@ impl<'h> HttpRequest<'h> {
 
     /// Sets a JSON body exactly as Python's `json.dumps` writes it (`", "` and `": "`
     /// separators, ASCII escapes, key order kept), with `Content-Type: application/json`
-    /// unless a `Content-Type` header is set.
-    pub fn json(self, value: &Value) -> Self {
-        let text = crate::json::PythonJson::DEFAULT.dump(value);
+    /// unless a `Content-Type` header is set. `value` is a [`Value`] or any [`Serialize`]
+    /// type, written from its fields ([`PythonJson::serialize`](crate::json::PythonJson::serialize)).
+    pub fn json<T: serde::Serialize + ?Sized>(self, value: &T) -> Self {
+        let text = crate::json::PythonJson::DEFAULT.serialize(value);
         self.body(text.into_bytes(), "application/json")
     }
 
@@ -441,21 +458,22 @@ impl<'h> HttpRequest<'h> {
     }
 
     /// Sends the request under the retry policy; `Ok` for a 2xx reply.
-    pub async fn send(self) -> Result<HttpReply, DispatchError> {
+    pub async fn send(self) -> Result<HttpReply<'h>, DispatchError> {
         send::send(self).await
     }
 }
 
-/// A 2xx reply.
+/// A 2xx reply, from a request of an [`Http`] context.
 #[derive(Clone)]
-pub struct HttpReply {
+pub struct HttpReply<'h> {
     status: u16,
     body: Vec<u8>,
-    context: String,
-    redactor: Arc<Redactor>,
+    http: &'h Http<'h>,
+    /// The request's method and URL (`None`: a [`test_reply`](Http::test_reply)).
+    request: Option<(Method, Url)>,
 }
 
-impl HttpReply {
+impl HttpReply<'_> {
     /// The HTTP status.
     pub fn status(&self) -> u16 {
         self.status
@@ -501,37 +519,51 @@ impl HttpReply {
     }
 
     fn invalid(&self, what: &str) -> DispatchError {
-        let quoted = quote_reply(&self.redactor, &self.body);
+        let quoted = quote_reply(self.http.redactor(), &self.body);
         DispatchError::new(
             ErrorKind::InvalidResponse,
             format!(
                 "{}: HTTP {}: {what}; not retryable; the service said: {quoted}",
-                self.context, self.status
+                self.context(),
+                self.status
             ),
         )
         .with_status(self.status)
     }
+
+    /// `service:descriptor: METHOD url` (the URL as errors show it).
+    fn context(&self) -> String {
+        match &self.request {
+            Some((method, url)) => request_context(self.http, method, url),
+            None => format!("{}: TEST", self.http.output),
+        }
+    }
 }
 
-impl fmt::Debug for HttpReply {
+/// `service:descriptor: METHOD url`, as errors name a request (the URL redacted).
+fn request_context(http: &Http<'_>, method: &Method, url: &Url) -> String {
+    format!("{}: {method} {}", http.output, http.show_url(url))
+}
+
+impl fmt::Debug for HttpReply<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("HttpReply")
             .field("status", &self.status)
-            .field("context", &self.context)
-            .field("body", &quote_reply(&self.redactor, &self.body))
+            .field("context", &self.context())
+            .field("body", &quote_reply(self.http.redactor(), &self.body))
             .finish()
     }
 }
 
-impl Http<'_> {
+impl<'h> Http<'h> {
     /// A reply as if this context had received it (for tests and examples of reply checks).
     #[doc(hidden)]
-    pub fn test_reply(&self, status: u16, body: &[u8]) -> HttpReply {
+    pub fn test_reply(&'h self, status: u16, body: &[u8]) -> HttpReply<'h> {
         HttpReply {
             status,
             body: body.to_vec(),
-            context: format!("{}: TEST", self.output),
-            redactor: Arc::clone(&self.redactor),
+            http: self,
+            request: None,
         }
     }
 }

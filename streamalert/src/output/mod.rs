@@ -12,6 +12,7 @@ mod error;
 #[cfg(feature = "http")]
 pub mod http;
 mod jitter;
+pub mod pacing;
 mod property;
 
 pub use crate::output_ref::{OutputRef, OutputRefError};

@@ -5,7 +5,9 @@ use crate::alert::Alert;
 use crate::output::DispatchError;
 use crate::output::http::{Http, HttpReply, HttpRequest};
 use crate::publisher::Publication;
+use serde::Serialize;
 use serde_json::{Map, Value, json};
+use std::borrow::Cow;
 
 /// StreamAlert's Events API v2 endpoint (default of `pagerduty-v2`'s `url` and of
 /// `pagerduty-incident`'s `events_url`).
@@ -30,7 +32,7 @@ pub(crate) async fn send_for_json(request: HttpRequest<'_>) -> Result<Value, Dis
 }
 
 /// A reply's JSON, or `None` when it is empty or falsy (StreamAlert's `response or False`).
-pub(crate) fn truthy_json(reply: &HttpReply) -> Result<Option<Value>, DispatchError> {
+pub(crate) fn truthy_json(reply: &HttpReply<'_>) -> Result<Option<Value>, DispatchError> {
     let value = reply.json()?;
     Ok((!crate::alert::is_falsy(&value)).then_some(value))
 }
@@ -45,45 +47,117 @@ pub(crate) fn truthy_json(reply: &HttpReply) -> Result<Option<Value>, DispatchEr
 /// let mut publication = Publication::new();
 /// publication.insert("@pagerduty-v2.severity", "info");
 /// let event = events_v2_event(&alert, "p", "KEY", &publication, true);
-/// assert_eq!(event["dedup_key"], format!("p:{}", alert.alert_id));
+/// assert_eq!(event.dedup_key, format!("p:{}", alert.alert_id));
+/// let event = serde_json::to_value(&event).unwrap();
 /// assert_eq!(event["payload"]["severity"], "info");
 /// assert_eq!(event["payload"]["custom_details"]["record"]["k"], 1);
 /// ```
-pub fn events_v2_event(
-    alert: &Alert,
+pub fn events_v2_event<'a>(
+    alert: &'a Alert,
     descriptor: &str,
-    routing_key: &str,
-    publication: &Publication,
+    routing_key: &'a str,
+    publication: &'a Publication,
     with_record: bool,
-) -> Value {
-    let field = |name: &str| publication.get(&format!("@pagerduty-v2.{name}"));
-    let mut default_details = Map::new();
-    default_details.insert("description".into(), json!(alert.rule_description));
-    if with_record {
-        default_details.insert("record".into(), alert.record.clone());
-    }
-    let summary = field("summary")
-        .cloned()
-        .unwrap_or_else(|| format!("StreamAlert Rule Triggered - {}", alert.rule_name).into());
-    let or_null = |name: &str| field(name).cloned().unwrap_or(Value::Null);
-    json!({
-        "routing_key": routing_key,
-        "event_action": "trigger",
-        "dedup_key": format!("{descriptor}:{}", alert.alert_id),
-        "payload": {
-            "summary": summary,
-            "source": alert.log_source,
-            "severity": field("severity").cloned().unwrap_or_else(|| "critical".into()),
-            "custom_details": field("custom_details").cloned().unwrap_or(Value::Object(default_details)),
-            "component": or_null("component"),
-            "group": or_null("group"),
-            "class": or_null("class"),
+) -> Event<'a> {
+    // Most publications set none of these keys: then no key is looked up.
+    let keyed = publication
+        .keys()
+        .any(|key| key.starts_with("@pagerduty-v2."));
+    let field = |name: &str| {
+        keyed
+            .then(|| publication.get(&format!("@pagerduty-v2.{name}")))
+            .flatten()
+    };
+    let or_null = |name: &str| field(name).unwrap_or(&NULL);
+    let summary = match field("summary") {
+        Some(summary) => Cow::Borrowed(summary),
+        None => Cow::Owned(format!("StreamAlert Rule Triggered - {}", alert.rule_name).into()),
+    };
+    let custom_details = match field("custom_details") {
+        Some(custom) => Details::Custom(custom),
+        None => Details::Default {
+            description: &alert.rule_description,
+            record: with_record.then_some(&alert.record),
         },
-        "client": "StreamAlert",
-        "client_url": or_null("client_url"),
-        "images": standardize_images(field("images").unwrap_or(&Value::Null)),
-        "links": standardize_links(field("links").unwrap_or(&Value::Null)),
-    })
+    };
+    Event {
+        routing_key,
+        event_action: "trigger",
+        dedup_key: format!("{descriptor}:{}", alert.alert_id),
+        payload: EventPayload {
+            summary,
+            source: &alert.log_source,
+            severity: field("severity").map_or(Cow::Owned("critical".into()), Cow::Borrowed),
+            custom_details,
+            component: or_null("component"),
+            group: or_null("group"),
+            class: or_null("class"),
+        },
+        client: "StreamAlert",
+        client_url: or_null("client_url"),
+        images: standardize_images(or_null("images")),
+        links: standardize_links(or_null("links")),
+    }
+}
+
+/// `null`, for the fields of an [`Event`] whose publication key is absent.
+static NULL: Value = Value::Null;
+
+/// An Events API v2 event ([`events_v2_event`]); it serializes with its fields in this order.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Event<'a> {
+    /// The integration's routing key.
+    pub routing_key: &'a str,
+    /// `trigger`.
+    pub event_action: &'static str,
+    /// `<descriptor>:<alert id>`.
+    pub dedup_key: String,
+    /// What the alert says.
+    pub payload: EventPayload<'a>,
+    /// `StreamAlert`.
+    pub client: &'static str,
+    /// `@pagerduty-v2.client_url`, else `null`.
+    pub client_url: &'a Value,
+    /// `@pagerduty-v2.images`, sanitised ([`standardize_images`]).
+    pub images: Value,
+    /// `@pagerduty-v2.links`, sanitised ([`standardize_links`]).
+    pub links: Value,
+}
+
+/// The `payload` of an [`Event`]: each field is its `@pagerduty-v2.<field>` key when the
+/// publication has it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EventPayload<'a> {
+    /// Default `StreamAlert Rule Triggered - <rule>`.
+    pub summary: Cow<'a, Value>,
+    /// The alert's log source.
+    pub source: &'a Option<String>,
+    /// Default `critical`.
+    pub severity: Cow<'a, Value>,
+    /// Default `{"description": <rule description>, "record": <record>}`.
+    pub custom_details: Details<'a>,
+    /// Default `null`.
+    pub component: &'a Value,
+    /// Default `null`.
+    pub group: &'a Value,
+    /// Default `null`.
+    pub class: &'a Value,
+}
+
+/// The `custom_details` of an [`EventPayload`].
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum Details<'a> {
+    /// `@pagerduty-v2.custom_details`, as published.
+    Custom(&'a Value),
+    /// The rule's description, and the record unless left out.
+    Default {
+        /// The rule's description (`null` without one).
+        description: &'a Option<String>,
+        /// The record.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        record: Option<&'a Value>,
+    },
 }
 
 /// `@pagerduty-v2.images`: objects with a `src` become `{"src", "href", "alt"}` (missing

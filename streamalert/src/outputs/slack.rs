@@ -6,8 +6,11 @@ use crate::json::py_str;
 use crate::output::http::{Http, HttpRequest};
 use crate::output::{Delivery, DispatchError, ErrorKind, Output, OutputProperty};
 use crate::publisher::Publication;
-use crate::text::html_escape_quoted;
+use crate::text::push_html_escaped;
+use serde::Serialize;
 use serde_json::{Map, Value, json};
+use std::borrow::Cow;
+use std::fmt::Write as _;
 
 const SERVICE: &str = "slack";
 
@@ -91,6 +94,46 @@ pub fn request<'h>(
     Ok(http.post(url).json(&message))
 }
 
+/// The webhook payload [`format_message`] builds; it serializes as
+/// `{"text", "mrkdwn": true, "attachments"}`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Message<'a> {
+    /// The first line: `@slack.text`, else `*StreamAlert Rule Triggered: <rule>*`.
+    pub text: Cow<'a, Value>,
+    /// Always `true`.
+    pub mrkdwn: bool,
+    /// The default attachments or the custom ones.
+    pub attachments: Attachments<'a>,
+}
+
+/// The attachments of a [`Message`]; each variant serializes as a list of objects.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum Attachments<'a> {
+    /// The record, rendered ([`default_attachments`]).
+    Default(Vec<Attachment<'a>>),
+    /// `@slack.attachments`, laid over Slack's skeleton ([`custom_attachments`]).
+    Custom(Vec<Value>),
+}
+
+/// One default attachment; it serializes as
+/// `{"fallback", "color", "pretext", "title", "text", "mrkdwn_in": ["text", "pretext"]}`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Attachment<'a> {
+    /// The message's first line.
+    pub fallback: Cow<'a, Value>,
+    /// `#b22222`.
+    pub color: &'static str,
+    /// `*Rule Description:*\n<description>\n` on the first attachment, else empty.
+    pub pretext: String,
+    /// `Record:`, or `Record (Part i of n):` when the record takes several attachments.
+    pub title: Cow<'static, str>,
+    /// A chunk of the rendered record.
+    pub text: String,
+    /// `["text", "pretext"]`.
+    pub mrkdwn_in: [&'static str; 2],
+}
+
 /// The whole webhook payload: `{"text", "mrkdwn": true, "attachments"}`.
 ///
 /// `Err` names a malformed `@slack.attachments`.
@@ -98,73 +141,73 @@ pub fn request<'h>(
 /// ```
 /// use streamalert::{Alert, Publication, outputs::slack::format_message};
 /// let alert = Alert::new("r", serde_json::json!({"b": 1, "a": "<x>"}), ["slack:c"]);
-/// let message = format_message(&alert, &Publication::new(), "slack:c").unwrap();
+/// let publication = Publication::new();
+/// let message = format_message(&alert, &publication, "slack:c").unwrap();
+/// let message = serde_json::to_value(&message).unwrap();
 /// assert_eq!(message["text"], "*StreamAlert Rule Triggered: r*");
 /// assert_eq!(message["attachments"][0]["text"], "*a:* &lt;x&gt;\n*b:* 1");
 /// ```
-pub fn format_message(
-    alert: &Alert,
-    publication: &Publication,
+pub fn format_message<'a>(
+    alert: &'a Alert,
+    publication: &'a Publication,
     output: &str,
-) -> Result<Value, String> {
-    let message = layout(&[SERVICE], alert, publication, output)?;
-    Ok(json!({"text": message.text, "mrkdwn": true, "attachments": message.attachments}))
+) -> Result<Message<'a>, String> {
+    format_message_for(&[SERVICE], alert, publication, output)
 }
 
-/// A Slack message as `slack` and `slack-bot` lay it out, before it is sent.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Layout {
-    /// The message's first line.
-    pub(crate) text: Value,
-    /// The custom attachments, or the record's split parts.
-    pub(crate) attachments: Vec<Value>,
-    /// True when `attachments` are the record's split parts ([`default_attachments`]).
-    pub(crate) split: bool,
-}
-
-/// The layout of [`format_message`], reading `@<service>.text` and `@<service>.attachments`
-/// from the first of `services` that has each key.
-pub(crate) fn layout(
+/// [`format_message`] reading `@<service>.text` and `@<service>.attachments` from the first of
+/// `services` that has each key (`slack-bot` reads its own keys, then `slack`'s).
+pub(crate) fn format_message_for<'a>(
     services: &[&str],
-    alert: &Alert,
-    publication: &Publication,
+    alert: &'a Alert,
+    publication: &'a Publication,
     output: &str,
-) -> Result<Layout, String> {
+) -> Result<Message<'a>, String> {
     let key = |field: &str| {
         services.iter().find_map(|service| {
             let key = format!("@{service}.{field}");
             publication.get(&key).map(|value| (key, value))
         })
     };
-    let text = key("text")
-        .map(|(_, value)| value.clone())
-        .unwrap_or_else(|| format!("*StreamAlert Rule Triggered: {}*", alert.rule_name).into());
-    let (attachments, split) = match key("attachments") {
-        Some((key, custom)) => (attachments_from(&key, custom, output)?, false),
-        None => (default_attachments(alert, &text, output), true),
+    let text = match key("text") {
+        Some((_, text)) => Cow::Borrowed(text),
+        None => Cow::Owned(format!("*StreamAlert Rule Triggered: {}*", alert.rule_name).into()),
     };
-    Ok(Layout {
+    let attachments = match key("attachments") {
+        Some((key, custom)) => Attachments::Custom(attachments_from(&key, custom, output)?),
+        None => Attachments::Default(default_attachments(alert, &text, output)),
+    };
+    Ok(Message {
         text,
+        mrkdwn: true,
         attachments,
-        split,
     })
 }
 
 /// The default attachments: the record rendered by [`mrkdwn_lines`], HTML-escaped, split by
 /// [`split_text`]; the first carries the rule description as pretext. At most
-/// [`MAX_ATTACHMENTS`] are kept (a warning names the number of parts).
+/// [`MAX_ATTACHMENTS`] are kept (a warning names the number of parts). `fallback` is the
+/// message's first line.
 ///
 /// ```
+/// use std::borrow::Cow;
 /// use streamalert::{Alert, outputs::slack::default_attachments};
 /// let mut alert = Alert::new("r", serde_json::json!({"k": "v"}), ["slack:c"]);
 /// alert.rule_description = Some("why".into());
-/// let attachments = default_attachments(&alert, &"header".into(), "slack:c");
-/// assert_eq!(attachments[0]["pretext"], "*Rule Description:*\nwhy\n");
-/// assert_eq!(attachments[0]["title"], "Record:");
-/// assert_eq!(attachments[0]["fallback"], "header");
+/// let header = "header".into();
+/// let attachments = default_attachments(&alert, &Cow::Borrowed(&header), "slack:c");
+/// assert_eq!(attachments[0].pretext, "*Rule Description:*\nwhy\n");
+/// assert_eq!(attachments[0].title, "Record:");
+/// assert_eq!(*attachments[0].fallback, "header");
+/// assert_eq!(attachments[0].text, "*k:* v");
 /// ```
-pub fn default_attachments(alert: &Alert, fallback: &Value, output: &str) -> Vec<Value> {
-    let text = html_escape_quoted(&mrkdwn_lines(&alert.record, 0).join("\n"));
+pub fn default_attachments<'a>(
+    alert: &Alert,
+    fallback: &Cow<'a, Value>,
+    output: &str,
+) -> Vec<Attachment<'a>> {
+    let mut text = String::with_capacity(2048);
+    render_mrkdwn(&alert.record, 0, &mut EscapedText::new(&mut text));
     let chunks = split_text(&text);
     let parts = chunks.len();
     if parts > MAX_ATTACHMENTS {
@@ -173,33 +216,26 @@ pub fn default_attachments(alert: &Alert, fallback: &Value, output: &str) -> Vec
             "{output}: {parts}-part message truncated to {MAX_ATTACHMENTS} parts"
         );
     }
-    let description = alert
-        .rule_description
-        .clone()
-        .unwrap_or_else(|| "None".to_owned()); // Python's str(None), decision Q17
+    let description = alert.rule_description.as_deref().unwrap_or("None"); // Python's str(None), decision Q17
     chunks
         .into_iter()
         .take(MAX_ATTACHMENTS)
         .enumerate()
-        .map(|(i, chunk)| {
-            let title = if parts > 1 {
-                format!("Record (Part {} of {parts}):", i + 1)
-            } else {
-                "Record:".to_owned()
-            };
-            let pretext = if i == 0 {
+        .map(|(i, chunk)| Attachment {
+            fallback: fallback.clone(),
+            color: "#b22222",
+            pretext: if i == 0 {
                 format!("*Rule Description:*\n{description}\n")
             } else {
                 String::new()
-            };
-            json!({
-                "fallback": fallback,
-                "color": "#b22222",
-                "pretext": pretext,
-                "title": title,
-                "text": chunk,
-                "mrkdwn_in": ["text", "pretext"],
-            })
+            },
+            title: if parts > 1 {
+                Cow::Owned(format!("Record (Part {} of {parts}):", i + 1))
+            } else {
+                Cow::Borrowed("Record:")
+            },
+            text: chunk.to_owned(),
+            mrkdwn_in: ["text", "pretext"],
         })
         .collect()
 }
@@ -286,37 +322,132 @@ fn attachment_skeleton() -> Map<String, Value> {
 /// assert_eq!(lines, ["*a:* {}", "*b:*", "\t*[1]* 1", "\t*[2]*", "\t\t*c:* None"]);
 /// ```
 pub fn mrkdwn_lines(value: &Value, depth: usize) -> Vec<String> {
-    let tabs = "\t".repeat(depth);
-    let entry = |label: String, value: &Value, lines: &mut Vec<String>| {
-        let nested = match value {
-            Value::Object(map) => !map.is_empty(),
-            Value::Array(items) => !items.is_empty(),
-            _ => false,
-        };
-        if nested {
-            lines.push(format!("{tabs}{label}"));
-            lines.extend(mrkdwn_lines(value, depth + 1));
-        } else {
-            lines.push(format!("{tabs}{label} {}", py_str(value)));
+    let mut lines = Lines(Vec::new());
+    render_mrkdwn(value, depth, &mut lines);
+    lines.0
+}
+
+/// Where [`render_mrkdwn`] writes: the text goes to the current line.
+trait MrkdwnSink {
+    /// Starts a new line.
+    fn new_line(&mut self);
+    /// Appends text that may need escaping.
+    fn text(&mut self, text: &str);
+    /// The current line, for text that never needs escaping (tabs, digits, Python's `str()`
+    /// of a number, `None`, `True`, `{}`).
+    fn plain(&mut self) -> &mut String;
+}
+
+/// Each line on its own ([`mrkdwn_lines`]).
+struct Lines(Vec<String>);
+
+impl MrkdwnSink for Lines {
+    fn new_line(&mut self) {
+        self.0.push(String::new());
+    }
+
+    fn text(&mut self, text: &str) {
+        self.plain().push_str(text);
+    }
+
+    fn plain(&mut self) -> &mut String {
+        if self.0.is_empty() {
+            self.new_line();
         }
-    };
-    let mut lines = Vec::new();
+        let last = self.0.len() - 1;
+        &mut self.0[last]
+    }
+}
+
+/// The lines joined with `\n` and HTML-escaped (`html.escape`), as the default attachments
+/// carry them: written once, escaped as they are written.
+struct EscapedText<'s> {
+    out: &'s mut String,
+    started: bool,
+}
+
+impl<'s> EscapedText<'s> {
+    fn new(out: &'s mut String) -> Self {
+        Self {
+            out,
+            started: false,
+        }
+    }
+}
+
+impl MrkdwnSink for EscapedText<'_> {
+    fn new_line(&mut self) {
+        if self.started {
+            self.out.push('\n');
+        }
+        self.started = true;
+    }
+
+    fn text(&mut self, text: &str) {
+        push_html_escaped(self.out, text, true);
+    }
+
+    fn plain(&mut self) -> &mut String {
+        self.out
+    }
+}
+
+/// Writes [`mrkdwn_lines`] of `value` to `sink`.
+fn render_mrkdwn(value: &Value, depth: usize, sink: &mut impl MrkdwnSink) {
     match value {
         Value::Object(map) => {
-            let mut keys: Vec<&String> = map.keys().collect();
-            keys.sort();
-            for key in keys {
-                entry(format!("*{key}:*"), &map[key.as_str()], &mut lines);
+            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+            entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
+            for (key, item) in entries {
+                start_entry(sink, depth);
+                sink.plain().push('*');
+                sink.text(key);
+                sink.plain().push_str(":*");
+                finish_entry(sink, item, depth);
             }
         }
         Value::Array(items) => {
             for (i, item) in items.iter().enumerate() {
-                entry(format!("*[{}]*", i + 1), item, &mut lines);
+                start_entry(sink, depth);
+                // Writing an integer to a `String` cannot fail.
+                let _ = write!(sink.plain(), "*[{}]*", i + 1);
+                finish_entry(sink, item, depth);
             }
         }
-        scalar => lines.push(py_str(scalar)),
+        scalar => {
+            sink.new_line();
+            render_scalar(scalar, sink);
+        }
     }
-    lines
+}
+
+fn start_entry(sink: &mut impl MrkdwnSink, depth: usize) {
+    sink.new_line();
+    let line = sink.plain();
+    line.extend(std::iter::repeat_n('\t', depth));
+}
+
+/// After an entry's label: a nested non-empty container on the next lines, else ` value`.
+fn finish_entry(sink: &mut impl MrkdwnSink, value: &Value, depth: usize) {
+    let nested = match value {
+        Value::Object(map) => !map.is_empty(),
+        Value::Array(items) => !items.is_empty(),
+        _ => false,
+    };
+    if nested {
+        render_mrkdwn(value, depth + 1, sink);
+    } else {
+        sink.plain().push(' ');
+        render_scalar(value, sink);
+    }
+}
+
+/// Python's `str()` of a scalar or an empty container; only strings can need escaping.
+fn render_scalar(value: &Value, sink: &mut impl MrkdwnSink) {
+    match value {
+        Value::String(text) => sink.text(text),
+        other => sink.plain().push_str(&py_str(other)),
+    }
 }
 
 /// Splits text into chunks of at most [`MAX_MESSAGE_SIZE`] code points: each cut is at the
@@ -331,32 +462,36 @@ pub fn mrkdwn_lines(value: &Value, depth: usize) -> Vec<String> {
 /// assert_eq!(chunks.iter().map(|c| c.len()).collect::<Vec<_>>(), [4000, 1]);
 /// assert!(split_text("").is_empty());
 /// ```
-pub fn split_text(text: &str) -> Vec<String> {
+pub fn split_text(text: &str) -> Vec<&str> {
     split_text_to(text, MAX_MESSAGE_SIZE)
 }
 
 /// [`split_text`] into chunks of at most `max` code points (at least 1).
-pub(crate) fn split_text_to(text: &str, max: usize) -> Vec<String> {
+pub(crate) fn split_text_to(text: &str, max: usize) -> Vec<&str> {
     let max = max.max(1);
-    let chars: Vec<char> = text.chars().collect();
     let mut chunks = Vec::new();
     // A window over what is left: each cut moves it on (linear in the text's length).
-    let mut rest = chars.as_slice();
+    let mut rest = text;
     while !rest.is_empty() {
+        // At most `max` bytes is at most `max` code points: short enough without counting.
         if rest.len() <= max {
-            chunks.push(rest.iter().collect());
+            chunks.push(rest);
             break;
         }
-        let window = &rest[..=max];
-        let separator = window
-            .iter()
-            .rposition(|c| *c == '\n')
-            .or_else(|| window.iter().rposition(|c| *c == ' '));
-        let (cut, next) = match separator {
-            Some(cut) => (cut, cut + 1),
-            None => (max, max),
+        // The byte offsets of the code points at `max` and `max + 1`.
+        let mut boundaries = rest.char_indices().map(|(i, _)| i).skip(max);
+        let Some(hard) = boundaries.next() else {
+            chunks.push(rest);
+            break;
         };
-        chunks.push(rest[..cut].iter().collect());
+        let window_end = boundaries.next().unwrap_or(rest.len());
+        let window = &rest[..window_end];
+        // Both separators are ASCII: a byte search finds them at character boundaries.
+        let (cut, next) = match window.rfind('\n').or_else(|| window.rfind(' ')) {
+            Some(cut) => (cut, cut + 1),
+            None => (hard, hard),
+        };
+        chunks.push(&rest[..cut]);
         rest = &rest[next..];
     }
     chunks
@@ -392,6 +527,16 @@ mod tests {
         assert_eq!(chunks.concat(), text);
     }
 
+    /// Limits count code points, not bytes: 4001 two-byte characters are 4000 and 1.
+    #[test]
+    fn splits_count_code_points() {
+        let text = "é".repeat(4001);
+        let chunks = split_text(&text);
+        assert_eq!(chunks, ["é".repeat(4000), "é".to_owned()]);
+        let text = format!("{} {}", "é".repeat(3000), "ü".repeat(1500));
+        assert_eq!(split_text(&text), ["é".repeat(3000), "ü".repeat(1500)]);
+    }
+
     #[test]
     fn splits_at_newlines_and_spaces_drop_the_separator() {
         let text = format!("{}\n{}", "a".repeat(3000), "b".repeat(2000));
@@ -402,20 +547,23 @@ mod tests {
 
     #[test]
     fn escaping_covers_quotes() {
-        assert_eq!(html_escape_quoted("<b>&'\""), "&lt;b&gt;&amp;&#x27;&quot;");
+        assert_eq!(
+            crate::text::html_escape_quoted("<b>&'\""),
+            "&lt;b&gt;&amp;&#x27;&quot;"
+        );
     }
 
     #[test]
     fn q17_missing_description_prints_none() {
         let alert = Alert::new("r", json!({"k": 1}), ["slack:c"]);
-        let attachments = default_attachments(&alert, &json!("h"), "slack:c");
-        assert_eq!(attachments[0]["pretext"], "*Rule Description:*\nNone\n");
+        let attachments = default_attachments(&alert, &Cow::Owned(json!("h")), "slack:c");
+        assert_eq!(attachments[0].pretext, "*Rule Description:*\nNone\n");
     }
 
     #[test]
     fn empty_record_gives_no_attachment() {
         let alert = Alert::new("r", json!({}), ["slack:c"]);
-        assert!(default_attachments(&alert, &json!("h"), "slack:c").is_empty());
+        assert!(default_attachments(&alert, &Cow::Owned(json!("h")), "slack:c").is_empty());
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! `slack-bot`: a Slack message posted with a bot token (`chat.postMessage`), laid out and
 //! split as `slack` lays out its webhook messages, the split parts threaded under the first.
 
-use super::slack::{self, Layout};
+use super::slack::{self, Attachments};
 use crate::output::http::{Http, Url};
 use crate::output::{Delivery, DispatchError, ErrorKind, Output, OutputProperty};
 use serde_json::{Value, json};
@@ -116,28 +116,34 @@ impl Output for SlackBot {
 /// ```
 pub fn messages(http: &Http<'_>, delivery: &Delivery<'_>) -> Result<Vec<Value>, DispatchError> {
     let channel = http.credential("channel")?.trim();
-    let Layout {
-        text,
-        attachments,
-        split,
-    } = slack::layout(
+    let message = slack::format_message_for(
         &[SERVICE, "slack"],
         delivery.alert,
         delivery.publication,
         http.output(),
     )
     .map_err(|message| http.error(ErrorKind::Publish, message))?;
-    let message = |attachments: &[Value]| json!({"channel": channel, "text": text, "mrkdwn": true, "attachments": attachments});
-    if !split || attachments.len() <= 1 {
-        return Ok(vec![message(&attachments)]);
+    let json = |value: Result<Value, serde_json::Error>| {
+        value.map_err(|e| {
+            http.error(
+                ErrorKind::Publish,
+                format!("cannot lay out the message: {e}"),
+            )
+        })
+    };
+    let text = json(serde_json::to_value(&message.text))?;
+    let first = |attachments: Value| json!({"channel": channel, "text": text, "mrkdwn": true, "attachments": attachments});
+    match &message.attachments {
+        Attachments::Default(parts) if parts.len() > 1 => {
+            let mut messages = vec![first(json(serde_json::to_value(&parts[..1]))?)];
+            for part in &parts[1..] {
+                let part = json(serde_json::to_value(part))?;
+                messages.push(json!({"channel": channel, "mrkdwn": true, "attachments": [part]}));
+            }
+            Ok(messages)
+        }
+        attachments => Ok(vec![first(json(serde_json::to_value(attachments))?)]),
     }
-    let mut messages = vec![message(&attachments[..1])];
-    messages.extend(
-        attachments[1..]
-            .iter()
-            .map(|part| json!({"channel": channel, "mrkdwn": true, "attachments": [part]})),
-    );
-    Ok(messages)
 }
 
 /// Posts one message; `Ok` with Slack's reply when it says `"ok": true`.

@@ -18,17 +18,20 @@
 mod event;
 pub mod metrics;
 mod probe;
+mod run;
 
 pub use event::EventOutcome;
 pub use metrics::OutputMetrics;
 pub use probe::{DeliveryProbe, FileProbe, ProbeTarget, publication_fingerprint};
+pub use run::{Recorded, Run};
 
 use crate::alert::{Alert, REQUIRED_OUTPUT, Timestamp, merge_groups};
 use crate::config::{OutputsConfig, ProcessorSettings};
 use crate::ledger::{
-    AlertKey, Claim, Fingerprint, InputCheckpoint, Ledger, LedgerEntry, LedgerError, NewAlert,
-    Outcome, QuarantinedAlert,
+    AlertKey, Claim, Fingerprint, Ledger, LedgerEntry, LedgerError, NewAlert, Outcome,
+    QuarantinedAlert,
 };
+use crate::output::pacing::{self, Pacing};
 use crate::output::{
     CredentialProvider, Credentials, Delivery, DispatchError, ErrorKind, NoCredentials, Output,
     OutputRef, OutputRefError,
@@ -40,8 +43,8 @@ use std::fmt;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime};
 use tokio::sync::Semaphore;
-use tokio::task::JoinSet;
 use tracing::Instrument as _;
 
 /// The result of delivering one alert without a ledger: each attempted output with its outcome.
@@ -54,6 +57,15 @@ pub const RETRY_PAGE: usize = 1000;
 /// The record key the processor removes from a record before publishing it (StreamAlert's
 /// alert processor does the same).
 pub const NORMALIZATION_KEY: &str = "streamalert_normalization";
+
+/// Under a deadline ([`Processor::with_deadline`]), deliveries end this long before it: the
+/// time kept to record their outcomes and answer.
+pub const DEADLINE_MARGIN: Duration = Duration::from_secs(5);
+
+/// Under a deadline ([`Processor::with_deadline`]), the ledger's claims hold this long after
+/// it: more than the clocks of two hosts differ, so another processor never takes over work
+/// that may still be running.
+pub const LEASE_MARGIN: Duration = Duration::from_secs(2);
 
 /// Delivers alerts to the outputs configured in `outputs.json` and records every outcome.
 ///
@@ -75,6 +87,8 @@ pub struct Processor {
     probes: Arc<BTreeMap<String, Arc<dyn DeliveryProbe>>>,
     ledger: Option<Arc<dyn Ledger>>,
     permits: Arc<Semaphore>,
+    deadline: Option<SystemTime>,
+    pacing: Arc<Pacing>,
 }
 
 impl fmt::Debug for Processor {
@@ -84,6 +98,7 @@ impl fmt::Debug for Processor {
             .field("settings", &self.settings)
             .field("probes", &self.probes.keys().collect::<Vec<_>>())
             .field("ledger", &self.ledger.is_some())
+            .field("deadline", &self.deadline)
             .finish_non_exhaustive()
     }
 }
@@ -202,6 +217,9 @@ pub struct RetryReport {
     pub run: RunReport,
     /// The alerts skipped because their claim was contended ([`Claim::Contended`]).
     pub contended: Vec<AlertKey>,
+    /// The alerts not started because the pass's deadline was near
+    /// ([`Processor::with_deadline`]): they stay pending for the next pass.
+    pub deferred: u64,
     /// Every quarantined alert of the ledger (skipped by this pass and every other).
     pub quarantined: Vec<QuarantinedAlert>,
 }
@@ -261,6 +279,16 @@ impl Counters {
         }
     }
 }
+
+/// The intent recorded for a delivery to an output without a probe: the fingerprint of no
+/// bytes. Such a delivery, found interrupted, is sent again whatever it sent, so its
+/// publication is not serialized to be fingerprinted.
+///
+/// ```
+/// use streamalert::{ledger::Fingerprint, processor::UNPROBED_INTENT};
+/// assert_eq!(UNPROBED_INTENT, Fingerprint::of(b""));
+/// ```
+pub const UNPROBED_INTENT: Fingerprint = Fingerprint(0xcbf2_9ce4_8422_2325);
 
 /// An alert with each of its outputs to deliver planned: a publication or an error.
 struct Prepared {
@@ -323,18 +351,21 @@ impl Processor {
         probes.insert("file".into(), Arc::new(FileProbe));
         Self {
             config: Arc::new(config),
+            pacing: Arc::new(Pacing::new(settings.rate_limits.clone())),
             permits: Arc::new(Semaphore::new(settings.concurrency)),
             settings: Arc::new(settings),
             credentials: Arc::new(NoCredentials),
             probes: Arc::new(probes),
             ledger: None,
+            deadline: None,
         }
     }
 
-    /// The same processor with these settings (concurrency, timeouts).
+    /// The same processor with these settings (concurrency, timeouts, rate limits).
     pub fn with_settings(self, settings: ProcessorSettings) -> Self {
         Self {
             permits: Arc::new(Semaphore::new(settings.concurrency.max(1))),
+            pacing: Arc::new(Pacing::new(settings.rate_limits.clone())),
             settings: Arc::new(settings),
             ..self
         }
@@ -343,9 +374,54 @@ impl Processor {
     /// The same processor recording into `ledger`.
     pub fn with_ledger(self, ledger: Arc<dyn Ledger>) -> Self {
         Self {
-            ledger: Some(ledger),
+            ledger: Some(leased(ledger, self.deadline)),
             ..self
         }
+    }
+
+    /// The same processor for work that must be over by `deadline` (a Lambda invocation's).
+    /// Each delivery ends [`DEADLINE_MARGIN`] before it at the latest (its dispatch timeout,
+    /// and so its HTTP retries, cut short: the attempt fails as timed out and is recorded), a
+    /// retry pass starts nothing after that point (what is left stays pending for the next
+    /// pass), and the ledger's claims hold until [`LEASE_MARGIN`] after it
+    /// ([`Ledger::leased_until`]; the DynamoDB ledger's leases): if the work is killed, another
+    /// processor takes its alerts over once their claims expire, and never while it may still
+    /// be running.
+    ///
+    /// ```
+    /// use std::time::{Duration, SystemTime};
+    /// use streamalert::{config::OutputsConfig, processor::Processor};
+    /// let processor = Processor::new(OutputsConfig::from_json(r#"{"stdout": ["console"]}"#).unwrap());
+    /// let invocation = processor.clone().with_deadline(SystemTime::now() + Duration::from_secs(60));
+    /// assert!(invocation.deadline().is_some() && processor.deadline().is_none());
+    /// ```
+    pub fn with_deadline(self, deadline: SystemTime) -> Self {
+        Self {
+            ledger: self.ledger.map(|ledger| leased(ledger, Some(deadline))),
+            deadline: Some(deadline),
+            ..self
+        }
+    }
+
+    /// The deadline of [`with_deadline`](Processor::with_deadline), if any.
+    pub fn deadline(&self) -> Option<SystemTime> {
+        self.deadline
+    }
+
+    /// The time deliveries may still take under the deadline (up to [`DEADLINE_MARGIN`] before
+    /// it; zero once past); `None` without a deadline.
+    fn time_left(&self) -> Option<Duration> {
+        self.deadline.map(|deadline| {
+            deadline
+                .checked_sub(DEADLINE_MARGIN)
+                .and_then(|end| end.duration_since(SystemTime::now()).ok())
+                .unwrap_or_default()
+        })
+    }
+
+    /// True when the deadline leaves no time for another delivery.
+    fn out_of_time(&self) -> bool {
+        self.time_left().is_some_and(|left| left.is_zero())
     }
 
     /// The same processor taking secrets from `credentials`.
@@ -437,11 +513,7 @@ impl Processor {
 
     /// Starts a run: submit alerts to it, then [`Run::finish`] waits for their deliveries.
     pub fn start_run(&self) -> Run {
-        Run {
-            processor: self.clone(),
-            tasks: JoinSet::new(),
-            counters: Arc::new(Counters::default()),
-        }
+        Run::new(self.clone(), run::QUEUE)
     }
 
     /// Records new alerts and delivers them (the whole of `process` for a batch of alerts).
@@ -468,9 +540,10 @@ impl Processor {
     pub async fn retry_pass(&self) -> Result<RetryReport, ProcessorError> {
         let ledger = self.ledger.clone().ok_or(ProcessorError::NoLedger)?;
         let now = Timestamp::now();
-        let mut run = self.start_run();
+        // A claimed alert is leased: claim one ahead of the deliveries, not a queue's worth.
+        let mut run = Run::new(self.clone(), 1);
         let mut candidates: BTreeMap<String, Vec<Alert>> = BTreeMap::new();
-        let mut contended = Vec::new();
+        let mut skipped = RetryReport::default();
         // One page of open alerts in memory at a time; merge candidates (alerts of merging
         // rules with nothing left to send) are kept across pages to be grouped.
         let mut after = None;
@@ -482,7 +555,7 @@ impl Processor {
                 now,
                 &mut run,
                 &mut candidates,
-                &mut contended,
+                &mut skipped,
             )
             .await;
             match page.next {
@@ -493,6 +566,10 @@ impl Processor {
 
         for (rule, alerts) in candidates {
             for group in merge_groups(&alerts, now) {
+                if self.out_of_time() {
+                    skipped.deferred += group.len() as u64;
+                    continue;
+                }
                 let Some(mut merged) = Alert::merge(group.iter().map(|&i| &alerts[i])) else {
                     continue;
                 };
@@ -534,13 +611,14 @@ impl Processor {
         }
         Ok(RetryReport {
             run,
-            contended,
             quarantined,
+            ..skipped
         })
     }
 
     /// Retries one page of open alerts: checks their interrupted deliveries at the destination,
-    /// then claims and starts the deliveries of each; keeps the merge candidates.
+    /// then claims and starts the deliveries of each (none once out of time: `deferred`);
+    /// keeps the merge candidates, and notes in `skipped` the alerts left alone.
     async fn retry_page(
         &self,
         ledger: &Arc<dyn Ledger>,
@@ -548,7 +626,7 @@ impl Processor {
         now: Timestamp,
         run: &mut Run,
         candidates: &mut BTreeMap<String, Vec<Alert>>,
-        contended: &mut Vec<AlertKey>,
+        skipped: &mut RetryReport,
     ) {
         let mut pending: Vec<(LedgerEntry, Prepared)> = Vec::new();
         for entry in open {
@@ -577,6 +655,10 @@ impl Processor {
             if prepared.deliveries.is_empty() {
                 continue;
             }
+            if self.out_of_time() {
+                skipped.deferred += 1;
+                continue;
+            }
             let key = prepared.key.clone();
             match ledger
                 .begin_attempt(key.clone(), now, prepared.intents())
@@ -593,7 +675,7 @@ impl Processor {
                         &reason,
                         "skipped, its deliveries stay pending",
                     );
-                    contended.push(key);
+                    skipped.contended.push(key);
                 }
                 Err(error) => {
                     Counters::add(&run.counters.ledger_errors, 1);
@@ -642,19 +724,27 @@ impl Processor {
                     return Planned::Failed { output, error };
                 }
             };
-        let bytes = serde_json::to_vec(&*publication).unwrap_or_default();
-        let identifies_alert =
-            memchr_str(&bytes, alert.alert_id.as_bytes()) && !alert.alert_id.is_empty();
+        // Only a destination that can be asked (a probe: the `file` output) is looked up by
+        // the publication's bytes; for the others only the intent's presence matters.
+        let (fingerprint, identifies_alert) = if self.probes.contains_key(&target.service) {
+            let bytes = serde_json::to_vec(&*publication).unwrap_or_default();
+            let identifies_alert =
+                memchr_str(&bytes, alert.alert_id.as_bytes()) && !alert.alert_id.is_empty();
+            (Fingerprint::of(&bytes), identifies_alert)
+        } else {
+            (UNPROBED_INTENT, false)
+        };
         Planned::Ready {
             target,
-            fingerprint: Fingerprint::of(&bytes),
+            fingerprint,
             publication,
             identifies_alert,
         }
     }
 
-    /// Sends one planned delivery: credentials, then the output's dispatch under the timeout,
-    /// with panics caught. Logs StreamAlert's ERROR lines for an output that is not configured
+    /// Sends one planned delivery: credentials, then, within the dispatch timeout, a token of
+    /// the destination's [pace](crate::output::pacing) and the output's dispatch, with panics
+    /// caught. Logs StreamAlert's ERROR lines for an output that is not configured
     /// and for credentials that no store has, once per attempt.
     async fn attempt(&self, alert: &Alert, planned: &Planned) -> Result<(), DispatchError> {
         let (target, publication) = match planned {
@@ -676,8 +766,35 @@ impl Processor {
             .with_credentials(&credentials)
             .with_setting(target.setting.as_deref())
             .with_synchronous(self.settings.ledger.synchronous);
-        let dispatch = AssertUnwindSafe(target.instance.dispatch(&delivery)).catch_unwind();
-        match tokio::time::timeout(self.settings.dispatch_timeout(), dispatch).await {
+        let configured = self.settings.dispatch_timeout();
+        let (timeout, cut) = match self.time_left() {
+            Some(left) if left < configured => (left, true),
+            _ => (configured, false),
+        };
+        let deadline = tokio::time::Instant::now() + timeout;
+        let bucket = self.pacing.bucket(&target.service, &target.output);
+        let paced = async {
+            let grant = bucket
+                .acquire(deadline)
+                .await
+                .map_err(|paced| paced.into_error(&target.output))?;
+            let dispatch = AssertUnwindSafe(target.instance.dispatch(&delivery)).catch_unwind();
+            match pacing::scope(Arc::clone(&bucket), grant, deadline, dispatch).await {
+                Err(panic) => Err(DispatchError::new(
+                    ErrorKind::Panicked,
+                    crate::text::panic_message(&*panic),
+                )),
+                Ok(result) => result,
+            }
+        };
+        match tokio::time::timeout_at(deadline, paced).await {
+            Err(_) if cut => Err(DispatchError::new(
+                ErrorKind::Timeout,
+                format!(
+                    "no result before the deadline (deliveries end {} s before it, to record them)",
+                    DEADLINE_MARGIN.as_secs()
+                ),
+            )),
             Err(_) => Err(DispatchError::new(
                 ErrorKind::Timeout,
                 format!(
@@ -685,11 +802,7 @@ impl Processor {
                     self.settings.dispatch_timeout_secs
                 ),
             )),
-            Ok(Err(panic)) => Err(DispatchError::new(
-                ErrorKind::Panicked,
-                crate::text::panic_message(&*panic),
-            )),
-            Ok(Ok(result)) => result,
+            Ok(result) => result,
         }
     }
 
@@ -770,7 +883,7 @@ impl Processor {
 
     /// Records the outcome of one attempt at `output`, the ledger having counted `before`
     /// attempts: a failure is given up (`dead`) when it is permanent or the last of the
-    /// service's `max_attempts`.
+    /// service's `max_attempts` (never for want of a token, [`ErrorKind::Paced`]).
     async fn record(
         &self,
         key: &AlertKey,
@@ -795,7 +908,7 @@ impl Processor {
                     counters.given_up(output);
                     tracing::error!(%error, "delivery failed permanently; given up (dead), `ledger replay` sends it again");
                     Outcome::Dead(error.to_string())
-                } else if attempts >= max_attempts {
+                } else if attempts >= max_attempts && error.kind() != ErrorKind::Paced {
                     Counters::add(&counters.dead, 1);
                     counters.given_up(output);
                     tracing::error!(%error, attempts, "delivery failed {max_attempts} times (max_attempts); given up (dead), `ledger replay` sends it again");
@@ -914,7 +1027,16 @@ impl Processor {
     }
 }
 
-/// True when `needle` occurs in `haystack`.
+/// `ledger` for work under `deadline`: its claims held until [`LEASE_MARGIN`] after it.
+fn leased(ledger: Arc<dyn Ledger>, deadline: Option<SystemTime>) -> Arc<dyn Ledger> {
+    match deadline {
+        Some(deadline) => ledger
+            .leased_until(deadline.checked_add(LEASE_MARGIN).unwrap_or(deadline))
+            .unwrap_or(ledger),
+        None => ledger,
+    }
+}
+
 /// Logs that another processor holds `key`'s alert (`output`, when the ledger knows which),
 /// and what this processor does about it.
 fn warn_contended(key: &AlertKey, output: Option<&str>, reason: &str, consequence: &str) {
@@ -927,172 +1049,9 @@ fn warn_contended(key: &AlertKey, output: Option<&str>, reason: &str, consequenc
     );
 }
 
+/// True when `needle` occurs in `haystack`.
 fn memchr_str(haystack: &[u8], needle: &[u8]) -> bool {
     !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
-}
-
-/// Alerts submitted for delivery, in flight until [`Run::finish`].
-pub struct Run {
-    processor: Processor,
-    tasks: JoinSet<()>,
-    counters: Arc<Counters>,
-}
-
-impl fmt::Debug for Run {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Run")
-            .field("in_flight", &self.tasks.len())
-            .field("report", &self.counters.report())
-            .finish()
-    }
-}
-
-impl Run {
-    /// Records new alerts in the ledger (one transaction for the batch), then starts their
-    /// deliveries. Waits while `concurrency` alerts are in flight.
-    pub async fn submit(&mut self, alerts: Vec<Alert>) -> Result<(), LedgerError> {
-        let recorded = self.record(alerts, None).await?;
-        self.start(recorded).await;
-        Ok(())
-    }
-
-    /// Records new alerts in the ledger (one transaction for the batch) with, when given, how
-    /// far their input was read ([`Ledger::record_alerts_at`]: recorded even with no alerts);
-    /// [`start`](Run::start) then delivers them. Alerts recorded and never started stay
-    /// pending in the ledger for `retry`.
-    pub async fn record(
-        &mut self,
-        alerts: Vec<Alert>,
-        checkpoint: Option<InputCheckpoint>,
-    ) -> Result<Recorded, LedgerError> {
-        if alerts.is_empty() && checkpoint.is_none() {
-            return Ok(Recorded(Vec::new()));
-        }
-        let now = Timestamp::now();
-        let mut batch = Vec::with_capacity(alerts.len());
-        let mut records = Vec::with_capacity(alerts.len());
-        for mut alert in alerts {
-            let to_send = alert.remaining_outputs();
-            if !to_send.is_empty() {
-                alert.attempts = alert.attempts.saturating_add(1);
-                alert.dispatched = now;
-            }
-            let prepared = self.processor.prepare(&alert, to_send);
-            records.push(NewAlert {
-                intents: prepared.intents(),
-                alert,
-            });
-            batch.push(prepared);
-        }
-        if let Some(ledger) = &self.processor.ledger {
-            match checkpoint {
-                Some(checkpoint) => ledger.record_alerts_at(records, checkpoint).await?,
-                None => ledger.record_alerts(records).await?,
-            }
-        }
-        crate::fault::reached(crate::fault::Point::AfterRecord, None);
-        Counters::add(&self.counters.alerts, batch.len() as u64);
-        Ok(Recorded(batch))
-    }
-
-    /// Starts the deliveries of recorded alerts, waiting while `concurrency` alerts are in
-    /// flight. Cancelling it leaves the alerts not started yet pending in the ledger.
-    pub async fn start(&mut self, recorded: Recorded) {
-        for prepared in recorded.0 {
-            if !prepared.deliveries.is_empty() {
-                self.spawn(prepared).await;
-            }
-        }
-    }
-
-    /// What the run did so far (deliveries still in flight are not counted yet).
-    pub fn report(&self) -> RunReport {
-        self.counters.report()
-    }
-
-    async fn spawn(&mut self, prepared: Prepared) {
-        while let Some(done) = self.tasks.try_join_next() {
-            self.note(done);
-        }
-        let permit = match self.processor.permits.clone().acquire_owned().await {
-            Ok(permit) => permit,
-            // The semaphore is never closed; deliver without a permit if it ever is.
-            Err(_) => {
-                let processor = self.processor.clone();
-                let counters = self.counters.clone();
-                self.tasks.spawn(async move {
-                    processor.deliver_prepared(prepared, &counters).await;
-                });
-                return;
-            }
-        };
-        let processor = self.processor.clone();
-        let counters = self.counters.clone();
-        self.tasks.spawn(async move {
-            processor.deliver_prepared(prepared, &counters).await;
-            drop(permit);
-        });
-    }
-
-    fn note(&self, done: Result<(), tokio::task::JoinError>) {
-        if let Err(error) = done {
-            Counters::add(&self.counters.ledger_errors, 1);
-            tracing::error!(%error, "a delivery task failed");
-        }
-    }
-
-    /// Waits for every delivery of the run and reports.
-    pub async fn finish(mut self) -> RunReport {
-        while let Some(done) = self.tasks.join_next().await {
-            self.note(done);
-        }
-        self.counters.report()
-    }
-
-    /// Waits for the deliveries of the run until `stop` completes, then abandons those still
-    /// under way: they stay pending in the ledger (with their intent, so `retry` checks them at
-    /// their destination where it can). Reports, with how many alerts were abandoned.
-    ///
-    /// ```
-    /// use streamalert::{config::OutputsConfig, processor::Processor};
-    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
-    /// let processor = Processor::new(OutputsConfig::from_json("{}").unwrap());
-    /// let run = processor.start_run();
-    /// let (report, abandoned) = run.finish_until(std::future::pending()).await;
-    /// assert_eq!((report.sent, abandoned), (0, 0));
-    /// # });
-    /// ```
-    pub async fn finish_until(
-        mut self,
-        stop: impl std::future::Future<Output = ()>,
-    ) -> (RunReport, usize) {
-        let mut stop = std::pin::pin!(stop);
-        loop {
-            let done = tokio::select! {
-                biased;
-                done = self.tasks.join_next() => done,
-                () = &mut stop => None,
-            };
-            match done {
-                Some(done) => self.note(done),
-                None => break,
-            }
-        }
-        let abandoned = self.tasks.len();
-        self.tasks.abort_all();
-        (self.counters.report(), abandoned)
-    }
-}
-
-/// Alerts recorded by [`Run::record`], waiting for [`Run::start`].
-pub struct Recorded(Vec<Prepared>);
-
-impl fmt::Debug for Recorded {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Recorded")
-            .field("alerts", &self.0.len())
-            .finish()
-    }
 }
 
 /// Adds StreamAlert's required output to a local configuration, and says which outputs every

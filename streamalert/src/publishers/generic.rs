@@ -8,6 +8,7 @@ use regex::{Regex, RegexSet};
 use serde_json::{Map, Value};
 use std::collections::VecDeque;
 use std::fmt::Write as _;
+use std::sync::{Arc, Mutex, PoisonError};
 
 /// Sets `record` to the alert's record; other keys are untouched.
 ///
@@ -314,7 +315,7 @@ fn join_py_str(items: &[Value], delimiter: &str) -> String {
 /// How keys to delete are recognised.
 enum KeyMatcher<'a> {
     /// Any of these regular expressions finds a match in the key.
-    Patterns(RegexSet),
+    Patterns(Arc<RegexSet>),
     /// The key contains this text.
     Substring(&'a str),
 }
@@ -328,8 +329,37 @@ impl KeyMatcher<'_> {
     }
 }
 
-/// Compiles each pattern on its own first, so that an error names the pattern that failed.
+/// How many pattern lists [`compile_patterns`] keeps compiled (a rule's context, and so its
+/// list, is the same for all its alerts).
+const COMPILED_LISTS: usize = 64;
+
+/// The patterns compiled, from a cache of the last [`COMPILED_LISTS`] lists (a list that does
+/// not compile is not kept: its error is made again).
 fn compile_patterns(patterns: &[&str]) -> Result<KeyMatcher<'static>, PublishError> {
+    type Compiled = Vec<(Vec<String>, Arc<RegexSet>)>;
+    static CACHE: Mutex<Compiled> = Mutex::new(Vec::new());
+    let same = |list: &[String]| list.iter().map(String::as_str).eq(patterns.iter().copied());
+    let cached = CACHE
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .iter()
+        .find(|(list, _)| same(list))
+        .map(|(_, set)| Arc::clone(set));
+    if let Some(set) = cached {
+        return Ok(KeyMatcher::Patterns(set));
+    }
+    let set = Arc::new(compile_set(patterns)?);
+    let mut cache = CACHE.lock().unwrap_or_else(PoisonError::into_inner);
+    if cache.len() >= COMPILED_LISTS {
+        cache.remove(0);
+    }
+    let list = patterns.iter().map(|p| (*p).to_owned()).collect();
+    cache.push((list, Arc::clone(&set)));
+    Ok(KeyMatcher::Patterns(set))
+}
+
+/// Compiles each pattern on its own first, so that an error names the pattern that failed.
+fn compile_set(patterns: &[&str]) -> Result<RegexSet, PublishError> {
     for pattern in patterns {
         Regex::new(pattern).map_err(|error| {
             PublishError::failed(format!(
@@ -337,13 +367,11 @@ fn compile_patterns(patterns: &[&str]) -> Result<KeyMatcher<'static>, PublishErr
             ))
         })?;
     }
-    RegexSet::new(patterns)
-        .map(KeyMatcher::Patterns)
-        .map_err(|error| {
-            PublishError::failed(format!(
-                "remove_fields patterns cannot be compiled: {error}"
-            ))
-        })
+    RegexSet::new(patterns).map_err(|error| {
+        PublishError::failed(format!(
+            "remove_fields patterns cannot be compiled: {error}"
+        ))
+    })
 }
 
 /// Deletes the matching keys of every object at any depth, lists included (StreamAlert's
@@ -427,6 +455,24 @@ mod tests {
         let mut alert = Alert::new("r", json!({}), ["slack:c"]);
         alert.context = context.as_object().cloned().unwrap_or_default();
         alert
+    }
+
+    /// A list is compiled once and then shared; another list, or a list that does not
+    /// compile, is not mistaken for it.
+    #[test]
+    fn remove_fields_patterns_are_compiled_once_per_list() {
+        let set = |patterns: &[&str]| match compile_patterns(patterns) {
+            Ok(KeyMatcher::Patterns(set)) => set,
+            _ => panic!("{patterns:?} compiles to a set"),
+        };
+        let first = set(&["^cache_a$", "b"]);
+        assert!(Arc::ptr_eq(&first, &set(&["^cache_a$", "b"])));
+        let other = set(&["^cache_a$"]);
+        assert!(!Arc::ptr_eq(&first, &other));
+        assert!(other.is_match("cache_a") && !other.is_match("b"));
+        for _ in 0..2 {
+            assert!(compile_patterns(&["(?<=a)b"]).is_err());
+        }
     }
 
     #[test]

@@ -125,9 +125,41 @@ impl RulesEngine {
             .collect()
     }
 
+    /// [`run`](Self::run) on a payload it may keep: the record moves into the last alert
+    /// instead of being copied (each other alert gets a copy).
+    ///
+    /// ```
+    /// use streamalert::rule::{Payload, RulesEngine};
+    /// let engine = RulesEngine::new();
+    /// assert!(engine.run_owned(Payload::new("no:such-log", serde_json::json!({}))).is_empty());
+    /// ```
+    pub fn run_owned(&self, mut payload: Payload) -> Vec<Alert> {
+        let mut alerts: Vec<Alert> = self
+            .rules_for_log_type(&payload.log_type)
+            .filter_map(|rule| self.evaluate_with(rule, &payload, |_| Record::Null))
+            .collect();
+        if let Some((last, others)) = alerts.split_last_mut() {
+            for alert in others {
+                alert.record = payload.record.clone();
+            }
+            last.record = std::mem::take(&mut payload.record);
+        }
+        alerts
+    }
+
     /// Evaluates one rule: `req_subkeys`, then matchers, then the function. A panic or error
     /// anywhere counts as not triggered and is logged with the rule's name.
     pub fn evaluate(&self, rule: &Rule, payload: &Payload) -> Option<Alert> {
+        self.evaluate_with(rule, payload, Record::clone)
+    }
+
+    /// [`evaluate`](Self::evaluate), the alert's record made by `record_of` from the payload's.
+    fn evaluate_with(
+        &self,
+        rule: &Rule,
+        payload: &Payload,
+        record_of: impl FnOnce(&Record) -> Record,
+    ) -> Option<Alert> {
         let record = &payload.record;
         if !has_required_subkeys(rule, record) || !matchers_pass(rule, record) {
             return None;
@@ -154,7 +186,7 @@ impl RulesEngine {
         } else {
             PublisherSpec::from(rule.publishers).for_outputs(&outputs)
         };
-        let mut alert = Alert::new(rule.name, record.clone(), outputs);
+        let mut alert = Alert::new(rule.name, record_of(record), outputs);
         alert.cluster = payload.cluster.clone();
         alert.context = context;
         alert.log_source = Some(payload.log_type.clone());
@@ -247,4 +279,60 @@ pub fn is_valid_output(output: &str) -> bool {
 fn isolate<T>(f: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
     catch_unwind(AssertUnwindSafe(f))
         .unwrap_or_else(|panic| Err(format!("panicked: {}", panic_message(&*panic))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::location::Location;
+    use crate::rule::StaticPublishers;
+    use serde_json::json;
+
+    const fn always(name: &'static str) -> Rule {
+        Rule {
+            name,
+            description: "",
+            logs: Some(&["test:log"]),
+            datatypes: &[],
+            outputs: &["slack:a"],
+            dynamic_outputs: &[],
+            matchers: &[],
+            req_subkeys: &[],
+            publishers: StaticPublishers::None,
+            context: None,
+            merge_by_keys: &[],
+            merge_window_mins: 0,
+            disabled: false,
+            func: RuleFn::Record(|_| Ok(true)),
+            location: Location {
+                file: file!(),
+                line: line!(),
+            },
+        }
+    }
+
+    static FIRST: Rule = always("first");
+    static SECOND: Rule = always("second");
+
+    /// Moving the record into the alerts gives every triggered rule the whole record, as
+    /// copying it does.
+    #[test]
+    fn run_owned_gives_each_alert_the_record_as_run_does() {
+        let engine = RulesEngine::with_rules(vec![&FIRST, &SECOND]);
+        let payload = Payload::new("test:log", json!({"user": "root", "n": 1.50}));
+        let summary = |alerts: Vec<Alert>| -> Vec<(String, Record, BTreeSet<String>)> {
+            alerts
+                .into_iter()
+                .map(|a| (a.rule_name, a.record, a.outputs))
+                .collect()
+        };
+        let copied = summary(engine.run(&payload));
+        assert_eq!(copied.len(), 2);
+        assert!(
+            copied
+                .iter()
+                .all(|(_, record, _)| *record == payload.record)
+        );
+        assert_eq!(summary(engine.run_owned(payload)), copied);
+    }
 }

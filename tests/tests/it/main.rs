@@ -26,6 +26,7 @@ mod creds_local;
 mod http_faults;
 mod ledger_sqlite;
 mod ledger_states;
+mod pacing;
 mod pagerduty_incident_flows;
 mod publisher_vectors;
 mod retry_pages;

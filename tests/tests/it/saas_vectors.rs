@@ -354,12 +354,13 @@ fn slack_split(vector: &Value) -> Result<(), String> {
     let expected = &vector["expected"];
     let alert = streamalert::Alert::new("r", split_record(vector)?, ["slack:c"]);
     let logs = saas::Logs::capture();
-    let attachments =
-        streamalert::outputs::slack::default_attachments(&alert, &json!("header"), "slack:c");
-    let texts: Vec<&str> = attachments
-        .iter()
-        .map(|a| a["text"].as_str().unwrap())
-        .collect();
+    let header = json!("header");
+    let attachments = streamalert::outputs::slack::default_attachments(
+        &alert,
+        &std::borrow::Cow::Borrowed(&header),
+        "slack:c",
+    );
+    let texts: Vec<&str> = attachments.iter().map(|a| a.text.as_str()).collect();
     if let Some(lengths) = expected.get("chunk_lengths") {
         let got: Vec<usize> = texts.iter().map(|t| t.chars().count()).collect();
         equal("chunk lengths", &json!(got), lengths)?;
@@ -370,13 +371,13 @@ fn slack_split(vector: &Value) -> Result<(), String> {
         }
     }
     if let Some(title) = expected.get("title") {
-        equal("title", &attachments[0]["title"], title)?;
+        equal("title", &json!(attachments[0].title), title)?;
     }
     if let Some(first) = expected.get("first_chunk") {
         equal("first chunk", &json!(texts[0]), first)?;
     }
     if let Some(chunks) = expected.get("chunks") {
-        let title = attachments[0]["title"].as_str().unwrap();
+        let title = &attachments[0].title;
         equal(
             "chunks (N of the titles)",
             &json!(title.ends_with(&format!(" of {chunks}):"))),
@@ -388,16 +389,16 @@ fn slack_split(vector: &Value) -> Result<(), String> {
         // "FIRST ... LAST": the first and the last title.
         Some(Value::String(titles)) => {
             let (first, last) = titles.split_once(" ... ").ok_or("titles format")?;
-            equal("first title", &attachments[0]["title"], &json!(first))?;
+            equal("first title", &json!(attachments[0].title), &json!(first))?;
             equal(
                 "last title",
-                &attachments[attachments.len() - 1]["title"],
+                &json!(attachments[attachments.len() - 1].title),
                 &json!(last),
             )?;
         }
         // Every title, in order.
         Some(Value::Array(titles)) => {
-            let got: Vec<&Value> = attachments.iter().map(|a| &a["title"]).collect();
+            let got: Vec<&str> = attachments.iter().map(|a| &*a.title).collect();
             equal("titles", &json!(got), &json!(titles))?;
         }
         Some(other) => return Err(format!("`titles` {other} is neither text nor a list")),

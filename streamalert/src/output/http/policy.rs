@@ -11,7 +11,8 @@ use std::time::{Duration, SystemTime};
 /// HTTP 5xx. Before retry *n* (1-based) the request waits a uniformly random time in
 /// `[0, cap(n)]` ("full jitter"), with `cap(n) = min(first_backoff · 2^(n-1), max_backoff)`:
 /// 1, 2, 4 and 8 s by default. A `Retry-After` header (seconds or HTTP date) on a 429 or 503
-/// makes the wait at least that long; when that wait is longer than `max_retry_after`, or would
+/// makes the wait at least that long, and pauses every delivery to the same destination
+/// ([`pacing`](crate::output::pacing)); when that wait is longer than `max_retry_after`, or would
 /// end after the deadline, the request fails at once with a retryable error, so the alert stays
 /// pending for the next delivery pass. Other 4xx statuses, invalid URLs and TLS failures are
 /// final.

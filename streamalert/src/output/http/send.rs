@@ -1,10 +1,11 @@
 //! Sending one request under the retry policy, and turning failures into [`DispatchError`]s.
 
-use super::{HttpReply, HttpRequest, MAX_REPLY_BYTES, client, policy, quote_reply};
+use super::{
+    HttpReply, HttpRequest, MAX_REPLY_BYTES, client, policy, quote_reply, request_context,
+};
 use crate::output::{DispatchError, ErrorKind};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, RETRY_AFTER};
 use std::borrow::Cow;
-use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 use tokio::time::Instant;
 
@@ -20,18 +21,19 @@ struct Failure {
     retry_after: Option<Duration>,
 }
 
-/// A 2xx reply or a failure, from one attempt.
-type Attempt = Result<HttpReply, Failure>;
+/// A 2xx reply (status and body) or a failure, from one attempt.
+type Attempt = Result<(u16, Vec<u8>), Failure>;
 
-pub(super) async fn send(request: HttpRequest<'_>) -> Result<HttpReply, DispatchError> {
+pub(super) async fn send(request: HttpRequest<'_>) -> Result<HttpReply<'_>, DispatchError> {
     let http = request.http;
     let overrides = policy::HttpOverrides::current();
     let policy = overrides.retry_policy().unwrap_or(http.retry);
     let timeout = overrides.attempt_timeout().unwrap_or(http.timeout);
-    let shown_url = http.show_url(&request.url);
-    let context = format!("{}: {} {shown_url}", http.output, request.method);
+    // Errors and logs name the request; the URL is redacted only when one needs it.
+    let shown_url = || http.show_url(&request.url);
+    let context = || request_context(http, &request.method, &request.url);
     let fail = |kind: ErrorKind, what: String| {
-        DispatchError::new(kind, format!("{context}: {what}; not retryable"))
+        DispatchError::new(kind, format!("{}: {what}; not retryable", context()))
     };
 
     let client =
@@ -48,25 +50,33 @@ pub(super) async fn send(request: HttpRequest<'_>) -> Result<HttpReply, Dispatch
     let mut tries: u32 = 0;
     loop {
         tries += 1;
+        // The destination's pace (and any pause a `Retry-After` put on it) before the first
+        // request; before a retry, below.
+        if tries == 1
+            && let Err(paced) = crate::output::pacing::before_request(deadline).await
+        {
+            return Err(paced.into_error(&http.output));
+        }
         let attempt_timeout =
             timeout.map(|t| t.min(deadline.saturating_duration_since(Instant::now())));
-        let failure = match attempt(
-            &request,
-            &client,
-            headers.clone(),
-            attempt_timeout,
-            &context,
-        )
-        .await
-        {
-            Ok(reply) => {
+        let failure = match attempt(&request, &client, headers.clone(), attempt_timeout).await {
+            Ok((status, body)) => {
                 if tries > 1 {
-                    tracing::info!(output = %http.output, method = %request.method, url = %shown_url, tries, "delivered after retrying");
+                    tracing::info!(output = %http.output, method = %request.method, url = %shown_url(), tries, "delivered after retrying");
                 }
-                return Ok(reply);
+                return Ok(HttpReply {
+                    status,
+                    body,
+                    http,
+                    request: Some((request.method, request.url)),
+                });
             }
             Err(failure) => failure,
         };
+        if let Some(asked) = failure.retry_after {
+            // Every delivery to this destination waits, not only this request.
+            crate::output::pacing::pause_current(asked);
+        }
         let give_up = |failure: Failure, why: Option<String>| {
             let tries_text = if tries == 1 {
                 "1 try".to_owned()
@@ -85,11 +95,12 @@ pub(super) async fn send(request: HttpRequest<'_>) -> Result<HttpReply, Dispatch
                 .map(|r| format!("; the service said: {r}"))
                 .unwrap_or_default();
             let message = format!(
-                "{context}: {}{why}; {tries_text}; {retryable}{reply}",
+                "{}: {}{why}; {tries_text}; {retryable}{reply}",
+                context(),
                 failure.what
             );
             if failure.retry {
-                tracing::info!(output = %http.output, method = %request.method, url = %shown_url, tries, error = %failure.what, "giving up");
+                tracing::info!(output = %http.output, method = %request.method, url = %shown_url(), tries, error = %failure.what, "giving up");
             }
             let error = DispatchError::new(failure.kind, message);
             match failure.status {
@@ -121,12 +132,15 @@ pub(super) async fn send(request: HttpRequest<'_>) -> Result<HttpReply, Dispatch
             return Err(give_up(failure, Some(why)));
         }
         tracing::debug!(
-            output = %http.output, method = %request.method, url = %shown_url, tries,
+            output = %http.output, method = %request.method, url = %shown_url(), tries,
             wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
             error = %failure.what,
             "retrying"
         );
         tokio::time::sleep(wait).await;
+        if let Err(paced) = crate::output::pacing::before_request(deadline).await {
+            return Err(give_up(failure, Some(paced.to_string())));
+        }
     }
 }
 
@@ -147,9 +161,8 @@ async fn attempt(
     client: &reqwest::Client,
     headers: HeaderMap,
     timeout: Option<Duration>,
-    context: &str,
 ) -> Attempt {
-    let redactor = &request.http.redactor;
+    let redactor = || request.http.redactor();
     let mut builder = client
         .request(request.method.clone(), request.url.clone())
         .headers(headers);
@@ -162,7 +175,7 @@ async fn attempt(
     let response = builder
         .send()
         .await
-        .map_err(|e| transport_failure(&e, redactor))?;
+        .map_err(|e| transport_failure(&e, redactor()))?;
     let status = response.status();
     let retry_after = response
         .headers()
@@ -172,15 +185,10 @@ async fn attempt(
     let body = read_body(response).await;
     let body = match body {
         Ok(body) => body,
-        Err(e) => return Err(transport_failure(&e, redactor)),
+        Err(e) => return Err(transport_failure(&e, redactor())),
     };
     if status.is_success() {
-        return Ok(HttpReply {
-            status: status.as_u16(),
-            body,
-            context: context.to_owned(),
-            redactor: Arc::clone(redactor),
-        });
+        return Ok((status.as_u16(), body));
     }
     let code = status.as_u16();
     let throttled = code == 429;
@@ -199,7 +207,7 @@ async fn attempt(
         kind,
         status: Some(code),
         what,
-        reply: Some(quote_reply(redactor, &body)),
+        reply: Some(quote_reply(redactor(), &body)),
         retry,
         retry_after: retry_after.filter(|_| throttled || code == 503),
     })
@@ -437,6 +445,40 @@ mod tests {
         assert_eq!(hits.load(Ordering::SeqCst), 5);
         assert!(err.message().contains("5 tries; retryable"), "{err}");
         assert_eq!(err.status(), Some(502));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_retry_without_a_token_before_the_deadline_gives_up_with_the_failure() {
+        use crate::config::RateLimit;
+        use crate::output::pacing::{Bucket, scope};
+        let (url, hits) = stub(vec![
+            reply("500 Internal Server Error", "", "boom"),
+            reply("200 OK", "", "ok"),
+        ])
+        .await;
+        // One token every 10 s: the retry's would come at 10 s, after the 5 s deadline.
+        let bucket = Arc::new(Bucket::new(Some(RateLimit::new(0.1, 1).unwrap())));
+        let started = tokio::time::Instant::now();
+        let deadline = started + Duration::from_secs(5);
+        let grant = bucket.acquire(deadline).await.unwrap();
+        let err = scope(bucket, grant, deadline, post(&url, RetryPolicy::DEFAULT))
+            .await
+            .unwrap_err();
+        assert_eq!(hits.load(Ordering::SeqCst), 1);
+        assert_eq!(
+            (err.kind(), err.status()),
+            (ErrorKind::Unavailable, Some(500))
+        );
+        let message = err.message();
+        assert!(
+            message.contains("HTTP 500 Internal Server Error, paced: "),
+            "{message}"
+        );
+        assert!(message.contains("1 try; retryable"), "{message}");
+        assert!(
+            started.elapsed() <= Duration::from_secs(1),
+            "it waited for the token"
+        );
     }
 
     #[tokio::test]
