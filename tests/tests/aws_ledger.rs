@@ -1037,7 +1037,13 @@ async fn run_steps(ledger: &dyn Ledger, alerts: &[Alert], steps: &[Step]) -> Vec
             .into_iter()
             .map(|e| e.alert.alert_id)
             .collect();
+        // Per state, the deliveries `activity` counts (the hours differ between the runs).
+        let mut activity: BTreeMap<String, u64> = BTreeMap::new();
+        for hour in ledger.activity(Timestamp::EPOCH).await.unwrap() {
+            *activity.entry(hour.state.to_string()).or_default() += hour.count;
+        }
         views.push(json!({
+            "activity": activity,
             "result": result.map_err(|e| format!("{e:?}").split([' ', '(']).next().unwrap().to_owned()),
             "alerts": got,
             "open": open,
