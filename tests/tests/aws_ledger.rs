@@ -1221,7 +1221,13 @@ async fn run_steps(ledger: &dyn Ledger, alerts: &[Alert], steps: &[Step]) -> Vec
             .into_iter()
             .map(|e| e.alert.alert_id)
             .collect();
+        // Per state, the deliveries `activity` counts (the hours differ between the runs).
+        let mut activity: BTreeMap<String, u64> = BTreeMap::new();
+        for hour in ledger.activity(Timestamp::EPOCH).await.unwrap() {
+            *activity.entry(hour.state.to_string()).or_default() += hour.count;
+        }
         views.push(json!({
+            "activity": activity,
             "result": result.map_err(|e| format!("{e:?}").split([' ', '(']).next().unwrap().to_owned()),
             "alerts": got,
             "open": open,
@@ -1576,6 +1582,107 @@ async fn the_ledger_command_works_on_a_dynamodb_alerts_table() {
         entry.delivery("slack:b").unwrap().state,
         DeliveryState::Pending
     );
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// `console --alerts-table` serves a DynamoDB alerts table: the overview's counts and an
+/// alert's page (this test binary as the processor, the AWS SDK pointed at moto).
+#[tokio::test]
+async fn the_console_serves_a_dynamodb_alerts_table() {
+    use std::io::{BufRead as _, Read as _, Write as _};
+    let Some(setup) = setup("the_console_serves_a_dynamodb_alerts_table").await else {
+        return;
+    };
+    let ledger = DynamoDbLedger::new(&setup.aws, &setup.table);
+    let alert = Alert::new("table_rule", json!({"n": 1}), ["file:a", "slack:b"]);
+    let key = AlertKey::of(&alert);
+    ledger
+        .record_alerts(vec![NewAlert {
+            alert: alert.clone(),
+            intents: BTreeMap::new(),
+        }])
+        .await
+        .unwrap();
+    ledger
+        .record_outcome(key.clone(), "file:a".into(), Outcome::Sent)
+        .await
+        .unwrap();
+    ledger
+        .record_outcome(key, "slack:b".into(), Outcome::Dead("HTTP 400".into()))
+        .await
+        .unwrap();
+    let endpoint = moto_endpoint("the_console_serves_a_dynamodb_alerts_table").unwrap();
+    let dir = temp_dir("console-table");
+    let args = [
+        "processor",
+        "console",
+        "--listen",
+        "127.0.0.1:0",
+        "--alerts-table",
+        setup.table.as_str(),
+    ];
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            processor_support::CHILD_TEST,
+            "--exact",
+            "--nocapture",
+            "--test-threads=1",
+            "-q",
+        ])
+        .env(
+            "STREAMALERT_TEST_CHILD_ARGS",
+            serde_json::to_string(&args).unwrap(),
+        )
+        .env("RUST_LOG", "info")
+        .env("NO_COLOR", "1")
+        .env("AWS_ENDPOINT_URL", &endpoint)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", "us-east-1")
+        .current_dir(&dir)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut lines = stderr.lines().map_while(Result::ok);
+    let started = lines
+        .by_ref()
+        .find(|line| line.contains("console: http://"))
+        .expect("the console starts");
+    // Keep reading its log, so that its writes never meet a closed pipe.
+    std::thread::spawn(move || lines.for_each(drop));
+    let at = started.find("http://").unwrap() + "http://".len();
+    let address = started[at..].split('/').next().unwrap().to_owned();
+    let get = |path: &str| {
+        let mut stream = std::net::TcpStream::connect(&address).unwrap();
+        write!(
+            stream,
+            "GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).unwrap();
+        response
+    };
+    let overview = get("/");
+    assert!(overview.starts_with("HTTP/1.1 200"), "{overview}");
+    assert!(
+        overview.contains("data-total=\"dead\"><b>1</b>"),
+        "{overview}"
+    );
+    assert!(
+        overview.contains("data-total=\"sent\"><b>1</b>"),
+        "{overview}"
+    );
+    // The chart counts both (in one hour's bar, or two across an hour's end).
+    assert!(overview.contains(": sent 1, "), "{overview}");
+    assert!(overview.contains(", dead 1</title>"), "{overview}");
+    let page = get(&format!("/alerts/{}", alert.alert_id));
+    assert!(page.contains("data-row=\"slack:b dead\""), "{page}");
+    assert!(page.contains("HTTP 400"), "{page}");
+    child.kill().unwrap();
+    child.wait().unwrap();
     std::fs::remove_dir_all(dir).unwrap();
 }
 

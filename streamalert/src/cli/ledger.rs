@@ -32,9 +32,9 @@ Delivery states: pending (not attempted yet), sent, failed (`retry` sends it aga
 An alert whose stored item cannot be read back is quarantined with the reason: `retry` skips
 it and exits with status 1 while any is left.";
 
-/// The `ledger` command's arguments.
+/// Which ledger a command reads: processor.json's, another file, or a DynamoDB table.
 #[derive(Debug, Args)]
-pub(super) struct LedgerArgs {
+pub(super) struct LedgerLocation {
     /// The configuration directory (its processor.json names the ledger).
     #[arg(long, value_name = "DIR", env = crate::config::CONFIG_DIR_ENV, default_value = crate::config::DEFAULT_CONFIG_DIR, global = true)]
     config: PathBuf,
@@ -45,6 +45,13 @@ pub(super) struct LedgerArgs {
     #[cfg(feature = "aws")]
     #[arg(long, value_name = "TABLE", global = true, conflicts_with = "ledger")]
     alerts_table: Option<String>,
+}
+
+/// The `ledger` command's arguments.
+#[derive(Debug, Args)]
+pub(super) struct LedgerArgs {
+    #[command(flatten)]
+    location: LedgerLocation,
     #[command(subcommand)]
     command: LedgerCommand,
 }
@@ -134,7 +141,7 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
 }
 
 /// An age in words: the two largest units, e.g. `2d 3h`, `5m 7s`.
-fn age(seconds: i64) -> String {
+pub(super) fn age(seconds: i64) -> String {
     let seconds = seconds.max(0);
     let parts = [
         (seconds / 86_400, "d"),
@@ -152,7 +159,7 @@ fn age(seconds: i64) -> String {
 }
 
 pub(super) async fn ledger(args: &LedgerArgs) -> ExitCode {
-    let (ledger, location) = match open(args).await {
+    let (ledger, location) = match open(&args.location).await {
         Ok(opened) => opened,
         Err(message) => {
             tracing::error!("{message}");
@@ -184,7 +191,7 @@ pub(super) async fn ledger(args: &LedgerArgs) -> ExitCode {
 }
 
 /// Opens the ledger the arguments name, which must exist; also says where it is.
-async fn open(args: &LedgerArgs) -> Result<(Arc<dyn Ledger>, String), String> {
+pub(super) async fn open(args: &LedgerLocation) -> Result<(Arc<dyn Ledger>, String), String> {
     #[cfg(feature = "aws")]
     if let Some(table) = &args.alerts_table {
         let ledger = crate::ledger::DynamoDbLedger::new(crate::aws::Aws::shared().await, table);

@@ -2,10 +2,12 @@
 //!
 //! Commands: `process` (records in, alerts delivered), `dispatch` (StreamAlert's alert-processor
 //! events), `retry` (send what is still pending, merge), `ledger` (see and act on the backlog),
-//! `validate`, `test` (rule test events), `output` (outputs and their credentials), `list`,
-//! `lambda` (feature `aws`). Run the binary
+//! `console` (the ledger in a browser, feature `console`), `validate`, `test` (rule test events),
+//! `output` (outputs and their credentials), `list`, `lambda` (feature `aws`). Run the binary
 //! with `--help`, or `<command> --help`, for the details.
 
+#[cfg(feature = "console")]
+mod console;
 mod dispatch;
 mod input;
 #[cfg(feature = "aws")]
@@ -192,6 +194,10 @@ enum Command {
     /// See and act on the ledger: status, list, show, replay and prune alerts.
     #[command(long_about = ledger::LEDGER_HELP)]
     Ledger(ledger::LedgerArgs),
+    /// Serve the ledger as a web page: counts, charts, lists, alerts, and replay buttons.
+    #[cfg(feature = "console")]
+    #[command(long_about = console::CONSOLE_HELP)]
+    Console(console::ConsoleArgs),
     /// Serve AWS Lambda invocations (StreamAlert's alert-processor events) until the runtime ends.
     #[cfg(feature = "aws")]
     #[command(long_about = LAMBDA_HELP)]
@@ -414,6 +420,8 @@ where
         Command::Dispatch(args) => with_runtime(|| dispatch::dispatch(&args)),
         Command::Retry(args) => with_runtime(|| retry::retry(&args)),
         Command::Ledger(args) => with_runtime(|| ledger::ledger(&args)),
+        #[cfg(feature = "console")]
+        Command::Console(args) => with_runtime(|| console::console(&args)),
         Command::Test(args) => crate::testing::run_cli(&args.events, &args.rules),
         Command::Output(args) => args.command.run(&args.config),
         #[cfg(feature = "aws")]

@@ -504,6 +504,53 @@ pub trait Ledger: Send + Sync + 'static {
         let _ = until;
         None
     }
+
+    /// Per hour and state, how many deliveries (of alerts not merged) were last updated in that
+    /// hour (a delivery never attempted counts at its alert's creation), from `since` on,
+    /// oldest hour first: what the console's chart shows. The default reads every alert with
+    /// [`list`](Ledger::list) (DynamoDB: a scan); SQLite counts in SQL.
+    async fn activity(&self, since: Timestamp) -> Result<Vec<HourlyDeliveries>, LedgerError> {
+        let mut hours: BTreeMap<(i64, DeliveryState), u64> = BTreeMap::new();
+        for entry in self.list(DeliveryFilter::default()).await? {
+            for delivery in &entry.deliveries {
+                let at = delivery.updated.unwrap_or(entry.alert.created);
+                if at >= since {
+                    *hours
+                        .entry((HourlyDeliveries::hour_of(at), delivery.state))
+                        .or_default() += 1;
+                }
+            }
+        }
+        Ok(hours
+            .into_iter()
+            .map(|((hour, state), count)| HourlyDeliveries { hour, state, count })
+            .collect())
+    }
+}
+
+/// How many deliveries in one state were last updated in one hour ([`Ledger::activity`]).
+///
+/// ```
+/// use streamalert::ledger::HourlyDeliveries;
+/// let at = "2026-12-05T02:59:59.999999Z".parse().unwrap();
+/// assert_eq!(HourlyDeliveries::hour_of(at) % 3600, 0);
+/// assert_eq!(HourlyDeliveries::hour_of(at), 1_796_436_000);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HourlyDeliveries {
+    /// The hour's start, in seconds since the Unix epoch.
+    pub hour: i64,
+    /// The deliveries' state now.
+    pub state: DeliveryState,
+    /// How many.
+    pub count: u64,
+}
+
+impl HourlyDeliveries {
+    /// The start of the hour holding `at`, in seconds since the Unix epoch.
+    pub fn hour_of(at: Timestamp) -> i64 {
+        at.unix_seconds().div_euclid(3600) * 3600
+    }
 }
 
 /// One page of open alerts ([`Ledger::open_alerts_page`]).

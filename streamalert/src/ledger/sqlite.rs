@@ -2,8 +2,8 @@
 
 use super::{
     AlertKey, AlertStatus, Claim, DeliveryFilter, DeliveryRecord, DeliveryState, Fingerprint,
-    InputCheckpoint, Ledger, LedgerCounts, LedgerEntry, LedgerError, LedgerStatus, NewAlert,
-    OpenPage, Outcome, QuarantinedAlert,
+    HourlyDeliveries, InputCheckpoint, Ledger, LedgerCounts, LedgerEntry, LedgerError,
+    LedgerStatus, NewAlert, OpenPage, Outcome, QuarantinedAlert,
 };
 use crate::alert::{Alert, Timestamp};
 use crate::config::{LedgerSettings, Synchronous};
@@ -811,6 +811,43 @@ impl Ledger for SqliteLedger {
         })
         .await
     }
+
+    async fn activity(&self, since: Timestamp) -> Result<Vec<HourlyDeliveries>, LedgerError> {
+        self.blocking(move |conn, path| {
+            // Timestamps are stored as fixed-width text: the first 13 characters are the hour.
+            let rows: Vec<(String, String, i64)> = conn
+                .prepare_cached(
+                    "SELECT substr(COALESCE(d.updated, a.created), 1, 13) AS hour, d.state, COUNT(*)
+                     FROM deliveries d JOIN alerts a ON a.alert_id = d.alert_id
+                     WHERE a.status IN ('open', 'complete') AND COALESCE(d.updated, a.created) >= ?1
+                     GROUP BY hour, d.state ORDER BY hour",
+                )
+                .and_then(|mut s| {
+                    s.query_map([since.to_string()], |row| {
+                        Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+                    })?
+                    .collect()
+                })
+                .map_err(sql(path))?;
+            let corrupt = |message: String| LedgerError::Corrupt {
+                path: path.to_owned(),
+                message,
+            };
+            rows.into_iter()
+                .map(|(hour, state, count)| {
+                    let start: Timestamp = format!("{hour}:00:00.000000Z")
+                        .parse()
+                        .map_err(|e| corrupt(format!("{e}")))?;
+                    Ok(HourlyDeliveries {
+                        hour: start.unix_seconds(),
+                        state: state.parse().map_err(corrupt)?,
+                        count: u64::try_from(count).unwrap_or_default(),
+                    })
+                })
+                .collect()
+        })
+        .await
+    }
 }
 
 /// How many alerts and deliveries are in each state (deliveries of merged and quarantined
@@ -1400,6 +1437,62 @@ mod tests {
         let next = take_group(jobs.recv().unwrap(), &jobs);
         assert_eq!(next.len(), 44, "the rest, in the next group");
         assert!(jobs.try_recv().is_err());
+    }
+
+    #[tokio::test]
+    async fn activity_counts_deliveries_in_the_hour_of_their_last_update_by_state() {
+        let dir = tempfile::tempdir().unwrap();
+        let settings = LedgerSettings {
+            path: dir.path().join("ledger.sqlite3"),
+            ..Default::default()
+        };
+        let ledger = SqliteLedger::open(&settings).unwrap();
+        let alert = Alert::new(
+            "r",
+            serde_json::json!({}),
+            ["file:a", "slack:b", "stdout:c"],
+        );
+        let key = AlertKey::of(&alert);
+        let new = NewAlert {
+            alert,
+            intents: BTreeMap::new(),
+        };
+        ledger.record_alerts(vec![new]).await.unwrap();
+        ledger
+            .record_outcome(key.clone(), "file:a".into(), Outcome::Sent)
+            .await
+            .unwrap();
+        ledger
+            .record_outcome(key.clone(), "slack:b".into(), Outcome::Failed("x".into()))
+            .await
+            .unwrap();
+        let entry = ledger.get(key).await.unwrap().unwrap();
+        let mut want = BTreeMap::new();
+        for d in &entry.deliveries {
+            let at = d.updated.unwrap_or(entry.alert.created);
+            *want
+                .entry((HourlyDeliveries::hour_of(at), d.state))
+                .or_insert(0) += 1;
+        }
+        let got: BTreeMap<_, _> = ledger
+            .activity(Timestamp::EPOCH)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|h| ((h.hour, h.state), h.count))
+            .collect();
+        assert_eq!(got, want);
+        assert_eq!(got.values().sum::<u64>(), 3);
+        let states: Vec<DeliveryState> = got.keys().map(|(_, state)| *state).collect();
+        for state in [
+            DeliveryState::Sent,
+            DeliveryState::Pending,
+            DeliveryState::Failed,
+        ] {
+            assert!(states.contains(&state), "{state} in {got:?}");
+        }
+        let later = Timestamp::now().plus_minutes(60);
+        assert_eq!(ledger.activity(later).await.unwrap(), Vec::new());
     }
 
     #[test]
