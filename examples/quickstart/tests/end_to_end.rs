@@ -734,6 +734,36 @@ fn a_stalled_standard_output_holds_up_only_the_stdout_deliveries() {
     drop(child);
 }
 
+/// Standard error closed by its reader (`quickstart process … 2>&1 | head -1`): the log lines
+/// that cannot be written are dropped and the run goes on; the logger used to report the failed
+/// write on that same closed stream, which panicked the thread that logged.
+#[test]
+fn a_closed_standard_error_loses_the_logs_not_the_run() {
+    let workdir = tempfile::tempdir().expect("temp dir");
+    let sample = std::fs::read_to_string(example_dir().join("data/records.jsonl")).unwrap();
+    // A malformed line between two copies of the sample: its error is logged mid-run.
+    let input = workdir.path().join("records.jsonl");
+    std::fs::write(&input, format!("{sample}{{malformed\n{sample}")).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_quickstart"))
+        .current_dir(workdir.path())
+        .args(["process", "--input"])
+        .arg(&input)
+        .arg("--config")
+        .arg(example_dir().join("conf"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the quickstart binary runs");
+    drop(child.stderr.take()); // the reader is gone: every write to stderr fails (EPIPE)
+    let status = child.wait().expect("the quickstart binary ends");
+    assert_eq!(status.code(), Some(1), "one malformed line, no panic");
+    assert_eq!(
+        file_output_ids(workdir.path()).len(),
+        8,
+        "the alerts of both copies of the sample were delivered"
+    );
+}
+
 /// A fatal error while standard input is an open pipe that sends nothing more: `process` prints
 /// its summary and exits with status 1, without waiting for the input's end (the reader thread
 /// waits in vain; it used to hold the process). The fatal error is a real one: the ledger cannot

@@ -38,6 +38,9 @@ pub(super) fn init_logging(format: LogFormat) {
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(|| StderrWriter)
+        // A log line that cannot be written (standard error closed) is dropped: the default
+        // reports it with `eprintln!`, which panics on that same closed stream.
+        .log_internal_errors(false)
         .with_target(false);
     // A second call in one process (tests) keeps the first subscriber.
     let _ = match format {
