@@ -8,7 +8,10 @@
 mod aws_support;
 
 use aws_support::{local_aws, moto_endpoint, unique};
+mod hook_support;
 mod processor_support;
+
+use hook_support::Hook;
 
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -25,7 +28,6 @@ use streamalert::ledger::{
     AlertKey, Claim, DeliveryFilter, DeliveryState, DynamoDbLedger, Fingerprint, InputCheckpoint,
     Ledger, LedgerError, NewAlert, Outcome,
 };
-use streamalert::output::http::{Http, HttpOverrides, RetryPolicy};
 use streamalert::output::{Delivery, DispatchError, ErrorKind};
 use streamalert::processor::{EventOutcome, Processor};
 use streamalert::{Alert, Output, OutputProperty};
@@ -88,33 +90,6 @@ impl Output for BatchProbe {
             .unwrap_or_default()
             .to_owned();
         self.0.submit(delivery.descriptor, record, 1).await
-    }
-}
-
-/// Posts the alert id to the URL in its `outputs.json` setting, one HTTP attempt per delivery.
-#[derive(Default)]
-#[streamalert::output(service = "hook")]
-pub struct Hook;
-
-#[streamalert::async_trait]
-impl Output for Hook {
-    fn properties(&self) -> Vec<OutputProperty> {
-        vec![OutputProperty::descriptor("a name")]
-    }
-    async fn dispatch(&self, delivery: &Delivery<'_>) -> Result<(), DispatchError> {
-        HttpOverrides::new()
-            .retry(RetryPolicy::SINGLE_ATTEMPT)
-            .own_connections()
-            .run(async {
-                let http = Http::new("hook", delivery);
-                let url = http.endpoint("url", delivery.setting.unwrap_or_default())?;
-                http.post(url)
-                    .json(&json!({"id": delivery.alert.alert_id}))
-                    .send()
-                    .await
-                    .map(|_| ())
-            })
-            .await
     }
 }
 

@@ -4,48 +4,21 @@
 
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
+mod hook_support;
+
+use hook_support::Hook;
+
 use serde_json::json;
 use std::path::PathBuf;
 use std::sync::Arc;
 use streamalert::config::{LedgerSettings, OutputsConfig, ProcessorSettings};
 use streamalert::ledger::{AlertKey, DeliveryState, Ledger, SqliteLedger};
-use streamalert::output::Delivery;
-use streamalert::output::http::{Http, HttpOverrides, RetryPolicy};
 use streamalert::prelude::*;
 use streamalert::processor::Processor;
 use wiremock::matchers::path;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 streamalert::services!(Hook);
-
-/// Posts the alert id to the URL in its `outputs.json` setting, one HTTP attempt per delivery
-/// (the shared layer's classification of the reply, without its in-request retries).
-#[derive(Default)]
-#[output(service = "hook")]
-pub struct Hook;
-
-#[streamalert::async_trait]
-impl Output for Hook {
-    fn properties(&self) -> Vec<OutputProperty> {
-        vec![OutputProperty::descriptor("a name")]
-    }
-
-    async fn dispatch(&self, delivery: &Delivery<'_>) -> Result<(), DispatchError> {
-        HttpOverrides::new()
-            .retry(RetryPolicy::SINGLE_ATTEMPT)
-            .own_connections()
-            .run(async {
-                let http = Http::new("hook", delivery);
-                let url = http.endpoint("url", delivery.setting.unwrap_or_default())?;
-                http.post(url)
-                    .json(&json!({"id": delivery.alert.alert_id}))
-                    .send()
-                    .await
-                    .map(|_| ())
-            })
-            .await
-    }
-}
 
 fn ledger_settings(name: &str) -> LedgerSettings {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
