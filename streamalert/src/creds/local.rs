@@ -506,6 +506,8 @@ mod tests {
         assert!(key.iter().all(|b| *b == 0x0f));
         assert!(parse_key(&"0f".repeat(31)).is_none());
         assert!(parse_key(&"zz".repeat(32)).is_none());
+        let mixed = parse_key(&"aF".repeat(32)).unwrap();
+        assert!(mixed.iter().all(|b| *b == 0xaf), "either case");
     }
 
     fn git_repo() -> tempfile::TempDir {
@@ -710,5 +712,6 @@ mod tests {
         assert_eq!(encode_name("a.b/c d"), "a%2Eb%2Fc%20d");
         assert_eq!(encode_name(""), "");
         assert_eq!(encode_name("é"), "%C3%A9");
+        assert_eq!(encode_name("sec-ops_2"), "sec-ops_2", "kept as they are");
     }
 }

@@ -1558,6 +1558,37 @@ mod tests {
     }
 
     #[test]
+    fn an_open_alert_whose_item_is_missing_is_quarantined() {
+        let dir = tempfile::tempdir().unwrap();
+        let settings = LedgerSettings {
+            path: dir.path().join("ledger.sqlite3"),
+            ..Default::default()
+        };
+        let ledger = SqliteLedger::open(&settings).unwrap();
+        let alert = Alert::new("rule", serde_json::json!({"n": 1}), ["file:a"]);
+        let key = AlertKey::of(&alert);
+        let new = NewAlert {
+            alert,
+            intents: BTreeMap::new(),
+        };
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        runtime.block_on(ledger.record_alerts(vec![new])).unwrap();
+        ledger
+            .with_conn(|conn, path| {
+                conn.execute("DELETE FROM alert_items", [])
+                    .map_err(sql(path))
+            })
+            .unwrap();
+        assert!(runtime.block_on(ledger.open_alerts()).unwrap().is_empty());
+        let quarantined = runtime.block_on(ledger.quarantined()).unwrap();
+        let expected = QuarantinedAlert {
+            key,
+            reason: "its stored item is missing".to_owned(),
+        };
+        assert_eq!(quarantined, [expected]);
+    }
+
+    #[test]
     fn debug_shows_the_path_and_no_connection() {
         let dir = tempfile::tempdir().unwrap();
         let settings = LedgerSettings {
