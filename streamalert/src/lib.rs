@@ -23,8 +23,8 @@
 //! ```
 //!
 //! Where to start:
-//! - [`rule`], [`publisher`] and [`output`] (the attributes [`macro@rule`],
-//!   [`macro@publisher`] and [`macro@output`]) for what you write;
+//! - [`rule`](mod@rule), [`publisher`](mod@publisher) and [`output`](mod@output) (the
+//!   attributes [`macro@rule`], [`macro@publisher`] and [`macro@output`]) for what you write;
 //! - [`processor`] for what happens to an alert (ledger first, then the outputs, then the
 //!   outcome), [`ledger`] for what is recorded, [`config`] for `outputs.json` and
 //!   `processor.json`;

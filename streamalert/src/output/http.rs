@@ -411,7 +411,7 @@ impl<'h> HttpRequest<'h> {
     }
 
     /// Appends `key=value` to the query string, form-encoded as Python's `requests` does
-    /// ([`quote_plus`](crate::text::quote_plus), as a browser form does).
+    /// ([`quote_plus`], as a browser form does).
     pub fn query(mut self, key: &str, value: &str) -> Self {
         let pair = format!("{}={}", quote_plus(key), quote_plus(value));
         let query = match self.url.query() {
@@ -424,7 +424,7 @@ impl<'h> HttpRequest<'h> {
 
     /// Sets a JSON body exactly as Python's `json.dumps` writes it (`", "` and `": "`
     /// separators, ASCII escapes, key order kept), with `Content-Type: application/json`
-    /// unless a `Content-Type` header is set. `value` is a [`Value`] or any [`Serialize`]
+    /// unless a `Content-Type` header is set. `value` is a [`Value`] or any [`Serialize`](serde::Serialize)
     /// type, written from its fields ([`PythonJson::serialize`](crate::json::PythonJson::serialize)).
     pub fn json<T: serde::Serialize + ?Sized>(self, value: &T) -> Self {
         let text = crate::json::PythonJson::DEFAULT.serialize(value);
