@@ -21,7 +21,7 @@ use streamalert::processor::{Processor, RunReport, publication_fingerprint};
 use streamalert::publisher::Chain;
 use streamalert_tests::capture_logs_async;
 
-streamalert::services!(Panicky, Hanging, Gated, Held);
+streamalert::services!(Panicky, Hanging, Gated, Held, Abandoned);
 
 /// Panics in every `dispatch`.
 #[derive(Default)]
@@ -101,6 +101,36 @@ impl Output for Held {
     async fn dispatch(&self, _: &Delivery<'_>) -> Result<(), DispatchError> {
         HELD.acquire().await.unwrap().forget();
         Ok(())
+    }
+}
+
+/// Dispatches of [`Abandoned`] started, and those whose future was dropped unfinished.
+static ABANDONED: [AtomicUsize; 2] = [AtomicUsize::new(0), AtomicUsize::new(0)];
+
+/// Counts a dispatch's future dropped unfinished in `ABANDONED[1]`.
+struct CountsItsDrop;
+
+impl Drop for CountsItsDrop {
+    fn drop(&mut self) {
+        ABANDONED[1].fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// Never answers, and counts its dispatches started and abandoned ([`ABANDONED`]).
+#[derive(Default)]
+#[output(service = "abandoned")]
+pub struct Abandoned;
+
+#[streamalert::async_trait]
+impl Output for Abandoned {
+    fn properties(&self) -> Vec<OutputProperty> {
+        vec![OutputProperty::descriptor("a name")]
+    }
+
+    async fn dispatch(&self, _: &Delivery<'_>) -> Result<(), DispatchError> {
+        let _abandoned = CountsItsDrop;
+        ABANDONED[0].fetch_add(1, Ordering::SeqCst);
+        std::future::pending().await
     }
 }
 
@@ -401,6 +431,39 @@ async fn the_next_batch_is_recorded_while_the_last_ones_deliveries_wait_for_a_sl
     let report = run.finish().await;
     assert_eq!((report.sent, report.failed), (6, 0), "{report:?}");
     assert!(ledger.open_alerts().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_run_dropped_before_it_finished_abandons_its_deliveries() {
+    let dir = scratch("dropped");
+    let ledger = ledger(&dir);
+    let settings = ProcessorSettings {
+        dispatch_timeout_secs: 3600,
+        ..Default::default()
+    };
+    let processor = processor(&json!({"abandoned": ["a"]}), settings, ledger.clone());
+    let mut run = processor.start_run();
+    let alerts = vec![Alert::new("rule_a", json!({"n": 1}), ["abandoned:a"])];
+    run.submit(alerts).await.unwrap();
+    // The turns and sleeps only give the tasks time to run: the counts decide.
+    let wait_for = |started: usize, dropped: usize| async move {
+        for _ in 0..3000 {
+            let now = (
+                ABANDONED[0].load(Ordering::SeqCst),
+                ABANDONED[1].load(Ordering::SeqCst),
+            );
+            if now == (started, dropped) {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        panic!("never reached {started} started, {dropped} dropped");
+    };
+    wait_for(1, 0).await;
+    drop(run);
+    wait_for(1, 1).await;
+    let open = ledger.open_alerts().await.unwrap();
+    assert_eq!(open.len(), 1, "the abandoned delivery stays pending");
 }
 
 /// Drops the alert's id from the publication.
