@@ -1483,6 +1483,39 @@ fn cli_child() {
     }
 }
 
+/// Records an alert of `table_rule` whose `file:a` was sent and whose `slack:b` is dead
+/// (`HTTP 400`); returns it with its key.
+async fn sent_and_dead(ledger: &DynamoDbLedger) -> (Alert, AlertKey) {
+    let alert = Alert::new("table_rule", json!({"n": 1}), ["file:a", "slack:b"]);
+    let key = AlertKey::of(&alert);
+    let new = NewAlert {
+        alert: alert.clone(),
+        intents: BTreeMap::new(),
+    };
+    ledger.record_alerts(vec![new]).await.unwrap();
+    let outcomes = [
+        ("file:a", Outcome::Sent),
+        ("slack:b", Outcome::Dead("HTTP 400".into())),
+    ];
+    for (output, outcome) in outcomes {
+        ledger
+            .record_outcome(key.clone(), output.into(), outcome)
+            .await
+            .unwrap();
+    }
+    (alert, key)
+}
+
+/// The environment that points a child processor's AWS SDK at moto's `endpoint`.
+fn moto_env(endpoint: &str) -> [(&'static str, &str); 4] {
+    [
+        ("AWS_ENDPOINT_URL", endpoint),
+        ("AWS_ACCESS_KEY_ID", "testing"),
+        ("AWS_SECRET_ACCESS_KEY", "testing"),
+        ("AWS_REGION", "us-east-1"),
+    ]
+}
+
 /// `ledger --alerts-table` runs the command on a DynamoDB alerts table (this test binary as
 /// the processor, the AWS SDK pointed at moto by the environment).
 #[tokio::test]
@@ -1491,34 +1524,9 @@ async fn the_ledger_command_works_on_a_dynamodb_alerts_table() {
         return;
     };
     let ledger = DynamoDbLedger::new(&setup.aws, &setup.table);
-    let alert = Alert::new("table_rule", json!({"n": 1}), ["file:a", "slack:b"]);
-    let key = AlertKey::of(&alert);
-    ledger
-        .record_alerts(vec![NewAlert {
-            alert: alert.clone(),
-            intents: BTreeMap::new(),
-        }])
-        .await
-        .unwrap();
-    ledger
-        .record_outcome(key.clone(), "file:a".into(), Outcome::Sent)
-        .await
-        .unwrap();
-    ledger
-        .record_outcome(
-            key.clone(),
-            "slack:b".into(),
-            Outcome::Dead("HTTP 400".into()),
-        )
-        .await
-        .unwrap();
+    let (alert, key) = sent_and_dead(&ledger).await;
     let endpoint = moto_endpoint("the_ledger_command_works_on_a_dynamodb_alerts_table").unwrap();
-    let env = [
-        ("AWS_ENDPOINT_URL", endpoint.as_str()),
-        ("AWS_ACCESS_KEY_ID", "testing"),
-        ("AWS_SECRET_ACCESS_KEY", "testing"),
-        ("AWS_REGION", "us-east-1"),
-    ];
+    let env = moto_env(&endpoint);
     let dir = temp_dir("ledger-command-table");
     let run = |args: &[&str]| {
         let mut all = vec!["ledger", "--alerts-table", setup.table.as_str()];
@@ -1569,23 +1577,7 @@ async fn the_console_serves_a_dynamodb_alerts_table() {
         return;
     };
     let ledger = DynamoDbLedger::new(&setup.aws, &setup.table);
-    let alert = Alert::new("table_rule", json!({"n": 1}), ["file:a", "slack:b"]);
-    let key = AlertKey::of(&alert);
-    ledger
-        .record_alerts(vec![NewAlert {
-            alert: alert.clone(),
-            intents: BTreeMap::new(),
-        }])
-        .await
-        .unwrap();
-    ledger
-        .record_outcome(key.clone(), "file:a".into(), Outcome::Sent)
-        .await
-        .unwrap();
-    ledger
-        .record_outcome(key, "slack:b".into(), Outcome::Dead("HTTP 400".into()))
-        .await
-        .unwrap();
+    let (alert, _) = sent_and_dead(&ledger).await;
     let endpoint = moto_endpoint("the_console_serves_a_dynamodb_alerts_table").unwrap();
     let dir = temp_dir("console-table");
     let args = [
@@ -1610,10 +1602,7 @@ async fn the_console_serves_a_dynamodb_alerts_table() {
         )
         .env("RUST_LOG", "info")
         .env("NO_COLOR", "1")
-        .env("AWS_ENDPOINT_URL", &endpoint)
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_REGION", "us-east-1")
+        .envs(moto_env(&endpoint))
         .current_dir(&dir)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
