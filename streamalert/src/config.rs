@@ -319,6 +319,16 @@ impl RateLimit {
     ///   for "at least one second between each" mutating request
     ///   (<https://docs.github.com/en/rest/using-the-rest-api/rate-limits-for-the-rest-api>);
     ///   one every 8 s is 450 an hour.
+    /// * `slack-bot`: as `slack`, per channel: `chat.postMessage` allows "1 message per
+    ///   second per channel", with short bursts
+    ///   (<https://api.slack.com/methods/chat.postMessage#rate_limiting>).
+    /// * `google-chat`: 0.95 a second, bursts of 3, so never more than 60 in any minute: a
+    ///   space takes 60 message writes a minute, incoming webhooks included
+    ///   (<https://developers.google.com/workspace/chat/limits>).
+    /// * `discord`: 0.4 a second, bursts of 5, so never more than 5 in 2 s nor 29 in a minute:
+    ///   Discord answers a webhook's faster sends with 429 (5 requests per 2 s per webhook,
+    ///   30 messages a minute per channel, as observed; its documentation gives no fixed figure,
+    ///   <https://discord.com/developers/docs/topics/rate-limits>).
     ///
     /// ```
     /// use streamalert::config::RateLimit;
@@ -328,10 +338,12 @@ impl RateLimit {
     /// ```
     pub fn default_for(service: &str) -> Option<Self> {
         let (per_second, burst) = match service {
-            "slack" => (1.0, 3),
+            "slack" | "slack-bot" => (1.0, 3),
             "pagerduty" | "pagerduty-v2" => (1.8, 12),
             "pagerduty-incident" => (14.0, 60),
             "github" => (0.125, 1),
+            "google-chat" => (0.95, 3),
+            "discord" => (0.4, 5),
             _ => return None,
         };
         Self::new(per_second, burst).ok()
@@ -1092,6 +1104,9 @@ mod tests {
             "pagerduty-v2",
             "pagerduty-incident",
             "github",
+            "slack-bot",
+            "google-chat",
+            "discord",
         ]
         .into_iter()
         .map(|service| {
@@ -1107,6 +1122,9 @@ mod tests {
                 ("pagerduty-v2", 1.8, 12),
                 ("pagerduty-incident", 14.0, 60),
                 ("github", 0.125, 1),
+                ("slack-bot", 1.0, 3),
+                ("google-chat", 0.95, 3),
+                ("discord", 0.4, 5),
             ]
         );
         for unlimited in ["webhook", "teams", "jira-v2", "aws-sns", "file", "stdout"] {
@@ -1128,6 +1146,8 @@ mod tests {
         assert!(most("github", 3600.0) <= 500.0);
         assert_eq!(RateLimit::default_for("github").unwrap().burst(), 1);
         assert!(most("slack", 1.0) <= 4.0);
+        assert!(most("google-chat", 60.0) <= 60.0);
+        assert!(most("discord", 2.0) <= 6.0 && most("discord", 60.0) <= 30.0);
     }
 
     #[test]

@@ -50,7 +50,8 @@ Configuration (the --config directory, default $STREAMALERT_CONFIG, else ./conf)
                   rate_limits paces a destination or a service, e.g. {\"slack:secops\":
                   {\"per_second\": 1, \"burst\": 5}}; defaults: slack 1/s (burst 3),
                   pagerduty(-v2) 1.8/s (12), pagerduty-incident 14/s (60), github 1 per 8 s,
-                  others unlimited. A Retry-After pauses every delivery to its destination.
+                  slack-bot 1/s (3), google-chat 0.95/s (3), discord 0.4/s (5), others
+                  unlimited. A Retry-After pauses every delivery to its destination.
 Relative paths are relative to the working directory.
 
 Durability (ledger.synchronous):
@@ -526,7 +527,12 @@ mod tests {
                 incident.burst()
             ),
             format!("github 1 per {} s", 1.0 / github.per_second()),
-        ] {
+        ]
+        .into_iter()
+        .chain(["slack-bot", "google-chat", "discord"].map(|service| {
+            let limit = limit(service);
+            format!("{service} {}/s ({})", limit.per_second(), limit.burst())
+        })) {
             assert!(help.contains(&shown), "{shown} in {help}");
         }
         assert_eq!(github.burst(), 1);
