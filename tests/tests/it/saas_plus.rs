@@ -301,6 +301,20 @@ fn slack_bot(server: &MockServer) -> Credentials {
     ])
 }
 
+/// Dispatches `alert` with an empty publication to `slack-bot:soc` on the mock `server`.
+async fn slack_bot_dispatch(server: &MockServer, alert: &Alert) -> Result<(), DispatchError> {
+    let credentials = slack_bot(server);
+    let publication = Publication::new();
+    saas::dispatch_with(
+        paused(),
+        "slack-bot",
+        "soc",
+        alert,
+        &publication,
+        &credentials,
+    )
+    .await
+}
 /// Slack's documented `chat.postMessage` success reply, with `ts`.
 fn posted(ts: &str) -> ResponseTemplate {
     json_reply(
@@ -477,16 +491,7 @@ async fn slack_bot_ok_false_errors_are_named_final_or_retryable() {
         json!({"a": "x".repeat(3000), "b": "y".repeat(3000)}),
         ["slack-bot:soc"],
     );
-    let error = saas::dispatch_with(
-        paused(),
-        "slack-bot",
-        "soc",
-        &alert,
-        &Publication::new(),
-        &slack_bot(&server),
-    )
-    .await
-    .unwrap_err();
+    let error = slack_bot_dispatch(&server, &alert).await.unwrap_err();
     assert_eq!(error.kind(), ErrorKind::InvalidResponse);
     assert!(error.message().contains("no `ts`"), "{error}");
 }
@@ -510,16 +515,7 @@ async fn slack_bot_a_failed_reply_part_fails_the_delivery() {
         json!({"a": "x".repeat(3000), "b": "y".repeat(3000), "c": "z"}),
         ["slack-bot:soc"],
     );
-    let error = saas::dispatch_with(
-        paused(),
-        "slack-bot",
-        "soc",
-        &alert,
-        &Publication::new(),
-        &slack_bot(&server),
-    )
-    .await
-    .unwrap_err();
+    let error = slack_bot_dispatch(&server, &alert).await.unwrap_err();
     assert!(error.message().contains("is_archived"), "{error}");
     assert_eq!(
         server.received_requests().await.unwrap().len(),
