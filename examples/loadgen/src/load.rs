@@ -84,24 +84,28 @@ impl Service {
 
 /// `count` alerts like the baseline's: the same record and fields, both outputs listed (so the
 /// default publication is the same) and the other service's already sent, so that each alert
-/// is delivered to `service` only.
-pub(crate) fn alerts(service: Service, record: &Value, count: usize) -> Vec<Alert> {
-    (0..count)
-        .map(|_| {
-            let mut alert = alert(record, Service::ALL.map(Service::output));
-            for other in Service::ALL.into_iter().filter(|s| *s != service) {
-                alert.outputs_sent.insert(other.output());
-            }
-            alert
-        })
-        .collect()
+/// is delivered to `service` only. Built one by one as the runs take them (as `process` reads
+/// its input), so that the bench's own memory does not grow with `count`.
+pub(crate) fn alerts(
+    service: Service,
+    record: &Value,
+    count: usize,
+) -> impl ExactSizeIterator<Item = Alert> + '_ {
+    (0..count).map(move |_| {
+        let mut alert = alert(record, Service::ALL.map(Service::output));
+        for other in Service::ALL.into_iter().filter(|s| *s != service) {
+            alert.outputs_sent.insert(other.output());
+        }
+        alert
+    })
 }
 
-/// `count` alerts like the baseline's for `aws-firehose:bench` only.
-pub(crate) fn firehose_alerts(record: &Value, count: usize) -> Vec<Alert> {
-    (0..count)
-        .map(|_| alert(record, [FIREHOSE_OUTPUT.to_owned()]))
-        .collect()
+/// `count` alerts like the baseline's for `aws-firehose:bench` only, built as they are taken.
+pub(crate) fn firehose_alerts(
+    record: &Value,
+    count: usize,
+) -> impl ExactSizeIterator<Item = Alert> + '_ {
+    (0..count).map(|_| alert(record, [FIREHOSE_OUTPUT.to_owned()]))
 }
 
 /// The Firehose record of one of [`firehose_alerts`]: its publication as one JSON line.
@@ -231,8 +235,8 @@ pub(crate) enum Path {
 pub(crate) async fn sequential(
     processor: &Processor,
     path: Path,
-    warmup: Vec<Alert>,
-    alerts: Vec<Alert>,
+    warmup: impl IntoIterator<Item = Alert>,
+    alerts: impl ExactSizeIterator<Item = Alert>,
 ) -> Result<Sequential, String> {
     for alert in warmup {
         one(processor, path, alert).await?;
@@ -272,11 +276,14 @@ async fn one(processor: &Processor, path: Path, alert: Alert) -> Result<(), Stri
 /// Processes `alerts` with up to the processor's `concurrency` in flight, submitted in chunks
 /// as the `process` command does (recorded first when the processor has a ledger); returns
 /// the wall time in seconds.
-pub(crate) async fn concurrent(processor: &Processor, alerts: Vec<Alert>) -> Result<f64, String> {
+pub(crate) async fn concurrent(
+    processor: &Processor,
+    alerts: impl ExactSizeIterator<Item = Alert>,
+) -> Result<f64, String> {
     let total = alerts.len() as u64;
     let started = Instant::now();
     let mut run = processor.start_run();
-    let mut alerts = alerts.into_iter().peekable();
+    let mut alerts = alerts.peekable();
     while alerts.peek().is_some() {
         let chunk: Vec<Alert> = alerts.by_ref().take(SUBMIT_CHUNK).collect();
         run.submit(chunk).await.map_err(|e| e.to_string())?;
@@ -302,7 +309,8 @@ mod tests {
 
     #[test]
     fn alerts_go_to_one_service_with_the_baseline_publication() {
-        let alerts = alerts(Service::PagerDutyV2, &record(), 2);
+        let record = record();
+        let alerts: Vec<_> = alerts(Service::PagerDutyV2, &record, 2).collect();
         assert_ne!(alerts[0].alert_id, alerts[1].alert_id);
         let remaining: Vec<_> = alerts[0].remaining_outputs().into_iter().collect();
         assert_eq!(remaining, ["pagerduty-v2:bench"]);
@@ -323,28 +331,28 @@ mod tests {
             let processor = processor(&sink.base_url(), dir.path(), 4, Path::Recorded)
                 .await
                 .unwrap();
-            let slack = alerts(Service::Slack, &record(), 3);
+            let record = record();
             let run = sequential(
                 &processor,
                 Path::Recorded,
-                slack[..1].to_vec(),
-                slack[1..].to_vec(),
+                alerts(Service::Slack, &record, 1),
+                alerts(Service::Slack, &record, 2),
             )
             .await
             .unwrap();
             assert_eq!(run.latencies.len(), 2);
-            let unrecorded = alerts(Service::Slack, &record(), 2);
+            let unrecorded = alerts(Service::Slack, &record, 2);
             sequential(&processor, Path::Unrecorded, vec![], unrecorded)
                 .await
                 .unwrap();
-            let pagerduty = alerts(Service::PagerDutyV2, &record(), 5);
+            let pagerduty = alerts(Service::PagerDutyV2, &record, 5);
             concurrent(&processor, pagerduty).await.unwrap();
             let bare = tempfile::tempdir().unwrap();
             let unrecorded = super::processor(&sink.base_url(), bare.path(), 4, Path::Unrecorded)
                 .await
                 .unwrap();
             assert!(unrecorded.ledger().is_none());
-            concurrent(&unrecorded, alerts(Service::Slack, &record(), 3))
+            concurrent(&unrecorded, alerts(Service::Slack, &record, 3))
                 .await
                 .unwrap();
         });
@@ -372,7 +380,8 @@ mod tests {
             let processor = processor(&sink.base_url(), dir.path(), 32, Path::Recorded)
                 .await
                 .unwrap();
-            concurrent(&processor, firehose_alerts(&record(), 100))
+            let record = record();
+            concurrent(&processor, firehose_alerts(&record, 100))
                 .await
                 .unwrap();
             assert_eq!(sink.records(), 100);
@@ -380,7 +389,7 @@ mod tests {
             assert!(sink.received() < 100, "{} requests", sink.received());
             // A record alone goes out with `PutRecord`, and its reply is understood too.
             let requests = sink.received();
-            let alone = firehose_alerts(&record(), 1);
+            let alone = firehose_alerts(&record, 1);
             sequential(&processor, Path::Recorded, vec![], alone)
                 .await
                 .unwrap();
