@@ -483,12 +483,16 @@ async fn an_interrupted_file_delivery_is_found_as_it_was_written_not_as_read_bac
     assert_eq!(entry.expect("recorded").status, AlertStatus::Complete);
 }
 
-/// Turns the current ledger at `settings` into one of schema `version` 2 (before quarantine and
-/// tombstones: no `quarantine_reason`, no `completed`), as a previous release left it.
+/// Turns the current ledger at `settings` into one of schema `version` 2 (before quarantine,
+/// tombstones and items in the alert rows: no `quarantine_reason`, no `completed`, the items in
+/// `alert_items`), as a previous release left it.
 fn downgrade_to_v2(settings: &LedgerSettings) {
     let conn = rusqlite::Connection::open(&settings.path).unwrap();
     conn.execute_batch(
         "DROP INDEX alerts_completed;
+         CREATE TABLE alert_items (alert_id TEXT PRIMARY KEY, item TEXT NOT NULL);
+         INSERT INTO alert_items SELECT alert_id, item FROM alerts WHERE item IS NOT NULL;
+         ALTER TABLE alerts DROP COLUMN item;
          ALTER TABLE alerts DROP COLUMN quarantine_reason;
          ALTER TABLE alerts DROP COLUMN completed;
          UPDATE meta SET value = '2' WHERE key = 'schema_version';",
@@ -514,7 +518,7 @@ async fn an_older_schema_is_upgraded_in_place_and_a_newer_one_refused() {
         let ledger = SqliteLedger::open(&settings).expect("open");
         record(&ledger, &[&alert]).await;
     }
-    assert_eq!(schema_version(&settings), "3");
+    assert_eq!(schema_version(&settings), "4");
     downgrade_to_v2(&settings);
 
     let ledger = SqliteLedger::open(&settings).expect("a version 2 ledger opens");
@@ -523,9 +527,9 @@ async fn an_older_schema_is_upgraded_in_place_and_a_newer_one_refused() {
     assert_eq!(open[0].alert.record, alert.record);
     outcome(&ledger, &AlertKey::of(&alert), "file:a", Outcome::Sent).await;
     drop(ledger);
-    assert_eq!(schema_version(&settings), "3", "upgraded");
+    assert_eq!(schema_version(&settings), "4", "upgraded");
 
-    for newer in ["4", "not a number"] {
+    for newer in ["5", "not a number"] {
         let conn = rusqlite::Connection::open(&settings.path).unwrap();
         conn.execute(
             "UPDATE meta SET value = ?1 WHERE key = 'schema_version'",
@@ -538,7 +542,7 @@ async fn an_older_schema_is_upgraded_in_place_and_a_newer_one_refused() {
         let message = error.to_string();
         assert!(
             message.contains(&format!(
-                "schema version {newer}, this processor reads versions 2 to 3"
+                "schema version {newer}, this processor reads versions 2 to 4"
             )),
             "{message}"
         );
