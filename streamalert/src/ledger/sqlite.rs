@@ -19,13 +19,16 @@ use tokio::sync::oneshot;
 /// The schema this version writes. Version 3 added `alerts.quarantine_reason` (the
 /// `quarantined` status), the `dead` delivery state and `alerts.completed` (tombstones: a
 /// complete alert's item is deleted, its row and deliveries kept until `retention_days`).
-/// Version 4 moved the item from its own table (`alert_items`) into `alerts.item`: one B-tree
-/// fewer written per alert recorded and per alert completed.
+/// Version 4 gave `alerts` an integer key (`id`, its rowid, in recording order) and keyed
+/// `alert_items` by it instead of by the alert id: an item is appended, not written to a
+/// random page of one more index, when an alert is recorded and when it completes.
 const SCHEMA_VERSION: i64 = 4;
 
-/// Indexes on columns a migration may add, created once the schema is current.
-const INDEXES: &str =
-    "CREATE INDEX IF NOT EXISTS alerts_completed ON alerts (completed) WHERE status = 'complete';";
+/// Indexes of tables a migration may rebuild or on columns it may add, created once the schema
+/// is current.
+const INDEXES: &str = "
+CREATE INDEX IF NOT EXISTS alerts_open ON alerts (created) WHERE status = 'open';
+CREATE INDEX IF NOT EXISTS alerts_completed ON alerts (completed) WHERE status = 'complete';";
 
 /// The oldest schema this version upgrades.
 const OLDEST_MIGRATED: i64 = 2;
@@ -39,10 +42,20 @@ const MIGRATIONS: &[(i64, &str)] = &[
     ),
     (
         4,
-        "ALTER TABLE alerts ADD COLUMN item TEXT;
-         UPDATE alerts SET item = (SELECT i.item FROM alert_items i WHERE i.alert_id = alerts.alert_id)
-             WHERE alert_id IN (SELECT alert_id FROM alert_items);
-         DROP TABLE alert_items;",
+        // The rowids become the `id`s (recording order kept); an item follows its alert's id.
+        "CREATE TABLE alerts_v4 (
+             id INTEGER PRIMARY KEY, alert_id TEXT NOT NULL UNIQUE, rule_name TEXT NOT NULL,
+             created TEXT NOT NULL, status TEXT NOT NULL, merged_into TEXT,
+             merge_enabled INTEGER NOT NULL, attempts INTEGER NOT NULL, dispatched TEXT NOT NULL,
+             quarantine_reason TEXT, completed TEXT);
+         INSERT INTO alerts_v4 SELECT rowid, alert_id, rule_name, created, status, merged_into,
+             merge_enabled, attempts, dispatched, quarantine_reason, completed FROM alerts ORDER BY rowid;
+         CREATE TABLE alert_items_v4 (id INTEGER PRIMARY KEY, item TEXT NOT NULL);
+         INSERT INTO alert_items_v4 SELECT a.rowid, i.item FROM alert_items i JOIN alerts a ON a.alert_id = i.alert_id;
+         DROP TABLE alert_items;
+         DROP TABLE alerts;
+         ALTER TABLE alerts_v4 RENAME TO alerts;
+         ALTER TABLE alert_items_v4 RENAME TO alert_items;",
     ),
 ];
 
@@ -52,7 +65,8 @@ CREATE TABLE IF NOT EXISTS meta (
     value TEXT NOT NULL
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS alerts (
-    alert_id      TEXT PRIMARY KEY,
+    id            INTEGER PRIMARY KEY,
+    alert_id      TEXT NOT NULL UNIQUE,
     rule_name     TEXT NOT NULL,
     created       TEXT NOT NULL,
     status        TEXT NOT NULL,
@@ -61,10 +75,12 @@ CREATE TABLE IF NOT EXISTS alerts (
     attempts      INTEGER NOT NULL,
     dispatched    TEXT NOT NULL,
     quarantine_reason TEXT,
-    completed     TEXT,
-    item          TEXT
+    completed     TEXT
 );
-CREATE INDEX IF NOT EXISTS alerts_open ON alerts (created) WHERE status = 'open';
+CREATE TABLE IF NOT EXISTS alert_items (
+    id   INTEGER PRIMARY KEY,
+    item TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS deliveries (
     alert_id   TEXT NOT NULL,
     output     TEXT NOT NULL,
@@ -781,8 +797,12 @@ impl Ledger for SqliteLedger {
                 })
                 .map_err(sql(path))?;
             for id in &ids {
-                for table in ["deliveries", "alerts"] {
-                    conn.prepare_cached(&format!("DELETE FROM {table} WHERE alert_id = ?1"))
+                for delete in [
+                    "DELETE FROM deliveries WHERE alert_id = ?1",
+                    DELETE_ITEM,
+                    "DELETE FROM alerts WHERE alert_id = ?1",
+                ] {
+                    conn.prepare_cached(delete)
                         .and_then(|mut s| s.execute([id]))
                         .map_err(sql(path))?;
                 }
@@ -916,8 +936,8 @@ fn upsert_alert(conn: &Connection, path: &Path, new: &NewAlert) -> Result<(), Le
     let item = Value::Object(alert.to_ledger_item()).to_string();
     let inserted = conn
         .prepare_cached(
-            "INSERT INTO alerts (alert_id, rule_name, created, status, merged_into, merge_enabled, attempts, dispatched, item)
-             VALUES (?1, ?2, ?3, 'open', NULL, ?4, ?5, ?6, ?7)
+            "INSERT INTO alerts (alert_id, rule_name, created, status, merged_into, merge_enabled, attempts, dispatched)
+             VALUES (?1, ?2, ?3, 'open', NULL, ?4, ?5, ?6)
              ON CONFLICT (alert_id) DO NOTHING",
         )
         .and_then(|mut s| {
@@ -928,27 +948,33 @@ fn upsert_alert(conn: &Connection, path: &Path, new: &NewAlert) -> Result<(), Le
                 alert.merge_enabled(),
                 alert.attempts,
                 alert.dispatched.to_string(),
-                item,
             ])
         })
         .map_err(sql(path))?
         > 0;
     if !inserted {
-        // A recorded item is kept; a tombstone gets its item back (and loses it again below
-        // if it stays complete).
-        conn.prepare_cached(
-            "UPDATE alerts SET attempts = ?2, dispatched = ?3, item = COALESCE(item, ?4) WHERE alert_id = ?1",
-        )
-        .and_then(|mut s| {
-            s.execute(params![
-                alert.alert_id,
-                alert.attempts,
-                alert.dispatched.to_string(),
-                item,
-            ])
-        })
-        .map_err(sql(path))?;
+        conn.prepare_cached("UPDATE alerts SET attempts = ?2, dispatched = ?3 WHERE alert_id = ?1")
+            .and_then(|mut s| {
+                s.execute(params![
+                    alert.alert_id,
+                    alert.attempts,
+                    alert.dispatched.to_string(),
+                ])
+            })
+            .map_err(sql(path))?;
     }
+    // The item, large and written once, lives apart (under its alert's `id`) so that state
+    // updates stay small. A new alert's id may be one a pruned alert had: its item replaces
+    // whatever was left there; a recorded item is kept (a tombstone gets its item back, and
+    // loses it again below if it stays complete).
+    let insert_item = if inserted {
+        "INSERT OR REPLACE INTO alert_items (id, item) VALUES (last_insert_rowid(), ?2)"
+    } else {
+        "INSERT OR IGNORE INTO alert_items (id, item) SELECT id, ?2 FROM alerts WHERE alert_id = ?1"
+    };
+    conn.prepare_cached(insert_item)
+        .and_then(|mut s| s.execute(params![alert.alert_id, item]))
+        .map_err(sql(path))?;
     let now = Timestamp::now().to_string();
     for output in &alert.outputs_sent {
         conn.prepare_cached(
@@ -1073,17 +1099,26 @@ fn set_intents(
     Ok(())
 }
 
+/// Deletes the item of the alert `?1` (the row stays a tombstone until it is removed).
+const DELETE_ITEM: &str =
+    "DELETE FROM alert_items WHERE id = (SELECT id FROM alerts WHERE alert_id = ?1)";
+
 /// Marks an open alert complete once nothing is left to send (and it does not wait for a
-/// merge), reducing it to its tombstone (its item dropped) in the same row write; writes
-/// nothing otherwise.
+/// merge), reducing it to its tombstone; writes nothing otherwise.
 fn complete_if_done(conn: &Connection, path: &Path, alert_id: &str) -> Result<(), LedgerError> {
-    conn.prepare_cached(
-        "UPDATE alerts SET status = 'complete', completed = COALESCE(completed, ?2), item = NULL
-         WHERE alert_id = ?1 AND status = 'open' AND merge_enabled = 0 AND NOT EXISTS
-             (SELECT 1 FROM deliveries d WHERE d.alert_id = ?1 AND d.state != 'sent')",
-    )
-    .and_then(|mut s| s.execute(params![alert_id, Timestamp::now().to_string()]))
-    .map_err(sql(path))?;
+    let completed = conn
+        .prepare_cached(
+            "UPDATE alerts SET status = 'complete', completed = COALESCE(completed, ?2)
+             WHERE alert_id = ?1 AND status = 'open' AND merge_enabled = 0 AND NOT EXISTS
+                 (SELECT 1 FROM deliveries d WHERE d.alert_id = ?1 AND d.state != 'sent')",
+        )
+        .and_then(|mut s| s.execute(params![alert_id, Timestamp::now().to_string()]))
+        .map_err(sql(path))?;
+    if completed > 0 {
+        conn.prepare_cached(DELETE_ITEM)
+            .and_then(|mut s| s.execute([alert_id]))
+            .map_err(sql(path))?;
+    }
     Ok(())
 }
 
@@ -1095,12 +1130,16 @@ fn tombstone_if_complete(
     path: &Path,
     alert_id: &str,
 ) -> Result<(), LedgerError> {
-    // Only a row with something to change is written.
+    let now = Timestamp::now().to_string();
     conn.prepare_cached(
-        "UPDATE alerts SET completed = COALESCE(completed, ?2), item = NULL
-         WHERE alert_id = ?1 AND status = 'complete' AND (completed IS NULL OR item IS NOT NULL)",
+        "UPDATE alerts SET completed = ?2 WHERE alert_id = ?1 AND status = 'complete' AND completed IS NULL",
     )
-    .and_then(|mut s| s.execute(params![alert_id, Timestamp::now().to_string()]))
+    .and_then(|mut s| s.execute(params![alert_id, now]))
+    .map_err(sql(path))?;
+    conn.prepare_cached(
+        "DELETE FROM alert_items WHERE id = (SELECT id FROM alerts WHERE alert_id = ?1 AND status = 'complete')",
+    )
+    .and_then(|mut s| s.execute([alert_id]))
     .map_err(sql(path))?;
     Ok(())
 }
@@ -1115,12 +1154,14 @@ fn remove_expired_tombstones(
         .and_then(|days| chrono::Utc::now().naive_utc().checked_sub_signed(days))
         .map_or(Timestamp::EPOCH, Timestamp::from)
         .to_string();
-    conn.prepare_cached(
-        "DELETE FROM deliveries WHERE alert_id IN
-             (SELECT alert_id FROM alerts WHERE status = 'complete' AND completed < ?1)",
-    )
-    .and_then(|mut s| s.execute([&cutoff]))
-    .map_err(sql(path))?;
+    for (table, key) in [("deliveries", "alert_id"), ("alert_items", "id")] {
+        conn.prepare_cached(&format!(
+            "DELETE FROM {table} WHERE {key} IN
+                 (SELECT {key} FROM alerts WHERE status = 'complete' AND completed < ?1)"
+        ))
+        .and_then(|mut s| s.execute([&cutoff]))
+        .map_err(sql(path))?;
+    }
     conn.prepare_cached("DELETE FROM alerts WHERE status = 'complete' AND completed < ?1")
         .and_then(|mut s| s.execute([&cutoff]))
         .map_err(sql(path))
@@ -1241,8 +1282,8 @@ fn load_entries(
     };
     let rows: Vec<AlertRow> = conn
         .prepare_cached(&format!(
-            "SELECT a.alert_id, a.rule_name, a.item, a.status, a.merged_into, a.attempts, a.dispatched, a.quarantine_reason, a.created
-             FROM alerts a WHERE {condition} {order}"
+            "SELECT a.alert_id, a.rule_name, i.item, a.status, a.merged_into, a.attempts, a.dispatched, a.quarantine_reason, a.created
+             FROM alerts a LEFT JOIN alert_items i ON i.id = a.id WHERE {condition} {order}"
         ))
         .and_then(|mut s| {
             s.query_map(rusqlite::params_from_iter(&params), |row| {
@@ -1573,7 +1614,7 @@ mod tests {
         runtime.block_on(ledger.record_alerts(vec![new])).unwrap();
         ledger
             .with_conn(|conn, path| {
-                conn.execute("UPDATE alerts SET item = NULL", [])
+                conn.execute("DELETE FROM alert_items", [])
                     .map_err(sql(path))
             })
             .unwrap();

@@ -484,17 +484,26 @@ async fn an_interrupted_file_delivery_is_found_as_it_was_written_not_as_read_bac
 }
 
 /// Turns the current ledger at `settings` into one of schema `version` 2 (before quarantine,
-/// tombstones and items in the alert rows: no `quarantine_reason`, no `completed`, the items in
-/// `alert_items`), as a previous release left it.
+/// tombstones and integer alert keys: no `quarantine_reason`, no `completed`, no `alerts.id`,
+/// `alert_items` keyed by the alert id), as a previous release left it.
 fn downgrade_to_v2(settings: &LedgerSettings) {
     let conn = rusqlite::Connection::open(&settings.path).unwrap();
     conn.execute_batch(
-        "DROP INDEX alerts_completed;
-         CREATE TABLE alert_items (alert_id TEXT PRIMARY KEY, item TEXT NOT NULL);
-         INSERT INTO alert_items SELECT alert_id, item FROM alerts WHERE item IS NOT NULL;
-         ALTER TABLE alerts DROP COLUMN item;
-         ALTER TABLE alerts DROP COLUMN quarantine_reason;
-         ALTER TABLE alerts DROP COLUMN completed;
+        "CREATE TABLE alerts_v2 (
+             alert_id TEXT PRIMARY KEY, rule_name TEXT NOT NULL, created TEXT NOT NULL,
+             status TEXT NOT NULL, merged_into TEXT, merge_enabled INTEGER NOT NULL,
+             attempts INTEGER NOT NULL, dispatched TEXT NOT NULL);
+         INSERT INTO alerts_v2 (rowid, alert_id, rule_name, created, status, merged_into,
+             merge_enabled, attempts, dispatched)
+             SELECT id, alert_id, rule_name, created, status, merged_into, merge_enabled,
+             attempts, dispatched FROM alerts;
+         CREATE TABLE alert_items_v2 (alert_id TEXT PRIMARY KEY, item TEXT NOT NULL);
+         INSERT INTO alert_items_v2 SELECT a.alert_id, i.item FROM alert_items i JOIN alerts a ON a.id = i.id;
+         DROP TABLE alert_items;
+         DROP TABLE alerts;
+         ALTER TABLE alerts_v2 RENAME TO alerts;
+         ALTER TABLE alert_items_v2 RENAME TO alert_items;
+         CREATE INDEX alerts_open ON alerts (created) WHERE status = 'open';
          UPDATE meta SET value = '2' WHERE key = 'schema_version';",
     )
     .unwrap();

@@ -147,7 +147,7 @@ fn overwrite_item(path: &std::path::Path, alert_id: &str, item: &str) {
     let conn = rusqlite::Connection::open(path).unwrap();
     let changed = conn
         .execute(
-            "UPDATE alerts SET item = ?2 WHERE alert_id = ?1",
+            "UPDATE alert_items SET item = ?2 WHERE id = (SELECT id FROM alerts WHERE alert_id = ?1)",
             [alert_id, item],
         )
         .unwrap();
@@ -474,11 +474,11 @@ INSERT INTO meta VALUES ('schema_version', '3');
 ";
 
 /// A ledger of schema version 3 is upgraded when opened, in the transaction that opens it:
-/// every item moves into its alert's row (`alert_items` is gone), an open alert reads back
+/// every alert gets its rowid as `id` and every item is keyed by it, an open alert reads back
 /// exactly as recorded (record, attempts, deliveries with their errors, intents and times), a
 /// tombstone stays one, and an open alert that had no item is quarantined as before.
 #[tokio::test]
-async fn a_version_3_ledger_is_upgraded_with_its_items_in_the_alert_rows() {
+async fn a_version_3_ledger_is_upgraded_with_its_items_keyed_by_alert_row() {
     let settings = settings("upgrade-v3");
     std::fs::create_dir_all(settings.path.parent().unwrap()).unwrap();
     let mut open = Alert::new(
@@ -625,22 +625,56 @@ async fn a_version_3_ledger_is_upgraded_with_its_items_in_the_alert_rows() {
         )
         .unwrap();
     assert_eq!(version, "4");
-    let tables: i64 = conn
+    let old_key: i64 = conn
         .query_row(
-            "SELECT COUNT(*) FROM sqlite_master WHERE name = 'alert_items'",
+            "SELECT COUNT(*) FROM pragma_table_info('alert_items') WHERE name = 'alert_id'",
             [],
             |row| row.get(0),
         )
         .unwrap();
-    assert_eq!(tables, 0, "alert_items is dropped");
-    let stored: Option<String> = conn
-        .query_row(
-            "SELECT item FROM alerts WHERE alert_id = ?1",
-            [&open.alert_id],
-            |row| row.get(0),
+    assert_eq!(old_key, 0, "alert_items is keyed by the alert's id");
+    let ids: Vec<(i64, String)> = conn
+        .prepare("SELECT id, alert_id FROM alerts ORDER BY id")
+        .unwrap()
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let in_order = [&open, &done, &itemless].map(|a| a.alert_id.clone());
+    assert_eq!(ids, [1, 2, 3].into_iter().zip(in_order).collect::<Vec<_>>());
+    let stored: Vec<(i64, String)> = conn
+        .prepare("SELECT id, item FROM alert_items")
+        .unwrap()
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(stored, [(1, item)], "the item moved as it was");
+}
+
+/// An item left under an `id` no alert has (a pruned alert's id is the next one given when it
+/// was the last) never stands for the new alert given that id: the new alert's item replaces it.
+#[tokio::test]
+async fn a_new_alert_never_reads_an_item_left_under_its_id() {
+    let settings = settings("id-reuse");
+    let first = Alert::new("r", json!({"n": 1}), ["file:a"]);
+    let second = Alert::new("r", json!({"n": 2}), ["file:a"]);
+    drop(SqliteLedger::open(&settings).unwrap());
+    {
+        let conn = rusqlite::Connection::open(&settings.path).unwrap();
+        conn.execute(
+            "INSERT INTO alert_items (id, item) VALUES (2, ?1)",
+            [Value::Object(first.to_ledger_item()).to_string()],
         )
         .unwrap();
-    assert_eq!(stored, Some(item), "the item moved as it was");
+    }
+    let ledger = SqliteLedger::open(&settings).unwrap();
+    record(&ledger, &[&first, &second]).await;
+    for alert in [&first, &second] {
+        let entry = ledger.get(AlertKey::of(alert)).await.unwrap().unwrap();
+        assert_eq!(entry.alert.alert_id, alert.alert_id);
+        assert_eq!(entry.alert.record, alert.record);
+    }
 }
 
 /// A complete alert is reduced to a tombstone (key, rule, sent outputs, times; no record): it
@@ -701,11 +735,7 @@ async fn a_complete_alert_is_a_tombstone_until_its_retention_ends() {
     assert_eq!(text.lines().count(), 1, "delivered once");
     let conn = rusqlite::Connection::open(&settings.path).unwrap();
     let items: i64 = conn
-        .query_row(
-            "SELECT COUNT(*) FROM alerts WHERE item IS NOT NULL",
-            [],
-            |row| row.get(0),
-        )
+        .query_row("SELECT COUNT(*) FROM alert_items", [], |row| row.get(0))
         .unwrap();
     assert_eq!(items, 0, "no record left in the ledger");
     drop(conn);
