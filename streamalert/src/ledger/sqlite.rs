@@ -19,9 +19,10 @@ use tokio::sync::oneshot;
 /// The schema this version writes. Version 3 added `alerts.quarantine_reason` (the
 /// `quarantined` status), the `dead` delivery state and `alerts.completed` (tombstones: a
 /// complete alert's item is deleted, its row and deliveries kept until `retention_days`).
-/// Version 4 gave `alerts` an integer key (`id`, its rowid, in recording order) and keyed
-/// `alert_items` by it instead of by the alert id: an item is appended, not written to a
-/// random page of one more index, when an alert is recorded and when it completes.
+/// Version 4 gave `alerts` an integer key (`id`, its rowid, in recording order) and keys
+/// `alert_items` and `deliveries` by it instead of by the (random) alert id: an alert's item and
+/// deliveries are written next to those of the alerts recorded just before it, not to random
+/// pages (and the items need no index of their own).
 const SCHEMA_VERSION: i64 = 4;
 
 /// Indexes of tables a migration may rebuild or on columns it may add, created once the schema
@@ -52,10 +53,18 @@ const MIGRATIONS: &[(i64, &str)] = &[
              merge_enabled, attempts, dispatched, quarantine_reason, completed FROM alerts ORDER BY rowid;
          CREATE TABLE alert_items_v4 (id INTEGER PRIMARY KEY, item TEXT NOT NULL);
          INSERT INTO alert_items_v4 SELECT a.rowid, i.item FROM alert_items i JOIN alerts a ON a.alert_id = i.alert_id;
+         CREATE TABLE deliveries_v4 (
+             id INTEGER NOT NULL, output TEXT NOT NULL, state TEXT NOT NULL,
+             attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT, intent TEXT, updated TEXT,
+             PRIMARY KEY (id, output)) WITHOUT ROWID;
+         INSERT INTO deliveries_v4 SELECT a.rowid, d.output, d.state, d.attempts, d.last_error, d.intent, d.updated
+             FROM deliveries d JOIN alerts a ON a.alert_id = d.alert_id;
          DROP TABLE alert_items;
+         DROP TABLE deliveries;
          DROP TABLE alerts;
          ALTER TABLE alerts_v4 RENAME TO alerts;
-         ALTER TABLE alert_items_v4 RENAME TO alert_items;",
+         ALTER TABLE alert_items_v4 RENAME TO alert_items;
+         ALTER TABLE deliveries_v4 RENAME TO deliveries;",
     ),
 ];
 
@@ -82,14 +91,14 @@ CREATE TABLE IF NOT EXISTS alert_items (
     item TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS deliveries (
-    alert_id   TEXT NOT NULL,
+    id         INTEGER NOT NULL,
     output     TEXT NOT NULL,
     state      TEXT NOT NULL,
     attempts   INTEGER NOT NULL DEFAULT 0,
     last_error TEXT,
     intent     TEXT,
     updated    TEXT,
-    PRIMARY KEY (alert_id, output)
+    PRIMARY KEY (id, output)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS input_checkpoints (
     input     TEXT PRIMARY KEY,
@@ -530,7 +539,7 @@ impl Ledger for SqliteLedger {
             for output in intents.keys() {
                 let sent: bool = conn
                     .prepare_cached(
-                        "SELECT 1 FROM deliveries WHERE alert_id = ?1 AND output = ?2 AND state = 'sent'",
+                        "SELECT 1 FROM deliveries WHERE id = (SELECT id FROM alerts WHERE alert_id = ?1) AND output = ?2 AND state = 'sent'",
                     )
                     .and_then(|mut s| s.exists(params![key.alert_id, output]))
                     .map_err(sql(path))?;
@@ -568,13 +577,13 @@ impl Ledger for SqliteLedger {
                 Outcome::Sent => conn
                     .prepare_cached(
                         "UPDATE deliveries SET state = 'sent', attempts = MIN(attempts + 1, 4294967295), last_error = NULL, intent = NULL, updated = ?3
-                         WHERE alert_id = ?1 AND output = ?2 AND state != 'sent'",
+                         WHERE id = (SELECT id FROM alerts WHERE alert_id = ?1) AND output = ?2 AND state != 'sent'",
                     )
                     .and_then(|mut s| s.execute(params![key.alert_id, output, now])),
                 Outcome::Failed(error) | Outcome::Dead(error) => conn
                     .prepare_cached(
                         "UPDATE deliveries SET state = ?5, attempts = MIN(attempts + 1, 4294967295), last_error = ?4, intent = NULL, updated = ?3
-                         WHERE alert_id = ?1 AND output = ?2 AND state != 'sent'",
+                         WHERE id = (SELECT id FROM alerts WHERE alert_id = ?1) AND output = ?2 AND state != 'sent'",
                     )
                     .and_then(|mut s| {
                         let state = if matches!(outcome, Outcome::Dead(_)) {
@@ -589,7 +598,7 @@ impl Ledger for SqliteLedger {
             if changed == 0 {
                 // Either already sent (nothing to change) or not recorded at all.
                 let known: bool = conn
-                    .prepare_cached("SELECT 1 FROM deliveries WHERE alert_id = ?1 AND output = ?2")
+                    .prepare_cached("SELECT 1 FROM deliveries WHERE id = (SELECT id FROM alerts WHERE alert_id = ?1) AND output = ?2")
                     .and_then(|mut s| s.exists(params![key.alert_id, output]))
                     .map_err(sql(path))?;
                 if !known {
@@ -681,7 +690,7 @@ impl Ledger for SqliteLedger {
             let mut by_output: BTreeMap<String, BTreeMap<DeliveryState, u64>> = BTreeMap::new();
             let rows: Vec<(String, String, i64)> = conn
                 .prepare_cached(
-                    "SELECT d.output, d.state, COUNT(*) FROM deliveries d JOIN alerts a ON a.alert_id = d.alert_id
+                    "SELECT d.output, d.state, COUNT(*) FROM deliveries d JOIN alerts a ON a.id = d.id
                      WHERE a.status IN ('open', 'complete') GROUP BY d.output, d.state",
                 )
                 .and_then(|mut s| {
@@ -702,7 +711,7 @@ impl Ledger for SqliteLedger {
             let oldest: Option<String> = conn
                 .query_row(
                     "SELECT MIN(a.created) FROM alerts a WHERE a.status = 'open' AND EXISTS
-                         (SELECT 1 FROM deliveries d WHERE d.alert_id = a.alert_id AND d.state IN ('pending', 'failed'))",
+                         (SELECT 1 FROM deliveries d WHERE d.id = a.id AND d.state IN ('pending', 'failed'))",
                     [],
                     |row| row.get(0),
                 )
@@ -773,7 +782,7 @@ impl Ledger for SqliteLedger {
                 changed += conn
                     .prepare_cached(
                         "UPDATE deliveries SET state = 'pending', attempts = 0, last_error = NULL, intent = NULL, updated = ?3
-                         WHERE alert_id = ?1 AND state IN ('failed', 'dead') AND (?2 IS NULL OR output = ?2)",
+                         WHERE id = (SELECT id FROM alerts WHERE alert_id = ?1) AND state IN ('failed', 'dead') AND (?2 IS NULL OR output = ?2)",
                     )
                     .and_then(|mut s| s.execute(params![key.alert_id, output, now]))
                     .map_err(sql(path))? as u64;
@@ -789,7 +798,7 @@ impl Ledger for SqliteLedger {
             let ids: Vec<String> = conn
                 .prepare_cached(
                     "SELECT a.alert_id FROM alerts a WHERE a.status IN ('complete', 'merged')
-                     AND COALESCE(a.completed, (SELECT MAX(d.updated) FROM deliveries d WHERE d.alert_id = a.alert_id), a.created) < ?1",
+                     AND COALESCE(a.completed, (SELECT MAX(d.updated) FROM deliveries d WHERE d.id = a.id), a.created) < ?1",
                 )
                 .and_then(|mut s| {
                     s.query_map([before.to_string()], |row| row.get(0))?
@@ -798,7 +807,7 @@ impl Ledger for SqliteLedger {
                 .map_err(sql(path))?;
             for id in &ids {
                 for delete in [
-                    "DELETE FROM deliveries WHERE alert_id = ?1",
+                    "DELETE FROM deliveries WHERE id = (SELECT id FROM alerts WHERE alert_id = ?1)",
                     DELETE_ITEM,
                     "DELETE FROM alerts WHERE alert_id = ?1",
                 ] {
@@ -846,7 +855,7 @@ impl Ledger for SqliteLedger {
             let rows: Vec<(String, String, i64)> = conn
                 .prepare_cached(
                     "SELECT substr(COALESCE(d.updated, a.created), 1, 13) AS hour, d.state, COUNT(*)
-                     FROM deliveries d JOIN alerts a ON a.alert_id = d.alert_id
+                     FROM deliveries d JOIN alerts a ON a.id = d.id
                      WHERE a.status IN ('open', 'complete') AND COALESCE(d.updated, a.created) >= ?1
                      GROUP BY hour, d.state ORDER BY hour",
                 )
@@ -898,7 +907,7 @@ fn count(conn: &Connection, path: &Path) -> Result<LedgerCounts, LedgerError> {
     let deliveries = grouped_counts(
         conn,
         path,
-        "SELECT d.state, COUNT(*) FROM deliveries d JOIN alerts a ON a.alert_id = d.alert_id
+        "SELECT d.state, COUNT(*) FROM deliveries d JOIN alerts a ON a.id = d.id
          WHERE a.status IN ('open', 'complete') GROUP BY d.state",
     )?;
     for (state, n) in deliveries {
@@ -978,8 +987,8 @@ fn upsert_alert(conn: &Connection, path: &Path, new: &NewAlert) -> Result<(), Le
     let now = Timestamp::now().to_string();
     for output in &alert.outputs_sent {
         conn.prepare_cached(
-            "INSERT INTO deliveries (alert_id, output, state, attempts, updated) VALUES (?1, ?2, 'sent', 0, ?3)
-             ON CONFLICT (alert_id, output) DO UPDATE SET state = 'sent', last_error = NULL, intent = NULL",
+            "INSERT INTO deliveries (id, output, state, attempts, updated) VALUES ((SELECT id FROM alerts WHERE alert_id = ?1), ?2, 'sent', 0, ?3)
+             ON CONFLICT (id, output) DO UPDATE SET state = 'sent', last_error = NULL, intent = NULL",
         )
         .and_then(|mut s| s.execute(params![alert.alert_id, output, now]))
         .map_err(sql(path))?;
@@ -989,8 +998,8 @@ fn upsert_alert(conn: &Connection, path: &Path, new: &NewAlert) -> Result<(), Le
         // A delivery recorded before keeps its state; its intent is replaced, as below.
         let intent = new.intents.get(output).map(ToString::to_string);
         conn.prepare_cached(
-            "INSERT INTO deliveries (alert_id, output, state, attempts, intent) VALUES (?1, ?2, 'pending', 0, ?3)
-             ON CONFLICT (alert_id, output) DO UPDATE SET intent = excluded.intent
+            "INSERT INTO deliveries (id, output, state, attempts, intent) VALUES ((SELECT id FROM alerts WHERE alert_id = ?1), ?2, 'pending', 0, ?3)
+             ON CONFLICT (id, output) DO UPDATE SET intent = excluded.intent
                  WHERE excluded.intent IS NOT NULL AND deliveries.state != 'sent'",
         )
         .and_then(|mut s| s.execute(params![alert.alert_id, output, intent]))
@@ -1091,7 +1100,7 @@ fn set_intents(
 ) -> Result<(), LedgerError> {
     for (output, fingerprint) in intents {
         conn.prepare_cached(
-            "UPDATE deliveries SET intent = ?3 WHERE alert_id = ?1 AND output = ?2 AND state != 'sent'",
+            "UPDATE deliveries SET intent = ?3 WHERE id = (SELECT id FROM alerts WHERE alert_id = ?1) AND output = ?2 AND state != 'sent'",
         )
         .and_then(|mut s| s.execute(params![alert_id, output, fingerprint.to_string()]))
         .map_err(sql(path))?;
@@ -1110,7 +1119,7 @@ fn complete_if_done(conn: &Connection, path: &Path, alert_id: &str) -> Result<()
         .prepare_cached(
             "UPDATE alerts SET status = 'complete', completed = COALESCE(completed, ?2)
              WHERE alert_id = ?1 AND status = 'open' AND merge_enabled = 0 AND NOT EXISTS
-                 (SELECT 1 FROM deliveries d WHERE d.alert_id = ?1 AND d.state != 'sent')",
+                 (SELECT 1 FROM deliveries d WHERE d.id = alerts.id AND d.state != 'sent')",
         )
         .and_then(|mut s| s.execute(params![alert_id, Timestamp::now().to_string()]))
         .map_err(sql(path))?;
@@ -1154,10 +1163,10 @@ fn remove_expired_tombstones(
         .and_then(|days| chrono::Utc::now().naive_utc().checked_sub_signed(days))
         .map_or(Timestamp::EPOCH, Timestamp::from)
         .to_string();
-    for (table, key) in [("deliveries", "alert_id"), ("alert_items", "id")] {
+    for table in ["deliveries", "alert_items"] {
         conn.prepare_cached(&format!(
-            "DELETE FROM {table} WHERE {key} IN
-                 (SELECT {key} FROM alerts WHERE status = 'complete' AND completed < ?1)"
+            "DELETE FROM {table} WHERE id IN
+                 (SELECT id FROM alerts WHERE status = 'complete' AND completed < ?1)"
         ))
         .and_then(|mut s| s.execute([&cutoff]))
         .map_err(sql(path))?;
@@ -1172,11 +1181,11 @@ fn refresh_status(conn: &Connection, path: &Path, alert_id: &str) -> Result<(), 
     conn.prepare_cached(
         "UPDATE alerts SET status = CASE
              WHEN merge_enabled = 0 AND NOT EXISTS
-                 (SELECT 1 FROM deliveries d WHERE d.alert_id = alerts.alert_id AND d.state != 'sent')
+                 (SELECT 1 FROM deliveries d WHERE d.id = alerts.id AND d.state != 'sent')
              THEN 'complete' ELSE 'open' END
          WHERE alert_id = ?1 AND status NOT IN ('merged', 'quarantined') AND status != CASE
              WHEN merge_enabled = 0 AND NOT EXISTS
-                 (SELECT 1 FROM deliveries d WHERE d.alert_id = alerts.alert_id AND d.state != 'sent')
+                 (SELECT 1 FROM deliveries d WHERE d.id = alerts.id AND d.state != 'sent')
              THEN 'complete' ELSE 'open' END",
     )
     .and_then(|mut s| s.execute([alert_id]))
@@ -1238,7 +1247,7 @@ struct Loaded {
 /// The condition of a retry pass's alerts: open, with something to send or waiting to be
 /// merged.
 const OPEN: &str = "a.status = 'open' AND (a.merge_enabled = 1 OR EXISTS
-    (SELECT 1 FROM deliveries d WHERE d.alert_id = a.alert_id AND d.state IN ('pending', 'failed')))";
+    (SELECT 1 FROM deliveries d WHERE d.id = a.id AND d.state IN ('pending', 'failed')))";
 
 /// A count stored by SQLite as a u32 (saturating: an older version could store more).
 fn saturate(n: i64) -> u32 {
@@ -1263,7 +1272,7 @@ fn load_entries(
         Filter::Open => (OPEN.to_owned(), Vec::new()),
         Filter::Key(key) => ("a.alert_id = ?1".to_owned(), vec![Some(key.alert_id.clone())]),
         Filter::Matching(selected) => (
-            "a.status IN ('open', 'complete') AND EXISTS (SELECT 1 FROM deliveries d WHERE d.alert_id = a.alert_id
+            "a.status IN ('open', 'complete') AND EXISTS (SELECT 1 FROM deliveries d WHERE d.id = a.id
                 AND (?1 IS NULL OR d.state = ?1) AND (?2 IS NULL OR d.output = ?2))"
                 .to_owned(),
             vec![
@@ -1304,8 +1313,9 @@ fn load_entries(
         .map_err(sql(path))?;
     let found: Vec<DeliveryRow> = conn
         .prepare_cached(&format!(
-            "SELECT alert_id, output, state, attempts, last_error, intent, updated FROM deliveries
-             WHERE alert_id IN (SELECT a.alert_id FROM alerts a WHERE {condition} {order}) ORDER BY alert_id, output"
+            "SELECT x.alert_id, d.output, d.state, d.attempts, d.last_error, d.intent, d.updated
+             FROM deliveries d JOIN alerts x ON x.id = d.id
+             WHERE d.id IN (SELECT a.id FROM alerts a WHERE {condition} {order}) ORDER BY d.id, d.output"
         ))
         .and_then(|mut s| {
             s.query_map(rusqlite::params_from_iter(&params), |row| {

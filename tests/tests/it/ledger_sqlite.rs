@@ -485,7 +485,7 @@ async fn an_interrupted_file_delivery_is_found_as_it_was_written_not_as_read_bac
 
 /// Turns the current ledger at `settings` into one of schema `version` 2 (before quarantine,
 /// tombstones and integer alert keys: no `quarantine_reason`, no `completed`, no `alerts.id`,
-/// `alert_items` keyed by the alert id), as a previous release left it.
+/// `alert_items` and `deliveries` keyed by the alert id), as a previous release left it.
 fn downgrade_to_v2(settings: &LedgerSettings) {
     let conn = rusqlite::Connection::open(&settings.path).unwrap();
     conn.execute_batch(
@@ -499,10 +499,18 @@ fn downgrade_to_v2(settings: &LedgerSettings) {
              attempts, dispatched FROM alerts;
          CREATE TABLE alert_items_v2 (alert_id TEXT PRIMARY KEY, item TEXT NOT NULL);
          INSERT INTO alert_items_v2 SELECT a.alert_id, i.item FROM alert_items i JOIN alerts a ON a.id = i.id;
+         CREATE TABLE deliveries_v2 (
+             alert_id TEXT NOT NULL, output TEXT NOT NULL, state TEXT NOT NULL,
+             attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT, intent TEXT, updated TEXT,
+             PRIMARY KEY (alert_id, output)) WITHOUT ROWID;
+         INSERT INTO deliveries_v2 SELECT a.alert_id, d.output, d.state, d.attempts, d.last_error,
+             d.intent, d.updated FROM deliveries d JOIN alerts a ON a.id = d.id;
          DROP TABLE alert_items;
+         DROP TABLE deliveries;
          DROP TABLE alerts;
          ALTER TABLE alerts_v2 RENAME TO alerts;
          ALTER TABLE alert_items_v2 RENAME TO alert_items;
+         ALTER TABLE deliveries_v2 RENAME TO deliveries;
          CREATE INDEX alerts_open ON alerts (created) WHERE status = 'open';
          UPDATE meta SET value = '2' WHERE key = 'schema_version';",
     )

@@ -474,11 +474,11 @@ INSERT INTO meta VALUES ('schema_version', '3');
 ";
 
 /// A ledger of schema version 3 is upgraded when opened, in the transaction that opens it:
-/// every alert gets its rowid as `id` and every item is keyed by it, an open alert reads back
-/// exactly as recorded (record, attempts, deliveries with their errors, intents and times), a
-/// tombstone stays one, and an open alert that had no item is quarantined as before.
+/// every alert gets its rowid as `id` and its item and deliveries are keyed by it, an open alert
+/// reads back exactly as recorded (record, attempts, deliveries with their errors, intents and
+/// times), a tombstone stays one, and an open alert that had no item is quarantined as before.
 #[tokio::test]
-async fn a_version_3_ledger_is_upgraded_with_its_items_keyed_by_alert_row() {
+async fn a_version_3_ledger_is_upgraded_with_items_and_deliveries_keyed_by_alert_row() {
     let settings = settings("upgrade-v3");
     std::fs::create_dir_all(settings.path.parent().unwrap()).unwrap();
     let mut open = Alert::new(
@@ -633,6 +633,26 @@ async fn a_version_3_ledger_is_upgraded_with_its_items_keyed_by_alert_row() {
         )
         .unwrap();
     assert_eq!(old_key, 0, "alert_items is keyed by the alert's id");
+    let deliveries: Vec<(i64, String, String)> = conn
+        .prepare("SELECT id, output, state FROM deliveries ORDER BY id, output")
+        .unwrap()
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let deliveries: Vec<(i64, &str, &str)> = deliveries
+        .iter()
+        .map(|(id, output, state)| (*id, output.as_str(), state.as_str()))
+        .collect();
+    assert_eq!(
+        deliveries,
+        [
+            (1, "file:a", "failed"),
+            (1, "file:b", "sent"),
+            (2, "file:a", "sent"),
+            (3, "file:a", "pending")
+        ]
+    );
     let ids: Vec<(i64, String)> = conn
         .prepare("SELECT id, alert_id FROM alerts ORDER BY id")
         .unwrap()
