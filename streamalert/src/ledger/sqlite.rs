@@ -43,7 +43,8 @@ const MIGRATIONS: &[(i64, &str)] = &[
     ),
     (
         4,
-        // The rowids become the `id`s (recording order kept); an item follows its alert's id.
+        // The rowids become the `id`s (recording order kept); items and deliveries follow their
+        // alert's id (an item or delivery of no alert, never written, is left behind).
         "CREATE TABLE alerts_v4 (
              id INTEGER PRIMARY KEY, alert_id TEXT NOT NULL UNIQUE, rule_name TEXT NOT NULL,
              created TEXT NOT NULL, status TEXT NOT NULL, merged_into TEXT,
@@ -973,9 +974,9 @@ fn upsert_alert(conn: &Connection, path: &Path, new: &NewAlert) -> Result<(), Le
             .map_err(sql(path))?;
     }
     // The item, large and written once, lives apart (under its alert's `id`) so that state
-    // updates stay small. A new alert's id may be one a pruned alert had: its item replaces
-    // whatever was left there; a recorded item is kept (a tombstone gets its item back, and
-    // loses it again below if it stays complete).
+    // updates stay small. A new alert's item replaces whatever an edited file left under its id
+    // (the last alert's id is given again once it is pruned); a recorded item is kept (a
+    // tombstone gets its item back, and loses it again below if it stays complete).
     let insert_item = if inserted {
         "INSERT OR REPLACE INTO alert_items (id, item) VALUES (last_insert_rowid(), ?2)"
     } else {
