@@ -2,7 +2,7 @@
 //! publication (the default one and StreamAlert's five-publisher `generic` chain, each with
 //! its JSON serialization), the request each of `slack`, `pagerduty-v2` and `jira-v2` builds
 //! (and the layouts of `opsgenie`, `slack-bot`, `google-chat`, `discord` and `splunk-hec`), and
-//! one delivery outcome written to the SQLite ledger.
+//! the SQLite ledger (one delivery outcome written, and one alert recorded then completed).
 //!
 //! `cargo bench -p streamalert --bench core`. Every input is the Python baseline's alert
 //! (`/work/shared/bench`): the CloudTrail root `ConsoleLogin` of `benches/data/record.json`,
@@ -278,6 +278,32 @@ fn ledger_benches(c: &mut Criterion) {
                 key
             },
             |key| {
+                runtime
+                    .block_on(ledger.record_outcome(key, "slack:bench".into(), Outcome::Sent))
+                    .expect("the outcome is recorded");
+            },
+            BatchSize::SmallInput,
+        );
+    });
+    // Per input (untimed): a new alert with one output. Timed: the whole life of that alert in
+    // the ledger as the sequential processor writes it, the alert recorded in one transaction
+    // and its `slack:bench` sent in another (which completes it).
+    group.bench_function("sqlite_record_and_complete", |b| {
+        b.iter_batched(
+            || {
+                let mut alert = template.clone();
+                alert.alert_id = uuid::Uuid::new_v4().to_string();
+                alert.outputs = ["slack:bench".to_owned()].into();
+                NewAlert {
+                    alert,
+                    intents: Default::default(),
+                }
+            },
+            |new| {
+                let key = AlertKey::of(&new.alert);
+                runtime
+                    .block_on(ledger.record_alerts(vec![new]))
+                    .expect("the alert is recorded");
                 runtime
                     .block_on(ledger.record_outcome(key, "slack:bench".into(), Outcome::Sent))
                     .expect("the outcome is recorded");

@@ -78,7 +78,9 @@ fn delivered(workdir: &Path) -> Vec<Value> {
 fn alert_ids(workdir: &Path) -> Vec<(String, String)> {
     let conn = rusqlite::Connection::open(workdir.join("ledger.sqlite3")).expect("ledger");
     let mut statement = conn
-        .prepare("SELECT alert_id, item FROM alert_items ORDER BY alert_id")
+        .prepare(
+            "SELECT a.alert_id, i.item FROM alerts a JOIN alert_items i ON i.id = a.id ORDER BY a.alert_id",
+        )
         .expect("query");
     statement
         .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
@@ -137,7 +139,7 @@ fn an_unreadable_row_is_quarantined_reported_and_never_blocks_the_other_alert() 
     {
         let conn = rusqlite::Connection::open(dir.join("ledger.sqlite3")).expect("ledger");
         conn.execute(
-            "UPDATE alert_items SET item = ?2 WHERE alert_id = ?1",
+            "UPDATE alert_items SET item = ?2 WHERE id = (SELECT id FROM alerts WHERE alert_id = ?1)",
             [bad, &item[..item.len() / 2].to_owned()],
         )
         .expect("tear the item");

@@ -19,21 +19,55 @@ use tokio::sync::oneshot;
 /// The schema this version writes. Version 3 added `alerts.quarantine_reason` (the
 /// `quarantined` status), the `dead` delivery state and `alerts.completed` (tombstones: a
 /// complete alert's item is deleted, its row and deliveries kept until `retention_days`).
-const SCHEMA_VERSION: i64 = 3;
+/// Version 4 gave `alerts` an integer key (`id`, its rowid, in recording order) and keys
+/// `alert_items` and `deliveries` by it instead of by the (random) alert id: an alert's item and
+/// deliveries are written next to those of the alerts recorded just before it, not to random
+/// pages (and the items need no index of their own).
+const SCHEMA_VERSION: i64 = 4;
 
-/// Indexes on columns a migration may add, created once the schema is current.
-const INDEXES: &str =
-    "CREATE INDEX IF NOT EXISTS alerts_completed ON alerts (completed) WHERE status = 'complete';";
+/// Indexes of tables a migration may rebuild or on columns it may add, created once the schema
+/// is current.
+const INDEXES: &str = "
+CREATE INDEX IF NOT EXISTS alerts_open ON alerts (created) WHERE status = 'open';
+CREATE INDEX IF NOT EXISTS alerts_completed ON alerts (completed) WHERE status = 'complete';";
 
 /// The oldest schema this version upgrades.
 const OLDEST_MIGRATED: i64 = 2;
 
 /// Upgrades in order: each takes the schema from the version before it to its version (run in
 /// the transaction that opens the ledger, so an upgrade is all or nothing).
-const MIGRATIONS: &[(i64, &str)] = &[(
-    3,
-    "ALTER TABLE alerts ADD COLUMN quarantine_reason TEXT; ALTER TABLE alerts ADD COLUMN completed TEXT;",
-)];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (
+        3,
+        "ALTER TABLE alerts ADD COLUMN quarantine_reason TEXT; ALTER TABLE alerts ADD COLUMN completed TEXT;",
+    ),
+    (
+        4,
+        // The rowids become the `id`s (recording order kept); items and deliveries follow their
+        // alert's id (an item or delivery of no alert, never written, is left behind).
+        "CREATE TABLE alerts_v4 (
+             id INTEGER PRIMARY KEY, alert_id TEXT NOT NULL UNIQUE, rule_name TEXT NOT NULL,
+             created TEXT NOT NULL, status TEXT NOT NULL, merged_into TEXT,
+             merge_enabled INTEGER NOT NULL, attempts INTEGER NOT NULL, dispatched TEXT NOT NULL,
+             quarantine_reason TEXT, completed TEXT);
+         INSERT INTO alerts_v4 SELECT rowid, alert_id, rule_name, created, status, merged_into,
+             merge_enabled, attempts, dispatched, quarantine_reason, completed FROM alerts ORDER BY rowid;
+         CREATE TABLE alert_items_v4 (id INTEGER PRIMARY KEY, item TEXT NOT NULL);
+         INSERT INTO alert_items_v4 SELECT a.rowid, i.item FROM alert_items i JOIN alerts a ON a.alert_id = i.alert_id;
+         CREATE TABLE deliveries_v4 (
+             id INTEGER NOT NULL, output TEXT NOT NULL, state TEXT NOT NULL,
+             attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT, intent TEXT, updated TEXT,
+             PRIMARY KEY (id, output)) WITHOUT ROWID;
+         INSERT INTO deliveries_v4 SELECT a.rowid, d.output, d.state, d.attempts, d.last_error, d.intent, d.updated
+             FROM deliveries d JOIN alerts a ON a.alert_id = d.alert_id;
+         DROP TABLE alert_items;
+         DROP TABLE deliveries;
+         DROP TABLE alerts;
+         ALTER TABLE alerts_v4 RENAME TO alerts;
+         ALTER TABLE alert_items_v4 RENAME TO alert_items;
+         ALTER TABLE deliveries_v4 RENAME TO deliveries;",
+    ),
+];
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS meta (
@@ -41,7 +75,8 @@ CREATE TABLE IF NOT EXISTS meta (
     value TEXT NOT NULL
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS alerts (
-    alert_id      TEXT PRIMARY KEY,
+    id            INTEGER PRIMARY KEY,
+    alert_id      TEXT NOT NULL UNIQUE,
     rule_name     TEXT NOT NULL,
     created       TEXT NOT NULL,
     status        TEXT NOT NULL,
@@ -52,20 +87,19 @@ CREATE TABLE IF NOT EXISTS alerts (
     quarantine_reason TEXT,
     completed     TEXT
 );
-CREATE INDEX IF NOT EXISTS alerts_open ON alerts (created) WHERE status = 'open';
 CREATE TABLE IF NOT EXISTS alert_items (
-    alert_id TEXT PRIMARY KEY,
-    item     TEXT NOT NULL
+    id   INTEGER PRIMARY KEY,
+    item TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS deliveries (
-    alert_id   TEXT NOT NULL,
+    id         INTEGER NOT NULL,
     output     TEXT NOT NULL,
     state      TEXT NOT NULL,
     attempts   INTEGER NOT NULL DEFAULT 0,
     last_error TEXT,
     intent     TEXT,
     updated    TEXT,
-    PRIMARY KEY (alert_id, output)
+    PRIMARY KEY (id, output)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS input_checkpoints (
     input     TEXT PRIMARY KEY,
@@ -506,7 +540,7 @@ impl Ledger for SqliteLedger {
             for output in intents.keys() {
                 let sent: bool = conn
                     .prepare_cached(
-                        "SELECT 1 FROM deliveries WHERE alert_id = ?1 AND output = ?2 AND state = 'sent'",
+                        "SELECT 1 FROM deliveries WHERE id = (SELECT id FROM alerts WHERE alert_id = ?1) AND output = ?2 AND state = 'sent'",
                     )
                     .and_then(|mut s| s.exists(params![key.alert_id, output]))
                     .map_err(sql(path))?;
@@ -544,13 +578,13 @@ impl Ledger for SqliteLedger {
                 Outcome::Sent => conn
                     .prepare_cached(
                         "UPDATE deliveries SET state = 'sent', attempts = MIN(attempts + 1, 4294967295), last_error = NULL, intent = NULL, updated = ?3
-                         WHERE alert_id = ?1 AND output = ?2 AND state != 'sent'",
+                         WHERE id = (SELECT id FROM alerts WHERE alert_id = ?1) AND output = ?2 AND state != 'sent'",
                     )
                     .and_then(|mut s| s.execute(params![key.alert_id, output, now])),
                 Outcome::Failed(error) | Outcome::Dead(error) => conn
                     .prepare_cached(
                         "UPDATE deliveries SET state = ?5, attempts = MIN(attempts + 1, 4294967295), last_error = ?4, intent = NULL, updated = ?3
-                         WHERE alert_id = ?1 AND output = ?2 AND state != 'sent'",
+                         WHERE id = (SELECT id FROM alerts WHERE alert_id = ?1) AND output = ?2 AND state != 'sent'",
                     )
                     .and_then(|mut s| {
                         let state = if matches!(outcome, Outcome::Dead(_)) {
@@ -565,7 +599,7 @@ impl Ledger for SqliteLedger {
             if changed == 0 {
                 // Either already sent (nothing to change) or not recorded at all.
                 let known: bool = conn
-                    .prepare_cached("SELECT 1 FROM deliveries WHERE alert_id = ?1 AND output = ?2")
+                    .prepare_cached("SELECT 1 FROM deliveries WHERE id = (SELECT id FROM alerts WHERE alert_id = ?1) AND output = ?2")
                     .and_then(|mut s| s.exists(params![key.alert_id, output]))
                     .map_err(sql(path))?;
                 if !known {
@@ -657,7 +691,7 @@ impl Ledger for SqliteLedger {
             let mut by_output: BTreeMap<String, BTreeMap<DeliveryState, u64>> = BTreeMap::new();
             let rows: Vec<(String, String, i64)> = conn
                 .prepare_cached(
-                    "SELECT d.output, d.state, COUNT(*) FROM deliveries d JOIN alerts a ON a.alert_id = d.alert_id
+                    "SELECT d.output, d.state, COUNT(*) FROM deliveries d JOIN alerts a ON a.id = d.id
                      WHERE a.status IN ('open', 'complete') GROUP BY d.output, d.state",
                 )
                 .and_then(|mut s| {
@@ -678,7 +712,7 @@ impl Ledger for SqliteLedger {
             let oldest: Option<String> = conn
                 .query_row(
                     "SELECT MIN(a.created) FROM alerts a WHERE a.status = 'open' AND EXISTS
-                         (SELECT 1 FROM deliveries d WHERE d.alert_id = a.alert_id AND d.state IN ('pending', 'failed'))",
+                         (SELECT 1 FROM deliveries d WHERE d.id = a.id AND d.state IN ('pending', 'failed'))",
                     [],
                     |row| row.get(0),
                 )
@@ -749,7 +783,7 @@ impl Ledger for SqliteLedger {
                 changed += conn
                     .prepare_cached(
                         "UPDATE deliveries SET state = 'pending', attempts = 0, last_error = NULL, intent = NULL, updated = ?3
-                         WHERE alert_id = ?1 AND state IN ('failed', 'dead') AND (?2 IS NULL OR output = ?2)",
+                         WHERE id = (SELECT id FROM alerts WHERE alert_id = ?1) AND state IN ('failed', 'dead') AND (?2 IS NULL OR output = ?2)",
                     )
                     .and_then(|mut s| s.execute(params![key.alert_id, output, now]))
                     .map_err(sql(path))? as u64;
@@ -765,7 +799,7 @@ impl Ledger for SqliteLedger {
             let ids: Vec<String> = conn
                 .prepare_cached(
                     "SELECT a.alert_id FROM alerts a WHERE a.status IN ('complete', 'merged')
-                     AND COALESCE(a.completed, (SELECT MAX(d.updated) FROM deliveries d WHERE d.alert_id = a.alert_id), a.created) < ?1",
+                     AND COALESCE(a.completed, (SELECT MAX(d.updated) FROM deliveries d WHERE d.id = a.id), a.created) < ?1",
                 )
                 .and_then(|mut s| {
                     s.query_map([before.to_string()], |row| row.get(0))?
@@ -773,8 +807,12 @@ impl Ledger for SqliteLedger {
                 })
                 .map_err(sql(path))?;
             for id in &ids {
-                for table in ["deliveries", "alert_items", "alerts"] {
-                    conn.prepare_cached(&format!("DELETE FROM {table} WHERE alert_id = ?1"))
+                for delete in [
+                    "DELETE FROM deliveries WHERE id = (SELECT id FROM alerts WHERE alert_id = ?1)",
+                    DELETE_ITEM,
+                    "DELETE FROM alerts WHERE alert_id = ?1",
+                ] {
+                    conn.prepare_cached(delete)
                         .and_then(|mut s| s.execute([id]))
                         .map_err(sql(path))?;
                 }
@@ -818,7 +856,7 @@ impl Ledger for SqliteLedger {
             let rows: Vec<(String, String, i64)> = conn
                 .prepare_cached(
                     "SELECT substr(COALESCE(d.updated, a.created), 1, 13) AS hour, d.state, COUNT(*)
-                     FROM deliveries d JOIN alerts a ON a.alert_id = d.alert_id
+                     FROM deliveries d JOIN alerts a ON a.id = d.id
                      WHERE a.status IN ('open', 'complete') AND COALESCE(d.updated, a.created) >= ?1
                      GROUP BY hour, d.state ORDER BY hour",
                 )
@@ -870,7 +908,7 @@ fn count(conn: &Connection, path: &Path) -> Result<LedgerCounts, LedgerError> {
     let deliveries = grouped_counts(
         conn,
         path,
-        "SELECT d.state, COUNT(*) FROM deliveries d JOIN alerts a ON a.alert_id = d.alert_id
+        "SELECT d.state, COUNT(*) FROM deliveries d JOIN alerts a ON a.id = d.id
          WHERE a.status IN ('open', 'complete') GROUP BY d.state",
     )?;
     for (state, n) in deliveries {
@@ -935,15 +973,23 @@ fn upsert_alert(conn: &Connection, path: &Path, new: &NewAlert) -> Result<(), Le
             })
             .map_err(sql(path))?;
     }
-    // The item, large and written once, lives apart so that state updates stay small.
-    conn.prepare_cached("INSERT OR IGNORE INTO alert_items (alert_id, item) VALUES (?1, ?2)")
+    // The item, large and written once, lives apart (under its alert's `id`) so that state
+    // updates stay small. A new alert's item replaces whatever an edited file left under its id
+    // (the last alert's id is given again once it is pruned); a recorded item is kept (a
+    // tombstone gets its item back, and loses it again below if it stays complete).
+    let insert_item = if inserted {
+        "INSERT OR REPLACE INTO alert_items (id, item) VALUES (last_insert_rowid(), ?2)"
+    } else {
+        "INSERT OR IGNORE INTO alert_items (id, item) SELECT id, ?2 FROM alerts WHERE alert_id = ?1"
+    };
+    conn.prepare_cached(insert_item)
         .and_then(|mut s| s.execute(params![alert.alert_id, item]))
         .map_err(sql(path))?;
     let now = Timestamp::now().to_string();
     for output in &alert.outputs_sent {
         conn.prepare_cached(
-            "INSERT INTO deliveries (alert_id, output, state, attempts, updated) VALUES (?1, ?2, 'sent', 0, ?3)
-             ON CONFLICT (alert_id, output) DO UPDATE SET state = 'sent', last_error = NULL, intent = NULL",
+            "INSERT INTO deliveries (id, output, state, attempts, updated) VALUES ((SELECT id FROM alerts WHERE alert_id = ?1), ?2, 'sent', 0, ?3)
+             ON CONFLICT (id, output) DO UPDATE SET state = 'sent', last_error = NULL, intent = NULL",
         )
         .and_then(|mut s| s.execute(params![alert.alert_id, output, now]))
         .map_err(sql(path))?;
@@ -953,8 +999,8 @@ fn upsert_alert(conn: &Connection, path: &Path, new: &NewAlert) -> Result<(), Le
         // A delivery recorded before keeps its state; its intent is replaced, as below.
         let intent = new.intents.get(output).map(ToString::to_string);
         conn.prepare_cached(
-            "INSERT INTO deliveries (alert_id, output, state, attempts, intent) VALUES (?1, ?2, 'pending', 0, ?3)
-             ON CONFLICT (alert_id, output) DO UPDATE SET intent = excluded.intent
+            "INSERT INTO deliveries (id, output, state, attempts, intent) VALUES ((SELECT id FROM alerts WHERE alert_id = ?1), ?2, 'pending', 0, ?3)
+             ON CONFLICT (id, output) DO UPDATE SET intent = excluded.intent
                  WHERE excluded.intent IS NOT NULL AND deliveries.state != 'sent'",
         )
         .and_then(|mut s| s.execute(params![alert.alert_id, output, intent]))
@@ -1055,13 +1101,17 @@ fn set_intents(
 ) -> Result<(), LedgerError> {
     for (output, fingerprint) in intents {
         conn.prepare_cached(
-            "UPDATE deliveries SET intent = ?3 WHERE alert_id = ?1 AND output = ?2 AND state != 'sent'",
+            "UPDATE deliveries SET intent = ?3 WHERE id = (SELECT id FROM alerts WHERE alert_id = ?1) AND output = ?2 AND state != 'sent'",
         )
         .and_then(|mut s| s.execute(params![alert_id, output, fingerprint.to_string()]))
         .map_err(sql(path))?;
     }
     Ok(())
 }
+
+/// Deletes the item of the alert `?1` (the row stays a tombstone until it is removed).
+const DELETE_ITEM: &str =
+    "DELETE FROM alert_items WHERE id = (SELECT id FROM alerts WHERE alert_id = ?1)";
 
 /// Marks an open alert complete once nothing is left to send (and it does not wait for a
 /// merge), reducing it to its tombstone; writes nothing otherwise.
@@ -1070,12 +1120,12 @@ fn complete_if_done(conn: &Connection, path: &Path, alert_id: &str) -> Result<()
         .prepare_cached(
             "UPDATE alerts SET status = 'complete', completed = COALESCE(completed, ?2)
              WHERE alert_id = ?1 AND status = 'open' AND merge_enabled = 0 AND NOT EXISTS
-                 (SELECT 1 FROM deliveries d WHERE d.alert_id = ?1 AND d.state != 'sent')",
+                 (SELECT 1 FROM deliveries d WHERE d.id = alerts.id AND d.state != 'sent')",
         )
         .and_then(|mut s| s.execute(params![alert_id, Timestamp::now().to_string()]))
         .map_err(sql(path))?;
     if completed > 0 {
-        conn.prepare_cached("DELETE FROM alert_items WHERE alert_id = ?1")
+        conn.prepare_cached(DELETE_ITEM)
             .and_then(|mut s| s.execute([alert_id]))
             .map_err(sql(path))?;
     }
@@ -1097,8 +1147,7 @@ fn tombstone_if_complete(
     .and_then(|mut s| s.execute(params![alert_id, now]))
     .map_err(sql(path))?;
     conn.prepare_cached(
-        "DELETE FROM alert_items WHERE alert_id = ?1
-         AND EXISTS (SELECT 1 FROM alerts WHERE alert_id = ?1 AND status = 'complete')",
+        "DELETE FROM alert_items WHERE id = (SELECT id FROM alerts WHERE alert_id = ?1 AND status = 'complete')",
     )
     .and_then(|mut s| s.execute([alert_id]))
     .map_err(sql(path))?;
@@ -1117,8 +1166,8 @@ fn remove_expired_tombstones(
         .to_string();
     for table in ["deliveries", "alert_items"] {
         conn.prepare_cached(&format!(
-            "DELETE FROM {table} WHERE alert_id IN
-                 (SELECT alert_id FROM alerts WHERE status = 'complete' AND completed < ?1)"
+            "DELETE FROM {table} WHERE id IN
+                 (SELECT id FROM alerts WHERE status = 'complete' AND completed < ?1)"
         ))
         .and_then(|mut s| s.execute([&cutoff]))
         .map_err(sql(path))?;
@@ -1133,11 +1182,11 @@ fn refresh_status(conn: &Connection, path: &Path, alert_id: &str) -> Result<(), 
     conn.prepare_cached(
         "UPDATE alerts SET status = CASE
              WHEN merge_enabled = 0 AND NOT EXISTS
-                 (SELECT 1 FROM deliveries d WHERE d.alert_id = alerts.alert_id AND d.state != 'sent')
+                 (SELECT 1 FROM deliveries d WHERE d.id = alerts.id AND d.state != 'sent')
              THEN 'complete' ELSE 'open' END
          WHERE alert_id = ?1 AND status NOT IN ('merged', 'quarantined') AND status != CASE
              WHEN merge_enabled = 0 AND NOT EXISTS
-                 (SELECT 1 FROM deliveries d WHERE d.alert_id = alerts.alert_id AND d.state != 'sent')
+                 (SELECT 1 FROM deliveries d WHERE d.id = alerts.id AND d.state != 'sent')
              THEN 'complete' ELSE 'open' END",
     )
     .and_then(|mut s| s.execute([alert_id]))
@@ -1199,7 +1248,7 @@ struct Loaded {
 /// The condition of a retry pass's alerts: open, with something to send or waiting to be
 /// merged.
 const OPEN: &str = "a.status = 'open' AND (a.merge_enabled = 1 OR EXISTS
-    (SELECT 1 FROM deliveries d WHERE d.alert_id = a.alert_id AND d.state IN ('pending', 'failed')))";
+    (SELECT 1 FROM deliveries d WHERE d.id = a.id AND d.state IN ('pending', 'failed')))";
 
 /// A count stored by SQLite as a u32 (saturating: an older version could store more).
 fn saturate(n: i64) -> u32 {
@@ -1224,7 +1273,7 @@ fn load_entries(
         Filter::Open => (OPEN.to_owned(), Vec::new()),
         Filter::Key(key) => ("a.alert_id = ?1".to_owned(), vec![Some(key.alert_id.clone())]),
         Filter::Matching(selected) => (
-            "a.status IN ('open', 'complete') AND EXISTS (SELECT 1 FROM deliveries d WHERE d.alert_id = a.alert_id
+            "a.status IN ('open', 'complete') AND EXISTS (SELECT 1 FROM deliveries d WHERE d.id = a.id
                 AND (?1 IS NULL OR d.state = ?1) AND (?2 IS NULL OR d.output = ?2))"
                 .to_owned(),
             vec![
@@ -1244,7 +1293,7 @@ fn load_entries(
     let rows: Vec<AlertRow> = conn
         .prepare_cached(&format!(
             "SELECT a.alert_id, a.rule_name, i.item, a.status, a.merged_into, a.attempts, a.dispatched, a.quarantine_reason, a.created
-             FROM alerts a LEFT JOIN alert_items i ON i.alert_id = a.alert_id WHERE {condition} {order}"
+             FROM alerts a LEFT JOIN alert_items i ON i.id = a.id WHERE {condition} {order}"
         ))
         .and_then(|mut s| {
             s.query_map(rusqlite::params_from_iter(&params), |row| {
@@ -1265,8 +1314,9 @@ fn load_entries(
         .map_err(sql(path))?;
     let found: Vec<DeliveryRow> = conn
         .prepare_cached(&format!(
-            "SELECT alert_id, output, state, attempts, last_error, intent, updated FROM deliveries
-             WHERE alert_id IN (SELECT a.alert_id FROM alerts a WHERE {condition} {order}) ORDER BY alert_id, output"
+            "SELECT x.alert_id, d.output, d.state, d.attempts, d.last_error, d.intent, d.updated
+             FROM deliveries d JOIN alerts x ON x.id = d.id
+             WHERE d.id IN (SELECT a.id FROM alerts a WHERE {condition} {order}) ORDER BY d.id, d.output"
         ))
         .and_then(|mut s| {
             s.query_map(rusqlite::params_from_iter(&params), |row| {

@@ -1,6 +1,6 @@
 //! The SQLite ledger's states beyond sent/pending/failed: records that must read back exactly
 //! (poison kinds), quarantined rows, dead deliveries, replay, prune, status and list, and the
-//! upgrade of a ledger written by the previous schema version.
+//! upgrade of ledgers written by the previous schema versions.
 
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -11,8 +11,8 @@ use streamalert::alert::Timestamp;
 use streamalert::config::{LedgerSettings, OutputsConfig};
 use streamalert::json::PythonJson;
 use streamalert::ledger::{
-    AlertKey, AlertStatus, DeliveryFilter, DeliveryState, Ledger, LedgerError, NewAlert, Outcome,
-    SqliteLedger,
+    AlertKey, AlertStatus, DeliveryFilter, DeliveryRecord, DeliveryState, Fingerprint, Ledger,
+    LedgerEntry, LedgerError, NewAlert, Outcome, SqliteLedger,
 };
 use streamalert::processor::Processor;
 use streamalert_tests::capture_logs;
@@ -147,7 +147,7 @@ fn overwrite_item(path: &std::path::Path, alert_id: &str, item: &str) {
     let conn = rusqlite::Connection::open(path).unwrap();
     let changed = conn
         .execute(
-            "UPDATE alert_items SET item = ?2 WHERE alert_id = ?1",
+            "UPDATE alert_items SET item = ?2 WHERE id = (SELECT id FROM alerts WHERE alert_id = ?1)",
             [alert_id, item],
         )
         .unwrap();
@@ -370,7 +370,7 @@ async fn prune_deletes_only_finished_alerts_older_than_the_cutoff() {
     assert_eq!((counts.complete_alerts, counts.open_alerts), (0, 2));
 }
 
-/// The schema of the previous version (2), as it was written.
+/// The schema of version 2, as it was written.
 const SCHEMA_V2: &str = "
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE alerts (
@@ -433,7 +433,7 @@ async fn a_version_2_ledger_is_upgraded_and_a_newer_one_refused() {
             |row| row.get(0),
         )
         .unwrap();
-    assert_eq!(version, "3");
+    assert_eq!(version, "4");
     conn.execute(
         "UPDATE meta SET value = '99' WHERE key = 'schema_version'",
         [],
@@ -444,9 +444,257 @@ async fn a_version_2_ledger_is_upgraded_and_a_newer_one_refused() {
     assert!(
         error
             .to_string()
-            .contains("schema version 99, this processor reads versions 2 to 3"),
+            .contains("schema version 99, this processor reads versions 2 to 4"),
         "{error}"
     );
+}
+
+/// The schema of version 3, as it was written (items in a table of their own).
+const SCHEMA_V3: &str = "
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE alerts (
+    alert_id TEXT PRIMARY KEY, rule_name TEXT NOT NULL, created TEXT NOT NULL,
+    status TEXT NOT NULL, merged_into TEXT, merge_enabled INTEGER NOT NULL,
+    attempts INTEGER NOT NULL, dispatched TEXT NOT NULL, quarantine_reason TEXT, completed TEXT
+);
+CREATE INDEX alerts_open ON alerts (created) WHERE status = 'open';
+CREATE TABLE alert_items (alert_id TEXT PRIMARY KEY, item TEXT NOT NULL);
+CREATE TABLE deliveries (
+    alert_id TEXT NOT NULL, output TEXT NOT NULL, state TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT, intent TEXT, updated TEXT,
+    PRIMARY KEY (alert_id, output)
+) WITHOUT ROWID;
+CREATE TABLE input_checkpoints (
+    input TEXT PRIMARY KEY, file_id TEXT NOT NULL, size INTEGER NOT NULL,
+    head_len INTEGER NOT NULL, head_hash TEXT NOT NULL, offset INTEGER NOT NULL,
+    line INTEGER NOT NULL, updated TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX alerts_completed ON alerts (completed) WHERE status = 'complete';
+INSERT INTO meta VALUES ('schema_version', '3');
+";
+
+/// A ledger of schema version 3 is upgraded when opened, in the transaction that opens it:
+/// every alert gets its rowid as `id` and its item and deliveries are keyed by it, an open alert
+/// reads back exactly as recorded (record, attempts, deliveries with their errors, intents and
+/// times), a tombstone stays one, and an open alert that had no item is quarantined as before.
+#[tokio::test]
+async fn a_version_3_ledger_is_upgraded_with_items_and_deliveries_keyed_by_alert_row() {
+    let settings = settings("upgrade-v3");
+    std::fs::create_dir_all(settings.path.parent().unwrap()).unwrap();
+    let mut open = Alert::new(
+        "r",
+        json!({"n": 1.5, "big": 18446744073709551615u64, "nested": {"list": [1, "two", null]}, "text": "é\n\"q\""}),
+        ["file:a", "file:b"],
+    );
+    open.attempts = 2;
+    open.dispatched = Timestamp::now();
+    open.outputs_sent = ["file:b".to_owned()].into();
+    let done = Alert::new("r", json!({"n": 2}), ["file:a"]);
+    let itemless = Alert::new("r", json!({"n": 3}), ["file:a"]);
+    let updated = Timestamp::now();
+    let intent = Fingerprint::of(b"the publication");
+    let item = Value::Object(open.to_ledger_item()).to_string();
+    {
+        let conn = rusqlite::Connection::open(&settings.path).unwrap();
+        conn.execute_batch(SCHEMA_V3).unwrap();
+        let insert = "INSERT INTO alerts VALUES (?1, 'r', ?2, ?3, NULL, 0, ?4, ?5, NULL, ?6)";
+        let (created, dispatched) = (open.created.to_string(), open.dispatched.to_string());
+        conn.execute(
+            insert,
+            rusqlite::params![
+                open.alert_id,
+                created,
+                "open",
+                2,
+                dispatched,
+                None::<String>
+            ],
+        )
+        .unwrap();
+        let created = done.created.to_string();
+        conn.execute(
+            insert,
+            rusqlite::params![
+                done.alert_id,
+                created,
+                "complete",
+                1,
+                created,
+                Some(updated.to_string())
+            ],
+        )
+        .unwrap();
+        let created = itemless.created.to_string();
+        conn.execute(
+            insert,
+            rusqlite::params![
+                itemless.alert_id,
+                created,
+                "open",
+                0,
+                created,
+                None::<String>
+            ],
+        )
+        .unwrap();
+        conn.execute(
+            "INSERT INTO alert_items VALUES (?1, ?2)",
+            [&open.alert_id, &item],
+        )
+        .unwrap();
+        let delivery = "INSERT INTO deliveries VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+        let rows = [
+            (
+                &open.alert_id,
+                "file:a",
+                "failed",
+                2,
+                Some("HTTP 500"),
+                Some(intent),
+            ),
+            (&open.alert_id, "file:b", "sent", 1, None, None),
+            (&done.alert_id, "file:a", "sent", 1, None, None),
+            (&itemless.alert_id, "file:a", "pending", 0, None, None),
+        ];
+        for (id, output, state, attempts, error, intent) in rows {
+            let intent = intent.map(|i: Fingerprint| i.to_string());
+            conn.execute(
+                delivery,
+                rusqlite::params![
+                    id,
+                    output,
+                    state,
+                    attempts,
+                    error,
+                    intent,
+                    updated.to_string()
+                ],
+            )
+            .unwrap();
+        }
+    }
+    let ledger = SqliteLedger::open(&settings).unwrap();
+    let record = |output: &str, state, attempts, last_error: Option<&str>, intent| DeliveryRecord {
+        output: output.to_owned(),
+        state,
+        attempts,
+        last_error: last_error.map(str::to_owned),
+        intent,
+        updated: Some(updated),
+    };
+    let expected = LedgerEntry {
+        alert: open.clone(),
+        status: AlertStatus::Open,
+        deliveries: vec![
+            record(
+                "file:a",
+                DeliveryState::Failed,
+                2,
+                Some("HTTP 500"),
+                Some(intent),
+            ),
+            record("file:b", DeliveryState::Sent, 1, None, None),
+        ],
+    };
+    let entry = ledger.get(AlertKey::of(&open)).await.unwrap().unwrap();
+    assert_eq!(entry, expected);
+    assert_eq!(
+        PythonJson::DEFAULT.dump(&entry.alert.record),
+        PythonJson::DEFAULT.dump(&open.record)
+    );
+    let tombstone = ledger.get(AlertKey::of(&done)).await.unwrap().unwrap();
+    assert_eq!(tombstone.status, AlertStatus::Complete);
+    assert_eq!(tombstone.alert.record, Value::Null);
+    assert_eq!(
+        tombstone.alert.outputs_sent.iter().collect::<Vec<_>>(),
+        ["file:a"]
+    );
+    let retry = ledger.open_alerts().await.unwrap();
+    assert_eq!(retry, [expected]);
+    let quarantined = ledger.quarantined().await.unwrap();
+    assert_eq!(quarantined.len(), 1);
+    assert_eq!(quarantined[0].key, AlertKey::of(&itemless));
+    assert_eq!(quarantined[0].reason, "its stored item is missing");
+    drop(ledger);
+    let conn = rusqlite::Connection::open(&settings.path).unwrap();
+    let version: String = conn
+        .query_row(
+            "SELECT value FROM meta WHERE key = 'schema_version'",
+            [],
+            |row| row.get(0),
+        )
+        .unwrap();
+    assert_eq!(version, "4");
+    let old_key: i64 = conn
+        .query_row(
+            "SELECT COUNT(*) FROM pragma_table_info('alert_items') WHERE name = 'alert_id'",
+            [],
+            |row| row.get(0),
+        )
+        .unwrap();
+    assert_eq!(old_key, 0, "alert_items is keyed by the alert's id");
+    let deliveries: Vec<(i64, String, String)> = conn
+        .prepare("SELECT id, output, state FROM deliveries ORDER BY id, output")
+        .unwrap()
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let deliveries: Vec<(i64, &str, &str)> = deliveries
+        .iter()
+        .map(|(id, output, state)| (*id, output.as_str(), state.as_str()))
+        .collect();
+    assert_eq!(
+        deliveries,
+        [
+            (1, "file:a", "failed"),
+            (1, "file:b", "sent"),
+            (2, "file:a", "sent"),
+            (3, "file:a", "pending")
+        ]
+    );
+    let ids: Vec<(i64, String)> = conn
+        .prepare("SELECT id, alert_id FROM alerts ORDER BY id")
+        .unwrap()
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let in_order = [&open, &done, &itemless].map(|a| a.alert_id.clone());
+    assert_eq!(ids, [1, 2, 3].into_iter().zip(in_order).collect::<Vec<_>>());
+    let stored: Vec<(i64, String)> = conn
+        .prepare("SELECT id, item FROM alert_items")
+        .unwrap()
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(stored, [(1, item)], "the item moved as it was");
+}
+
+/// An item left under an `id` no alert has (a pruned alert's id is the next one given when it
+/// was the last) never stands for the new alert given that id: the new alert's item replaces it.
+#[tokio::test]
+async fn a_new_alert_never_reads_an_item_left_under_its_id() {
+    let settings = settings("id-reuse");
+    let first = Alert::new("r", json!({"n": 1}), ["file:a"]);
+    let second = Alert::new("r", json!({"n": 2}), ["file:a"]);
+    drop(SqliteLedger::open(&settings).unwrap());
+    {
+        let conn = rusqlite::Connection::open(&settings.path).unwrap();
+        conn.execute(
+            "INSERT INTO alert_items (id, item) VALUES (2, ?1)",
+            [Value::Object(first.to_ledger_item()).to_string()],
+        )
+        .unwrap();
+    }
+    let ledger = SqliteLedger::open(&settings).unwrap();
+    record(&ledger, &[&first, &second]).await;
+    for alert in [&first, &second] {
+        let entry = ledger.get(AlertKey::of(alert)).await.unwrap().unwrap();
+        assert_eq!(entry.alert.alert_id, alert.alert_id);
+        assert_eq!(entry.alert.record, alert.record);
+    }
 }
 
 /// A complete alert is reduced to a tombstone (key, rule, sent outputs, times; no record): it
