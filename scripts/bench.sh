@@ -44,7 +44,8 @@ RECORD="$ROOT/examples/loadgen/data/record.json"
 # The criterion ids of streamalert/benches (group/function).
 CRITERION_IDS=(alert/from_record compose/default compose/generic5 request/slack
     request/pagerduty-v2 request/jira-v2 request/opsgenie request/slack-bot request/google-chat
-    request/discord request/splunk-hec ledger/sqlite_record_delivery)
+    request/discord request/splunk-hec ledger/sqlite_record_delivery
+    ledger/sqlite_record_and_complete)
 mkdir -p "$OUT"
 
 say() { printf '\n== %s\n' "$*" >&2; }
