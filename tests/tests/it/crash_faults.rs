@@ -30,7 +30,7 @@ use streamalert::config::LedgerSettings;
 use streamalert::creds::{CredentialStore as _, LocalStore, encode_secret_json};
 use streamalert::ledger::{AlertStatus, DeliveryState, LedgerEntry, SqliteLedger};
 
-/// How many records each crash scenario processes: three chunks of input (512 lines each).
+/// How many records each crash scenario processes: five chunks of input (256 lines each).
 const RECORDS: u64 = 1100;
 
 /// A SplitMix64 step: the suite's only source of randomness.
