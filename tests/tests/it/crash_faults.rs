@@ -88,6 +88,8 @@ struct SinkState {
     kill: Option<(u64, u32)>,
     /// Requests being handled.
     in_flight: u64,
+    /// Connections open (each served on a thread of its own until its client closes it).
+    connections: u64,
 }
 
 /// An HTTP server on loopback standing for a webhook endpoint, with faults.
@@ -115,7 +117,11 @@ impl Sink {
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
                 let sink = server.clone();
-                std::thread::spawn(move || sink.serve(stream));
+                sink.state.lock().expect("state").connections += 1;
+                std::thread::spawn(move || {
+                    sink.serve(stream);
+                    sink.state.lock().expect("state").connections -= 1;
+                });
             }
         });
         sink
@@ -136,6 +142,17 @@ impl Sink {
 
     fn requests(&self) -> u64 {
         self.state.lock().expect("state").requests
+    }
+
+    /// Waits until every connection has ended, for a client that has exited: a request it
+    /// wrote before it died may still be waiting to be read, and is answered (and counted)
+    /// only then.
+    fn drain(&self) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while self.state.lock().expect("state").connections > 0 {
+            assert!(Instant::now() < deadline, "a connection never ended");
+            std::thread::sleep(Duration::from_millis(10));
+        }
     }
 
     /// Waits until no request is being handled.
@@ -423,9 +440,10 @@ fn records_with(first: u64, count: u64, field: &str, depth: usize) -> String {
 }
 
 /// The ids of the webhook deliveries the sink answered with 2xx that the ledger does not hold
-/// as sent: the documented window of a stop between a 2xx and its record.
+/// as sent: the documented window of a stop between a 2xx and its record. Read once the process
+/// has exited and the sink has served each of its connections to the end.
 fn window(workdir: &Workdir, sink: &Sink) -> BTreeSet<String> {
-    sink.settle();
+    sink.drain();
     let answered = sink.answered();
     workdir
         .ledger()

@@ -426,14 +426,7 @@ async fn a_version_2_ledger_is_upgraded_and_a_newer_one_refused() {
         assert_eq!(ledger.counts().await.unwrap().dead, 1);
     }
     let conn = rusqlite::Connection::open(&settings.path).unwrap();
-    let version: String = conn
-        .query_row(
-            "SELECT value FROM meta WHERE key = 'schema_version'",
-            [],
-            |row| row.get(0),
-        )
-        .unwrap();
-    assert_eq!(version, "4");
+    assert_eq!(schema_version(&conn), "4");
     conn.execute(
         "UPDATE meta SET value = '99' WHERE key = 'schema_version'",
         [],
@@ -617,14 +610,7 @@ async fn a_version_3_ledger_is_upgraded_with_items_and_deliveries_keyed_by_alert
     assert_eq!(quarantined[0].reason, "its stored item is missing");
     drop(ledger);
     let conn = rusqlite::Connection::open(&settings.path).unwrap();
-    let version: String = conn
-        .query_row(
-            "SELECT value FROM meta WHERE key = 'schema_version'",
-            [],
-            |row| row.get(0),
-        )
-        .unwrap();
-    assert_eq!(version, "4");
+    assert_eq!(schema_version(&conn), "4");
     let old_key: i64 = conn
         .query_row(
             "SELECT COUNT(*) FROM pragma_table_info('alert_items') WHERE name = 'alert_id'",
@@ -843,4 +829,14 @@ async fn open_alerts_come_in_pages() {
             .await
             .is_err()
     );
+}
+
+/// The schema version a ledger file says it has.
+fn schema_version(conn: &rusqlite::Connection) -> String {
+    conn.query_row(
+        "SELECT value FROM meta WHERE key = 'schema_version'",
+        [],
+        |row| row.get(0),
+    )
+    .expect("the schema version")
 }
