@@ -87,7 +87,10 @@ impl Output for Gated {
 /// Opened by the test that uses [`Held`]: one permit per dispatch it lets finish.
 static HELD: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(0);
 
-/// Holds every dispatch until the test lets it finish ([`HELD`]).
+/// [`HELD`] for the deliveries to `held:queue` (the test of a run's queue bound).
+static HELD_QUEUE: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(0);
+
+/// Holds every dispatch until the test lets it finish ([`HELD`], [`HELD_QUEUE`]).
 #[derive(Default)]
 #[output(service = "held")]
 pub struct Held;
@@ -98,8 +101,13 @@ impl Output for Held {
         vec![OutputProperty::descriptor("a name")]
     }
 
-    async fn dispatch(&self, _: &Delivery<'_>) -> Result<(), DispatchError> {
-        HELD.acquire().await.unwrap().forget();
+    async fn dispatch(&self, delivery: &Delivery<'_>) -> Result<(), DispatchError> {
+        let gate = if delivery.descriptor == "queue" {
+            &HELD_QUEUE
+        } else {
+            &HELD
+        };
+        gate.acquire().await.unwrap().forget();
         Ok(())
     }
 }
@@ -431,6 +439,40 @@ async fn the_next_batch_is_recorded_while_the_last_ones_deliveries_wait_for_a_sl
     let report = run.finish().await;
     assert_eq!((report.sent, report.failed), (6, 0), "{report:?}");
     assert!(ledger.open_alerts().await.unwrap().is_empty());
+}
+
+/// README: "`process` reads and records the next chunk of input meanwhile, with up to 128
+/// recorded alerts waiting for a free slot".
+#[tokio::test]
+async fn a_run_queues_at_most_128_recorded_alerts_and_a_cancelled_start_leaves_the_rest_pending() {
+    let dir = scratch("queue-bound");
+    let ledger = ledger(&dir);
+    let settings = ProcessorSettings {
+        concurrency: 1,
+        ..Default::default()
+    };
+    let processor = processor(&json!({"held": ["queue"]}), settings, ledger.clone());
+    let alerts = (0..200)
+        .map(|n| Alert::new("rule_h", json!({"n": n}), ["held:queue"]))
+        .collect();
+    let mut run = processor.start_run();
+    let recorded = run.record(alerts, None).await.unwrap();
+    // The only slot is held, so `start` can hand over no more than the queue takes; the
+    // timeout cancels it (a `start` that returned would have queued all 200).
+    let start = tokio::time::timeout(std::time::Duration::from_secs(2), run.start(recorded));
+    assert!(
+        start.await.is_err(),
+        "start queued 200 alerts behind one busy slot"
+    );
+    // One in the slot, one taken by the dispatcher waiting for the slot, 128 in the queue.
+    let state = format!("{run:?}");
+    assert!(state.contains("queued: 129, in_flight: 1"), "{state}");
+
+    HELD_QUEUE.add_permits(200);
+    let report = run.finish().await;
+    assert_eq!((report.alerts, report.sent), (200, 130), "{report:?}");
+    // The alerts `start` never queued stay pending in the ledger, for `retry`.
+    assert_eq!(ledger.open_alerts().await.unwrap().len(), 70);
 }
 
 #[tokio::test]

@@ -138,16 +138,22 @@ impl Run {
             ));
             Dispatcher { queue, task }
         });
-        self.queued.fetch_add(1, Ordering::Relaxed);
-        if let Err(unsent) = dispatcher.queue.send(prepared).await {
-            // Only a dispatcher that panicked stops receiving; the alert stays pending.
-            self.queued.fetch_sub(1, Ordering::Relaxed);
-            Counters::add(&self.counters.ledger_errors, 1);
-            tracing::error!(
-                alert_id = %unsent.0.key.alert_id,
-                rule = %unsent.0.key.rule_name,
-                "the run's dispatcher stopped; the alert's deliveries stay pending"
-            );
+        // Counted once a place in the queue is reserved, so that a `start` cancelled while it
+        // waits for one does not leave an alert counted that was never queued.
+        match dispatcher.queue.reserve().await {
+            Ok(place) => {
+                self.queued.fetch_add(1, Ordering::Relaxed);
+                place.send(prepared);
+            }
+            Err(_) => {
+                // Only a dispatcher that panicked stops receiving; the alert stays pending.
+                Counters::add(&self.counters.ledger_errors, 1);
+                tracing::error!(
+                    alert_id = %prepared.key.alert_id,
+                    rule = %prepared.key.rule_name,
+                    "the run's dispatcher stopped; the alert's deliveries stay pending"
+                );
+            }
         }
     }
 
