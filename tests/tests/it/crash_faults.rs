@@ -148,18 +148,19 @@ impl Sink {
     /// wrote before it died may still be waiting to be read, and is answered (and counted)
     /// only then.
     fn drain(&self) {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while self.state.lock().expect("state").connections > 0 {
-            assert!(Instant::now() < deadline, "a connection never ended");
-            std::thread::sleep(Duration::from_millis(10));
-        }
+        self.wait_until(|state| state.connections == 0, "a connection never ended");
     }
 
     /// Waits until no request is being handled.
     fn settle(&self) {
+        self.wait_until(|state| state.in_flight == 0, "the sink never settled");
+    }
+
+    /// Waits (up to 10 s, then fails with `never`) until `done` holds of the sink's state.
+    fn wait_until(&self, done: impl Fn(&SinkState) -> bool, never: &str) {
         let deadline = Instant::now() + Duration::from_secs(10);
-        while self.state.lock().expect("state").in_flight > 0 {
-            assert!(Instant::now() < deadline, "the sink never settled");
+        while !done(&self.state.lock().expect("state")) {
+            assert!(Instant::now() < deadline, "{never}");
             std::thread::sleep(Duration::from_millis(10));
         }
     }
