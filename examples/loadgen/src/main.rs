@@ -210,11 +210,13 @@ fn run_load(args: &LoadArgs) -> Result<Value, String> {
             }
             for path in [load::Path::Recorded, load::Path::Unrecorded] {
                 let before = sink.received();
-                let run = runtime.block_on(async {
+                let (record, base_url) = (record.clone(), base_url.clone());
+                let (warmup_count, count) = (args.warmup, args.count);
+                let run = on_worker(&runtime, async move {
                     let dir = temp_dir()?;
                     let processor = load::processor(&base_url, dir.path(), 1, path).await?;
-                    let warmup = load::alerts(service, &record, args.warmup);
-                    let alerts = load::alerts(service, &record, args.count);
+                    let warmup = load::alerts(service, &record, warmup_count);
+                    let alerts = load::alerts(service, &record, count);
                     load::sequential(&processor, path, warmup, alerts).await
                 })?;
                 check_received(&sink, before, args.warmup + args.count)?;
@@ -243,11 +245,13 @@ fn run_load(args: &LoadArgs) -> Result<Value, String> {
             let service = figures.service;
             for path in [load::Path::Recorded, load::Path::Unrecorded] {
                 let before = sink.received();
-                let seconds = runtime.block_on(async {
+                let (record, base_url) = (record.clone(), base_url.clone());
+                let (concurrency, count) = (args.concurrency, args.count);
+                let seconds = on_worker(&runtime, async move {
                     let dir = temp_dir()?;
                     let processor =
-                        load::processor(&base_url, dir.path(), args.concurrency, path).await?;
-                    load::concurrent(&processor, load::alerts(service, &record, args.count)).await
+                        load::processor(&base_url, dir.path(), concurrency, path).await?;
+                    load::concurrent(&processor, load::alerts(service, &record, count)).await
                 })?;
                 check_received(&sink, before, args.count)?;
                 let rate = args.count as f64 / seconds;
@@ -332,16 +336,13 @@ fn firehose_rounds(
     let (mut rates, mut per_request, mut ceilings) = (Vec::new(), Vec::new(), Vec::new());
     for round in 1..=args.rounds {
         let (requests, records) = (sink.received(), sink.records());
-        let seconds = runtime.block_on(async {
+        let (run_record, run_url) = (record.clone(), base_url.clone());
+        let (concurrency, count) = (args.concurrency, args.count);
+        let seconds = on_worker(runtime, async move {
             let dir = temp_dir()?;
-            let processor = load::processor(
-                &base_url,
-                dir.path(),
-                args.concurrency,
-                load::Path::Recorded,
-            )
-            .await?;
-            load::concurrent(&processor, load::firehose_alerts(record, args.count)).await
+            let processor =
+                load::processor(&run_url, dir.path(), concurrency, load::Path::Recorded).await?;
+            load::concurrent(&processor, load::firehose_alerts(&run_record, count)).await
         })?;
         let (requests, records) = (sink.received() - requests, sink.records() - records);
         if records != args.count as u64 {
@@ -651,6 +652,17 @@ fn percentile_us(sorted: &[Duration], p: f64) -> f64 {
     }
     let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
     sorted[rank.clamp(1, sorted.len()) - 1].as_secs_f64() * 1e6
+}
+
+/// Runs `work` as a task of `runtime` (not on the calling thread, which would take every
+/// wake-up as a hand-off between threads) and waits for it.
+fn on_worker<T: Send + 'static>(
+    runtime: &tokio::runtime::Runtime,
+    work: impl std::future::Future<Output = Result<T, String>> + Send + 'static,
+) -> Result<T, String> {
+    runtime
+        .block_on(runtime.spawn(work))
+        .map_err(|e| format!("a load run panicked: {e}"))?
 }
 
 #[cfg(test)]

@@ -46,6 +46,7 @@ use crate::ledger::DynamoDbLedger;
 use crate::processor::{EventOutcome, Processor, required_outputs};
 use lambda_runtime::{LambdaEvent, service_fn};
 use serde_json::{Map, Value};
+use std::future::Future;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -78,7 +79,7 @@ pub fn run() -> ExitCode {
         tracing::error!("{message}");
         return ExitCode::FAILURE;
     }
-    super::with_runtime(|| async {
+    super::with_runtime(async {
         let processor = match processor_from_env().await {
             Ok(processor) => processor,
             Err(message) => {
@@ -209,13 +210,19 @@ pub async fn processor_from_env() -> Result<Processor, String> {
 /// # }
 /// ```
 pub async fn serve(processor: Processor) -> Result<(), lambda_runtime::Error> {
-    let processor = &processor;
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        handle(processor, event)
-            .await
-            .map_err(|e| lambda_runtime::Error::from(e.to_string()))
-    }))
-    .await
+    // Boxed as `Send` here, where its types are concrete: the compiler cannot prove the Lambda
+    // runtime's future `Send` for every lifetime where `serve` is spawned.
+    let invocations: std::pin::Pin<Box<dyn Future<Output = _> + Send>> = Box::pin(
+        lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
+            let processor = processor.clone();
+            async move {
+                handle(&processor, event)
+                    .await
+                    .map_err(|e| lambda_runtime::Error::from(e.to_string()))
+            }
+        })),
+    );
+    invocations.await
 }
 
 /// Handles one invocation: what the function returns for `event` (see the module

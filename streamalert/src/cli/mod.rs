@@ -416,13 +416,13 @@ where
             ExitCode::SUCCESS
         }
         Command::List { what } => list::list(what),
-        Command::Validate(common) => validate::validate(&common),
-        Command::Process(args) => with_runtime(|| process::process(&args)),
-        Command::Dispatch(args) => with_runtime(|| dispatch::dispatch(&args)),
-        Command::Retry(args) => with_runtime(|| retry::retry(&args)),
-        Command::Ledger(args) => with_runtime(|| ledger::ledger(&args)),
+        Command::Validate(common) => validate::validate(common),
+        Command::Process(args) => with_runtime(async move { process::process(&args).await }),
+        Command::Dispatch(args) => with_runtime(async move { dispatch::dispatch(&args).await }),
+        Command::Retry(args) => with_runtime(async move { retry::retry(&args).await }),
+        Command::Ledger(args) => with_runtime(async move { ledger::ledger(&args).await }),
         #[cfg(feature = "console")]
-        Command::Console(args) => with_runtime(|| console::console(&args)),
+        Command::Console(args) => with_runtime(async move { console::console(&args).await }),
         Command::Test(args) => crate::testing::run_cli(&args.events, &args.rules),
         Command::Output(args) => args.command.run(&args.config),
         #[cfg(feature = "aws")]

@@ -15,17 +15,25 @@ use std::process::ExitCode;
 /// its own.
 pub(crate) const BLOCKING_THREADS: usize = 4;
 
-/// Runs `f` on a multi-threaded tokio runtime with [`BLOCKING_THREADS`]; fails (logged) when
-/// the runtime cannot start.
-pub(crate) fn with_runtime<F, Fut>(f: F) -> ExitCode
-where
-    F: FnOnce() -> Fut,
-    Fut: Future<Output = ExitCode>,
-{
-    match runtime() {
-        Ok(runtime) => runtime.block_on(f()),
+/// Runs `work` as a task of a multi-threaded tokio runtime with [`BLOCKING_THREADS`] and waits
+/// for it; fails (logged) when the runtime cannot start or `work` panics.
+///
+/// `work` runs on the runtime's workers, not on the calling thread: a future driven by
+/// `block_on` from outside the runtime is woken through a hand-off between threads at every
+/// step that waits for I/O or for another task (a third of the time of a delivery to a
+/// loopback endpoint, one alert at a time; BENCHMARKS.md, "Issue 14, third sitting").
+pub(crate) fn with_runtime(work: impl Future<Output = ExitCode> + Send + 'static) -> ExitCode {
+    let runtime = match runtime() {
+        Ok(runtime) => runtime,
         Err(error) => {
             tracing::error!("cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(runtime.spawn(work)) {
+        Ok(code) => code,
+        Err(error) => {
+            tracing::error!("the command stopped: {error}");
             ExitCode::FAILURE
         }
     }

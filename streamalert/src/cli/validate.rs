@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 use std::io::Write as _;
 use std::process::ExitCode;
 
-pub(super) fn validate(common: &Common) -> ExitCode {
+pub(super) fn validate(common: Common) -> ExitCode {
     use crate::registry::{Problem, ProblemKind};
     let mut problems = Vec::new();
     let config = match OutputsConfig::load(&common.config.join("outputs.json")) {
@@ -29,7 +29,7 @@ pub(super) fn validate(common: &Common) -> ExitCode {
     if let Some(path) = &common.ledger {
         settings.ledger.path = path.clone();
     }
-    with_runtime(|| async {
+    with_runtime(async move {
         let open_alerts = if settings.ledger.path.exists() {
             match SqliteLedger::open(&settings.ledger) {
                 Ok(ledger) => {
