@@ -11,6 +11,7 @@ use rusqlite::{Connection, OptionalExtension as _, TransactionBehavior, params};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -118,12 +119,15 @@ CREATE TABLE IF NOT EXISTS input_checkpoints (
 /// The file is held exclusively while the ledger is open (SQLite's exclusive locking mode):
 /// a second processor on the same file waits up to `lock_timeout_secs` and then fails with
 /// [`LedgerError::Busy`]. The operating system releases the lock when the process ends, however
-/// it ends, so a killed processor never blocks the next one. Every write runs on one dedicated
-/// writer thread (so a commit or a WAL checkpoint never stalls an async runtime worker), which
-/// commits every write queued at that moment in one transaction (group commit), each write in a
-/// savepoint of its own: a failed write rolls back alone, and a write is reported only once the
-/// transaction holding it is committed. With `synchronous = "normal"` a commit survives the
-/// process being killed, with `"full"` it also survives a power loss.
+/// it ends, so a killed processor never blocks the next one. Concurrent writes run on one
+/// dedicated writer thread, which commits every write queued at that moment in one transaction
+/// (group commit), each write in a savepoint of its own: a failed write rolls back alone, and a
+/// write is reported only once the transaction holding it is committed. Writes that come one at
+/// a time (eight in a row finding nothing pending) run on the caller's thread instead, each in
+/// its own transaction, which saves two hand-offs between threads per write; such a commit may
+/// run a WAL checkpoint there (every ~10,000 pages written). With `synchronous = "normal"` a
+/// commit survives the process being killed, with `"full"` it also survives a power loss (and
+/// every write goes to the writer thread, so that no fsync holds a runtime worker).
 ///
 /// ```
 /// use streamalert::{config::LedgerSettings, ledger::SqliteLedger};
@@ -156,15 +160,49 @@ struct Inner {
     writer: Option<Writer>,
 }
 
-/// The thread that runs every write, so that no runtime worker ever waits for SQLite.
+/// The thread that runs concurrent writes in shared transactions, and when a write may skip it.
+///
+/// A write handed to the thread costs two hand-offs between threads (the thread wakes up, then
+/// the caller does): most of a write's time when writes come one at a time. So a write that
+/// follows [`INLINE_AFTER`] writes in a row that found nothing pending runs on the caller's
+/// thread, in a transaction of its own; a write that finds another one pending or running
+/// resets the count, so that concurrent writes keep sharing the thread's transactions (group
+/// commit). Under `synchronous = "full"` every write goes to the thread: its fsync per commit
+/// would hold the caller's thread (a runtime worker) for milliseconds.
 struct Writer {
     jobs: mpsc::Sender<Box<dyn Job>>,
+    /// Jobs sent to the thread and not taken by it yet (a job it is running holds the
+    /// connection instead).
+    pending: Arc<AtomicUsize>,
+    /// Whether writes may run on the caller's thread at all.
+    inline: bool,
+    /// Writes in a row that found nothing pending.
+    idle_streak: AtomicUsize,
     thread: JoinHandle<()>,
+}
+
+impl Writer {
+    /// Whether a write may run on the caller's thread now (counting it in the idle streak).
+    fn may_run_here(&self) -> bool {
+        if !self.inline {
+            return false;
+        }
+        if self.pending.load(Ordering::Acquire) > 0 {
+            self.contended();
+            return false;
+        }
+        self.idle_streak.fetch_add(1, Ordering::Relaxed) + 1 >= INLINE_AFTER
+    }
+
+    /// A write met another one: the next writes go to the thread until the streak builds again.
+    fn contended(&self) {
+        self.idle_streak.store(0, Ordering::Relaxed);
+    }
 }
 
 impl Drop for Inner {
     fn drop(&mut self) {
-        if let Some(Writer { jobs, thread }) = self.writer.take() {
+        if let Some(Writer { jobs, thread, .. }) = self.writer.take() {
             // Closing the queue ends the thread; waiting for it makes the file free to reopen as
             // soon as the ledger is dropped.
             drop(jobs);
@@ -214,22 +252,41 @@ where
     }
 }
 
+/// Writes in a row that must find nothing pending before one runs on the caller's thread
+/// ([`Writer`]).
+const INLINE_AFTER: usize = 8;
+
 /// The most jobs one transaction holds, so that a long queue still gets answers on the way.
 const MAX_GROUP: usize = 256;
 
 /// The writer thread: takes every job queued at that moment (up to [`MAX_GROUP`]), commits them
 /// together, and waits for more, until every sender is gone.
-fn write_loop(conn: &Mutex<Connection>, path: &Path, jobs: &mpsc::Receiver<Box<dyn Job>>) {
+fn write_loop(
+    conn: &Mutex<Connection>,
+    path: &Path,
+    jobs: &mpsc::Receiver<Box<dyn Job>>,
+    pending: &AtomicUsize,
+) {
     while let Ok(first) = jobs.recv() {
         let group = take_group(first, jobs);
-        match conn.lock() {
+        pending.fetch_sub(group.len(), Ordering::AcqRel);
+        let replies = match conn.lock() {
             Ok(mut conn) => commit_group(&mut conn, path, group),
             Err(_) => group
                 .into_iter()
-                .for_each(|job| job.answer(Some(poisoned()))),
-        }
+                .map(|job| (job, Some(poisoned())))
+                .collect(),
+        };
+        // Answered once the connection is free, so that the next write of a caller that waited
+        // for this one can run on its own thread ([`Writer`]).
+        replies
+            .into_iter()
+            .for_each(|(job, failure)| job.answer(failure));
     }
 }
+
+/// A job that ran, and why its transaction failed if it did.
+type Reply = (Box<dyn Job>, Option<LedgerError>);
 
 /// `first` and the jobs queued behind it at this moment, [`MAX_GROUP`] at most.
 fn take_group<T>(first: T, jobs: &mpsc::Receiver<T>) -> Vec<T> {
@@ -239,35 +296,38 @@ fn take_group<T>(first: T, jobs: &mpsc::Receiver<T>) -> Vec<T> {
 }
 
 /// Runs `group` in one transaction (group commit), each job in a savepoint of its own so that a
-/// failed job rolls back only its own writes and gets only its own error, and answers the others
-/// once that transaction is committed. If the transaction itself fails, nothing it held stands
-/// and each of its jobs runs again in a transaction of its own.
-fn commit_group(conn: &mut Connection, path: &Path, group: Vec<Box<dyn Job>>) {
+/// failed job rolls back only its own writes and gets only its own error; the replies of the
+/// others say the transaction was committed. If the transaction itself fails, nothing it held
+/// stands and each of its jobs runs again in a transaction of its own.
+fn commit_group(conn: &mut Connection, path: &Path, group: Vec<Box<dyn Job>>) -> Vec<Reply> {
+    let mut replies = Vec::with_capacity(group.len());
     if group.len() == 1 {
         group
             .into_iter()
-            .for_each(|job| commit_alone(conn, path, job));
-        return;
+            .for_each(|job| replies.push(commit_alone(conn, path, job)));
+        return replies;
     }
     let mut pending = group.into_iter();
     let mut done = Vec::with_capacity(pending.len());
-    match run_group(conn, path, &mut pending, &mut done) {
-        Ok(()) => done.into_iter().for_each(|job| job.answer(None)),
+    match run_group(conn, path, &mut pending, &mut done, &mut replies) {
+        Ok(()) => replies.extend(done.into_iter().map(|job| (job, None))),
         Err(_) => done
             .into_iter()
             .chain(pending)
-            .for_each(|job| commit_alone(conn, path, job)),
+            .for_each(|job| replies.push(commit_alone(conn, path, job))),
     }
+    replies
 }
 
 /// Runs the jobs of `pending` in one transaction and commits it: a job that succeeds moves to
-/// `done` (answered by the caller after the commit), one that fails is rolled back to its
-/// savepoint and answered at once with its own error.
+/// `done` (its reply depends on the commit), one that fails is rolled back to its savepoint and
+/// replies with its own error.
 fn run_group(
     conn: &mut Connection,
     path: &Path,
     pending: &mut std::vec::IntoIter<Box<dyn Job>>,
     done: &mut Vec<Box<dyn Job>>,
+    replies: &mut Vec<Reply>,
 ) -> rusqlite::Result<()> {
     let mut tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     while !pending.as_slice().is_empty() {
@@ -279,7 +339,7 @@ fn run_group(
             done.push(job);
             savepoint.commit()?;
         } else {
-            job.answer(None);
+            replies.push((job, None));
             // Rolls back to the savepoint and releases it.
             savepoint.finish()?;
         }
@@ -287,16 +347,15 @@ fn run_group(
     tx.commit()
 }
 
-/// Runs `job` in a transaction of its own and answers it once that transaction is committed
-/// (or with why it was not).
-fn commit_alone(conn: &mut Connection, path: &Path, mut job: Box<dyn Job>) {
+/// Runs `job` in a transaction of its own and commits it; the reply says why not if it was not.
+fn commit_alone(conn: &mut Connection, path: &Path, mut job: Box<dyn Job>) -> Reply {
     let failure = match write_tx(conn, path) {
         Err(error) => Some(error),
         Ok(tx) if job.run(&tx, path) => tx.commit().map_err(sql(path)).err(),
         // A failed write answers with its own error; dropping `tx` rolls it back.
         Ok(_) => None,
     };
-    job.answer(failure);
+    (job, failure)
 }
 
 fn poisoned() -> LedgerError {
@@ -404,18 +463,25 @@ impl SqliteLedger {
         tx.commit().map_err(busy)?;
         let (jobs, receiver) = mpsc::channel::<Box<dyn Job>>();
         let conn = Arc::new(Mutex::new(conn));
+        let pending = Arc::new(AtomicUsize::new(0));
         let thread = {
-            let (conn, path) = (Arc::clone(&conn), path.clone());
+            let (conn, path, pending) = (Arc::clone(&conn), path.clone(), Arc::clone(&pending));
             std::thread::Builder::new()
                 .name("ledger-writer".into())
-                .spawn(move || write_loop(&conn, &path, &receiver))
+                .spawn(move || write_loop(&conn, &path, &receiver, &pending))
         }
         .map_err(|e| LedgerError::Worker(format!("cannot start the ledger writer thread: {e}")))?;
         Ok(Self {
             inner: Arc::new(Inner {
                 path,
                 conn,
-                writer: Some(Writer { jobs, thread }),
+                writer: Some(Writer {
+                    jobs,
+                    pending,
+                    inline: settings.synchronous == Synchronous::Normal,
+                    idle_streak: AtomicUsize::new(0),
+                    thread,
+                }),
             }),
         })
     }
@@ -459,21 +525,39 @@ impl SqliteLedger {
         F: Fn(&Connection, &Path) -> Result<T, LedgerError> + Send + 'static,
     {
         let stopped = || LedgerError::Worker("the ledger writer thread stopped".into());
+        let writer = self.inner.writer.as_ref().ok_or_else(stopped)?;
+        if writer.may_run_here() {
+            match self.inner.conn.try_lock() {
+                Ok(mut conn) => return commit_here(&mut conn, &self.inner.path, &work),
+                Err(_) => writer.contended(),
+            }
+        }
         let (reply, answer) = oneshot::channel();
         let job = Box::new(WriteJob {
             work,
             result: None,
             reply,
         });
-        self.inner
-            .writer
-            .as_ref()
-            .ok_or_else(stopped)?
-            .jobs
-            .send(job)
-            .map_err(|_| stopped())?;
+        writer.pending.fetch_add(1, Ordering::AcqRel);
+        if writer.jobs.send(job).is_err() {
+            writer.pending.fetch_sub(1, Ordering::AcqRel);
+            return Err(stopped());
+        }
         answer.await.map_err(|_| stopped())?
     }
+}
+
+/// Runs `work` in a transaction of its own on this thread and commits it.
+fn commit_here<T>(
+    conn: &mut Connection,
+    path: &Path,
+    work: &impl Fn(&Connection, &Path) -> Result<T, LedgerError>,
+) -> Result<T, LedgerError> {
+    let tx = write_tx(conn, path)?;
+    // A failed write answers with its own error; dropping `tx` rolls it back.
+    let result = work(&tx, path)?;
+    tx.commit().map_err(sql(path))?;
+    Ok(result)
 }
 
 fn sql(path: &Path) -> impl Fn(rusqlite::Error) -> LedgerError + '_ {
@@ -1476,6 +1560,85 @@ fn quarantine(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The name of the thread that runs a write of `ledger`.
+    async fn writing_thread(ledger: &SqliteLedger) -> String {
+        ledger
+            .write(|_, _| Ok(std::thread::current().name().unwrap_or("?").to_owned()))
+            .await
+            .unwrap()
+    }
+
+    fn ledger_in(dir: &Path, synchronous: Synchronous) -> SqliteLedger {
+        SqliteLedger::open(&LedgerSettings {
+            path: dir.join("ledger.sqlite3"),
+            synchronous,
+            ..Default::default()
+        })
+        .unwrap()
+    }
+
+    /// The name of the thread that runs a write of `ledger`, written from a runtime of this
+    /// thread.
+    fn writing_thread_here(ledger: &SqliteLedger) -> String {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(writing_thread(ledger))
+    }
+
+    #[test]
+    fn writes_one_at_a_time_run_here_after_a_streak_and_a_contended_one_resets_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = ledger_in(dir.path(), Synchronous::Normal);
+        let here = std::thread::current().name().unwrap().to_owned();
+        let threads: Vec<_> = (0..INLINE_AFTER + 2)
+            .map(|_| writing_thread_here(&ledger))
+            .collect();
+        let (before, after) = threads.split_at(INLINE_AFTER - 1);
+        assert!(before.iter().all(|t| t == "ledger-writer"), "{threads:?}");
+        assert!(after.iter().all(|t| *t == here), "{threads:?}");
+
+        // A read holds the connection: the next write meets it and goes to the writer thread.
+        let (held, release) = (std::sync::Barrier::new(2), std::sync::Barrier::new(2));
+        let contended = std::thread::scope(|scope| {
+            scope.spawn(|| {
+                ledger
+                    .with_conn(|_, _| {
+                        held.wait();
+                        release.wait();
+                        Ok(())
+                    })
+                    .unwrap();
+            });
+            held.wait();
+            let write = scope.spawn(|| writing_thread_here(&ledger));
+            // The write found the connection taken once its streak is reset.
+            let writer = ledger.inner.writer.as_ref().unwrap();
+            let deadline = std::time::Instant::now() + Duration::from_secs(30);
+            while writer.idle_streak.load(Ordering::Relaxed) > 0 {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "the write never met the read"
+                );
+                std::thread::yield_now();
+            }
+            release.wait();
+            write.join().unwrap()
+        });
+        assert_eq!(contended, "ledger-writer");
+        // And the writes after it too, until a new streak builds.
+        assert_eq!(writing_thread_here(&ledger), "ledger-writer");
+    }
+
+    #[tokio::test]
+    async fn under_synchronous_full_every_write_goes_to_the_writer_thread() {
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = ledger_in(dir.path(), Synchronous::Full);
+        for _ in 0..INLINE_AFTER + 2 {
+            assert_eq!(writing_thread(&ledger).await, "ledger-writer");
+        }
+    }
 
     #[test]
     fn a_group_takes_what_is_queued_up_to_max_group() {
