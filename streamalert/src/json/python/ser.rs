@@ -77,7 +77,8 @@ impl Formatter for PythonFormatter {
         fragment: &str,
     ) -> io::Result<()> {
         let bytes = fragment.as_bytes();
-        if !self.0.ensure_ascii || bytes.iter().all(|&b| b < 0x7f) {
+        // `is_ascii` and `contains` scan a word (or a vector) at a time.
+        if !self.0.ensure_ascii || (fragment.is_ascii() && !bytes.contains(&0x7f)) {
             return writer.write_all(bytes);
         }
         // Runs of ASCII are copied at once; DEL and every non-ASCII character become `\uXXXX`
