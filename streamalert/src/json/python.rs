@@ -219,22 +219,12 @@ fn write_number(out: &mut String, text: &str, style: NumberStyle) {
 fn write_string(out: &mut String, s: &str, ensure_ascii: bool) {
     out.reserve(s.len() + 2);
     out.push('"');
-    // Runs of characters that need no escape are copied at once; the scan is by byte (every
-    // byte of a multi-byte character is >= 0x80, so it stops on a character's first byte).
+    // Runs of characters that need no escape are copied at once ([`plain_run_end`]).
     let bytes = s.as_bytes();
     let mut plain_from = 0;
     let mut i = 0;
-    while i < bytes.len() {
-        let plain = match bytes[i] {
-            b'"' | b'\\' => false,
-            0x20..=0x7e => true,
-            0x7f.. => !ensure_ascii,
-            _ => false,
-        };
-        if plain {
-            i += 1;
-            continue;
-        }
+    loop {
+        i = plain_run_end(bytes, i, ensure_ascii);
         out.push_str(&s[plain_from..i]);
         let Some(c) = s[i..].chars().next() else {
             break;
@@ -258,8 +248,42 @@ fn write_string(out: &mut String, s: &str, ensure_ascii: bool) {
             }
         }
     }
-    out.push_str(&s[plain_from..]);
     out.push('"');
+}
+
+/// Where the run of bytes from `from` that [`write_string`] copies as they are ends: at the
+/// first `"`, `\`, control character or, with `ensure_ascii`, DEL or non-ASCII byte (the first
+/// byte of a multi-byte character is one), else at the end. Eight bytes are tested at a time
+/// while none of them stops the run.
+fn plain_run_end(bytes: &[u8], from: usize, ensure_ascii: bool) -> usize {
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
+    // The high bit of some byte is set when a byte of `word` is below `n` (`n` <= 0x80) or is 0.
+    let below = |word: u64, n: u8| word.wrapping_sub(ONES * u64::from(n)) & !word & HIGH;
+    let zero = |word: u64| below(word, 1);
+    let mut i = from;
+    while let Some(chunk) = bytes.get(i..i + 8) {
+        let mut word = [0; 8];
+        word.copy_from_slice(chunk);
+        let word = u64::from_ne_bytes(word);
+        let mut stops = below(word, 0x20)
+            | zero(word ^ (ONES * u64::from(b'"')))
+            | zero(word ^ (ONES * u64::from(b'\\')));
+        if ensure_ascii {
+            stops |= (word & HIGH) | zero(word ^ (ONES * 0x7f));
+        }
+        if stops != 0 {
+            break;
+        }
+        i += 8;
+    }
+    let plain = |byte: &u8| match byte {
+        b'"' | b'\\' => false,
+        0x20..=0x7e => true,
+        0x7f.. => !ensure_ascii,
+        _ => false,
+    };
+    i + bytes[i..].iter().take_while(|byte| plain(byte)).count()
 }
 
 fn push_unicode_escape(out: &mut String, unit: u32) {
@@ -433,6 +457,53 @@ fn is_printable(c: char) -> bool {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// `json.dumps` of a string, one character at a time: what [`write_string`] must write.
+    fn escaped_by_char(s: &str, ensure_ascii: bool) -> String {
+        let mut out = String::from('"');
+        for c in s.chars() {
+            match c {
+                '"' => out.push_str("\\\""),
+                '\\' => out.push_str("\\\\"),
+                '\n' => out.push_str("\\n"),
+                '\r' => out.push_str("\\r"),
+                '\t' => out.push_str("\\t"),
+                '\u{08}' => out.push_str("\\b"),
+                '\u{0c}' => out.push_str("\\f"),
+                c if (c as u32) < 0x20 || (ensure_ascii && (c as u32) >= 0x7f) => {
+                    let mut units = [0u16; 2];
+                    for unit in c.encode_utf16(&mut units) {
+                        out.push_str(&format!("\\u{unit:04x}"));
+                    }
+                }
+                c => out.push(c),
+            }
+        }
+        out.push('"');
+        out
+    }
+
+    #[test]
+    fn strings_are_escaped_as_char_by_char_wherever_the_special_character_falls() {
+        // Every ASCII character and some wider ones, at every offset of the 8-byte words.
+        let specials = (0u8..0x80)
+            .map(char::from)
+            .chain(['\u{80}', 'é', '\u{2028}', '😀']);
+        for special in specials {
+            for at in 0..20 {
+                let text = format!("{}{special}{}", "a".repeat(at), "b".repeat(19 - at));
+                for ensure_ascii in [true, false] {
+                    let mut written = String::new();
+                    write_string(&mut written, &text, ensure_ascii);
+                    assert_eq!(
+                        written,
+                        escaped_by_char(&text, ensure_ascii),
+                        "{special:?} at {at}, ensure_ascii {ensure_ascii}"
+                    );
+                }
+            }
+        }
+    }
 
     #[test]
     fn escapes_like_python_ensure_ascii() {
