@@ -406,15 +406,21 @@ async fn alerts_in_flight_reach_the_concurrency_setting_and_never_exceed_it() {
     assert!(ledger.open_alerts().await.unwrap().is_empty());
 }
 
-#[tokio::test]
-async fn the_next_batch_is_recorded_while_the_last_ones_deliveries_wait_for_a_slot() {
-    let dir = scratch("pipelined");
-    let ledger = ledger(&dir);
+/// A ledger in scratch directory `name` and a processor with one slot (`concurrency: 1`) whose
+/// only output is `held:<descriptor>`.
+fn one_slot_to_held(name: &str, descriptor: &str) -> (Arc<SqliteLedger>, Processor) {
+    let ledger = ledger(&scratch(name));
     let settings = ProcessorSettings {
         concurrency: 1,
         ..Default::default()
     };
-    let processor = processor(&json!({"held": ["h"]}), settings, ledger.clone());
+    let processor = processor(&json!({"held": [descriptor]}), settings, ledger.clone());
+    (ledger, processor)
+}
+
+#[tokio::test]
+async fn the_next_batch_is_recorded_while_the_last_ones_deliveries_wait_for_a_slot() {
+    let (ledger, processor) = one_slot_to_held("pipelined", "h");
     let batch = |first: u64| -> Vec<Alert> {
         (first..first + 3)
             .map(|n| Alert::new("rule_h", json!({"n": n}), ["held:h"]))
@@ -445,13 +451,7 @@ async fn the_next_batch_is_recorded_while_the_last_ones_deliveries_wait_for_a_sl
 /// recorded alerts waiting for a free slot".
 #[tokio::test]
 async fn a_run_queues_at_most_128_recorded_alerts_and_a_cancelled_start_leaves_the_rest_pending() {
-    let dir = scratch("queue-bound");
-    let ledger = ledger(&dir);
-    let settings = ProcessorSettings {
-        concurrency: 1,
-        ..Default::default()
-    };
-    let processor = processor(&json!({"held": ["queue"]}), settings, ledger.clone());
+    let (ledger, processor) = one_slot_to_held("queue-bound", "queue");
     let alerts = (0..200)
         .map(|n| Alert::new("rule_h", json!({"n": n}), ["held:queue"]))
         .collect();

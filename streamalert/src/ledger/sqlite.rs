@@ -300,13 +300,13 @@ fn take_group<T>(first: T, jobs: &mpsc::Receiver<T>) -> Vec<T> {
 /// others say the transaction was committed. If the transaction itself fails, nothing it held
 /// stands and each of its jobs runs again in a transaction of its own.
 fn commit_group(conn: &mut Connection, path: &Path, group: Vec<Box<dyn Job>>) -> Vec<Reply> {
-    let mut replies = Vec::with_capacity(group.len());
     if group.len() == 1 {
-        group
+        return group
             .into_iter()
-            .for_each(|job| replies.push(commit_alone(conn, path, job)));
-        return replies;
+            .map(|job| commit_alone(conn, path, job))
+            .collect();
     }
+    let mut replies = Vec::with_capacity(group.len());
     let mut pending = group.into_iter();
     let mut done = Vec::with_capacity(pending.len());
     match run_group(conn, path, &mut pending, &mut done, &mut replies) {
