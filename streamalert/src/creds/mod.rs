@@ -252,38 +252,12 @@ pub fn encode_secret_json<'a>(
         if i > 0 {
             text.push_str(", ");
         }
-        push_json_string(&mut text, name);
+        crate::json::write_string(&mut text, name, true);
         text.push_str(": ");
-        push_json_string(&mut text, value);
+        crate::json::write_string(&mut text, value, true);
     }
     text.push('}');
     SecretString::from(text.as_str())
-}
-
-/// Appends `value` as a JSON string literal with Python's `ensure_ascii` escaping.
-fn push_json_string(out: &mut String, value: &str) {
-    use std::fmt::Write as _;
-    out.push('"');
-    for c in value.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            c if c.is_ascii() && !c.is_ascii_control() => out.push(c),
-            c => {
-                let mut units = [0u16; 2];
-                for unit in c.encode_utf16(&mut units) {
-                    // Writing to a String cannot fail.
-                    let _ = write!(out, "\\u{unit:04x}");
-                }
-            }
-        }
-    }
-    out.push('"');
 }
 
 /// Parses the stored JSON text of one descriptor into its properties, in stored order, each

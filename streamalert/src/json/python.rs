@@ -216,7 +216,10 @@ fn write_number(out: &mut String, text: &str, style: NumberStyle) {
     }
 }
 
-fn write_string(out: &mut String, s: &str, ensure_ascii: bool) {
+/// Appends `s` as `json.dumps` writes a string: quoted, with `\"`, `\\` and control characters
+/// escaped, and with `ensure_ascii` DEL and every non-ASCII character as `\uXXXX` (astral ones
+/// as a surrogate pair).
+pub(crate) fn write_string(out: &mut String, s: &str, ensure_ascii: bool) {
     out.reserve(s.len() + 2);
     out.push('"');
     // Runs of characters that need no escape are copied at once ([`plain_run_end`]).
