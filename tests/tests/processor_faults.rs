@@ -447,10 +447,10 @@ async fn the_next_batch_is_recorded_while_the_last_ones_deliveries_wait_for_a_sl
     assert!(ledger.open_alerts().await.unwrap().is_empty());
 }
 
-/// README: "`process` reads and records the next chunk of input meanwhile, with up to 128
+/// README: "`process` reads and records the next chunk of input meanwhile, with up to 64
 /// recorded alerts waiting for a free slot".
 #[tokio::test]
-async fn a_run_queues_at_most_128_recorded_alerts_and_a_cancelled_start_leaves_the_rest_pending() {
+async fn a_run_queues_at_most_64_recorded_alerts_and_a_cancelled_start_leaves_the_rest_pending() {
     let (ledger, processor) = one_slot_to_held("queue-bound", "queue");
     let alerts = (0..200)
         .map(|n| Alert::new("rule_h", json!({"n": n}), ["held:queue"]))
@@ -464,15 +464,15 @@ async fn a_run_queues_at_most_128_recorded_alerts_and_a_cancelled_start_leaves_t
         start.await.is_err(),
         "start queued 200 alerts behind one busy slot"
     );
-    // One in the slot, one taken by the dispatcher waiting for the slot, 128 in the queue.
+    // One in the slot, one taken by the dispatcher waiting for the slot, 64 in the queue.
     let state = format!("{run:?}");
-    assert!(state.contains("queued: 129, in_flight: 1"), "{state}");
+    assert!(state.contains("queued: 65, in_flight: 1"), "{state}");
 
     HELD_QUEUE.add_permits(200);
     let report = run.finish().await;
-    assert_eq!((report.alerts, report.sent), (200, 130), "{report:?}");
+    assert_eq!((report.alerts, report.sent), (200, 66), "{report:?}");
     // The alerts `start` never queued stay pending in the ledger, for `retry`.
-    assert_eq!(ledger.open_alerts().await.unwrap().len(), 70);
+    assert_eq!(ledger.open_alerts().await.unwrap().len(), 134);
 }
 
 #[tokio::test]

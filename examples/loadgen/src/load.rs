@@ -46,7 +46,7 @@ pub(crate) const FIREHOSE_OUTPUT: &str = "aws-firehose:bench";
 const FIREHOSE_STREAM: &str = "bench_alerts";
 
 /// How many alerts a run submits at once (the `process` command's chunk of input lines).
-const SUBMIT_CHUNK: usize = 256;
+const SUBMIT_CHUNK: usize = 128;
 
 /// The two outputs the benchmark delivers to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -16,10 +16,10 @@ use tokio::sync::mpsc;
 use tokio::task::{JoinError, JoinHandle, JoinSet};
 
 /// How many recorded alerts a run queues for its dispatcher: enough for the deliveries to go
-/// on while the next input chunk (256 lines) is read and recorded (~10 ms at ~7,000 alerts/s),
+/// on while the next input chunk (128 lines) is read and recorded (~5 ms at ~8,000 alerts/s),
 /// few enough that queued alerts, each holding its record and publications, stay a small part
-/// of the memory (512 queued held ~10 MiB more in `loadgen load`).
-pub(super) const QUEUE: usize = 128;
+/// of the memory (each halving of this queue and of the chunk saved ~10 MiB in `loadgen load`).
+pub(super) const QUEUE: usize = 64;
 
 /// Alerts submitted for delivery, in flight until [`Run::finish`].
 pub struct Run {
