@@ -269,7 +269,7 @@ fn ledger_benches(c: &mut Criterion) {
                 alert.alert_id = uuid::Uuid::new_v4().to_string();
                 let key = AlertKey::of(&alert);
                 let new = NewAlert {
-                    alert,
+                    alert: alert.into(),
                     intents: Default::default(),
                 };
                 runtime
@@ -295,7 +295,7 @@ fn ledger_benches(c: &mut Criterion) {
                 alert.alert_id = uuid::Uuid::new_v4().to_string();
                 alert.outputs = ["slack:bench".to_owned()].into();
                 NewAlert {
-                    alert,
+                    alert: alert.into(),
                     intents: Default::default(),
                 }
             },

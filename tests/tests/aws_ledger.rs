@@ -181,7 +181,7 @@ async fn items_use_streamalerts_alerts_table_layout_and_add_outputs_sent() {
     let key = AlertKey::of(&alert);
     ledger
         .record_alerts(vec![NewAlert {
-            alert: alert.clone(),
+            alert: alert.clone().into(),
             intents: BTreeMap::new(),
         }])
         .await
@@ -367,7 +367,7 @@ async fn an_event_whose_alert_another_processor_holds_is_left_to_it() {
     let other = DynamoDbLedger::new(&setup.aws, &setup.table);
     other
         .record_alerts(vec![NewAlert {
-            alert: alert.clone(),
+            alert: alert.clone().into(),
             intents: BTreeMap::new(),
         }])
         .await
@@ -470,7 +470,7 @@ async fn retry_skips_an_alert_another_processor_holds_and_delivers_the_others() 
         .map(|n| Alert::new(format!("rule{n}"), json!({"n": n}), ["file:a"]))
         .collect();
     let new = |alert: &Alert| NewAlert {
-        alert: alert.clone(),
+        alert: alert.clone().into(),
         intents: BTreeMap::new(),
     };
     ours.record_alerts(alerts.iter().map(new).collect())
@@ -868,7 +868,7 @@ async fn a_scheduled_invocation_delivers_what_the_table_holds_pending() {
     let alert = Alert::new("scheduled_rule", json!({"user": "root"}), ["file:a"]);
     ledger
         .record_alerts(vec![NewAlert {
-            alert: alert.clone(),
+            alert: alert.clone().into(),
             intents: BTreeMap::new(),
         }])
         .await
@@ -1111,7 +1111,7 @@ async fn run_steps(ledger: &dyn Ledger, alerts: &[Alert], steps: &[Step]) -> Vec
                 alert.attempts += 1;
                 ledger
                     .record_alerts(vec![NewAlert {
-                        alert,
+                        alert: alert.into(),
                         intents: intents(claimed),
                     }])
                     .await
@@ -1166,7 +1166,7 @@ async fn run_steps(ledger: &dyn Ledger, alerts: &[Alert], steps: &[Step]) -> Vec
                         .map(|i| AlertKey::of(&alerts[*i]))
                         .collect(),
                     NewAlert {
-                        alert: alerts[*merged].clone(),
+                        alert: alerts[*merged].clone().into(),
                         intents: BTreeMap::new(),
                     },
                 )
@@ -1341,7 +1341,7 @@ async fn input_checkpoints_follow_their_alerts_and_stay_out_of_the_alerts() {
     ledger
         .record_alerts_at(
             vec![NewAlert {
-                alert: alert.clone(),
+                alert: alert.clone().into(),
                 intents: BTreeMap::new(),
             }],
             checkpoint(1200),
@@ -1372,7 +1372,7 @@ async fn input_checkpoints_follow_their_alerts_and_stay_out_of_the_alerts() {
     let claimed = Alert::new("r", json!({"n": 2}), ["file:a"]);
     let intents = BTreeMap::from([("file:a".to_owned(), Fingerprint::of(b"p"))]);
     let new = NewAlert {
-        alert: claimed,
+        alert: claimed.into(),
         intents,
     };
     ledger.record_alerts(vec![new.clone()]).await.unwrap();
@@ -1409,7 +1409,7 @@ async fn an_unreadable_item_is_quarantined_and_the_others_go_on() {
     ] {
         ledger
             .record_alerts(vec![NewAlert {
-                alert: alert.clone(),
+                alert: alert.clone().into(),
                 intents: BTreeMap::new(),
             }])
             .await
@@ -1489,7 +1489,7 @@ async fn sent_and_dead(ledger: &DynamoDbLedger) -> (Alert, AlertKey) {
     let alert = Alert::new("table_rule", json!({"n": 1}), ["file:a", "slack:b"]);
     let key = AlertKey::of(&alert);
     let new = NewAlert {
-        alert: alert.clone(),
+        alert: alert.clone().into(),
         intents: BTreeMap::new(),
     };
     ledger.record_alerts(vec![new]).await.unwrap();
@@ -1752,7 +1752,7 @@ async fn open_alerts_come_in_pages_on_dynamodb() {
             alerts
                 .iter()
                 .map(|alert| NewAlert {
-                    alert: alert.clone(),
+                    alert: alert.clone().into(),
                     intents: BTreeMap::new(),
                 })
                 .collect(),

@@ -243,7 +243,7 @@ async fn a_probe_given_for_a_service_is_asked_about_its_interrupted_deliveries()
     let alert = Alert::new("rule_p", json!({"n": 1}), ["vault:v"]);
     ledger
         .record_alerts(vec![NewAlert {
-            alert: alert.clone(),
+            alert: alert.clone().into(),
             intents: BTreeMap::from([("vault:v".to_owned(), fingerprint(&alert, "vault", "v"))]),
         }])
         .await

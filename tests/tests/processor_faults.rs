@@ -345,7 +345,7 @@ async fn a_retry_pass_near_its_deadline_leaves_the_alerts_for_the_next_pass() {
     let key = AlertKey::of(&alert);
     ledger
         .record_alerts(vec![NewAlert {
-            alert,
+            alert: alert.into(),
             intents: BTreeMap::new(),
         }])
         .await
@@ -528,7 +528,7 @@ fn file_alert(publishers: Option<serde_json::Value>) -> (Alert, NewAlert, String
         .unwrap();
     let line = serde_json::to_string(&*publication).unwrap();
     let new = NewAlert {
-        alert: alert.clone(),
+        alert: alert.clone().into(),
         intents: BTreeMap::from([("file:a".to_owned(), publication_fingerprint(&publication))]),
     };
     (alert, new, line)

@@ -137,7 +137,7 @@ fn fill(path: &Path, count: usize, record: &Value) -> Result<(), String> {
             left -= batch;
             let alerts = (0..batch)
                 .map(|_| NewAlert {
-                    alert: Alert::new(crate::load::RULE_NAME, record.clone(), [OUTPUT]),
+                    alert: Alert::new(crate::load::RULE_NAME, record.clone(), [OUTPUT]).into(),
                     intents: BTreeMap::new(),
                 })
                 .collect();

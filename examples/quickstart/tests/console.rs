@@ -55,7 +55,7 @@ fn prepare_ledger(workdir: &Path) -> (AlertKey, AlertKey) {
                 [dead, failed]
                     .into_iter()
                     .map(|alert| NewAlert {
-                        alert,
+                        alert: alert.into(),
                         intents: Default::default(),
                     })
                     .collect(),

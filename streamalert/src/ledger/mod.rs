@@ -41,6 +41,7 @@ use crate::alert::{Alert, Timestamp};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// The key of an alert: StreamAlert's alerts-table key (`RuleName`, `AlertID`).
 ///
@@ -225,8 +226,9 @@ impl LedgerEntry {
 /// An alert to record, with the fingerprints of the publications about to be sent.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewAlert {
-    /// The alert. Its remaining outputs become `pending`, its `outputs_sent` become `sent`.
-    pub alert: Alert,
+    /// The alert (shared with the deliveries about to send it). Its remaining outputs become
+    /// `pending`, its `outputs_sent` become `sent`.
+    pub alert: Arc<Alert>,
     /// Output → fingerprint of the publication an attempt is about to send.
     pub intents: BTreeMap<String, Fingerprint>,
 }
@@ -377,7 +379,7 @@ pub enum LedgerError {
 ///
 /// let alert = Alert::new("r", serde_json::json!({}), ["file:a", "stdout:b"]);
 /// let key = AlertKey::of(&alert);
-/// ledger.record_alerts(vec![NewAlert { alert, intents: Default::default() }]).await.unwrap();
+/// ledger.record_alerts(vec![NewAlert { alert: alert.into(), intents: Default::default() }]).await.unwrap();
 /// ledger.record_outcome(key.clone(), "file:a".into(), Outcome::Sent).await.unwrap();
 /// ledger.record_outcome(key.clone(), "stdout:b".into(), Outcome::Failed("closed".into())).await.unwrap();
 ///

@@ -1667,7 +1667,7 @@ mod tests {
         );
         let key = AlertKey::of(&alert);
         let new = NewAlert {
-            alert,
+            alert: alert.into(),
             intents: BTreeMap::new(),
         };
         ledger.record_alerts(vec![new]).await.unwrap();
@@ -1723,7 +1723,7 @@ mod tests {
                 outputs.iter().copied(),
             );
             NewAlert {
-                alert,
+                alert: alert.into(),
                 intents: BTreeMap::new(),
             }
         };
@@ -1781,7 +1781,7 @@ mod tests {
         let alert = Alert::new("rule", serde_json::json!({"n": 1}), ["file:a"]);
         let key = AlertKey::of(&alert);
         let new = NewAlert {
-            alert,
+            alert: alert.into(),
             intents: BTreeMap::new(),
         };
         let runtime = tokio::runtime::Runtime::new().unwrap();

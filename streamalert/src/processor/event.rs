@@ -5,6 +5,7 @@ use crate::alert::{Alert, Timestamp};
 use crate::ledger::{AlertKey, DeliveryState, LedgerError, NewAlert};
 use serde_json::Value;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// What became of one alert-processor event.
 #[derive(Debug)]
@@ -172,7 +173,7 @@ impl Processor {
                 .filter(|_| known.is_none() && alert.merge_enabled())
             {
                 let record = NewAlert {
-                    alert,
+                    alert: Arc::new(alert),
                     intents: BTreeMap::new(),
                 };
                 if let Err(error) = ledger.record_alerts(vec![record]).await {
@@ -182,7 +183,8 @@ impl Processor {
             return EventOutcome::Dispatched(BTreeMap::new());
         }
         alert.dispatched = Timestamp::now();
-        let mut prepared = self.prepare(&alert, to_send);
+        let alert = Arc::new(alert);
+        let mut prepared = self.prepare(Arc::clone(&alert), to_send);
         prepared.attempts = attempts;
         if let Some(ledger) = &self.ledger {
             let record = NewAlert {

@@ -488,7 +488,7 @@ impl Processor {
 
     /// Delivers every remaining output of `alert` concurrently, without recording anything.
     pub async fn deliver(&self, alert: &Alert) -> DeliveryReport {
-        let prepared = self.prepare(alert, alert.remaining_outputs());
+        let prepared = self.prepare(Arc::new(alert.clone()), alert.remaining_outputs());
         let alert = &prepared.alert;
         let deliveries = prepared.deliveries.iter().map(|planned| async move {
             (
@@ -504,7 +504,7 @@ impl Processor {
 
     /// Delivers `alert` to one `service:descriptor`, without recording anything.
     pub async fn deliver_output(&self, alert: &Alert, output: &str) -> Result<(), DispatchError> {
-        let prepared = self.prepare(alert, [output.to_owned()]);
+        let prepared = self.prepare(Arc::new(alert.clone()), [output.to_owned()]);
         match prepared.deliveries.first() {
             Some(planned) => self.attempt(&prepared.alert, planned).await,
             None => Err(DispatchError::new(ErrorKind::Config, "nothing to deliver")),
@@ -583,7 +583,8 @@ impl Processor {
                     alerts = originals.len(),
                     "merging alerts"
                 );
-                let prepared = self.prepare(&merged, merged.remaining_outputs());
+                let merged = Arc::new(merged);
+                let prepared = self.prepare(Arc::clone(&merged), merged.remaining_outputs());
                 let intents = prepared.intents();
                 ledger
                     .record_merge(
@@ -640,7 +641,7 @@ impl Processor {
                 }
                 continue;
             }
-            let mut prepared = self.prepare(&entry.alert, to_send);
+            let mut prepared = self.prepare(Arc::new(entry.alert.clone()), to_send);
             prepared.attempts = entry
                 .deliveries
                 .iter()
@@ -692,18 +693,26 @@ impl Processor {
 
     /// Plans the deliveries of `outputs` of `alert`: resolves each output and runs its
     /// publisher chain on the alert without its normalization record.
-    fn prepare(&self, alert: &Alert, outputs: impl IntoIterator<Item = String>) -> Prepared {
-        let mut alert = alert.clone();
-        if let Some(record) = alert.record.as_object_mut() {
-            record.shift_remove(NORMALIZATION_KEY);
-        }
+    /// Plans the deliveries of `alert` to `outputs`. The record's normalization key is removed
+    /// from a copy (StreamAlert's alert processor does the same), so an alert without one, the
+    /// usual case, is shared with the caller rather than copied.
+    fn prepare(&self, alert: Arc<Alert>, outputs: impl IntoIterator<Item = String>) -> Prepared {
+        let alert = if alert.record.get(NORMALIZATION_KEY).is_some() {
+            let mut alert = Arc::unwrap_or_clone(alert);
+            if let Some(record) = alert.record.as_object_mut() {
+                record.shift_remove(NORMALIZATION_KEY);
+            }
+            Arc::new(alert)
+        } else {
+            alert
+        };
         let deliveries = outputs
             .into_iter()
             .map(|output| self.plan(&alert, output))
             .collect();
         Prepared {
             key: AlertKey::of(&alert),
-            alert: Arc::new(alert),
+            alert,
             deliveries,
             attempts: BTreeMap::new(),
         }

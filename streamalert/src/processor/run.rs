@@ -91,7 +91,8 @@ impl Run {
                 alert.attempts = alert.attempts.saturating_add(1);
                 alert.dispatched = now;
             }
-            let prepared = self.processor.prepare(&alert, to_send);
+            let alert = Arc::new(alert);
+            let prepared = self.processor.prepare(Arc::clone(&alert), to_send);
             records.push(NewAlert {
                 intents: prepared.intents(),
                 alert,

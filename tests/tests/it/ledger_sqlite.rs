@@ -30,7 +30,7 @@ fn settings(name: &str) -> LedgerSettings {
 
 fn new(alert: &Alert) -> NewAlert {
     NewAlert {
-        alert: alert.clone(),
+        alert: alert.clone().into(),
         intents: BTreeMap::new(),
     }
 }
@@ -466,7 +466,7 @@ async fn an_interrupted_file_delivery_is_found_as_it_was_written_not_as_read_bac
     let intents = BTreeMap::from([("file:a".to_owned(), intent)]);
     ledger
         .record_alerts(vec![NewAlert {
-            alert: alert.clone(),
+            alert: alert.clone().into(),
             intents,
         }])
         .await

@@ -32,7 +32,7 @@ async fn record(ledger: &SqliteLedger, alerts: &[&Alert]) {
     let batch = alerts
         .iter()
         .map(|alert| NewAlert {
-            alert: (*alert).clone(),
+            alert: (*alert).clone().into(),
             intents: BTreeMap::new(),
         })
         .collect();

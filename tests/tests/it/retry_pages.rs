@@ -123,7 +123,7 @@ async fn a_retry_pass_reads_one_page_at_a_time_and_delivers_every_alert_once() {
     let total = 2 * RETRY_PAGE + RETRY_PAGE / 2;
     let alerts: Vec<NewAlert> = (0..total)
         .map(|i| NewAlert {
-            alert: Alert::new("r", json!({"i": i}), ["file:a"]),
+            alert: Alert::new("r", json!({"i": i}), ["file:a"]).into(),
             intents: BTreeMap::new(),
         })
         .collect();

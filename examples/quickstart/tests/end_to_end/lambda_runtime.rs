@@ -325,7 +325,7 @@ async fn the_packaged_function_answers_the_runtime_api() {
     let record = |alert: &Alert| {
         let ledger = ledger.clone();
         let new = NewAlert {
-            alert: alert.clone(),
+            alert: alert.clone().into(),
             intents: BTreeMap::new(),
         };
         async move { ledger.record_alerts(vec![new]).await.unwrap() }

@@ -44,7 +44,7 @@ async fn prepared() -> Prepared {
             [one, two, three]
                 .into_iter()
                 .map(|alert| NewAlert {
-                    alert,
+                    alert: alert.into(),
                     intents: Default::default(),
                 })
                 .collect(),
@@ -206,7 +206,7 @@ async fn lists_filter_by_state_output_and_rule_and_page() {
     // 55 more pending deliveries: two pages, 50 and 9.
     let more = (0..55)
         .map(|i| NewAlert {
-            alert: Alert::new("r_many", serde_json::json!({"i": i}), ["stdout:b"]),
+            alert: Alert::new("r_many", serde_json::json!({"i": i}), ["stdout:b"]).into(),
             intents: Default::default(),
         })
         .collect();
