@@ -123,7 +123,7 @@ CREATE TABLE IF NOT EXISTS input_checkpoints (
 /// dedicated writer thread, which commits every write queued at that moment in one transaction
 /// (group commit), each write in a savepoint of its own: a failed write rolls back alone, and a
 /// write is reported only once the transaction holding it is committed. Writes that come one at
-/// a time (eight in a row finding nothing pending) run on the caller's thread instead, each in
+/// a time (eight in a row finding no other in progress) run on the caller's thread instead, each in
 /// its own transaction, which saves two hand-offs between threads per write; such a commit may
 /// run a WAL checkpoint there (every ~10,000 pages written). With `synchronous = "normal"` a
 /// commit survives the process being killed, with `"full"` it also survives a power loss (and
@@ -164,34 +164,44 @@ struct Inner {
 ///
 /// A write handed to the thread costs two hand-offs between threads (the thread wakes up, then
 /// the caller does): most of a write's time when writes come one at a time. So a write that
-/// follows [`INLINE_AFTER`] writes in a row that found nothing pending runs on the caller's
-/// thread, in a transaction of its own; a write that finds another one pending or running
-/// resets the count, so that concurrent writes keep sharing the thread's transactions (group
-/// commit). Under `synchronous = "full"` every write goes to the thread: its fsync per commit
-/// would hold the caller's thread (a runtime worker) for milliseconds.
+/// follows [`INLINE_AFTER`] writes in a row that found no other in progress runs on the
+/// caller's thread, in a transaction of its own, if it still finds none after yielding once to
+/// the runtime (writes joined in one task, or tasks of a one-thread runtime, meet each other
+/// there); a write that finds another one in progress resets the count, so that concurrent
+/// writes keep sharing the thread's transactions (group commit). Under `synchronous = "full"`
+/// every write goes to the thread: its fsync per commit would hold the caller's thread (a
+/// runtime worker) for milliseconds.
 struct Writer {
     jobs: mpsc::Sender<Box<dyn Job>>,
-    /// Jobs sent to the thread and not taken by it yet (a job it is running holds the
-    /// connection instead).
+    /// Writes in progress ([`Pending`]): from their start until they end on the caller's thread,
+    /// or until the writer thread has answered them (queued, or in the transaction it runs).
     pending: Arc<AtomicUsize>,
     /// Whether writes may run on the caller's thread at all.
     inline: bool,
-    /// Writes in a row that found nothing pending.
+    /// Writes in a row that found no other in progress.
     idle_streak: AtomicUsize,
     thread: JoinHandle<()>,
 }
 
 impl Writer {
-    /// Whether a write may run on the caller's thread now (counting it in the idle streak).
+    /// Whether a write (counted in `pending` already) may try to run on the caller's thread
+    /// (counting it in the idle streak).
     fn may_run_here(&self) -> bool {
         if !self.inline {
             return false;
         }
-        if self.pending.load(Ordering::Acquire) > 0 {
+        // This write is counted already: any other is another write in progress.
+        if self.pending.load(Ordering::Acquire) > 1 {
             self.contended();
             return false;
         }
         self.idle_streak.fetch_add(1, Ordering::Relaxed) + 1 >= INLINE_AFTER
+    }
+
+    /// Whether a write that [may run here](Self::may_run_here) still met no other since.
+    fn still_alone(&self) -> bool {
+        self.pending.load(Ordering::Acquire) == 1
+            && self.idle_streak.load(Ordering::Relaxed) >= INLINE_AFTER
     }
 
     /// A write met another one: the next writes go to the thread until the streak builds again.
@@ -269,7 +279,7 @@ fn write_loop(
 ) {
     while let Ok(first) = jobs.recv() {
         let group = take_group(first, jobs);
-        pending.fetch_sub(group.len(), Ordering::AcqRel);
+        let taken = group.len();
         let replies = match conn.lock() {
             Ok(mut conn) => commit_group(&mut conn, path, group),
             Err(_) => group
@@ -277,8 +287,9 @@ fn write_loop(
                 .map(|job| (job, Some(poisoned())))
                 .collect(),
         };
-        // Answered once the connection is free, so that the next write of a caller that waited
-        // for this one can run on its own thread ([`Writer`]).
+        // No longer pending, and answered, once the connection is free, so that the next write
+        // of a caller that waited for this one can run on its own thread ([`Writer`]).
+        pending.fetch_sub(taken, Ordering::AcqRel);
         replies
             .into_iter()
             .for_each(|(job, failure)| job.answer(failure));
@@ -526,11 +537,19 @@ impl SqliteLedger {
     {
         let stopped = || LedgerError::Worker("the ledger writer thread stopped".into());
         let writer = self.inner.writer.as_ref().ok_or_else(stopped)?;
+        let pending = Pending::count(&writer.pending);
         if writer.may_run_here() {
-            match self.inner.conn.try_lock() {
-                Ok(mut conn) => return commit_here(&mut conn, &self.inner.path, &work),
-                Err(_) => writer.contended(),
+            // Counted as pending, this write is seen by any write that comes while it yields
+            // (another task, or a future joined with this one in the same task), which then
+            // resets the streak and goes to the thread; this one follows it there rather than
+            // running alone.
+            tokio::task::yield_now().await;
+            if writer.still_alone()
+                && let Ok(mut conn) = self.inner.conn.try_lock()
+            {
+                return commit_here(&mut conn, &self.inner.path, &work);
             }
+            writer.contended();
         }
         let (reply, answer) = oneshot::channel();
         let job = Box::new(WriteJob {
@@ -538,12 +557,34 @@ impl SqliteLedger {
             result: None,
             reply,
         });
-        writer.pending.fetch_add(1, Ordering::AcqRel);
-        if writer.jobs.send(job).is_err() {
-            writer.pending.fetch_sub(1, Ordering::AcqRel);
-            return Err(stopped());
-        }
+        writer.jobs.send(job).map_err(|_| stopped())?;
+        // The writer thread counts it out once it has answered.
+        pending.handed_over();
         answer.await.map_err(|_| stopped())?
+    }
+}
+
+/// A write counted in [`Writer::pending`] from its start: counted out when it ends here (or is
+/// dropped), or by the writer thread once the thread has answered it.
+struct Pending<'w>(Option<&'w AtomicUsize>);
+
+impl<'w> Pending<'w> {
+    fn count(pending: &'w AtomicUsize) -> Self {
+        pending.fetch_add(1, Ordering::AcqRel);
+        Self(Some(pending))
+    }
+
+    /// The writer thread now holds the write, and counts it out.
+    fn handed_over(mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for Pending<'_> {
+    fn drop(&mut self) {
+        if let Some(pending) = self.0 {
+            pending.fetch_sub(1, Ordering::AcqRel);
+        }
     }
 }
 
@@ -1629,6 +1670,36 @@ mod tests {
         assert_eq!(contended, "ledger-writer");
         // And the writes after it too, until a new streak builds.
         assert_eq!(writing_thread_here(&ledger), "ledger-writer");
+    }
+
+    /// Writes joined in one task run one after another if each may run here: after a streak,
+    /// the first yields, the others see it in progress, and all of them share the thread's
+    /// transactions instead of committing one by one.
+    #[test]
+    fn writes_joined_in_one_task_after_a_streak_go_to_the_writer_thread_together() {
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = ledger_in(dir.path(), Synchronous::Normal);
+        let here = std::thread::current().name().unwrap().to_owned();
+        for _ in 0..INLINE_AFTER {
+            writing_thread_here(&ledger);
+        }
+        assert_eq!(
+            writing_thread_here(&ledger),
+            here,
+            "a write alone runs here"
+        );
+        let joined = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(futures_util::future::join_all(
+                (0..4).map(|_| writing_thread(&ledger)),
+            ));
+        assert!(joined.iter().all(|t| t == "ledger-writer"), "{joined:?}");
+        assert_eq!(
+            writing_thread_here(&ledger),
+            "ledger-writer",
+            "the streak starts again"
+        );
     }
 
     #[tokio::test]
