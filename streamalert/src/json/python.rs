@@ -109,8 +109,13 @@ impl PythonJson {
     /// Encodes `value` exactly as Python's `json.dumps` would with these settings.
     pub fn dump(&self, value: &Value) -> String {
         let mut out = String::new();
-        self.write_value(&mut out, value, 0);
+        self.dump_to(&mut out, value);
         out
+    }
+
+    /// Appends [`dump`](Self::dump) of `value` to `out` (for bodies written piece by piece).
+    pub(crate) fn dump_to(&self, out: &mut String, value: &Value) {
+        self.write_value(out, value, 0);
     }
 
     fn write_value(&self, out: &mut String, value: &Value, depth: usize) {

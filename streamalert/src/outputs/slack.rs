@@ -2,7 +2,7 @@
 //! out its default attachments.
 
 use crate::alert::Alert;
-use crate::json::py_str;
+use crate::json::{PythonJson, py_str, write_string};
 use crate::output::http::{Http, HttpRequest};
 use crate::output::{Delivery, DispatchError, ErrorKind, Output, OutputProperty};
 use crate::publisher::Publication;
@@ -91,7 +91,7 @@ pub fn request<'h>(
     let url = http.url_credential("url")?;
     let message = format_message(delivery.alert, delivery.publication, http.output())
         .map_err(|message| http.error(ErrorKind::Publish, message))?;
-    Ok(http.post(url).json(&message))
+    Ok(http.post(url).body(message.to_json(), "application/json"))
 }
 
 /// The webhook payload [`format_message`] builds; it serializes as
@@ -105,6 +105,49 @@ pub struct Message<'a> {
     /// The default attachments or the custom ones.
     pub attachments: Attachments<'a>,
 }
+
+impl Message<'_> {
+    /// The payload as Python's `json.dumps` writes it: the bytes
+    /// [`PythonJson::serialize`](crate::json::PythonJson::serialize) makes of `self`, written
+    /// with the crate's string writer ([`write_string`]), which copies the runs between escapes
+    /// at once (serde_json looks at every byte of the record text twice).
+    fn to_json(&self) -> String {
+        let text_len = match &self.attachments {
+            Attachments::Default(parts) => parts.iter().map(|part| part.text.len()).sum(),
+            Attachments::Custom(_) => 0,
+        };
+        // The record text and its escapes (a tab or two and a newline a line) plus the rest.
+        let mut out = String::with_capacity(512 + text_len + text_len / 4);
+        out.push_str("{\"text\": ");
+        DUMP.dump_to(&mut out, &self.text);
+        out.push_str(", \"mrkdwn\": ");
+        out.push_str(if self.mrkdwn { "true" } else { "false" });
+        out.push_str(", \"attachments\": [");
+        match &self.attachments {
+            Attachments::Default(parts) => {
+                for (i, part) in parts.iter().enumerate() {
+                    if i > 0 {
+                        out.push_str(", ");
+                    }
+                    part.write_json(&mut out);
+                }
+            }
+            Attachments::Custom(values) => {
+                for (i, value) in values.iter().enumerate() {
+                    if i > 0 {
+                        out.push_str(", ");
+                    }
+                    DUMP.dump_to(&mut out, value);
+                }
+            }
+        }
+        out.push_str("]}");
+        out
+    }
+}
+
+/// The settings of the request body: `json.dumps(message)`.
+const DUMP: PythonJson = PythonJson::DEFAULT;
 
 /// The attachments of a [`Message`]; each variant serializes as a list of objects.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -132,6 +175,34 @@ pub struct Attachment<'a> {
     pub text: String,
     /// `["text", "pretext"]`.
     pub mrkdwn_in: [&'static str; 2],
+}
+
+impl Attachment<'_> {
+    /// Appends the attachment as `json.dumps` writes it (see [`Message::to_json`]).
+    fn write_json(&self, out: &mut String) {
+        out.push_str("{\"fallback\": ");
+        DUMP.dump_to(out, &self.fallback);
+        let fields = [
+            ("color", self.color),
+            ("pretext", &self.pretext),
+            ("title", &self.title),
+            ("text", &self.text),
+        ];
+        for (name, value) in fields {
+            out.push_str(", \"");
+            out.push_str(name);
+            out.push_str("\": ");
+            write_string(out, value, true);
+        }
+        out.push_str(", \"mrkdwn_in\": [");
+        for (i, name) in self.mrkdwn_in.iter().enumerate() {
+            if i > 0 {
+                out.push_str(", ");
+            }
+            write_string(out, name, true);
+        }
+        out.push_str("]}");
+    }
 }
 
 /// The whole webhook payload: `{"text", "mrkdwn": true, "attachments"}`.
@@ -564,6 +635,55 @@ mod tests {
     fn empty_record_gives_no_attachment() {
         let alert = Alert::new("r", json!({}), ["slack:c"]);
         assert!(default_attachments(&alert, &Cow::Owned(json!("h")), "slack:c").is_empty());
+    }
+
+    /// Every ASCII character, DEL, C1 controls, Latin-1, the line separator, a BMP character
+    /// beyond and an astral one (a surrogate pair), each in a key, a value and the description.
+    fn tricky_text() -> String {
+        (0u32..0x180)
+            .chain([0x2028, 0xfffd, 0x1f600])
+            .filter_map(char::from_u32)
+            .collect()
+    }
+
+    /// The body written by hand is byte for byte what serde_json writes of the same message
+    /// through the Python formatter, for default attachments (one part and several) and for
+    /// custom ones, with every kind of character to escape.
+    #[test]
+    fn the_body_is_what_the_python_serializer_writes() {
+        let tricky = tricky_text();
+        let record = json!({
+            &tricky: tricky.clone(), "n": [1, 1.5, -0, 1e300, null, true, {}, []],
+            "nested": {"a\tb": {"c": format!("{tricky}\n{tricky}")}},
+        });
+        let long = json!({"a": "x ".repeat(3000), "b": format!("{tricky}\n").repeat(40)});
+        let mut alert = Alert::new("r\"é", record, ["slack:c"]);
+        alert.rule_description = Some(tricky.clone());
+        let mut long_alert = Alert::new("r", long, ["slack:c"]);
+        long_alert.rule_description = None;
+        let mut custom = Publication::new();
+        custom.insert("@slack.text", json!({"t": tricky.clone(), "n": 1e5}));
+        custom.insert(
+            "@slack.attachments",
+            json!([{"text": tricky.clone(), "fields": [{"x": 1.50}]}, {"color": "é"}]),
+        );
+        let mut text_only = Publication::new();
+        text_only.insert("@slack.text", tricky.clone());
+        let cases = [
+            (&alert, Publication::new(), 1),
+            (&long_alert, Publication::new(), 6),
+            (&alert, custom, 2),
+            (&alert, text_only, 1),
+        ];
+        for (alert, publication, parts) in &cases {
+            let message = format_message(alert, publication, "slack:c").unwrap();
+            let attachments = match &message.attachments {
+                Attachments::Default(parts) => parts.len(),
+                Attachments::Custom(values) => values.len(),
+            };
+            assert_eq!(attachments, *parts);
+            assert_eq!(message.to_json(), DUMP.serialize(&message));
+        }
     }
 
     #[test]
