@@ -102,8 +102,7 @@ fn escape(text: &str, quotes: bool) -> String {
 /// Appends `text` to `out` with `&`, `<` and `>` as entities, and with `quotes` `"` and `'`
 /// too; the runs between them are copied at once.
 pub(crate) fn push_html_escaped(out: &mut String, text: &str, quotes: bool) {
-    let special = |byte: &u8| matches!(byte, b'&' | b'<' | b'>' | b'"' | b'\'');
-    if !text.as_bytes().iter().any(special) {
+    if !has_html_special(text.as_bytes()) {
         out.push_str(text);
         return;
     }
@@ -123,6 +122,33 @@ pub(crate) fn push_html_escaped(out: &mut String, text: &str, quotes: bool) {
         plain_from = i + 1;
     }
     out.push_str(&text[plain_from..]);
+}
+
+/// Whether `bytes` holds `&`, `<`, `>`, `"` or `'`. Eight bytes are tested at a time: a word
+/// holds a byte when the word XOR that byte repeated has a zero byte.
+fn has_html_special(bytes: &[u8]) -> bool {
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
+    let holds = |word: u64, byte: u8| {
+        let x = word ^ (ONES * u64::from(byte));
+        x.wrapping_sub(ONES) & !x & HIGH != 0
+    };
+    let mut words = bytes.chunks_exact(8);
+    let found = words.by_ref().any(|chunk| {
+        let mut word = [0; 8];
+        word.copy_from_slice(chunk);
+        let word = u64::from_ne_bytes(word);
+        holds(word, b'&')
+            | holds(word, b'<')
+            | holds(word, b'>')
+            | holds(word, b'"')
+            | holds(word, b'\'')
+    });
+    found
+        || words
+            .remainder()
+            .iter()
+            .any(|byte| matches!(byte, b'&' | b'<' | b'>' | b'"' | b'\''))
 }
 
 /// Python's `urllib.parse.quote_plus(text, safe="")`: UTF-8 bytes percent-encoded with
@@ -187,6 +213,40 @@ pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `html.escape` one character at a time: what [`push_html_escaped`] must write.
+    fn escaped_by_char(text: &str, quotes: bool) -> String {
+        text.chars()
+            .map(|c| match c {
+                '&' => "&amp;".to_owned(),
+                '<' => "&lt;".to_owned(),
+                '>' => "&gt;".to_owned(),
+                '"' if quotes => "&quot;".to_owned(),
+                '\'' if quotes => "&#x27;".to_owned(),
+                c => c.to_string(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn html_escapes_as_char_by_char_wherever_the_special_character_falls() {
+        // Every ASCII character and some wider ones, at every offset of the 8-byte words.
+        let specials = (0u8..0x80).map(char::from).chain(['é', '\u{2028}', '😀']);
+        for special in specials {
+            for at in 0..20 {
+                let text = format!("{}{special}{}", "a".repeat(at), "b".repeat(19 - at));
+                for quotes in [true, false] {
+                    let mut written = String::from("x");
+                    push_html_escaped(&mut written, &text, quotes);
+                    assert_eq!(
+                        written,
+                        format!("x{}", escaped_by_char(&text, quotes)),
+                        "{special:?} at {at}, quotes {quotes}"
+                    );
+                }
+            }
+        }
+    }
 
     const ALPHABET: &str = "abcdefghijklmnopqrstuvwxyz";
 
