@@ -262,18 +262,22 @@ pub(crate) fn write_string(out: &mut String, s: &str, ensure_ascii: bool) {
 /// Where the run of bytes from `from` that [`write_string`] copies as they are ends: at the
 /// first `"`, `\`, control character or, with `ensure_ascii`, DEL or non-ASCII byte (the first
 /// byte of a multi-byte character is one), else at the end. Eight bytes are tested at a time
-/// while none of them stops the run.
+/// (the last word padded with a plain byte), and the first stop in a word is its lowest flag.
 fn plain_run_end(bytes: &[u8], from: usize, ensure_ascii: bool) -> usize {
-    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
-    const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
-    // The high bit of some byte is set when a byte of `word` is below `n` (`n` <= 0x80) or is 0.
+    const ONES: u64 = u64::from_le_bytes([0x01; 8]);
+    const HIGH: u64 = u64::from_le_bytes([0x80; 8]);
+    // The high bit of a byte is set when that byte of `word` is below `n` (`n` <= 0x80) or is 0.
+    // A byte's borrow only flags bytes above it, so the lowest flag is exact.
     let below = |word: u64, n: u8| word.wrapping_sub(ONES * u64::from(n)) & !word & HIGH;
     let zero = |word: u64| below(word, 1);
     let mut i = from;
-    while let Some(chunk) = bytes.get(i..i + 8) {
-        let mut word = [0; 8];
-        word.copy_from_slice(chunk);
-        let word = u64::from_ne_bytes(word);
+    while i < bytes.len() {
+        let mut word = [b'a'; 8];
+        match bytes.get(i..i + 8) {
+            Some(chunk) => word.copy_from_slice(chunk),
+            None => word[..bytes.len() - i].copy_from_slice(&bytes[i..]),
+        }
+        let word = u64::from_le_bytes(word);
         let mut stops = below(word, 0x20)
             | zero(word ^ (ONES * u64::from(b'"')))
             | zero(word ^ (ONES * u64::from(b'\\')));
@@ -281,17 +285,12 @@ fn plain_run_end(bytes: &[u8], from: usize, ensure_ascii: bool) -> usize {
             stops |= (word & HIGH) | zero(word ^ (ONES * 0x7f));
         }
         if stops != 0 {
-            break;
+            // Little-endian: the lowest byte of the word is the first.
+            return i + (stops.trailing_zeros() / 8) as usize;
         }
         i += 8;
     }
-    let plain = |byte: &u8| match byte {
-        b'"' | b'\\' => false,
-        0x20..=0x7e => true,
-        0x7f.. => !ensure_ascii,
-        _ => false,
-    };
-    i + bytes[i..].iter().take_while(|byte| plain(byte)).count()
+    bytes.len()
 }
 
 fn push_unicode_escape(out: &mut String, unit: u32) {
@@ -500,14 +499,22 @@ mod tests {
         for special in specials {
             for at in 0..20 {
                 let text = format!("{}{special}{}", "a".repeat(at), "b".repeat(19 - at));
+                // Then followed by stops in the same word (a tab, a non-ASCII character).
+                let crowded = format!(
+                    "{}{special}\t\t{special}é{}",
+                    "a".repeat(at),
+                    "b".repeat(19 - at)
+                );
                 for ensure_ascii in [true, false] {
-                    let mut written = String::new();
-                    write_string(&mut written, &text, ensure_ascii);
-                    assert_eq!(
-                        written,
-                        escaped_by_char(&text, ensure_ascii),
-                        "{special:?} at {at}, ensure_ascii {ensure_ascii}"
-                    );
+                    for text in [&text, &crowded] {
+                        let mut written = String::new();
+                        write_string(&mut written, text, ensure_ascii);
+                        assert_eq!(
+                            written,
+                            escaped_by_char(text, ensure_ascii),
+                            "{special:?} at {at}, ensure_ascii {ensure_ascii}"
+                        );
+                    }
                 }
             }
         }
