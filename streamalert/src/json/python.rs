@@ -384,7 +384,8 @@ pub fn py_str(value: &Value) -> String {
     }
 }
 
-fn write_repr(out: &mut String, value: &Value) {
+/// Appends Python's `repr()` of `value` to `out` ([`py_str`] of anything but a string).
+pub(crate) fn write_repr(out: &mut String, value: &Value) {
     match value {
         Value::Null => out.push_str("None"),
         Value::Bool(true) => out.push_str("True"),

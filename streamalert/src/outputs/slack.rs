@@ -2,7 +2,7 @@
 //! out its default attachments.
 
 use crate::alert::Alert;
-use crate::json::{PythonJson, py_str, write_string};
+use crate::json::{PythonJson, write_repr, write_string};
 use crate::output::http::{Http, HttpRequest};
 use crate::output::{Delivery, DispatchError, ErrorKind, Output, OutputProperty};
 use crate::publisher::Publication;
@@ -288,11 +288,17 @@ pub fn default_attachments<'a>(
         );
     }
     let description = alert.rule_description.as_deref().unwrap_or("None"); // Python's str(None), decision Q17
-    chunks
+    // A record that fits one attachment (the usual case) is moved there, not copied.
+    let texts: Vec<String> = if parts == 1 && chunks[0].len() == text.len() {
+        vec![text]
+    } else {
+        let chunks = chunks.into_iter().take(MAX_ATTACHMENTS);
+        chunks.map(str::to_owned).collect()
+    };
+    texts
         .into_iter()
-        .take(MAX_ATTACHMENTS)
         .enumerate()
-        .map(|(i, chunk)| Attachment {
+        .map(|(i, text)| Attachment {
             fallback: fallback.clone(),
             color: "#b22222",
             pretext: if i == 0 {
@@ -305,7 +311,7 @@ pub fn default_attachments<'a>(
             } else {
                 Cow::Borrowed("Record:")
             },
-            text: chunk.to_owned(),
+            text,
             mrkdwn_in: ["text", "pretext"],
         })
         .collect()
@@ -495,7 +501,9 @@ fn render_mrkdwn(value: &Value, depth: usize, sink: &mut impl MrkdwnSink) {
 fn start_entry(sink: &mut impl MrkdwnSink, depth: usize) {
     sink.new_line();
     let line = sink.plain();
-    line.extend(std::iter::repeat_n('\t', depth));
+    for _ in 0..depth {
+        line.push('\t');
+    }
 }
 
 /// After an entry's label: a nested non-empty container on the next lines, else ` value`.
@@ -513,11 +521,12 @@ fn finish_entry(sink: &mut impl MrkdwnSink, value: &Value, depth: usize) {
     }
 }
 
-/// Python's `str()` of a scalar or an empty container; only strings can need escaping.
+/// Python's `str()` of a scalar or an empty container (`repr()` but for a string); only
+/// strings can need escaping.
 fn render_scalar(value: &Value, sink: &mut impl MrkdwnSink) {
     match value {
         Value::String(text) => sink.text(text),
-        other => sink.plain().push_str(&py_str(other)),
+        other => write_repr(sink.plain(), other),
     }
 }
 
