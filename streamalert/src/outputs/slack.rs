@@ -236,13 +236,17 @@ pub(crate) fn format_message_for<'a>(
 ) -> Result<Message<'a>, String> {
     let key = |field: &str| {
         services.iter().find_map(|service| {
-            let key = format!("@{service}.{field}");
+            let key = ["@", service, ".", field].concat();
             publication.get(&key).map(|value| (key, value))
         })
     };
     let text = match key("text") {
         Some((_, text)) => Cow::Borrowed(text),
-        None => Cow::Owned(format!("*StreamAlert Rule Triggered: {}*", alert.rule_name).into()),
+        None => Cow::Owned(
+            ["*StreamAlert Rule Triggered: ", &alert.rule_name, "*"]
+                .concat()
+                .into(),
+        ),
     };
     let attachments = match key("attachments") {
         Some((key, custom)) => Attachments::Custom(attachments_from(&key, custom, output)?),
@@ -302,7 +306,7 @@ pub fn default_attachments<'a>(
             fallback: fallback.clone(),
             color: "#b22222",
             pretext: if i == 0 {
-                format!("*Rule Description:*\n{description}\n")
+                ["*Rule Description:*\n", description, "\n"].concat()
             } else {
                 String::new()
             },
