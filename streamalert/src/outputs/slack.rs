@@ -6,7 +6,7 @@ use crate::json::{PythonJson, write_repr, write_string};
 use crate::output::http::{Http, HttpRequest};
 use crate::output::{Delivery, DispatchError, ErrorKind, Output, OutputProperty};
 use crate::publisher::Publication;
-use crate::text::push_html_escaped;
+use crate::text::html_escape_quoted;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 use std::borrow::Cow;
@@ -281,8 +281,11 @@ pub fn default_attachments<'a>(
     fallback: &Cow<'a, Value>,
     output: &str,
 ) -> Vec<Attachment<'a>> {
-    let mut text = String::with_capacity(2048);
-    render_mrkdwn(&alert.record, 0, &mut EscapedText::new(&mut text));
+    let mut lines = String::with_capacity(2048);
+    render_mrkdwn(&alert.record, 0, &mut Joined::new(&mut lines));
+    // Only keys and strings can hold `&<>"'` (labels, tabs, numbers, `None` and `{}` cannot):
+    // escaping the whole text once escapes them as escaping each would.
+    let text = html_escape_quoted(&lines);
     let chunks = split_text(&text);
     let parts = chunks.len();
     if parts > MAX_ATTACHMENTS {
@@ -412,11 +415,8 @@ pub fn mrkdwn_lines(value: &Value, depth: usize) -> Vec<String> {
 trait MrkdwnSink {
     /// Starts a new line.
     fn new_line(&mut self);
-    /// Appends text that may need escaping.
-    fn text(&mut self, text: &str);
-    /// The current line, for text that never needs escaping (tabs, digits, Python's `str()`
-    /// of a number, `None`, `True`, `{}`).
-    fn plain(&mut self) -> &mut String;
+    /// The current line.
+    fn line(&mut self) -> &mut String;
 }
 
 /// Each line on its own ([`mrkdwn_lines`]).
@@ -427,11 +427,7 @@ impl MrkdwnSink for Lines {
         self.0.push(String::new());
     }
 
-    fn text(&mut self, text: &str) {
-        self.plain().push_str(text);
-    }
-
-    fn plain(&mut self) -> &mut String {
+    fn line(&mut self) -> &mut String {
         if self.0.is_empty() {
             self.new_line();
         }
@@ -440,14 +436,13 @@ impl MrkdwnSink for Lines {
     }
 }
 
-/// The lines joined with `\n` and HTML-escaped (`html.escape`), as the default attachments
-/// carry them: written once, escaped as they are written.
-struct EscapedText<'s> {
+/// The lines joined with `\n`, written once.
+struct Joined<'s> {
     out: &'s mut String,
     started: bool,
 }
 
-impl<'s> EscapedText<'s> {
+impl<'s> Joined<'s> {
     fn new(out: &'s mut String) -> Self {
         Self {
             out,
@@ -456,7 +451,7 @@ impl<'s> EscapedText<'s> {
     }
 }
 
-impl MrkdwnSink for EscapedText<'_> {
+impl MrkdwnSink for Joined<'_> {
     fn new_line(&mut self) {
         if self.started {
             self.out.push('\n');
@@ -464,11 +459,7 @@ impl MrkdwnSink for EscapedText<'_> {
         self.started = true;
     }
 
-    fn text(&mut self, text: &str) {
-        push_html_escaped(self.out, text, true);
-    }
-
-    fn plain(&mut self) -> &mut String {
+    fn line(&mut self) -> &mut String {
         self.out
     }
 }
@@ -481,9 +472,10 @@ fn render_mrkdwn(value: &Value, depth: usize, sink: &mut impl MrkdwnSink) {
             entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
             for (key, item) in entries {
                 start_entry(sink, depth);
-                sink.plain().push('*');
-                sink.text(key);
-                sink.plain().push_str(":*");
+                let line = sink.line();
+                line.push('*');
+                line.push_str(key);
+                line.push_str(":*");
                 finish_entry(sink, item, depth);
             }
         }
@@ -491,7 +483,7 @@ fn render_mrkdwn(value: &Value, depth: usize, sink: &mut impl MrkdwnSink) {
             for (i, item) in items.iter().enumerate() {
                 start_entry(sink, depth);
                 // Writing an integer to a `String` cannot fail.
-                let _ = write!(sink.plain(), "*[{}]*", i + 1);
+                let _ = write!(sink.line(), "*[{}]*", i + 1);
                 finish_entry(sink, item, depth);
             }
         }
@@ -504,7 +496,7 @@ fn render_mrkdwn(value: &Value, depth: usize, sink: &mut impl MrkdwnSink) {
 
 fn start_entry(sink: &mut impl MrkdwnSink, depth: usize) {
     sink.new_line();
-    let line = sink.plain();
+    let line = sink.line();
     for _ in 0..depth {
         line.push('\t');
     }
@@ -520,17 +512,16 @@ fn finish_entry(sink: &mut impl MrkdwnSink, value: &Value, depth: usize) {
     if nested {
         render_mrkdwn(value, depth + 1, sink);
     } else {
-        sink.plain().push(' ');
+        sink.line().push(' ');
         render_scalar(value, sink);
     }
 }
 
-/// Python's `str()` of a scalar or an empty container (`repr()` but for a string); only
-/// strings can need escaping.
+/// Python's `str()` of a scalar or an empty container (`repr()` but for a string).
 fn render_scalar(value: &Value, sink: &mut impl MrkdwnSink) {
     match value {
-        Value::String(text) => sink.text(text),
-        other => write_repr(sink.plain(), other),
+        Value::String(text) => sink.line().push_str(text),
+        other => write_repr(sink.line(), other),
     }
 }
 
