@@ -232,8 +232,16 @@ pub(crate) fn write_string(out: &mut String, s: &str, ensure_ascii: bool) {
     let mut plain_from = 0;
     let mut i = 0;
     loop {
-        i = plain_run_end(bytes, i, ensure_ascii);
-        out.push_str(&s[plain_from..i]);
+        // Escapes often come in runs (a newline then tabs): after one (`i > 0`), the next byte
+        // is checked on its own first.
+        let escaped_next = i > 0
+            && bytes.get(i).is_some_and(|&byte| {
+                byte < 0x20 || byte == b'"' || byte == b'\\' || (ensure_ascii && byte >= 0x7f)
+            });
+        if !escaped_next {
+            i = plain_run_end(bytes, i, ensure_ascii);
+            out.push_str(&s[plain_from..i]);
+        }
         let Some(c) = s[i..].chars().next() else {
             break;
         };
