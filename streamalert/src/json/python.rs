@@ -270,7 +270,7 @@ pub(crate) fn write_string(out: &mut String, s: &str, ensure_ascii: bool) {
 /// Where the run of bytes from `from` that [`write_string`] copies as they are ends: at the
 /// first `"`, `\`, control character or, with `ensure_ascii`, DEL or non-ASCII byte (the first
 /// byte of a multi-byte character is one), else at the end. Eight bytes are tested at a time
-/// (the last word padded with a plain byte), and the first stop in a word is its lowest flag.
+/// (the first stop in a word is its lowest flag), the last ones (fewer than 8) one by one.
 fn plain_run_end(bytes: &[u8], from: usize, ensure_ascii: bool) -> usize {
     const ONES: u64 = u64::from_le_bytes([0x01; 8]);
     const HIGH: u64 = u64::from_le_bytes([0x80; 8]);
@@ -279,12 +279,9 @@ fn plain_run_end(bytes: &[u8], from: usize, ensure_ascii: bool) -> usize {
     let below = |word: u64, n: u8| word.wrapping_sub(ONES * u64::from(n)) & !word & HIGH;
     let zero = |word: u64| below(word, 1);
     let mut i = from;
-    while i < bytes.len() {
-        let mut word = [b'a'; 8];
-        match bytes.get(i..i + 8) {
-            Some(chunk) => word.copy_from_slice(chunk),
-            None => word[..bytes.len() - i].copy_from_slice(&bytes[i..]),
-        }
+    while let Some(chunk) = bytes.get(i..i + 8) {
+        let mut word = [0; 8];
+        word.copy_from_slice(chunk);
         let word = u64::from_le_bytes(word);
         let mut stops = below(word, 0x20)
             | zero(word ^ (ONES * u64::from(b'"')))
@@ -298,7 +295,14 @@ fn plain_run_end(bytes: &[u8], from: usize, ensure_ascii: bool) -> usize {
         }
         i += 8;
     }
-    bytes.len()
+    // The last bytes one at a time (a padded word would be a copy and a stalled load).
+    let plain = |byte: &u8| match byte {
+        b'"' | b'\\' => false,
+        0x20..=0x7e => true,
+        0x7f.. => !ensure_ascii,
+        _ => false,
+    };
+    i + bytes[i..].iter().take_while(|byte| plain(byte)).count()
 }
 
 fn push_unicode_escape(out: &mut String, unit: u32) {
