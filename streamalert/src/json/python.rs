@@ -232,16 +232,8 @@ pub(crate) fn write_string(out: &mut String, s: &str, ensure_ascii: bool) {
     let mut plain_from = 0;
     let mut i = 0;
     loop {
-        // Escapes often come in runs (a newline then tabs): after one (`i > 0`), the next byte
-        // is checked on its own first.
-        let escaped_next = i > 0
-            && bytes.get(i).is_some_and(|&byte| {
-                byte < 0x20 || byte == b'"' || byte == b'\\' || (ensure_ascii && byte >= 0x7f)
-            });
-        if !escaped_next {
-            i = plain_run_end(bytes, i, ensure_ascii);
-            out.push_str(&s[plain_from..i]);
-        }
+        i = plain_run_end(bytes, i, ensure_ascii);
+        out.push_str(&s[plain_from..i]);
         let Some(c) = s[i..].chars().next() else {
             break;
         };
@@ -270,19 +262,18 @@ pub(crate) fn write_string(out: &mut String, s: &str, ensure_ascii: bool) {
 /// Where the run of bytes from `from` that [`write_string`] copies as they are ends: at the
 /// first `"`, `\`, control character or, with `ensure_ascii`, DEL or non-ASCII byte (the first
 /// byte of a multi-byte character is one), else at the end. Eight bytes are tested at a time
-/// (the first stop in a word is its lowest flag), the last ones (fewer than 8) one by one.
+/// while none of them stops the run.
 fn plain_run_end(bytes: &[u8], from: usize, ensure_ascii: bool) -> usize {
-    const ONES: u64 = u64::from_le_bytes([0x01; 8]);
-    const HIGH: u64 = u64::from_le_bytes([0x80; 8]);
-    // The high bit of a byte is set when that byte of `word` is below `n` (`n` <= 0x80) or is 0.
-    // A byte's borrow only flags bytes above it, so the lowest flag is exact.
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
+    // The high bit of some byte is set when a byte of `word` is below `n` (`n` <= 0x80) or is 0.
     let below = |word: u64, n: u8| word.wrapping_sub(ONES * u64::from(n)) & !word & HIGH;
     let zero = |word: u64| below(word, 1);
     let mut i = from;
     while let Some(chunk) = bytes.get(i..i + 8) {
         let mut word = [0; 8];
         word.copy_from_slice(chunk);
-        let word = u64::from_le_bytes(word);
+        let word = u64::from_ne_bytes(word);
         let mut stops = below(word, 0x20)
             | zero(word ^ (ONES * u64::from(b'"')))
             | zero(word ^ (ONES * u64::from(b'\\')));
@@ -290,12 +281,10 @@ fn plain_run_end(bytes: &[u8], from: usize, ensure_ascii: bool) -> usize {
             stops |= (word & HIGH) | zero(word ^ (ONES * 0x7f));
         }
         if stops != 0 {
-            // Little-endian: the lowest byte of the word is the first.
-            return i + (stops.trailing_zeros() / 8) as usize;
+            break;
         }
         i += 8;
     }
-    // The last bytes one at a time (a padded word would be a copy and a stalled load).
     let plain = |byte: &u8| match byte {
         b'"' | b'\\' => false,
         0x20..=0x7e => true,
