@@ -101,28 +101,58 @@ fn escape(text: &str, quotes: bool) -> String {
 
 /// Appends `text` to `out` with `&`, `<` and `>` as entities, and with `quotes` `"` and `'`
 /// too; the runs between them are copied at once.
-pub(crate) fn push_html_escaped(out: &mut String, text: &str, quotes: bool) {
-    let special = |byte: &u8| matches!(byte, b'&' | b'<' | b'>' | b'"' | b'\'');
-    if !text.as_bytes().iter().any(special) {
-        out.push_str(text);
-        return;
-    }
+fn push_html_escaped(out: &mut String, text: &str, quotes: bool) {
+    let bytes = text.as_bytes();
     let mut plain_from = 0;
-    for (i, byte) in text.bytes().enumerate() {
-        let entity = match byte {
-            b'&' => "&amp;",
-            b'<' => "&lt;",
-            b'>' => "&gt;",
-            b'"' if quotes => "&quot;",
-            b'\'' if quotes => "&#x27;",
-            _ => continue,
-        };
-        // Every byte matched is ASCII, so `i` is a character boundary.
+    loop {
+        let i = next_html_special(bytes, plain_from, quotes);
+        // Every byte found is ASCII, so `i` is a character boundary.
         out.push_str(&text[plain_from..i]);
+        let entity = match bytes.get(i) {
+            Some(b'&') => "&amp;",
+            Some(b'<') => "&lt;",
+            Some(b'>') => "&gt;",
+            Some(b'"') => "&quot;",
+            Some(b'\'') => "&#x27;",
+            _ => return,
+        };
         out.push_str(entity);
         plain_from = i + 1;
     }
-    out.push_str(&text[plain_from..]);
+}
+
+/// The index of the first `&`, `<`, `>` (with `quotes`, `"` or `'`) at or after `from`, else
+/// `bytes.len()`. Eight bytes are tested at a time: the high bit of a byte of `word ^ b * ONES`
+/// minus `ONES` (and not set before) flags a byte equal to `b`; a borrow only flags bytes
+/// above a match, so the lowest flag is the first match.
+fn next_html_special(bytes: &[u8], from: usize, quotes: bool) -> usize {
+    const ONES: u64 = u64::from_le_bytes([0x01; 8]);
+    const HIGH: u64 = u64::from_le_bytes([0x80; 8]);
+    let equal = |word: u64, byte: u8| {
+        let x = word ^ (ONES * u64::from(byte));
+        x.wrapping_sub(ONES) & !x & HIGH
+    };
+    let mut i = from;
+    while let Some(chunk) = bytes.get(i..i + 8) {
+        let mut word = [0; 8];
+        word.copy_from_slice(chunk);
+        let word = u64::from_le_bytes(word);
+        let mut found = equal(word, b'&') | equal(word, b'<') | equal(word, b'>');
+        if quotes {
+            found |= equal(word, b'"') | equal(word, b'\'');
+        }
+        if found != 0 {
+            // Little-endian: the lowest byte of the word is the first.
+            return i + (found.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    let special = |byte: &u8| match byte {
+        b'&' | b'<' | b'>' => true,
+        b'"' | b'\'' => quotes,
+        _ => false,
+    };
+    i + bytes[i..].iter().take_while(|byte| !special(byte)).count()
 }
 
 /// Python's `urllib.parse.quote_plus(text, safe="")`: UTF-8 bytes percent-encoded with
@@ -187,6 +217,48 @@ pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `html.escape` one character at a time: what [`push_html_escaped`] must write.
+    fn escaped_by_char(text: &str, quotes: bool) -> String {
+        text.chars()
+            .map(|c| match c {
+                '&' => "&amp;".to_owned(),
+                '<' => "&lt;".to_owned(),
+                '>' => "&gt;".to_owned(),
+                '"' if quotes => "&quot;".to_owned(),
+                '\'' if quotes => "&#x27;".to_owned(),
+                c => c.to_string(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn html_escapes_as_char_by_char_wherever_the_special_character_falls() {
+        // Every ASCII character and some wider ones, at every offset of the 8-byte words.
+        let specials = (0u8..0x80).map(char::from).chain(['é', '\u{2028}', '😀']);
+        for special in specials {
+            for at in 0..20 {
+                let text = format!("{}{special}{}", "a".repeat(at), "b".repeat(19 - at));
+                // Then followed by more special characters in the same word.
+                let crowded = format!(
+                    "{}{special}&'{special}\"{}",
+                    "a".repeat(at),
+                    "b".repeat(19 - at)
+                );
+                for quotes in [true, false] {
+                    for text in [&text, &crowded] {
+                        let mut written = String::from("x");
+                        push_html_escaped(&mut written, text, quotes);
+                        assert_eq!(
+                            written,
+                            format!("x{}", escaped_by_char(text, quotes)),
+                            "{special:?} at {at}, quotes {quotes}"
+                        );
+                    }
+                }
+            }
+        }
+    }
 
     const ALPHABET: &str = "abcdefghijklmnopqrstuvwxyz";
 

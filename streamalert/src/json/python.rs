@@ -109,8 +109,13 @@ impl PythonJson {
     /// Encodes `value` exactly as Python's `json.dumps` would with these settings.
     pub fn dump(&self, value: &Value) -> String {
         let mut out = String::new();
-        self.write_value(&mut out, value, 0);
+        self.dump_to(&mut out, value);
         out
+    }
+
+    /// Appends [`dump`](Self::dump) of `value` to `out` (for bodies written piece by piece).
+    pub(crate) fn dump_to(&self, out: &mut String, value: &Value) {
+        self.write_value(out, value, 0);
     }
 
     fn write_value(&self, out: &mut String, value: &Value, depth: usize) {
@@ -380,7 +385,8 @@ pub fn py_str(value: &Value) -> String {
     }
 }
 
-fn write_repr(out: &mut String, value: &Value) {
+/// Appends Python's `repr()` of `value` to `out` ([`py_str`] of anything but a string).
+pub(crate) fn write_repr(out: &mut String, value: &Value) {
     match value {
         Value::Null => out.push_str("None"),
         Value::Bool(true) => out.push_str("True"),
@@ -495,14 +501,22 @@ mod tests {
         for special in specials {
             for at in 0..20 {
                 let text = format!("{}{special}{}", "a".repeat(at), "b".repeat(19 - at));
+                // Then followed by stops in the same word (a tab, a non-ASCII character).
+                let crowded = format!(
+                    "{}{special}\t\t{special}é{}",
+                    "a".repeat(at),
+                    "b".repeat(19 - at)
+                );
                 for ensure_ascii in [true, false] {
-                    let mut written = String::new();
-                    write_string(&mut written, &text, ensure_ascii);
-                    assert_eq!(
-                        written,
-                        escaped_by_char(&text, ensure_ascii),
-                        "{special:?} at {at}, ensure_ascii {ensure_ascii}"
-                    );
+                    for text in [&text, &crowded] {
+                        let mut written = String::new();
+                        write_string(&mut written, text, ensure_ascii);
+                        assert_eq!(
+                            written,
+                            escaped_by_char(text, ensure_ascii),
+                            "{special:?} at {at}, ensure_ascii {ensure_ascii}"
+                        );
+                    }
                 }
             }
         }

@@ -2,11 +2,11 @@
 //! out its default attachments.
 
 use crate::alert::Alert;
-use crate::json::py_str;
+use crate::json::{PythonJson, write_repr, write_string};
 use crate::output::http::{Http, HttpRequest};
 use crate::output::{Delivery, DispatchError, ErrorKind, Output, OutputProperty};
 use crate::publisher::Publication;
-use crate::text::push_html_escaped;
+use crate::text::html_escape_quoted;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 use std::borrow::Cow;
@@ -91,7 +91,7 @@ pub fn request<'h>(
     let url = http.url_credential("url")?;
     let message = format_message(delivery.alert, delivery.publication, http.output())
         .map_err(|message| http.error(ErrorKind::Publish, message))?;
-    Ok(http.post(url).json(&message))
+    Ok(http.post(url).body(message.to_json(), "application/json"))
 }
 
 /// The webhook payload [`format_message`] builds; it serializes as
@@ -105,6 +105,49 @@ pub struct Message<'a> {
     /// The default attachments or the custom ones.
     pub attachments: Attachments<'a>,
 }
+
+impl Message<'_> {
+    /// The payload as Python's `json.dumps` writes it: the bytes
+    /// [`PythonJson::serialize`](crate::json::PythonJson::serialize) makes of `self`, written
+    /// with the crate's string writer ([`write_string`]), which copies the runs between escapes
+    /// at once (serde_json looks at every byte of the record text twice).
+    fn to_json(&self) -> String {
+        let text_len = match &self.attachments {
+            Attachments::Default(parts) => parts.iter().map(|part| part.text.len()).sum(),
+            Attachments::Custom(_) => 0,
+        };
+        // The record text and its escapes (a tab or two and a newline a line) plus the rest.
+        let mut out = String::with_capacity(512 + text_len + text_len / 4);
+        out.push_str("{\"text\": ");
+        DUMP.dump_to(&mut out, &self.text);
+        out.push_str(", \"mrkdwn\": ");
+        out.push_str(if self.mrkdwn { "true" } else { "false" });
+        out.push_str(", \"attachments\": [");
+        match &self.attachments {
+            Attachments::Default(parts) => {
+                for (i, part) in parts.iter().enumerate() {
+                    if i > 0 {
+                        out.push_str(", ");
+                    }
+                    part.write_json(&mut out);
+                }
+            }
+            Attachments::Custom(values) => {
+                for (i, value) in values.iter().enumerate() {
+                    if i > 0 {
+                        out.push_str(", ");
+                    }
+                    DUMP.dump_to(&mut out, value);
+                }
+            }
+        }
+        out.push_str("]}");
+        out
+    }
+}
+
+/// The settings of the request body: `json.dumps(message)`.
+const DUMP: PythonJson = PythonJson::DEFAULT;
 
 /// The attachments of a [`Message`]; each variant serializes as a list of objects.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -132,6 +175,34 @@ pub struct Attachment<'a> {
     pub text: String,
     /// `["text", "pretext"]`.
     pub mrkdwn_in: [&'static str; 2],
+}
+
+impl Attachment<'_> {
+    /// Appends the attachment as `json.dumps` writes it (see [`Message::to_json`]).
+    fn write_json(&self, out: &mut String) {
+        out.push_str("{\"fallback\": ");
+        DUMP.dump_to(out, &self.fallback);
+        let fields = [
+            ("color", self.color),
+            ("pretext", &self.pretext),
+            ("title", &self.title),
+            ("text", &self.text),
+        ];
+        for (name, value) in fields {
+            out.push_str(", \"");
+            out.push_str(name);
+            out.push_str("\": ");
+            write_string(out, value, true);
+        }
+        out.push_str(", \"mrkdwn_in\": [");
+        for (i, name) in self.mrkdwn_in.iter().enumerate() {
+            if i > 0 {
+                out.push_str(", ");
+            }
+            write_string(out, name, true);
+        }
+        out.push_str("]}");
+    }
 }
 
 /// The whole webhook payload: `{"text", "mrkdwn": true, "attachments"}`.
@@ -165,13 +236,17 @@ pub(crate) fn format_message_for<'a>(
 ) -> Result<Message<'a>, String> {
     let key = |field: &str| {
         services.iter().find_map(|service| {
-            let key = format!("@{service}.{field}");
+            let key = ["@", service, ".", field].concat();
             publication.get(&key).map(|value| (key, value))
         })
     };
     let text = match key("text") {
         Some((_, text)) => Cow::Borrowed(text),
-        None => Cow::Owned(format!("*StreamAlert Rule Triggered: {}*", alert.rule_name).into()),
+        None => Cow::Owned(
+            ["*StreamAlert Rule Triggered: ", &alert.rule_name, "*"]
+                .concat()
+                .into(),
+        ),
     };
     let attachments = match key("attachments") {
         Some((key, custom)) => Attachments::Custom(attachments_from(&key, custom, output)?),
@@ -206,8 +281,11 @@ pub fn default_attachments<'a>(
     fallback: &Cow<'a, Value>,
     output: &str,
 ) -> Vec<Attachment<'a>> {
-    let mut text = String::with_capacity(2048);
-    render_mrkdwn(&alert.record, 0, &mut EscapedText::new(&mut text));
+    let mut lines = String::with_capacity(2048);
+    render_mrkdwn(&alert.record, 0, &mut Joined::new(&mut lines));
+    // Only keys and strings can hold `&<>"'` (labels, tabs, numbers, `None` and `{}` cannot):
+    // escaping the whole text once escapes them as escaping each would.
+    let text = html_escape_quoted(&lines);
     let chunks = split_text(&text);
     let parts = chunks.len();
     if parts > MAX_ATTACHMENTS {
@@ -217,15 +295,21 @@ pub fn default_attachments<'a>(
         );
     }
     let description = alert.rule_description.as_deref().unwrap_or("None"); // Python's str(None), decision Q17
-    chunks
+    // A record that fits one attachment (the usual case) is moved there, not copied.
+    let texts: Vec<String> = if parts == 1 && chunks[0].len() == text.len() {
+        vec![text]
+    } else {
+        let chunks = chunks.into_iter().take(MAX_ATTACHMENTS);
+        chunks.map(str::to_owned).collect()
+    };
+    texts
         .into_iter()
-        .take(MAX_ATTACHMENTS)
         .enumerate()
-        .map(|(i, chunk)| Attachment {
+        .map(|(i, text)| Attachment {
             fallback: fallback.clone(),
             color: "#b22222",
             pretext: if i == 0 {
-                format!("*Rule Description:*\n{description}\n")
+                ["*Rule Description:*\n", description, "\n"].concat()
             } else {
                 String::new()
             },
@@ -234,7 +318,7 @@ pub fn default_attachments<'a>(
             } else {
                 Cow::Borrowed("Record:")
             },
-            text: chunk.to_owned(),
+            text,
             mrkdwn_in: ["text", "pretext"],
         })
         .collect()
@@ -331,11 +415,8 @@ pub fn mrkdwn_lines(value: &Value, depth: usize) -> Vec<String> {
 trait MrkdwnSink {
     /// Starts a new line.
     fn new_line(&mut self);
-    /// Appends text that may need escaping.
-    fn text(&mut self, text: &str);
-    /// The current line, for text that never needs escaping (tabs, digits, Python's `str()`
-    /// of a number, `None`, `True`, `{}`).
-    fn plain(&mut self) -> &mut String;
+    /// The current line.
+    fn line(&mut self) -> &mut String;
 }
 
 /// Each line on its own ([`mrkdwn_lines`]).
@@ -346,11 +427,7 @@ impl MrkdwnSink for Lines {
         self.0.push(String::new());
     }
 
-    fn text(&mut self, text: &str) {
-        self.plain().push_str(text);
-    }
-
-    fn plain(&mut self) -> &mut String {
+    fn line(&mut self) -> &mut String {
         if self.0.is_empty() {
             self.new_line();
         }
@@ -359,14 +436,13 @@ impl MrkdwnSink for Lines {
     }
 }
 
-/// The lines joined with `\n` and HTML-escaped (`html.escape`), as the default attachments
-/// carry them: written once, escaped as they are written.
-struct EscapedText<'s> {
+/// The lines joined with `\n`, written once.
+struct Joined<'s> {
     out: &'s mut String,
     started: bool,
 }
 
-impl<'s> EscapedText<'s> {
+impl<'s> Joined<'s> {
     fn new(out: &'s mut String) -> Self {
         Self {
             out,
@@ -375,7 +451,7 @@ impl<'s> EscapedText<'s> {
     }
 }
 
-impl MrkdwnSink for EscapedText<'_> {
+impl MrkdwnSink for Joined<'_> {
     fn new_line(&mut self) {
         if self.started {
             self.out.push('\n');
@@ -383,11 +459,7 @@ impl MrkdwnSink for EscapedText<'_> {
         self.started = true;
     }
 
-    fn text(&mut self, text: &str) {
-        push_html_escaped(self.out, text, true);
-    }
-
-    fn plain(&mut self) -> &mut String {
+    fn line(&mut self) -> &mut String {
         self.out
     }
 }
@@ -400,9 +472,10 @@ fn render_mrkdwn(value: &Value, depth: usize, sink: &mut impl MrkdwnSink) {
             entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
             for (key, item) in entries {
                 start_entry(sink, depth);
-                sink.plain().push('*');
-                sink.text(key);
-                sink.plain().push_str(":*");
+                let line = sink.line();
+                line.push('*');
+                line.push_str(key);
+                line.push_str(":*");
                 finish_entry(sink, item, depth);
             }
         }
@@ -410,7 +483,7 @@ fn render_mrkdwn(value: &Value, depth: usize, sink: &mut impl MrkdwnSink) {
             for (i, item) in items.iter().enumerate() {
                 start_entry(sink, depth);
                 // Writing an integer to a `String` cannot fail.
-                let _ = write!(sink.plain(), "*[{}]*", i + 1);
+                let _ = write!(sink.line(), "*[{}]*", i + 1);
                 finish_entry(sink, item, depth);
             }
         }
@@ -423,8 +496,10 @@ fn render_mrkdwn(value: &Value, depth: usize, sink: &mut impl MrkdwnSink) {
 
 fn start_entry(sink: &mut impl MrkdwnSink, depth: usize) {
     sink.new_line();
-    let line = sink.plain();
-    line.extend(std::iter::repeat_n('\t', depth));
+    let line = sink.line();
+    for _ in 0..depth {
+        line.push('\t');
+    }
 }
 
 /// After an entry's label: a nested non-empty container on the next lines, else ` value`.
@@ -437,16 +512,16 @@ fn finish_entry(sink: &mut impl MrkdwnSink, value: &Value, depth: usize) {
     if nested {
         render_mrkdwn(value, depth + 1, sink);
     } else {
-        sink.plain().push(' ');
+        sink.line().push(' ');
         render_scalar(value, sink);
     }
 }
 
-/// Python's `str()` of a scalar or an empty container; only strings can need escaping.
+/// Python's `str()` of a scalar or an empty container (`repr()` but for a string).
 fn render_scalar(value: &Value, sink: &mut impl MrkdwnSink) {
     match value {
-        Value::String(text) => sink.text(text),
-        other => sink.plain().push_str(&py_str(other)),
+        Value::String(text) => sink.line().push_str(text),
+        other => write_repr(sink.line(), other),
     }
 }
 
@@ -564,6 +639,55 @@ mod tests {
     fn empty_record_gives_no_attachment() {
         let alert = Alert::new("r", json!({}), ["slack:c"]);
         assert!(default_attachments(&alert, &Cow::Owned(json!("h")), "slack:c").is_empty());
+    }
+
+    /// Every ASCII character, DEL, C1 controls, Latin-1, the line separator, a BMP character
+    /// beyond and an astral one (a surrogate pair), each in a key, a value and the description.
+    fn tricky_text() -> String {
+        (0u32..0x180)
+            .chain([0x2028, 0xfffd, 0x1f600])
+            .filter_map(char::from_u32)
+            .collect()
+    }
+
+    /// The body written by hand is byte for byte what serde_json writes of the same message
+    /// through the Python formatter, for default attachments (one part and several) and for
+    /// custom ones, with every kind of character to escape.
+    #[test]
+    fn the_body_is_what_the_python_serializer_writes() {
+        let tricky = tricky_text();
+        let record = json!({
+            &tricky: tricky.clone(), "n": [1, 1.5, -0, 1e300, null, true, {}, []],
+            "nested": {"a\tb": {"c": format!("{tricky}\n{tricky}")}},
+        });
+        let long = json!({"a": "x ".repeat(3000), "b": format!("{tricky}\n").repeat(40)});
+        let mut alert = Alert::new("r\"é", record, ["slack:c"]);
+        alert.rule_description = Some(tricky.clone());
+        let mut long_alert = Alert::new("r", long, ["slack:c"]);
+        long_alert.rule_description = None;
+        let mut custom = Publication::new();
+        custom.insert("@slack.text", json!({"t": tricky.clone(), "n": 1e5}));
+        custom.insert(
+            "@slack.attachments",
+            json!([{"text": tricky.clone(), "fields": [{"x": 1.50}]}, {"color": "é"}]),
+        );
+        let mut text_only = Publication::new();
+        text_only.insert("@slack.text", tricky.clone());
+        let cases = [
+            (&alert, Publication::new(), 1),
+            (&long_alert, Publication::new(), 6),
+            (&alert, custom, 2),
+            (&alert, text_only, 1),
+        ];
+        for (alert, publication, parts) in &cases {
+            let message = format_message(alert, publication, "slack:c").unwrap();
+            let attachments = match &message.attachments {
+                Attachments::Default(parts) => parts.len(),
+                Attachments::Custom(values) => values.len(),
+            };
+            assert_eq!(attachments, *parts);
+            assert_eq!(message.to_json(), DUMP.serialize(&message));
+        }
     }
 
     #[test]
