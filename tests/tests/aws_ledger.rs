@@ -1707,7 +1707,7 @@ async fn a_complete_alert_becomes_a_tombstone_that_dynamodb_expires() {
 
     let entry = ledger.get(key.clone()).await.unwrap().unwrap();
     assert_eq!(entry.status, streamalert::ledger::AlertStatus::Complete);
-    assert_eq!(entry.alert.record, Value::Null);
+    assert_eq!(*entry.alert.record, Value::Null);
     assert!(ledger.open_alerts().await.unwrap().is_empty());
     let outcome = processor
         .dispatch_event(&Value::Object(alert.to_item()))

@@ -151,7 +151,7 @@ impl Alert {
     ///                   "2000-01-01T00:00:00.000000Z", "slack:old");
     ///
     /// let merged = Alert::merge([&newer, &older]).unwrap();
-    /// assert_eq!(merged.record, json!({
+    /// assert_eq!(*merged.record, json!({
     ///     "AlertCount": 2,
     ///     "AlertTimeFirst": "2000-01-01T00:00:00.000000Z",
     ///     "AlertTimeLast": "2000-01-01T00:03:00.000000Z",

@@ -17,6 +17,7 @@ use crate::json::PythonJson;
 use serde_json::{Map, Value, json};
 use std::collections::BTreeSet;
 use std::fmt;
+use std::sync::Arc;
 
 /// A classified log record, as rules, matchers and publishers see it.
 pub type Record = Value;
@@ -67,8 +68,9 @@ pub struct Alert {
     pub outputs_sent: BTreeSet<String>,
     /// The publishers of each output, as stored: a name, a list of names, a map, or `null`.
     pub publishers: Value,
-    /// The record that triggered the rule.
-    pub record: Record,
+    /// The record that triggered the rule, shared with the payload it came from and with every
+    /// other alert of that payload (change it with [`Arc::make_mut`], which copies it if shared).
+    pub record: Arc<Record>,
     /// The rule's description (its doc comment).
     pub rule_description: Option<String>,
     /// The rule that triggered.
@@ -83,7 +85,11 @@ pub struct Alert {
 
 impl Alert {
     /// A new alert with a random id, created now, every other field at its default.
-    pub fn new<I, S>(rule_name: impl Into<String>, record: Record, outputs: I) -> Self
+    pub fn new<I, S>(
+        rule_name: impl Into<String>,
+        record: impl Into<Arc<Record>>,
+        outputs: I,
+    ) -> Self
     where
         I: IntoIterator<Item = S>,
         S: Into<String>,
@@ -102,7 +108,7 @@ impl Alert {
             outputs: outputs.into_iter().map(Into::into).collect(),
             outputs_sent: BTreeSet::new(),
             publishers: Value::Null,
-            record,
+            record: record.into(),
             rule_description: None,
             rule_name: rule_name.into(),
             source_entity: None,
@@ -152,7 +158,7 @@ impl Alert {
         dict.insert("log_type".into(), text(&self.log_type));
         dict.insert("outputs".into(), self.outputs.iter().cloned().collect());
         dict.insert("publishers".into(), self.publishers_or_empty());
-        dict.insert("record".into(), self.record.clone());
+        dict.insert("record".into(), Record::clone(&self.record));
         dict.insert("rule_description".into(), text(&self.rule_description));
         dict.insert("rule_name".into(), self.rule_name.clone().into());
         dict.insert("source_entity".into(), text(&self.source_entity));

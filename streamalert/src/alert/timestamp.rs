@@ -1,6 +1,6 @@
 //! StreamAlert's timestamp text: `%Y-%m-%dT%H:%M:%S.%fZ`, naive UTC, six fractional digits.
 
-use chrono::{DateTime, NaiveDateTime, TimeDelta, Utc};
+use chrono::{DateTime, Datelike, NaiveDateTime, TimeDelta, Timelike, Utc};
 use std::fmt;
 use std::str::FromStr;
 
@@ -49,8 +49,35 @@ impl From<NaiveDateTime> for Timestamp {
 }
 
 impl fmt::Display for Timestamp {
+    /// Writes [`FORMAT`]'s text digit by digit (chrono's `format` parses the format string on
+    /// every call); years outside 0–9999 (written with a sign) and a leap second go through
+    /// chrono.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.0.format(FORMAT))
+        let (year, nanos) = (self.0.year(), self.0.nanosecond());
+        let (Ok(year @ 0..=9999), 0..=999_999_999) = (u32::try_from(year), nanos) else {
+            return write!(f, "{}", self.0.format(FORMAT));
+        };
+        let mut text = *b"0000-00-00T00:00:00.000000Z";
+        for (range, value) in [
+            (0..4, year),
+            (5..7, self.0.month()),
+            (8..10, self.0.day()),
+            (11..13, self.0.hour()),
+            (14..16, self.0.minute()),
+            (17..19, self.0.second()),
+            (20..26, nanos / 1000),
+        ] {
+            write_digits(&mut text[range], value);
+        }
+        f.write_str(std::str::from_utf8(&text).expect("ASCII digits and separators"))
+    }
+}
+
+/// Writes `value`'s last `digits.len()` decimal digits into `digits`, zero-padded.
+fn write_digits(digits: &mut [u8], mut value: u32) {
+    for digit in digits.iter_mut().rev() {
+        *digit = b'0' + (value % 10) as u8;
+        value /= 10;
     }
 }
 
@@ -79,5 +106,49 @@ impl FromStr for Timestamp {
         NaiveDateTime::parse_from_str(&padded, "%Y-%m-%dT%H:%M:%S%.6f")
             .map(Self)
             .map_err(|_| invalid())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::NaiveDate;
+
+    /// The text is chrono's `format(FORMAT)` for every time: the first and last times chrono
+    /// represents, years 0 and 9999 and past them, a leap second, and times spread over the
+    /// years 0–9999.
+    #[test]
+    fn prints_as_chrono_formats_it() {
+        let at = |y, mo, d, h, mi, s, nanos| {
+            NaiveDate::from_ymd_opt(y, mo, d)
+                .and_then(|date| date.and_hms_nano_opt(h, mi, s, nanos))
+                .expect("a valid time")
+        };
+        let mut times = vec![
+            NaiveDateTime::MIN,
+            NaiveDateTime::MAX,
+            DateTime::UNIX_EPOCH.naive_utc(),
+            at(0, 1, 1, 0, 0, 0, 0),
+            at(-1, 12, 31, 23, 59, 59, 999_999_999),
+            at(9999, 12, 31, 23, 59, 59, 999_999_000),
+            at(10000, 1, 1, 0, 0, 0, 0),
+            at(2016, 12, 31, 23, 59, 59, 1_000_001_000),
+            at(7, 3, 9, 4, 5, 6, 789),
+        ];
+        // Spread over the years written digit by digit (chrono writes the others).
+        let first = at(0, 1, 1, 0, 0, 0, 0).and_utc().timestamp();
+        let last = at(9999, 12, 31, 23, 59, 59, 0).and_utc().timestamp();
+        times.extend((0..1000).filter_map(|i: i64| {
+            let nanos = u32::try_from(i * 7_654_321 % 1_000_000_000).expect("under 10^9");
+            DateTime::from_timestamp(first + i * ((last - first) / 999), nanos)
+                .map(|t| t.naive_utc())
+        }));
+        for time in times {
+            assert_eq!(
+                Timestamp(time).to_string(),
+                time.format(FORMAT).to_string(),
+                "{time:?}"
+            );
+        }
     }
 }

@@ -396,7 +396,7 @@ fn show_entry(entry: &LedgerEntry) {
     }
     // The item as stored, with its record decoded for reading.
     let mut item = alert.to_ledger_item();
-    item.insert("Record".into(), alert.record.clone());
+    item.insert("Record".into(), Value::clone(&alert.record));
     print("item:");
     print(&serde_json::to_string_pretty(&Value::Object(item)).unwrap_or_default());
 }

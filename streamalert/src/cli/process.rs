@@ -82,7 +82,7 @@ pub(super) async fn process(args: &ProcessArgs) -> ExitCode {
                 Ok(None) => {}
                 Ok(Some(payload)) => {
                     records += 1;
-                    batch.extend(engine.run_owned(payload));
+                    batch.extend(engine.run(&payload));
                 }
                 Err(message) => {
                     malformed += 1;

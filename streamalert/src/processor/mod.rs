@@ -691,15 +691,14 @@ impl Processor {
         }
     }
 
-    /// Plans the deliveries of `outputs` of `alert`: resolves each output and runs its
-    /// publisher chain on the alert without its normalization record.
-    /// Plans the deliveries of `alert` to `outputs`. The record's normalization key is removed
-    /// from a copy (StreamAlert's alert processor does the same), so an alert without one, the
-    /// usual case, is shared with the caller rather than copied.
+    /// Plans the deliveries of `alert` to `outputs`: resolves each output and runs its publisher
+    /// chain on the alert without its normalization record. That key is removed from a copy
+    /// (StreamAlert's alert processor does the same), so an alert without one, the usual case,
+    /// is shared with the caller rather than copied.
     fn prepare(&self, alert: Arc<Alert>, outputs: impl IntoIterator<Item = String>) -> Prepared {
         let alert = if alert.record.get(NORMALIZATION_KEY).is_some() {
             let mut alert = Arc::unwrap_or_clone(alert);
-            if let Some(record) = alert.record.as_object_mut() {
+            if let Some(record) = Arc::make_mut(&mut alert.record).as_object_mut() {
                 record.shift_remove(NORMALIZATION_KEY);
             }
             Arc::new(alert)

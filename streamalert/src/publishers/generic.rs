@@ -24,7 +24,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 /// ```
 #[crate::publisher(name = "publishers.community.generic.add_record")]
 pub fn add_record(alert: &Alert, mut publication: Publication) -> Publication {
-    publication.insert("record", alert.record.clone());
+    publication.insert("record", Value::clone(&alert.record));
     publication
 }
 

@@ -8,6 +8,7 @@ use crate::text::panic_message;
 use serde_json::Value;
 use std::collections::{BTreeSet, HashSet};
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
 
 /// A classified record and where it came from.
 ///
@@ -29,20 +30,20 @@ pub struct Payload {
     pub service: Option<String>,
     /// The resource the record came from, e.g. a stream name.
     pub resource: Option<String>,
-    /// The record itself.
-    pub record: Record,
+    /// The record itself, shared with the alerts the payload triggers.
+    pub record: Arc<Record>,
 }
 
 impl Payload {
     /// A payload of `record` with schema `log_type` and no source information.
-    pub fn new(log_type: impl Into<String>, record: Record) -> Self {
+    pub fn new(log_type: impl Into<String>, record: impl Into<Arc<Record>>) -> Self {
         Self {
             log_type: log_type.into(),
             data_type: None,
             cluster: None,
             service: None,
             resource: None,
-            record,
+            record: record.into(),
         }
     }
 }
@@ -125,42 +126,10 @@ impl RulesEngine {
             .collect()
     }
 
-    /// [`run`](Self::run) on a payload it may keep: the record moves into the last alert
-    /// instead of being copied (each other alert gets a copy).
-    ///
-    /// ```
-    /// use streamalert::rule::{Payload, RulesEngine};
-    /// let engine = RulesEngine::new();
-    /// assert!(engine.run_owned(Payload::new("no:such-log", serde_json::json!({}))).is_empty());
-    /// ```
-    pub fn run_owned(&self, mut payload: Payload) -> Vec<Alert> {
-        let mut alerts: Vec<Alert> = self
-            .rules_for_log_type(&payload.log_type)
-            .filter_map(|rule| self.evaluate_with(rule, &payload, |_| Record::Null))
-            .collect();
-        if let Some((last, others)) = alerts.split_last_mut() {
-            for alert in others {
-                alert.record = payload.record.clone();
-            }
-            last.record = std::mem::take(&mut payload.record);
-        }
-        alerts
-    }
-
     /// Evaluates one rule: `req_subkeys`, then matchers, then the function. A panic or error
     /// anywhere counts as not triggered and is logged with the rule's name.
     pub fn evaluate(&self, rule: &Rule, payload: &Payload) -> Option<Alert> {
-        self.evaluate_with(rule, payload, Record::clone)
-    }
-
-    /// [`evaluate`](Self::evaluate), the alert's record made by `record_of` from the payload's.
-    fn evaluate_with(
-        &self,
-        rule: &Rule,
-        payload: &Payload,
-        record_of: impl FnOnce(&Record) -> Record,
-    ) -> Option<Alert> {
-        let record = &payload.record;
+        let record = &*payload.record;
         if !has_required_subkeys(rule, record) || !matchers_pass(rule, record) {
             return None;
         }
@@ -186,7 +155,7 @@ impl RulesEngine {
         } else {
             PublisherSpec::from(rule.publishers).for_outputs(&outputs)
         };
-        let mut alert = Alert::new(rule.name, record_of(record), outputs);
+        let mut alert = Alert::new(rule.name, Arc::clone(&payload.record), outputs);
         alert.cluster = payload.cluster.clone();
         alert.context = context;
         alert.log_source = Some(payload.log_type.clone());
@@ -314,25 +283,23 @@ mod tests {
     static FIRST: Rule = always("first");
     static SECOND: Rule = always("second");
 
-    /// Moving the record into the alerts gives every triggered rule the whole record, as
-    /// copying it does.
+    /// Every alert of a payload shares its record: triggering rules copies nothing.
     #[test]
-    fn run_owned_gives_each_alert_the_record_as_run_does() {
+    fn the_alerts_of_a_payload_share_its_record() {
         let engine = RulesEngine::with_rules(vec![&FIRST, &SECOND]);
         let payload = Payload::new("test:log", json!({"user": "root", "n": 1.50}));
-        let summary = |alerts: Vec<Alert>| -> Vec<(String, Record, BTreeSet<String>)> {
+        let alerts = engine.run(&payload);
+        assert_eq!(
             alerts
-                .into_iter()
-                .map(|a| (a.rule_name, a.record, a.outputs))
-                .collect()
-        };
-        let copied = summary(engine.run(&payload));
-        assert_eq!(copied.len(), 2);
-        assert!(
-            copied
                 .iter()
-                .all(|(_, record, _)| *record == payload.record)
+                .map(|a| a.rule_name.as_str())
+                .collect::<Vec<_>>(),
+            ["first", "second"]
         );
-        assert_eq!(summary(engine.run_owned(payload)), copied);
+        assert!(
+            alerts
+                .iter()
+                .all(|alert| Arc::ptr_eq(&alert.record, &payload.record))
+        );
     }
 }

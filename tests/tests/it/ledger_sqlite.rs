@@ -453,7 +453,7 @@ async fn an_interrupted_file_delivery_is_found_as_it_was_written_not_as_read_bac
         OutputsConfig::from_json(&json!({ "file": { "a": out } }).to_string()).expect("outputs");
     let processor = Processor::new(config).with_ledger(ledger.clone());
     // `1.50` as the input wrote it; the ledger's copy reads back as `1.5`.
-    let record = serde_json::from_str(r#"{"amount": 1.50}"#).expect("record");
+    let record: serde_json::Value = serde_json::from_str(r#"{"amount": 1.50}"#).expect("record");
     let alert = Alert::new("r", record, ["file:a"]);
     // What a run killed mid-delivery leaves: the line written, its intent recorded, no outcome.
     processor

@@ -101,7 +101,7 @@ async fn a_merged_record_deeper_than_128_levels_reads_back() {
     a.merge_window_mins = 5;
     let mut b = a.clone();
     b.alert_id = "b".into();
-    b.record = json!({"d": nested(126, 2)});
+    b.record = json!({"d": nested(126, 2)}).into();
     let merged = Alert::merge([&a, &b]).unwrap();
     let text = merged.record.to_string();
     assert!(
@@ -597,7 +597,7 @@ async fn a_version_3_ledger_is_upgraded_with_items_and_deliveries_keyed_by_alert
     );
     let tombstone = ledger.get(AlertKey::of(&done)).await.unwrap().unwrap();
     assert_eq!(tombstone.status, AlertStatus::Complete);
-    assert_eq!(tombstone.alert.record, Value::Null);
+    assert_eq!(*tombstone.alert.record, Value::Null);
     assert_eq!(
         tombstone.alert.outputs_sent.iter().collect::<Vec<_>>(),
         ["file:a"]
@@ -706,7 +706,7 @@ async fn a_complete_alert_is_a_tombstone_until_its_retention_ends() {
         assert_eq!(report.sent, 1);
         let entry = ledger.get(key.clone()).await.unwrap().unwrap();
         assert_eq!(entry.status, AlertStatus::Complete);
-        assert_eq!(entry.alert.record, Value::Null, "the record is gone");
+        assert_eq!(*entry.alert.record, Value::Null, "the record is gone");
         assert_eq!(entry.alert.created, alert.created);
         assert_eq!(
             entry.alert.outputs_sent.iter().collect::<Vec<_>>(),

@@ -725,7 +725,7 @@ fn phantom_missing_container_is_created_then_gets_the_artifact() {
         );
         let artifact = body(&server, 2).await;
         assert_eq!(artifact["container_id"], 77);
-        assert_eq!(artifact["cef"], fixture_alert().record);
+        assert_eq!(artifact["cef"], *fixture_alert().record);
     });
 }
 
