@@ -214,6 +214,27 @@ pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
         .unwrap_or_else(|| "a panic with a non-text payload".to_owned())
 }
 
+/// Texts for the scanners that test eight bytes at a time (this module's HTML escaper, `json`'s
+/// string writer): each of `specials` at every offset of 20 plain bytes (so of the words), then
+/// again followed by `crowd` and itself (more stops in the same word). Each text comes with a
+/// label for assertion messages.
+#[cfg(test)]
+pub(crate) fn texts_with_special_at_every_word_offset(
+    specials: impl IntoIterator<Item = char>,
+    crowd: &str,
+) -> Vec<(String, String)> {
+    let mut texts = Vec::new();
+    for special in specials {
+        for at in 0..20 {
+            let (before, after) = ("a".repeat(at), "b".repeat(19 - at));
+            let label = format!("{special:?} at {at}");
+            texts.push((label.clone(), format!("{before}{special}{after}")));
+            texts.push((label, format!("{before}{special}{crowd}{special}{after}")));
+        }
+    }
+    texts
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -234,28 +255,17 @@ mod tests {
 
     #[test]
     fn html_escapes_as_char_by_char_wherever_the_special_character_falls() {
-        // Every ASCII character and some wider ones, at every offset of the 8-byte words.
+        // Every ASCII character and some wider ones, crowded by the other special characters.
         let specials = (0u8..0x80).map(char::from).chain(['é', '\u{2028}', '😀']);
-        for special in specials {
-            for at in 0..20 {
-                let text = format!("{}{special}{}", "a".repeat(at), "b".repeat(19 - at));
-                // Then followed by more special characters in the same word.
-                let crowded = format!(
-                    "{}{special}&'{special}\"{}",
-                    "a".repeat(at),
-                    "b".repeat(19 - at)
+        for (label, text) in texts_with_special_at_every_word_offset(specials, "&'\"") {
+            for quotes in [true, false] {
+                let mut written = String::from("x");
+                push_html_escaped(&mut written, &text, quotes);
+                assert_eq!(
+                    written,
+                    format!("x{}", escaped_by_char(&text, quotes)),
+                    "{label}, quotes {quotes}"
                 );
-                for quotes in [true, false] {
-                    for text in [&text, &crowded] {
-                        let mut written = String::from("x");
-                        push_html_escaped(&mut written, text, quotes);
-                        assert_eq!(
-                            written,
-                            format!("x{}", escaped_by_char(text, quotes)),
-                            "{special:?} at {at}, quotes {quotes}"
-                        );
-                    }
-                }
             }
         }
     }

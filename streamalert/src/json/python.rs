@@ -494,30 +494,21 @@ mod tests {
 
     #[test]
     fn strings_are_escaped_as_char_by_char_wherever_the_special_character_falls() {
-        // Every ASCII character and some wider ones, at every offset of the 8-byte words.
+        // Every ASCII character and some wider ones, crowded by other stops (a tab, a non-ASCII
+        // character).
         let specials = (0u8..0x80)
             .map(char::from)
             .chain(['\u{80}', 'é', '\u{2028}', '😀']);
-        for special in specials {
-            for at in 0..20 {
-                let text = format!("{}{special}{}", "a".repeat(at), "b".repeat(19 - at));
-                // Then followed by stops in the same word (a tab, a non-ASCII character).
-                let crowded = format!(
-                    "{}{special}\t\t{special}é{}",
-                    "a".repeat(at),
-                    "b".repeat(19 - at)
+        for (label, text) in crate::text::texts_with_special_at_every_word_offset(specials, "\t\té")
+        {
+            for ensure_ascii in [true, false] {
+                let mut written = String::new();
+                write_string(&mut written, &text, ensure_ascii);
+                assert_eq!(
+                    written,
+                    escaped_by_char(&text, ensure_ascii),
+                    "{label}, ensure_ascii {ensure_ascii}"
                 );
-                for ensure_ascii in [true, false] {
-                    for text in [&text, &crowded] {
-                        let mut written = String::new();
-                        write_string(&mut written, text, ensure_ascii);
-                        assert_eq!(
-                            written,
-                            escaped_by_char(text, ensure_ascii),
-                            "{special:?} at {at}, ensure_ascii {ensure_ascii}"
-                        );
-                    }
-                }
             }
         }
     }
