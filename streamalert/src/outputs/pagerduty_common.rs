@@ -2,6 +2,7 @@
 //! links and contexts, and which of their credentials are not secret.
 
 use crate::alert::Alert;
+use crate::json::{PythonJson, write_string};
 use crate::output::DispatchError;
 use crate::output::http::{Http, HttpReply, HttpRequest};
 use crate::publisher::Publication;
@@ -124,6 +125,63 @@ pub struct Event<'a> {
     pub links: Value,
 }
 
+impl Event<'_> {
+    /// The event as Python's `json.dumps` writes it: the bytes
+    /// [`PythonJson::serialize`] makes of `self`, written with the crate's own writer, which
+    /// copies the runs between escapes at once (serde_json's looks at every byte of the record
+    /// twice).
+    ///
+    /// ```
+    /// use streamalert::{Alert, Publication, outputs::pagerduty_common::events_v2_event};
+    /// let alert = Alert::new("r", serde_json::json!({"k": "é"}), ["pagerduty-v2:p"]);
+    /// let publication = Publication::new();
+    /// let json = events_v2_event(&alert, "p", "KEY", &publication, true).to_json();
+    /// assert!(json.starts_with(r#"{"routing_key": "KEY", "event_action": "trigger""#));
+    /// assert!(json.contains(r#""record": {"k": "\u00e9"}"#));
+    /// ```
+    pub fn to_json(&self) -> String {
+        let mut out = String::with_capacity(512);
+        out.push_str("{\"routing_key\": ");
+        write_string(&mut out, self.routing_key, true);
+        out.push_str(", \"event_action\": ");
+        write_string(&mut out, self.event_action, true);
+        out.push_str(", \"dedup_key\": ");
+        write_string(&mut out, &self.dedup_key, true);
+        out.push_str(", \"payload\": ");
+        self.payload.write_json(&mut out);
+        out.push_str(", \"client\": ");
+        write_string(&mut out, self.client, true);
+        for (name, value) in [
+            ("client_url", self.client_url),
+            ("images", &self.images),
+            ("links", &self.links),
+        ] {
+            write_key(&mut out, name);
+            DUMP.dump_to(&mut out, value);
+        }
+        out.push('}');
+        out
+    }
+}
+
+/// The settings of the request body: `json.dumps(event)`.
+const DUMP: PythonJson = PythonJson::DEFAULT;
+
+/// Appends `, "<name>": `.
+fn write_key(out: &mut String, name: &str) {
+    out.push_str(", \"");
+    out.push_str(name);
+    out.push_str("\": ");
+}
+
+/// Appends `value` as a JSON string, or `null`.
+fn write_optional_string(out: &mut String, value: Option<&str>) {
+    match value {
+        Some(text) => write_string(out, text, true),
+        None => out.push_str("null"),
+    }
+}
+
 /// The `payload` of an [`Event`]: each field is its `@pagerduty-v2.<field>` key when the
 /// publication has it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -142,6 +200,43 @@ pub struct EventPayload<'a> {
     pub group: &'a Value,
     /// Default `null`.
     pub class: &'a Value,
+}
+
+impl EventPayload<'_> {
+    /// Appends the payload as `json.dumps` writes it (see [`Event::to_json`]).
+    fn write_json(&self, out: &mut String) {
+        out.push_str("{\"summary\": ");
+        DUMP.dump_to(out, &self.summary);
+        write_key(out, "source");
+        write_optional_string(out, self.source.as_deref());
+        write_key(out, "severity");
+        DUMP.dump_to(out, &self.severity);
+        write_key(out, "custom_details");
+        match &self.custom_details {
+            Details::Custom(value) => DUMP.dump_to(out, value),
+            Details::Default {
+                description,
+                record,
+            } => {
+                out.push_str("{\"description\": ");
+                write_optional_string(out, description.as_deref());
+                if let Some(record) = record {
+                    write_key(out, "record");
+                    DUMP.dump_to(out, record);
+                }
+                out.push('}');
+            }
+        }
+        for (name, value) in [
+            ("component", self.component),
+            ("group", self.group),
+            ("class", self.class),
+        ] {
+            write_key(out, name);
+            DUMP.dump_to(out, value);
+        }
+        out.push('}');
+    }
 }
 
 /// The `custom_details` of an [`EventPayload`].
@@ -247,4 +342,63 @@ fn list_of_objects(value: &Value) -> impl Iterator<Item = &Map<String, Value>> {
 /// The HTTP context of a PagerDuty delivery: secrets redacted, configuration shown.
 pub(crate) fn http<'a>(service: &str, delivery: &crate::output::Delivery<'a>) -> Http<'a> {
     Http::new(service, delivery).public(PUBLIC_CREDENTIALS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// Every character from NUL to U+017F, a line separator, a replacement character and an
+    /// astral one: all that `json.dumps` escapes one way or another.
+    fn tricky_text() -> String {
+        (0u32..0x180)
+            .chain([0x2028, 0xfffd, 0x1f600])
+            .filter_map(char::from_u32)
+            .collect()
+    }
+
+    /// The body written by hand is byte for byte what serde_json writes of the same event
+    /// through the Python formatter: the default event (with and without the record, with and
+    /// without a log source and description) and one with every `@pagerduty-v2.*` key, with
+    /// every kind of character to escape.
+    #[test]
+    fn the_body_is_what_the_python_serializer_writes() {
+        let tricky = tricky_text();
+        let record = json!({
+            &tricky: tricky.clone(), "n": [1, 1.5, -0, 1e300, null, true, {}, []],
+            "nested": {"a\tb": {"c": format!("{tricky}\n{tricky}")}},
+        });
+        let mut alert = Alert::new("r\"é", record, ["pagerduty-v2:p"]);
+        alert.rule_description = Some(tricky.clone());
+        alert.log_source = Some(tricky.clone());
+        let bare = Alert::new("r", json!({}), ["pagerduty-v2:p"]);
+        let mut keyed = Publication::new();
+        for (field, value) in [
+            ("summary", json!(tricky.clone())),
+            ("severity", json!("info")),
+            ("custom_details", json!({"t": tricky.clone(), "n": 1.50})),
+            ("component", json!(tricky.clone())),
+            ("group", json!(["g", 1])),
+            ("class", json!(null)),
+            ("client_url", json!("https://é.example")),
+            ("images", json!([{"src": tricky.clone(), "alt": "a"}, "x"])),
+            (
+                "links",
+                json!([{"href": "h"}, {"href": "h2", "text": tricky.clone()}]),
+            ),
+        ] {
+            keyed.insert(format!("@pagerduty-v2.{field}"), value);
+        }
+        let default = Publication::new();
+        for (alert, publication, with_record) in [
+            (&alert, &default, true),
+            (&alert, &default, false),
+            (&bare, &default, true),
+            (&alert, &keyed, true),
+        ] {
+            let event = events_v2_event(alert, "p", &tricky, publication, with_record);
+            assert_eq!(event.to_json(), DUMP.serialize(&event));
+        }
+    }
 }

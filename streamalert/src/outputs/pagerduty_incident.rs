@@ -204,7 +204,10 @@ impl<'a> Work<'a> {
             d.publication,
             with_record,
         );
-        let request = self.http.post(self.events.clone()).json(&event);
+        let request = self
+            .http
+            .post(self.events.clone())
+            .body(event.to_json(), "application/json");
         let reply = match self.call(request).await? {
             Json::Value(reply) => reply,
             other => {

@@ -86,5 +86,5 @@ pub fn request<'h>(
         delivery.publication,
         true,
     );
-    Ok(http.post(url).json(&event))
+    Ok(http.post(url).body(event.to_json(), "application/json"))
 }
