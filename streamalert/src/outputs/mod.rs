@@ -151,3 +151,29 @@ pub use aws_ses::AwsSes;
 pub use aws_sns::AwsSns;
 #[cfg(feature = "aws")]
 pub use aws_sqs::AwsSqs;
+
+/// Every ASCII character, DEL, C1 controls, Latin-1, the line separator, a BMP character
+/// beyond and an astral one (a surrogate pair): what the tests of the request bodies written by
+/// hand put in keys, values and descriptions, for all that `json.dumps` escapes one way or
+/// another.
+#[cfg(test)]
+pub(crate) fn text_to_escape() -> String {
+    (0u32..0x180)
+        .chain([0x2028, 0xfffd, 0x1f600])
+        .filter_map(char::from_u32)
+        .collect()
+}
+
+/// An alert to `output` whose rule name, description and record (keys, values, nested, and
+/// numbers of every JSON kind) hold [`text_to_escape`].
+#[cfg(test)]
+pub(crate) fn alert_to_escape(output: &str) -> crate::Alert {
+    let tricky = text_to_escape();
+    let record = serde_json::json!({
+        &tricky: tricky.clone(), "n": [1, 1.5, -0, 1e300, null, true, {}, []],
+        "nested": {"a\tb": {"c": format!("{tricky}\n{tricky}")}},
+    });
+    let mut alert = crate::Alert::new("r\"é", record, [output]);
+    alert.rule_description = Some(tricky);
+    alert
+}

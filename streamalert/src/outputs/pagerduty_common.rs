@@ -349,28 +349,14 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    /// Every character from NUL to U+017F, a line separator, a replacement character and an
-    /// astral one: all that `json.dumps` escapes one way or another.
-    fn tricky_text() -> String {
-        (0u32..0x180)
-            .chain([0x2028, 0xfffd, 0x1f600])
-            .filter_map(char::from_u32)
-            .collect()
-    }
-
     /// The body written by hand is byte for byte what serde_json writes of the same event
     /// through the Python formatter: the default event (with and without the record, with and
     /// without a log source and description) and one with every `@pagerduty-v2.*` key, with
     /// every kind of character to escape.
     #[test]
     fn the_body_is_what_the_python_serializer_writes() {
-        let tricky = tricky_text();
-        let record = json!({
-            &tricky: tricky.clone(), "n": [1, 1.5, -0, 1e300, null, true, {}, []],
-            "nested": {"a\tb": {"c": format!("{tricky}\n{tricky}")}},
-        });
-        let mut alert = Alert::new("r\"é", record, ["pagerduty-v2:p"]);
-        alert.rule_description = Some(tricky.clone());
+        let tricky = crate::outputs::text_to_escape();
+        let mut alert = crate::outputs::alert_to_escape("pagerduty-v2:p");
         alert.log_source = Some(tricky.clone());
         let bare = Alert::new("r", json!({}), ["pagerduty-v2:p"]);
         let mut keyed = Publication::new();

@@ -641,28 +641,14 @@ mod tests {
         assert!(default_attachments(&alert, &Cow::Owned(json!("h")), "slack:c").is_empty());
     }
 
-    /// Every ASCII character, DEL, C1 controls, Latin-1, the line separator, a BMP character
-    /// beyond and an astral one (a surrogate pair), each in a key, a value and the description.
-    fn tricky_text() -> String {
-        (0u32..0x180)
-            .chain([0x2028, 0xfffd, 0x1f600])
-            .filter_map(char::from_u32)
-            .collect()
-    }
-
     /// The body written by hand is byte for byte what serde_json writes of the same message
     /// through the Python formatter, for default attachments (one part and several) and for
     /// custom ones, with every kind of character to escape.
     #[test]
     fn the_body_is_what_the_python_serializer_writes() {
-        let tricky = tricky_text();
-        let record = json!({
-            &tricky: tricky.clone(), "n": [1, 1.5, -0, 1e300, null, true, {}, []],
-            "nested": {"a\tb": {"c": format!("{tricky}\n{tricky}")}},
-        });
+        let tricky = crate::outputs::text_to_escape();
         let long = json!({"a": "x ".repeat(3000), "b": format!("{tricky}\n").repeat(40)});
-        let mut alert = Alert::new("r\"é", record, ["slack:c"]);
-        alert.rule_description = Some(tricky.clone());
+        let alert = crate::outputs::alert_to_escape("slack:c");
         let mut long_alert = Alert::new("r", long, ["slack:c"]);
         long_alert.rule_description = None;
         let mut custom = Publication::new();
