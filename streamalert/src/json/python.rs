@@ -221,6 +221,14 @@ fn write_number(out: &mut String, text: &str, style: NumberStyle) {
     }
 }
 
+/// Appends `, "<name>": `, the separator and key of an object's next member as `json.dumps`
+/// writes them with its default separators (`name` must need no escaping).
+pub(crate) fn write_key(out: &mut String, name: &str) {
+    out.push_str(", \"");
+    out.push_str(name);
+    out.push_str("\": ");
+}
+
 /// Appends `s` as `json.dumps` writes a string: quoted, with `\"`, `\\` and control characters
 /// escaped, and with `ensure_ascii` DEL and every non-ASCII character as `\uXXXX` (astral ones
 /// as a surrogate pair).

@@ -2,7 +2,7 @@
 //! links and contexts, and which of their credentials are not secret.
 
 use crate::alert::Alert;
-use crate::json::{PythonJson, write_string};
+use crate::json::{PythonJson, write_key, write_string};
 use crate::output::DispatchError;
 use crate::output::http::{Http, HttpReply, HttpRequest};
 use crate::publisher::Publication;
@@ -166,13 +166,6 @@ impl Event<'_> {
 
 /// The settings of the request body: `json.dumps(event)`.
 const DUMP: PythonJson = PythonJson::DEFAULT;
-
-/// Appends `, "<name>": `.
-fn write_key(out: &mut String, name: &str) {
-    out.push_str(", \"");
-    out.push_str(name);
-    out.push_str("\": ");
-}
 
 /// Appends `value` as a JSON string, or `null`.
 fn write_optional_string(out: &mut String, value: Option<&str>) {

@@ -2,7 +2,7 @@
 //! out its default attachments.
 
 use crate::alert::Alert;
-use crate::json::{PythonJson, write_repr, write_string};
+use crate::json::{PythonJson, write_key, write_repr, write_string};
 use crate::output::http::{Http, HttpRequest};
 use crate::output::{Delivery, DispatchError, ErrorKind, Output, OutputProperty};
 use crate::publisher::Publication;
@@ -189,9 +189,7 @@ impl Attachment<'_> {
             ("text", &self.text),
         ];
         for (name, value) in fields {
-            out.push_str(", \"");
-            out.push_str(name);
-            out.push_str("\": ");
+            write_key(out, name);
             write_string(out, value, true);
         }
         out.push_str(", \"mrkdwn_in\": [");
