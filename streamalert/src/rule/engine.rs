@@ -106,7 +106,8 @@ impl RulesEngine {
 
     /// True when the rule named `name` is staged.
     pub fn is_staged(&self, name: &str) -> bool {
-        self.staged.contains(name)
+        // Most engines stage nothing: no need to hash the name.
+        !self.staged.is_empty() && self.staged.contains(name)
     }
 
     /// The enabled rules that apply to `log_type`, in evaluation order.
@@ -155,7 +156,8 @@ impl RulesEngine {
         } else {
             PublisherSpec::from(rule.publishers).for_outputs(&outputs)
         };
-        let mut alert = Alert::new(rule.name, Arc::clone(&payload.record), outputs);
+        let mut alert = Alert::new(rule.name, Arc::clone(&payload.record), [""; 0]);
+        alert.outputs = outputs; // moved in, not collected into a new set
         alert.cluster = payload.cluster.clone();
         alert.context = context;
         alert.log_source = Some(payload.log_type.clone());
@@ -201,12 +203,25 @@ fn outputs(
     staged: bool,
     required: &[String],
 ) -> BTreeSet<String> {
-    let mut candidates = required.to_vec();
+    let mut outputs = BTreeSet::new();
+    let mut add = |output: String| match OutputRef::parse(&output) {
+        Ok(_) => {
+            outputs.insert(output);
+        }
+        Err(OutputRefError::NoDescriptor(_)) => {
+            tracing::warn!(rule = rule.name, "Output ({output}) is missing ':'");
+        }
+        Err(error) => tracing::warn!(rule = rule.name, "{error}"),
+    };
+    required.iter().cloned().for_each(&mut add);
     if !staged {
-        candidates.extend(rule.outputs.iter().map(|o| (*o).to_owned()));
+        rule.outputs
+            .iter()
+            .map(|o| (*o).to_owned())
+            .for_each(&mut add);
         for dynamic in rule.dynamic_outputs {
             match isolate(|| (dynamic.func)(record, context)) {
-                Ok(found) => candidates.extend(found),
+                Ok(found) => found.into_iter().for_each(&mut add),
                 Err(error) => tracing::error!(
                     rule = rule.name,
                     function = dynamic.name,
@@ -217,20 +232,7 @@ fn outputs(
             }
         }
     }
-    candidates
-        .into_iter()
-        .filter(|output| match OutputRef::parse(output) {
-            Ok(_) => true,
-            Err(OutputRefError::NoDescriptor(_)) => {
-                tracing::warn!(rule = rule.name, "Output ({output}) is missing ':'");
-                false
-            }
-            Err(error) => {
-                tracing::warn!(rule = rule.name, "{error}");
-                false
-            }
-        })
-        .collect()
+    outputs
 }
 
 /// True for an output string of the form `service:descriptor` ([`OutputRef::parse`] accepts
@@ -301,5 +303,31 @@ mod tests {
                 .iter()
                 .all(|alert| Arc::ptr_eq(&alert.record, &payload.record))
         );
+    }
+
+    /// A staged rule's alert goes to the required outputs only; the other rules' alerts keep
+    /// theirs, and an engine that stages nothing stages no rule.
+    #[test]
+    fn only_the_staged_rules_alerts_are_held_to_the_required_outputs() {
+        let payload = Payload::new("test:log", json!({}));
+        let outputs_of = |engine: &RulesEngine| -> Vec<Vec<String>> {
+            let alerts = engine.run(&payload);
+            alerts
+                .into_iter()
+                .map(|a| a.outputs.into_iter().collect())
+                .collect()
+        };
+        let staging = RulesEngine::with_rules(vec![&FIRST, &SECOND]).with_staged_rules(["first"]);
+        assert!(staging.is_staged("first") && !staging.is_staged("second"));
+        assert_eq!(
+            outputs_of(&staging),
+            [
+                vec![REQUIRED_OUTPUT.to_owned()],
+                vec![REQUIRED_OUTPUT.to_owned(), "slack:a".to_owned()]
+            ]
+        );
+        let none = RulesEngine::with_rules(vec![&FIRST, &SECOND]);
+        assert!(!none.is_staged("first"));
+        assert_eq!(outputs_of(&none)[0], [REQUIRED_OUTPUT, "slack:a"]);
     }
 }
