@@ -489,11 +489,6 @@ where
     }
 }
 
-/// The publication as a JSON value.
-pub(crate) fn publication_value(publication: &crate::publisher::Publication) -> serde_json::Value {
-    serde_json::Value::Object((**publication).clone())
-}
-
 /// The `outputs.json` value of a dict-style AWS output (bucket, queue, stream, function).
 pub(crate) fn required_setting<'a>(
     delivery: &crate::output::Delivery<'a>,

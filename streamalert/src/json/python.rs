@@ -5,7 +5,7 @@ mod ser;
 
 pub use eq::py_eq;
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 use std::fmt::Write as _;
 
 /// Python's `repr()` of a string: single quotes, or double quotes when the text holds a single
@@ -113,6 +113,23 @@ impl PythonJson {
         out
     }
 
+    /// [`dump`](Self::dump) of a JSON object given as its map (a whole publication), without
+    /// copying it into a [`Value`] first.
+    ///
+    /// ```
+    /// use streamalert::{json::PythonJson, Publication};
+    /// let mut publication = Publication::new();
+    /// publication.insert("b", 1);
+    /// publication.insert("a", "é");
+    /// assert_eq!(PythonJson::DEFAULT.dump_object(&publication), r#"{"b": 1, "a": "\u00e9"}"#);
+    /// assert_eq!(PythonJson::DEFAULT.dump_object(&publication), PythonJson::DEFAULT.dump(&publication.into_map().into()));
+    /// ```
+    pub fn dump_object(&self, map: &Map<String, Value>) -> String {
+        let mut out = String::new();
+        self.write_object(&mut out, map, 0);
+        out
+    }
+
     /// Appends [`dump`](Self::dump) of `value` to `out` (for bodies written piece by piece).
     pub(crate) fn dump_to(&self, out: &mut String, value: &Value) {
         self.write_value(out, value, 0);
@@ -139,24 +156,26 @@ impl PythonJson {
                 self.write_closing_newline(out, depth);
                 out.push(']');
             }
-            Value::Object(map) => {
-                if map.is_empty() {
-                    out.push_str("{}");
-                    return;
-                }
-                out.push('{');
-                if self.sort_keys {
-                    let mut entries: Vec<_> = map.iter().collect();
-                    // Rust compares `str` by UTF-8 bytes, which orders like Python's code points.
-                    entries.sort_by(|a, b| a.0.cmp(b.0));
-                    self.write_entries(out, entries, depth);
-                } else {
-                    self.write_entries(out, map, depth);
-                }
-                self.write_closing_newline(out, depth);
-                out.push('}');
-            }
+            Value::Object(map) => self.write_object(out, map, depth),
         }
+    }
+
+    fn write_object(&self, out: &mut String, map: &Map<String, Value>, depth: usize) {
+        if map.is_empty() {
+            out.push_str("{}");
+            return;
+        }
+        out.push('{');
+        if self.sort_keys {
+            let mut entries: Vec<_> = map.iter().collect();
+            // Rust compares `str` by UTF-8 bytes, which orders like Python's code points.
+            entries.sort_by(|a, b| a.0.cmp(b.0));
+            self.write_entries(out, entries, depth);
+        } else {
+            self.write_entries(out, map, depth);
+        }
+        self.write_closing_newline(out, depth);
+        out.push('}');
     }
 
     fn write_entries<'a>(

@@ -63,8 +63,7 @@ impl Ticket {
             .get("@jira.description")
             .cloned()
             .unwrap_or_else(|| {
-                let whole = Value::Object((**publication).clone());
-                let dumped = PythonJson::DEFAULT.sort_keys().dump(&whole);
+                let dumped = PythonJson::DEFAULT.sort_keys().dump_object(publication);
                 format!("{{code:JSON}}{dumped}{{code}}").into()
             });
         Self {
