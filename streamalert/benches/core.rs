@@ -90,11 +90,12 @@ fn alert() -> Alert {
     alerts.remove(0)
 }
 
-/// Composes the publication of `alert` for `slack:bench` and serializes it as `json.dumps` does.
+/// Composes the publication of `alert` for `slack:bench` and serializes it as `json.dumps` does
+/// (as the outputs that send a whole publication do: aws-s3, aws-firehose, webhook, …).
 fn compose(alert: &Alert) -> String {
     let chain = Chain::for_output(&alert.publishers, "slack", DESCRIPTOR);
     let publication = chain.publish(alert).expect("the chain publishes");
-    PythonJson::DEFAULT.dump(&Value::from(publication))
+    PythonJson::DEFAULT.dump_object(publication.entries())
 }
 
 /// The default publication of `alert`, which every request below is built from.

@@ -148,6 +148,12 @@ impl Alert {
     /// The default publication (StreamAlert's `output_dict`): 14 keys in a fixed order, missing
     /// strings as `""` so that Athena's schema holds.
     pub fn output_dict(&self) -> Map<String, Value> {
+        self.output_dict_with(Record::clone(&self.record))
+    }
+
+    /// [`output_dict`](Self::output_dict) with `record` as its record (the default publisher
+    /// shares the alert's record in its place).
+    pub(crate) fn output_dict_with(&self, record: Value) -> Map<String, Value> {
         let text = |value: &Option<String>| Value::String(value.clone().unwrap_or_default());
         let mut dict = Map::with_capacity(14);
         dict.insert("cluster".into(), text(&self.cluster));
@@ -158,7 +164,7 @@ impl Alert {
         dict.insert("log_type".into(), text(&self.log_type));
         dict.insert("outputs".into(), self.outputs.iter().cloned().collect());
         dict.insert("publishers".into(), self.publishers_or_empty());
-        dict.insert("record".into(), Record::clone(&self.record));
+        dict.insert("record".into(), record);
         dict.insert("rule_description".into(), text(&self.rule_description));
         dict.insert("rule_name".into(), self.rule_name.clone().into());
         dict.insert("source_entity".into(), text(&self.source_entity));

@@ -5,7 +5,7 @@ mod ser;
 
 pub use eq::py_eq;
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 use std::fmt::Write as _;
 
 /// Python's `repr()` of a string: single quotes, or double quotes when the text holds a single
@@ -113,20 +113,25 @@ impl PythonJson {
         out
     }
 
-    /// [`dump`](Self::dump) of a JSON object given as its map (a whole publication), without
-    /// copying it into a [`Value`] first.
+    /// [`dump`](Self::dump) of a JSON object given as its entries in order, without building a
+    /// [`Value`] first (a publication's [`entries`](crate::Publication::entries), which read
+    /// the alert's record in place).
     ///
     /// ```
     /// use streamalert::{json::PythonJson, Publication};
     /// let mut publication = Publication::new();
     /// publication.insert("b", 1);
     /// publication.insert("a", "é");
-    /// assert_eq!(PythonJson::DEFAULT.dump_object(&publication), r#"{"b": 1, "a": "\u00e9"}"#);
-    /// assert_eq!(PythonJson::DEFAULT.dump_object(&publication), PythonJson::DEFAULT.dump(&publication.into_map().into()));
+    /// let text = PythonJson::DEFAULT.dump_object(publication.entries());
+    /// assert_eq!(text, r#"{"b": 1, "a": "\u00e9"}"#);
+    /// assert_eq!(text, PythonJson::DEFAULT.dump(&publication.into()));
     /// ```
-    pub fn dump_object(&self, map: &Map<String, Value>) -> String {
+    pub fn dump_object<'a>(
+        &self,
+        entries: impl ExactSizeIterator<Item = (&'a String, &'a Value)>,
+    ) -> String {
         let mut out = String::new();
-        self.write_object(&mut out, map, 0);
+        self.write_object(&mut out, entries, 0);
         out
     }
 
@@ -156,23 +161,28 @@ impl PythonJson {
                 self.write_closing_newline(out, depth);
                 out.push(']');
             }
-            Value::Object(map) => self.write_object(out, map, depth),
+            Value::Object(map) => self.write_object(out, map.iter(), depth),
         }
     }
 
-    fn write_object(&self, out: &mut String, map: &Map<String, Value>, depth: usize) {
-        if map.is_empty() {
+    fn write_object<'a>(
+        &self,
+        out: &mut String,
+        entries: impl ExactSizeIterator<Item = (&'a String, &'a Value)>,
+        depth: usize,
+    ) {
+        if entries.len() == 0 {
             out.push_str("{}");
             return;
         }
         out.push('{');
         if self.sort_keys {
-            let mut entries: Vec<_> = map.iter().collect();
+            let mut entries: Vec<_> = entries.collect();
             // Rust compares `str` by UTF-8 bytes, which orders like Python's code points.
             entries.sort_by(|a, b| a.0.cmp(b.0));
             self.write_entries(out, entries, depth);
         } else {
-            self.write_entries(out, map, depth);
+            self.write_entries(out, entries, depth);
         }
         self.write_closing_newline(out, depth);
         out.push('}');

@@ -66,7 +66,7 @@ impl AwsCloudwatchLog {
 pub fn log_message(publication: &crate::publisher::Publication) -> String {
     format!(
         "New Alert:\n{}",
-        PythonJson::pretty(2).dump_object(publication)
+        PythonJson::pretty(2).dump_object(publication.entries())
     )
 }
 

@@ -68,7 +68,7 @@ impl AwsFirehose {
 /// assert_eq!(record_data(&publication), "{\"k\":\"\\u00e9\"}\n");
 /// ```
 pub fn record_data(publication: &crate::publisher::Publication) -> String {
-    let mut data = PythonJson::COMPACT.dump_object(publication);
+    let mut data = PythonJson::COMPACT.dump_object(publication.entries());
     data.push('\n');
     data
 }

@@ -120,7 +120,7 @@ impl Output for AwsS3 {
     async fn dispatch(&self, delivery: &Delivery<'_>) -> Result<(), DispatchError> {
         let bucket = crate::aws::required_setting(delivery, "aws-s3")?;
         let key = self.object_key(delivery.alert);
-        let body = PythonJson::DEFAULT.dump_object(delivery.publication);
+        let body = PythonJson::DEFAULT.dump_object(delivery.publication.entries());
         resolve(self.aws.as_ref())
             .await
             .s3()

@@ -49,7 +49,9 @@ impl AwsSns {
         let message = match publication.get("@aws-sns.message") {
             Some(Value::String(text)) => text.clone(),
             Some(other) => PythonJson::pretty(2).sort_keys().dump(other),
-            None => PythonJson::pretty(2).sort_keys().dump_object(publication),
+            None => PythonJson::pretty(2)
+                .sort_keys()
+                .dump_object(publication.entries()),
         };
         (elide_string_middle(&subject, MAX_SUBJECT), message)
     }

@@ -99,7 +99,7 @@ pub fn incident(alert: &Alert, publication: &Publication) -> Value {
     let label_data = match field("label_data") {
         Some(data) => data,
         None => {
-            whole = Value::Object((**publication).clone());
+            whole = Value::from(publication.clone());
             &whole
         }
     };

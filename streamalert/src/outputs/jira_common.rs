@@ -63,7 +63,9 @@ impl Ticket {
             .get("@jira.description")
             .cloned()
             .unwrap_or_else(|| {
-                let dumped = PythonJson::DEFAULT.sort_keys().dump_object(publication);
+                let dumped = PythonJson::DEFAULT
+                    .sort_keys()
+                    .dump_object(publication.entries());
                 format!("{{code:JSON}}{dumped}{{code}}").into()
             });
         Self {

@@ -57,7 +57,7 @@ impl Output for Komand {
         let http = Http::new(SERVICE, delivery);
         let token = http.credential("komand_auth_token")?;
         let url = http.url_credential("url")?;
-        let publication = Value::Object((**delivery.publication).clone());
+        let publication = Value::from(delivery.publication.clone());
         tracing::debug!(output = %http.output(), "sending alert to Komand");
         http.post(url)
             .header("Authorization", token)

@@ -111,7 +111,7 @@ mod mime;
 
 /// One JSON line of a publication: compact, UTF-8, newline-terminated.
 fn json_line(publication: &Publication) -> String {
-    let mut line = serde_json::to_string(&**publication).unwrap_or_else(|_| "{}".to_owned());
+    let mut line = serde_json::to_string(publication).unwrap_or_else(|_| "{}".to_owned());
     line.push('\n');
     line
 }

@@ -101,7 +101,7 @@ pub fn artifact(alert: &Alert, publication: &Publication, container: &Value) -> 
     json!({
         "cef": alert.record,
         "container_id": container,
-        "data": Value::Object((**publication).clone()),
+        "data": Value::from(publication.clone()),
         "name": "Phantom Artifact",
         "label": "Alert",
     })

@@ -150,10 +150,7 @@ pub fn event(delivery: &Delivery<'_>) -> String {
     if let Some(index) = stored("index") {
         event.insert("index".into(), index.into());
     }
-    event.insert(
-        "event".into(),
-        Value::Object((**delivery.publication).clone()),
-    );
+    event.insert("event".into(), Value::from(delivery.publication.clone()));
     PythonJson::COMPACT.dump(&Value::Object(event))
 }
 

@@ -64,7 +64,7 @@ impl Output for Webhook {
     async fn dispatch(&self, delivery: &Delivery<'_>) -> Result<(), DispatchError> {
         let http = Http::new(SERVICE, delivery);
         let url = http.url_credential("url")?;
-        let body = crate::json::PythonJson::DEFAULT.dump_object(delivery.publication);
+        let body = crate::json::PythonJson::DEFAULT.dump_object(delivery.publication.entries());
         let mut request = http.post(url);
         for (name, value) in custom_headers(&http, delivery)? {
             request = request.header(name, value);

@@ -735,7 +735,7 @@ impl Processor {
         // Only a destination that can be asked (a probe: the `file` output) is looked up by
         // the publication's bytes; for the others only the intent's presence matters.
         let (fingerprint, identifies_alert) = if self.probes.contains_key(&target.service) {
-            let bytes = serde_json::to_vec(&*publication).unwrap_or_default();
+            let bytes = serde_json::to_vec(&publication).unwrap_or_default();
             let identifies_alert =
                 memchr_str(&bytes, alert.alert_id.as_bytes()) && !alert.alert_id.is_empty();
             (Fingerprint::of(&bytes), identifies_alert)

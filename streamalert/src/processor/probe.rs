@@ -21,7 +21,7 @@ use std::io::BufRead as _;
 /// assert_eq!(publication_fingerprint(&p), Fingerprint::of(br#"{"id":"a"}"#));
 /// ```
 pub fn publication_fingerprint(publication: &Publication) -> Fingerprint {
-    match serde_json::to_vec(&**publication) {
+    match serde_json::to_vec(publication) {
         Ok(bytes) => Fingerprint::of(&bytes),
         // Serializing a JSON map cannot fail; the file output writes `{}` if it ever did.
         Err(_) => Fingerprint::of(b"{}"),

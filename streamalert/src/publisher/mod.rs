@@ -103,7 +103,12 @@ pub struct DefaultPublisher;
 #[crate::publisher(name = "streamalert.shared.publisher.DefaultPublisher")]
 impl Publisher for DefaultPublisher {
     fn publish(&self, alert: &Alert, _: Publication) -> Result<Publication, PublishError> {
-        Ok(alert.output_dict().into())
+        // The record is shared with the alert, not copied (`Publication`'s copy on write).
+        let dict = alert.output_dict_with(serde_json::Value::Null);
+        Ok(Publication::sharing_record(
+            dict,
+            std::sync::Arc::clone(&alert.record),
+        ))
     }
 }
 
