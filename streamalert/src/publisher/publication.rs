@@ -10,10 +10,11 @@ use std::sync::{Arc, OnceLock};
 /// `@service.field` are read by that service's output; everything else is payload.
 ///
 /// The default publication ([`Alert::output_dict`](crate::Alert::output_dict)) shares the
-/// alert's record instead of copying it: [`get`](Self::get), indexing, [`entries`](Self::entries),
-/// serializing and [`PythonJson::dump_object`](crate::json::PythonJson::dump_object)
-/// read it in place; the record is copied once, when the publication is changed or read as a
-/// whole `Map` (through `Deref`).
+/// alert's record instead of copying it: [`get`](Self::get), indexing, [`keys`](Self::keys),
+/// [`entries`](Self::entries), serializing and
+/// [`PythonJson::dump_object`](crate::json::PythonJson::dump_object) read it in place; the
+/// record is copied once, when the publication is changed or read as a whole `Map` (through
+/// `Deref`).
 ///
 /// ```
 /// use streamalert::Publication;
@@ -87,6 +88,30 @@ impl Publication {
     /// ```
     pub fn contains_key(&self, key: &str) -> bool {
         self.map.contains_key(key)
+    }
+
+    /// The keys in order.
+    ///
+    /// ```
+    /// use streamalert::Publication;
+    /// let mut p = Publication::new();
+    /// p.insert("b", 1);
+    /// p.insert("a", 2);
+    /// assert_eq!(p.keys().collect::<Vec<_>>(), ["b", "a"]);
+    /// assert_eq!((p.len(), p.is_empty()), (2, false));
+    /// ```
+    pub fn keys(&self) -> impl ExactSizeIterator<Item = &String> {
+        self.map.keys()
+    }
+
+    /// The number of entries.
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    /// True if the publication has no entry.
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
     }
 
     /// The entries in order (a shared record read in place).
@@ -253,10 +278,17 @@ mod tests {
         let entries: Vec<_> = p.entries().collect();
         assert!(std::ptr::eq(entries[1].1, &*record));
         assert_eq!(Arc::strong_count(&record), 2, "shared, not copied");
+        assert_eq!(p.keys().collect::<Vec<_>>(), ["before", "record", "after"]);
+        assert_eq!(
+            (p.len(), p.is_empty(), p.contains_key("record")),
+            (3, false, true)
+        );
         let whole = json!({"before": 1, "record": {"user": "root", "n": 1.50}, "after": 2});
         assert_eq!(serde_json::to_value(&p).unwrap(), whole);
+        let made = |p: &Publication| p.shared.as_ref().is_some_and(|s| s.whole.get().is_some());
+        assert!(!made(&p), "no whole map made by these reads");
         assert_eq!(Value::Object((*p).clone()), whole);
-        assert_eq!(p.keys().collect::<Vec<_>>(), ["before", "record", "after"]);
+        assert!(made(&p), "`Deref` makes it");
         assert_eq!(
             format!("{p:?}"),
             format!(
