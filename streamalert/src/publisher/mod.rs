@@ -18,7 +18,7 @@ use crate::alert::Alert;
 use crate::location::Location;
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 /// A transformation `(alert, publication) -> publication`.
 ///
@@ -105,10 +105,7 @@ impl Publisher for DefaultPublisher {
     fn publish(&self, alert: &Alert, _: Publication) -> Result<Publication, PublishError> {
         // The record is shared with the alert, not copied (`Publication`'s copy on write).
         let dict = alert.output_dict_with(serde_json::Value::Null);
-        Ok(Publication::sharing_record(
-            dict,
-            std::sync::Arc::clone(&alert.record),
-        ))
+        Ok(Publication::sharing_record(dict, Arc::clone(&alert.record)))
     }
 }
 
