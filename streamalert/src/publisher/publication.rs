@@ -279,33 +279,42 @@ mod tests {
         assert!(std::ptr::eq(entries[1].1, &*record));
         assert_eq!(Arc::strong_count(&record), 2, "shared, not copied");
         assert_eq!(p.keys().collect::<Vec<_>>(), ["before", "record", "after"]);
+        assert_eq!((p.get("before"), p.get("missing")), (Some(&json!(1)), None));
         assert_eq!(
             (p.len(), p.is_empty(), p.contains_key("record")),
             (3, false, true)
         );
+        assert!(!p.contains_key("missing") && Publication::new().is_empty());
         let whole = json!({"before": 1, "record": {"user": "root", "n": 1.50}, "after": 2});
+        let whole_map = whole.as_object().unwrap().clone();
         assert_eq!(serde_json::to_value(&p).unwrap(), whole);
         let made = |p: &Publication| p.shared.as_ref().is_some_and(|s| s.whole.get().is_some());
         assert!(!made(&p), "no whole map made by these reads");
         assert_eq!(Value::Object((*p).clone()), whole);
         assert!(made(&p), "`Deref` makes it");
+        assert_eq!(format!("{p:?}"), format!("{whole_map:?}"));
+        assert_eq!(p, Publication::from(whole_map.clone()));
+        assert_ne!(p, Publication::new());
+        let mut differs = whole_map.clone();
+        differs.insert("after".into(), 3.into());
+        assert_ne!(p, Publication::from(differs));
+        let read: Publication = serde_json::from_value(whole.clone()).unwrap();
         assert_eq!(
-            format!("{p:?}"),
-            format!(
-                "{:?}",
-                Publication::from(whole.as_object().unwrap().clone())
-            )
+            (read["record"]["user"].as_str(), read.len()),
+            (Some("root"), 3)
         );
-        assert_eq!(p, Publication::from(whole.as_object().unwrap().clone()));
 
         // Another key changes: the record stays shared, and the whole map follows the change.
         let mut other = sharing(&record);
-        let _ = other.keys().count();
+        assert_eq!(other.iter().count(), 3, "the whole map, made");
         other.insert("later", 3);
         other.remove("before");
         assert!(std::ptr::eq(other.get("record").unwrap(), &*record));
         assert_eq!(
-            other.keys().collect::<Vec<_>>(),
+            other
+                .iter()
+                .map(|(key, _)| key.as_str())
+                .collect::<Vec<_>>(),
             ["record", "after", "later"]
         );
 
