@@ -143,13 +143,13 @@ impl Event<'_> {
         let mut out = String::with_capacity(512);
         out.push_str("{\"routing_key\": ");
         write_string(&mut out, self.routing_key, true);
-        out.push_str(", \"event_action\": ");
+        write_key(&mut out, "event_action");
         write_string(&mut out, self.event_action, true);
-        out.push_str(", \"dedup_key\": ");
+        write_key(&mut out, "dedup_key");
         write_string(&mut out, &self.dedup_key, true);
-        out.push_str(", \"payload\": ");
+        write_key(&mut out, "payload");
         self.payload.write_json(&mut out);
-        out.push_str(", \"client\": ");
+        write_key(&mut out, "client");
         write_string(&mut out, self.client, true);
         for (name, value) in [
             ("client_url", self.client_url),
