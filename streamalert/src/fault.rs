@@ -8,7 +8,10 @@
 //! - `after_record`: a batch of alerts (and its input checkpoint) is committed to the ledger,
 //!   before any of its deliveries starts;
 //! - `after_sent`: a delivery (to `SERVICE` only, when given) succeeded, before the ledger
-//!   records it.
+//!   records it;
+//! - `intake_apply`: the SQLite ledger is about to apply entries of its intake log (recorded
+//!   alerts and outcomes, durable in the log and not yet in SQLite);
+//! - `intake_restart`: the intake log is applied and about to start a new generation.
 //!
 //! Nothing but the tests sets the variable; unset (or malformed) it does nothing.
 
@@ -27,6 +30,10 @@ pub(crate) enum Point {
     AfterRecord,
     /// A delivery succeeded and is not recorded yet.
     AfterSent,
+    /// Entries of the SQLite ledger's intake log are about to be applied.
+    IntakeApply,
+    /// The intake log is applied and about to be emptied.
+    IntakeRestart,
 }
 
 impl Point {
@@ -35,6 +42,8 @@ impl Point {
             "read" => Some(Self::Read),
             "after_record" => Some(Self::AfterRecord),
             "after_sent" => Some(Self::AfterSent),
+            "intake_apply" => Some(Self::IntakeApply),
+            "intake_restart" => Some(Self::IntakeRestart),
             _ => None,
         }
     }

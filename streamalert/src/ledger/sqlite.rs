@@ -1,4 +1,7 @@
-//! The embedded ledger: one SQLite file in WAL mode, held by one processor at a time.
+//! The embedded ledger: one SQLite file in WAL mode, held by one processor at a time, with an
+//! intake log in front of it for the writes of every delivery.
+
+mod intake;
 
 use super::{
     AlertKey, AlertStatus, Claim, DeliveryFilter, DeliveryRecord, DeliveryState, Fingerprint,
@@ -7,6 +10,7 @@ use super::{
 };
 use crate::alert::{Alert, Timestamp};
 use crate::config::{LedgerSettings, Synchronous};
+use intake::{AlertWrite, Batch, Entry, Intake};
 use rusqlite::{Connection, OptionalExtension as _, TransactionBehavior, params};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -154,8 +158,12 @@ impl std::fmt::Debug for SqliteLedger {
 struct Inner {
     path: PathBuf,
     /// The one connection: the writer thread takes it for each write, reads take it in the
-    /// blocking thread pool.
+    /// blocking thread pool. Whoever takes it applies the intake log first.
     conn: Arc<Mutex<Connection>>,
+    intake: Arc<Intake>,
+    /// Whether alerts and outcomes are appended to the intake log (`synchronous = "normal"`)
+    /// rather than written to SQLite at once.
+    logged: bool,
     /// `None` only while dropping.
     writer: Option<Writer>,
 }
@@ -172,7 +180,7 @@ struct Inner {
 /// every write goes to the thread: its fsync per commit would hold the caller's thread (a
 /// runtime worker) for milliseconds.
 struct Writer {
-    jobs: mpsc::Sender<Box<dyn Job>>,
+    tasks: mpsc::Sender<Task>,
     /// Writes in progress ([`Pending`]): from their start until they end on the caller's thread,
     /// or until the writer thread has answered them (queued, or in the transaction it runs).
     pending: Arc<AtomicUsize>,
@@ -212,13 +220,21 @@ impl Writer {
 
 impl Drop for Inner {
     fn drop(&mut self) {
-        if let Some(Writer { jobs, thread, .. }) = self.writer.take() {
-            // Closing the queue ends the thread; waiting for it makes the file free to reopen as
-            // soon as the ledger is dropped.
-            drop(jobs);
+        if let Some(Writer { tasks, thread, .. }) = self.writer.take() {
+            // Closing the queue ends the thread (once it has applied the intake log); waiting
+            // for it makes the file free to reopen as soon as the ledger is dropped.
+            drop(tasks);
             let _ = thread.join();
         }
     }
+}
+
+/// What the writer thread is asked to do.
+enum Task {
+    /// Run a write.
+    Write(Box<dyn Job>),
+    /// Apply what the intake log holds.
+    Apply,
 }
 
 /// One write waiting for the writer thread.
@@ -269,23 +285,32 @@ const INLINE_AFTER: usize = 8;
 /// The most jobs one transaction holds, so that a long queue still gets answers on the way.
 const MAX_GROUP: usize = 256;
 
-/// The writer thread: takes every job queued at that moment (up to [`MAX_GROUP`]), commits them
-/// together, and waits for more, until every sender is gone.
+/// The writer thread: takes every task queued at that moment (up to [`MAX_GROUP`]), applies
+/// the intake log, commits the writes together, and waits for more, until every sender is gone;
+/// then applies the intake log a last time.
 fn write_loop(
     conn: &Mutex<Connection>,
+    intake: &Intake,
     path: &Path,
-    jobs: &mpsc::Receiver<Box<dyn Job>>,
+    tasks: &mpsc::Receiver<Task>,
     pending: &AtomicUsize,
 ) {
-    while let Ok(first) = jobs.recv() {
-        let group = take_group(first, jobs);
+    while let Ok(first) = tasks.recv() {
+        let group: Vec<Box<dyn Job>> = take_group(first, tasks)
+            .into_iter()
+            .filter_map(|task| match task {
+                Task::Write(job) => Some(job),
+                Task::Apply => None,
+            })
+            .collect();
         let taken = group.len();
-        let replies = match conn.lock() {
+        let replies = match hold(conn, intake, path) {
             Ok(mut conn) => commit_group(&mut conn, path, group),
-            Err(_) => group
-                .into_iter()
-                .map(|job| (job, Some(poisoned())))
-                .collect(),
+            Err(error) => {
+                tracing::error!(%error, "the ledger's intake log is not applied yet");
+                let unapplied = |_| Some(LedgerError::Worker(error.to_string()));
+                group.into_iter().map(|job| (job, unapplied(()))).collect()
+            }
         };
         // No longer pending, and answered, once the connection is free, so that the next write
         // of a caller that waited for this one can run on its own thread ([`Writer`]).
@@ -294,6 +319,71 @@ fn write_loop(
             .into_iter()
             .for_each(|(job, failure)| job.answer(failure));
     }
+    if let Err(error) = hold(conn, intake, path) {
+        tracing::error!(%error, "the ledger's intake log is left to apply when it is opened next");
+    }
+}
+
+/// Takes the connection and applies the intake log on it.
+fn hold<'c>(
+    conn: &'c Mutex<Connection>,
+    intake: &Intake,
+    path: &Path,
+) -> Result<std::sync::MutexGuard<'c, Connection>, LedgerError> {
+    let mut conn = conn.lock().map_err(|_| poisoned())?;
+    apply_intake(&mut conn, path, intake)?;
+    Ok(conn)
+}
+
+/// Applies what the intake log holds, in one transaction; on failure it stays queued (and in
+/// the log) for the next holder of the connection.
+fn apply_intake(conn: &mut Connection, path: &Path, intake: &Intake) -> Result<(), LedgerError> {
+    let Some(batch) = intake.take()? else {
+        return Ok(());
+    };
+    crate::fault::reached(crate::fault::Point::IntakeApply, None);
+    match apply_batch(conn, path, &batch) {
+        Ok(()) => intake.applied(&batch),
+        Err(error) => {
+            intake.put_back(batch);
+            Err(error)
+        }
+    }
+}
+
+/// Writes `batch` to SQLite with how far the log is applied, in one transaction.
+fn apply_batch(conn: &mut Connection, path: &Path, batch: &Batch) -> Result<(), LedgerError> {
+    let tx = write_tx(conn, path)?;
+    for entry in &batch.entries {
+        match entry {
+            Entry::Alerts { alerts, checkpoint } => {
+                for alert in alerts {
+                    upsert_alert(&tx, path, alert)?;
+                }
+                if let Some(checkpoint) = checkpoint {
+                    save_checkpoint(&tx, path, checkpoint)?;
+                }
+            }
+            // A delivery known to be recorded: nothing to report if it changed nothing.
+            Entry::Outcome {
+                alert_id,
+                output,
+                outcome,
+                at,
+            } => {
+                apply_outcome(&tx, path, alert_id, output, outcome, at)?;
+            }
+        }
+    }
+    tx.prepare_cached("INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)")
+        .and_then(|mut s| {
+            s.execute(params![
+                intake::APPLIED_KEY,
+                format!("{}:{}", batch.generation, batch.end)
+            ])
+        })
+        .map_err(sql(path))?;
+    tx.commit().map_err(sql(path))
 }
 
 /// A job that ran, and why its transaction failed if it did.
@@ -472,22 +562,26 @@ impl SqliteLedger {
             tracing::info!(path = %path.display(), expired, retention_days = settings.retention_days, "removed expired tombstones");
         }
         tx.commit().map_err(busy)?;
-        let (jobs, receiver) = mpsc::channel::<Box<dyn Job>>();
+        let intake = open_intake(&mut conn, &path)?;
+        let (tasks, receiver) = mpsc::channel::<Task>();
         let conn = Arc::new(Mutex::new(conn));
         let pending = Arc::new(AtomicUsize::new(0));
         let thread = {
-            let (conn, path, pending) = (Arc::clone(&conn), path.clone(), Arc::clone(&pending));
+            let (conn, intake) = (Arc::clone(&conn), Arc::clone(&intake));
+            let (path, pending) = (path.clone(), Arc::clone(&pending));
             std::thread::Builder::new()
                 .name("ledger-writer".into())
-                .spawn(move || write_loop(&conn, &path, &receiver, &pending))
+                .spawn(move || write_loop(&conn, &intake, &path, &receiver, &pending))
         }
         .map_err(|e| LedgerError::Worker(format!("cannot start the ledger writer thread: {e}")))?;
         Ok(Self {
             inner: Arc::new(Inner {
                 path,
                 conn,
+                intake,
+                logged: settings.synchronous == Synchronous::Normal,
                 writer: Some(Writer {
-                    jobs,
+                    tasks,
                     pending,
                     inline: settings.synchronous == Synchronous::Normal,
                     idle_streak: AtomicUsize::new(0),
@@ -512,8 +606,48 @@ impl SqliteLedger {
         &self,
         f: impl FnOnce(&mut Connection, &Path) -> Result<T, LedgerError>,
     ) -> Result<T, LedgerError> {
-        let mut conn = self.inner.conn.lock().map_err(|_| poisoned())?;
-        f(&mut conn, &self.inner.path)
+        let inner = &self.inner;
+        let mut conn = hold(&inner.conn, &inner.intake, &inner.path)?;
+        f(&mut conn, &inner.path)
+    }
+
+    /// Records `alerts` (and `checkpoint`): appended to the intake log, or written at once under
+    /// `synchronous = "full"`.
+    async fn record(
+        &self,
+        alerts: Vec<NewAlert>,
+        checkpoint: Option<InputCheckpoint>,
+    ) -> Result<(), LedgerError> {
+        let alerts: Vec<AlertWrite> = alerts.iter().map(AlertWrite::of).collect();
+        if self.inner.logged {
+            // Applying the log must not fail on what it holds: what SQLite would refuse is
+            // refused here.
+            if let Some(checkpoint) = &checkpoint {
+                checkpoint_integers(&self.inner.path, checkpoint)?;
+            }
+            return self.append(Entry::Alerts { alerts, checkpoint }).await;
+        }
+        self.write(move |conn, path| {
+            for alert in &alerts {
+                upsert_alert(conn, path, alert)?;
+            }
+            checkpoint
+                .as_ref()
+                .map_or(Ok(()), |checkpoint| save_checkpoint(conn, path, checkpoint))
+        })
+        .await
+    }
+
+    /// Appends `entry` to the intake log (durable when this returns) and wakes the writer
+    /// thread to apply it if it is not awake for earlier ones.
+    async fn append(&self, entry: Entry) -> Result<(), LedgerError> {
+        if self.inner.intake.append(entry).await?
+            && let Some(writer) = &self.inner.writer
+        {
+            // A stopped thread leaves the entry to the next holder of the connection.
+            let _ = writer.tasks.send(Task::Apply);
+        }
+        Ok(())
     }
 
     /// Runs a read on the connection in the blocking thread pool.
@@ -547,6 +681,7 @@ impl SqliteLedger {
             if writer.still_alone()
                 && let Ok(mut conn) = self.inner.conn.try_lock()
             {
+                apply_intake(&mut conn, &self.inner.path, &self.inner.intake)?;
                 return commit_here(&mut conn, &self.inner.path, &work);
             }
             writer.contended();
@@ -557,7 +692,7 @@ impl SqliteLedger {
             result: None,
             reply,
         });
-        writer.jobs.send(job).map_err(|_| stopped())?;
+        writer.tasks.send(Task::Write(job)).map_err(|_| stopped())?;
         // The writer thread counts it out once it has answered.
         pending.handed_over();
         answer.await.map_err(|_| stopped())?
@@ -586,6 +721,41 @@ impl Drop for Pending<'_> {
             pending.fetch_sub(1, Ordering::AcqRel);
         }
     }
+}
+
+/// Opens the intake log of the ledger `path`, applies what it holds beyond what SQLite applied
+/// (a process stopped before applying it), and starts its next generation.
+fn open_intake(conn: &mut Connection, path: &Path) -> Result<Arc<Intake>, LedgerError> {
+    let (intake, left) = Intake::open(path, applied_intake(conn, path)?)?;
+    if !left.entries.is_empty() {
+        apply_batch(conn, path, &left)?;
+        tracing::info!(path = %path.display(), entries = left.entries.len(), "applied the intake log left by the last run");
+    }
+    intake.restart()?;
+    Ok(Arc::new(intake))
+}
+
+/// The generation of the intake log and the offset up to which SQLite holds its entries.
+fn applied_intake(conn: &Connection, path: &Path) -> Result<Option<(u64, u64)>, LedgerError> {
+    let applied: Option<String> = conn
+        .query_row(
+            "SELECT value FROM meta WHERE key = ?1",
+            [intake::APPLIED_KEY],
+            |row| row.get(0),
+        )
+        .optional()
+        .map_err(sql(path))?;
+    applied
+        .map(|value| {
+            value
+                .split_once(':')
+                .and_then(|(generation, end)| Some((generation.parse().ok()?, end.parse().ok()?)))
+                .ok_or_else(|| LedgerError::Corrupt {
+                    path: path.to_owned(),
+                    message: format!("unreadable {} `{value}`", intake::APPLIED_KEY),
+                })
+        })
+        .transpose()
 }
 
 /// Runs `work` in a transaction of its own on this thread and commits it.
@@ -622,13 +792,7 @@ impl Ledger for SqliteLedger {
         if alerts.is_empty() {
             return Ok(());
         }
-        self.write(move |conn, path| {
-            for new in &alerts {
-                upsert_alert(conn, path, new)?;
-            }
-            Ok(())
-        })
-        .await
+        self.record(alerts, None).await
     }
 
     async fn record_alerts_at(
@@ -636,13 +800,7 @@ impl Ledger for SqliteLedger {
         alerts: Vec<NewAlert>,
         checkpoint: InputCheckpoint,
     ) -> Result<(), LedgerError> {
-        self.write(move |conn, path| {
-            for new in &alerts {
-                upsert_alert(conn, path, new)?;
-            }
-            save_checkpoint(conn, path, &checkpoint)
-        })
-        .await
+        self.record(alerts, Some(checkpoint)).await
     }
 
     async fn input_checkpoint(
@@ -697,44 +855,23 @@ impl Ledger for SqliteLedger {
         output: String,
         outcome: Outcome,
     ) -> Result<(), LedgerError> {
+        let at = Timestamp::now().to_string();
+        if self.inner.logged && self.inner.intake.take_known(&key, &output) {
+            let alert_id = key.alert_id;
+            return self
+                .append(Entry::Outcome {
+                    alert_id,
+                    output,
+                    outcome,
+                    at,
+                })
+                .await;
+        }
         self.write(move |conn, path| {
-            let now = Timestamp::now().to_string();
-            let changed = match &outcome {
-                Outcome::Sent => conn
-                    .prepare_cached(
-                        "UPDATE deliveries SET state = 'sent', attempts = MIN(attempts + 1, 4294967295), last_error = NULL, intent = NULL, updated = ?3
-                         WHERE id = (SELECT id FROM alerts WHERE alert_id = ?1) AND output = ?2 AND state != 'sent'",
-                    )
-                    .and_then(|mut s| s.execute(params![key.alert_id, output, now])),
-                Outcome::Failed(error) | Outcome::Dead(error) => conn
-                    .prepare_cached(
-                        "UPDATE deliveries SET state = ?5, attempts = MIN(attempts + 1, 4294967295), last_error = ?4, intent = NULL, updated = ?3
-                         WHERE id = (SELECT id FROM alerts WHERE alert_id = ?1) AND output = ?2 AND state != 'sent'",
-                    )
-                    .and_then(|mut s| {
-                        let state = if matches!(outcome, Outcome::Dead(_)) {
-                            DeliveryState::Dead
-                        } else {
-                            DeliveryState::Failed
-                        };
-                        s.execute(params![key.alert_id, output, now, error, state.as_str()])
-                    }),
+            match apply_outcome(conn, path, &key.alert_id, &output, &outcome, &at)? {
+                true => Ok(()),
+                false => Err(LedgerError::UnknownAlert(key.clone())),
             }
-            .map_err(sql(path))?;
-            if changed == 0 {
-                // Either already sent (nothing to change) or not recorded at all.
-                let known: bool = conn
-                    .prepare_cached("SELECT 1 FROM deliveries WHERE id = (SELECT id FROM alerts WHERE alert_id = ?1) AND output = ?2")
-                    .and_then(|mut s| s.exists(params![key.alert_id, output]))
-                    .map_err(sql(path))?;
-                if !known {
-                    return Err(LedgerError::UnknownAlert(key.clone()));
-                }
-            }
-            if outcome == Outcome::Sent && changed > 0 {
-                complete_if_done(conn, path, &key.alert_id)?;
-            }
-            Ok(())
         })
         .await
     }
@@ -766,8 +903,9 @@ impl Ledger for SqliteLedger {
         originals: Vec<AlertKey>,
         merged: NewAlert,
     ) -> Result<(), LedgerError> {
+        let merged_write = AlertWrite::of(&merged);
         self.write(move |conn, path| {
-            upsert_alert(conn, path, &merged)?;
+            upsert_alert(conn, path, &merged_write)?;
             for key in &originals {
                 let changed = conn
                     .prepare_cached(
@@ -920,6 +1058,9 @@ impl Ledger for SqliteLedger {
     }
 
     async fn prune(&self, before: Timestamp) -> Result<u64, LedgerError> {
+        // The deliveries known to the intake log may be deleted here: outcomes for them are
+        // written directly from now on, which finds out.
+        self.inner.intake.forget_known();
         self.write(move |conn, path| {
             let ids: Vec<String> = conn
                 .prepare_cached(
@@ -1066,9 +1207,7 @@ fn grouped_counts(
 }
 
 /// Inserts a new alert or folds what `new` says into the recorded one.
-fn upsert_alert(conn: &Connection, path: &Path, new: &NewAlert) -> Result<(), LedgerError> {
-    let alert = &new.alert;
-    let item = Value::Object(alert.to_ledger_item()).to_string();
+fn upsert_alert(conn: &Connection, path: &Path, alert: &AlertWrite) -> Result<(), LedgerError> {
     let inserted = conn
         .prepare_cached(
             "INSERT INTO alerts (alert_id, rule_name, created, status, merged_into, merge_enabled, attempts, dispatched)
@@ -1079,23 +1218,17 @@ fn upsert_alert(conn: &Connection, path: &Path, new: &NewAlert) -> Result<(), Le
             s.execute(params![
                 alert.alert_id,
                 alert.rule_name,
-                alert.created.to_string(),
-                alert.merge_enabled(),
+                alert.created,
+                alert.merge_enabled,
                 alert.attempts,
-                alert.dispatched.to_string(),
+                alert.dispatched,
             ])
         })
         .map_err(sql(path))?
         > 0;
     if !inserted {
         conn.prepare_cached("UPDATE alerts SET attempts = ?2, dispatched = ?3 WHERE alert_id = ?1")
-            .and_then(|mut s| {
-                s.execute(params![
-                    alert.alert_id,
-                    alert.attempts,
-                    alert.dispatched.to_string(),
-                ])
-            })
+            .and_then(|mut s| s.execute(params![alert.alert_id, alert.attempts, alert.dispatched]))
             .map_err(sql(path))?;
     }
     // The item, large and written once, lives apart (under its alert's `id`) so that state
@@ -1108,21 +1241,19 @@ fn upsert_alert(conn: &Connection, path: &Path, new: &NewAlert) -> Result<(), Le
         "INSERT OR IGNORE INTO alert_items (id, item) SELECT id, ?2 FROM alerts WHERE alert_id = ?1"
     };
     conn.prepare_cached(insert_item)
-        .and_then(|mut s| s.execute(params![alert.alert_id, item]))
+        .and_then(|mut s| s.execute(params![alert.alert_id, alert.item]))
         .map_err(sql(path))?;
-    let now = Timestamp::now().to_string();
-    for output in &alert.outputs_sent {
+    for output in &alert.sent {
         conn.prepare_cached(
             "INSERT INTO deliveries (id, output, state, attempts, updated) VALUES ((SELECT id FROM alerts WHERE alert_id = ?1), ?2, 'sent', 0, ?3)
              ON CONFLICT (id, output) DO UPDATE SET state = 'sent', last_error = NULL, intent = NULL",
         )
-        .and_then(|mut s| s.execute(params![alert.alert_id, output, now]))
+        .and_then(|mut s| s.execute(params![alert.alert_id, output, alert.at]))
         .map_err(sql(path))?;
     }
-    let remaining = alert.remaining_outputs();
-    for output in &remaining {
+    for output in &alert.remaining {
         // A delivery recorded before keeps its state; its intent is replaced, as below.
-        let intent = new.intents.get(output).map(ToString::to_string);
+        let intent = alert.intents.get(output).map(ToString::to_string);
         conn.prepare_cached(
             "INSERT INTO deliveries (id, output, state, attempts, intent) VALUES ((SELECT id FROM alerts WHERE alert_id = ?1), ?2, 'pending', 0, ?3)
              ON CONFLICT (id, output) DO UPDATE SET intent = excluded.intent
@@ -1131,18 +1262,63 @@ fn upsert_alert(conn: &Connection, path: &Path, new: &NewAlert) -> Result<(), Le
         .and_then(|mut s| s.execute(params![alert.alert_id, output, intent]))
         .map_err(sql(path))?;
     }
-    let others: BTreeMap<String, Fingerprint> = new
+    let others: BTreeMap<String, Fingerprint> = alert
         .intents
         .iter()
-        .filter(|(output, _)| !remaining.contains(*output))
+        .filter(|(output, _)| !alert.remaining.contains(*output))
         .map(|(output, fingerprint)| (output.clone(), *fingerprint))
         .collect();
     set_intents(conn, path, &alert.alert_id, &others)?;
     // A new alert with something to send (or a merge to wait for) is open, as inserted.
-    if inserted && (alert.merge_enabled() || !remaining.is_empty()) {
+    if inserted && (alert.merge_enabled || !alert.remaining.is_empty()) {
         return Ok(());
     }
     refresh_status(conn, path, &alert.alert_id)
+}
+
+/// Records the outcome of one delivery at `at` (completing its alert when it was the last one
+/// to send); false if that delivery is not recorded.
+fn apply_outcome(
+    conn: &Connection,
+    path: &Path,
+    alert_id: &str,
+    output: &str,
+    outcome: &Outcome,
+    at: &str,
+) -> Result<bool, LedgerError> {
+    let changed = match outcome {
+        Outcome::Sent => conn
+            .prepare_cached(
+                "UPDATE deliveries SET state = 'sent', attempts = MIN(attempts + 1, 4294967295), last_error = NULL, intent = NULL, updated = ?3
+                 WHERE id = (SELECT id FROM alerts WHERE alert_id = ?1) AND output = ?2 AND state != 'sent'",
+            )
+            .and_then(|mut s| s.execute(params![alert_id, output, at])),
+        Outcome::Failed(error) | Outcome::Dead(error) => conn
+            .prepare_cached(
+                "UPDATE deliveries SET state = ?5, attempts = MIN(attempts + 1, 4294967295), last_error = ?4, intent = NULL, updated = ?3
+                 WHERE id = (SELECT id FROM alerts WHERE alert_id = ?1) AND output = ?2 AND state != 'sent'",
+            )
+            .and_then(|mut s| {
+                let state = if matches!(outcome, Outcome::Dead(_)) {
+                    DeliveryState::Dead
+                } else {
+                    DeliveryState::Failed
+                };
+                s.execute(params![alert_id, output, at, error, state.as_str()])
+            }),
+    }
+    .map_err(sql(path))?;
+    if changed == 0 {
+        // Either already sent (nothing to change) or not recorded at all.
+        return conn
+            .prepare_cached("SELECT 1 FROM deliveries WHERE id = (SELECT id FROM alerts WHERE alert_id = ?1) AND output = ?2")
+            .and_then(|mut s| s.exists(params![alert_id, output]))
+            .map_err(sql(path));
+    }
+    if *outcome == Outcome::Sent {
+        complete_if_done(conn, path, alert_id, at)?;
+    }
+    Ok(true)
 }
 
 /// Records (or replaces) the checkpoint of its input.
@@ -1151,17 +1327,7 @@ fn save_checkpoint(
     path: &Path,
     checkpoint: &InputCheckpoint,
 ) -> Result<(), LedgerError> {
-    let integer = |value: u64| {
-        i64::try_from(value).map_err(|_| LedgerError::Corrupt {
-            path: path.to_owned(),
-            message: format!(
-                "input checkpoint of {}: {value} is out of range",
-                checkpoint.input
-            ),
-        })
-    };
-    let (size, head_len) = (integer(checkpoint.size)?, integer(checkpoint.head_len)?);
-    let (offset, line) = (integer(checkpoint.offset)?, integer(checkpoint.line)?);
+    let [size, head_len, offset, line] = checkpoint_integers(path, checkpoint)?;
     conn.prepare_cached(
         "INSERT OR REPLACE INTO input_checkpoints (input, file_id, size, head_len, head_hash, offset, line, updated)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -1180,6 +1346,26 @@ fn save_checkpoint(
     })
     .map_err(sql(path))?;
     Ok(())
+}
+
+/// The size, head length, offset and line of `checkpoint` as SQLite stores them, or why it
+/// cannot.
+fn checkpoint_integers(path: &Path, checkpoint: &InputCheckpoint) -> Result<[i64; 4], LedgerError> {
+    let integer = |value: u64| {
+        i64::try_from(value).map_err(|_| LedgerError::Corrupt {
+            path: path.to_owned(),
+            message: format!(
+                "input checkpoint of {}: {value} is out of range",
+                checkpoint.input
+            ),
+        })
+    };
+    Ok([
+        integer(checkpoint.size)?,
+        integer(checkpoint.head_len)?,
+        integer(checkpoint.offset)?,
+        integer(checkpoint.line)?,
+    ])
 }
 
 /// The checkpoint recorded for `input`, if any.
@@ -1240,14 +1426,19 @@ const DELETE_ITEM: &str =
 
 /// Marks an open alert complete once nothing is left to send (and it does not wait for a
 /// merge), reducing it to its tombstone; writes nothing otherwise.
-fn complete_if_done(conn: &Connection, path: &Path, alert_id: &str) -> Result<(), LedgerError> {
+fn complete_if_done(
+    conn: &Connection,
+    path: &Path,
+    alert_id: &str,
+    at: &str,
+) -> Result<(), LedgerError> {
     let completed = conn
         .prepare_cached(
             "UPDATE alerts SET status = 'complete', completed = COALESCE(completed, ?2)
              WHERE alert_id = ?1 AND status = 'open' AND merge_enabled = 0 AND NOT EXISTS
                  (SELECT 1 FROM deliveries d WHERE d.id = alerts.id AND d.state != 'sent')",
         )
-        .and_then(|mut s| s.execute(params![alert_id, Timestamp::now().to_string()]))
+        .and_then(|mut s| s.execute(params![alert_id, at]))
         .map_err(sql(path))?;
     if completed > 0 {
         conn.prepare_cached(DELETE_ITEM)
@@ -1709,6 +1900,240 @@ mod tests {
         for _ in 0..INLINE_AFTER + 2 {
             assert_eq!(writing_thread(&ledger).await, "ledger-writer");
         }
+    }
+
+    fn new_alert(outputs: &[&str]) -> NewAlert {
+        let alert = Alert::new("rule", serde_json::json!({"n": 1}), outputs.iter().copied());
+        NewAlert {
+            alert: alert.into(),
+            intents: BTreeMap::new(),
+        }
+    }
+
+    /// Appends `entries` to the intake log of the closed ledger in `dir` (after what it holds,
+    /// in its generation, unless it has none), as a process stopped before applying them
+    /// leaves it.
+    async fn append_unapplied(dir: &Path, entries: Vec<Entry>) {
+        let path = dir.join("ledger.sqlite3");
+        let applied = applied_intake(&Connection::open(&path).unwrap(), &path).unwrap();
+        let (intake, left) = Intake::open(&path, applied).unwrap();
+        assert!(
+            left.entries.is_empty(),
+            "the ledger applied its log on close"
+        );
+        if std::fs::metadata(intake::log_path(&path)).unwrap().len() == 0 {
+            intake.restart().unwrap();
+        }
+        for entry in entries {
+            intake.append(entry).await.unwrap();
+        }
+    }
+
+    fn sent(at: &str, alert: &NewAlert, output: &str) -> Entry {
+        Entry::Outcome {
+            alert_id: alert.alert.alert_id.clone(),
+            output: output.into(),
+            outcome: Outcome::Sent,
+            at: at.into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn what_the_intake_log_holds_unapplied_is_applied_once_when_the_ledger_opens_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let (first, second) = (new_alert(&["file:a", "file:b"]), new_alert(&["file:c"]));
+        let (one, two) = (AlertKey::of(&first.alert), AlertKey::of(&second.alert));
+        let ledger = ledger_in(dir.path(), Synchronous::Normal);
+        ledger.record_alerts(vec![first.clone()]).await.unwrap();
+        let failed = Outcome::Failed("500".into());
+        ledger
+            .record_outcome(one.clone(), "file:a".into(), failed)
+            .await
+            .unwrap();
+        drop(ledger);
+        let at = "2026-12-06T03:00:00.000000Z";
+        append_unapplied(
+            dir.path(),
+            vec![
+                sent(at, &first, "file:a"),
+                sent(at, &first, "file:b"),
+                Entry::Alerts {
+                    alerts: vec![AlertWrite::of(&second)],
+                    checkpoint: None,
+                },
+            ],
+        )
+        .await;
+        for _ in 0..2 {
+            let ledger = ledger_in(dir.path(), Synchronous::Normal);
+            let entry = ledger.get(one.clone()).await.unwrap().unwrap();
+            assert_eq!(entry.status, AlertStatus::Complete);
+            let a = entry.delivery("file:a").unwrap();
+            assert_eq!((a.state, a.attempts), (DeliveryState::Sent, 2), "{a:?}");
+            assert_eq!(
+                a.updated,
+                Some(at.parse().unwrap()),
+                "the outcome's own time"
+            );
+            let pending = ledger.get(two.clone()).await.unwrap().unwrap();
+            assert_eq!(
+                pending.delivery("file:c").unwrap().state,
+                DeliveryState::Pending
+            );
+            assert_eq!(ledger.counts().await.unwrap().open_alerts, 1);
+        }
+    }
+
+    /// The log starts a new generation whenever it is applied and long (4 KiB in the unit
+    /// tests): whatever it held is in SQLite, and a reopened ledger applies none of it again.
+    #[tokio::test]
+    async fn a_long_log_starts_again_once_applied_and_nothing_is_applied_twice() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = intake::log_path(&dir.path().join("ledger.sqlite3"));
+        let ledger = ledger_in(dir.path(), Synchronous::Normal);
+        let mut longest = 0;
+        for _ in 0..100 {
+            let alert = new_alert(&["file:a"]);
+            let key = AlertKey::of(&alert.alert);
+            ledger.record_alerts(vec![alert]).await.unwrap();
+            let failed = Outcome::Failed("500".into());
+            ledger
+                .record_outcome(key, "file:a".into(), failed)
+                .await
+                .unwrap();
+            longest = longest.max(std::fs::metadata(&log).unwrap().len());
+        }
+        let attempts = |ledger: &SqliteLedger| -> Vec<u32> {
+            let entries = ledger.entries().unwrap();
+            entries.iter().map(|e| e.deliveries[0].attempts).collect()
+        };
+        assert_eq!(attempts(&ledger), [1; 100]);
+        let bytes = std::fs::read(&log).unwrap();
+        let generation = u64::from_le_bytes(bytes[8..16].try_into().unwrap());
+        assert!(generation >= 3, "generation {generation}");
+        assert!(
+            (bytes.len() as u64) < longest,
+            "{} of {longest} bytes",
+            bytes.len()
+        );
+        drop(ledger);
+        assert_eq!(
+            attempts(&ledger_in(dir.path(), Synchronous::Normal)),
+            [1; 100]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_log_emptied_by_a_restart_stopped_before_its_header_starts_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = new_alert(&["file:a"]);
+        let ledger = ledger_in(dir.path(), Synchronous::Normal);
+        ledger.record_alerts(vec![first.clone()]).await.unwrap();
+        drop(ledger);
+        let log = intake::log_path(&dir.path().join("ledger.sqlite3"));
+        std::fs::File::options()
+            .write(true)
+            .open(&log)
+            .unwrap()
+            .set_len(0)
+            .unwrap();
+        append_unapplied(
+            dir.path(),
+            vec![sent("2026-12-06T03:00:00.000000Z", &first, "file:a")],
+        )
+        .await;
+        let ledger = ledger_in(dir.path(), Synchronous::Normal);
+        let entry = ledger.get(AlertKey::of(&first.alert)).await.unwrap();
+        assert_eq!(entry.unwrap().status, AlertStatus::Complete);
+    }
+
+    #[tokio::test]
+    async fn an_intake_log_that_is_not_one_or_older_than_the_ledger_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        drop(ledger_in(dir.path(), Synchronous::Normal));
+        let path = dir.path().join("ledger.sqlite3");
+        let log = intake::log_path(&path);
+        let settings = LedgerSettings {
+            path,
+            ..Default::default()
+        };
+        std::fs::write(&log, b"SQLite format 3\0 and more").unwrap();
+        let error = SqliteLedger::open(&settings).unwrap_err().to_string();
+        assert!(
+            error.contains("ledger.sqlite3-intake: not an intake log"),
+            "{error}"
+        );
+
+        std::fs::write(&log, b"").unwrap();
+        let ledger = SqliteLedger::open(&settings).unwrap();
+        ledger
+            .record_alerts(vec![new_alert(&["file:a"])])
+            .await
+            .unwrap();
+        drop(ledger);
+        let mut old = std::fs::read(&log).unwrap();
+        old[8..16].copy_from_slice(&0u64.to_le_bytes());
+        std::fs::write(&log, old).unwrap();
+        let error = SqliteLedger::open(&settings).unwrap_err().to_string();
+        assert!(
+            error.contains("generation 0 is older than the ledger's"),
+            "{error}"
+        );
+    }
+
+    /// Under `normal` an alert and the outcomes of its deliveries are appended to the intake
+    /// log; an outcome for a delivery the log does not know (recorded by an earlier run) is
+    /// written directly, which tells an unknown alert apart. Under `full` nothing is logged.
+    #[tokio::test]
+    async fn alerts_and_their_outcomes_go_through_the_intake_log_only_under_normal() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ledger.sqlite3");
+        let logged = || {
+            let bytes = std::fs::read(intake::log_path(&path)).unwrap();
+            let (entries, _) = intake::read_entries(&bytes, 16).unwrap();
+            entries
+        };
+        let alert = new_alert(&["file:a", "file:b"]);
+        let key = AlertKey::of(&alert.alert);
+        let ledger = ledger_in(dir.path(), Synchronous::Normal);
+        ledger.record_alerts(vec![alert.clone()]).await.unwrap();
+        ledger
+            .record_outcome(key.clone(), "file:a".into(), Outcome::Sent)
+            .await
+            .unwrap();
+        let kinds: Vec<bool> = logged()
+            .iter()
+            .map(|entry| matches!(entry, Entry::Outcome { .. }))
+            .collect();
+        assert_eq!(kinds, [false, true]);
+        let unknown = AlertKey::new("rule", "never-recorded");
+        let error = ledger
+            .record_outcome(unknown.clone(), "file:a".into(), Outcome::Sent)
+            .await
+            .unwrap_err();
+        assert!(matches!(error, LedgerError::UnknownAlert(k) if k == unknown));
+        drop(ledger);
+
+        // A new run knows nothing of the alert: its outcome is written directly.
+        let ledger = ledger_in(dir.path(), Synchronous::Normal);
+        ledger
+            .record_outcome(key.clone(), "file:b".into(), Outcome::Sent)
+            .await
+            .unwrap();
+        assert!(logged().is_empty(), "{:?}", logged());
+        let entry = ledger.get(key).await.unwrap().unwrap();
+        assert_eq!(entry.status, AlertStatus::Complete);
+        drop(ledger);
+
+        let ledger = ledger_in(dir.path(), Synchronous::Full);
+        let other = new_alert(&["file:a"]);
+        ledger.record_alerts(vec![other.clone()]).await.unwrap();
+        ledger
+            .record_outcome(AlertKey::of(&other.alert), "file:a".into(), Outcome::Sent)
+            .await
+            .unwrap();
+        assert!(logged().is_empty(), "{:?}", logged());
+        assert_eq!(ledger.counts().await.unwrap().complete_alerts, 2);
     }
 
     #[test]

@@ -542,15 +542,17 @@ struct Outcome {
 /// Runs a crash scenario: `process` stopped by `fault` (the binary's hook) or by the sink
 /// killing it at request `kill_at`, then `process` again and `retry` until done.
 fn crash_scenario(scenario: &str, fault: Option<&str>, kill_at: Option<u64>) -> Outcome {
-    crash_scenario_on(scenario, &records(0, RECORDS), fault, kill_at)
+    crash_scenario_on(scenario, &records(0, RECORDS), fault, kill_at, |_| {})
 }
 
-/// [`crash_scenario`] on `input` ([`RECORDS`] records numbered from 0).
+/// [`crash_scenario`] on `input` ([`RECORDS`] records numbered from 0), with `after_stop`
+/// run on the directory once the first `process` is stopped.
 fn crash_scenario_on(
     scenario: &str,
     input: &str,
     fault: Option<&str>,
     kill_at: Option<u64>,
+    after_stop: impl FnOnce(&Workdir),
 ) -> Outcome {
     let sink = Sink::start(seed(scenario), Mode::Faulty);
     let workdir = Workdir::new(&sink, "normal");
@@ -571,6 +573,7 @@ fn crash_scenario_on(
         Some(expected),
         "{scenario}: not stopped where asked: {stderr}"
     );
+    after_stop(&workdir);
     let window = window(&workdir, &sink);
 
     let again = workdir.process(None, &[]);
@@ -639,6 +642,40 @@ fn killed_after_recording_records_with_1e400_and_deep_nesting() {
         &input,
         Some("after_record:2"),
         None,
+        |_| {},
+    );
+}
+
+/// The SQLite ledger appends each recorded batch and each outcome to its intake log and
+/// applies the log later: killed with entries durable in the log and not applied yet, then
+/// killed again by `ledger status` right after it applied them on opening the ledger (before
+/// it emptied the log). The next command finds nothing left to apply (nothing is applied
+/// twice), and nothing is lost or repeated.
+#[test]
+fn killed_before_the_intake_log_is_applied_then_after_it_is_applied_at_open() {
+    let applied = "applied the intake log left by the last run";
+    crash_scenario_on(
+        "killed before the intake log is applied",
+        &records(0, RECORDS),
+        Some("intake_apply:6"),
+        None,
+        |workdir| {
+            let status = workdir
+                .command(&["ledger", "status"])
+                .env("STREAMALERT_FAULT", "intake_restart:1")
+                .output()
+                .expect("ledger status runs");
+            let stderr = String::from_utf8_lossy(&status.stderr);
+            assert_eq!(status.status.signal(), Some(6), "{stderr}");
+            assert!(stderr.contains(applied), "{stderr}");
+            let again = workdir
+                .command(&["ledger", "status"])
+                .output()
+                .expect("ledger status runs");
+            let stderr = String::from_utf8_lossy(&again.stderr);
+            assert!(again.status.code().is_some(), "{stderr}");
+            assert!(!stderr.contains(applied), "applied twice: {stderr}");
+        },
     );
 }
 

@@ -1,0 +1,711 @@
+//! The intake log in front of the SQLite ledger: the two writes of every delivered alert
+//! (recording it, recording each outcome) are appended to a file, one `write` each, and applied
+//! to SQLite later by whoever holds the connection next, many in one transaction.
+//!
+//! An entry is durable once its `write` has returned: it is in the operating system's cache,
+//! which a killed process cannot take back (the durability of SQLite's WAL under
+//! `synchronous = "normal"`). The file holds a header (what it is, and its generation) and
+//! checksummed entries; SQLite's `meta` table holds, in the same transaction as the entries it
+//! applied, the generation and the offset they end at. Opening the ledger applies whatever the
+//! log holds after that offset (a torn last entry, whose `write` never returned, is dropped) and
+//! then starts a new generation; so does the applier, once everything is applied and the log is
+//! longer than [`RESTART_AFTER`]. Entries whose generation is newer than the applied one were
+//! never applied, so a crash between the truncation and the new header loses nothing and applies
+//! nothing twice.
+
+use super::super::{AlertKey, Fingerprint, InputCheckpoint, LedgerError, NewAlert, Outcome};
+use crate::alert::Timestamp;
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::fs::{File, OpenOptions};
+use std::io::{Read as _, Write as _};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, MutexGuard};
+
+/// The first bytes of the file: what it is (8 bytes), then its generation (`u64`, little
+/// endian).
+const MAGIC: &[u8; 8] = b"SAINTAK1";
+const HEADER_LEN: u64 = 16;
+/// Bytes before each entry: its length (`u64`) and the CRC-32 of its bytes (`u32`).
+const FRAME_LEN: usize = 12;
+/// Once everything is applied, a log longer than this starts a new generation (in the unit
+/// tests after a few entries, so that every ledger test also goes through restarts).
+const RESTART_AFTER: u64 = if cfg!(test) { 4 << 10 } else { 8 << 20 };
+/// Bytes of entries appended and not yet applied before an append waits for the applier.
+const BACKLOG_BYTES: usize = 32 << 20;
+/// Deliveries remembered as recorded through the log (for [`Intake::take_known`]).
+const KNOWN_MAX: usize = 1 << 16;
+
+/// The `meta` key of the applied generation and offset, stored as `GENERATION:OFFSET`.
+pub(super) const APPLIED_KEY: &str = "intake_applied";
+
+/// The file beside the ledger that holds its intake log.
+pub(super) fn log_path(ledger: &Path) -> PathBuf {
+    let mut name = ledger.file_name().unwrap_or_default().to_owned();
+    name.push("-intake");
+    ledger.with_file_name(name)
+}
+
+/// One write the log holds.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) enum Entry {
+    /// [`Ledger::record_alerts`](super::super::Ledger::record_alerts), or
+    /// [`record_alerts_at`](super::super::Ledger::record_alerts_at) with its checkpoint.
+    Alerts {
+        alerts: Vec<AlertWrite>,
+        checkpoint: Option<InputCheckpoint>,
+    },
+    /// [`Ledger::record_outcome`](super::super::Ledger::record_outcome) of a delivery known to
+    /// be recorded, at `at`.
+    Outcome {
+        alert_id: String,
+        output: String,
+        outcome: Outcome,
+        at: String,
+    },
+}
+
+/// What recording one alert writes: its row, its item and its deliveries.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct AlertWrite {
+    pub(super) alert_id: String,
+    pub(super) rule_name: String,
+    pub(super) created: String,
+    pub(super) merge_enabled: bool,
+    pub(super) attempts: u32,
+    pub(super) dispatched: String,
+    /// The alert as StreamAlert's alerts table stores it, as JSON.
+    pub(super) item: String,
+    pub(super) sent: BTreeSet<String>,
+    pub(super) remaining: BTreeSet<String>,
+    pub(super) intents: BTreeMap<String, Fingerprint>,
+    /// When it is recorded.
+    pub(super) at: String,
+}
+
+impl AlertWrite {
+    /// What recording `new` now writes.
+    pub(super) fn of(new: &NewAlert) -> Self {
+        let alert = &new.alert;
+        Self {
+            alert_id: alert.alert_id.clone(),
+            rule_name: alert.rule_name.clone(),
+            created: alert.created.to_string(),
+            merge_enabled: alert.merge_enabled(),
+            attempts: alert.attempts,
+            dispatched: alert.dispatched.to_string(),
+            item: Value::Object(alert.to_ledger_item()).to_string(),
+            sent: alert.outputs_sent.clone(),
+            remaining: alert.remaining_outputs(),
+            intents: new.intents.clone(),
+            at: Timestamp::now().to_string(),
+        }
+    }
+}
+
+/// The log of one open ledger: appended to by callers, applied by whoever holds the
+/// connection.
+pub(super) struct Intake {
+    path: PathBuf,
+    state: Mutex<State>,
+    /// Bytes that may still be appended before the applier catches up.
+    backlog: tokio::sync::Semaphore,
+    /// Whether the applier has been woken for what is queued.
+    woken: AtomicBool,
+}
+
+struct State {
+    file: File,
+    generation: u64,
+    len: u64,
+    /// Appended and not applied, oldest first, with their sizes in bytes.
+    queue: Vec<(Entry, usize)>,
+    /// Deliveries (alert id, output) recorded through the log and given no outcome yet: an
+    /// outcome for one of them needs no look-up to know it is recorded.
+    known: HashSet<(String, String)>,
+    /// Why the file can no longer be appended to, after a write that failed half-way could not
+    /// be undone.
+    broken: Option<String>,
+}
+
+/// Entries taken from the queue to be applied, up to `end` in generation `generation`.
+pub(super) struct Batch {
+    pub(super) entries: Vec<Entry>,
+    pub(super) generation: u64,
+    pub(super) end: u64,
+    bytes: usize,
+}
+
+impl Intake {
+    /// Opens the log beside `ledger` after SQLite applied everything up to `applied`
+    /// (generation, offset); returns it with the entries it holds beyond that, which the caller
+    /// applies (with [`Batch`]'s end) before anything else.
+    pub(super) fn open(
+        ledger: &Path,
+        applied: Option<(u64, u64)>,
+    ) -> Result<(Self, Batch), LedgerError> {
+        let path = log_path(ledger);
+        let corrupt = |message: String| LedgerError::Corrupt {
+            path: path.clone(),
+            message,
+        };
+        let mut file = OpenOptions::new()
+            .read(true)
+            .append(true)
+            .create(true)
+            .open(&path)
+            .map_err(|e| corrupt(format!("cannot open the intake log: {e}")))?;
+        let mut bytes = Vec::new();
+        file.read_to_end(&mut bytes)
+            .map_err(|e| corrupt(format!("cannot read the intake log: {e}")))?;
+        let (applied_generation, applied_end) = applied.unwrap_or((0, 0));
+        let mut batch = Batch {
+            entries: Vec::new(),
+            generation: applied_generation,
+            end: applied_end,
+            bytes: 0,
+        };
+        // Shorter than a header: created, or truncated by a restart that stopped there.
+        if bytes.len() as u64 >= HEADER_LEN {
+            if &bytes[..8] != MAGIC {
+                return Err(corrupt("not an intake log (unknown header)".into()));
+            }
+            let generation = u64::from_le_bytes(bytes[8..16].try_into().unwrap_or_default());
+            let start = match generation.cmp(&applied_generation) {
+                std::cmp::Ordering::Less => {
+                    return Err(corrupt(format!(
+                        "the intake log's generation {generation} is older than the ledger's {applied_generation}"
+                    )));
+                }
+                std::cmp::Ordering::Equal => applied_end.max(HEADER_LEN),
+                std::cmp::Ordering::Greater => HEADER_LEN,
+            };
+            let (entries, end) = read_entries(&bytes, start).map_err(corrupt)?;
+            if end < bytes.len() as u64 {
+                tracing::warn!(
+                    path = %path.display(),
+                    dropped = bytes.len() as u64 - end,
+                    "the intake log ends with an incomplete entry (its write never returned): dropped"
+                );
+            }
+            batch = Batch {
+                entries,
+                generation,
+                end,
+                bytes: 0,
+            };
+        }
+        let intake = Self {
+            path,
+            state: Mutex::new(State {
+                file,
+                generation: batch.generation,
+                len: bytes.len() as u64,
+                queue: Vec::new(),
+                known: HashSet::new(),
+                broken: None,
+            }),
+            backlog: tokio::sync::Semaphore::new(BACKLOG_BYTES),
+            woken: AtomicBool::new(false),
+        };
+        Ok((intake, batch))
+    }
+
+    /// Appends `entry` (durable once this returns) and queues it to be applied; true if the
+    /// applier must be woken for it.
+    pub(super) async fn append(&self, entry: Entry) -> Result<bool, LedgerError> {
+        let bytes = frame(&entry);
+        let permits = u32::try_from(bytes.len().min(BACKLOG_BYTES)).unwrap_or(u32::MAX);
+        self.backlog
+            .acquire_many(permits)
+            .await
+            .map_err(|_| LedgerError::Worker("the intake log is closed".into()))?
+            .forget();
+        let mut state = self.lock()?;
+        if let Err(error) = state.write(&bytes) {
+            drop(state);
+            self.backlog.add_permits(permits as usize);
+            return Err(self.failed(&error));
+        }
+        if let Entry::Alerts { alerts, .. } = &entry {
+            let deliveries = alerts.iter().flat_map(|alert| {
+                alert
+                    .remaining
+                    .iter()
+                    .map(|output| (alert.alert_id.clone(), output.clone()))
+            });
+            for delivery in deliveries {
+                if state.known.len() >= KNOWN_MAX {
+                    break;
+                }
+                state.known.insert(delivery);
+            }
+        }
+        state.queue.push((entry, permits as usize));
+        drop(state);
+        Ok(!self.woken.swap(true, Ordering::AcqRel))
+    }
+
+    /// Whether the delivery of `output` of `key` was recorded through the log and has no
+    /// outcome yet; forgets it (its outcome is about to be appended). An outcome for a delivery
+    /// not known here is written directly (after the log is applied), which finds out whether
+    /// it is recorded at all.
+    pub(super) fn take_known(&self, key: &AlertKey, output: &str) -> bool {
+        self.lock().is_ok_and(|mut state| {
+            state
+                .known
+                .remove(&(key.alert_id.clone(), output.to_owned()))
+        })
+    }
+
+    /// Forgets every known delivery (a write that deletes deliveries is about to run).
+    pub(super) fn forget_known(&self) {
+        if let Ok(mut state) = self.lock() {
+            state.known.clear();
+        }
+    }
+
+    /// Takes what is queued, to be applied; `None` when nothing is.
+    pub(super) fn take(&self) -> Result<Option<Batch>, LedgerError> {
+        self.woken.store(false, Ordering::Release);
+        let mut state = self.lock()?;
+        if state.queue.is_empty() {
+            return Ok(None);
+        }
+        let queue = std::mem::take(&mut state.queue);
+        let bytes = queue.iter().map(|(_, bytes)| bytes).sum();
+        Ok(Some(Batch {
+            entries: queue.into_iter().map(|(entry, _)| entry).collect(),
+            generation: state.generation,
+            end: state.len,
+            bytes,
+        }))
+    }
+
+    /// `batch` was applied and committed: its bytes may be appended again, and the log starts a
+    /// new generation if it is long and nothing else waits.
+    pub(super) fn applied(&self, batch: &Batch) -> Result<(), LedgerError> {
+        self.backlog.add_permits(batch.bytes);
+        let mut state = self.lock()?;
+        let caught_up = state.queue.is_empty() && state.len == batch.end;
+        if caught_up && state.len > RESTART_AFTER {
+            state.restart().map_err(|error| self.failed(&error))?;
+        }
+        Ok(())
+    }
+
+    /// `batch` could not be applied: it goes back in front of the queue, to be applied by the
+    /// next holder of the connection.
+    pub(super) fn put_back(&self, batch: Batch) {
+        if let Ok(mut state) = self.lock() {
+            let sizes = batch.entries.into_iter().map(|entry| (entry, 0));
+            let later = std::mem::replace(&mut state.queue, sizes.collect());
+            if let Some((_, bytes)) = state.queue.first_mut() {
+                // Its permits are given back once the whole batch is applied.
+                *bytes = batch.bytes;
+            }
+            state.queue.extend(later);
+        }
+    }
+
+    /// Starts a new generation now (the ledger was opened and everything is applied).
+    pub(super) fn restart(&self) -> Result<(), LedgerError> {
+        let mut state = self.lock()?;
+        state.restart().map_err(|error| self.failed(&error))
+    }
+
+    fn lock(&self) -> Result<MutexGuard<'_, State>, LedgerError> {
+        self.state
+            .lock()
+            .map_err(|_| LedgerError::Worker("the intake log's lock was poisoned".into()))
+    }
+
+    fn failed(&self, error: &std::io::Error) -> LedgerError {
+        LedgerError::Corrupt {
+            path: self.path.clone(),
+            message: format!("cannot write the intake log: {error}"),
+        }
+    }
+}
+
+impl State {
+    /// Appends `bytes`, or leaves the file as it was (or marks it broken if it cannot).
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        if let Some(reason) = &self.broken {
+            return Err(std::io::Error::other(reason.clone()));
+        }
+        if let Err(error) = self.file.write_all(bytes) {
+            // A torn entry would hide every entry after it from a replay: cut it off.
+            if let Err(undo) = self.file.set_len(self.len) {
+                self.broken = Some(format!("{error}, then could not cut it off: {undo}"));
+            }
+            return Err(error);
+        }
+        self.len += bytes.len() as u64;
+        Ok(())
+    }
+
+    /// Empties the file and writes the header of the next generation.
+    fn restart(&mut self) -> std::io::Result<()> {
+        crate::fault::reached(crate::fault::Point::IntakeRestart, None);
+        self.file.set_len(0)?;
+        self.len = 0;
+        let generation = self.generation + 1;
+        let mut header = MAGIC.to_vec();
+        header.extend_from_slice(&generation.to_le_bytes());
+        self.write(&header)?;
+        self.generation = generation;
+        Ok(())
+    }
+}
+
+/// The entries of `bytes` from `start` on, and the offset just after the last whole one.
+pub(super) fn read_entries(bytes: &[u8], start: u64) -> Result<(Vec<Entry>, u64), String> {
+    let mut entries = Vec::new();
+    let mut at = usize::try_from(start)
+        .unwrap_or(usize::MAX)
+        .min(bytes.len());
+    while let Some(frame) = bytes.get(at..at + FRAME_LEN) {
+        let len = u64::from_le_bytes(frame[..8].try_into().unwrap_or_default());
+        let crc = u32::from_le_bytes(frame[8..].try_into().unwrap_or_default());
+        let body_start = at + FRAME_LEN;
+        let Some(body) = usize::try_from(len)
+            .ok()
+            .and_then(|len| bytes.get(body_start..body_start.checked_add(len)?))
+        else {
+            break;
+        };
+        if crc32fast::hash(body) != crc {
+            break;
+        }
+        let entry = Decoder(body).entry().ok_or_else(|| {
+            format!("the intake log's entry at byte {at} is checksummed but unreadable")
+        })?;
+        entries.push(entry);
+        at = body_start + body.len();
+    }
+    Ok((entries, at as u64))
+}
+
+/// `entry` framed as the log stores it: length, CRC-32, bytes.
+fn frame(entry: &Entry) -> Vec<u8> {
+    let mut encoder = Encoder(vec![0; FRAME_LEN]);
+    encoder.entry(entry);
+    let mut bytes = encoder.0;
+    let len = (bytes.len() - FRAME_LEN) as u64;
+    let crc = crc32fast::hash(&bytes[FRAME_LEN..]);
+    bytes[..8].copy_from_slice(&len.to_le_bytes());
+    bytes[8..FRAME_LEN].copy_from_slice(&crc.to_le_bytes());
+    bytes
+}
+
+const ALERTS: u8 = 1;
+const OUTCOME: u8 = 2;
+const SENT: u8 = 0;
+const FAILED: u8 = 1;
+const DEAD: u8 = 2;
+
+/// Writes an entry's fields: integers little endian, strings and lists after their length.
+struct Encoder(Vec<u8>);
+
+impl Encoder {
+    fn u64(&mut self, value: u64) {
+        self.0.extend_from_slice(&value.to_le_bytes());
+    }
+
+    fn str(&mut self, value: &str) {
+        self.u64(value.len() as u64);
+        self.0.extend_from_slice(value.as_bytes());
+    }
+
+    fn strs<'s>(&mut self, values: impl ExactSizeIterator<Item = &'s String>) {
+        self.u64(values.len() as u64);
+        values.for_each(|value| self.str(value));
+    }
+
+    fn entry(&mut self, entry: &Entry) {
+        match entry {
+            Entry::Alerts { alerts, checkpoint } => {
+                self.0.push(ALERTS);
+                self.u64(alerts.len() as u64);
+                alerts.iter().for_each(|alert| self.alert(alert));
+                self.0.push(u8::from(checkpoint.is_some()));
+                if let Some(checkpoint) = checkpoint {
+                    self.str(&checkpoint.input);
+                    self.str(&checkpoint.file_id);
+                    for value in [
+                        checkpoint.size,
+                        checkpoint.head_len,
+                        checkpoint.head_hash.0,
+                        checkpoint.offset,
+                        checkpoint.line,
+                    ] {
+                        self.u64(value);
+                    }
+                }
+            }
+            Entry::Outcome {
+                alert_id,
+                output,
+                outcome,
+                at,
+            } => {
+                self.0.push(OUTCOME);
+                self.str(alert_id);
+                self.str(output);
+                self.str(at);
+                match outcome {
+                    Outcome::Sent => self.0.push(SENT),
+                    Outcome::Failed(error) => {
+                        self.0.push(FAILED);
+                        self.str(error);
+                    }
+                    Outcome::Dead(error) => {
+                        self.0.push(DEAD);
+                        self.str(error);
+                    }
+                }
+            }
+        }
+    }
+
+    fn alert(&mut self, alert: &AlertWrite) {
+        for field in [
+            &alert.alert_id,
+            &alert.rule_name,
+            &alert.created,
+            &alert.dispatched,
+            &alert.item,
+            &alert.at,
+        ] {
+            self.str(field);
+        }
+        self.0.push(u8::from(alert.merge_enabled));
+        self.u64(u64::from(alert.attempts));
+        self.strs(alert.sent.iter());
+        self.strs(alert.remaining.iter());
+        self.u64(alert.intents.len() as u64);
+        for (output, fingerprint) in &alert.intents {
+            self.str(output);
+            self.u64(fingerprint.0);
+        }
+    }
+}
+
+/// Reads what [`Encoder`] wrote; `None` where the bytes end early or hold something else.
+struct Decoder<'b>(&'b [u8]);
+
+impl Decoder<'_> {
+    fn bytes(&mut self, len: usize) -> Option<&[u8]> {
+        let (taken, rest) = self.0.split_at_checked(len)?;
+        self.0 = rest;
+        Some(taken)
+    }
+
+    fn u8(&mut self) -> Option<u8> {
+        self.bytes(1).map(|b| b[0])
+    }
+
+    fn u64(&mut self) -> Option<u64> {
+        self.bytes(8)?.try_into().ok().map(u64::from_le_bytes)
+    }
+
+    fn len(&mut self) -> Option<usize> {
+        usize::try_from(self.u64()?).ok()
+    }
+
+    fn str(&mut self) -> Option<String> {
+        let len = self.len()?;
+        String::from_utf8(self.bytes(len)?.to_vec()).ok()
+    }
+
+    fn strs(&mut self) -> Option<BTreeSet<String>> {
+        (0..self.len()?).map(|_| self.str()).collect()
+    }
+
+    fn entry(&mut self) -> Option<Entry> {
+        let entry = match self.u8()? {
+            ALERTS => {
+                let alerts = (0..self.len()?)
+                    .map(|_| self.alert())
+                    .collect::<Option<_>>()?;
+                let checkpoint = match self.u8()? {
+                    0 => None,
+                    _ => Some(InputCheckpoint {
+                        input: self.str()?,
+                        file_id: self.str()?,
+                        size: self.u64()?,
+                        head_len: self.u64()?,
+                        head_hash: Fingerprint(self.u64()?),
+                        offset: self.u64()?,
+                        line: self.u64()?,
+                    }),
+                };
+                Entry::Alerts { alerts, checkpoint }
+            }
+            OUTCOME => {
+                let (alert_id, output, at) = (self.str()?, self.str()?, self.str()?);
+                let outcome = match self.u8()? {
+                    SENT => Outcome::Sent,
+                    FAILED => Outcome::Failed(self.str()?),
+                    DEAD => Outcome::Dead(self.str()?),
+                    _ => return None,
+                };
+                Entry::Outcome {
+                    alert_id,
+                    output,
+                    outcome,
+                    at,
+                }
+            }
+            _ => return None,
+        };
+        self.0.is_empty().then_some(entry)
+    }
+
+    fn alert(&mut self) -> Option<AlertWrite> {
+        let (alert_id, rule_name, created) = (self.str()?, self.str()?, self.str()?);
+        let (dispatched, item, at) = (self.str()?, self.str()?, self.str()?);
+        let merge_enabled = self.u8()? != 0;
+        let attempts = u32::try_from(self.u64()?).ok()?;
+        let (sent, remaining) = (self.strs()?, self.strs()?);
+        let intents = (0..self.len()?)
+            .map(|_| Some((self.str()?, Fingerprint(self.u64()?))))
+            .collect::<Option<_>>()?;
+        Some(AlertWrite {
+            alert_id,
+            rule_name,
+            created,
+            merge_enabled,
+            attempts,
+            dispatched,
+            item,
+            sent,
+            remaining,
+            intents,
+            at,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn alerts_entry() -> Entry {
+        let alert = AlertWrite {
+            alert_id: "id-1".into(),
+            rule_name: "rule".into(),
+            created: "2026-12-06T02:00:00.000000Z".into(),
+            merge_enabled: true,
+            attempts: 3,
+            dispatched: "2026-12-06T02:00:01.000000Z".into(),
+            item: r#"{"Record": "ünïcode"}"#.into(),
+            sent: ["file:a".to_owned()].into(),
+            remaining: ["slack:b".to_owned(), "webhook:c".to_owned()].into(),
+            intents: [("webhook:c".to_owned(), Fingerprint(u64::MAX))].into(),
+            at: "2026-12-06T02:00:02.000000Z".into(),
+        };
+        let second = AlertWrite {
+            alert_id: "id-2".into(),
+            merge_enabled: false,
+            intents: BTreeMap::new(),
+            ..alert.clone()
+        };
+        Entry::Alerts {
+            alerts: vec![alert, second],
+            checkpoint: Some(InputCheckpoint {
+                input: "/in.jsonl".into(),
+                file_id: "1:2".into(),
+                size: 10,
+                head_len: 9,
+                head_hash: Fingerprint(7),
+                offset: 8,
+                line: 1,
+            }),
+        }
+    }
+
+    fn outcome(outcome: Outcome) -> Entry {
+        Entry::Outcome {
+            alert_id: "id-1".into(),
+            output: "slack:b".into(),
+            outcome,
+            at: "2026-12-06T02:00:03.000000Z".into(),
+        }
+    }
+
+    fn entries() -> Vec<Entry> {
+        let unframed = Entry::Alerts {
+            alerts: Vec::new(),
+            checkpoint: None,
+        };
+        vec![
+            alerts_entry(),
+            unframed,
+            outcome(Outcome::Sent),
+            outcome(Outcome::Failed("500".into())),
+            outcome(Outcome::Dead("403".into())),
+        ]
+    }
+
+    fn log(entries: &[Entry]) -> Vec<u8> {
+        let mut bytes = MAGIC.to_vec();
+        bytes.extend_from_slice(&1u64.to_le_bytes());
+        entries.iter().for_each(|entry| bytes.extend(frame(entry)));
+        bytes
+    }
+
+    #[test]
+    fn every_entry_reads_back_as_it_was_written() {
+        let written = entries();
+        let bytes = log(&written);
+        let (read, end) = read_entries(&bytes, HEADER_LEN).unwrap();
+        assert_eq!(read, written);
+        assert_eq!(end, bytes.len() as u64);
+        // From the end of the first entry on: the others.
+        let first = HEADER_LEN + frame(&written[0]).len() as u64;
+        assert_eq!(read_entries(&bytes, first).unwrap().0, written[1..]);
+    }
+
+    #[test]
+    fn a_torn_or_damaged_entry_ends_the_log_before_it() {
+        let written = entries();
+        let bytes = log(&written);
+        let last = bytes.len() - frame(&written[4]).len();
+        for cut in [bytes.len() - 1, last + FRAME_LEN, last + 3] {
+            let (read, end) = read_entries(&bytes[..cut], HEADER_LEN).unwrap();
+            assert_eq!(read, written[..4], "cut at {cut}");
+            assert_eq!(end, last as u64);
+        }
+        let mut damaged = bytes.clone();
+        damaged[last + FRAME_LEN + 2] ^= 1;
+        assert_eq!(read_entries(&damaged, HEADER_LEN).unwrap().0, written[..4]);
+    }
+
+    #[test]
+    fn a_checksummed_entry_that_cannot_be_read_is_an_error_not_an_end() {
+        let mut body = vec![9u8];
+        body.extend_from_slice(b"unknown");
+        let mut bytes = MAGIC.to_vec();
+        bytes.extend_from_slice(&1u64.to_le_bytes());
+        bytes.extend_from_slice(&(body.len() as u64).to_le_bytes());
+        bytes.extend_from_slice(&crc32fast::hash(&body).to_le_bytes());
+        bytes.extend_from_slice(&body);
+        let error = read_entries(&bytes, HEADER_LEN).unwrap_err();
+        assert!(error.contains("at byte 16"), "{error}");
+        // Trailing bytes after a whole entry are not read as part of it either.
+        let mut longer = frame(&outcome(Outcome::Sent))[FRAME_LEN..].to_vec();
+        longer.push(0);
+        assert_eq!(Decoder(&longer).entry(), None);
+    }
+
+    #[test]
+    fn the_log_lives_beside_the_ledger() {
+        assert_eq!(
+            log_path(Path::new("/var/lib/sa/ledger.sqlite3")),
+            Path::new("/var/lib/sa/ledger.sqlite3-intake")
+        );
+    }
+}
