@@ -497,7 +497,8 @@ impl Default for LedgerSettings {
 #[serde(rename_all = "lowercase")]
 pub enum Synchronous {
     /// A commit survives the process being killed; a power loss may undo the last commits
-    /// (see the README's "Delivery guarantees"). The fast default.
+    /// (see the README's "Delivery guarantees"). Recorded alerts and outcomes go through the
+    /// ledger's intake log ([`SqliteLedger`](crate::ledger::SqliteLedger)). The fast default.
     #[default]
     Normal,
     /// Every commit is flushed to disk, and so is every line the `file` output appends: both

@@ -11,7 +11,8 @@
 //!   records it;
 //! - `intake_apply`: the SQLite ledger is about to apply entries of its intake log (recorded
 //!   alerts and outcomes, durable in the log and not yet in SQLite);
-//! - `intake_restart`: the intake log is applied and about to start a new generation.
+//! - `intake_switch`: the intake log is about to empty one of its two files for the next
+//!   generation (when the other one is long, or on opening and closing the ledger).
 //!
 //! Nothing but the tests sets the variable; unset (or malformed) it does nothing.
 
@@ -32,8 +33,8 @@ pub(crate) enum Point {
     AfterSent,
     /// Entries of the SQLite ledger's intake log are about to be applied.
     IntakeApply,
-    /// The intake log is applied and about to be emptied.
-    IntakeRestart,
+    /// The intake log is about to empty a file for its next generation.
+    IntakeSwitch,
 }
 
 impl Point {
@@ -43,7 +44,7 @@ impl Point {
             "after_record" => Some(Self::AfterRecord),
             "after_sent" => Some(Self::AfterSent),
             "intake_apply" => Some(Self::IntakeApply),
-            "intake_restart" => Some(Self::IntakeRestart),
+            "intake_switch" => Some(Self::IntakeSwitch),
             _ => None,
         }
     }

@@ -24,21 +24,57 @@ pub async fn capture_logs_async<F: std::future::Future>(f: F) -> (F::Output, Str
     (result, buffer.text())
 }
 
-/// Makes sure, once per test binary, that a global subscriber (discarding what it receives) is
-/// installed: without one, a log call site or span first reached on a thread that captures
-/// nothing (another test's) is cached as "never enabled", and a capture misses its lines, or
-/// the span fields (`output=…`) of the lines it gets.
+/// Makes sure, once per test binary, that a global subscriber is installed: without one, a
+/// log call site or span first reached on a thread that captures nothing (another test's) is
+/// cached as "never enabled", and a capture misses its lines, or the span fields (`output=…`)
+/// of the lines it gets. It discards what it receives until [`record_global_logs`] is called.
 pub fn install_global_subscriber() {
     static GLOBAL: std::sync::Once = std::sync::Once::new();
     GLOBAL.call_once(|| {
-        let discard = tracing_subscriber::fmt()
+        let global = tracing_subscriber::fmt()
             .with_max_level(tracing::Level::TRACE)
-            .with_writer(std::io::sink)
+            .with_ansi(false)
+            .with_writer(|| GlobalLogs)
             .finish();
         // Only this function installs one; should another exist, it keeps call sites enabled too.
-        let _ = tracing::subscriber::set_global_default(discard);
+        let _ = tracing::subscriber::set_global_default(global);
         tracing::callsite::rebuild_interest_cache();
     });
+}
+
+/// Whether the global subscriber records what it receives, and what it recorded.
+static GLOBAL_LOGS: Mutex<Option<Vec<u8>>> = Mutex::new(None);
+
+/// From now on, the global subscriber records every event at every level from every thread
+/// without a subscriber of its own ([`global_log_text`] reads them).
+pub fn record_global_logs() {
+    install_global_subscriber();
+    GLOBAL_LOGS
+        .lock()
+        .expect("global logs")
+        .get_or_insert_with(Vec::new);
+}
+
+/// What the global subscriber recorded since [`record_global_logs`] was first called.
+pub fn global_log_text() -> String {
+    let logs = GLOBAL_LOGS.lock().expect("global logs");
+    String::from_utf8_lossy(logs.as_deref().unwrap_or_default()).into_owned()
+}
+
+/// The global subscriber's writer: into [`GLOBAL_LOGS`] once it records.
+struct GlobalLogs;
+
+impl std::io::Write for GlobalLogs {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        if let Some(logs) = GLOBAL_LOGS.lock().expect("global logs").as_mut() {
+            logs.extend_from_slice(bytes);
+        }
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 #[derive(Clone, Default)]

@@ -133,6 +133,17 @@ CREATE TABLE IF NOT EXISTS input_checkpoints (
 /// commit survives the process being killed, with `"full"` it also survives a power loss (and
 /// every write goes to the writer thread, so that no fsync holds a runtime worker).
 ///
+/// Under `synchronous = "normal"` the two writes of every delivered alert, recording it (with
+/// its input checkpoint) and recording each outcome of a delivery it recorded, do not commit a
+/// transaction: they append one checksummed entry each to the *intake log* (two files beside
+/// the ledger, `LEDGER-intake.0` and `.1`), durable against a killed process once the `write`
+/// returns, as a WAL commit is. The writer thread applies the log to SQLite in large
+/// transactions that also store how far they applied, a few milliseconds later or as soon as
+/// any other write or read needs the connection (each applies the log first, so every read
+/// sees every write that returned before it). Opening the ledger applies whatever a stopped
+/// process left in the log; a file of the log is emptied only once its entries are applied and
+/// flushed to disk by a WAL checkpoint.
+///
 /// ```
 /// use streamalert::{config::LedgerSettings, ledger::SqliteLedger};
 /// let dir = tempfile::tempdir().unwrap();
@@ -140,6 +151,7 @@ CREATE TABLE IF NOT EXISTS input_checkpoints (
 /// let ledger = SqliteLedger::open(&settings).unwrap();
 /// assert!(ledger.entries().unwrap().is_empty());
 /// assert!(settings.path.exists());
+/// assert!(dir.path().join("sub/ledger.sqlite3-intake.0").exists());
 /// ```
 #[derive(Clone)]
 pub struct SqliteLedger {
@@ -282,6 +294,9 @@ where
 /// ([`Writer`]).
 const INLINE_AFTER: usize = 8;
 
+/// How long the writer thread lets the intake log gather entries when no write waits for it.
+const LINGER: Duration = Duration::from_millis(5);
+
 /// The most jobs one transaction holds, so that a long queue still gets answers on the way.
 const MAX_GROUP: usize = 256;
 
@@ -296,7 +311,14 @@ fn write_loop(
     pending: &AtomicUsize,
 ) {
     while let Ok(first) = tasks.recv() {
-        let group: Vec<Box<dyn Job>> = take_group(first, tasks)
+        let mut group = take_group(first, tasks);
+        if group.iter().all(|task| matches!(task, Task::Apply)) {
+            // Nobody waits: let the log gather more entries for one transaction (a write that
+            // comes meanwhile ends the wait; a read applies the log itself).
+            group.extend(tasks.recv_timeout(LINGER));
+            group.extend(tasks.try_iter().take(MAX_GROUP));
+        }
+        let group: Vec<Box<dyn Job>> = group
             .into_iter()
             .filter_map(|task| match task {
                 Task::Write(job) => Some(job),
@@ -319,7 +341,15 @@ fn write_loop(
             .into_iter()
             .for_each(|(job, failure)| job.answer(failure));
     }
-    if let Err(error) = hold(conn, intake, path) {
+    // Closed: the log is applied and emptied, so that the next open has nothing to flush.
+    let closed = hold(conn, intake, path).and_then(|conn| {
+        if intake.holds_entries() {
+            flush_to_disk(&conn, path)?;
+            intake.reset()?;
+        }
+        Ok(())
+    });
+    if let Err(error) = closed {
         tracing::error!(%error, "the ledger's intake log is left to apply when it is opened next");
     }
 }
@@ -335,20 +365,33 @@ fn hold<'c>(
     Ok(conn)
 }
 
-/// Applies what the intake log holds, in one transaction; on failure it stays queued (and in
-/// the log) for the next holder of the connection.
+/// Applies what the intake log holds, in one transaction per generation; on failure it stays
+/// queued (and in the log) for the next holder of the connection.
 fn apply_intake(conn: &mut Connection, path: &Path, intake: &Intake) -> Result<(), LedgerError> {
     let Some(batch) = intake.take()? else {
         return Ok(());
     };
     crate::fault::reached(crate::fault::Point::IntakeApply, None);
-    match apply_batch(conn, path, &batch) {
-        Ok(()) => intake.applied(&batch),
-        Err(error) => {
-            intake.put_back(batch);
-            Err(error)
-        }
+    if let Err(error) = apply_batch(conn, path, &batch) {
+        intake.put_back(batch);
+        return Err(error);
     }
+    intake.applied(&batch);
+    if !batch.closes {
+        return Ok(());
+    }
+    flush_to_disk(conn, path)?;
+    intake.closed()?;
+    // The entries of the next generation, queued behind those.
+    apply_intake(conn, path, intake)
+}
+
+/// Writes what SQLite committed to the database file and flushes it (a WAL checkpoint): done
+/// before the intake log drops entries SQLite applied, so that a power loss cannot take them
+/// back from SQLite once the log no longer has them.
+fn flush_to_disk(conn: &Connection, path: &Path) -> Result<(), LedgerError> {
+    conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
+        .map_err(sql(path))
 }
 
 /// Writes `batch` to SQLite with how far the log is applied, in one transaction.
@@ -727,11 +770,14 @@ impl Drop for Pending<'_> {
 /// (a process stopped before applying it), and starts its next generation.
 fn open_intake(conn: &mut Connection, path: &Path) -> Result<Arc<Intake>, LedgerError> {
     let (intake, left) = Intake::open(path, applied_intake(conn, path)?)?;
-    if !left.entries.is_empty() {
-        apply_batch(conn, path, &left)?;
-        tracing::info!(path = %path.display(), entries = left.entries.len(), "applied the intake log left by the last run");
+    for batch in &left {
+        apply_batch(conn, path, batch)?;
+        tracing::info!(path = %path.display(), entries = batch.entries.len(), generation = batch.generation, "applied the intake log left by the last run");
     }
-    intake.restart()?;
+    if intake.holds_entries() {
+        flush_to_disk(conn, path)?;
+    }
+    intake.reset()?;
     Ok(Arc::new(intake))
 }
 
@@ -1910,20 +1956,14 @@ mod tests {
         }
     }
 
-    /// Appends `entries` to the intake log of the closed ledger in `dir` (after what it holds,
-    /// in its generation, unless it has none), as a process stopped before applying them
-    /// leaves it.
+    /// Appends `entries` to the intake log of the closed ledger in `dir`, as a process stopped
+    /// before applying them leaves it.
     async fn append_unapplied(dir: &Path, entries: Vec<Entry>) {
         let path = dir.join("ledger.sqlite3");
         let applied = applied_intake(&Connection::open(&path).unwrap(), &path).unwrap();
         let (intake, left) = Intake::open(&path, applied).unwrap();
-        assert!(
-            left.entries.is_empty(),
-            "the ledger applied its log on close"
-        );
-        if std::fs::metadata(intake::log_path(&path)).unwrap().len() == 0 {
-            intake.restart().unwrap();
-        }
+        assert!(left.is_empty(), "the ledger applied its log on close");
+        intake.reset().unwrap();
         for entry in entries {
             intake.append(entry).await.unwrap();
         }
@@ -1984,15 +2024,23 @@ mod tests {
         }
     }
 
-    /// The log starts a new generation whenever it is applied and long (4 KiB in the unit
-    /// tests): whatever it held is in SQLite, and a reopened ledger applies none of it again.
+    /// A file of the log longer than 4 KiB (in the unit tests) hands over to the other one,
+    /// which it empties, once every entry of the other one is applied and on disk: every
+    /// entry stays in one of the two files until then, none is applied twice, and the files
+    /// stay short.
     #[tokio::test]
-    async fn a_long_log_starts_again_once_applied_and_nothing_is_applied_twice() {
+    async fn a_long_log_file_hands_over_to_the_other_and_nothing_is_applied_twice() {
         let dir = tempfile::tempdir().unwrap();
-        let log = intake::log_path(&dir.path().join("ledger.sqlite3"));
+        let path = dir.path().join("ledger.sqlite3");
         let ledger = ledger_in(dir.path(), Synchronous::Normal);
+        let generation = |file: &PathBuf| {
+            let bytes = std::fs::read(file).unwrap();
+            bytes.get(8..16).map_or(0, |generation| {
+                u64::from_le_bytes(generation.try_into().unwrap())
+            })
+        };
         let mut longest = 0;
-        for _ in 0..100 {
+        for n in 0..100 {
             let alert = new_alert(&["file:a"]);
             let key = AlertKey::of(&alert.alert);
             ledger.record_alerts(vec![alert]).await.unwrap();
@@ -2001,21 +2049,20 @@ mod tests {
                 .record_outcome(key, "file:a".into(), failed)
                 .await
                 .unwrap();
-            longest = longest.max(std::fs::metadata(&log).unwrap().len());
+            // A read applies the log first.
+            assert_eq!(ledger.counts().await.unwrap().failed, n + 1);
+            for file in intake::log_files(&path) {
+                longest = longest.max(std::fs::metadata(file).unwrap().len());
+            }
         }
+        let generations = intake::log_files(&path).map(|file| generation(&file));
+        assert!(generations.iter().max() > Some(&10), "{generations:?}");
+        assert!(longest < 16 << 10, "a file of {longest} bytes");
         let attempts = |ledger: &SqliteLedger| -> Vec<u32> {
             let entries = ledger.entries().unwrap();
             entries.iter().map(|e| e.deliveries[0].attempts).collect()
         };
         assert_eq!(attempts(&ledger), [1; 100]);
-        let bytes = std::fs::read(&log).unwrap();
-        let generation = u64::from_le_bytes(bytes[8..16].try_into().unwrap());
-        assert!(generation >= 3, "generation {generation}");
-        assert!(
-            (bytes.len() as u64) < longest,
-            "{} of {longest} bytes",
-            bytes.len()
-        );
         drop(ledger);
         assert_eq!(
             attempts(&ledger_in(dir.path(), Synchronous::Normal)),
@@ -2023,62 +2070,32 @@ mod tests {
         );
     }
 
-    #[tokio::test]
-    async fn a_log_emptied_by_a_restart_stopped_before_its_header_starts_again() {
-        let dir = tempfile::tempdir().unwrap();
-        let first = new_alert(&["file:a"]);
-        let ledger = ledger_in(dir.path(), Synchronous::Normal);
-        ledger.record_alerts(vec![first.clone()]).await.unwrap();
-        drop(ledger);
-        let log = intake::log_path(&dir.path().join("ledger.sqlite3"));
-        std::fs::File::options()
-            .write(true)
-            .open(&log)
-            .unwrap()
-            .set_len(0)
-            .unwrap();
-        append_unapplied(
-            dir.path(),
-            vec![sent("2026-12-06T03:00:00.000000Z", &first, "file:a")],
-        )
-        .await;
-        let ledger = ledger_in(dir.path(), Synchronous::Normal);
-        let entry = ledger.get(AlertKey::of(&first.alert)).await.unwrap();
-        assert_eq!(entry.unwrap().status, AlertStatus::Complete);
-    }
-
-    #[tokio::test]
-    async fn an_intake_log_that_is_not_one_or_older_than_the_ledger_is_refused() {
+    #[test]
+    fn a_file_that_is_not_an_intake_log_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         drop(ledger_in(dir.path(), Synchronous::Normal));
         let path = dir.path().join("ledger.sqlite3");
-        let log = intake::log_path(&path);
+        let [_, second] = intake::log_files(&path);
+        std::fs::write(second, b"SQLite format 3\0 and more").unwrap();
         let settings = LedgerSettings {
             path,
             ..Default::default()
         };
-        std::fs::write(&log, b"SQLite format 3\0 and more").unwrap();
         let error = SqliteLedger::open(&settings).unwrap_err().to_string();
         assert!(
-            error.contains("ledger.sqlite3-intake: not an intake log"),
+            error.contains("ledger.sqlite3-intake.1: not an intake log"),
             "{error}"
         );
+    }
 
-        std::fs::write(&log, b"").unwrap();
-        let ledger = SqliteLedger::open(&settings).unwrap();
-        ledger
-            .record_alerts(vec![new_alert(&["file:a"])])
-            .await
-            .unwrap();
-        drop(ledger);
-        let mut old = std::fs::read(&log).unwrap();
-        old[8..16].copy_from_slice(&0u64.to_le_bytes());
-        std::fs::write(&log, old).unwrap();
-        let error = SqliteLedger::open(&settings).unwrap_err().to_string();
-        assert!(
-            error.contains("generation 0 is older than the ledger's"),
-            "{error}"
-        );
+    /// The entries both files of the intake log of the ledger `path` hold.
+    fn logged(path: &Path) -> Vec<Entry> {
+        let read = |file| {
+            let bytes = std::fs::read(file).unwrap();
+            let entries = bytes.get(16..).map(|_| intake::read_entries(&bytes, 16));
+            entries.map_or(Vec::new(), |read| read.unwrap().0)
+        };
+        intake::log_files(path).into_iter().flat_map(read).collect()
     }
 
     /// Under `normal` an alert and the outcomes of its deliveries are appended to the intake
@@ -2088,11 +2105,7 @@ mod tests {
     async fn alerts_and_their_outcomes_go_through_the_intake_log_only_under_normal() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("ledger.sqlite3");
-        let logged = || {
-            let bytes = std::fs::read(intake::log_path(&path)).unwrap();
-            let (entries, _) = intake::read_entries(&bytes, 16).unwrap();
-            entries
-        };
+        let logged = || logged(&path);
         let alert = new_alert(&["file:a", "file:b"]);
         let key = AlertKey::of(&alert.alert);
         let ledger = ledger_in(dir.path(), Synchronous::Normal);

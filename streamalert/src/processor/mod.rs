@@ -517,9 +517,15 @@ impl Processor {
     }
 
     /// Records new alerts and delivers them (the whole of `process` for a batch of alerts).
+    /// A single alert is delivered in the calling task; a batch goes through a [`Run`].
     pub async fn process(&self, alerts: Vec<Alert>) -> Result<RunReport, ProcessorError> {
         let mut run = self.start_run();
-        run.submit(alerts).await?;
+        if alerts.len() == 1 {
+            let recorded = run.record(alerts, None).await?;
+            run.deliver_here(recorded).await;
+        } else {
+            run.submit(alerts).await?;
+        }
         Ok(run.finish().await)
     }
 

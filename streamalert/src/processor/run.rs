@@ -9,6 +9,7 @@
 use super::{Counters, Prepared, Processor, RunReport};
 use crate::alert::{Alert, Timestamp};
 use crate::ledger::{InputCheckpoint, LedgerError, NewAlert};
+use futures_util::FutureExt as _;
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -117,6 +118,23 @@ impl Run {
         for prepared in recorded.0 {
             if !prepared.deliveries.is_empty() {
                 self.spawn(prepared).await;
+            }
+        }
+    }
+
+    /// Delivers recorded alerts in this task, one after another, each taking a slot of the
+    /// processor's `concurrency` as the dispatcher does: for an alert alone, which needs no
+    /// task to hand it to.
+    /// A panic outside the delivery's own guard is counted and logged as a failed delivery
+    /// task is, and the alert stays pending.
+    pub(super) async fn deliver_here(&mut self, recorded: Recorded) {
+        for prepared in recorded.0 {
+            // The semaphore is never closed; were it ever, the delivery goes without a permit.
+            let _permit = self.processor.permits.acquire().await.ok();
+            let delivery = self.processor.deliver_prepared(prepared, &self.counters);
+            if let Err(panic) = std::panic::AssertUnwindSafe(delivery).catch_unwind().await {
+                let message = crate::text::panic_message(&*panic);
+                task_failed(&self.counters, &format!("the delivery panicked: {message}"));
             }
         }
     }
@@ -251,9 +269,13 @@ async fn dispatch(
 /// Counts and logs a delivery task that failed (a panic outside the delivery's own guard).
 fn note(counters: &Counters, done: Result<(), JoinError>) {
     if let Err(error) = done {
-        Counters::add(&counters.ledger_errors, 1);
-        tracing::error!(%error, "a delivery task failed");
+        task_failed(counters, &error);
     }
+}
+
+fn task_failed(counters: &Counters, error: &dyn fmt::Display) {
+    Counters::add(&counters.ledger_errors, 1);
+    tracing::error!(%error, "a delivery task failed");
 }
 
 /// Alerts recorded by [`Run::record`], waiting for [`Run::start`].

@@ -479,6 +479,7 @@ async fn aws_cloudwatch_log_vector_log_line_and_log_events() {
     let endpoint = MockServer::start().await;
     let output = AwsCloudwatchLog::with_aws(local_aws(&endpoint.uri()).await);
     let captured = Captured::default();
+    streamalert_tests::install_global_subscriber();
     let guard =
         tracing::subscriber::set_default(tracing_subscriber::registry().with(captured.clone()));
     let delivery = Delivery::new(&alert, "unit_test_default", &publication);

@@ -649,7 +649,7 @@ fn killed_after_recording_records_with_1e400_and_deep_nesting() {
 /// The SQLite ledger appends each recorded batch and each outcome to its intake log and
 /// applies the log later: killed with entries durable in the log and not applied yet, then
 /// killed again by `ledger status` right after it applied them on opening the ledger (before
-/// it emptied the log). The next command finds nothing left to apply (nothing is applied
+/// it emptied the log's files). The next command finds nothing left to apply (nothing is applied
 /// twice), and nothing is lost or repeated.
 #[test]
 fn killed_before_the_intake_log_is_applied_then_after_it_is_applied_at_open() {
@@ -662,7 +662,7 @@ fn killed_before_the_intake_log_is_applied_then_after_it_is_applied_at_open() {
         |workdir| {
             let status = workdir
                 .command(&["ledger", "status"])
-                .env("STREAMALERT_FAULT", "intake_restart:1")
+                .env("STREAMALERT_FAULT", "intake_switch:1")
                 .output()
                 .expect("ledger status runs");
             let stderr = String::from_utf8_lossy(&status.stderr);

@@ -7,8 +7,8 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 use streamalert::OutputProperty;
 use streamalert::cli::output::{
@@ -61,46 +61,11 @@ fn mode(path: &Path) -> u32 {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Log capture: one TRACE subscriber for the whole binary
-
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-/// Installs (once) a global subscriber that records every event at TRACE, from every thread.
-fn logs() -> &'static Captured {
-    static LOGS: OnceLock<Captured> = OnceLock::new();
-    LOGS.get_or_init(|| {
-        let captured = Captured::default();
-        let writer = captured.clone();
-        tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::TRACE)
-            .with_ansi(false)
-            .with_writer(move || writer.clone())
-            .init();
-        captured
-    })
-}
-
-fn log_text() -> String {
-    String::from_utf8_lossy(&logs().0.lock().unwrap()).into_owned()
-}
-
-// ---------------------------------------------------------------------------------------------
 // The local store
 
 #[tokio::test]
 async fn local_round_trip_keeps_only_ciphertext_on_disk() {
-    logs();
+    streamalert_tests::record_global_logs();
     let dir = tempfile::tempdir().unwrap();
     let store = store_in(dir.path());
     let secret = encode_secret_json([("url", webhook().as_str())]);
@@ -1234,7 +1199,7 @@ async fn no_secret_in_logs_or_errors_during_a_load_and_a_failing_dispatch() {
     use wiremock::matchers::method;
     use wiremock::{Mock, MockServer, ResponseTemplate};
 
-    logs();
+    streamalert_tests::record_global_logs();
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .respond_with(ResponseTemplate::new(400).set_body_string("invalid_token"))
@@ -1284,7 +1249,7 @@ async fn no_secret_in_logs_or_errors_during_a_load_and_a_failing_dispatch() {
         .to_string();
     assert!(!err.contains(SECRET));
 
-    let logs = log_text();
+    let logs = streamalert_tests::global_log_text();
     assert!(
         logs.contains("credentials loaded from the store"),
         "the load was logged: {logs}"

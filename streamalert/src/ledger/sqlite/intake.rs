@@ -4,14 +4,18 @@
 //!
 //! An entry is durable once its `write` has returned: it is in the operating system's cache,
 //! which a killed process cannot take back (the durability of SQLite's WAL under
-//! `synchronous = "normal"`). The file holds a header (what it is, and its generation) and
-//! checksummed entries; SQLite's `meta` table holds, in the same transaction as the entries it
-//! applied, the generation and the offset they end at. Opening the ledger applies whatever the
-//! log holds after that offset (a torn last entry, whose `write` never returned, is dropped) and
-//! then starts a new generation; so does the applier, once everything is applied and the log is
-//! longer than [`RESTART_AFTER`]. Entries whose generation is newer than the applied one were
-//! never applied, so a crash between the truncation and the new header loses nothing and applies
-//! nothing twice.
+//! `synchronous = "normal"`). The log is two files, each a header (what it is, and its
+//! generation) followed by checksummed entries; entries are appended to one of them while the
+//! other one waits to be reused. SQLite's `meta` table holds, in the same transaction as the
+//! entries it applied, the generation and the offset they end at.
+//!
+//! Once the current file is longer than [`SWITCH_AFTER`] and every entry of the other one is
+//! applied and flushed to disk by a WAL checkpoint, the other one is emptied and takes the next
+//! generation; appends never wait for SQLite. Opening the ledger applies, oldest generation
+//! first, what each file holds beyond what SQLite applied (a torn last entry, whose `write`
+//! never returned, is dropped), flushes it to disk and empties both files, as closing it does.
+//! A generation is never reused, so a crash between emptying a file and writing its header
+//! loses nothing and applies nothing twice.
 
 use super::super::{AlertKey, Fingerprint, InputCheckpoint, LedgerError, NewAlert, Outcome};
 use crate::alert::Timestamp;
@@ -29,9 +33,9 @@ const MAGIC: &[u8; 8] = b"SAINTAK1";
 const HEADER_LEN: u64 = 16;
 /// Bytes before each entry: its length (`u64`) and the CRC-32 of its bytes (`u32`).
 const FRAME_LEN: usize = 12;
-/// Once everything is applied, a log longer than this starts a new generation (in the unit
-/// tests after a few entries, so that every ledger test also goes through restarts).
-const RESTART_AFTER: u64 = if cfg!(test) { 4 << 10 } else { 8 << 20 };
+/// A file longer than this hands over to the other one (in the unit tests after a few
+/// entries, so that every ledger test also goes through switches).
+const SWITCH_AFTER: u64 = if cfg!(test) { 4 << 10 } else { 16 << 20 };
 /// Bytes of entries appended and not yet applied before an append waits for the applier.
 const BACKLOG_BYTES: usize = 32 << 20;
 /// Deliveries remembered as recorded through the log (for [`Intake::take_known`]).
@@ -40,11 +44,21 @@ const KNOWN_MAX: usize = 1 << 16;
 /// The `meta` key of the applied generation and offset, stored as `GENERATION:OFFSET`.
 pub(super) const APPLIED_KEY: &str = "intake_applied";
 
-/// The file beside the ledger that holds its intake log.
+/// The log's name in errors: the ledger's, followed by `-intake`.
 pub(super) fn log_path(ledger: &Path) -> PathBuf {
     let mut name = ledger.file_name().unwrap_or_default().to_owned();
     name.push("-intake");
     ledger.with_file_name(name)
+}
+
+/// The two files beside the ledger that hold its intake log: `LEDGER-intake.0` and `.1`.
+pub(super) fn log_files(ledger: &Path) -> [PathBuf; 2] {
+    ["0", "1"].map(|n| {
+        let mut name = log_path(ledger).into_os_string();
+        name.push(".");
+        name.push(n);
+        PathBuf::from(name)
+    })
 }
 
 /// One write the log holds.
@@ -116,92 +130,106 @@ pub(super) struct Intake {
 }
 
 struct State {
-    file: File,
+    /// The two files; entries are appended to `files[current]`.
+    files: [File; 2],
+    current: usize,
+    /// The generation of the current file, and its length.
     generation: u64,
     len: u64,
-    /// Appended and not applied, oldest first, with their sizes in bytes.
-    queue: Vec<(Entry, usize)>,
+    /// Whether every entry of the other file is applied and on disk in SQLite, so that it may
+    /// be emptied to take the next generation.
+    other_free: bool,
+    /// Appended and not applied, oldest first.
+    queue: Vec<Queued>,
     /// Deliveries (alert id, output) recorded through the log and given no outcome yet: an
     /// outcome for one of them needs no look-up to know it is recorded.
     known: HashSet<(String, String)>,
-    /// Why the file can no longer be appended to, after a write that failed half-way could not
+    /// Why the log can no longer be appended to, after a write that failed half-way could not
     /// be undone.
     broken: Option<String>,
 }
 
-/// Entries taken from the queue to be applied, up to `end` in generation `generation`.
+/// An entry appended and not applied: its generation, where it ends, and the backlog bytes it
+/// holds.
+struct Queued {
+    entry: Entry,
+    generation: u64,
+    end: u64,
+    bytes: usize,
+}
+
+/// Entries of one generation taken from the queue to be applied, up to `end`.
 pub(super) struct Batch {
     pub(super) entries: Vec<Entry>,
     pub(super) generation: u64,
     pub(super) end: u64,
-    bytes: usize,
+    /// Whether they are the last entries of their generation (the log moved on to the next
+    /// one): once they are applied and on disk, their file may be emptied.
+    pub(super) closes: bool,
+    queued: Vec<(u64, usize)>,
+}
+
+impl Batch {
+    fn of(queued: Vec<Queued>, closes: bool) -> Self {
+        let last = queued.last();
+        let (generation, end) = last.map_or((0, 0), |q| (q.generation, q.end));
+        let (entries, queued) = queued
+            .into_iter()
+            .map(|q| (q.entry, (q.end, q.bytes)))
+            .unzip();
+        Self {
+            entries,
+            generation,
+            end,
+            closes,
+            queued,
+        }
+    }
 }
 
 impl Intake {
     /// Opens the log beside `ledger` after SQLite applied everything up to `applied`
-    /// (generation, offset); returns it with the entries it holds beyond that, which the caller
-    /// applies (with [`Batch`]'s end) before anything else.
+    /// (generation, offset); returns it with the entries it holds beyond that, oldest
+    /// generation first, which the caller applies (up to the last batch's end) before
+    /// anything else, and then calls [`reset`](Self::reset).
     pub(super) fn open(
         ledger: &Path,
         applied: Option<(u64, u64)>,
-    ) -> Result<(Self, Batch), LedgerError> {
+    ) -> Result<(Self, Vec<Batch>), LedgerError> {
         let path = log_path(ledger);
-        let corrupt = |message: String| LedgerError::Corrupt {
-            path: path.clone(),
-            message,
-        };
-        let mut file = OpenOptions::new()
-            .read(true)
-            .append(true)
-            .create(true)
-            .open(&path)
-            .map_err(|e| corrupt(format!("cannot open the intake log: {e}")))?;
-        let mut bytes = Vec::new();
-        file.read_to_end(&mut bytes)
-            .map_err(|e| corrupt(format!("cannot read the intake log: {e}")))?;
         let (applied_generation, applied_end) = applied.unwrap_or((0, 0));
-        let mut batch = Batch {
-            entries: Vec::new(),
-            generation: applied_generation,
-            end: applied_end,
-            bytes: 0,
-        };
-        // Shorter than a header: created, or truncated by a restart that stopped there.
-        if bytes.len() as u64 >= HEADER_LEN {
-            if &bytes[..8] != MAGIC {
-                return Err(corrupt("not an intake log (unknown header)".into()));
-            }
-            let generation = u64::from_le_bytes(bytes[8..16].try_into().unwrap_or_default());
-            let start = match generation.cmp(&applied_generation) {
-                std::cmp::Ordering::Less => {
-                    return Err(corrupt(format!(
-                        "the intake log's generation {generation} is older than the ledger's {applied_generation}"
-                    )));
-                }
-                std::cmp::Ordering::Equal => applied_end.max(HEADER_LEN),
-                std::cmp::Ordering::Greater => HEADER_LEN,
-            };
-            let (entries, end) = read_entries(&bytes, start).map_err(corrupt)?;
-            if end < bytes.len() as u64 {
-                tracing::warn!(
-                    path = %path.display(),
-                    dropped = bytes.len() as u64 - end,
-                    "the intake log ends with an incomplete entry (its write never returned): dropped"
-                );
-            }
-            batch = Batch {
-                entries,
-                generation,
-                end,
-                bytes: 0,
-            };
+        let mut found = Vec::new();
+        let mut files = Vec::new();
+        for path in log_files(ledger) {
+            let (file, read) = open_file(&path, applied_generation, applied_end)?;
+            files.push(file);
+            found.extend(read);
         }
+        found.sort_by_key(|batch| batch.generation);
+        if let [older, newer] = found.as_slice()
+            && older.generation == newer.generation
+        {
+            return Err(LedgerError::Corrupt {
+                path,
+                message: format!("both files hold generation {}", older.generation),
+            });
+        }
+        let generation = found
+            .iter()
+            .map(|batch| batch.generation)
+            .fold(applied_generation, u64::max);
+        let [first, second] = <[File; 2]>::try_from(files).map_err(|_| LedgerError::Corrupt {
+            path: path.clone(),
+            message: "cannot open both intake files".into(),
+        })?;
         let intake = Self {
             path,
             state: Mutex::new(State {
-                file,
-                generation: batch.generation,
-                len: bytes.len() as u64,
+                files: [first, second],
+                current: 0,
+                generation,
+                len: 0,
+                other_free: false,
                 queue: Vec::new(),
                 known: HashSet::new(),
                 broken: None,
@@ -209,7 +237,11 @@ impl Intake {
             backlog: tokio::sync::Semaphore::new(BACKLOG_BYTES),
             woken: AtomicBool::new(false),
         };
-        Ok((intake, batch))
+        let left = found
+            .into_iter()
+            .filter(|batch| !batch.entries.is_empty())
+            .collect();
+        Ok((intake, left))
     }
 
     /// Appends `entry` (durable once this returns) and queues it to be applied; true if the
@@ -242,7 +274,13 @@ impl Intake {
                 state.known.insert(delivery);
             }
         }
-        state.queue.push((entry, permits as usize));
+        let (generation, end) = (state.generation, state.len);
+        state.queue.push(Queued {
+            entry,
+            generation,
+            end,
+            bytes: permits as usize,
+        });
         drop(state);
         Ok(!self.woken.swap(true, Ordering::AcqRel))
     }
@@ -266,32 +304,33 @@ impl Intake {
         }
     }
 
-    /// Takes what is queued, to be applied; `None` when nothing is.
+    /// Takes the oldest generation's queued entries, to be applied; `None` when nothing is
+    /// queued. Once the current file is long and the other one free, appends move on to the
+    /// other one (the next generation) here, so the log never grows past two files.
     pub(super) fn take(&self) -> Result<Option<Batch>, LedgerError> {
         self.woken.store(false, Ordering::Release);
         let mut state = self.lock()?;
-        if state.queue.is_empty() {
+        let Some(oldest) = state.queue.first().map(|q| q.generation) else {
             return Ok(None);
+        };
+        if state.len > SWITCH_AFTER && state.other_free {
+            state.switch().map_err(|error| self.failed(&error))?;
         }
-        let queue = std::mem::take(&mut state.queue);
-        let bytes = queue.iter().map(|(_, bytes)| bytes).sum();
-        Ok(Some(Batch {
-            entries: queue.into_iter().map(|(entry, _)| entry).collect(),
-            generation: state.generation,
-            end: state.len,
-            bytes,
-        }))
+        let same = state.queue.partition_point(|q| q.generation == oldest);
+        let taken: Vec<Queued> = state.queue.drain(..same).collect();
+        Ok(Some(Batch::of(taken, oldest < state.generation)))
     }
 
-    /// `batch` was applied and committed: its bytes may be appended again, and the log starts a
-    /// new generation if it is long and nothing else waits.
-    pub(super) fn applied(&self, batch: &Batch) -> Result<(), LedgerError> {
-        self.backlog.add_permits(batch.bytes);
-        let mut state = self.lock()?;
-        let caught_up = state.queue.is_empty() && state.len == batch.end;
-        if caught_up && state.len > RESTART_AFTER {
-            state.restart().map_err(|error| self.failed(&error))?;
-        }
+    /// `batch` was applied and committed: its bytes may be appended again.
+    pub(super) fn applied(&self, batch: &Batch) {
+        let bytes = batch.queued.iter().map(|(_, bytes)| bytes).sum();
+        self.backlog.add_permits(bytes);
+    }
+
+    /// The generation `batch` closed is applied and on disk in SQLite: its file may take the
+    /// next generation.
+    pub(super) fn closed(&self) -> Result<(), LedgerError> {
+        self.lock()?.other_free = true;
         Ok(())
     }
 
@@ -299,20 +338,41 @@ impl Intake {
     /// next holder of the connection.
     pub(super) fn put_back(&self, batch: Batch) {
         if let Ok(mut state) = self.lock() {
-            let sizes = batch.entries.into_iter().map(|entry| (entry, 0));
-            let later = std::mem::replace(&mut state.queue, sizes.collect());
-            if let Some((_, bytes)) = state.queue.first_mut() {
-                // Its permits are given back once the whole batch is applied.
-                *bytes = batch.bytes;
-            }
-            state.queue.extend(later);
+            let generation = batch.generation;
+            let queued = batch.entries.into_iter().zip(batch.queued);
+            let back = queued.map(|(entry, (end, bytes))| Queued {
+                entry,
+                generation,
+                end,
+                bytes,
+            });
+            state.queue.splice(..0, back);
         }
     }
 
-    /// Starts a new generation now (the ledger was opened and everything is applied).
-    pub(super) fn restart(&self) -> Result<(), LedgerError> {
+    /// Whether the log holds entries (applied or not) that [`reset`](Self::reset) would drop.
+    pub(super) fn holds_entries(&self) -> bool {
+        self.lock().is_ok_and(|state| {
+            state.files.iter().any(|file| {
+                file.metadata()
+                    .is_ok_and(|metadata| metadata.len() > HEADER_LEN)
+            })
+        })
+    }
+
+    /// Empties both files and starts the next generation in one of them: everything the log
+    /// held is applied and on disk in SQLite.
+    pub(super) fn reset(&self) -> Result<(), LedgerError> {
         let mut state = self.lock()?;
-        state.restart().map_err(|error| self.failed(&error))
+        let current = state.current;
+        state.files[current]
+            .set_len(0)
+            .map_err(|error| self.failed(&error))?;
+        state.other_free = true;
+        state.switch().map_err(|error| self.failed(&error))?;
+        // The file just left is empty.
+        state.other_free = true;
+        Ok(())
     }
 
     fn lock(&self) -> Result<MutexGuard<'_, State>, LedgerError> {
@@ -330,14 +390,16 @@ impl Intake {
 }
 
 impl State {
-    /// Appends `bytes`, or leaves the file as it was (or marks it broken if it cannot).
+    /// Appends `bytes` to the current file, or leaves it as it was (or marks the log broken
+    /// if it cannot).
     fn write(&mut self, bytes: &[u8]) -> std::io::Result<()> {
         if let Some(reason) = &self.broken {
             return Err(std::io::Error::other(reason.clone()));
         }
-        if let Err(error) = self.file.write_all(bytes) {
+        let file = &mut self.files[self.current];
+        if let Err(error) = file.write_all(bytes) {
             // A torn entry would hide every entry after it from a replay: cut it off.
-            if let Err(undo) = self.file.set_len(self.len) {
+            if let Err(undo) = file.set_len(self.len) {
                 self.broken = Some(format!("{error}, then could not cut it off: {undo}"));
             }
             return Err(error);
@@ -346,18 +408,81 @@ impl State {
         Ok(())
     }
 
-    /// Empties the file and writes the header of the next generation.
-    fn restart(&mut self) -> std::io::Result<()> {
-        crate::fault::reached(crate::fault::Point::IntakeRestart, None);
-        self.file.set_len(0)?;
-        self.len = 0;
+    /// Empties the other (free) file and makes it the current one, with the next generation.
+    fn switch(&mut self) -> std::io::Result<()> {
+        crate::fault::reached(crate::fault::Point::IntakeSwitch, None);
+        let next = 1 - self.current;
+        self.files[next].set_len(0)?;
         let generation = self.generation + 1;
         let mut header = MAGIC.to_vec();
         header.extend_from_slice(&generation.to_le_bytes());
-        self.write(&header)?;
+        let previous = (self.current, self.len);
+        (self.current, self.len) = (next, 0);
+        if let Err(error) = self.write(&header) {
+            (self.current, self.len) = previous;
+            return Err(error);
+        }
         self.generation = generation;
+        self.other_free = false;
         Ok(())
     }
+}
+
+/// Opens (or creates) one file of the log; returns it with the entries it holds that SQLite
+/// has not applied (`applied_*`), if it has a header.
+fn open_file(
+    path: &Path,
+    applied_generation: u64,
+    applied_end: u64,
+) -> Result<(File, Option<Batch>), LedgerError> {
+    let corrupt = |message: String| LedgerError::Corrupt {
+        path: path.to_owned(),
+        message,
+    };
+    let mut file = OpenOptions::new()
+        .read(true)
+        .append(true)
+        .create(true)
+        .open(path)
+        .map_err(|e| corrupt(format!("cannot open the intake log: {e}")))?;
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes)
+        .map_err(|e| corrupt(format!("cannot read the intake log: {e}")))?;
+    // No header: created, or emptied by a switch that stopped there. A header of zeros: its
+    // page never reached the disk before a power loss, nor did any entry after it.
+    let header = bytes.get(..HEADER_LEN as usize);
+    if header.is_some_and(|header| header.iter().all(|byte| *byte == 0)) {
+        tracing::warn!(path = %path.display(), "the intake log's header is zeros: read as empty");
+    }
+    let Some(header) = header.filter(|header| header.iter().any(|byte| *byte != 0)) else {
+        return Ok((file, None));
+    };
+    if &header[..8] != MAGIC {
+        return Err(corrupt("not an intake log (unknown header)".into()));
+    }
+    let generation = u64::from_le_bytes(header[8..].try_into().unwrap_or_default());
+    let start = match generation.cmp(&applied_generation) {
+        // Applied and on disk before its file was given back.
+        std::cmp::Ordering::Less => bytes.len() as u64,
+        std::cmp::Ordering::Equal => applied_end.max(HEADER_LEN),
+        std::cmp::Ordering::Greater => HEADER_LEN,
+    };
+    let (entries, end) = read_entries(&bytes, start).map_err(corrupt)?;
+    if end < bytes.len() as u64 {
+        tracing::warn!(
+            path = %path.display(),
+            dropped = bytes.len() as u64 - end,
+            "the intake log ends with an incomplete entry (its write never returned): dropped"
+        );
+    }
+    let batch = Batch {
+        entries,
+        generation,
+        end,
+        closes: false,
+        queued: Vec::new(),
+    };
+    Ok((file, Some(batch)))
 }
 
 /// The entries of `bytes` from `start` on, and the offset just after the last whole one.
@@ -701,11 +826,85 @@ mod tests {
         assert_eq!(Decoder(&longer).entry(), None);
     }
 
+    /// What opening a log of generation 5 holding [`entries`] returns, after SQLite applied
+    /// up to `applied`.
+    fn left_after(applied: Option<(u64, u64)>) -> Result<Vec<Entry>, String> {
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = dir.path().join("ledger.sqlite3");
+        let mut bytes = log(&entries());
+        bytes[8..16].copy_from_slice(&5u64.to_le_bytes());
+        let [_, second] = log_files(&ledger);
+        std::fs::write(second, bytes).unwrap();
+        let (_, left) = Intake::open(&ledger, applied).map_err(|e| e.to_string())?;
+        Ok(left.into_iter().flat_map(|batch| batch.entries).collect())
+    }
+
+    #[test]
+    fn opening_returns_what_sqlite_has_not_applied_of_the_same_or_a_newer_generation() {
+        let all = entries();
+        let first_end = HEADER_LEN + frame(&all[0]).len() as u64;
+        assert_eq!(left_after(None).unwrap(), all);
+        assert_eq!(left_after(Some((4, 999))).unwrap(), all);
+        assert_eq!(left_after(Some((5, first_end))).unwrap(), all[1..]);
+        assert_eq!(left_after(Some((5, 1 << 20))).unwrap(), []);
+        assert_eq!(left_after(Some((6, HEADER_LEN))).unwrap(), []);
+    }
+
+    #[test]
+    fn the_older_file_is_applied_first_and_two_files_of_one_generation_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = dir.path().join("ledger.sqlite3");
+        let all = entries();
+        let [first, second] = log_files(&ledger);
+        let mut newer = log(&all[2..]);
+        newer[8..16].copy_from_slice(&8u64.to_le_bytes());
+        std::fs::write(&first, &newer).unwrap();
+        let mut older = log(&all[..2]);
+        older[8..16].copy_from_slice(&7u64.to_le_bytes());
+        std::fs::write(&second, &older).unwrap();
+        let (_, left) = Intake::open(&ledger, Some((6, 0))).unwrap();
+        let read: Vec<(u64, Vec<Entry>)> = left
+            .into_iter()
+            .map(|batch| (batch.generation, batch.entries))
+            .collect();
+        assert_eq!(read, [(7, all[..2].to_vec()), (8, all[2..].to_vec())]);
+
+        std::fs::write(&second, &newer).unwrap();
+        let error = Intake::open(&ledger, None).err().unwrap().to_string();
+        assert!(error.contains("both files hold generation 8"), "{error}");
+    }
+
+    #[test]
+    fn a_header_of_zeros_is_an_empty_log() {
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = dir.path().join("ledger.sqlite3");
+        let mut bytes = vec![0; HEADER_LEN as usize];
+        bytes.extend(frame(&outcome(Outcome::Sent)));
+        let [first, second] = log_files(&ledger);
+        std::fs::write(&first, bytes).unwrap();
+        let (intake, left) = Intake::open(&ledger, Some((3, 100))).unwrap();
+        assert!(left.is_empty());
+        intake.reset().unwrap();
+        assert_eq!(std::fs::read(first).unwrap(), b"", "emptied");
+        let bytes = std::fs::read(second).unwrap();
+        assert_eq!(bytes[..8], *MAGIC);
+        assert_eq!(
+            bytes[8..],
+            4u64.to_le_bytes(),
+            "the generation after SQLite's"
+        );
+    }
+
     #[test]
     fn the_log_lives_beside_the_ledger() {
+        let ledger = Path::new("/var/lib/sa/ledger.sqlite3");
         assert_eq!(
-            log_path(Path::new("/var/lib/sa/ledger.sqlite3")),
-            Path::new("/var/lib/sa/ledger.sqlite3-intake")
+            log_files(ledger),
+            [
+                "/var/lib/sa/ledger.sqlite3-intake.0",
+                "/var/lib/sa/ledger.sqlite3-intake.1"
+            ]
+            .map(PathBuf::from)
         );
     }
 }

@@ -305,6 +305,7 @@ impl Write for SharedWriter {
 impl Logs {
     /// Starts capturing every level.
     pub fn capture() -> Self {
+        streamalert_tests::install_global_subscriber();
         let buffer = Arc::new(Mutex::new(Vec::new()));
         let writer = Arc::clone(&buffer);
         let subscriber = tracing_subscriber::fmt()
