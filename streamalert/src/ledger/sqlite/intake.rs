@@ -37,9 +37,12 @@ const FRAME_LEN: usize = 12;
 /// entries, so that every ledger test also goes through switches).
 const SWITCH_AFTER: u64 = if cfg!(test) { 4 << 10 } else { 16 << 20 };
 /// Bytes of entries appended and not yet applied before an append waits for the applier.
-const BACKLOG_BYTES: usize = 32 << 20;
-/// Deliveries remembered as recorded through the log (for [`Intake::take_known`]).
-const KNOWN_MAX: usize = 1 << 16;
+const BACKLOG_BYTES: usize = 8 << 20;
+/// Bytes queued below which the applier may wait for more to gather ([`Intake::gathering`]).
+const GATHER_BELOW: usize = 1 << 20;
+/// Deliveries remembered as recorded through the log (for [`Intake::take_known`]; a few in
+/// the unit tests, so that they go past it).
+const KNOWN_MAX: usize = if cfg!(test) { 64 } else { 1 << 16 };
 
 /// The `meta` key of the applied generation and offset, stored as `GENERATION:OFFSET`.
 pub(super) const APPLIED_KEY: &str = "intake_applied";
@@ -269,7 +272,9 @@ impl Intake {
             });
             for delivery in deliveries {
                 if state.known.len() >= KNOWN_MAX {
-                    break;
+                    // Deliveries recorded and never given an outcome (abandoned runs) would
+                    // fill it for good: forget them all, their outcomes are written directly.
+                    state.known.clear();
                 }
                 state.known.insert(delivery);
             }
@@ -283,6 +288,12 @@ impl Intake {
         });
         drop(state);
         Ok(!self.woken.swap(true, Ordering::AcqRel))
+    }
+
+    /// Whether few enough bytes are queued that the applier may let more gather before it
+    /// applies them (when it is behind, waiting would only hold up the appends).
+    pub(super) fn gathering(&self) -> bool {
+        BACKLOG_BYTES - self.backlog.available_permits() < GATHER_BELOW
     }
 
     /// Whether the delivery of `output` of `key` was recorded through the log and has no
