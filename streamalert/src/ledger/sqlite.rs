@@ -330,8 +330,8 @@ fn write_loop(
             Ok(mut conn) => commit_group(&mut conn, path, group),
             Err(error) => {
                 tracing::error!(%error, "the ledger's intake log is not applied yet");
-                let unapplied = |_| Some(LedgerError::Worker(error.to_string()));
-                group.into_iter().map(|job| (job, unapplied(()))).collect()
+                let unapplied = || Some(LedgerError::Worker(error.to_string()));
+                group.into_iter().map(|job| (job, unapplied())).collect()
             }
         };
         // No longer pending, and answered, once the connection is free, so that the next write

@@ -125,6 +125,7 @@ impl Run {
     /// Delivers recorded alerts in this task, one after another, each taking a slot of the
     /// processor's `concurrency` as the dispatcher does: for an alert alone, which needs no
     /// task to hand it to.
+    ///
     /// A panic outside the delivery's own guard is counted and logged as a failed delivery
     /// task is, and the alert stays pending.
     pub(super) async fn deliver_here(&mut self, recorded: Recorded) {
