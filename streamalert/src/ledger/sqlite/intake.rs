@@ -324,8 +324,12 @@ impl Intake {
         let Some(oldest) = state.queue.first().map(|q| q.generation) else {
             return Ok(None);
         };
-        if state.len > SWITCH_AFTER && state.other_free {
-            state.switch().map_err(|error| self.failed(&error))?;
+        if state.len > SWITCH_AFTER
+            && state.other_free
+            && let Err(error) = state.switch()
+        {
+            // The current file goes on growing until a switch succeeds.
+            tracing::warn!(path = %self.path.display(), %error, "the intake log cannot hand over to its other file");
         }
         let same = state.queue.partition_point(|q| q.generation == oldest);
         let taken: Vec<Queued> = state.queue.drain(..same).collect();
