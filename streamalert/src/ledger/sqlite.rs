@@ -2057,13 +2057,19 @@ mod tests {
         }
         let generations = intake::log_files(&path).map(|file| generation(&file));
         assert!(generations.iter().max() > Some(&10), "{generations:?}");
-        assert!(longest < 16 << 10, "a file of {longest} bytes");
+        assert!(
+            (4 << 10..16 << 10).contains(&longest),
+            "a file of {longest} bytes hands over past 4 KiB"
+        );
         let attempts = |ledger: &SqliteLedger| -> Vec<u32> {
             let entries = ledger.entries().unwrap();
             entries.iter().map(|e| e.deliveries[0].attempts).collect()
         };
         assert_eq!(attempts(&ledger), [1; 100]);
         drop(ledger);
+        // Closed: everything applied and flushed, both files emptied (one holds a header).
+        let lengths = intake::log_files(&path).map(|file| std::fs::metadata(file).unwrap().len());
+        assert_eq!(lengths.iter().sum::<u64>(), 16, "{lengths:?}");
         assert_eq!(
             attempts(&ledger_in(dir.path(), Synchronous::Normal)),
             [1; 100]
@@ -2091,6 +2097,93 @@ mod tests {
         }
         let counts = ledger.counts().await.unwrap();
         assert_eq!((counts.complete_alerts, counts.sent), (100, 200));
+    }
+
+    /// Nothing reads: the writer thread, woken by the appends, applies them on its own (after
+    /// letting more gather for a few milliseconds).
+    #[tokio::test]
+    async fn the_writer_thread_applies_what_is_appended_without_being_asked() {
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = ledger_in(dir.path(), Synchronous::Normal);
+        for _ in 0..3 {
+            ledger
+                .record_alerts(vec![new_alert(&["file:a"])])
+                .await
+                .unwrap();
+            let deadline = std::time::Instant::now() + Duration::from_secs(10);
+            while ledger.inner.intake.queued() > 0 {
+                assert!(std::time::Instant::now() < deadline, "never applied");
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+        }
+    }
+
+    /// An entry SQLite refuses to apply (here a trigger refuses its alert) fails the next
+    /// operation that applies the log, with SQLite's error, and stays queued: once SQLite takes
+    /// it, it is applied, after what came before it and before what came after.
+    #[tokio::test]
+    async fn an_entry_that_cannot_be_applied_fails_the_next_operation_and_is_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = ledger_in(dir.path(), Synchronous::Normal);
+        let raw = || ledger.inner.conn.lock().unwrap();
+        raw()
+            .execute_batch(
+                "CREATE TEMP TRIGGER refuse BEFORE INSERT ON alerts WHEN NEW.rule_name = 'refused'
+                 BEGIN SELECT RAISE(ABORT, 'refused by a trigger'); END;",
+            )
+            .unwrap();
+        let before = new_alert(&["file:a"]);
+        let refused = NewAlert {
+            alert: Alert::new("refused", serde_json::json!({}), ["file:a"]).into(),
+            intents: BTreeMap::new(),
+        };
+        let after = new_alert(&["file:a"]);
+        for alert in [&before, &refused, &after] {
+            ledger.record_alerts(vec![alert.clone()]).await.unwrap();
+        }
+        for _ in 0..2 {
+            let error = ledger.counts().await.unwrap_err().to_string();
+            assert!(error.contains("refused by a trigger"), "{error}");
+        }
+        raw().execute_batch("DROP TRIGGER temp.refuse").unwrap();
+        let ids: Vec<String> = ledger
+            .entries()
+            .unwrap()
+            .into_iter()
+            .map(|entry| entry.alert.alert_id)
+            .collect();
+        let expected = [&before, &refused, &after].map(|new| new.alert.alert_id.clone());
+        assert_eq!(ids, expected);
+    }
+
+    /// `prune` may delete an alert whose delivery the log still knows (recorded through it, with
+    /// no outcome): the log forgets what it knows, and the outcome then finds the alert gone.
+    #[tokio::test]
+    async fn after_a_prune_an_outcome_the_log_knew_of_reports_an_unknown_alert() {
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = ledger_in(dir.path(), Synchronous::Normal);
+        let alert = new_alert(&["file:a"]);
+        let key = AlertKey::of(&alert.alert);
+        ledger.record_alerts(vec![alert.clone()]).await.unwrap();
+        // Recorded again with the output sent (as a retry of the event would): complete,
+        // without an outcome the log would have taken.
+        let mut sent = (*alert.alert).clone();
+        sent.outputs_sent.insert("file:a".into());
+        let sent = NewAlert {
+            alert: sent.into(),
+            intents: BTreeMap::new(),
+        };
+        ledger.record_alerts(vec![sent]).await.unwrap();
+        let tomorrow = chrono::Utc::now().naive_utc() + chrono::TimeDelta::days(1);
+        assert_eq!(ledger.prune(Timestamp::from(tomorrow)).await.unwrap(), 1);
+        let error = ledger
+            .record_outcome(key.clone(), "file:a".into(), Outcome::Sent)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&error, LedgerError::UnknownAlert(k) if *k == key),
+            "{error}"
+        );
     }
 
     #[test]

@@ -296,6 +296,12 @@ impl Intake {
         BACKLOG_BYTES - self.backlog.available_permits() < GATHER_BELOW
     }
 
+    /// How many entries are appended and not applied.
+    #[cfg(test)]
+    pub(super) fn queued(&self) -> usize {
+        self.lock().map_or(0, |state| state.queue.len())
+    }
+
     /// Whether the delivery of `output` of `key` was recorded through the log and has no
     /// outcome yet; forgets it (its outcome is about to be appended). An outcome for a delivery
     /// not known here is written directly (after the log is applied), which finds out whether
