@@ -201,13 +201,10 @@ impl Intake {
     ) -> Result<(Self, Vec<Batch>), LedgerError> {
         let path = log_path(ledger);
         let (applied_generation, applied_end) = applied.unwrap_or((0, 0));
-        let mut found = Vec::new();
-        let mut files = Vec::new();
-        for path in log_files(ledger) {
-            let (file, read) = open_file(&path, applied_generation, applied_end)?;
-            files.push(file);
-            found.extend(read);
-        }
+        let [first, second] =
+            log_files(ledger).map(|file| open_file(&file, applied_generation, applied_end));
+        let ((first, first_left), (second, second_left)) = (first?, second?);
+        let mut found: Vec<Batch> = first_left.into_iter().chain(second_left).collect();
         found.sort_by_key(|batch| batch.generation);
         if let [older, newer] = found.as_slice()
             && older.generation == newer.generation
@@ -221,10 +218,6 @@ impl Intake {
             .iter()
             .map(|batch| batch.generation)
             .fold(applied_generation, u64::max);
-        let [first, second] = <[File; 2]>::try_from(files).map_err(|_| LedgerError::Corrupt {
-            path: path.clone(),
-            message: "cannot open both intake files".into(),
-        })?;
         let intake = Self {
             path,
             state: Mutex::new(State {
