@@ -70,7 +70,7 @@ impl Alert {
     /// assert_eq!(Alert::from_item(&item.clone().into()).unwrap().to_item(), item);
     /// ```
     pub fn to_item(&self) -> Map<String, Value> {
-        self.item_with_record(self.record_json())
+        self.item_with_record(&self.record_json())
     }
 
     /// The alerts-table item as a ledger stores it: [`to_item`](Alert::to_item), with the
@@ -87,45 +87,30 @@ impl Alert {
     /// assert_eq!(Alert::from_item(&item.into()).unwrap().record, alert.record);
     /// ```
     pub fn to_ledger_item(&self) -> Map<String, Value> {
-        self.item_with_record(PythonJson::COMPACT.exact_numbers().dump(&self.record))
+        self.item_with_record(&PythonJson::COMPACT.exact_numbers().dump(&self.record))
     }
 
-    fn item_with_record(&self, record: String) -> Map<String, Value> {
-        let nullable = |value: &Option<String>| value.clone().map_or(Value::Null, Value::String);
-        let set = |set: &BTreeSet<String>| set.iter().cloned().collect::<Value>();
-        let mut item = Map::with_capacity(19);
-        item.insert("RuleName".into(), self.rule_name.clone().into());
-        item.insert("AlertID".into(), self.alert_id.clone().into());
-        item.insert("Attempts".into(), self.attempts.into());
-        item.insert("Cluster".into(), nullable(&self.cluster));
-        item.insert("Context".into(), Value::Object(self.context.clone()));
-        item.insert("Created".into(), self.created.to_string().into());
-        item.insert("Dispatched".into(), self.dispatched.to_string().into());
-        item.insert("LogSource".into(), nullable(&self.log_source));
-        item.insert("LogType".into(), nullable(&self.log_type));
-        item.insert(
-            "MergeByKeys".into(),
-            self.merge_by_keys.iter().cloned().collect(),
-        );
-        item.insert("MergeWindowMins".into(), self.merge_window_mins.into());
-        item.insert("Outputs".into(), set(&self.outputs));
-        let sent = if self.outputs_sent.is_empty() {
-            Value::Null
-        } else {
-            set(&self.outputs_sent)
+    /// [`to_ledger_item`](Alert::to_ledger_item) as compact JSON text (what the SQLite ledger
+    /// stores), written straight from the alert: no map is built and nothing is copied.
+    ///
+    /// ```
+    /// use streamalert::Alert;
+    /// let record = streamalert::json::read(r#"{"cpu": 1.50}"#).unwrap();
+    /// let alert = Alert::new("r", record, ["slack:c"]);
+    /// let text = alert.ledger_item_json();
+    /// assert_eq!(text, serde_json::Value::Object(alert.to_ledger_item()).to_string());
+    /// assert!(text.contains(r#""Record":"{\"cpu\":1.50}""#));
+    /// ```
+    pub fn ledger_item_json(&self) -> String {
+        let record = PythonJson::COMPACT.exact_numbers().dump(&self.record);
+        serde_json::to_string(&Item::of(self, &record)).expect(Item::SERIALIZES)
+    }
+
+    fn item_with_record(&self, record: &str) -> Map<String, Value> {
+        let item = serde_json::to_value(Item::of(self, record)).expect(Item::SERIALIZES);
+        let Value::Object(item) = item else {
+            unreachable!("a struct serializes as a JSON object")
         };
-        item.insert("OutputsSent".into(), sent);
-        let publishers = if is_falsy(&self.publishers) {
-            Value::Null
-        } else {
-            self.publishers.clone()
-        };
-        item.insert("Publishers".into(), publishers);
-        item.insert("Record".into(), record.into());
-        item.insert("RuleDescription".into(), nullable(&self.rule_description));
-        item.insert("SourceEntity".into(), nullable(&self.source_entity));
-        item.insert("SourceService".into(), nullable(&self.source_service));
-        item.insert("Staged".into(), self.staged.into());
         item
     }
 
@@ -251,6 +236,71 @@ impl Alert {
     }
 }
 
+/// The alerts-table item of an alert, borrowed from it: its keys in StreamAlert's order.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct Item<'a> {
+    rule_name: &'a str,
+    #[serde(rename = "AlertID")]
+    alert_id: &'a str,
+    attempts: u32,
+    cluster: Option<&'a String>,
+    context: &'a Context,
+    #[serde(serialize_with = "display")]
+    created: Timestamp,
+    #[serde(serialize_with = "display")]
+    dispatched: Timestamp,
+    log_source: Option<&'a String>,
+    log_type: Option<&'a String>,
+    merge_by_keys: &'a [String],
+    merge_window_mins: u64,
+    outputs: &'a BTreeSet<String>,
+    /// `null` when nothing is sent.
+    outputs_sent: Option<&'a BTreeSet<String>>,
+    /// `null` when falsy.
+    publishers: Option<&'a Value>,
+    /// JSON text.
+    record: &'a str,
+    rule_description: Option<&'a String>,
+    source_entity: Option<&'a String>,
+    source_service: Option<&'a String>,
+    staged: bool,
+}
+
+impl<'a> Item<'a> {
+    /// Why serializing it cannot fail: every key is a string.
+    const SERIALIZES: &'static str = "an alerts-table item serializes: its keys are strings";
+
+    fn of(alert: &'a Alert, record: &'a str) -> Self {
+        Self {
+            rule_name: &alert.rule_name,
+            alert_id: &alert.alert_id,
+            attempts: alert.attempts,
+            cluster: alert.cluster.as_ref(),
+            context: &alert.context,
+            created: alert.created,
+            dispatched: alert.dispatched,
+            log_source: alert.log_source.as_ref(),
+            log_type: alert.log_type.as_ref(),
+            merge_by_keys: &alert.merge_by_keys,
+            merge_window_mins: alert.merge_window_mins,
+            outputs: &alert.outputs,
+            outputs_sent: Some(&alert.outputs_sent).filter(|sent| !sent.is_empty()),
+            publishers: Some(&alert.publishers).filter(|p| !is_falsy(p)),
+            record,
+            rule_description: alert.rule_description.as_ref(),
+            source_entity: alert.source_entity.as_ref(),
+            source_service: alert.source_service.as_ref(),
+            staged: alert.staged,
+        }
+    }
+}
+
+/// Serializes `value` as its `Display` text.
+fn display<S: serde::Serializer>(value: &Timestamp, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.collect_str(value)
+}
+
 fn invalid(key: &'static str, problem: &str) -> InvalidAlert {
     InvalidAlert::Invalid {
         key,
@@ -363,4 +413,62 @@ fn publishers(value: Option<&Value>) -> Value {
         .filter(|v| !is_falsy(v))
         .cloned()
         .unwrap_or(Value::Null)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// An alert with every field of the item set, and text that needs escaping twice.
+    fn full_alert() -> Alert {
+        let record = crate::json::read(r#"{"quote": "a\"b\\c\n", "é": 1.50, "big": 1e400}"#)
+            .expect("valid JSON");
+        let mut alert = Alert::new("rule", record, ["slack:a", "aws-s3:b"]);
+        alert.attempts = 2;
+        alert.cluster = Some("prod".into());
+        alert
+            .context
+            .insert("tab\t".into(), json!({"n": [1, null]}));
+        alert.dispatched = alert.created;
+        alert.log_source = Some("cloudtrail:events".into());
+        alert.log_type = Some("json".into());
+        alert.merge_by_keys = vec!["user".into()];
+        alert.merge_window_mins = 5;
+        alert.outputs_sent.insert("slack:a".into());
+        alert.publishers = json!({"slack": ["p"]});
+        alert.rule_description = Some("ü\u{1}".into());
+        alert.source_entity = Some("stream".into());
+        alert.source_service = Some("kinesis".into());
+        alert.staged = true;
+        alert
+    }
+
+    #[test]
+    fn the_ledger_item_text_is_the_ledger_item_and_reads_back_as_the_alert() {
+        let alert = full_alert();
+        let text = alert.ledger_item_json();
+        let parsed: Value = serde_json::from_str(&text).expect("the item is JSON");
+        assert_eq!(parsed, Value::Object(alert.to_ledger_item()));
+        let back = Alert::from_item(&parsed).expect("the item reads back");
+        assert_eq!(back.to_ledger_item(), alert.to_ledger_item());
+        assert_eq!(back.record, alert.record, "numbers kept as received");
+        let keys: Vec<_> = alert.to_item().keys().cloned().collect();
+        assert_eq!(keys[..3], ["RuleName", "AlertID", "Attempts"]);
+        assert_eq!(keys.last().map(String::as_str), Some("Staged"));
+    }
+
+    #[test]
+    fn empty_sent_outputs_and_falsy_publishers_are_null_in_the_item() {
+        let mut alert = full_alert();
+        alert.outputs_sent.clear();
+        alert.publishers = json!([]);
+        let item = alert.to_item();
+        assert_eq!(
+            (&item["OutputsSent"], &item["Publishers"]),
+            (&Value::Null, &Value::Null)
+        );
+        alert.cluster = None;
+        assert_eq!(alert.to_ledger_item()["Cluster"], Value::Null);
+    }
 }

@@ -19,7 +19,6 @@
 
 use super::super::{AlertKey, Fingerprint, InputCheckpoint, LedgerError, NewAlert, Outcome};
 use crate::alert::Timestamp;
-use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::fs::{File, OpenOptions};
 use std::io::{Read as _, Write as _};
@@ -112,7 +111,7 @@ impl AlertWrite {
             merge_enabled: alert.merge_enabled(),
             attempts: alert.attempts,
             dispatched: alert.dispatched.to_string(),
-            item: Value::Object(alert.to_ledger_item()).to_string(),
+            item: alert.ledger_item_json(),
             sent: alert.outputs_sent.clone(),
             remaining: alert.remaining_outputs(),
             intents: new.intents.clone(),
