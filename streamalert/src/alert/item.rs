@@ -102,8 +102,15 @@ impl Alert {
     /// assert!(text.contains(r#""Record":"{\"cpu\":1.50}""#));
     /// ```
     pub fn ledger_item_json(&self) -> String {
-        let record = PythonJson::COMPACT.exact_numbers().dump(&self.record);
-        serde_json::to_string(&Item::of(self, &record)).expect(Item::SERIALIZES)
+        // Most records are under 2 KiB of JSON: written without regrowing.
+        let mut record = String::with_capacity(2048);
+        PythonJson::COMPACT
+            .exact_numbers()
+            .dump_to(&mut record, &self.record);
+        // Room for the record escaped inside a string and the other fields: written once.
+        let mut text = Vec::with_capacity(record.len() * 5 / 4 + 1024);
+        serde_json::to_writer(&mut text, &Item::of(self, &record)).expect(Item::SERIALIZES);
+        String::from_utf8(text).expect("serde_json writes UTF-8")
     }
 
     fn item_with_record(&self, record: &str) -> Map<String, Value> {

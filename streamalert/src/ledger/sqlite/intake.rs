@@ -528,7 +528,13 @@ pub(super) fn read_entries(bytes: &[u8], start: u64) -> Result<(Vec<Entry>, u64)
 
 /// `entry` framed as the log stores it: length, CRC-32, bytes.
 fn frame(entry: &Entry) -> Vec<u8> {
-    let mut encoder = Encoder(vec![0; FRAME_LEN]);
+    // Room for the fields around each item, so that the buffer is not regrown as it fills.
+    let room = match entry {
+        Entry::Alerts { alerts, .. } => alerts.iter().map(|alert| alert.item.len() + 512).sum(),
+        Entry::Outcome { .. } => 256,
+    };
+    let mut encoder = Encoder(Vec::with_capacity(FRAME_LEN + room));
+    encoder.0.resize(FRAME_LEN, 0);
     encoder.entry(entry);
     let mut bytes = encoder.0;
     let len = (bytes.len() - FRAME_LEN) as u64;
