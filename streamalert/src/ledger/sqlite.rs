@@ -396,12 +396,17 @@ fn flush_to_disk(conn: &Connection, path: &Path) -> Result<(), LedgerError> {
 
 /// Writes `batch` to SQLite with how far the log is applied, in one transaction.
 fn apply_batch(conn: &mut Connection, path: &Path, batch: &Batch) -> Result<(), LedgerError> {
+    let completed_within = batch.completed_within();
     let tx = write_tx(conn, path)?;
     for entry in &batch.entries {
         match entry {
             Entry::Alerts { alerts, checkpoint } => {
                 for alert in alerts {
-                    upsert_alert(&tx, path, alert)?;
+                    let item = match completed_within.contains(alert.alert_id.as_str()) {
+                        true => ItemWrite::Completed,
+                        false => ItemWrite::Kept,
+                    };
+                    upsert_alert(&tx, path, alert, item)?;
                 }
                 if let Some(checkpoint) = checkpoint {
                     save_checkpoint(&tx, path, checkpoint)?;
@@ -672,7 +677,7 @@ impl SqliteLedger {
         }
         self.write(move |conn, path| {
             for alert in &alerts {
-                upsert_alert(conn, path, alert)?;
+                upsert_alert(conn, path, alert, ItemWrite::Kept)?;
             }
             checkpoint
                 .as_ref()
@@ -951,7 +956,7 @@ impl Ledger for SqliteLedger {
     ) -> Result<(), LedgerError> {
         let merged_write = AlertWrite::of(&merged);
         self.write(move |conn, path| {
-            upsert_alert(conn, path, &merged_write)?;
+            upsert_alert(conn, path, &merged_write, ItemWrite::Kept)?;
             for key in &originals {
                 let changed = conn
                     .prepare_cached(
@@ -1253,7 +1258,22 @@ fn grouped_counts(
 }
 
 /// Inserts a new alert or folds what `new` says into the recorded one.
-fn upsert_alert(conn: &Connection, path: &Path, alert: &AlertWrite) -> Result<(), LedgerError> {
+/// What [`upsert_alert`] does with the alert's item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ItemWrite {
+    /// Written (a new alert's), or kept if one is recorded.
+    Kept,
+    /// Not written for a new alert: it completes later in the same transaction, which would
+    /// delete its item again (a recorded alert is written as [`Kept`](Self::Kept)).
+    Completed,
+}
+
+fn upsert_alert(
+    conn: &Connection,
+    path: &Path,
+    alert: &AlertWrite,
+    item: ItemWrite,
+) -> Result<(), LedgerError> {
     let inserted = conn
         .prepare_cached(
             "INSERT INTO alerts (alert_id, rule_name, created, status, merged_into, merge_enabled, attempts, dispatched)
@@ -1281,14 +1301,21 @@ fn upsert_alert(conn: &Connection, path: &Path, alert: &AlertWrite) -> Result<()
     // updates stay small. A new alert's item replaces whatever an edited file left under its id
     // (the last alert's id is given again once it is pruned); a recorded item is kept (a
     // tombstone gets its item back, and loses it again below if it stays complete).
-    let insert_item = if inserted {
-        "INSERT OR REPLACE INTO alert_items (id, item) VALUES (last_insert_rowid(), ?2)"
-    } else {
-        "INSERT OR IGNORE INTO alert_items (id, item) SELECT id, ?2 FROM alerts WHERE alert_id = ?1"
+    // (An item a new alert's completion deletes again in this transaction is not written.)
+    let insert_item = match (inserted, item) {
+        (true, ItemWrite::Completed) => None,
+        (true, ItemWrite::Kept) => {
+            Some("INSERT OR REPLACE INTO alert_items (id, item) VALUES (last_insert_rowid(), ?2)")
+        }
+        (false, _) => Some(
+            "INSERT OR IGNORE INTO alert_items (id, item) SELECT id, ?2 FROM alerts WHERE alert_id = ?1",
+        ),
     };
-    conn.prepare_cached(insert_item)
-        .and_then(|mut s| s.execute(params![alert.alert_id, alert.item]))
-        .map_err(sql(path))?;
+    if let Some(insert_item) = insert_item {
+        conn.prepare_cached(insert_item)
+            .and_then(|mut s| s.execute(params![alert.alert_id, alert.item]))
+            .map_err(sql(path))?;
+    }
     for output in &alert.sent {
         conn.prepare_cached(
             "INSERT INTO deliveries (id, output, state, attempts, updated) VALUES ((SELECT id FROM alerts WHERE alert_id = ?1), ?2, 'sent', 0, ?3)
@@ -2154,6 +2181,55 @@ mod tests {
             .collect();
         let expected = [&before, &refused, &after].map(|new| new.alert.alert_id.clone());
         assert_eq!(ids, expected);
+    }
+
+    /// An alert recorded and completed by the same applied batch ends as a tombstone without
+    /// its item ever being written; one that stays open has its item.
+    #[tokio::test]
+    async fn an_alert_completed_within_one_applied_batch_never_has_its_item_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = ledger_in(dir.path(), Synchronous::Normal);
+        let raw = || ledger.inner.conn.lock().unwrap();
+        raw()
+            .execute_batch(
+                "CREATE TEMP TABLE written (alert_id TEXT);
+                 CREATE TEMP TRIGGER count_items AFTER INSERT ON main.alert_items BEGIN
+                     INSERT INTO written SELECT alert_id FROM main.alerts WHERE id = NEW.id;
+                 END;",
+            )
+            .unwrap();
+        let done = new_alert(&["file:a"]);
+        let open = new_alert(&["file:a", "file:b"]);
+        {
+            // Held, the connection keeps the writer thread from applying before both are in.
+            let _held = raw();
+            ledger
+                .record_alerts(vec![done.clone(), open.clone()])
+                .await
+                .unwrap();
+            for alert in [&done, &open] {
+                let key = AlertKey::of(&alert.alert);
+                ledger
+                    .record_outcome(key, "file:a".into(), Outcome::Sent)
+                    .await
+                    .unwrap();
+            }
+        }
+        let counts = ledger.counts().await.unwrap();
+        assert_eq!((counts.complete_alerts, counts.open_alerts), (1, 1));
+        assert_eq!((counts.sent, counts.pending), (2, 1));
+        let written: Vec<String> = raw()
+            .prepare("SELECT alert_id FROM written")
+            .unwrap()
+            .query_map([], |row| row.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(written, [open.alert.alert_id.clone()]);
+        let items: i64 = raw()
+            .query_row("SELECT COUNT(*) FROM alert_items", [], |row| row.get(0))
+            .unwrap();
+        assert_eq!(items, 1, "the open alert keeps its item");
     }
 
     /// `prune` may delete an alert whose delivery the log still knows (recorded through it, with

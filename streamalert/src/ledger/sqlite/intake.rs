@@ -19,7 +19,7 @@
 
 use super::super::{AlertKey, Fingerprint, InputCheckpoint, LedgerError, NewAlert, Outcome};
 use crate::alert::Timestamp;
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fs::{File, OpenOptions};
 use std::io::{Read as _, Write as _};
 use std::path::{Path, PathBuf};
@@ -186,6 +186,52 @@ impl Batch {
             closes,
             queued,
         }
+    }
+
+    /// The alerts recorded once in this batch that its own outcomes complete: merging off,
+    /// and every output left to send given `Sent` by a later entry. Applied in one
+    /// transaction, such an alert ends as a tombstone, so its item need not be written.
+    pub(super) fn completed_within(&self) -> HashSet<&str> {
+        let mut recorded: HashMap<&str, Option<&AlertWrite>> = HashMap::new();
+        let mut sent: HashSet<(&str, &str)> = HashSet::new();
+        for entry in &self.entries {
+            match entry {
+                Entry::Alerts { alerts, .. } => {
+                    for alert in alerts {
+                        recorded
+                            .entry(&alert.alert_id)
+                            // Recorded twice: its writes are left as they are.
+                            .and_modify(|once| *once = None)
+                            .or_insert(Some(alert));
+                    }
+                }
+                Entry::Outcome {
+                    alert_id,
+                    output,
+                    outcome: Outcome::Sent,
+                    ..
+                } => {
+                    // Only an outcome after its alert's recording completes that recording.
+                    if recorded.contains_key(alert_id.as_str()) {
+                        sent.insert((alert_id, output));
+                    }
+                }
+                Entry::Outcome { .. } => {}
+            }
+        }
+        recorded
+            .into_iter()
+            .filter_map(|(id, once)| once.map(|alert| (id, alert)))
+            .filter(|(id, alert)| {
+                !alert.merge_enabled
+                    && !alert.remaining.is_empty()
+                    && alert
+                        .remaining
+                        .iter()
+                        .all(|output| sent.contains(&(*id, output.as_str())))
+            })
+            .map(|(id, _)| id)
+            .collect()
     }
 }
 
@@ -772,9 +818,13 @@ mod tests {
     }
 
     fn outcome(outcome: Outcome) -> Entry {
+        outcome_of("id-1", "slack:b", outcome)
+    }
+
+    fn outcome_of(alert_id: &str, output: &str, outcome: Outcome) -> Entry {
         Entry::Outcome {
-            alert_id: "id-1".into(),
-            output: "slack:b".into(),
+            alert_id: alert_id.into(),
+            output: output.into(),
             outcome,
             at: "2026-12-06T02:00:03.000000Z".into(),
         }
@@ -799,6 +849,59 @@ mod tests {
         bytes.extend_from_slice(&1u64.to_le_bytes());
         entries.iter().for_each(|entry| bytes.extend(frame(entry)));
         bytes
+    }
+
+    fn sent(alert_id: &str, output: &str) -> Entry {
+        outcome_of(alert_id, output, Outcome::Sent)
+    }
+
+    fn batch(entries: Vec<Entry>) -> Batch {
+        let queued = entries.into_iter().map(|entry| Queued {
+            entry,
+            generation: 1,
+            end: 0,
+            bytes: 0,
+        });
+        Batch::of(queued.collect(), false)
+    }
+
+    /// `id-2` (merging off, `slack:b` and `webhook:c` to send) completes when both are sent
+    /// after it is recorded; `id-1` merges and never completes within a batch.
+    #[test]
+    fn an_alert_completes_within_a_batch_only_if_every_output_left_is_sent_after_it() {
+        let completed = |entries: Vec<Entry>| {
+            let batch = batch(entries);
+            let mut ids: Vec<String> = batch
+                .completed_within()
+                .into_iter()
+                .map(str::to_owned)
+                .collect();
+            ids.sort();
+            ids
+        };
+        let both = || vec![sent("id-2", "slack:b"), sent("id-2", "webhook:c")];
+        let mut entries = vec![alerts_entry()];
+        entries.extend(both());
+        entries.extend([sent("id-1", "slack:b"), sent("id-1", "webhook:c")]);
+        assert_eq!(completed(entries), ["id-2"]);
+
+        let one_left = vec![alerts_entry(), sent("id-2", "slack:b")];
+        assert!(completed(one_left).is_empty());
+        let failed = vec![
+            alerts_entry(),
+            sent("id-2", "slack:b"),
+            outcome_of("id-2", "webhook:c", Outcome::Failed("500".into())),
+        ];
+        assert!(completed(failed).is_empty());
+        let mut sent_before = both();
+        sent_before.push(alerts_entry());
+        assert!(
+            completed(sent_before).is_empty(),
+            "outcomes of an earlier recording"
+        );
+        let mut twice = vec![alerts_entry(), alerts_entry()];
+        twice.extend(both());
+        assert!(completed(twice).is_empty(), "recorded twice");
     }
 
     #[test]
