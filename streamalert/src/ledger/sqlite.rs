@@ -294,8 +294,12 @@ where
 /// ([`Writer`]).
 const INLINE_AFTER: usize = 8;
 
-/// How long the writer thread lets the intake log gather entries when no write waits for it.
-const LINGER: Duration = Duration::from_millis(5);
+/// How long the writer thread lets the intake log gather entries when no write waits for it
+/// (while less than [`intake::GATHER_BELOW`] is queued). Each batch it applies competes for
+/// the CPU with the deliveries: fewer, larger batches delay fewer of them (one at a time, the
+/// 99th percentile of an alert's latency was ~1 ms with 5 ms here, ~0.3 ms with 40 ms, the
+/// median and the rate unchanged); reads apply the log themselves and never wait for it.
+const LINGER: Duration = Duration::from_millis(40);
 
 /// The most jobs one transaction holds, so that a long queue still gets answers on the way.
 const MAX_GROUP: usize = 256;
@@ -2127,7 +2131,7 @@ mod tests {
     }
 
     /// Nothing reads: the writer thread, woken by the appends, applies them on its own (after
-    /// letting more gather for a few milliseconds).
+    /// letting more gather for a few tens of milliseconds).
     #[tokio::test]
     async fn the_writer_thread_applies_what_is_appended_without_being_asked() {
         let dir = tempfile::tempdir().unwrap();

@@ -38,7 +38,7 @@ const SWITCH_AFTER: u64 = if cfg!(test) { 4 << 10 } else { 16 << 20 };
 /// Bytes of entries appended and not yet applied before an append waits for the applier.
 const BACKLOG_BYTES: usize = 8 << 20;
 /// Bytes queued below which the applier may wait for more to gather ([`Intake::gathering`]).
-const GATHER_BELOW: usize = 1 << 20;
+pub(super) const GATHER_BELOW: usize = 1 << 20;
 /// Deliveries remembered as recorded through the log (for [`Intake::take_known`]; a few in
 /// the unit tests, so that they go past it).
 const KNOWN_MAX: usize = if cfg!(test) { 64 } else { 1 << 16 };
