@@ -406,9 +406,10 @@ fn apply_batch(conn: &mut Connection, path: &Path, batch: &Batch) -> Result<(), 
         match entry {
             Entry::Alerts { alerts, checkpoint } => {
                 for alert in alerts {
-                    let item = match completed_within.contains(alert.alert_id.as_str()) {
-                        true => ItemWrite::Completed,
-                        false => ItemWrite::Kept,
+                    let item = if completed_within.contains(alert.alert_id.as_str()) {
+                        ItemWrite::Completed
+                    } else {
+                        ItemWrite::Kept
                     };
                     upsert_alert(&tx, path, alert, item)?;
                 }
