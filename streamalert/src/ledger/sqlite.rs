@@ -2188,6 +2188,83 @@ mod tests {
         assert_eq!(ids, expected);
     }
 
+    /// Applied as one batch, a run of entries leaves every table as applying them one batch
+    /// each does (where no alert is recorded and completed within a batch): alerts completed,
+    /// left open, merging, recorded twice, failed and given up, with outputs sent before and
+    /// intents.
+    #[test]
+    fn one_batch_leaves_the_tables_as_one_batch_per_entry_does() {
+        let record = |outputs: &[&str], edit: &dyn Fn(&mut Alert)| {
+            let mut new = new_alert(outputs);
+            edit(Arc::make_mut(&mut new.alert));
+            new.intents = [("file:a".to_owned(), Fingerprint(7))].into();
+            AlertWrite::of(&new)
+        };
+        let done = record(&["file:a"], &|_| {});
+        let half = record(&["file:a", "file:b"], &|_| {});
+        let merging = record(&["file:a"], &|alert| {
+            alert.merge_by_keys = vec!["n".into()];
+            alert.merge_window_mins = 5;
+        });
+        let sent_before = record(&["file:a", "file:b"], &|alert| {
+            alert.outputs_sent.insert("file:b".into());
+        });
+        let dead = record(&["file:a"], &|_| {});
+        let mut again = done.clone();
+        again.alert_id = "recorded-twice".into();
+        let mut twice = again.clone();
+        twice.attempts += 1;
+        let outcome = |alert: &AlertWrite, output: &str, outcome: Outcome, n: u8| Entry::Outcome {
+            alert_id: alert.alert_id.clone(),
+            output: output.into(),
+            outcome,
+            at: format!("2026-12-06T06:00:0{n}.000000Z"),
+        };
+        let alerts = |alerts: Vec<AlertWrite>| Entry::Alerts {
+            alerts,
+            checkpoint: None,
+        };
+        let entries = vec![
+            alerts(vec![done.clone(), half.clone(), merging.clone()]),
+            alerts(vec![sent_before.clone(), dead.clone(), again.clone()]),
+            outcome(&done, "file:a", Outcome::Sent, 1),
+            outcome(&half, "file:a", Outcome::Sent, 2),
+            outcome(&half, "file:b", Outcome::Failed("500".into()), 3),
+            outcome(&merging, "file:a", Outcome::Sent, 4),
+            outcome(&sent_before, "file:a", Outcome::Sent, 5),
+            outcome(&dead, "file:a", Outcome::Dead("403".into()), 6),
+            alerts(vec![twice.clone()]),
+            outcome(&again, "file:a", Outcome::Sent, 7),
+        ];
+        let tables_after = |batches: Vec<Vec<Entry>>| {
+            let dir = tempfile::tempdir().unwrap();
+            let ledger = ledger_in(dir.path(), Synchronous::Full);
+            let path = ledger.inner.path.clone();
+            let mut conn = ledger.inner.conn.lock().unwrap();
+            for entries in batches {
+                apply_batch(&mut conn, &path, &Batch::of_entries(entries)).unwrap();
+            }
+            ["alerts", "deliveries", "alert_items"].map(|table| {
+                let mut rows = conn
+                    .prepare(&format!("SELECT * FROM {table} ORDER BY 1, 2"))
+                    .unwrap();
+                let columns = rows.column_count();
+                rows.query_map([], |row| {
+                    (0..columns)
+                        .map(|i| row.get_ref(i).map(|value| format!("{value:?}")))
+                        .collect::<Result<Vec<_>, _>>()
+                })
+                .unwrap()
+                .collect::<Result<Vec<_>, _>>()
+                .unwrap()
+            })
+        };
+        let one_each = tables_after(entries.iter().map(|entry| vec![entry.clone()]).collect());
+        let together = tables_after(vec![entries]);
+        assert_eq!(one_each[0].len(), 6, "every alert has its row");
+        assert_eq!(together, one_each);
+    }
+
     /// An alert recorded and completed by the same applied batch ends as a tombstone without
     /// its item ever being written; one that stays open has its item.
     #[tokio::test]

@@ -188,6 +188,18 @@ impl Batch {
         }
     }
 
+    /// `entries` as one batch (of generation 0), for tests that apply entries themselves.
+    #[cfg(test)]
+    pub(super) fn of_entries(entries: Vec<Entry>) -> Self {
+        let queued = entries.into_iter().map(|entry| Queued {
+            entry,
+            generation: 0,
+            end: 0,
+            bytes: 0,
+        });
+        Self::of(queued.collect(), false)
+    }
+
     /// The alerts recorded once in this batch that its own outcomes complete: merging off,
     /// and every output left to send given `Sent` by a later entry. Applied in one
     /// transaction, such an alert ends as a tombstone, so its item need not be written.
@@ -855,22 +867,12 @@ mod tests {
         outcome_of(alert_id, output, Outcome::Sent)
     }
 
-    fn batch(entries: Vec<Entry>) -> Batch {
-        let queued = entries.into_iter().map(|entry| Queued {
-            entry,
-            generation: 1,
-            end: 0,
-            bytes: 0,
-        });
-        Batch::of(queued.collect(), false)
-    }
-
     /// `id-2` (merging off, `slack:b` and `webhook:c` to send) completes when both are sent
     /// after it is recorded; `id-1` merges and never completes within a batch.
     #[test]
     fn an_alert_completes_within_a_batch_only_if_every_output_left_is_sent_after_it() {
         let completed = |entries: Vec<Entry>| {
-            let batch = batch(entries);
+            let batch = Batch::of_entries(entries);
             let mut ids: Vec<String> = batch
                 .completed_within()
                 .into_iter()
