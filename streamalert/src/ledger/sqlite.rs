@@ -10,10 +10,10 @@ use super::{
 };
 use crate::alert::{Alert, Timestamp};
 use crate::config::{LedgerSettings, Synchronous};
-use intake::{AlertWrite, Batch, Entry, Intake};
+use intake::{AlertWrite, Batch, Completion, Entry, Intake};
 use rusqlite::{Connection, OptionalExtension as _, TransactionBehavior, params};
 use serde_json::Value;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
@@ -400,23 +400,24 @@ fn flush_to_disk(conn: &Connection, path: &Path) -> Result<(), LedgerError> {
 
 /// Writes `batch` to SQLite with how far the log is applied, in one transaction.
 fn apply_batch(conn: &mut Connection, path: &Path, batch: &Batch) -> Result<(), LedgerError> {
-    let completed_within = batch.completed_within();
+    let completions = batch.completed_within();
+    // The alerts written as tombstones, their outcomes in this batch written with them.
+    let mut written_complete = HashSet::new();
     let tx = write_tx(conn, path)?;
     for entry in &batch.entries {
         match entry {
             Entry::Alerts { alerts, checkpoint } => {
                 for alert in alerts {
-                    let item = if completed_within.contains(alert.alert_id.as_str()) {
-                        ItemWrite::Completed
-                    } else {
-                        ItemWrite::Kept
-                    };
-                    upsert_alert(&tx, path, alert, item)?;
+                    let completion = completions.get(alert.alert_id.as_str());
+                    if upsert_alert(&tx, path, alert, completion)? {
+                        written_complete.insert(alert.alert_id.as_str());
+                    }
                 }
                 if let Some(checkpoint) = checkpoint {
                     save_checkpoint(&tx, path, checkpoint)?;
                 }
             }
+            Entry::Outcome { alert_id, .. } if written_complete.contains(alert_id.as_str()) => {}
             // A delivery known to be recorded: nothing to report if it changed nothing.
             Entry::Outcome {
                 alert_id,
@@ -682,7 +683,7 @@ impl SqliteLedger {
         }
         self.write(move |conn, path| {
             for alert in &alerts {
-                upsert_alert(conn, path, alert, ItemWrite::Kept)?;
+                upsert_alert(conn, path, alert, None)?;
             }
             checkpoint
                 .as_ref()
@@ -961,7 +962,7 @@ impl Ledger for SqliteLedger {
     ) -> Result<(), LedgerError> {
         let merged_write = AlertWrite::of(&merged);
         self.write(move |conn, path| {
-            upsert_alert(conn, path, &merged_write, ItemWrite::Kept)?;
+            upsert_alert(conn, path, &merged_write, None)?;
             for key in &originals {
                 let changed = conn
                     .prepare_cached(
@@ -1262,27 +1263,21 @@ fn grouped_counts(
         .map_err(sql(path))
 }
 
-/// Inserts a new alert or folds what `new` says into the recorded one.
-/// What [`upsert_alert`] does with the alert's item.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum ItemWrite {
-    /// Written (a new alert's), or kept if one is recorded.
-    Kept,
-    /// Not written for a new alert: it completes later in the same transaction, which would
-    /// delete its item again (a recorded alert is written as [`Kept`](Self::Kept)).
-    Completed,
-}
-
+/// Inserts a new alert or folds what `new` says into the recorded one. A new alert the same
+/// transaction completes (`completion`, its outcomes skipped by the caller) is written as the
+/// tombstone those outcomes would leave: complete, its outputs sent, no item. Returns whether
+/// it was.
 fn upsert_alert(
     conn: &Connection,
     path: &Path,
     alert: &AlertWrite,
-    item: ItemWrite,
-) -> Result<(), LedgerError> {
+    completion: Option<&Completion<'_>>,
+) -> Result<bool, LedgerError> {
+    let completed_at = completion.map(|completion| completion.completed_at);
     let inserted = conn
         .prepare_cached(
-            "INSERT INTO alerts (alert_id, rule_name, created, status, merged_into, merge_enabled, attempts, dispatched)
-             VALUES (?1, ?2, ?3, 'open', NULL, ?4, ?5, ?6)
+            "INSERT INTO alerts (alert_id, rule_name, created, status, merged_into, merge_enabled, attempts, dispatched, completed)
+             VALUES (?1, ?2, ?3, IIF(?7 IS NULL, 'open', 'complete'), NULL, ?4, ?5, ?6, ?7)
              ON CONFLICT (alert_id) DO NOTHING",
         )
         .and_then(|mut s| {
@@ -1293,10 +1288,12 @@ fn upsert_alert(
                 alert.merge_enabled,
                 alert.attempts,
                 alert.dispatched,
+                completed_at,
             ])
         })
         .map_err(sql(path))?
         > 0;
+    let tombstone = completion.filter(|_| inserted);
     if !inserted {
         conn.prepare_cached("UPDATE alerts SET attempts = ?2, dispatched = ?3 WHERE alert_id = ?1")
             .and_then(|mut s| s.execute(params![alert.alert_id, alert.attempts, alert.dispatched]))
@@ -1305,18 +1302,18 @@ fn upsert_alert(
     // The item, large and written once, lives apart (under its alert's `id`) so that state
     // updates stay small. A new alert's item replaces whatever an edited file left under its id
     // (the last alert's id is given again once it is pruned); a recorded item is kept (a
-    // tombstone gets its item back, and loses it again below if it stays complete).
-    // (An item a new alert's completion deletes again in this transaction is not written.)
-    let insert_item = match (inserted, item) {
-        (true, ItemWrite::Completed) => None,
-        (true, ItemWrite::Kept) => {
-            Some("INSERT OR REPLACE INTO alert_items (id, item) VALUES (last_insert_rowid(), ?2)")
-        }
-        (false, _) => Some(
-            "INSERT OR IGNORE INTO alert_items (id, item) SELECT id, ?2 FROM alerts WHERE alert_id = ?1",
-        ),
-    };
-    if let Some(insert_item) = insert_item {
+    // tombstone gets its item back, and loses it again below if it stays complete). A
+    // tombstone written at once has none.
+    if tombstone.is_some() {
+        conn.prepare_cached("DELETE FROM alert_items WHERE id = last_insert_rowid()")
+            .and_then(|mut s| s.execute([]))
+            .map_err(sql(path))?;
+    } else {
+        let insert_item = if inserted {
+            "INSERT OR REPLACE INTO alert_items (id, item) VALUES (last_insert_rowid(), ?2)"
+        } else {
+            "INSERT OR IGNORE INTO alert_items (id, item) SELECT id, ?2 FROM alerts WHERE alert_id = ?1"
+        };
         conn.prepare_cached(insert_item)
             .and_then(|mut s| s.execute(params![alert.alert_id, alert.item]))
             .map_err(sql(path))?;
@@ -1330,6 +1327,18 @@ fn upsert_alert(
         .map_err(sql(path))?;
     }
     for output in &alert.remaining {
+        if let Some(completion) = tombstone {
+            // As a pending delivery then its `Sent` outcome leave it.
+            let sent_at = completion.sent_at.get(output.as_str());
+            conn.prepare_cached(
+                "INSERT INTO deliveries (id, output, state, attempts, updated) VALUES ((SELECT id FROM alerts WHERE alert_id = ?1), ?2, 'sent', 1, ?3)
+                 ON CONFLICT (id, output) DO UPDATE SET state = 'sent', attempts = MIN(deliveries.attempts + 1, 4294967295),
+                     last_error = NULL, intent = NULL, updated = excluded.updated WHERE deliveries.state != 'sent'",
+            )
+            .and_then(|mut s| s.execute(params![alert.alert_id, output, sent_at]))
+            .map_err(sql(path))?;
+            continue;
+        }
         // A delivery recorded before keeps its state; its intent is replaced, as below.
         let intent = alert.intents.get(output).map(ToString::to_string);
         conn.prepare_cached(
@@ -1347,11 +1356,13 @@ fn upsert_alert(
         .map(|(output, fingerprint)| (output.clone(), *fingerprint))
         .collect();
     set_intents(conn, path, &alert.alert_id, &others)?;
-    // A new alert with something to send (or a merge to wait for) is open, as inserted.
+    // A new alert with something to send (or a merge to wait for) is open, as inserted (or
+    // the tombstone it was written as).
     if inserted && (alert.merge_enabled || !alert.remaining.is_empty()) {
-        return Ok(());
+        return Ok(tombstone.is_some());
     }
-    refresh_status(conn, path, &alert.alert_id)
+    refresh_status(conn, path, &alert.alert_id)?;
+    Ok(false)
 }
 
 /// Records the outcome of one delivery at `at` (completing its alert when it was the last one

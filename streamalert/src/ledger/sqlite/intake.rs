@@ -201,50 +201,74 @@ impl Batch {
     }
 
     /// The alerts recorded once in this batch that its own outcomes complete: merging off,
-    /// and every output left to send given `Sent` by a later entry. Applied in one
-    /// transaction, such an alert ends as a tombstone, so its item need not be written.
-    pub(super) fn completed_within(&self) -> HashSet<&str> {
-        let mut recorded: HashMap<&str, Option<&AlertWrite>> = HashMap::new();
-        let mut sent: HashSet<(&str, &str)> = HashSet::new();
+    /// and, after the recording, exactly one `Sent` for each output left to send and no other
+    /// outcome. Applied in one transaction, such an alert is written as the tombstone it ends
+    /// as, its outcomes with it.
+    pub(super) fn completed_within(&self) -> HashMap<&str, Completion<'_>> {
+        // Per alert recorded in the batch: its write (none once recorded twice, whose writes
+        // are left as they are) and the outcomes that follow it.
+        type Outcomes<'a> = Vec<(&'a str, &'a Outcome, &'a str)>;
+        let mut recorded: HashMap<&str, (Option<&AlertWrite>, Outcomes<'_>)> = HashMap::new();
         for entry in &self.entries {
             match entry {
                 Entry::Alerts { alerts, .. } => {
                     for alert in alerts {
                         recorded
                             .entry(&alert.alert_id)
-                            // Recorded twice: its writes are left as they are.
-                            .and_modify(|once| *once = None)
-                            .or_insert(Some(alert));
+                            .and_modify(|(once, _)| *once = None)
+                            .or_insert((Some(alert), Vec::new()));
                     }
                 }
                 Entry::Outcome {
                     alert_id,
                     output,
-                    outcome: Outcome::Sent,
-                    ..
+                    outcome,
+                    at,
                 } => {
-                    // Only an outcome after its alert's recording completes that recording.
-                    if recorded.contains_key(alert_id.as_str()) {
-                        sent.insert((alert_id, output));
+                    if let Some((_, outcomes)) = recorded.get_mut(alert_id.as_str()) {
+                        outcomes.push((output, outcome, at));
                     }
                 }
-                Entry::Outcome { .. } => {}
             }
         }
         recorded
             .into_iter()
-            .filter_map(|(id, once)| once.map(|alert| (id, alert)))
-            .filter(|(id, alert)| {
-                !alert.merge_enabled
-                    && !alert.remaining.is_empty()
-                    && alert
-                        .remaining
-                        .iter()
-                        .all(|output| sent.contains(&(*id, output.as_str())))
-            })
-            .map(|(id, _)| id)
+            .filter_map(|(id, (once, outcomes))| Some((id, completion(once?, &outcomes)?)))
             .collect()
     }
+}
+
+/// The completion of `alert` by `outcomes`, the outcomes that follow its recording in a batch:
+/// exactly one `Sent` for each output left to send, merging off.
+fn completion<'a>(
+    alert: &AlertWrite,
+    outcomes: &[(&'a str, &'a Outcome, &'a str)],
+) -> Option<Completion<'a>> {
+    if alert.merge_enabled || outcomes.len() != alert.remaining.len() {
+        return None;
+    }
+    let mut sent_at = BTreeMap::new();
+    for &(output, outcome, at) in outcomes {
+        let once = sent_at.insert(output, at).is_none();
+        if *outcome != Outcome::Sent || !alert.remaining.contains(output) || !once {
+            return None;
+        }
+    }
+    let &(_, _, completed_at) = outcomes.last()?;
+    Some(Completion {
+        sent_at,
+        completed_at,
+    })
+}
+
+/// How an alert recorded in a batch is completed by the batch's own outcomes
+/// ([`Batch::completed_within`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Completion<'a> {
+    /// When each output left to send was sent.
+    pub(super) sent_at: BTreeMap<&'a str, &'a str>,
+    /// When the last of them was: the alert's completion.
+    pub(super) completed_at: &'a str,
 }
 
 impl Intake {
@@ -867,26 +891,52 @@ mod tests {
         outcome_of(alert_id, output, Outcome::Sent)
     }
 
-    /// `id-2` (merging off, `slack:b` and `webhook:c` to send) completes when both are sent
-    /// after it is recorded; `id-1` merges and never completes within a batch.
+    /// `id-2` (merging off, `slack:b` and `webhook:c` to send) completes when each is sent
+    /// once after it is recorded, and nothing else happens to it; `id-1` merges and never
+    /// completes within a batch.
     #[test]
-    fn an_alert_completes_within_a_batch_only_if_every_output_left_is_sent_after_it() {
+    fn an_alert_completes_within_a_batch_only_if_its_outputs_left_are_sent_once_after_it() {
         let completed = |entries: Vec<Entry>| {
             let batch = Batch::of_entries(entries);
             let mut ids: Vec<String> = batch
                 .completed_within()
-                .into_iter()
+                .into_keys()
                 .map(str::to_owned)
                 .collect();
             ids.sort();
             ids
         };
-        let both = || vec![sent("id-2", "slack:b"), sent("id-2", "webhook:c")];
-        let mut entries = vec![alerts_entry()];
-        entries.extend(both());
-        entries.extend([sent("id-1", "slack:b"), sent("id-1", "webhook:c")]);
-        assert_eq!(completed(entries), ["id-2"]);
+        let sent_at = |output: &str, at: &str| Entry::Outcome {
+            alert_id: "id-2".into(),
+            output: output.into(),
+            outcome: Outcome::Sent,
+            at: at.into(),
+        };
+        let entries = vec![
+            alerts_entry(),
+            sent_at("webhook:c", "2026-12-06T02:00:05.000000Z"),
+            sent("id-1", "slack:b"),
+            sent_at("slack:b", "2026-12-06T02:00:04.000000Z"),
+            sent("id-1", "webhook:c"),
+        ];
+        let batch = Batch::of_entries(entries);
+        let completions = batch.completed_within();
+        let expected = Completion {
+            sent_at: [
+                ("slack:b", "2026-12-06T02:00:04.000000Z"),
+                ("webhook:c", "2026-12-06T02:00:05.000000Z"),
+            ]
+            .into(),
+            completed_at: "2026-12-06T02:00:04.000000Z",
+        };
+        assert_eq!(completions.len(), 1);
+        assert_eq!(
+            completions.get("id-2"),
+            Some(&expected),
+            "the last outcome completes it"
+        );
 
+        let both = || vec![sent("id-2", "slack:b"), sent("id-2", "webhook:c")];
         let one_left = vec![alerts_entry(), sent("id-2", "slack:b")];
         assert!(completed(one_left).is_empty());
         let failed = vec![
@@ -895,6 +945,15 @@ mod tests {
             outcome_of("id-2", "webhook:c", Outcome::Failed("500".into())),
         ];
         assert!(completed(failed).is_empty());
+        let mut failed_then_sent = vec![
+            alerts_entry(),
+            outcome_of("id-2", "webhook:c", Outcome::Failed("500".into())),
+        ];
+        failed_then_sent.extend(both());
+        assert!(completed(failed_then_sent).is_empty(), "attempted twice");
+        let mut sent_twice = vec![alerts_entry(), sent("id-2", "slack:b")];
+        sent_twice.extend(both());
+        assert!(completed(sent_twice).is_empty(), "an output sent twice");
         let mut sent_before = both();
         sent_before.push(alerts_entry());
         assert!(
@@ -904,6 +963,9 @@ mod tests {
         let mut twice = vec![alerts_entry(), alerts_entry()];
         twice.extend(both());
         assert!(completed(twice).is_empty(), "recorded twice");
+        let mut complete = vec![alerts_entry()];
+        complete.extend(both());
+        assert_eq!(completed(complete), ["id-2"]);
     }
 
     #[test]
