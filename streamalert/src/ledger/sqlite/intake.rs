@@ -951,6 +951,15 @@ mod tests {
         ];
         failed_then_sent.extend(both());
         assert!(completed(failed_then_sent).is_empty(), "attempted twice");
+        let other_output = vec![
+            alerts_entry(),
+            sent("id-2", "slack:b"),
+            sent("id-2", "file:a"),
+        ];
+        assert!(
+            completed(other_output).is_empty(),
+            "an output not left to send"
+        );
         let mut sent_twice = vec![alerts_entry(), sent("id-2", "slack:b")];
         sent_twice.extend(both());
         assert!(completed(sent_twice).is_empty(), "an output sent twice");
