@@ -87,7 +87,7 @@ impl Alert {
     /// assert_eq!(Alert::from_item(&item.into()).unwrap().record, alert.record);
     /// ```
     pub fn to_ledger_item(&self) -> Map<String, Value> {
-        self.item_with_record(&PythonJson::COMPACT.exact_numbers().dump(&self.record))
+        self.item_with_record(&self.ledger_record_json())
     }
 
     /// [`to_ledger_item`](Alert::to_ledger_item) as compact JSON text (what the SQLite ledger
@@ -102,15 +102,21 @@ impl Alert {
     /// assert!(text.contains(r#""Record":"{\"cpu\":1.50}""#));
     /// ```
     pub fn ledger_item_json(&self) -> String {
+        let record = self.ledger_record_json();
+        // Room for the record escaped inside a string and the other fields: written once.
+        let mut text = Vec::with_capacity(record.len() * 5 / 4 + 1024);
+        serde_json::to_writer(&mut text, &Item::of(self, &record)).expect(Item::SERIALIZES);
+        String::from_utf8(text).expect("serde_json writes UTF-8")
+    }
+
+    /// The record as a ledger's item holds it: compact, its numbers as received.
+    fn ledger_record_json(&self) -> String {
         // Most records are under 2 KiB of JSON: written without regrowing.
         let mut record = String::with_capacity(2048);
         PythonJson::COMPACT
             .exact_numbers()
             .dump_to(&mut record, &self.record);
-        // Room for the record escaped inside a string and the other fields: written once.
-        let mut text = Vec::with_capacity(record.len() * 5 / 4 + 1024);
-        serde_json::to_writer(&mut text, &Item::of(self, &record)).expect(Item::SERIALIZES);
-        String::from_utf8(text).expect("serde_json writes UTF-8")
+        record
     }
 
     fn item_with_record(&self, record: &str) -> Map<String, Value> {
