@@ -22,7 +22,7 @@ use streamalert::processor::{
 use streamalert::publisher::Chain;
 use streamalert_tests::capture_logs_async;
 
-streamalert::services!(Witness, Vault);
+streamalert::services!(Witness, Vault, Mirror);
 
 /// The ledger [`Witness`] reads during its dispatch.
 static LEDGER: OnceLock<Arc<SqliteLedger>> = OnceLock::new();
@@ -77,6 +77,43 @@ impl Output for Vault {
             "open sesame" => Ok(()),
             _ => Err(DispatchError::new(ErrorKind::Rejected, "wrong token")),
         }
+    }
+}
+
+/// The ledger [`Mirror`] reads during its dispatch.
+static MIRROR_LEDGER: Mutex<Option<Arc<SqliteLedger>>> = Mutex::new(None);
+/// What [`Mirror`] saw, per call: the alert's record, the publication's and the record
+/// [`MIRROR_LEDGER`] holds for the alert.
+#[allow(clippy::type_complexity)]
+static MIRRORED: Mutex<Vec<(serde_json::Value, serde_json::Value, serde_json::Value)>> =
+    Mutex::new(Vec::new());
+
+/// Keeps the records its deliveries are given, and the one recorded, in [`MIRRORED`].
+#[derive(Default)]
+#[output(service = "mirror")]
+pub struct Mirror;
+
+#[streamalert::async_trait]
+impl Output for Mirror {
+    fn properties(&self) -> Vec<OutputProperty> {
+        vec![OutputProperty::descriptor("a name")]
+    }
+
+    async fn dispatch(&self, delivery: &Delivery<'_>) -> Result<(), DispatchError> {
+        let ledger = MIRROR_LEDGER
+            .lock()
+            .unwrap()
+            .clone()
+            .expect("the test set it");
+        let entry = ledger.get(AlertKey::of(delivery.alert)).await.unwrap();
+        let recorded = entry.expect("the alert is recorded before its outputs are called");
+        let published = delivery.publication.get("record").cloned();
+        MIRRORED.lock().unwrap().push((
+            (*delivery.alert.record).clone(),
+            published.unwrap_or_default(),
+            (*recorded.alert.record).clone(),
+        ));
+        Ok(())
     }
 }
 
@@ -259,6 +296,37 @@ async fn a_probe_given_for_a_service_is_asked_about_its_interrupted_deliveries()
         "{report:?}"
     );
     assert!(ledger.open_alerts().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn the_normalization_is_recorded_and_never_published_whether_planned_before_or_after_recording()
+ {
+    let record = json!({"n": 1, "streamalert_normalization": {"ip": ["10.0.0.1"]}, "z": 2});
+    let without = json!({"n": 1, "z": 2});
+    // Without a probe the deliveries are planned once the alert is recorded (the alert then
+    // edited in place); with one, before (the fingerprint is recorded with it).
+    for (name, probed) in [("unprobed", false), ("probed", true)] {
+        let dir = scratch(&format!("normalization-{name}"));
+        let ledger = sqlite(&dir);
+        let mut processor =
+            Processor::new(config(json!({"mirror": ["m"]}))).with_ledger(ledger.clone());
+        if probed {
+            processor = processor.with_probe("mirror", Arc::new(FindsEverything));
+        }
+        let alerts: Vec<Alert> = (0..2)
+            .map(|_| Alert::new("rule_m", record.clone(), ["mirror:m"]))
+            .collect();
+        MIRRORED.lock().unwrap().clear();
+        *MIRROR_LEDGER.lock().unwrap() = Some(ledger);
+        let report = processor.process(alerts.clone()).await.unwrap();
+        assert_eq!((report.sent, report.failed), (2, 0), "{name}: {report:?}");
+        let seen = (without.clone(), without.clone(), record.clone());
+        assert_eq!(
+            *MIRRORED.lock().unwrap(),
+            [seen.clone(), seen],
+            "{name}: the output's alert and publication have no normalization, the ledger's has"
+        );
+    }
 }
 
 #[test]

@@ -56,7 +56,7 @@ pub const RETRY_PAGE: usize = 1000;
 
 /// The record key the processor removes from a record before publishing it (StreamAlert's
 /// alert processor does the same).
-pub const NORMALIZATION_KEY: &str = "streamalert_normalization";
+pub use crate::json::NORMALIZATION_KEY;
 
 /// Under a deadline ([`Processor::with_deadline`]), deliveries end this long before it: the
 /// time kept to record their outcomes and answer.
@@ -698,9 +698,10 @@ impl Processor {
     }
 
     /// Plans the deliveries of `alert` to `outputs`: resolves each output and runs its publisher
-    /// chain on the alert without its normalization record. That key is removed from a copy
-    /// (StreamAlert's alert processor does the same), so an alert without one, the usual case,
-    /// is shared with the caller rather than copied.
+    /// chain on the alert without its normalization record (StreamAlert's alert processor
+    /// removes it too). The key is removed in place when `alert` is the caller's alone (a
+    /// recorded alert the ledger let go of), else from a copy; an alert without one is shared
+    /// as it is.
     fn prepare(&self, alert: Arc<Alert>, outputs: impl IntoIterator<Item = String>) -> Prepared {
         let alert = if alert.record.get(NORMALIZATION_KEY).is_some() {
             let mut alert = Arc::unwrap_or_clone(alert);
@@ -721,6 +722,25 @@ impl Processor {
             deliveries,
             attempts: BTreeMap::new(),
         }
+    }
+
+    /// The intents of sending `outputs` when none of them has a probe, so that none needs its
+    /// publication: [`UNPROBED_INTENT`] for each output that resolves (one that does not is
+    /// never attempted). `None` when one of them has a probe.
+    fn unprobed_intents(
+        &self,
+        outputs: &BTreeSet<String>,
+    ) -> Option<BTreeMap<String, Fingerprint>> {
+        let mut intents = BTreeMap::new();
+        for output in outputs {
+            if let Ok(target) = self.resolve(output) {
+                if self.probes.contains_key(&target.service) {
+                    return None;
+                }
+                intents.insert(target.output, UNPROBED_INTENT);
+            }
+        }
+        Some(intents)
     }
 
     fn plan(&self, alert: &Alert, output: String) -> Planned {
