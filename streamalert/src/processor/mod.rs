@@ -28,8 +28,8 @@ pub use run::{Recorded, Run};
 use crate::alert::{Alert, REQUIRED_OUTPUT, Timestamp, merge_groups};
 use crate::config::{OutputsConfig, ProcessorSettings};
 use crate::ledger::{
-    AlertKey, Claim, Fingerprint, Ledger, LedgerEntry, LedgerError, NewAlert, Outcome,
-    QuarantinedAlert,
+    AlertKey, Claim, DeliveryRecord, Fingerprint, Ledger, LedgerEntry, LedgerError, NewAlert,
+    Outcome, QuarantinedAlert,
 };
 use crate::output::pacing::{self, Pacing};
 use crate::output::{
@@ -635,7 +635,8 @@ impl Processor {
         candidates: &mut BTreeMap<String, Vec<Alert>>,
         skipped: &mut RetryReport,
     ) {
-        let mut pending: Vec<(LedgerEntry, Prepared)> = Vec::new();
+        // Each alert to send with its delivery records (the alert itself moves into its plan).
+        let mut pending: Vec<(Vec<DeliveryRecord>, Prepared)> = Vec::new();
         for entry in open {
             let to_send = entry.to_retry();
             if to_send.is_empty() {
@@ -647,13 +648,15 @@ impl Processor {
                 }
                 continue;
             }
-            let mut prepared = self.prepare(Arc::new(entry.alert.clone()), to_send);
-            prepared.attempts = entry
-                .deliveries
+            let LedgerEntry {
+                alert, deliveries, ..
+            } = entry;
+            let mut prepared = self.prepare(Arc::new(alert), to_send);
+            prepared.attempts = deliveries
                 .iter()
                 .map(|d| (d.output.clone(), d.attempts))
                 .collect();
-            pending.push((entry, prepared));
+            pending.push((deliveries, prepared));
         }
 
         self.reconcile(ledger, &mut pending, &run.counters).await;
@@ -970,13 +973,13 @@ impl Processor {
     async fn reconcile(
         &self,
         ledger: &Arc<dyn Ledger>,
-        pending: &mut [(LedgerEntry, Prepared)],
+        pending: &mut [(Vec<DeliveryRecord>, Prepared)],
         counters: &Counters,
     ) {
         // output -> fingerprint -> (index in `pending`)
         let mut doubts: BTreeMap<String, HashMap<Fingerprint, Vec<usize>>> = BTreeMap::new();
         let mut unprobed: BTreeMap<String, usize> = BTreeMap::new();
-        for (index, (entry, prepared)) in pending.iter().enumerate() {
+        for (index, (deliveries, prepared)) in pending.iter().enumerate() {
             for planned in &prepared.deliveries {
                 let Planned::Ready {
                     target,
@@ -986,7 +989,8 @@ impl Processor {
                 else {
                     continue;
                 };
-                let Some(intent) = entry.delivery(&target.output).and_then(|d| d.intent) else {
+                let recorded = deliveries.iter().find(|d| d.output == target.output);
+                let Some(intent) = recorded.and_then(|d| d.intent) else {
                     continue;
                 };
                 // The intent is the fingerprint of the bytes the interrupted attempt sent, which
