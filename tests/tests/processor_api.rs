@@ -82,11 +82,20 @@ impl Output for Vault {
 
 /// The ledger [`Mirror`] reads during its dispatch.
 static MIRROR_LEDGER: Mutex<Option<Arc<SqliteLedger>>> = Mutex::new(None);
-/// What [`Mirror`] saw, per call: the alert's record, the publication's and the record
-/// [`MIRROR_LEDGER`] holds for the alert.
-#[allow(clippy::type_complexity)]
-static MIRRORED: Mutex<Vec<(serde_json::Value, serde_json::Value, serde_json::Value)>> =
-    Mutex::new(Vec::new());
+/// What [`Mirror`] saw in one call.
+#[derive(Debug, Clone, PartialEq)]
+struct Mirrored {
+    /// The record of the alert it was given, and that record's address.
+    record: serde_json::Value,
+    record_at: usize,
+    /// The publication's record.
+    published: serde_json::Value,
+    /// The record [`MIRROR_LEDGER`] holds for the alert.
+    recorded: serde_json::Value,
+}
+
+/// Every call of [`Mirror`].
+static MIRRORED: Mutex<Vec<Mirrored>> = Mutex::new(Vec::new());
 
 /// Keeps the records its deliveries are given, and the one recorded, in [`MIRRORED`].
 #[derive(Default)]
@@ -108,11 +117,12 @@ impl Output for Mirror {
         let entry = ledger.get(AlertKey::of(delivery.alert)).await.unwrap();
         let recorded = entry.expect("the alert is recorded before its outputs are called");
         let published = delivery.publication.get("record").cloned();
-        MIRRORED.lock().unwrap().push((
-            (*delivery.alert.record).clone(),
-            published.unwrap_or_default(),
-            (*recorded.alert.record).clone(),
-        ));
+        MIRRORED.lock().unwrap().push(Mirrored {
+            record: (*delivery.alert.record).clone(),
+            record_at: Arc::as_ptr(&delivery.alert.record) as usize,
+            published: published.unwrap_or_default(),
+            recorded: (*recorded.alert.record).clone(),
+        });
         Ok(())
     }
 }
@@ -303,8 +313,9 @@ async fn the_normalization_is_recorded_and_never_published_whether_planned_befor
  {
     let record = json!({"n": 1, "streamalert_normalization": {"ip": ["10.0.0.1"]}, "z": 2});
     let without = json!({"n": 1, "z": 2});
-    // Without a probe the deliveries are planned once the alert is recorded (the alert then
-    // edited in place); with one, before (the fingerprint is recorded with it).
+    // Without a probe the deliveries are planned once the alert is recorded, and the alert,
+    // then the run's alone, is edited in place; with one, before (the fingerprint is recorded
+    // with it), from a copy.
     for (name, probed) in [("unprobed", false), ("probed", true)] {
         let dir = scratch(&format!("normalization-{name}"));
         let ledger = sqlite(&dir);
@@ -316,13 +327,34 @@ async fn the_normalization_is_recorded_and_never_published_whether_planned_befor
         let alerts: Vec<Alert> = (0..2)
             .map(|_| Alert::new("rule_m", record.clone(), ["mirror:m"]))
             .collect();
+        let mut given: Vec<usize> = alerts
+            .iter()
+            .map(|alert| Arc::as_ptr(&alert.record) as usize)
+            .collect();
         MIRRORED.lock().unwrap().clear();
         *MIRROR_LEDGER.lock().unwrap() = Some(ledger);
-        let report = processor.process(alerts.clone()).await.unwrap();
+        let report = processor.process(alerts).await.unwrap();
         assert_eq!((report.sent, report.failed), (2, 0), "{name}: {report:?}");
-        let seen = (without.clone(), without.clone(), record.clone());
+        let mut mirrored = MIRRORED.lock().unwrap().clone();
+        let mut delivered: Vec<usize> = mirrored.iter().map(|m| m.record_at).collect();
+        given.sort();
+        delivered.sort();
         assert_eq!(
-            *MIRRORED.lock().unwrap(),
+            given == delivered,
+            !probed,
+            "{name}: the records delivered are the ones given, edited in place, unless probed"
+        );
+        for m in &mut mirrored {
+            m.record_at = 0;
+        }
+        let seen = Mirrored {
+            record: without.clone(),
+            record_at: 0,
+            published: without.clone(),
+            recorded: record.clone(),
+        };
+        assert_eq!(
+            mirrored,
             [seen.clone(), seen],
             "{name}: the output's alert and publication have no normalization, the ledger's has"
         );
