@@ -183,18 +183,14 @@ impl Processor {
             return EventOutcome::Dispatched(BTreeMap::new());
         }
         alert.dispatched = Timestamp::now();
-        let alert = Arc::new(alert);
-        let mut prepared = self.prepare(Arc::clone(&alert), to_send);
+        let mut prepared = match self.record_and_plan(vec![(alert, to_send)], None).await {
+            Ok(mut plans) => match plans.pop() {
+                Some(prepared) => prepared,
+                None => unreachable!("one plan per alert"),
+            },
+            Err(error) => return error.into(),
+        };
         prepared.attempts = attempts;
-        if let Some(ledger) = &self.ledger {
-            let record = NewAlert {
-                intents: prepared.intents(),
-                alert,
-            };
-            if let Err(error) = ledger.record_alerts(vec![record]).await {
-                return error.into();
-            }
-        }
         let results = self.deliver_prepared(prepared, &run.counters).await;
         // An outcome the ledger did not take fails the event, so that Lambda retries it
         // (a delivery sent but not recorded is then sent again: the documented window).

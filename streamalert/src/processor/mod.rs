@@ -28,8 +28,8 @@ pub use run::{Recorded, Run};
 use crate::alert::{Alert, REQUIRED_OUTPUT, Timestamp, merge_groups};
 use crate::config::{OutputsConfig, ProcessorSettings};
 use crate::ledger::{
-    AlertKey, Claim, DeliveryRecord, Fingerprint, Ledger, LedgerEntry, LedgerError, NewAlert,
-    Outcome, QuarantinedAlert,
+    AlertKey, Claim, DeliveryRecord, Fingerprint, InputCheckpoint, Ledger, LedgerEntry,
+    LedgerError, NewAlert, Outcome, QuarantinedAlert,
 };
 use crate::output::pacing::{self, Pacing};
 use crate::output::{
@@ -725,6 +725,48 @@ impl Processor {
             deliveries,
             attempts: BTreeMap::new(),
         }
+    }
+
+    /// Records `alerts` (each with the outputs to send) in the ledger, with `checkpoint` when
+    /// given, in one write, and plans their deliveries. An alert is planned before it is
+    /// recorded when one of its outputs has a probe (its intent is its publication's
+    /// fingerprint), else after: the ledger has let go of it by then, so preparing it edits it
+    /// in place instead of copying its record.
+    async fn record_and_plan(
+        &self,
+        alerts: Vec<(Alert, BTreeSet<String>)>,
+        checkpoint: Option<InputCheckpoint>,
+    ) -> Result<Vec<Prepared>, LedgerError> {
+        enum Plan {
+            Prepared(Prepared),
+            AfterRecording(Arc<Alert>, BTreeSet<String>),
+        }
+        let mut plans = Vec::with_capacity(alerts.len());
+        let mut records = Vec::with_capacity(alerts.len());
+        for (alert, to_send) in alerts {
+            let alert = Arc::new(alert);
+            let (intents, plan) = match self.unprobed_intents(&to_send) {
+                Some(intents) => (intents, Plan::AfterRecording(Arc::clone(&alert), to_send)),
+                None => {
+                    let prepared = self.prepare(Arc::clone(&alert), to_send);
+                    (prepared.intents(), Plan::Prepared(prepared))
+                }
+            };
+            records.push(NewAlert { intents, alert });
+            plans.push(plan);
+        }
+        match (&self.ledger, checkpoint) {
+            (Some(ledger), Some(checkpoint)) => {
+                ledger.record_alerts_at(records, checkpoint).await?
+            }
+            (Some(ledger), None) => ledger.record_alerts(records).await?,
+            (None, _) => drop(records),
+        }
+        let plans = plans.into_iter().map(|plan| match plan {
+            Plan::Prepared(prepared) => prepared,
+            Plan::AfterRecording(alert, to_send) => self.prepare(alert, to_send),
+        });
+        Ok(plans.collect())
     }
 
     /// The intents of sending `outputs` when none of them has a probe, so that none needs its

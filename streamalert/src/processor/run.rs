@@ -8,9 +8,8 @@
 
 use super::{Counters, Prepared, Processor, RunReport};
 use crate::alert::{Alert, Timestamp};
-use crate::ledger::{InputCheckpoint, LedgerError, NewAlert};
+use crate::ledger::{InputCheckpoint, LedgerError};
 use futures_util::FutureExt as _;
-use std::collections::BTreeSet;
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -22,14 +21,6 @@ use tokio::task::{JoinError, JoinHandle, JoinSet};
 /// few enough that queued alerts, each holding its record and publications, stay a small part
 /// of the memory (each halving of this queue and of the chunk saved ~10 MiB in `loadgen load`).
 pub(super) const QUEUE: usize = 64;
-
-/// When an alert's deliveries are planned (its publications made): before it is recorded when
-/// one of its outputs has a probe, whose intent is its publication's fingerprint; otherwise
-/// after, every intent being the same constant.
-enum Plan {
-    Prepared(Prepared),
-    AfterRecording(Arc<Alert>, BTreeSet<String>),
-}
 
 /// Alerts submitted for delivery, in flight until [`Run::finish`].
 pub struct Run {
@@ -93,41 +84,18 @@ impl Run {
             return Ok(Recorded(Vec::new()));
         }
         let now = Timestamp::now();
-        let mut planning = Vec::with_capacity(alerts.len());
-        let mut records = Vec::with_capacity(alerts.len());
-        for mut alert in alerts {
+        let alerts = alerts.into_iter().map(|mut alert| {
             let to_send = alert.remaining_outputs();
             if !to_send.is_empty() {
                 alert.attempts = alert.attempts.saturating_add(1);
                 alert.dispatched = now;
             }
-            let alert = Arc::new(alert);
-            let (intents, plan) = match self.processor.unprobed_intents(&to_send) {
-                Some(intents) => (intents, Plan::AfterRecording(Arc::clone(&alert), to_send)),
-                None => {
-                    let prepared = self.processor.prepare(Arc::clone(&alert), to_send);
-                    (prepared.intents(), Plan::Prepared(prepared))
-                }
-            };
-            records.push(NewAlert { intents, alert });
-            planning.push(plan);
-        }
-        // The ledger lets go of the alerts it recorded: an alert planned after recording is
-        // then this run's alone, and preparing it edits it in place instead of copying it.
-        match &self.processor.ledger {
-            Some(ledger) => match checkpoint {
-                Some(checkpoint) => ledger.record_alerts_at(records, checkpoint).await?,
-                None => ledger.record_alerts(records).await?,
-            },
-            None => drop(records),
-        }
-        let batch: Vec<Prepared> = planning
-            .into_iter()
-            .map(|plan| match plan {
-                Plan::Prepared(prepared) => prepared,
-                Plan::AfterRecording(alert, to_send) => self.processor.prepare(alert, to_send),
-            })
-            .collect();
+            (alert, to_send)
+        });
+        let batch = self
+            .processor
+            .record_and_plan(alerts.collect(), checkpoint)
+            .await?;
         crate::fault::reached(crate::fault::Point::AfterRecord, None);
         Counters::add(&self.counters.alerts, batch.len() as u64);
         Ok(Recorded(batch))
