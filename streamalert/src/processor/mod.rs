@@ -326,6 +326,29 @@ impl Planned {
     }
 }
 
+/// An output to send to, with what it resolves to.
+type Resolved = (String, Result<Target, ResolveError>);
+
+/// The intents of sending to `outputs` when none of them has a probe, so that none needs its
+/// publication: [`UNPROBED_INTENT`] for each output that resolves (one that does not is never
+/// attempted). `None` when one of them has a probe.
+fn unprobed_intents(
+    outputs: &[Resolved],
+    probes: &BTreeMap<String, Arc<dyn DeliveryProbe>>,
+) -> Option<BTreeMap<String, Fingerprint>> {
+    let mut intents = BTreeMap::new();
+    for target in outputs
+        .iter()
+        .filter_map(|(_, target)| target.as_ref().ok())
+    {
+        if probes.contains_key(&target.service) {
+            return None;
+        }
+        intents.insert(target.output.clone(), UNPROBED_INTENT);
+    }
+    Some(intents)
+}
+
 impl Prepared {
     fn intents(&self) -> BTreeMap<String, Fingerprint> {
         self.deliveries
@@ -706,6 +729,16 @@ impl Processor {
     /// recorded alert the ledger let go of), else from a copy; an alert without one is shared
     /// as it is.
     fn prepare(&self, alert: Arc<Alert>, outputs: impl IntoIterator<Item = String>) -> Prepared {
+        let outputs = outputs.into_iter().map(|output| self.resolved(output));
+        self.prepare_resolved(alert, outputs)
+    }
+
+    /// [`prepare`](Self::prepare) with each output already resolved.
+    fn prepare_resolved(
+        &self,
+        alert: Arc<Alert>,
+        outputs: impl IntoIterator<Item = Resolved>,
+    ) -> Prepared {
         let alert = if alert.record.get(NORMALIZATION_KEY).is_some() {
             let mut alert = Arc::unwrap_or_clone(alert);
             if let Some(record) = Arc::make_mut(&mut alert.record).as_object_mut() {
@@ -717,7 +750,7 @@ impl Processor {
         };
         let deliveries = outputs
             .into_iter()
-            .map(|output| self.plan(&alert, output))
+            .map(|(output, target)| self.plan(&alert, output, target))
             .collect();
         Prepared {
             key: AlertKey::of(&alert),
@@ -739,16 +772,20 @@ impl Processor {
     ) -> Result<Vec<Prepared>, LedgerError> {
         enum Plan {
             Prepared(Prepared),
-            AfterRecording(Arc<Alert>, BTreeSet<String>),
+            AfterRecording(Arc<Alert>, Vec<Resolved>),
         }
         let mut plans = Vec::with_capacity(alerts.len());
         let mut records = Vec::with_capacity(alerts.len());
         for (alert, to_send) in alerts {
             let alert = Arc::new(alert);
-            let (intents, plan) = match self.unprobed_intents(&to_send) {
-                Some(intents) => (intents, Plan::AfterRecording(Arc::clone(&alert), to_send)),
+            let outputs: Vec<Resolved> = to_send
+                .into_iter()
+                .map(|output| self.resolved(output))
+                .collect();
+            let (intents, plan) = match unprobed_intents(&outputs, &self.probes) {
+                Some(intents) => (intents, Plan::AfterRecording(Arc::clone(&alert), outputs)),
                 None => {
-                    let prepared = self.prepare(Arc::clone(&alert), to_send);
+                    let prepared = self.prepare_resolved(Arc::clone(&alert), outputs);
                     (prepared.intents(), Plan::Prepared(prepared))
                 }
             };
@@ -764,32 +801,19 @@ impl Processor {
         }
         let plans = plans.into_iter().map(|plan| match plan {
             Plan::Prepared(prepared) => prepared,
-            Plan::AfterRecording(alert, to_send) => self.prepare(alert, to_send),
+            Plan::AfterRecording(alert, outputs) => self.prepare_resolved(alert, outputs),
         });
         Ok(plans.collect())
     }
 
-    /// The intents of sending `outputs` when none of them has a probe, so that none needs its
-    /// publication: [`UNPROBED_INTENT`] for each output that resolves (one that does not is
-    /// never attempted). `None` when one of them has a probe.
-    fn unprobed_intents(
-        &self,
-        outputs: &BTreeSet<String>,
-    ) -> Option<BTreeMap<String, Fingerprint>> {
-        let mut intents = BTreeMap::new();
-        for output in outputs {
-            if let Ok(target) = self.resolve(output) {
-                if self.probes.contains_key(&target.service) {
-                    return None;
-                }
-                intents.insert(target.output, UNPROBED_INTENT);
-            }
-        }
-        Some(intents)
+    /// `output` with what it resolves to.
+    fn resolved(&self, output: String) -> Resolved {
+        let target = self.resolve(&output);
+        (output, target)
     }
 
-    fn plan(&self, alert: &Alert, output: String) -> Planned {
-        let target = match self.resolve(&output) {
+    fn plan(&self, alert: &Alert, output: String, target: Result<Target, ResolveError>) -> Planned {
+        let target = match target {
             Ok(target) => target,
             Err(error) => return Planned::Unresolved { output, error },
         };
