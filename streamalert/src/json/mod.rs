@@ -11,5 +11,5 @@ mod read;
 
 pub use keys::{NORMALIZATION_KEY, get_first_key, get_keys};
 pub use python::{PythonJson, py_eq, py_float_repr, py_repr, py_str};
-pub(crate) use python::{write_key, write_repr, write_string};
+pub(crate) use python::{by_code_point, write_key, write_repr, write_string};
 pub use read::{MAX_DEPTH, ReadError, read};

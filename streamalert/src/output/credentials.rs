@@ -2,9 +2,11 @@
 //! into (an encrypted local file, S3 + KMS, SSM).
 
 use super::DispatchError;
+use reqwest::Url;
 use secrecy::{ExposeSecret, SecretString};
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::{Arc, OnceLock};
 
 /// The secrets of one output descriptor, by property name. `Debug` shows names, never values.
 ///
@@ -15,13 +17,25 @@ use std::fmt;
 /// assert_eq!(format!("{creds:?}"), r#"Credentials { url: "[REDACTED]" }"#);
 /// assert!(creds.require("token").is_err());
 /// ```
+///
+/// Cloning is cheap (the secrets are shared, not copied), and a secret read as a URL
+/// ([`Http::url_credential`](super::http::Http::url_credential)) is parsed once and kept
+/// with it, so a cache that hands out clones parses a webhook's URL once, not per delivery.
 #[derive(Clone, Default)]
-pub struct Credentials(BTreeMap<String, SecretString>);
+pub struct Credentials(Arc<BTreeMap<String, Secret>>);
+
+/// One stored secret, and what it reads as when it is used as a URL.
+#[derive(Clone)]
+struct Secret {
+    value: SecretString,
+    /// The value as an http(s) URL (`None`: not one), parsed on first use.
+    url: OnceLock<Option<Url>>,
+}
 
 impl Credentials {
     /// The secret stored under `property`.
     pub fn get(&self, property: &str) -> Option<&SecretString> {
-        self.0.get(property)
+        self.0.get(property).map(|secret| &secret.value)
     }
 
     /// The secret stored under `property`, exposed, or an error naming the missing property.
@@ -31,10 +45,27 @@ impl Credentials {
             .ok_or_else(|| DispatchError::missing_credential(property))
     }
 
+    /// The secret stored under `property` read as an http(s) URL with a host (`Ok(None)`: it
+    /// is not one), or an error naming the missing property. Parsed on the first call, for
+    /// this value and every clone of it.
+    pub(crate) fn http_url(&self, property: &str) -> Result<Option<&Url>, DispatchError> {
+        let secret = self
+            .0
+            .get(property)
+            .ok_or_else(|| DispatchError::missing_credential(property))?;
+        Ok(secret
+            .url
+            .get_or_init(|| http_url(secret.value.expose_secret()))
+            .as_ref())
+    }
+
     /// Sets `property` to `value`.
     pub fn insert(&mut self, property: impl Into<String>, value: impl Into<String>) {
-        self.0
-            .insert(property.into(), SecretString::from(value.into()));
+        let secret = Secret {
+            value: SecretString::from(value.into()),
+            url: OnceLock::new(),
+        };
+        Arc::make_mut(&mut self.0).insert(property.into(), secret);
     }
 
     /// The property names, sorted.
@@ -46,6 +77,13 @@ impl Credentials {
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
+}
+
+/// `text` (trimmed) as an http(s) URL with a host, if it is one.
+pub(crate) fn http_url(text: &str) -> Option<Url> {
+    Url::parse(text.trim())
+        .ok()
+        .filter(|url| matches!(url.scheme(), "http" | "https") && url.has_host())
 }
 
 impl<K: Into<String>, V: Into<String>> FromIterator<(K, V)> for Credentials {
@@ -134,5 +172,46 @@ pub struct NoCredentials;
 impl CredentialProvider for NoCredentials {
     async fn credentials(&self, _: &str, _: &str) -> Result<Option<Credentials>, CredentialError> {
         Ok(None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_url_is_parsed_once_for_a_secret_and_its_clones_and_a_new_value_parses_again() {
+        let mut credentials = Credentials::from_iter([("url", " https://hooks.example/T0 ")]);
+        let clone = credentials.clone();
+        let parsed = credentials.http_url("url").unwrap().unwrap();
+        assert_eq!(parsed.as_str(), "https://hooks.example/T0");
+        assert!(
+            std::ptr::eq(parsed, clone.http_url("url").unwrap().unwrap()),
+            "a clone reads the URL its original parsed"
+        );
+        credentials.insert("url", "http://other.example/");
+        assert_eq!(
+            credentials.http_url("url").unwrap().unwrap().as_str(),
+            "http://other.example/"
+        );
+        assert_eq!(
+            clone.http_url("url").unwrap().unwrap().as_str(),
+            "https://hooks.example/T0",
+            "changing one copy leaves the other as it was"
+        );
+    }
+
+    #[test]
+    fn a_secret_that_is_no_http_url_reads_as_none_and_a_missing_one_is_an_error() {
+        let credentials = Credentials::from_iter([
+            ("host", "hooks.example/T0"),
+            ("ftp", "ftp://files.example/"),
+            ("bare", "https:"),
+        ]);
+        for property in ["host", "ftp", "bare"] {
+            assert_eq!(credentials.http_url(property).unwrap(), None, "{property}");
+        }
+        let missing = credentials.http_url("url").unwrap_err();
+        assert_eq!(missing.message(), "no `url` stored for this descriptor");
     }
 }

@@ -233,24 +233,25 @@ impl<'a> Http<'a> {
     /// value is an explicit override of the output's default property; it is logged once, by
     /// key name only).
     pub fn endpoint(&self, key: &str, default: &str) -> Result<Url, DispatchError> {
-        match self.credentials.get(key) {
-            Some(stored) => {
-                if first_time(key, &self.output) {
-                    tracing::info!(
-                        output = %self.output,
-                        "the stored `{key}` overrides the output's default endpoint"
-                    );
-                }
-                self.parse_url(key, stored.expose_secret())
-            }
-            None => self.parse_url(key, default),
+        let Ok(stored) = self.credentials.http_url(key) else {
+            return self.parse_url(key, default);
+        };
+        if first_time(key, &self.output) {
+            tracing::info!(
+                output = %self.output,
+                "the stored `{key}` overrides the output's default endpoint"
+            );
         }
+        stored.cloned().ok_or_else(|| self.not_a_url(key))
     }
 
     /// The URL stored under credential `key` (required), e.g. a webhook URL.
     pub fn url_credential(&self, key: &str) -> Result<Url, DispatchError> {
-        let value = self.credential(key)?;
-        self.parse_url(key, value)
+        let url = self
+            .credentials
+            .http_url(key)
+            .map_err(|e| self.prefixed(e))?;
+        url.cloned().ok_or_else(|| self.not_a_url(key))
     }
 
     /// The value stored under credential `key`, or an [`ErrorKind::Credentials`] error naming
@@ -355,15 +356,14 @@ impl<'a> Http<'a> {
     }
 
     fn parse_url(&self, key: &str, value: &str) -> Result<Url, DispatchError> {
-        Url::parse(value.trim())
-            .ok()
-            .filter(|url| matches!(url.scheme(), "http" | "https") && url.has_host())
-            .ok_or_else(|| {
-                self.error(
-                    ErrorKind::Config,
-                    format!("the stored `{key}` is not an http(s) URL"),
-                )
-            })
+        super::credentials::http_url(value).ok_or_else(|| self.not_a_url(key))
+    }
+
+    fn not_a_url(&self, key: &str) -> DispatchError {
+        self.error(
+            ErrorKind::Config,
+            format!("the stored `{key}` is not an http(s) URL"),
+        )
     }
 }
 

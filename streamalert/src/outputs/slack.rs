@@ -2,7 +2,7 @@
 //! out its default attachments.
 
 use crate::alert::Alert;
-use crate::json::{PythonJson, write_key, write_repr, write_string};
+use crate::json::{PythonJson, by_code_point, write_key, write_repr, write_string};
 use crate::output::http::{Http, HttpRequest};
 use crate::output::{Delivery, DispatchError, ErrorKind, Output, OutputProperty};
 use crate::publisher::Publication;
@@ -467,7 +467,7 @@ fn render_mrkdwn(value: &Value, depth: usize, sink: &mut impl MrkdwnSink) {
     match value {
         Value::Object(map) => {
             let mut entries: Vec<(&String, &Value)> = map.iter().collect();
-            entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
+            entries.sort_unstable_by(|a, b| by_code_point(a.0, b.0));
             for (key, item) in entries {
                 start_entry(sink, depth);
                 let line = sink.line();
