@@ -1299,31 +1299,39 @@ fn upsert_alert(
             .and_then(|mut s| s.execute(params![alert.alert_id, alert.attempts, alert.dispatched]))
             .map_err(sql(path))?;
     }
+    // Its `id`, found once for the statements below.
+    let id: i64 = if inserted {
+        conn.last_insert_rowid()
+    } else {
+        conn.prepare_cached("SELECT id FROM alerts WHERE alert_id = ?1")
+            .and_then(|mut s| s.query_row([&alert.alert_id], |row| row.get(0)))
+            .map_err(sql(path))?
+    };
     // The item, large and written once, lives apart (under its alert's `id`) so that state
     // updates stay small. A new alert's item replaces whatever an edited file left under its id
     // (the last alert's id is given again once it is pruned); a recorded item is kept (a
     // tombstone gets its item back, and loses it again below if it stays complete). A
     // tombstone written at once has none.
     if tombstone.is_some() {
-        conn.prepare_cached("DELETE FROM alert_items WHERE id = last_insert_rowid()")
-            .and_then(|mut s| s.execute([]))
+        conn.prepare_cached("DELETE FROM alert_items WHERE id = ?1")
+            .and_then(|mut s| s.execute([id]))
             .map_err(sql(path))?;
     } else {
         let insert_item = if inserted {
-            "INSERT OR REPLACE INTO alert_items (id, item) VALUES (last_insert_rowid(), ?2)"
+            "INSERT OR REPLACE INTO alert_items (id, item) VALUES (?1, ?2)"
         } else {
-            "INSERT OR IGNORE INTO alert_items (id, item) SELECT id, ?2 FROM alerts WHERE alert_id = ?1"
+            "INSERT OR IGNORE INTO alert_items (id, item) VALUES (?1, ?2)"
         };
         conn.prepare_cached(insert_item)
-            .and_then(|mut s| s.execute(params![alert.alert_id, alert.item]))
+            .and_then(|mut s| s.execute(params![id, alert.item]))
             .map_err(sql(path))?;
     }
     for output in &alert.sent {
         conn.prepare_cached(
-            "INSERT INTO deliveries (id, output, state, attempts, updated) VALUES ((SELECT id FROM alerts WHERE alert_id = ?1), ?2, 'sent', 0, ?3)
+            "INSERT INTO deliveries (id, output, state, attempts, updated) VALUES (?1, ?2, 'sent', 0, ?3)
              ON CONFLICT (id, output) DO UPDATE SET state = 'sent', last_error = NULL, intent = NULL",
         )
-        .and_then(|mut s| s.execute(params![alert.alert_id, output, alert.at]))
+        .and_then(|mut s| s.execute(params![id, output, alert.at]))
         .map_err(sql(path))?;
     }
     for output in &alert.remaining {
@@ -1331,22 +1339,22 @@ fn upsert_alert(
             // As a pending delivery then its `Sent` outcome leave it.
             let sent_at = completion.sent_at.get(output.as_str());
             conn.prepare_cached(
-                "INSERT INTO deliveries (id, output, state, attempts, updated) VALUES ((SELECT id FROM alerts WHERE alert_id = ?1), ?2, 'sent', 1, ?3)
+                "INSERT INTO deliveries (id, output, state, attempts, updated) VALUES (?1, ?2, 'sent', 1, ?3)
                  ON CONFLICT (id, output) DO UPDATE SET state = 'sent', attempts = MIN(deliveries.attempts + 1, 4294967295),
                      last_error = NULL, intent = NULL, updated = excluded.updated WHERE deliveries.state != 'sent'",
             )
-            .and_then(|mut s| s.execute(params![alert.alert_id, output, sent_at]))
+            .and_then(|mut s| s.execute(params![id, output, sent_at]))
             .map_err(sql(path))?;
             continue;
         }
         // A delivery recorded before keeps its state; its intent is replaced, as below.
         let intent = alert.intents.get(output).map(ToString::to_string);
         conn.prepare_cached(
-            "INSERT INTO deliveries (id, output, state, attempts, intent) VALUES ((SELECT id FROM alerts WHERE alert_id = ?1), ?2, 'pending', 0, ?3)
+            "INSERT INTO deliveries (id, output, state, attempts, intent) VALUES (?1, ?2, 'pending', 0, ?3)
              ON CONFLICT (id, output) DO UPDATE SET intent = excluded.intent
                  WHERE excluded.intent IS NOT NULL AND deliveries.state != 'sent'",
         )
-        .and_then(|mut s| s.execute(params![alert.alert_id, output, intent]))
+        .and_then(|mut s| s.execute(params![id, output, intent]))
         .map_err(sql(path))?;
     }
     let others: BTreeMap<String, Fingerprint> = alert
