@@ -1323,7 +1323,7 @@ fn upsert_alert(
             "INSERT OR IGNORE INTO alert_items (id, item) VALUES (?1, ?2)"
         };
         conn.prepare_cached(insert_item)
-            .and_then(|mut s| s.execute(params![id, alert.item]))
+            .and_then(|mut s| s.execute(params![id, alert.item.text()]))
             .map_err(sql(path))?;
     }
     for output in &alert.sent {
