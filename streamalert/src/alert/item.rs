@@ -102,16 +102,11 @@ impl Alert {
     /// assert!(text.contains(r#""Record":"{\"cpu\":1.50}""#));
     /// ```
     pub fn ledger_item_json(&self) -> String {
-        self.ledger_item().text()
-    }
-
-    /// [`ledger_item_json`](Alert::ledger_item_json) in its two parts, for a writer that may
-    /// never need the whole text.
-    pub(crate) fn ledger_item(&self) -> LedgerItem {
-        let mut rest = Vec::with_capacity(1024);
-        serde_json::to_writer(&mut rest, &Item::of(self, "")).expect(Item::SERIALIZES);
-        let rest = String::from_utf8(rest).expect("serde_json writes UTF-8");
-        LedgerItem::new(rest, self.ledger_record_json()).expect("an item has a `Record`")
+        let record = self.ledger_record_json();
+        // Room for the record escaped inside a string and the other fields: written once.
+        let mut text = Vec::with_capacity(record.len() * 5 / 4 + 1024);
+        serde_json::to_writer(&mut text, &Item::of(self, &record)).expect(Item::SERIALIZES);
+        String::from_utf8(text).expect("serde_json writes UTF-8")
     }
 
     /// The record as a ledger's item holds it: compact, its numbers as received.
@@ -314,57 +309,6 @@ impl<'a> Item<'a> {
     }
 }
 
-/// An alert's ledger item in two parts: the item with an empty `Record`, and the record's
-/// text. Escaping the record into the item is the larger part of writing it, so a ledger that
-/// keeps an alert only until it is sent (its item never stored) can skip it.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct LedgerItem {
-    /// The item's JSON text with `"Record":""`.
-    rest: String,
-    /// Where the empty `""` of the record is in `rest`.
-    record_at: usize,
-    /// The record's JSON text, to be escaped into `rest`.
-    record: String,
-}
-
-impl LedgerItem {
-    /// The item `rest` with `record` for its `Record`; `None` if `rest` has no `"Record":""`.
-    ///
-    /// Only strings, `true`/`false` and `null` follow the record in an item, so the last
-    /// `"Record":""` of the text is the item's own (one inside a string has its quotes
-    /// escaped; one in the `Context` comes before it).
-    pub(crate) fn new(rest: String, record: String) -> Option<Self> {
-        const EMPTY_RECORD: &str = r#""Record":"""#;
-        let record_at = rest.rfind(EMPTY_RECORD)? + EMPTY_RECORD.len() - 2;
-        Some(Self {
-            rest,
-            record_at,
-            record,
-        })
-    }
-
-    /// The item's text with an empty `Record`.
-    pub(crate) fn rest(&self) -> &str {
-        &self.rest
-    }
-
-    /// The record's text.
-    pub(crate) fn record(&self) -> &str {
-        &self.record
-    }
-
-    /// The whole item's text: the record escaped into its place.
-    pub(crate) fn text(&self) -> String {
-        let (before, after) = self.rest.split_at(self.record_at);
-        let mut text = Vec::with_capacity(self.rest.len() + self.record.len() * 5 / 4);
-        text.extend_from_slice(before.as_bytes());
-        serde_json::to_writer(&mut text, &self.record).expect("a string serializes");
-        // `after` starts with the empty string's two quotes.
-        text.extend_from_slice(&after.as_bytes()[2..]);
-        String::from_utf8(text).expect("serde_json writes UTF-8")
-    }
-}
-
 /// Serializes `value` as its `Display` text.
 fn display<S: serde::Serializer>(value: &Timestamp, serializer: S) -> Result<S::Ok, S::Error> {
     serializer.collect_str(value)
@@ -525,27 +469,6 @@ mod tests {
         let keys: Vec<_> = alert.to_item().keys().cloned().collect();
         assert_eq!(keys[..3], ["RuleName", "AlertID", "Attempts"]);
         assert_eq!(keys.last().map(String::as_str), Some("Staged"));
-    }
-
-    #[test]
-    fn the_record_is_joined_into_the_items_own_record_whatever_else_looks_like_one() {
-        let mut alert = full_alert();
-        alert.record = json!({"Record": "", "x": "\"Record\":\"\""}).into();
-        alert.context.insert("Record".into(), json!(""));
-        alert.rule_description = Some(r#"a "Record":"" b"#.into());
-        alert.source_service = Some(r#""Record":"""#.into());
-        let item = alert.ledger_item();
-        assert_eq!(
-            item.text(),
-            Value::Object(alert.to_ledger_item()).to_string(),
-            "byte for byte, keys in the item's order"
-        );
-        assert_eq!(item.text(), alert.ledger_item_json());
-        assert_eq!(
-            LedgerItem::new(r#"{"Record":1}"#.into(), "{}".into()),
-            None,
-            "an item without an empty record has no place for one"
-        );
     }
 
     #[test]

@@ -10,7 +10,6 @@ mod merge;
 mod timestamp;
 
 pub use item::InvalidAlert;
-pub(crate) use item::LedgerItem;
 pub use merge::{MAX_ALERTS_PER_GROUP, MERGED_BY_MISSING, merge_groups};
 pub use timestamp::Timestamp;
 

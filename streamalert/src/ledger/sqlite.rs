@@ -1323,7 +1323,7 @@ fn upsert_alert(
             "INSERT OR IGNORE INTO alert_items (id, item) VALUES (?1, ?2)"
         };
         conn.prepare_cached(insert_item)
-            .and_then(|mut s| s.execute(params![id, alert.item.text()]))
+            .and_then(|mut s| s.execute(params![id, alert.item]))
             .map_err(sql(path))?;
     }
     for output in &alert.sent {
@@ -2368,7 +2368,7 @@ mod tests {
     }
 
     #[test]
-    fn a_file_that_is_not_an_intake_log_is_refused() {
+    fn a_file_that_is_not_an_intake_log_or_of_another_format_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         drop(ledger_in(dir.path(), Synchronous::Normal));
         let path = dir.path().join("ledger.sqlite3");
@@ -2381,6 +2381,14 @@ mod tests {
         let error = SqliteLedger::open(&settings).unwrap_err().to_string();
         assert!(
             error.contains("ledger.sqlite3-intake.1: not an intake log"),
+            "{error}"
+        );
+        let [first, second] = intake::log_files(&settings.path);
+        std::fs::write(second, []).unwrap();
+        std::fs::write(first, b"SAINTAK9\x01\0\0\0\0\0\0\0").unwrap();
+        let error = SqliteLedger::open(&settings).unwrap_err().to_string();
+        assert!(
+            error.contains("ledger.sqlite3-intake.0: an intake log of another format (`SAINTAK9`)"),
             "{error}"
         );
     }

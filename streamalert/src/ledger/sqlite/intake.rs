@@ -18,7 +18,7 @@
 //! loses nothing and applies nothing twice.
 
 use super::super::{AlertKey, Fingerprint, InputCheckpoint, LedgerError, NewAlert, Outcome};
-use crate::alert::{LedgerItem, Timestamp};
+use crate::alert::Timestamp;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fs::{File, OpenOptions};
 use std::io::{Read as _, Write as _};
@@ -28,7 +28,7 @@ use std::sync::{Mutex, MutexGuard};
 
 /// The first bytes of the file: what it is (8 bytes), then its generation (`u64`, little
 /// endian).
-const MAGIC: &[u8; 8] = b"SAINTAK2";
+const MAGIC: &[u8; 8] = b"SAINTAK1";
 const HEADER_LEN: u64 = 16;
 /// Bytes before each entry: its length (`u64`) and the CRC-32 of its bytes (`u32`).
 const FRAME_LEN: usize = 12;
@@ -91,9 +91,8 @@ pub(super) struct AlertWrite {
     pub(super) merge_enabled: bool,
     pub(super) attempts: u32,
     pub(super) dispatched: String,
-    /// The alert as StreamAlert's alerts table stores it, in two parts (joined only for an
-    /// alert that stays open).
-    pub(super) item: LedgerItem,
+    /// The alert as StreamAlert's alerts table stores it, as JSON.
+    pub(super) item: String,
     pub(super) sent: BTreeSet<String>,
     pub(super) remaining: BTreeSet<String>,
     pub(super) intents: BTreeMap<String, Fingerprint>,
@@ -112,7 +111,7 @@ impl AlertWrite {
             merge_enabled: alert.merge_enabled(),
             attempts: alert.attempts,
             dispatched: alert.dispatched.to_string(),
-            item: alert.ledger_item(),
+            item: alert.ledger_item_json(),
             sent: alert.outputs_sent.clone(),
             remaining: alert.remaining_outputs(),
             intents: new.intents.clone(),
@@ -554,7 +553,16 @@ fn open_file(
         return Ok((file, None));
     };
     if &header[..8] != MAGIC {
-        return Err(corrupt("not an intake log (unknown header)".into()));
+        let message = if header.starts_with(&MAGIC[..7]) {
+            format!(
+                "an intake log of another format (`{}`): open the ledger with the version of \
+                 streamalert that wrote it, which applies the log and empties it",
+                String::from_utf8_lossy(&header[..8])
+            )
+        } else {
+            "not an intake log (unknown header)".into()
+        };
+        return Err(corrupt(message));
     }
     let generation = u64::from_le_bytes(header[8..].try_into().unwrap_or_default());
     let start = match generation.cmp(&applied_generation) {
@@ -613,10 +621,7 @@ pub(super) fn read_entries(bytes: &[u8], start: u64) -> Result<(Vec<Entry>, u64)
 fn frame(entry: &Entry) -> Vec<u8> {
     // Room for the fields around each item, so that the buffer is not regrown as it fills.
     let room = match entry {
-        Entry::Alerts { alerts, .. } => alerts
-            .iter()
-            .map(|alert| alert.item.rest().len() + alert.item.record().len() + 512)
-            .sum(),
+        Entry::Alerts { alerts, .. } => alerts.iter().map(|alert| alert.item.len() + 512).sum(),
         Entry::Outcome { .. } => 256,
     };
     let mut encoder = Encoder(Vec::with_capacity(FRAME_LEN + room));
@@ -706,8 +711,7 @@ impl Encoder {
             &alert.rule_name,
             &alert.created,
             &alert.dispatched,
-            alert.item.rest(),
-            alert.item.record(),
+            &alert.item,
             &alert.at,
         ] {
             self.str(field);
@@ -797,9 +801,7 @@ impl Decoder<'_> {
 
     fn alert(&mut self) -> Option<AlertWrite> {
         let (alert_id, rule_name, created) = (self.str()?, self.str()?, self.str()?);
-        let dispatched = self.str()?;
-        let item = LedgerItem::new(self.str()?, self.str()?)?;
-        let at = self.str()?;
+        let (dispatched, item, at) = (self.str()?, self.str()?, self.str()?);
         let merge_enabled = self.u8()? != 0;
         let attempts = u32::try_from(self.u64()?).ok()?;
         let (sent, remaining) = (self.strs()?, self.strs()?);
@@ -834,8 +836,7 @@ mod tests {
             merge_enabled: true,
             attempts: 3,
             dispatched: "2026-12-06T02:00:01.000000Z".into(),
-            item: LedgerItem::new(r#"{"Record":"","ü":"ï"}"#.into(), r#"{"ü": "ï\""}"#.into())
-                .unwrap(),
+            item: r#"{"Record": "ünïcode"}"#.into(),
             sent: ["file:a".to_owned()].into(),
             remaining: ["slack:b".to_owned(), "webhook:c".to_owned()].into(),
             intents: [("webhook:c".to_owned(), Fingerprint(u64::MAX))].into(),
