@@ -55,7 +55,7 @@ impl Credentials {
             .ok_or_else(|| DispatchError::missing_credential(property))?;
         Ok(secret
             .url
-            .get_or_init(|| http_url(secret.value.expose_secret()))
+            .get_or_init(|| parse_http_url(secret.value.expose_secret()))
             .as_ref())
     }
 
@@ -80,7 +80,7 @@ impl Credentials {
 }
 
 /// `text` (trimmed) as an http(s) URL with a host, if it is one.
-pub(crate) fn http_url(text: &str) -> Option<Url> {
+pub(crate) fn parse_http_url(text: &str) -> Option<Url> {
     Url::parse(text.trim())
         .ok()
         .filter(|url| matches!(url.scheme(), "http" | "https") && url.has_host())

@@ -356,7 +356,7 @@ impl<'a> Http<'a> {
     }
 
     fn parse_url(&self, key: &str, value: &str) -> Result<Url, DispatchError> {
-        super::credentials::http_url(value).ok_or_else(|| self.not_a_url(key))
+        super::credentials::parse_http_url(value).ok_or_else(|| self.not_a_url(key))
     }
 
     fn not_a_url(&self, key: &str) -> DispatchError {
