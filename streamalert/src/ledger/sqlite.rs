@@ -2030,6 +2030,85 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn an_alert_recorded_again_is_updated_under_its_own_id_and_its_status_follows() {
+        for synchronous in [Synchronous::Normal, Synchronous::Full] {
+            let dir = tempfile::tempdir().unwrap();
+            let ledger = ledger_in(dir.path(), synchronous);
+            let first = new_alert(&["file:a"]);
+            let key = AlertKey::of(&first.alert);
+            ledger.record_alerts(vec![first.clone()]).await.unwrap();
+            ledger
+                .record_outcome(key.clone(), "file:a".into(), Outcome::Sent)
+                .await
+                .unwrap();
+            // Another alert recorded after it: the last row inserted is not the first one's.
+            let other = new_alert(&["file:b"]);
+            let other_key = AlertKey::of(&other.alert);
+            ledger.record_alerts(vec![other]).await.unwrap();
+            let mut again = Alert::clone(&first.alert);
+            again.outputs.insert("file:c".into());
+            again.outputs_sent.insert("file:a".into());
+            again.attempts = 5;
+            let again = NewAlert {
+                alert: again.into(),
+                intents: BTreeMap::new(),
+            };
+            ledger.record_alerts(vec![again]).await.unwrap();
+
+            let entry = ledger.get(key).await.unwrap().unwrap();
+            assert_eq!(
+                entry.status,
+                AlertStatus::Open,
+                "{synchronous:?}: file:c to send"
+            );
+            assert_eq!(entry.alert.attempts, 5, "{synchronous:?}");
+            let states: Vec<_> = entry
+                .deliveries
+                .iter()
+                .map(|d| (d.output.as_str(), d.state))
+                .collect();
+            assert_eq!(
+                states,
+                [
+                    ("file:a", DeliveryState::Sent),
+                    ("file:c", DeliveryState::Pending)
+                ],
+                "{synchronous:?}"
+            );
+            let other = ledger.get(other_key).await.unwrap().unwrap();
+            let outputs: Vec<_> = other.deliveries.iter().map(|d| d.output.as_str()).collect();
+            assert_eq!(
+                outputs,
+                ["file:b"],
+                "{synchronous:?}: nothing written under its id"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn a_new_alert_whose_outputs_are_all_sent_is_recorded_complete() {
+        for synchronous in [Synchronous::Normal, Synchronous::Full] {
+            let dir = tempfile::tempdir().unwrap();
+            let ledger = ledger_in(dir.path(), synchronous);
+            let mut alert = Alert::new("rule", serde_json::json!({"n": 1}), ["file:a"]);
+            alert.outputs_sent.insert("file:a".into());
+            let key = AlertKey::of(&alert);
+            let new = NewAlert {
+                alert: alert.into(),
+                intents: BTreeMap::new(),
+            };
+            ledger.record_alerts(vec![new]).await.unwrap();
+            let entry = ledger.get(key).await.unwrap().unwrap();
+            assert_eq!(entry.status, AlertStatus::Complete, "{synchronous:?}");
+            assert_eq!(
+                entry.deliveries[0].state,
+                DeliveryState::Sent,
+                "{synchronous:?}"
+            );
+        }
+    }
+
+    #[tokio::test]
     async fn what_the_intake_log_holds_unapplied_is_applied_once_when_the_ledger_opens_again() {
         let dir = tempfile::tempdir().unwrap();
         let (first, second) = (new_alert(&["file:a", "file:b"]), new_alert(&["file:c"]));
