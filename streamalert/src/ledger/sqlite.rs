@@ -1383,17 +1383,26 @@ fn apply_outcome(
     outcome: &Outcome,
     at: &str,
 ) -> Result<bool, LedgerError> {
+    // The row's `id`, looked up once: every statement below goes by it, not by the random
+    // alert id's index again.
+    let id: Option<i64> = conn
+        .prepare_cached("SELECT id FROM alerts WHERE alert_id = ?1")
+        .and_then(|mut s| s.query_row([alert_id], |row| row.get(0)).optional())
+        .map_err(sql(path))?;
+    let Some(id) = id else {
+        return Ok(false);
+    };
     let changed = match outcome {
         Outcome::Sent => conn
             .prepare_cached(
                 "UPDATE deliveries SET state = 'sent', attempts = MIN(attempts + 1, 4294967295), last_error = NULL, intent = NULL, updated = ?3
-                 WHERE id = (SELECT id FROM alerts WHERE alert_id = ?1) AND output = ?2 AND state != 'sent'",
+                 WHERE id = ?1 AND output = ?2 AND state != 'sent'",
             )
-            .and_then(|mut s| s.execute(params![alert_id, output, at])),
+            .and_then(|mut s| s.execute(params![id, output, at])),
         Outcome::Failed(error) | Outcome::Dead(error) => conn
             .prepare_cached(
                 "UPDATE deliveries SET state = ?5, attempts = MIN(attempts + 1, 4294967295), last_error = ?4, intent = NULL, updated = ?3
-                 WHERE id = (SELECT id FROM alerts WHERE alert_id = ?1) AND output = ?2 AND state != 'sent'",
+                 WHERE id = ?1 AND output = ?2 AND state != 'sent'",
             )
             .and_then(|mut s| {
                 let state = if matches!(outcome, Outcome::Dead(_)) {
@@ -1401,19 +1410,19 @@ fn apply_outcome(
                 } else {
                     DeliveryState::Failed
                 };
-                s.execute(params![alert_id, output, at, error, state.as_str()])
+                s.execute(params![id, output, at, error, state.as_str()])
             }),
     }
     .map_err(sql(path))?;
     if changed == 0 {
         // Either already sent (nothing to change) or not recorded at all.
         return conn
-            .prepare_cached("SELECT 1 FROM deliveries WHERE id = (SELECT id FROM alerts WHERE alert_id = ?1) AND output = ?2")
-            .and_then(|mut s| s.exists(params![alert_id, output]))
+            .prepare_cached("SELECT 1 FROM deliveries WHERE id = ?1 AND output = ?2")
+            .and_then(|mut s| s.exists(params![id, output]))
             .map_err(sql(path));
     }
     if *outcome == Outcome::Sent {
-        complete_if_done(conn, path, alert_id, at)?;
+        complete_if_done(conn, path, id, at)?;
     }
     Ok(true)
 }
@@ -1523,23 +1532,18 @@ const DELETE_ITEM: &str =
 
 /// Marks an open alert complete once nothing is left to send (and it does not wait for a
 /// merge), reducing it to its tombstone; writes nothing otherwise.
-fn complete_if_done(
-    conn: &Connection,
-    path: &Path,
-    alert_id: &str,
-    at: &str,
-) -> Result<(), LedgerError> {
+fn complete_if_done(conn: &Connection, path: &Path, id: i64, at: &str) -> Result<(), LedgerError> {
     let completed = conn
         .prepare_cached(
             "UPDATE alerts SET status = 'complete', completed = COALESCE(completed, ?2)
-             WHERE alert_id = ?1 AND status = 'open' AND merge_enabled = 0 AND NOT EXISTS
+             WHERE id = ?1 AND status = 'open' AND merge_enabled = 0 AND NOT EXISTS
                  (SELECT 1 FROM deliveries d WHERE d.id = alerts.id AND d.state != 'sent')",
         )
-        .and_then(|mut s| s.execute(params![alert_id, at]))
+        .and_then(|mut s| s.execute(params![id, at]))
         .map_err(sql(path))?;
     if completed > 0 {
-        conn.prepare_cached(DELETE_ITEM)
-            .and_then(|mut s| s.execute([alert_id]))
+        conn.prepare_cached("DELETE FROM alert_items WHERE id = ?1")
+            .and_then(|mut s| s.execute([id]))
             .map_err(sql(path))?;
     }
     Ok(())
