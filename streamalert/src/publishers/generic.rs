@@ -140,26 +140,8 @@ pub fn remove_streamalert_normalization(_alert: &Alert, publication: Publication
 /// ```
 #[crate::publisher(name = "publishers.community.generic.enumerate_fields")]
 pub fn enumerate_fields(_alert: &Alert, publication: Publication) -> Publication {
-    // Leaves in document order; reversed pushes make entries come off the stack in order.
     let mut leaves = Vec::new();
-    let mut stack = vec![(String::new(), Value::from(publication))];
-    while let Some((path, value)) = stack.pop() {
-        match value {
-            Value::Object(map) => stack.extend(
-                map.into_iter()
-                    .rev()
-                    .map(|(key, child)| (child_path(&path, &key), child)),
-            ),
-            Value::Array(items) => stack.extend(
-                items
-                    .into_iter()
-                    .enumerate()
-                    .rev()
-                    .map(|(i, child)| (item_path(&path, i), child)),
-            ),
-            leaf => leaves.push((path, leaf)),
-        }
-    }
+    push_leaves(Value::from(publication), &mut String::new(), &mut leaves);
     // A stable sort keeps colliding paths in document order; collecting keeps the first
     // position of a key with the last value, so later duplicates win.
     leaves.sort_by(|a, b| a.0.cmp(&b.0));
@@ -409,28 +391,32 @@ fn context_strings<'a>(alert: &'a Alert, key: &str) -> Result<Vec<&'a str>, Publ
         .collect()
 }
 
-/// `path.key`, or `key` at the top level (built without the formatting machinery: one path
-/// per node of the publication).
-fn child_path(path: &str, key: &str) -> String {
-    if path.is_empty() {
-        return key.to_owned();
+/// Pushes every leaf of `value` with its path, in document order: `path.key` below an
+/// object (`key` while the path is empty), `path[index]` below a list. `path` is one buffer
+/// for the whole walk: a leaf's path is copied once, when it is pushed.
+fn push_leaves(value: Value, path: &mut String, leaves: &mut Vec<(String, Value)>) {
+    let parent = path.len();
+    match value {
+        Value::Object(map) => {
+            for (key, child) in map {
+                if parent > 0 {
+                    path.push('.');
+                }
+                path.push_str(&key);
+                push_leaves(child, path, leaves);
+                path.truncate(parent);
+            }
+        }
+        Value::Array(items) => {
+            for (index, child) in items.into_iter().enumerate() {
+                // Writing an integer to a `String` cannot fail.
+                let _ = write!(path, "[{index}]");
+                push_leaves(child, path, leaves);
+                path.truncate(parent);
+            }
+        }
+        leaf => leaves.push((path.clone(), leaf)),
     }
-    let mut child = String::with_capacity(path.len() + 1 + key.len());
-    child.push_str(path);
-    child.push('.');
-    child.push_str(key);
-    child
-}
-
-/// `path[index]`.
-fn item_path(path: &str, index: usize) -> String {
-    let mut item = String::with_capacity(path.len() + 4);
-    item.push_str(path);
-    item.push('[');
-    // Writing an integer to a `String` cannot fail.
-    let _ = write!(item, "{index}");
-    item.push(']');
-    item
 }
 
 /// The publication of an object value (an empty one for anything else, which the callers
@@ -503,6 +489,28 @@ mod tests {
         assert_eq!(Value::from(flat), json!({"a.b": 2, "n": null}));
         let flat = enumerate_fields(&alert, publication(json!({"a.b": 2, "a": {"b": 1}})));
         assert_eq!(Value::from(flat), json!({"a.b": 1}));
+    }
+
+    /// Paths at every depth: an empty key adds nothing at the top level and a bare `.` below
+    /// it, lists of lists index twice, empty objects and lists leave no entry.
+    #[test]
+    fn enumerate_fields_paths_empty_keys_nested_lists_and_empty_containers() {
+        let alert = alert_with_context(json!({}));
+        let nested = json!({
+            "": {"x": 1},
+            "a": {"": 2, "l": [[3], [], {"k": 4}, [[5]]]},
+            "e": {},
+            "n": null
+        });
+        let flat = enumerate_fields(&alert, publication(nested));
+        assert_eq!(
+            flat.keys().collect::<Vec<_>>(),
+            ["a.", "a.l[0][0]", "a.l[2].k", "a.l[3][0][0]", "n", "x"]
+        );
+        assert_eq!(
+            Value::from(flat),
+            json!({"a.": 2, "a.l[0][0]": 3, "a.l[2].k": 4, "a.l[3][0][0]": 5, "n": null, "x": 1})
+        );
     }
 
     #[test]
