@@ -267,7 +267,21 @@ pub(crate) fn write_key(out: &mut String, name: &str) {
 pub(crate) fn write_string(out: &mut String, s: &str, ensure_ascii: bool) {
     out.reserve(s.len() + 2);
     out.push('"');
-    // Runs of characters that need no escape are copied at once ([`plain_run_end`]).
+    // Most strings (keys, identifiers, timestamps) need no escape: they are tested a word at
+    // a time and copied at once.
+    if has_stop(s.as_bytes(), ensure_ascii) {
+        write_escaped(out, s, ensure_ascii);
+    } else {
+        out.push_str(s);
+    }
+    out.push('"');
+}
+
+/// The body of [`write_string`] for a string with something to escape: runs of characters
+/// that need no escape are copied at once ([`plain_run_end`]). Kept out of line, so that
+/// the common case does not pay for setting it up.
+#[inline(never)]
+fn write_escaped(out: &mut String, s: &str, ensure_ascii: bool) {
     let bytes = s.as_bytes();
     let mut plain_from = 0;
     let mut i = 0;
@@ -296,7 +310,59 @@ pub(crate) fn write_string(out: &mut String, s: &str, ensure_ascii: bool) {
             }
         }
     }
-    out.push('"');
+}
+
+/// True if some byte of `bytes` stops a plain run ([`plain_run_end`]). Words of eight bytes
+/// are tested, the last one overlapping the one before it; a text shorter than eight bytes is
+/// packed into one word (its bytes read as two overlapping halves, or first, middle and last,
+/// the rest filled with spaces). The test of a word only says whether a byte of it stops.
+fn has_stop(bytes: &[u8], ensure_ascii: bool) -> bool {
+    let word = |at: usize| {
+        let mut word = [0; 8];
+        word.copy_from_slice(&bytes[at..at + 8]);
+        u64::from_le_bytes(word)
+    };
+    let half = |at: usize| {
+        let mut half = [0; 4];
+        half.copy_from_slice(&bytes[at..at + 4]);
+        u64::from(u32::from_le_bytes(half))
+    };
+    let stops = |word: u64| word_stops(word, ensure_ascii) != 0;
+    match bytes.len() {
+        0 => false,
+        len @ 1..4 => {
+            let packed = u64::from_le_bytes([
+                bytes[0],
+                bytes[len / 2],
+                bytes[len - 1],
+                b' ',
+                b' ',
+                b' ',
+                b' ',
+                b' ',
+            ]);
+            stops(packed)
+        }
+        len @ 4..8 => stops(half(0) | half(len - 4) << 32),
+        len => (0..len - 8).step_by(8).any(|at| stops(word(at))) || stops(word(len - 8)),
+    }
+}
+
+/// The high bit of some byte of `word` is set if that byte, or one before it (little-endian),
+/// stops a plain run: the lowest set bit marks the first byte that does.
+fn word_stops(word: u64, ensure_ascii: bool) -> u64 {
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
+    // The high bit of some byte is set when a byte of `word` is below `n` (`n` <= 0x80) or is 0.
+    let below = |word: u64, n: u8| word.wrapping_sub(ONES * u64::from(n)) & !word & HIGH;
+    let zero = |word: u64| below(word, 1);
+    let mut stops = below(word, 0x20)
+        | zero(word ^ (ONES * u64::from(b'"')))
+        | zero(word ^ (ONES * u64::from(b'\\')));
+    if ensure_ascii {
+        stops |= (word & HIGH) | zero(word ^ (ONES * 0x7f));
+    }
+    stops
 }
 
 /// Where the run of bytes from `from` that [`write_string`] copies as they are ends: at the
@@ -304,23 +370,11 @@ pub(crate) fn write_string(out: &mut String, s: &str, ensure_ascii: bool) {
 /// byte of a multi-byte character is one), else at the end. Eight bytes are tested at a time
 /// while none of them stops the run.
 fn plain_run_end(bytes: &[u8], from: usize, ensure_ascii: bool) -> usize {
-    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
-    const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
-    // The high bit of some byte is set when a byte of `word` is below `n` (`n` <= 0x80) or is 0.
-    let below = |word: u64, n: u8| word.wrapping_sub(ONES * u64::from(n)) & !word & HIGH;
-    let zero = |word: u64| below(word, 1);
     let mut i = from;
     while let Some(chunk) = bytes.get(i..i + 8) {
         let mut word = [0; 8];
         word.copy_from_slice(chunk);
-        let word = u64::from_ne_bytes(word);
-        let mut stops = below(word, 0x20)
-            | zero(word ^ (ONES * u64::from(b'"')))
-            | zero(word ^ (ONES * u64::from(b'\\')));
-        if ensure_ascii {
-            stops |= (word & HIGH) | zero(word ^ (ONES * 0x7f));
-        }
-        if stops != 0 {
+        if word_stops(u64::from_le_bytes(word), ensure_ascii) != 0 {
             break;
         }
         i += 8;
@@ -580,6 +634,34 @@ mod tests {
                     written,
                     escaped_by_char(&text, ensure_ascii),
                     "{label}, ensure_ascii {ensure_ascii}"
+                );
+            }
+        }
+    }
+
+    /// Texts shorter than two words take other paths of [`has_stop`] (packed into one word,
+    /// two overlapping words): each special character at every position of every length up
+    /// to 17 bytes, and plain texts of each length.
+    #[test]
+    fn short_strings_are_escaped_wherever_the_special_character_falls() {
+        let specials = ['"', '\\', '\n', '\u{1}', '\u{1f}', '\u{7f}', 'é', '😀'];
+        let mut texts: Vec<String> = (0..=17).map(|len| "p".repeat(len)).collect();
+        for special in specials {
+            for len in 1..=17 {
+                for at in 0..len {
+                    let (before, after) = ("a".repeat(at), "b".repeat(len - 1 - at));
+                    texts.push(format!("{before}{special}{after}"));
+                }
+            }
+        }
+        for text in texts {
+            for ensure_ascii in [true, false] {
+                let mut written = String::new();
+                write_string(&mut written, &text, ensure_ascii);
+                assert_eq!(
+                    written,
+                    escaped_by_char(&text, ensure_ascii),
+                    "{text:?}, ensure_ascii {ensure_ascii}"
                 );
             }
         }
