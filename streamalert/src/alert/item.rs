@@ -2,9 +2,10 @@
 
 use super::Context;
 use super::{Alert, Timestamp, is_falsy};
-use crate::json::PythonJson;
+use crate::json::{PythonJson, write_string};
 use serde_json::{Map, Value};
 use std::collections::BTreeSet;
+use std::fmt::Write as _;
 
 /// Why an alert could not be rebuilt from an alerts-table item or from its fields.
 ///
@@ -102,11 +103,7 @@ impl Alert {
     /// assert!(text.contains(r#""Record":"{\"cpu\":1.50}""#));
     /// ```
     pub fn ledger_item_json(&self) -> String {
-        let record = self.ledger_record_json();
-        // Room for the record escaped inside a string and the other fields: written once.
-        let mut text = Vec::with_capacity(record.len() * 5 / 4 + 1024);
-        serde_json::to_writer(&mut text, &Item::of(self, &record)).expect(Item::SERIALIZES);
-        String::from_utf8(text).expect("serde_json writes UTF-8")
+        self.item_json(&self.ledger_record_json())
     }
 
     /// The record as a ledger's item holds it: compact, its numbers as received.
@@ -125,6 +122,80 @@ impl Alert {
             unreachable!("a struct serializes as a JSON object")
         };
         item
+    }
+
+    /// The alerts-table item with `record` (JSON text) as its `Record`, as compact JSON text:
+    /// StreamAlert's keys in its order, no empty strings or sets (`null` instead), strings
+    /// escaped as `serde_json` writes them and numbers as received. Written field by field:
+    /// the record's text, a string full of quotes, is escaped by the crate's string writer,
+    /// which copies the runs between its escapes at once.
+    fn item_json(&self, record: &str) -> String {
+        let values = PythonJson::COMPACT.keep_unicode().exact_numbers();
+        let string = |out: &mut String, text: &str| write_string(out, text, false);
+        let optional = |out: &mut String, text: Option<&String>| match text {
+            Some(text) => string(out, text),
+            None => out.push_str("null"),
+        };
+        let strings = |out: &mut String, texts: &mut dyn Iterator<Item = &String>| {
+            out.push('[');
+            for (i, text) in texts.enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                string(out, text);
+            }
+            out.push(']');
+        };
+        // Room for the record escaped inside a string and the other fields: written once.
+        let mut out = String::with_capacity(record.len() * 5 / 4 + 1024);
+        out.push_str("{\"RuleName\":");
+        string(&mut out, &self.rule_name);
+        out.push_str(",\"AlertID\":");
+        string(&mut out, &self.alert_id);
+        // Writing to a `String` cannot fail.
+        let _ = write!(out, ",\"Attempts\":{},\"Cluster\":", self.attempts);
+        optional(&mut out, self.cluster.as_ref());
+        out.push_str(",\"Context\":");
+        values.dump_object_to(&mut out, self.context.iter());
+        // A timestamp's text has nothing to escape.
+        let _ = write!(
+            out,
+            ",\"Created\":\"{}\",\"Dispatched\":\"{}\",\"LogSource\":",
+            self.created, self.dispatched
+        );
+        optional(&mut out, self.log_source.as_ref());
+        out.push_str(",\"LogType\":");
+        optional(&mut out, self.log_type.as_ref());
+        out.push_str(",\"MergeByKeys\":");
+        strings(&mut out, &mut self.merge_by_keys.iter());
+        let _ = write!(
+            out,
+            ",\"MergeWindowMins\":{},\"Outputs\":",
+            self.merge_window_mins
+        );
+        strings(&mut out, &mut self.outputs.iter());
+        out.push_str(",\"OutputsSent\":");
+        if self.outputs_sent.is_empty() {
+            out.push_str("null");
+        } else {
+            strings(&mut out, &mut self.outputs_sent.iter());
+        }
+        out.push_str(",\"Publishers\":");
+        if is_falsy(&self.publishers) {
+            out.push_str("null");
+        } else {
+            values.dump_to(&mut out, &self.publishers);
+        }
+        out.push_str(",\"Record\":");
+        string(&mut out, record);
+        out.push_str(",\"RuleDescription\":");
+        optional(&mut out, self.rule_description.as_ref());
+        out.push_str(",\"SourceEntity\":");
+        optional(&mut out, self.source_entity.as_ref());
+        out.push_str(",\"SourceService\":");
+        optional(&mut out, self.source_service.as_ref());
+        let _ = write!(out, ",\"Staged\":{}}}", self.staged);
+        out
     }
 
     /// Rebuilds an alert from an alerts-table item, as StreamAlert's alert processor receives it.
@@ -461,6 +532,7 @@ mod tests {
     fn the_ledger_item_text_is_the_ledger_item_and_reads_back_as_the_alert() {
         let alert = full_alert();
         let text = alert.ledger_item_json();
+        assert_eq!(text, Value::Object(alert.to_ledger_item()).to_string());
         let parsed: Value = serde_json::from_str(&text).expect("the item is JSON");
         assert_eq!(parsed, Value::Object(alert.to_ledger_item()));
         let back = Alert::from_item(&parsed).expect("the item reads back");
@@ -469,6 +541,36 @@ mod tests {
         let keys: Vec<_> = alert.to_item().keys().cloned().collect();
         assert_eq!(keys[..3], ["RuleName", "AlertID", "Attempts"]);
         assert_eq!(keys.last().map(String::as_str), Some("Staged"));
+    }
+
+    /// The item's text is written field by field; it is the text `serde_json` writes for the
+    /// item's map, byte for byte, whatever its strings hold and whichever fields are empty.
+    #[test]
+    fn the_ledger_item_text_is_serde_json_text_of_the_item_for_any_content() {
+        let record = crate::json::read(
+            r#"{"q": "say \"hi\"", "b": "a\\b", "c": "\u0001\t\n\u007f", "u": "é😀",
+                "n": [1.50, 1e400, -0, 123456789012345678901234567890, NaN], "e": {}, "": [[]]}"#,
+        )
+        .expect("the record is JSON");
+        let mut bare = Alert::new("rule \"q\"", record, ["slack:a"]);
+        assert_eq!(
+            bare.ledger_item_json(),
+            Value::Object(bare.to_ledger_item()).to_string()
+        );
+        bare.context
+            .insert("clé\u{2028}".into(), json!([{"x": "\\"}]));
+        bare.publishers = json!(["p\"1", "p2"]);
+        bare.merge_by_keys = vec!["a\"b".into(), "ü".into()];
+        bare.log_type = Some(String::new());
+        let text = bare.ledger_item_json();
+        assert_eq!(text, Value::Object(bare.to_ledger_item()).to_string());
+        let back = Alert::from_item(&crate::json::read(&text).expect("the item reads"))
+            .expect("the item reads back");
+        assert_eq!(back.record, bare.record);
+        assert_eq!(
+            (&back.context, &back.publishers, &back.merge_by_keys),
+            (&bare.context, &bare.publishers, &bare.merge_by_keys)
+        );
     }
 
     #[test]

@@ -135,8 +135,17 @@ impl PythonJson {
         entries: impl ExactSizeIterator<Item = (&'a String, &'a Value)>,
     ) -> String {
         let mut out = String::with_capacity(PUBLICATION_CAPACITY);
-        self.write_object(&mut out, entries, 0);
+        self.dump_object_to(&mut out, entries);
         out
+    }
+
+    /// Appends [`dump_object`](Self::dump_object) of `entries` to `out`.
+    pub(crate) fn dump_object_to<'a>(
+        &self,
+        out: &mut String,
+        entries: impl ExactSizeIterator<Item = (&'a String, &'a Value)>,
+    ) {
+        self.write_object(out, entries, 0);
     }
 
     /// Appends [`dump`](Self::dump) of `value` to `out` (for bodies written piece by piece).
@@ -284,25 +293,26 @@ pub(crate) fn write_string(out: &mut String, s: &str, ensure_ascii: bool) {
 fn write_escaped(out: &mut String, s: &str, ensure_ascii: bool) {
     let bytes = s.as_bytes();
     let mut plain_from = 0;
-    let mut i = 0;
     loop {
-        i = plain_run_end(bytes, i, ensure_ascii);
+        let i = plain_run_end(bytes, plain_from, ensure_ascii);
         out.push_str(&s[plain_from..i]);
-        let Some(c) = s[i..].chars().next() else {
+        let Some(&byte) = bytes.get(i) else {
             break;
         };
-        i += c.len_utf8();
-        plain_from = i;
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{08}' => out.push_str("\\b"),
-            '\u{0c}' => out.push_str("\\f"),
-            c if (c as u32) < 0x20 => push_unicode_escape(out, c as u32),
-            c => {
+        // Every stop but a non-ASCII character is one byte, escaped without decoding it.
+        plain_from = i + 1;
+        match byte {
+            b'"' => out.push_str("\\\""),
+            b'\\' => out.push_str("\\\\"),
+            b'\n' => out.push_str("\\n"),
+            b'\r' => out.push_str("\\r"),
+            b'\t' => out.push_str("\\t"),
+            0x08 => out.push_str("\\b"),
+            0x0c => out.push_str("\\f"),
+            ..0x80 => push_unicode_escape(out, u32::from(byte)),
+            _ => {
+                let c = s[i..].chars().next().unwrap_or_default();
+                plain_from = i + c.len_utf8();
                 let mut units = [0u16; 2];
                 for unit in c.encode_utf16(&mut units) {
                     push_unicode_escape(out, u32::from(*unit));
@@ -367,15 +377,16 @@ fn word_stops(word: u64, ensure_ascii: bool) -> u64 {
 
 /// Where the run of bytes from `from` that [`write_string`] copies as they are ends: at the
 /// first `"`, `\`, control character or, with `ensure_ascii`, DEL or non-ASCII byte (the first
-/// byte of a multi-byte character is one), else at the end. Eight bytes are tested at a time
-/// while none of them stops the run.
+/// byte of a multi-byte character is one), else at the end. Eight bytes are tested at a time,
+/// and the first stop in a word is read from its test ([`word_stops`]).
 fn plain_run_end(bytes: &[u8], from: usize, ensure_ascii: bool) -> usize {
     let mut i = from;
     while let Some(chunk) = bytes.get(i..i + 8) {
         let mut word = [0; 8];
         word.copy_from_slice(chunk);
-        if word_stops(u64::from_le_bytes(word), ensure_ascii) != 0 {
-            break;
+        let stops = word_stops(u64::from_le_bytes(word), ensure_ascii);
+        if stops != 0 {
+            return i + (stops.trailing_zeros() / 8) as usize;
         }
         i += 8;
     }
