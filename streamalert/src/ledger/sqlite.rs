@@ -2,6 +2,7 @@
 //! intake log in front of it for the writes of every delivery.
 
 mod intake;
+mod statements;
 
 use super::{
     AlertKey, AlertStatus, Claim, DeliveryFilter, DeliveryRecord, DeliveryState, Fingerprint,
@@ -13,6 +14,7 @@ use crate::config::{LedgerSettings, Synchronous};
 use intake::{AlertWrite, Batch, Completion, Entry, Intake};
 use rusqlite::{Connection, OptionalExtension as _, TransactionBehavior, params};
 use serde_json::Value;
+use statements::Statements;
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -404,17 +406,18 @@ fn apply_batch(conn: &mut Connection, path: &Path, batch: &Batch) -> Result<(), 
     // The alerts written as tombstones, their outcomes in this batch written with them.
     let mut written_complete = HashSet::new();
     let tx = write_tx(conn, path)?;
+    let statements = Statements::new(&tx);
     for entry in &batch.entries {
         match entry {
             Entry::Alerts { alerts, checkpoint } => {
                 for alert in alerts {
                     let completion = completions.get(alert.alert_id.as_str());
-                    if upsert_alert(&tx, path, alert, completion)? {
+                    if upsert_alert(&statements, path, alert, completion)? {
                         written_complete.insert(alert.alert_id.as_str());
                     }
                 }
                 if let Some(checkpoint) = checkpoint {
-                    save_checkpoint(&tx, path, checkpoint)?;
+                    save_checkpoint(&statements, path, checkpoint)?;
                 }
             }
             Entry::Outcome { alert_id, .. } if written_complete.contains(alert_id.as_str()) => {}
@@ -425,10 +428,11 @@ fn apply_batch(conn: &mut Connection, path: &Path, batch: &Batch) -> Result<(), 
                 outcome,
                 at,
             } => {
-                apply_outcome(&tx, path, alert_id, output, outcome, at)?;
+                apply_outcome(&statements, path, alert_id, output, outcome, at)?;
             }
         }
     }
+    drop(statements);
     tx.prepare_cached("INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)")
         .and_then(|mut s| {
             s.execute(params![
@@ -682,12 +686,13 @@ impl SqliteLedger {
             return self.append(Entry::Alerts { alerts, checkpoint }).await;
         }
         self.write(move |conn, path| {
+            let statements = Statements::new(conn);
             for alert in &alerts {
-                upsert_alert(conn, path, alert, None)?;
+                upsert_alert(&statements, path, alert, None)?;
             }
-            checkpoint
-                .as_ref()
-                .map_or(Ok(()), |checkpoint| save_checkpoint(conn, path, checkpoint))
+            checkpoint.as_ref().map_or(Ok(()), |checkpoint| {
+                save_checkpoint(&statements, path, checkpoint)
+            })
         })
         .await
     }
@@ -900,7 +905,7 @@ impl Ledger for SqliteLedger {
             if changed == 0 {
                 return Err(LedgerError::UnknownAlert(key.clone()));
             }
-            set_intents(conn, path, &key.alert_id, &intents)?;
+            set_intents(&Statements::new(conn), path, &key.alert_id, &intents)?;
             Ok(Claim::Granted)
         })
         .await
@@ -925,7 +930,14 @@ impl Ledger for SqliteLedger {
                 .await;
         }
         self.write(move |conn, path| {
-            match apply_outcome(conn, path, &key.alert_id, &output, &outcome, &at)? {
+            match apply_outcome(
+                &Statements::new(conn),
+                path,
+                &key.alert_id,
+                &output,
+                &outcome,
+                &at,
+            )? {
                 true => Ok(()),
                 false => Err(LedgerError::UnknownAlert(key.clone())),
             }
@@ -962,7 +974,7 @@ impl Ledger for SqliteLedger {
     ) -> Result<(), LedgerError> {
         let merged_write = AlertWrite::of(&merged);
         self.write(move |conn, path| {
-            upsert_alert(conn, path, &merged_write, None)?;
+            upsert_alert(&Statements::new(conn), path, &merged_write, None)?;
             for key in &originals {
                 let changed = conn
                     .prepare_cached(
@@ -1107,7 +1119,7 @@ impl Ledger for SqliteLedger {
                     )
                     .and_then(|mut s| s.execute(params![key.alert_id, output, now]))
                     .map_err(sql(path))? as u64;
-                refresh_status(conn, path, &key.alert_id)?;
+                refresh_status(&Statements::new(conn), path, &key.alert_id)?;
             }
             Ok(changed)
         })
@@ -1268,7 +1280,7 @@ fn grouped_counts(
 /// tombstone those outcomes would leave: complete, its outputs sent, no item. Returns whether
 /// it was.
 fn upsert_alert(
-    conn: &Connection,
+    conn: &Statements<'_>,
     path: &Path,
     alert: &AlertWrite,
     completion: Option<&Completion<'_>>,
@@ -1376,7 +1388,7 @@ fn upsert_alert(
 /// Records the outcome of one delivery at `at` (completing its alert when it was the last one
 /// to send); false if that delivery is not recorded.
 fn apply_outcome(
-    conn: &Connection,
+    conn: &Statements<'_>,
     path: &Path,
     alert_id: &str,
     output: &str,
@@ -1429,7 +1441,7 @@ fn apply_outcome(
 
 /// Records (or replaces) the checkpoint of its input.
 fn save_checkpoint(
-    conn: &Connection,
+    conn: &Statements<'_>,
     path: &Path,
     checkpoint: &InputCheckpoint,
 ) -> Result<(), LedgerError> {
@@ -1511,7 +1523,7 @@ fn load_checkpoint(
 }
 
 fn set_intents(
-    conn: &Connection,
+    conn: &Statements<'_>,
     path: &Path,
     alert_id: &str,
     intents: &BTreeMap<String, Fingerprint>,
@@ -1532,7 +1544,12 @@ const DELETE_ITEM: &str =
 
 /// Marks an open alert complete once nothing is left to send (and it does not wait for a
 /// merge), reducing it to its tombstone; writes nothing otherwise.
-fn complete_if_done(conn: &Connection, path: &Path, id: i64, at: &str) -> Result<(), LedgerError> {
+fn complete_if_done(
+    conn: &Statements<'_>,
+    path: &Path,
+    id: i64,
+    at: &str,
+) -> Result<(), LedgerError> {
     let completed = conn
         .prepare_cached(
             "UPDATE alerts SET status = 'complete', completed = COALESCE(completed, ?2)
@@ -1553,7 +1570,7 @@ fn complete_if_done(conn: &Connection, path: &Path, id: i64, at: &str) -> Result
 /// deleted, its row (key, rule, times) and its sent deliveries stay, so that a re-delivered
 /// event is still recognised, until `retention_days` after its completion.
 fn tombstone_if_complete(
-    conn: &Connection,
+    conn: &Statements<'_>,
     path: &Path,
     alert_id: &str,
 ) -> Result<(), LedgerError> {
@@ -1595,7 +1612,7 @@ fn remove_expired_tombstones(
 }
 
 /// Open while something is unsent or the alert waits to be merged; complete otherwise.
-fn refresh_status(conn: &Connection, path: &Path, alert_id: &str) -> Result<(), LedgerError> {
+fn refresh_status(conn: &Statements<'_>, path: &Path, alert_id: &str) -> Result<(), LedgerError> {
     conn.prepare_cached(
         "UPDATE alerts SET status = CASE
              WHEN merge_enabled = 0 AND NOT EXISTS
