@@ -59,6 +59,9 @@ const KWARGS: [&str; 16] = [
     "staged",
 ];
 
+/// How a ledger's item writes its record: compact, its numbers as received.
+const LEDGER_RECORD: PythonJson = PythonJson::COMPACT.exact_numbers();
+
 impl Alert {
     /// The alerts-table item (StreamAlert's `dynamo_record`): no empty strings or sets, the
     /// record as compact JSON text.
@@ -103,16 +106,14 @@ impl Alert {
     /// assert!(text.contains(r#""Record":"{\"cpu\":1.50}""#));
     /// ```
     pub fn ledger_item_json(&self) -> String {
-        self.item_json(&self.ledger_record_json())
+        self.item_json()
     }
 
     /// The record as a ledger's item holds it: compact, its numbers as received.
     fn ledger_record_json(&self) -> String {
         // Most records are under 2 KiB of JSON: written without regrowing.
         let mut record = String::with_capacity(2048);
-        PythonJson::COMPACT
-            .exact_numbers()
-            .dump_to(&mut record, &self.record);
+        LEDGER_RECORD.dump_to(&mut record, &self.record);
         record
     }
 
@@ -124,12 +125,12 @@ impl Alert {
         item
     }
 
-    /// The alerts-table item with `record` (JSON text) as its `Record`, as compact JSON text:
-    /// StreamAlert's keys in its order, no empty strings or sets (`null` instead), strings
-    /// escaped as `serde_json` writes them and numbers as received. Written field by field:
-    /// the record's text, a string full of quotes, is escaped by the crate's string writer,
-    /// which copies the runs between its escapes at once.
-    fn item_json(&self, record: &str) -> String {
+    /// The alerts-table item as compact JSON text: StreamAlert's keys in its order, no empty
+    /// strings or sets (`null` instead), strings escaped as `serde_json` writes them and
+    /// numbers as received; its `Record` is a JSON text written as a string. Written field by
+    /// field, a ledger's record straight into its string ([`PythonJson::quoted`]): the record
+    /// is written once, not written and then escaped.
+    fn item_json(&self) -> String {
         let values = PythonJson::COMPACT.keep_unicode().exact_numbers();
         let string = |out: &mut String, text: &str| write_string(out, text, false);
         let optional = |out: &mut String, text: Option<&String>| match text {
@@ -147,7 +148,7 @@ impl Alert {
             out.push(']');
         };
         // Room for the record escaped inside a string and the other fields: written once.
-        let mut out = String::with_capacity(record.len() * 5 / 4 + 1024);
+        let mut out = String::with_capacity(4096);
         out.push_str("{\"RuleName\":");
         string(&mut out, &self.rule_name);
         out.push_str(",\"AlertID\":");
@@ -187,7 +188,9 @@ impl Alert {
             values.dump_to(&mut out, &self.publishers);
         }
         out.push_str(",\"Record\":");
-        string(&mut out, record);
+        out.push('"');
+        LEDGER_RECORD.quoted().dump_to(&mut out, &self.record);
+        out.push('"');
         out.push_str(",\"RuleDescription\":");
         optional(&mut out, self.rule_description.as_ref());
         out.push_str(",\"SourceEntity\":");

@@ -44,6 +44,8 @@ pub struct PythonJson {
     sort_keys: bool,
     ensure_ascii: bool,
     exact_numbers: bool,
+    /// The text is itself the content of a JSON string (see [`PythonJson::quoted`]).
+    quoted: bool,
 }
 
 /// Where the text of [`PythonJson::dump_object`] starts: a publication is 1–2 KiB, so it
@@ -59,6 +61,7 @@ impl PythonJson {
         sort_keys: false,
         ensure_ascii: true,
         exact_numbers: false,
+        quoted: false,
     };
 
     /// `json.dumps(value, separators=(",", ":"))`.
@@ -106,6 +109,21 @@ impl PythonJson {
     pub const fn exact_numbers(self) -> Self {
         Self {
             exact_numbers: true,
+            ..self
+        }
+    }
+
+    /// The same (compact) settings, the text written as the content of a JSON string, in one
+    /// pass: what writing it, then writing that text as a string with `serde_json`, gives
+    /// between the quotes (each `"` as `\"`, each `\` as `\\`). For the record inside a
+    /// ledger item.
+    pub(crate) const fn quoted(self) -> Self {
+        debug_assert!(
+            self.indent.is_none(),
+            "an indented text has line breaks to escape"
+        );
+        Self {
+            quoted: true,
             ..self
         }
     }
@@ -160,7 +178,7 @@ impl PythonJson {
             Value::Bool(false) => out.push_str("false"),
             Value::Number(n) if self.exact_numbers => out.push_str(n.as_str()),
             Value::Number(n) => write_number(out, n.as_str(), NumberStyle::Json),
-            Value::String(s) => write_string(out, s, self.ensure_ascii),
+            Value::String(s) => self.write_str(out, s),
             Value::Array(items) => {
                 if items.is_empty() {
                     out.push_str("[]");
@@ -208,9 +226,19 @@ impl PythonJson {
     ) {
         for (i, (key, item)) in entries.into_iter().enumerate() {
             self.write_separator(out, i, depth + 1);
-            write_string(out, key, self.ensure_ascii);
+            self.write_str(out, key);
             out.push_str(self.key_separator);
             self.write_value(out, item, depth + 1);
+        }
+    }
+
+    /// A key or a string value, quoted again if the text is ([`quoted`](Self::quoted)).
+    #[inline]
+    fn write_str(&self, out: &mut String, s: &str) {
+        if self.quoted {
+            write_quoted_string(out, s, self.ensure_ascii);
+        } else {
+            write_string(out, s, self.ensure_ascii);
         }
     }
 
@@ -279,18 +307,33 @@ pub(crate) fn write_string(out: &mut String, s: &str, ensure_ascii: bool) {
     // Most strings (keys, identifiers, timestamps) need no escape: they are tested a word at
     // a time and copied at once.
     if has_stop(s.as_bytes(), ensure_ascii) {
-        write_escaped(out, s, ensure_ascii);
+        write_escaped(out, s, ensure_ascii, false);
     } else {
         out.push_str(s);
     }
     out.push('"');
 }
 
-/// The body of [`write_string`] for a string with something to escape: runs of characters
+/// What writing [`write_string`]'s text as a JSON string again gives between the quotes
+/// ([`PythonJson::quoted`]): every backslash doubled, every quote escaped.
+fn write_quoted_string(out: &mut String, s: &str, ensure_ascii: bool) {
+    out.reserve(s.len() + 4);
+    out.push_str("\\\"");
+    if has_stop(s.as_bytes(), ensure_ascii) {
+        write_escaped(out, s, ensure_ascii, true);
+    } else {
+        out.push_str(s);
+    }
+    out.push_str("\\\"");
+}
+
+/// The body of [`write_string`] (or of [`write_quoted_string`]) for a string with something to escape: runs of characters
 /// that need no escape are copied at once ([`plain_run_end`]). Kept out of line, so that
 /// the common case does not pay for setting it up.
 #[inline(never)]
-fn write_escaped(out: &mut String, s: &str, ensure_ascii: bool) {
+fn write_escaped(out: &mut String, s: &str, ensure_ascii: bool, quoted: bool) {
+    // The backslash that starts an escape: itself escaped when the text is quoted again.
+    let backslash = if quoted { "\\\\" } else { "\\" };
     let bytes = s.as_bytes();
     let mut plain_from = 0;
     loop {
@@ -301,24 +344,37 @@ fn write_escaped(out: &mut String, s: &str, ensure_ascii: bool) {
         };
         // Every stop but a non-ASCII character is one byte, escaped without decoding it.
         plain_from = i + 1;
-        match byte {
-            b'"' => out.push_str("\\\""),
-            b'\\' => out.push_str("\\\\"),
-            b'\n' => out.push_str("\\n"),
-            b'\r' => out.push_str("\\r"),
-            b'\t' => out.push_str("\\t"),
-            0x08 => out.push_str("\\b"),
-            0x0c => out.push_str("\\f"),
-            ..0x80 => push_unicode_escape(out, u32::from(byte)),
+        let letter = match byte {
+            b'"' | b'\\' => {
+                out.push_str(backslash);
+                if quoted {
+                    out.push('\\');
+                }
+                char::from(byte)
+            }
+            b'\n' => 'n',
+            b'\r' => 'r',
+            b'\t' => 't',
+            0x08 => 'b',
+            0x0c => 'f',
+            ..0x80 => {
+                push_unicode_escape(out, backslash, u32::from(byte));
+                continue;
+            }
             _ => {
                 let c = s[i..].chars().next().unwrap_or_default();
                 plain_from = i + c.len_utf8();
                 let mut units = [0u16; 2];
                 for unit in c.encode_utf16(&mut units) {
-                    push_unicode_escape(out, u32::from(*unit));
+                    push_unicode_escape(out, backslash, u32::from(*unit));
                 }
+                continue;
             }
+        };
+        if !matches!(letter, '"' | '\\') {
+            out.push_str(backslash);
         }
+        out.push(letter);
     }
 }
 
@@ -326,6 +382,7 @@ fn write_escaped(out: &mut String, s: &str, ensure_ascii: bool) {
 /// are tested, the last one overlapping the one before it; a text shorter than eight bytes is
 /// packed into one word (its bytes read as two overlapping halves, or first, middle and last,
 /// the rest filled with spaces). The test of a word only says whether a byte of it stops.
+#[inline(always)]
 fn has_stop(bytes: &[u8], ensure_ascii: bool) -> bool {
     let word = |at: usize| {
         let mut word = [0; 8];
@@ -410,8 +467,10 @@ pub(crate) fn by_code_point(a: &str, b: &str) -> std::cmp::Ordering {
     }
 }
 
-fn push_unicode_escape(out: &mut String, unit: u32) {
-    let _ = write!(out, "\\u{unit:04x}");
+/// Appends `\\uXXXX` (lowercase hex) with `backslash` as its backslash.
+fn push_unicode_escape(out: &mut String, backslash: &str, unit: u32) {
+    out.push_str(backslash);
+    let _ = write!(out, "u{unit:04x}");
 }
 
 /// Python's `repr()` of a float: the shortest text that reads back as the same float, in fixed
@@ -675,6 +734,27 @@ mod tests {
                     "{text:?}, ensure_ascii {ensure_ascii}"
                 );
             }
+        }
+    }
+
+    /// A quoted text is the text written as a JSON string (as `serde_json` writes one), less
+    /// its quotes: for keys and values with every kind of escape, with and without
+    /// `ensure_ascii`.
+    #[test]
+    fn a_quoted_text_is_the_text_written_as_a_string() {
+        let value = json!({
+            "say \"hi\"": ["a\\b", "\u{1}\u{8}\u{c}\t\n\r\u{7f}", "é😀", 1.50, null, true],
+            "plain": {"k": "v", "": []}
+        });
+        for settings in [
+            PythonJson::COMPACT,
+            PythonJson::COMPACT.keep_unicode().exact_numbers(),
+            PythonJson::DEFAULT,
+        ] {
+            let text = settings.dump(&value);
+            let as_string = serde_json::to_string(&text).unwrap();
+            let quoted = settings.quoted().dump(&value);
+            assert_eq!(format!("\"{quoted}\""), as_string, "{settings:?}");
         }
     }
 
