@@ -147,7 +147,9 @@ impl Alert {
             }
             out.push(']');
         };
-        // Room for the record escaped inside a string and the other fields: written once.
+        // Room for most items (a 2 KiB record, escaped, and the other fields): written without
+        // regrowing, then given back what it did not use (items wait in the intake log's queue
+        // until they are applied).
         let mut out = String::with_capacity(4096);
         out.push_str("{\"RuleName\":");
         string(&mut out, &self.rule_name);
@@ -198,6 +200,7 @@ impl Alert {
         out.push_str(",\"SourceService\":");
         optional(&mut out, self.source_service.as_ref());
         let _ = write!(out, ",\"Staged\":{}}}", self.staged);
+        out.shrink_to_fit();
         out
     }
 
