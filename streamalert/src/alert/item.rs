@@ -106,31 +106,9 @@ impl Alert {
     /// assert!(text.contains(r#""Record":"{\"cpu\":1.50}""#));
     /// ```
     pub fn ledger_item_json(&self) -> String {
-        self.item_json()
-    }
-
-    /// The record as a ledger's item holds it: compact, its numbers as received.
-    fn ledger_record_json(&self) -> String {
-        // Most records are under 2 KiB of JSON: written without regrowing.
-        let mut record = String::with_capacity(2048);
-        LEDGER_RECORD.dump_to(&mut record, &self.record);
-        record
-    }
-
-    fn item_with_record(&self, record: &str) -> Map<String, Value> {
-        let item = serde_json::to_value(Item::of(self, record)).expect(Item::SERIALIZES);
-        let Value::Object(item) = item else {
-            unreachable!("a struct serializes as a JSON object")
-        };
-        item
-    }
-
-    /// The alerts-table item as compact JSON text: StreamAlert's keys in its order, no empty
-    /// strings or sets (`null` instead), strings escaped as `serde_json` writes them and
-    /// numbers as received; its `Record` is a JSON text written as a string. Written field by
-    /// field, a ledger's record straight into its string ([`PythonJson::quoted`]): the record
-    /// is written once, not written and then escaped.
-    fn item_json(&self) -> String {
+        // Written field by field, in StreamAlert's key order, strings escaped as `serde_json`
+        // escapes them; the record written once, straight into its string
+        // ([`PythonJson::quoted`]), not written and then escaped.
         let values = PythonJson::COMPACT.keep_unicode().exact_numbers();
         let string = |out: &mut String, text: &str| write_string(out, text, false);
         let optional = |out: &mut String, text: Option<&String>| match text {
@@ -202,6 +180,22 @@ impl Alert {
         let _ = write!(out, ",\"Staged\":{}}}", self.staged);
         out.shrink_to_fit();
         out
+    }
+
+    /// The record as a ledger's item holds it: compact, its numbers as received.
+    fn ledger_record_json(&self) -> String {
+        // Most records are under 2 KiB of JSON: written without regrowing.
+        let mut record = String::with_capacity(2048);
+        LEDGER_RECORD.dump_to(&mut record, &self.record);
+        record
+    }
+
+    fn item_with_record(&self, record: &str) -> Map<String, Value> {
+        let item = serde_json::to_value(Item::of(self, record)).expect(Item::SERIALIZES);
+        let Value::Object(item) = item else {
+            unreachable!("a struct serializes as a JSON object")
+        };
+        item
     }
 
     /// Rebuilds an alert from an alerts-table item, as StreamAlert's alert processor receives it.

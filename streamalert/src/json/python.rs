@@ -327,9 +327,9 @@ fn write_quoted_string(out: &mut String, s: &str, ensure_ascii: bool) {
     out.push_str("\\\"");
 }
 
-/// The body of [`write_string`] (or of [`write_quoted_string`]) for a string with something to escape: runs of characters
-/// that need no escape are copied at once ([`plain_run_end`]). Kept out of line, so that
-/// the common case does not pay for setting it up.
+/// The body of [`write_string`] (or of [`write_quoted_string`]) for a string with something
+/// to escape: runs of characters that need no escape are copied at once ([`plain_run_end`]).
+/// Kept out of line, so that the common case does not pay for setting it up.
 #[inline(never)]
 fn write_escaped(out: &mut String, s: &str, ensure_ascii: bool, quoted: bool) {
     // The backslash that starts an escape: itself escaped when the text is quoted again.
