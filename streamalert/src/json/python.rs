@@ -697,15 +697,21 @@ mod tests {
             .chain(['\u{80}', 'é', '\u{2028}', '😀']);
         for (label, text) in crate::text::texts_with_special_at_every_word_offset(specials, "\t\té")
         {
-            for ensure_ascii in [true, false] {
-                let mut written = String::new();
-                write_string(&mut written, &text, ensure_ascii);
-                assert_eq!(
-                    written,
-                    escaped_by_char(&text, ensure_ascii),
-                    "{label}, ensure_ascii {ensure_ascii}"
-                );
-            }
+            assert_escaped_as_by_char(&text, &label);
+        }
+    }
+
+    /// [`write_string`] writes `text` as [`escaped_by_char`] does, with and without
+    /// `ensure_ascii`.
+    fn assert_escaped_as_by_char(text: &str, label: &str) {
+        for ensure_ascii in [true, false] {
+            let mut written = String::new();
+            write_string(&mut written, text, ensure_ascii);
+            assert_eq!(
+                written,
+                escaped_by_char(text, ensure_ascii),
+                "{label}, ensure_ascii {ensure_ascii}"
+            );
         }
     }
 
@@ -725,15 +731,7 @@ mod tests {
             }
         }
         for text in texts {
-            for ensure_ascii in [true, false] {
-                let mut written = String::new();
-                write_string(&mut written, &text, ensure_ascii);
-                assert_eq!(
-                    written,
-                    escaped_by_char(&text, ensure_ascii),
-                    "{text:?}, ensure_ascii {ensure_ascii}"
-                );
-            }
+            assert_escaped_as_by_char(&text, &format!("{text:?}"));
         }
     }
 
