@@ -735,6 +735,28 @@ mod tests {
         }
     }
 
+    /// The fast path is taken for plain texts of every length, and a stop at any position of
+    /// any length is seen (a stop missed would copy it unescaped; a plain text taken for one
+    /// only costs time, which the escaping tests cannot see).
+    #[test]
+    fn plain_texts_of_every_length_have_no_stop_and_a_stop_anywhere_is_seen() {
+        for len in 0..=40 {
+            let plain = "p".repeat(len);
+            assert!(!has_stop(plain.as_bytes(), true), "{len} plain bytes");
+            for at in 0..len {
+                for stop in [b'"', b'\\', b'\n', 0x7f, 0xc3] {
+                    let mut text = plain.clone().into_bytes();
+                    text[at] = stop;
+                    assert!(has_stop(&text, true), "{stop:#x} at {at} of {len}");
+                }
+            }
+        }
+        assert!(
+            !has_stop("é\u{7f}".as_bytes(), false),
+            "kept as they are without ensure_ascii"
+        );
+    }
+
     /// A quoted text is the text written as a JSON string (as `serde_json` writes one), less
     /// its quotes: for keys and values with every kind of escape, with and without
     /// `ensure_ascii`.
