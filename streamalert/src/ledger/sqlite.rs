@@ -1144,7 +1144,7 @@ impl Ledger for SqliteLedger {
             for id in &ids {
                 for delete in [
                     "DELETE FROM deliveries WHERE id = (SELECT id FROM alerts WHERE alert_id = ?1)",
-                    DELETE_ITEM,
+                    "DELETE FROM alert_items WHERE id = (SELECT id FROM alerts WHERE alert_id = ?1)",
                     "DELETE FROM alerts WHERE alert_id = ?1",
                 ] {
                     conn.prepare_cached(delete)
@@ -1325,7 +1325,7 @@ fn upsert_alert(
     // tombstone gets its item back, and loses it again below if it stays complete). A
     // tombstone written at once has none.
     if tombstone.is_some() {
-        conn.prepare_cached("DELETE FROM alert_items WHERE id = ?1")
+        conn.prepare_cached(DELETE_ITEM)
             .and_then(|mut s| s.execute([id]))
             .map_err(sql(path))?;
     } else {
@@ -1538,9 +1538,9 @@ fn set_intents(
     Ok(())
 }
 
-/// Deletes the item of the alert `?1` (the row stays a tombstone until it is removed).
-const DELETE_ITEM: &str =
-    "DELETE FROM alert_items WHERE id = (SELECT id FROM alerts WHERE alert_id = ?1)";
+/// Deletes the item of the alert whose row is `?1` (the row stays a tombstone until it is
+/// removed).
+const DELETE_ITEM: &str = "DELETE FROM alert_items WHERE id = ?1";
 
 /// Marks an open alert complete once nothing is left to send (and it does not wait for a
 /// merge), reducing it to its tombstone; writes nothing otherwise.
@@ -1559,7 +1559,7 @@ fn complete_if_done(
         .and_then(|mut s| s.execute(params![id, at]))
         .map_err(sql(path))?;
     if completed > 0 {
-        conn.prepare_cached("DELETE FROM alert_items WHERE id = ?1")
+        conn.prepare_cached(DELETE_ITEM)
             .and_then(|mut s| s.execute([id]))
             .map_err(sql(path))?;
     }
