@@ -2,11 +2,11 @@
 //! into (an encrypted local file, S3 + KMS, SSM).
 
 use super::DispatchError;
-use reqwest::Url;
 use secrecy::{ExposeSecret, SecretString};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::{Arc, OnceLock};
+use url::Url;
 
 /// The secrets of one output descriptor, by property name. `Debug` shows names, never values.
 ///

@@ -1,7 +1,8 @@
 //! The HTTP layer every HTTP output uses (feature `http`, part of `saas`).
 //!
-//! * one process-wide, pooled [`reqwest`] client (rustls, gzip, `User-Agent:`
-//!   [`USER_AGENT`]), with a [`CONNECT_TIMEOUT`] and a per-attempt total timeout;
+//! * one process-wide pool of HTTP/1.1 connections (hyper's client on rustls, the platform's
+//!   certificate verifier, `User-Agent:` [`USER_AGENT`]), with a [`CONNECT_TIMEOUT`] and a
+//!   per-attempt total timeout; redirects are never followed;
 //! * the retry policy of spec decision Q7 in one place ([`RetryPolicy`]): timeouts, connection
 //!   failures, 429 and 5xx are retried with full-jitter exponential backoff, `Retry-After` is
 //!   honoured, any other 4xx is final;
@@ -66,9 +67,11 @@ mod client;
 mod policy;
 mod redact;
 mod send;
+mod tls;
 pub use client::{CONNECT_TIMEOUT, USER_AGENT};
+pub use hyper::Method;
 pub use policy::{HttpOverrides, RetryPolicy, parse_retry_after};
-pub use reqwest::{Method, Url};
+pub use url::Url;
 
 use crate::output::{Delivery, DispatchError, ErrorKind};
 use crate::text::quote_plus;

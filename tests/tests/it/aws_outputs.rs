@@ -598,7 +598,7 @@ fn assert_same_mime(got: &aws_support::Mime, want: &aws_support::Mime) {
 }
 
 async fn moto_raw_messages(endpoint: &str) -> Vec<Value> {
-    let text = reqwest_get(&format!("{endpoint}/moto-api/data.json")).await;
+    let text = http_get(&format!("{endpoint}/moto-api/data.json")).await;
     let data: Value = serde_json::from_str(&text).unwrap();
     data["ses"]["RawMessage"]
         .as_array()
@@ -607,7 +607,7 @@ async fn moto_raw_messages(endpoint: &str) -> Vec<Value> {
 }
 
 /// A GET through the SDK's own HTTP stack is not at hand; a plain TCP request suffices here.
-async fn reqwest_get(url: &str) -> String {
+async fn http_get(url: &str) -> String {
     use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
     let rest = url.strip_prefix("http://").unwrap();
     let (host, path) = rest.split_once('/').unwrap();

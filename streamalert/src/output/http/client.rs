@@ -1,7 +1,14 @@
-//! The process-wide `reqwest` clients: one that verifies TLS certificates and, built only when
-//! a descriptor opts out (spec decision Q8), one that does not.
+//! The process-wide clients (hyper's pooled HTTP/1.1 client on rustls): one that verifies TLS
+//! certificates and, built only when a descriptor opts out (spec decision Q8), one that does
+//! not.
 
+use super::tls;
 use crate::output::{DispatchError, ErrorKind};
+use http_body_util::Full;
+use hyper::body::Bytes;
+use hyper_rustls::HttpsConnector;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
 use std::sync::OnceLock;
 use std::time::Duration;
 
@@ -19,7 +26,11 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_millis(3050);
 /// How long an unused pooled connection is kept.
 const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(90);
 
-type Built = Result<reqwest::Client, String>;
+/// A pooled client sending whole bodies over HTTP/1.1, plain or TLS.
+pub(crate) type Client =
+    hyper_util::client::legacy::Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
+
+type Built = Result<Client, String>;
 
 /// A verifying and a non-verifying client, each built on first use.
 #[derive(Default)]
@@ -33,7 +44,7 @@ struct Clients {
 }
 
 impl Clients {
-    fn get(&self, tls_verify: bool) -> Result<&reqwest::Client, DispatchError> {
+    fn get(&self, tls_verify: bool) -> Result<&Client, DispatchError> {
         let cell = if tls_verify {
             &self.verifying
         } else {
@@ -61,14 +72,14 @@ pub(crate) async fn scoped<F: std::future::Future>(future: F) -> F::Output {
 }
 
 /// The client for `tls_verify`: the scope's own, else the process-wide one.
-pub(crate) fn for_request(tls_verify: bool) -> Result<reqwest::Client, DispatchError> {
+pub(crate) fn for_request(tls_verify: bool) -> Result<Client, DispatchError> {
     SCOPED
         .try_with(|clients| clients.get(tls_verify).cloned())
         .unwrap_or_else(|_| shared(tls_verify).cloned())
 }
 
 /// The process-wide client for `tls_verify`, built on first use.
-pub(crate) fn shared(tls_verify: bool) -> Result<&'static reqwest::Client, DispatchError> {
+pub(crate) fn shared(tls_verify: bool) -> Result<&'static Client, DispatchError> {
     static SHARED: OnceLock<Clients> = OnceLock::new();
     SHARED
         .get_or_init(|| Clients {
@@ -78,18 +89,25 @@ pub(crate) fn shared(tls_verify: bool) -> Result<&'static reqwest::Client, Dispa
         .get(tls_verify)
 }
 
+/// Builds a client. Redirects are never followed (the client has no such layer): a webhook that
+/// redirects is misconfigured, and following it could resend a secret body elsewhere.
 fn build(tls_verify: bool, idle_timeout: Option<Duration>) -> Built {
-    reqwest::Client::builder()
-        .user_agent(USER_AGENT)
-        .connect_timeout(CONNECT_TIMEOUT)
-        .pool_idle_timeout(idle_timeout)
-        // A webhook that redirects is misconfigured; following it could resend a secret body
-        // elsewhere. A 3xx is reported as a final failure instead.
-        .redirect(reqwest::redirect::Policy::none())
-        .gzip(true)
-        .tls_danger_accept_invalid_certs(!tls_verify)
-        .build()
-        .map_err(|e| e.to_string())
+    let tls = tls::client_config(tls_verify).map_err(|e| e.to_string())?;
+    let mut tcp = HttpConnector::new();
+    tcp.enforce_http(false);
+    tcp.set_nodelay(true);
+    tcp.set_connect_timeout(Some(CONNECT_TIMEOUT));
+    let connector = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(tls)
+        .https_or_http()
+        .enable_http1()
+        .wrap_connector(tcp);
+    Ok(
+        hyper_util::client::legacy::Client::builder(TokioExecutor::new())
+            .pool_timer(TokioTimer::new())
+            .pool_idle_timeout(idle_timeout)
+            .build(connector),
+    )
 }
 
 #[cfg(test)]
@@ -98,8 +116,8 @@ mod tests {
 
     #[test]
     fn both_clients_build_once() {
-        let a = shared(true).unwrap() as *const reqwest::Client;
-        let b = shared(true).unwrap() as *const reqwest::Client;
+        let a = shared(true).unwrap() as *const Client;
+        let b = shared(true).unwrap() as *const Client;
         assert_eq!(a, b);
         assert!(shared(false).is_ok());
     }

@@ -2,9 +2,9 @@
 
 use crate::output::Credentials;
 use crate::text::quote_plus;
-use reqwest::Url;
 use secrecy::{ExposeSecret, SecretString};
 use std::fmt;
+use url::Url;
 
 /// What replaces a secret.
 pub(crate) const REDACTED: &str = "[REDACTED]";

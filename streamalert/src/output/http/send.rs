@@ -4,7 +4,11 @@ use super::{
     HttpReply, HttpRequest, MAX_REPLY_BYTES, client, policy, quote_reply, request_context,
 };
 use crate::output::{DispatchError, ErrorKind};
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue, RETRY_AFTER};
+use client::Client;
+use http_body_util::{BodyExt, Full};
+use hyper::body::{Bytes, Incoming};
+use hyper::header::{ACCEPT, HeaderMap, HeaderName, HeaderValue, RETRY_AFTER, USER_AGENT};
+use hyper::{StatusCode, Uri};
 use std::borrow::Cow;
 use std::time::{Duration, SystemTime};
 use tokio::time::Instant;
@@ -24,7 +28,7 @@ struct Failure {
 /// A 2xx reply (status and body) or a failure, from one attempt.
 type Attempt = Result<(u16, Vec<u8>), Failure>;
 
-pub(super) async fn send(request: HttpRequest<'_>) -> Result<HttpReply<'_>, DispatchError> {
+pub(super) async fn send(mut request: HttpRequest<'_>) -> Result<HttpReply<'_>, DispatchError> {
     let http = request.http;
     let overrides = policy::HttpOverrides::current();
     let policy = overrides.retry_policy().unwrap_or(http.retry);
@@ -44,6 +48,12 @@ pub(super) async fn send(request: HttpRequest<'_>) -> Result<HttpReply<'_>, Disp
             format!("header `{name}` has an invalid name or value"),
         )
     })?;
+    let uri: Uri = request
+        .url
+        .as_str()
+        .parse()
+        .map_err(|_| fail(ErrorKind::Config, "invalid request (the URL)".to_owned()))?;
+    let body = request.body.take().map(Bytes::from).unwrap_or_default();
 
     let started = Instant::now();
     let deadline = started + policy.deadline;
@@ -59,7 +69,8 @@ pub(super) async fn send(request: HttpRequest<'_>) -> Result<HttpReply<'_>, Disp
         }
         let attempt_timeout =
             timeout.map(|t| t.min(deadline.saturating_duration_since(Instant::now())));
-        let failure = match attempt(&request, &client, headers.clone(), attempt_timeout).await {
+        let failure = match attempt(&request, &uri, &body, &client, &headers, attempt_timeout).await
+        {
             Ok((status, body)) => {
                 if tries > 1 {
                     tracing::info!(output = %http.output, method = %request.method, url = %shown_url(), tries, "delivered after retrying");
@@ -144,49 +155,40 @@ pub(super) async fn send(request: HttpRequest<'_>) -> Result<HttpReply<'_>, Disp
     }
 }
 
-/// Builds the header map; `Err(name)` for a name or value that cannot be sent.
+/// Builds the header map, with the client's `User-Agent` and `Accept: */*` unless the request
+/// sets its own; `Err(name)` for a name or value that cannot be sent.
 fn header_map(headers: &[(Cow<'static, str>, String)]) -> Result<HeaderMap, String> {
-    let mut map = HeaderMap::new();
+    let mut map = HeaderMap::with_capacity(headers.len() + 2);
     for (name, value) in headers {
         let header = HeaderName::from_bytes(name.as_bytes()).map_err(|_| name.to_string())?;
         let mut value = HeaderValue::from_str(value).map_err(|_| name.to_string())?;
         value.set_sensitive(true);
         map.append(header, value);
     }
+    map.entry(USER_AGENT)
+        .or_insert(HeaderValue::from_static(client::USER_AGENT));
+    map.entry(ACCEPT).or_insert(HeaderValue::from_static("*/*"));
     Ok(map)
 }
 
+/// One try: the request sent and its reply read (at most [`MAX_REPLY_BYTES`]), all within
+/// `timeout`.
 async fn attempt(
     request: &HttpRequest<'_>,
-    client: &reqwest::Client,
-    headers: HeaderMap,
+    uri: &Uri,
+    body: &Bytes,
+    client: &Client,
+    headers: &HeaderMap,
     timeout: Option<Duration>,
 ) -> Attempt {
-    let redactor = || request.http.redactor();
-    let mut builder = client
-        .request(request.method.clone(), request.url.clone())
-        .headers(headers);
-    if let Some(body) = &request.body {
-        builder = builder.body(body.clone());
+    let exchange = exchange(request, uri, body, client, headers);
+    let (status, retry_after, body) = match timeout {
+        Some(timeout) => tokio::time::timeout(timeout, exchange)
+            .await
+            .unwrap_or(Err(Transport::TimedOut)),
+        None => exchange.await,
     }
-    if let Some(timeout) = timeout {
-        builder = builder.timeout(timeout);
-    }
-    let response = builder
-        .send()
-        .await
-        .map_err(|e| transport_failure(&e, redactor()))?;
-    let status = response.status();
-    let retry_after = response
-        .headers()
-        .get(RETRY_AFTER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| policy::parse_retry_after(v, SystemTime::now()));
-    let body = read_body(response).await;
-    let body = match body {
-        Ok(body) => body,
-        Err(e) => return Err(transport_failure(&e, redactor())),
-    };
+    .map_err(|e| e.into_failure(request.http.redactor()))?;
     if status.is_success() {
         return Ok((status.as_u16(), body));
     }
@@ -207,15 +209,44 @@ async fn attempt(
         kind,
         status: Some(code),
         what,
-        reply: Some(quote_reply(redactor(), &body)),
+        reply: Some(quote_reply(request.http.redactor(), &body)),
         retry,
         retry_after: retry_after.filter(|_| throttled || code == 503),
     })
 }
 
-async fn read_body(mut response: reqwest::Response) -> Result<Vec<u8>, reqwest::Error> {
+/// Sends the request and reads the reply: its status, its `Retry-After`, its body.
+async fn exchange(
+    request: &HttpRequest<'_>,
+    uri: &Uri,
+    body: &Bytes,
+    client: &Client,
+    headers: &HeaderMap,
+) -> Result<(StatusCode, Option<Duration>, Vec<u8>), Transport> {
+    let mut outgoing = hyper::Request::new(Full::new(body.clone()));
+    *outgoing.method_mut() = request.method.clone();
+    *outgoing.uri_mut() = uri.clone();
+    *outgoing.headers_mut() = headers.clone();
+    let response = client.request(outgoing).await.map_err(Transport::Send)?;
+    let status = response.status();
+    let retry_after = response
+        .headers()
+        .get(RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| policy::parse_retry_after(v, SystemTime::now()));
+    let body = read_body(response.into_body())
+        .await
+        .map_err(Transport::Read)?;
+    Ok((status, retry_after, body))
+}
+
+/// Reads a reply's body, keeping its first [`MAX_REPLY_BYTES`].
+async fn read_body(mut incoming: Incoming) -> Result<Vec<u8>, hyper::Error> {
     let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await? {
+    while let Some(frame) = incoming.frame().await {
+        let Ok(chunk) = frame?.into_data() else {
+            continue;
+        };
         let room = MAX_REPLY_BYTES.saturating_sub(body.len());
         body.extend_from_slice(&chunk[..chunk.len().min(room)]);
         if body.len() >= MAX_REPLY_BYTES {
@@ -223,6 +254,13 @@ async fn read_body(mut response: reqwest::Response) -> Result<Vec<u8>, reqwest::
         }
     }
     Ok(body)
+}
+
+/// How a try failed before a reply was read.
+enum Transport {
+    TimedOut,
+    Send(hyper_util::client::legacy::Error),
+    Read(hyper::Error),
 }
 
 /// True for the I/O errors a TLS handshake fails with: rustls errors travel as
@@ -241,51 +279,68 @@ fn is_tls_failure(cause: &(dyn std::error::Error + 'static)) -> bool {
     false
 }
 
-/// Classifies a transport error: timeouts and connection failures are retried, TLS failures
-/// and invalid requests are not. The text never includes the URL (reqwest's own `Display`
-/// does, so only the sources are quoted).
-fn transport_failure(error: &reqwest::Error, redactor: &super::Redactor) -> Failure {
-    let mut causes = Vec::new();
-    let mut tls = false;
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        let text = cause.to_string();
-        if is_tls_failure(cause) || text.to_ascii_lowercase().contains("certificate") {
-            tls = true;
+impl Transport {
+    /// Classifies the failure: timeouts and connection failures are retried, TLS failures are
+    /// not. The text quotes the error's causes, never the URL.
+    fn into_failure(self, redactor: &super::Redactor) -> Failure {
+        let error: &(dyn std::error::Error + 'static) = match &self {
+            Self::TimedOut => &Elapsed,
+            Self::Send(error) => error,
+            Self::Read(error) => error,
+        };
+        let mut causes = Vec::new();
+        let mut tls = false;
+        let mut source = std::error::Error::source(error);
+        while let Some(cause) = source {
+            let text = cause.to_string();
+            if is_tls_failure(cause) || text.to_ascii_lowercase().contains("certificate") {
+                tls = true;
+            }
+            if !causes.contains(&text) {
+                causes.push(text);
+            }
+            source = cause.source();
         }
-        if !causes.contains(&text) {
-            causes.push(text);
+        let (kind, retry, headline) = match &self {
+            Self::TimedOut => (ErrorKind::Timeout, true, "timed out"),
+            Self::Send(e) if e.is_connect() && tls => {
+                (ErrorKind::Config, false, "TLS handshake failed")
+            }
+            Self::Send(e) if e.is_connect() => (ErrorKind::Unavailable, true, "connection failed"),
+            Self::Send(_) => (ErrorKind::Unavailable, true, "the request failed"),
+            Self::Read(_) => (ErrorKind::Unavailable, true, "reading the reply failed"),
+        };
+        let mut what = headline.to_owned();
+        if !causes.is_empty() {
+            what.push_str(" (");
+            what.push_str(&causes.join(": "));
+            what.push(')');
         }
-        source = cause.source();
-    }
-    let (kind, retry, headline) = if error.is_timeout() {
-        (ErrorKind::Timeout, true, "timed out")
-    } else if error.is_connect() && tls {
-        (ErrorKind::Config, false, "TLS handshake failed")
-    } else if error.is_connect() {
-        (ErrorKind::Unavailable, true, "connection failed")
-    } else if error.is_builder() {
-        (ErrorKind::Config, false, "invalid request")
-    } else if error.is_body() || error.is_decode() {
-        (ErrorKind::Unavailable, true, "reading the reply failed")
-    } else {
-        (ErrorKind::Unavailable, true, "the request failed")
-    };
-    let mut what = headline.to_owned();
-    if !causes.is_empty() {
-        what.push_str(" (");
-        what.push_str(&causes.join(": "));
-        what.push(')');
-    }
-    Failure {
-        kind,
-        status: None,
-        what: crate::text::elide_string_middle(&redactor.redact(&what), super::MAX_QUOTED_REPLY),
-        reply: None,
-        retry,
-        retry_after: None,
+        Failure {
+            kind,
+            status: None,
+            what: crate::text::elide_string_middle(
+                &redactor.redact(&what),
+                super::MAX_QUOTED_REPLY,
+            ),
+            reply: None,
+            retry,
+            retry_after: None,
+        }
     }
 }
+
+/// The error of a try that ran out of time (it has no causes to quote).
+#[derive(Debug)]
+struct Elapsed;
+
+impl std::fmt::Display for Elapsed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("timed out")
+    }
+}
+
+impl std::error::Error for Elapsed {}
 
 #[cfg(test)]
 mod tests {
