@@ -64,9 +64,12 @@
 //! ```
 
 mod client;
+mod connect;
 mod policy;
 mod redact;
 mod send;
+#[cfg(test)]
+mod test_server;
 mod tls;
 pub use client::{CONNECT_TIMEOUT, USER_AGENT};
 pub use hyper::Method;

@@ -42,17 +42,17 @@ pub(super) async fn send(mut request: HttpRequest<'_>) -> Result<HttpReply<'_>, 
 
     let client =
         client::for_request(http.tls_verify).map_err(|e| fail(e.kind(), e.message().to_owned()))?;
+    let uri: Uri = request
+        .url
+        .as_str()
+        .parse()
+        .map_err(|_| fail(ErrorKind::Config, "invalid request (the URL)".to_owned()))?;
     let headers = header_map(&request.headers).map_err(|name| {
         fail(
             ErrorKind::Config,
             format!("header `{name}` has an invalid name or value"),
         )
     })?;
-    let uri: Uri = request
-        .url
-        .as_str()
-        .parse()
-        .map_err(|_| fail(ErrorKind::Config, "invalid request (the URL)".to_owned()))?;
     let body = request.body.take().map(Bytes::from).unwrap_or_default();
 
     let started = Instant::now();
@@ -344,69 +344,27 @@ impl std::error::Error for Elapsed {}
 
 #[cfg(test)]
 mod tests {
+    use crate::output::http::test_server::{self, Seen, reply};
     use crate::output::http::{Http, HttpOverrides, RetryPolicy};
     use crate::output::{Credentials, Delivery, ErrorKind};
     use crate::{Alert, Publication};
     use std::sync::Arc;
-    use std::sync::atomic::{AtomicUsize, Ordering};
     use std::time::Duration;
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-    /// A server on the test's own runtime (so a paused clock only moves when everything waits
-    /// on a timer) answering each connection's requests with the next scripted reply.
-    async fn stub(replies: Vec<&'static str>) -> (String, Arc<AtomicUsize>) {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}/hook/s3cr3t-path", listener.local_addr().unwrap());
-        let hits = Arc::new(AtomicUsize::new(0));
-        let counter = Arc::clone(&hits);
-        tokio::spawn(async move {
-            let replies = Arc::new(replies);
-            loop {
-                let (mut socket, _) = listener.accept().await.unwrap();
-                let (counter, replies) = (Arc::clone(&counter), Arc::clone(&replies));
-                tokio::spawn(async move {
-                    let mut buf = vec![0u8; 65536];
-                    loop {
-                        let mut request = Vec::new();
-                        loop {
-                            let n = socket.read(&mut buf).await.unwrap_or(0);
-                            if n == 0 {
-                                return;
-                            }
-                            request.extend_from_slice(&buf[..n]);
-                            let text = String::from_utf8_lossy(&request).to_ascii_lowercase();
-                            if let Some(end) = text.find("\r\n\r\n") {
-                                let length = text
-                                    .lines()
-                                    .find_map(|l| l.strip_prefix("content-length: "))
-                                    .map_or(0, |v| v.trim().parse::<usize>().unwrap());
-                                if request.len() >= end + 4 + length {
-                                    break;
-                                }
-                            }
-                        }
-                        let i = counter.fetch_add(1, Ordering::SeqCst);
-                        let reply = replies[i.min(replies.len() - 1)];
-                        socket.write_all(reply.as_bytes()).await.unwrap();
-                    }
-                });
-            }
-        });
-        (url, hits)
-    }
-
-    fn reply(status: &str, extra: &str, body: &str) -> &'static str {
-        Box::leak(
-            format!(
-                "HTTP/1.1 {status}\r\ncontent-length: {}\r\n{extra}\r\n{body}",
-                body.len()
-            )
-            .into_boxed_str(),
-        )
+    /// A plain-HTTP server answering with `replies`; its URL has a secret-looking path.
+    async fn stub(replies: Vec<String>) -> (String, Seen) {
+        let (address, seen) = test_server::start(replies, false).await;
+        (format!("http://{address}/hook/s3cr3t-path"), seen)
     }
 
     async fn post(url: &str, policy: RetryPolicy) -> Result<u16, crate::DispatchError> {
-        let credentials = Credentials::from_iter([("url", url)]);
+        post_with(Credentials::from_iter([("url", url)]), policy).await
+    }
+
+    async fn post_with(
+        credentials: Credentials,
+        policy: RetryPolicy,
+    ) -> Result<u16, crate::DispatchError> {
         let alert = Alert::new("r", serde_json::json!({}), ["slack:c"]);
         let publication = Publication::new();
         let delivery = Delivery::new(&alert, "c", &publication).with_credentials(&credentials);
@@ -428,7 +386,7 @@ mod tests {
         ])
         .await;
         assert_eq!(post(&url, RetryPolicy::DEFAULT).await.unwrap(), 200);
-        assert_eq!(hits.load(Ordering::SeqCst), 2);
+        assert_eq!(hits.all().len(), 2);
     }
 
     #[tokio::test(start_paused = true)]
@@ -440,7 +398,7 @@ mod tests {
         )])
         .await;
         let err = post(&url, RetryPolicy::DEFAULT).await.unwrap_err();
-        assert_eq!(hits.load(Ordering::SeqCst), 1);
+        assert_eq!(hits.all().len(), 1);
         assert_eq!(err.kind(), ErrorKind::Rejected);
         assert_eq!(err.status(), Some(400));
         assert!(!err.is_retryable());
@@ -461,7 +419,7 @@ mod tests {
         post(&url, RetryPolicy::DEFAULT).await.unwrap();
         assert!(started.elapsed() >= Duration::from_secs(3));
         assert!(started.elapsed() < Duration::from_secs(4));
-        assert_eq!(hits.load(Ordering::SeqCst), 2);
+        assert_eq!(hits.all().len(), 2);
     }
 
     #[tokio::test(start_paused = true)]
@@ -473,7 +431,7 @@ mod tests {
         )])
         .await;
         let err = post(&url, RetryPolicy::DEFAULT).await.unwrap_err();
-        assert_eq!(hits.load(Ordering::SeqCst), 1);
+        assert_eq!(hits.all().len(), 1);
         assert!(err.is_retryable());
         assert!(err.message().contains("Retry-After 3600 s"), "{err}");
     }
@@ -488,7 +446,7 @@ mod tests {
         .await;
         let policy = RetryPolicy::DEFAULT.with_deadline(Duration::from_secs(10));
         let err = post(&url, policy).await.unwrap_err();
-        assert_eq!(hits.load(Ordering::SeqCst), 1);
+        assert_eq!(hits.all().len(), 1);
         assert!(err.is_retryable());
         assert!(err.message().contains("deadline"), "{err}");
     }
@@ -497,7 +455,7 @@ mod tests {
     async fn q7_gives_up_after_five_tries() {
         let (url, hits) = stub(vec![reply("502 Bad Gateway", "", "")]).await;
         let err = post(&url, RetryPolicy::DEFAULT).await.unwrap_err();
-        assert_eq!(hits.load(Ordering::SeqCst), 5);
+        assert_eq!(hits.all().len(), 5);
         assert!(err.message().contains("5 tries; retryable"), "{err}");
         assert_eq!(err.status(), Some(502));
     }
@@ -519,7 +477,7 @@ mod tests {
         let err = scope(bucket, grant, deadline, post(&url, RetryPolicy::DEFAULT))
             .await
             .unwrap_err();
-        assert_eq!(hits.load(Ordering::SeqCst), 1);
+        assert_eq!(hits.all().len(), 1);
         assert_eq!(
             (err.kind(), err.status()),
             (ErrorKind::Unavailable, Some(500))
@@ -534,6 +492,54 @@ mod tests {
             started.elapsed() <= Duration::from_secs(1),
             "it waited for the token"
         );
+    }
+
+    #[tokio::test]
+    async fn q8_a_certificate_no_root_vouches_for_fails_the_handshake_once() {
+        let (address, seen) = test_server::start(vec![reply("200 OK", "", "ok")], true).await;
+        let url = format!("https://localhost:{}/hook/s3cr3t-path", address.port());
+        let err = post(&url, RetryPolicy::DEFAULT).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Config, "{err}");
+        assert!(!err.is_retryable());
+        let message = err.message();
+        assert!(message.contains("TLS handshake failed ("), "{message}");
+        assert!(message.contains("(invalid peer certificate: "), "{message}");
+        assert!(message.contains("1 try; not retryable"), "{message}");
+        assert!(!message.contains("s3cr3t"), "{message}");
+        assert!(seen.all().is_empty(), "nothing is sent");
+    }
+
+    #[tokio::test]
+    async fn q8_tls_verify_false_accepts_a_self_signed_certificate() {
+        let (address, seen) = test_server::start(vec![reply("200 OK", "", "ok")], true).await;
+        let url = format!("https://localhost:{}/hook/s3cr3t-path", address.port());
+        let credentials = Credentials::from_iter([("url", url.as_str()), ("tls_verify", "false")]);
+        assert_eq!(
+            post_with(credentials, RetryPolicy::DEFAULT).await.unwrap(),
+            200
+        );
+        let seen = seen.all();
+        assert_eq!(seen.len(), 1);
+        assert!(
+            seen[0].starts_with("POST /hook/s3cr3t-path HTTP/1.1\r\n"),
+            "{seen:?}"
+        );
+        assert!(seen[0].ends_with("\r\n\r\n{\"a\": 1}"), "{seen:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn every_request_names_the_client_and_accepts_anything_unless_told() {
+        let (url, seen) = stub(vec![reply("200 OK", "", "")]).await;
+        post(&url, RetryPolicy::DEFAULT).await.unwrap();
+        let request = seen.all().remove(0).to_ascii_lowercase();
+        let agent = format!("user-agent: {}\r\n", crate::output::http::USER_AGENT);
+        assert!(request.contains(&agent), "{request}");
+        assert!(request.contains("accept: */*\r\n"), "{request}");
+        assert!(
+            request.contains("content-type: application/json\r\n"),
+            "{request}"
+        );
+        assert!(request.contains("content-length: 8\r\n"), "{request}");
     }
 
     #[tokio::test]
