@@ -25,7 +25,9 @@ use std::time::Duration;
 /// ```
 pub const USER_AGENT: &str = concat!("streamalert-rs/", env!("CARGO_PKG_VERSION"));
 
-/// How long establishing a connection (TCP and TLS) may take: StreamAlert's 3.05 s.
+/// How long opening a TCP connection (to the destination, or to its proxy) may take:
+/// StreamAlert's 3.05 s. The TLS handshake that follows counts against the attempt's timeout,
+/// as it does in Python's `requests`.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_millis(3050);
 
 /// How long an unused pooled connection is kept.
