@@ -46,7 +46,7 @@ pub(super) async fn send(mut request: HttpRequest<'_>) -> Result<HttpReply<'_>, 
         .url
         .as_str()
         .parse()
-        .map_err(|_| fail(ErrorKind::Config, "invalid request (the URL)".to_owned()))?;
+        .map_err(|_| fail(ErrorKind::Config, "the URL is not a valid HTTP request target".to_owned()))?;
     let headers = header_map(&request.headers).map_err(|name| {
         fail(
             ErrorKind::Config,
@@ -283,14 +283,14 @@ impl Transport {
     /// Classifies the failure: timeouts and connection failures are retried, TLS failures are
     /// not. The text quotes the error's causes, never the URL.
     fn into_failure(self, redactor: &super::Redactor) -> Failure {
-        let error: &(dyn std::error::Error + 'static) = match &self {
-            Self::TimedOut => &Elapsed,
-            Self::Send(error) => error,
-            Self::Read(error) => error,
+        let error: Option<&(dyn std::error::Error + 'static)> = match &self {
+            Self::TimedOut => None,
+            Self::Send(error) => Some(error),
+            Self::Read(error) => Some(error),
         };
         let mut causes = Vec::new();
         let mut tls = false;
-        let mut source = std::error::Error::source(error);
+        let mut source = error.and_then(std::error::Error::source);
         while let Some(cause) = source {
             let text = cause.to_string();
             if is_tls_failure(cause) || text.to_ascii_lowercase().contains("certificate") {
@@ -330,17 +330,6 @@ impl Transport {
     }
 }
 
-/// The error of a try that ran out of time (it has no causes to quote).
-#[derive(Debug)]
-struct Elapsed;
-
-impl std::fmt::Display for Elapsed {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("timed out")
-    }
-}
-
-impl std::error::Error for Elapsed {}
 
 #[cfg(test)]
 mod tests {
