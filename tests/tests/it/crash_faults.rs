@@ -272,6 +272,11 @@ struct Workdir {
 
 impl Workdir {
     fn new(sink: &Sink, synchronous: &str) -> Self {
+        Self::with_webhook(&sink.url, synchronous)
+    }
+
+    /// A working directory whose `webhook:sink` posts to `url`.
+    fn with_webhook(url: &str, synchronous: &str) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let root = dir.path();
         std::fs::create_dir_all(root.join("conf")).expect("conf");
@@ -291,11 +296,7 @@ impl Workdir {
         let store = LocalStore::new(root.join("credentials"), root.join("credentials/key"));
         tokio::runtime::Runtime::new()
             .expect("runtime")
-            .block_on(store.save(
-                "webhook",
-                "sink",
-                &encode_secret_json([("url", sink.url.as_str())]),
-            ))
+            .block_on(store.save("webhook", "sink", &encode_secret_json([("url", url)])))
             .expect("store the webhook's url");
         Self { dir }
     }
@@ -589,6 +590,30 @@ fn crash_scenario_on(
     let found = workdir.retry_until_done();
     let duplicates = check(scenario, &workdir, &sink, RECORDS, &window);
     Outcome { duplicates, found }
+}
+
+#[test]
+fn every_delivery_goes_through_the_proxy_the_environment_names() {
+    let sink = Sink::start(seed("proxy"), Mode::Healthy);
+    // The webhook's host resolves nowhere: only the proxy reaches it. The proxy is the sink
+    // itself, which answers any request line, the proxy's form (the whole URL) included.
+    let workdir = Workdir::with_webhook("http://alerts.example.invalid/hook", "normal");
+    std::fs::write(workdir.input(), records(0, 20)).expect("input");
+    let proxy = sink.url.trim_end_matches("/hook");
+    let output = workdir
+        .command(&["process", "--input", "records.jsonl"])
+        .env("HTTP_PROXY", proxy)
+        .env_remove("http_proxy")
+        .env_remove("ALL_PROXY")
+        .env_remove("all_proxy")
+        .env_remove("NO_PROXY")
+        .env_remove("no_proxy")
+        .output()
+        .expect("the binary runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert_eq!(sink.answered().len(), 20, "{stderr}");
+    assert_eq!(workdir.unsent(), 0, "{stderr}");
 }
 
 #[test]

@@ -142,11 +142,14 @@ mod tests {
         build(false, None, proxies).unwrap()
     }
 
+    /// Posts `{}` to `url`; a request that hangs fails the test after 10 s.
     async fn post(client: &Client, url: &str) -> Result<String, hyper_util::client::legacy::Error> {
         let request = Request::post(url)
             .body(Full::new(Bytes::from_static(b"{}")))
             .unwrap();
-        let response = client.request(request).await?;
+        let response = tokio::time::timeout(Duration::from_secs(10), client.request(request))
+            .await
+            .expect("no reply within 10 s")?;
         let body = response.into_body().collect().await.unwrap().to_bytes();
         Ok(String::from_utf8(body.to_vec()).unwrap())
     }

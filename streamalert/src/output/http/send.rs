@@ -42,11 +42,12 @@ pub(super) async fn send(mut request: HttpRequest<'_>) -> Result<HttpReply<'_>, 
 
     let client =
         client::for_request(http.tls_verify).map_err(|e| fail(e.kind(), e.message().to_owned()))?;
-    let uri: Uri = request
-        .url
-        .as_str()
-        .parse()
-        .map_err(|_| fail(ErrorKind::Config, "the URL is not a valid HTTP request target".to_owned()))?;
+    let uri: Uri = request.url.as_str().parse().map_err(|_| {
+        fail(
+            ErrorKind::Config,
+            "the URL is not a valid HTTP request target".to_owned(),
+        )
+    })?;
     let headers = header_map(&request.headers).map_err(|name| {
         fail(
             ErrorKind::Config,
@@ -329,7 +330,6 @@ impl Transport {
         }
     }
 }
-
 
 #[cfg(test)]
 mod tests {
