@@ -531,6 +531,57 @@ mod tests {
         assert!(request.contains("content-length: 8\r\n"), "{request}");
     }
 
+    #[tokio::test(start_paused = true)]
+    async fn a_connection_closed_without_a_reply_fails_retryable_naming_the_cause() {
+        let (url, hits) = stub(vec![String::new()]).await;
+        let err = post(&url, RetryPolicy::SINGLE_ATTEMPT).await.unwrap_err();
+        assert_eq!(hits.all().len(), 1);
+        assert_eq!((err.kind(), err.status()), (ErrorKind::Unavailable, None));
+        assert!(err.is_retryable());
+        let message = err.message();
+        assert!(message.contains(": the request failed ("), "{message}");
+        assert!(
+            message.contains("closed before message completed"),
+            "{message}"
+        );
+    }
+
+    #[tokio::test]
+    async fn tls_to_a_plain_http_server_fails_the_handshake_once() {
+        use tokio::io::AsyncWriteExt;
+        // A plain-HTTP server answers the TLS greeting with a plain reply.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("https://{}/hook", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                let _ = socket.write_all(b"HTTP/1.1 400 Bad Request\r\n\r\n").await;
+            }
+        });
+        let err = post(&url, RetryPolicy::DEFAULT).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Config, "{err}");
+        assert!(err.message().contains("TLS handshake failed ("), "{err}");
+        assert!(err.message().contains("1 try; not retryable"), "{err}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_reply_is_kept_up_to_its_first_4_mib() {
+        let big = "x".repeat(super::MAX_REPLY_BYTES + 1000);
+        let (url, _) = stub(vec![reply("200 OK", "", &big)]).await;
+        let credentials = Credentials::from_iter([("url", url.as_str())]);
+        let alert = Alert::new("r", serde_json::json!({}), ["slack:c"]);
+        let publication = Publication::new();
+        let delivery = Delivery::new(&alert, "c", &publication).with_credentials(&credentials);
+        let http = Http::new("slack", &delivery);
+        let url = http.url_credential("url").unwrap();
+        let reply = HttpOverrides::new()
+            .own_connections()
+            .run(http.get(url).send())
+            .await
+            .unwrap();
+        assert_eq!(reply.body().len(), super::MAX_REPLY_BYTES);
+        assert!(reply.body().iter().all(|&b| b == b'x'));
+    }
+
     #[tokio::test]
     async fn q7_connection_refused_is_retryable() {
         let port = {
