@@ -66,6 +66,8 @@ impl Service<Uri> for Connector {
     }
 }
 
+/// Opens the connection for `destination`: straight to it, through a `CONNECT` tunnel of
+/// `proxy` (`https`), or to `proxy` itself (`http`).
 async fn connect(
     mut tcp: HttpConnector,
     proxy: Option<Intercept>,
