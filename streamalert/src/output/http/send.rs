@@ -8,7 +8,7 @@ use client::Client;
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
 use hyper::header::{ACCEPT, HeaderMap, HeaderName, HeaderValue, RETRY_AFTER, USER_AGENT};
-use hyper::{StatusCode, Uri};
+use hyper::{Method, StatusCode, Uri};
 use std::borrow::Cow;
 use std::time::{Duration, SystemTime};
 use tokio::time::Instant;
@@ -54,7 +54,12 @@ pub(super) async fn send(mut request: HttpRequest<'_>) -> Result<HttpReply<'_>, 
             format!("header `{name}` has an invalid name or value"),
         )
     })?;
-    let body = request.body.take().map(Bytes::from).unwrap_or_default();
+    let outgoing = Outgoing {
+        method: request.method.clone(),
+        uri,
+        headers,
+        body: request.body.take().map(Bytes::from).unwrap_or_default(),
+    };
 
     let started = Instant::now();
     let deadline = started + policy.deadline;
@@ -70,8 +75,7 @@ pub(super) async fn send(mut request: HttpRequest<'_>) -> Result<HttpReply<'_>, 
         }
         let attempt_timeout =
             timeout.map(|t| t.min(deadline.saturating_duration_since(Instant::now())));
-        let failure = match attempt(&request, &uri, &body, &client, &headers, attempt_timeout).await
-        {
+        let failure = match attempt(&outgoing, &client, http, attempt_timeout).await {
             Ok((status, body)) => {
                 if tries > 1 {
                     tracing::info!(output = %http.output, method = %request.method, url = %shown_url(), tries, "delivered after retrying");
@@ -172,24 +176,41 @@ fn header_map(headers: &[(Cow<'static, str>, String)]) -> Result<HeaderMap, Stri
     Ok(map)
 }
 
+/// What every try of one request sends, prepared once.
+struct Outgoing {
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+}
+
+impl Outgoing {
+    /// The request of one try (the body is shared, not copied).
+    fn request(&self) -> hyper::Request<Full<Bytes>> {
+        let mut request = hyper::Request::new(Full::new(self.body.clone()));
+        *request.method_mut() = self.method.clone();
+        *request.uri_mut() = self.uri.clone();
+        *request.headers_mut() = self.headers.clone();
+        request
+    }
+}
+
 /// One try: the request sent and its reply read (at most [`MAX_REPLY_BYTES`]), all within
-/// `timeout`.
+/// `timeout`. `http`'s redactor is made only for a failure.
 async fn attempt(
-    request: &HttpRequest<'_>,
-    uri: &Uri,
-    body: &Bytes,
+    outgoing: &Outgoing,
     client: &Client,
-    headers: &HeaderMap,
+    http: &super::Http<'_>,
     timeout: Option<Duration>,
 ) -> Attempt {
-    let exchange = exchange(request, uri, body, client, headers);
+    let exchange = exchange(client, outgoing.request());
     let (status, retry_after, body) = match timeout {
         Some(timeout) => tokio::time::timeout(timeout, exchange)
             .await
             .unwrap_or(Err(Transport::TimedOut)),
         None => exchange.await,
     }
-    .map_err(|e| e.into_failure(request.http.redactor()))?;
+    .map_err(|e| e.into_failure(http.redactor()))?;
     if status.is_success() {
         return Ok((status.as_u16(), body));
     }
@@ -210,7 +231,7 @@ async fn attempt(
         kind,
         status: Some(code),
         what,
-        reply: Some(quote_reply(request.http.redactor(), &body)),
+        reply: Some(quote_reply(http.redactor(), &body)),
         retry,
         retry_after: retry_after.filter(|_| throttled || code == 503),
     })
@@ -218,17 +239,10 @@ async fn attempt(
 
 /// Sends the request and reads the reply: its status, its `Retry-After`, its body.
 async fn exchange(
-    request: &HttpRequest<'_>,
-    uri: &Uri,
-    body: &Bytes,
     client: &Client,
-    headers: &HeaderMap,
+    request: hyper::Request<Full<Bytes>>,
 ) -> Result<(StatusCode, Option<Duration>, Vec<u8>), Transport> {
-    let mut outgoing = hyper::Request::new(Full::new(body.clone()));
-    *outgoing.method_mut() = request.method.clone();
-    *outgoing.uri_mut() = uri.clone();
-    *outgoing.headers_mut() = headers.clone();
-    let response = client.request(outgoing).await.map_err(Transport::Send)?;
+    let response = client.request(request).await.map_err(Transport::Send)?;
     let status = response.status();
     let retry_after = response
         .headers()
