@@ -128,8 +128,9 @@ pub fn services(input: TokenStream) -> TokenStream {
         .into()
 }
 
-/// The processor binary's `main`: the service table (built-ins plus any custom outputs listed)
-/// and a `fn main` that runs the command line (`process`, `dispatch`, `list`, …).
+/// The processor binary's `main`: the service table (built-ins plus any custom outputs listed),
+/// a `fn main` that runs the command line (`process`, `dispatch`, `list`, …), and jemalloc as
+/// the allocator when `streamalert`'s `jemalloc` feature is on (`global_allocator!`).
 ///
 /// ```text
 /// streamalert::main!();                              // built-in outputs only
@@ -141,6 +142,7 @@ pub fn main(input: TokenStream) -> TokenStream {
         services::expand_services(input.into()).unwrap_or_else(syn::Error::into_compile_error);
     quote::quote! {
         #table
+        ::streamalert::global_allocator!();
         fn main() -> ::std::process::ExitCode {
             ::streamalert::cli::run_with_version(::core::env!("CARGO_PKG_VERSION"))
         }

@@ -32,7 +32,8 @@
 //! - [`cli`] for the command line `main!` gives your binary.
 //!
 //! Features: `saas` (default: the HTTP outputs), `aws` (the AWS outputs, the DynamoDB ledger,
-//! the Lambda runtime), `full` (both). The repository's README has the tour, the delivery
+//! the Lambda runtime), `full` (both), `jemalloc` (jemalloc as the binary's allocator, see
+//! [`global_allocator!`]). The repository's README has the tour, the delivery
 //! guarantees and the deploy recipe.
 
 // The README's examples are compiled and run as doc tests (not part of the package's docs).
@@ -49,6 +50,7 @@ struct MigratingDoctests;
 extern crate self as streamalert;
 
 pub mod alert;
+mod allocator;
 mod atomic_write;
 #[cfg(feature = "aws")]
 pub mod aws;

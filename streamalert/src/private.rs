@@ -7,6 +7,8 @@ pub use crate::rule::{DynamicOutput, DynamicOutputs, Rule, RuleFn, RuleOutcome, 
 pub use inventory;
 pub use serde_json;
 pub use streamalert_macros::{__check_refs, __service_table};
+#[cfg(feature = "jemalloc")]
+pub use tikv_jemallocator::Jemalloc;
 
 use crate::alert::{Alert, Context, Record};
 use crate::output::Output;

@@ -645,6 +645,30 @@ fn version_names_the_binary_and_streamalert() {
     assert!(out.starts_with(&expected), "{out}");
 }
 
+/// `main!` with the `jemalloc` feature makes jemalloc the binary's allocator, built with the
+/// one arena `.cargo/config.toml` asks for; `_RJEM_MALLOC_CONF` overrides it at start.
+#[test]
+fn jemalloc_is_the_allocator_with_one_arena_unless_the_environment_says_otherwise() {
+    let stats = |conf: &str| {
+        let run = Command::new(env!("CARGO_BIN_EXE_quickstart"))
+            .arg("--version")
+            .env("_RJEM_MALLOC_CONF", conf)
+            .output()
+            .expect("the quickstart binary runs");
+        assert!(run.status.success());
+        String::from_utf8_lossy(&run.stderr).into_owned()
+    };
+    let built = stats("stats_print:true");
+    assert!(built.contains("Begin jemalloc statistics"), "{built}");
+    assert!(
+        built.contains("config.malloc_conf: \"narenas:1\""),
+        "{built}"
+    );
+    assert!(built.contains("opt.narenas: 1\n"), "{built}");
+    let overridden = stats("stats_print:true,narenas:3");
+    assert!(overridden.contains("opt.narenas: 3\n"), "{overridden}");
+}
+
 #[test]
 fn streamalert_config_is_the_default_of_config() {
     let workdir = tempfile::tempdir().expect("a temporary directory");
