@@ -6,7 +6,8 @@
 #   2. a Python venv with `requests` for StreamAlert's per-alert baseline
 #      (examples/loadgen/data/streamalert_baseline.py): StreamAlert's own pins on Python <= 3.11,
 #      a current `requests` on 3.12+;
-#   3. the criterion micro benches (`cargo bench -p streamalert`), then the compose benches
+#   3. the criterion micro benches (`cargo bench -p streamalert --features jemalloc`: the
+#      quickstart's allocator), then the compose benches
 #      alternated with the baseline's --compose-only runs;
 #   4. the load bench (`loadgen load`: the Python baseline and the processor alternated against
 #      one local sink, with and without the ledger, plus the sink's raw ceiling; then the
@@ -77,7 +78,7 @@ say "criterion micro benches"
 : > "$OUT/criterion.tsv"
 : > "$OUT/compose.tsv"
 if compgen -G "streamalert/benches/*.rs" > /dev/null; then
-    cargo bench -p streamalert
+    cargo bench -p streamalert --features jemalloc
     for id in "${CRITERION_IDS[@]}"; do
         if ns=$(estimate "$id"); then
             printf '%s\t%s\n' "$id" "$ns" >> "$OUT/criterion.tsv"
@@ -98,7 +99,7 @@ for round in $(seq "$ROUNDS"); do
         echo "round $round: baseline compose $chain: $us us/alert" >&2
     done
     if [[ -s $OUT/criterion.tsv ]] && grep -q '^compose/' "$OUT/criterion.tsv"; then
-        cargo bench -p streamalert -- compose/ > /dev/null
+        cargo bench -p streamalert --features jemalloc -- compose/ > /dev/null
         for chain in generic5 default; do
             if ns=$(estimate "compose/$chain"); then
                 printf 'rust\t%s\t%s\n' "$chain" "$ns" >> "$OUT/compose.tsv"
@@ -303,7 +304,8 @@ lines += [
     f'post to it, the baseline with a new connection per alert as StreamAlert does, streamalert-rs through its pooled '
     f'client. streamalert-rs runs the real processor path for every alert: `Processor::process` (the publisher chain '
     f'(default publication), the alert and its delivery recorded in a SQLite ledger, credentials from the local store '
-    f'through the credential cache, the output\'s request, the outcome recorded); sequential = one alert at a time, the '
+    f'through the credential cache, the output\'s request, the outcome recorded), with jemalloc (one arena) as the '
+    f'process\'s allocator, as `main!` gives the quickstart; sequential = one alert at a time, the '
     f'same record and request body as the baseline; p50/p99 are per delivery over all sequential rounds. "Without the '
     f'ledger": the same runs by a processor without one; the ledger\'s amortised cost per alert at ×{conc} is '
     f'1/rate(with) − 1/rate(without). Peak RSS of the whole load bench process (sink included) after the slack and '
@@ -324,7 +326,7 @@ lines += [
     f'Chart ([BENCHMARKS-dispatch.svg](BENCHMARKS-dispatch.svg), written by the same step): each dispatch row\'s median '
     f'rates, the baseline, streamalert-rs (with the ledger) and the sink ceiling, each row to its own scale.',
     '',
-    f'Compose: criterion `compose/*` (publisher chain + JSON serialization, same record) vs the baseline\'s '
+    f'Compose: criterion `compose/*` (publisher chain + JSON serialization, same record; jemalloc, the quickstart\'s allocator, as in every Rust row) vs the baseline\'s '
     f'`--compose-only` ({load["count"]:,} alerts), {load["rounds"]} alternated rounds, medians; ratio = baseline µs / rust µs.',
     '',
     f'Cold start: {cold["rounds"]} alternated rounds after one untimed start of each, medians. streamalert-rs: the release '
@@ -365,7 +367,7 @@ lines += [
     f'"floor + what the pending alerts cost".',
 ]
 if micro:
-    lines += ['', '## Micro benchmarks (criterion, `cargo bench -p streamalert`, mean)', '', '| id | time |', '|---|---|']
+    lines += ['', '## Micro benchmarks (criterion, `cargo bench -p streamalert --features jemalloc`, mean)', '', '| id | time |', '|---|---|']
     lines += [f'| `{i}` | {t} |' for i, t in micro]
 
 MARKER = '<!-- notes below are kept by scripts/bench.sh -->'

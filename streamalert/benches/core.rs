@@ -4,7 +4,8 @@
 //! (and the layouts of `opsgenie`, `slack-bot`, `google-chat`, `discord` and `splunk-hec`), and
 //! the SQLite ledger (one delivery outcome written, and one alert recorded then completed).
 //!
-//! `cargo bench -p streamalert --bench core`. Every input is the Python baseline's alert
+//! `cargo bench -p streamalert --features jemalloc --bench core` (jemalloc, the quickstart's
+//! allocator). Every input is the Python baseline's alert
 //! (`/work/shared/bench`): the CloudTrail root `ConsoleLogin` of `benches/data/record.json`,
 //! rule `cloudtrail_root_account_usage`, outputs `slack:bench` and `pagerduty-v2:bench`.
 //! `scripts/bench.sh` reads `target/criterion/<group>/<function>/new/estimates.json`, so the
@@ -28,6 +29,9 @@ use streamalert::publisher::Chain;
 use streamalert::rule::{Payload, RulesEngine};
 
 streamalert::services!();
+// The allocator of a processor binary made with `main!` (under `--features jemalloc`, as
+// `scripts/bench.sh` runs these benches; the system's otherwise).
+streamalert::global_allocator!();
 
 /// The descriptor of every output, as in the baseline.
 const DESCRIPTOR: &str = "bench";
