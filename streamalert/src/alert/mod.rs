@@ -17,7 +17,7 @@ use crate::json::PythonJson;
 use serde_json::{Map, Value, json};
 use std::collections::BTreeSet;
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 /// A classified log record, as rules, matchers and publishers see it.
 pub type Record = Value;
@@ -28,6 +28,24 @@ pub type Context = Map<String, Value>;
 
 /// The output every alert is also sent to: StreamAlert's historical-search delivery stream.
 pub const REQUIRED_OUTPUT: &str = "aws-firehose:alerts";
+
+/// The keys of the default publication ([`Alert::output_dict`]), in its order.
+const OUTPUT_DICT_KEYS: [&str; 14] = [
+    "cluster",
+    "context",
+    "created",
+    "id",
+    "log_source",
+    "log_type",
+    "outputs",
+    "publishers",
+    "record",
+    "rule_description",
+    "rule_name",
+    "source_entity",
+    "source_service",
+    "staged",
+];
 
 /// One alert: the record a rule triggered on, where it goes and how it is published.
 ///
@@ -155,21 +173,36 @@ impl Alert {
     /// shares the alert's record in its place).
     pub(crate) fn output_dict_with(&self, record: Value) -> Map<String, Value> {
         let text = |value: &Option<String>| Value::String(value.clone().unwrap_or_default());
-        let mut dict = Map::with_capacity(14);
-        dict.insert("cluster".into(), text(&self.cluster));
-        dict.insert("context".into(), Value::Object(self.context.clone()));
-        dict.insert("created".into(), self.created.to_string().into());
-        dict.insert("id".into(), self.alert_id.clone().into());
-        dict.insert("log_source".into(), text(&self.log_source));
-        dict.insert("log_type".into(), text(&self.log_type));
-        dict.insert("outputs".into(), self.outputs.iter().cloned().collect());
-        dict.insert("publishers".into(), self.publishers_or_empty());
-        dict.insert("record".into(), record);
-        dict.insert("rule_description".into(), text(&self.rule_description));
-        dict.insert("rule_name".into(), self.rule_name.clone().into());
-        dict.insert("source_entity".into(), text(&self.source_entity));
-        dict.insert("source_service".into(), text(&self.source_service));
-        dict.insert("staged".into(), self.staged.into());
+        let values = [
+            text(&self.cluster),
+            Value::Object(self.context.clone()),
+            self.created.to_string().into(),
+            self.alert_id.clone().into(),
+            text(&self.log_source),
+            text(&self.log_type),
+            self.outputs.iter().cloned().collect(),
+            self.publishers_or_empty(),
+            record,
+            text(&self.rule_description),
+            self.rule_name.clone().into(),
+            text(&self.source_entity),
+            text(&self.source_service),
+            self.staged.into(),
+        ];
+        // A copy of a map of the keys, hashed once per process, its values then set in order:
+        // no key is hashed again.
+        static KEYS: OnceLock<Map<String, Value>> = OnceLock::new();
+        let mut dict = KEYS
+            .get_or_init(|| {
+                OUTPUT_DICT_KEYS
+                    .map(|key| (key.to_owned(), Value::Null))
+                    .into_iter()
+                    .collect()
+            })
+            .clone();
+        for (slot, value) in dict.values_mut().zip(values) {
+            *slot = value;
+        }
         dict
     }
 
