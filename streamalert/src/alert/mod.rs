@@ -29,24 +29,6 @@ pub type Context = Map<String, Value>;
 /// The output every alert is also sent to: StreamAlert's historical-search delivery stream.
 pub const REQUIRED_OUTPUT: &str = "aws-firehose:alerts";
 
-/// The keys of the default publication ([`Alert::output_dict`]), in its order.
-const OUTPUT_DICT_KEYS: [&str; 14] = [
-    "cluster",
-    "context",
-    "created",
-    "id",
-    "log_source",
-    "log_type",
-    "outputs",
-    "publishers",
-    "record",
-    "rule_description",
-    "rule_name",
-    "source_entity",
-    "source_service",
-    "staged",
-];
-
 /// One alert: the record a rule triggered on, where it goes and how it is published.
 ///
 /// ```
@@ -173,34 +155,33 @@ impl Alert {
     /// shares the alert's record in its place).
     pub(crate) fn output_dict_with(&self, record: Value) -> Map<String, Value> {
         let text = |value: &Option<String>| Value::String(value.clone().unwrap_or_default());
-        let values = [
-            text(&self.cluster),
-            Value::Object(self.context.clone()),
-            self.created.to_string().into(),
-            self.alert_id.clone().into(),
-            text(&self.log_source),
-            text(&self.log_type),
-            self.outputs.iter().cloned().collect(),
-            self.publishers_or_empty(),
-            record,
-            text(&self.rule_description),
-            self.rule_name.clone().into(),
-            text(&self.source_entity),
-            text(&self.source_service),
-            self.staged.into(),
+        let entries = [
+            ("cluster", text(&self.cluster)),
+            ("context", Value::Object(self.context.clone())),
+            ("created", self.created.to_string().into()),
+            ("id", self.alert_id.clone().into()),
+            ("log_source", text(&self.log_source)),
+            ("log_type", text(&self.log_type)),
+            ("outputs", self.outputs.iter().cloned().collect()),
+            ("publishers", self.publishers_or_empty()),
+            ("record", record),
+            ("rule_description", text(&self.rule_description)),
+            ("rule_name", self.rule_name.clone().into()),
+            ("source_entity", text(&self.source_entity)),
+            ("source_service", text(&self.source_service)),
+            ("staged", self.staged.into()),
         ];
-        // A copy of a map of the keys, hashed once per process, its values then set in order:
-        // no key is hashed again.
+        // A copy of one map of the keys, made (and its keys hashed) once per process, its
+        // values then set in order: no key is hashed again.
         static KEYS: OnceLock<Map<String, Value>> = OnceLock::new();
-        let mut dict = KEYS
-            .get_or_init(|| {
-                OUTPUT_DICT_KEYS
-                    .map(|key| (key.to_owned(), Value::Null))
-                    .into_iter()
-                    .collect()
-            })
-            .clone();
-        for (slot, value) in dict.values_mut().zip(values) {
+        let keys = KEYS.get_or_init(|| {
+            let keys = entries
+                .iter()
+                .map(|(key, _)| ((*key).to_owned(), Value::Null));
+            keys.collect()
+        });
+        let mut dict = keys.clone();
+        for (slot, (_, value)) in dict.values_mut().zip(entries) {
             *slot = value;
         }
         dict
