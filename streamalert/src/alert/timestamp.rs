@@ -49,7 +49,7 @@ impl From<NaiveDateTime> for Timestamp {
 }
 
 impl fmt::Display for Timestamp {
-    /// Writes [`FORMAT`]'s text digit by digit (chrono's `format` parses the format string on
+    /// Writes `FORMAT`'s text digit by digit (chrono's `format` parses the format string on
     /// every call); years outside 0–9999 (written with a sign) and a leap second go through
     /// chrono.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

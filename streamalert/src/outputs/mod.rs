@@ -7,7 +7,7 @@
 //! through the shared HTTP layer [`output::http`](crate::output::http), and `smtp` (email
 //! through an SMTP relay). With the `aws` feature:
 //! `aws-cloudwatch-log`, `aws-firehose`, `aws-lambda`, `aws-lambda-v2`, `aws-s3`, `aws-ses`,
-//! `aws-sns` and `aws-sqs`, through the shared SDK configuration of [`aws`](crate::aws).
+//! `aws-sns` and `aws-sqs`, through the shared SDK configuration of `streamalert::aws`.
 
 #[cfg(feature = "saas")]
 pub mod carbonblack;
