@@ -48,7 +48,8 @@ pub(super) async fn read_request(socket: &mut (impl AsyncRead + Unpin)) -> Optio
 }
 
 /// Answers every request of every connection with the next of `replies` (the last one
-/// repeated; an empty one closes the connection instead), over TLS when `tls`. Returns the address and the requests read.
+/// repeated; an empty one closes the connection instead), over TLS when `tls`. Returns the
+/// address and the requests read.
 pub(super) async fn start(replies: Vec<String>, tls: bool) -> (SocketAddr, Seen) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
