@@ -104,8 +104,9 @@ pub struct DefaultPublisher;
 impl Publisher for DefaultPublisher {
     fn publish(&self, alert: &Alert, _: Publication) -> Result<Publication, PublishError> {
         // The record is shared with the alert, not copied (`Publication`'s copy on write).
-        let dict = alert.output_dict_with(serde_json::Value::Null);
-        Ok(Publication::sharing_record(dict, Arc::clone(&alert.record)))
+        let mut publication = Publication::from(alert.output_dict_with(serde_json::Value::Null));
+        publication.share_record(Arc::clone(&alert.record));
+        Ok(publication)
     }
 }
 

@@ -9,8 +9,9 @@ use std::sync::{Arc, OnceLock};
 /// Publishers take it by value and return it, so a chain never deep-copies. Keys named
 /// `@service.field` are read by that service's output; everything else is payload.
 ///
-/// The default publication ([`Alert::output_dict`](crate::Alert::output_dict)) shares the
-/// alert's record instead of copying it: [`get`](Self::get), indexing, [`keys`](Self::keys),
+/// The default publication ([`Alert::output_dict`](crate::Alert::output_dict)) and
+/// [`add_record`](crate::publishers::generic::add_record) share the alert's record instead of
+/// copying it: [`get`](Self::get), indexing, [`keys`](Self::keys),
 /// [`entries`](Self::entries), serializing and
 /// [`PythonJson::dump_object`](crate::json::PythonJson::dump_object) read it in place; the
 /// record is copied once, when the publication is changed or read as a whole `Map` (through
@@ -49,17 +50,14 @@ impl Publication {
         Self::default()
     }
 
-    /// `map` with `record` as its `"record"` entry, shared, not copied (`map` holds the key, in
-    /// its place, with any value).
-    pub(crate) fn sharing_record(map: Map<String, Value>, record: Arc<Record>) -> Self {
-        debug_assert!(map.contains_key(RECORD));
-        Self {
-            map,
-            shared: Some(Box::new(SharedRecord {
-                record,
-                whole: OnceLock::new(),
-            })),
-        }
+    /// Sets `"record"` to `record`, shared, not copied (the key keeps its position if it
+    /// exists, as with [`insert`](Self::insert)).
+    pub(crate) fn share_record(&mut self, record: Arc<Record>) {
+        self.map.insert(RECORD.to_owned(), Value::Null);
+        self.shared = Some(Box::new(SharedRecord {
+            record,
+            whole: OnceLock::new(),
+        }));
     }
 
     /// The value of `key`, if any (a shared record is read in place).
@@ -134,7 +132,8 @@ impl Publication {
     pub fn insert(&mut self, key: impl Into<String>, value: impl Into<Value>) -> Option<Value> {
         let key = key.into();
         if key == RECORD {
-            return self.deref_mut().insert(key, value.into());
+            // The shared record is replaced, not copied.
+            self.shared = None;
         }
         self.forget_whole();
         self.map.insert(key, value.into())
@@ -264,7 +263,9 @@ mod tests {
         let Value::Object(map) = map else {
             unreachable!()
         };
-        Publication::sharing_record(map, Arc::clone(record))
+        let mut publication = Publication::from(map);
+        publication.share_record(Arc::clone(record));
+        publication
     }
 
     /// Read in place, the shared record is the alert's own: nothing is copied until the

@@ -24,7 +24,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 /// ```
 #[crate::publisher(name = "publishers.community.generic.add_record")]
 pub fn add_record(alert: &Alert, mut publication: Publication) -> Publication {
-    publication.insert("record", Value::clone(&alert.record));
+    publication.share_record(Arc::clone(&alert.record));
     publication
 }
 
@@ -459,6 +459,20 @@ mod tests {
         for _ in 0..2 {
             assert!(compile_patterns(&["(?<=a)b"]).is_err());
         }
+    }
+
+    /// The record is shared with the alert until a later publisher changes it.
+    #[test]
+    fn add_record_shares_the_alerts_record() {
+        let alert = Alert::new("r", json!({"user": "root"}), ["slack:c"]);
+        let mut added = add_record(&alert, publication(json!({"a": 1, "record": 0, "b": 2})));
+        assert!(std::ptr::eq(&added["record"], &*alert.record));
+        assert_eq!(added.keys().collect::<Vec<_>>(), ["a", "record", "b"]);
+        added.get_mut("record").unwrap()["user"] = "alice".into();
+        assert_eq!(
+            (&added["record"]["user"], &alert.record["user"]),
+            (&json!("alice"), &json!("root"))
+        );
     }
 
     #[test]
