@@ -9,13 +9,15 @@ use std::sync::{Arc, OnceLock};
 /// Publishers take it by value and return it, so a chain never deep-copies. Keys named
 /// `@service.field` are read by that service's output; everything else is payload.
 ///
-/// The default publication ([`Alert::output_dict`](crate::Alert::output_dict)) and
+/// Two forms are read in place instead of being made into a map: the default publication
+/// ([`Alert::output_dict`](crate::Alert::output_dict)) and
 /// [`add_record`](crate::publishers::generic::add_record) share the alert's record instead of
-/// copying it: [`get`](Self::get), indexing, [`keys`](Self::keys),
-/// [`entries`](Self::entries), serializing and
-/// [`PythonJson::dump_object`](crate::json::PythonJson::dump_object) read it in place; the
-/// record is copied once, when the publication is changed or read as a whole `Map` (through
-/// `Deref`).
+/// copying it, and [`enumerate_fields`](crate::publishers::generic::enumerate_fields) keeps its
+/// sorted entries as a list instead of hashing every path. [`get`](Self::get), indexing,
+/// [`keys`](Self::keys), [`entries`](Self::entries), [`remove`](Self::remove) of another key,
+/// serializing and [`PythonJson::dump_object`](crate::json::PythonJson::dump_object) read them
+/// in place; the map is made once, when the publication is changed or read as a whole `Map`
+/// (through `Deref`).
 ///
 /// ```
 /// use streamalert::Publication;
@@ -27,18 +29,27 @@ use std::sync::{Arc, OnceLock};
 /// ```
 #[derive(Clone, Default)]
 pub struct Publication {
-    /// Every entry, in order; while `shared` is set, the `"record"` entry is a placeholder.
+    /// Every entry in order, but those `held` holds: a shared record's entry is a placeholder
+    /// here, and sorted entries leave the map empty.
     map: Map<String, Value>,
-    /// Boxed: most publications share nothing and stay small.
-    shared: Option<Box<SharedRecord>>,
+    /// Boxed: most publications hold nothing outside the map and stay small.
+    held: Option<Box<Held>>,
 }
 
-/// The alert's record, standing in for the placeholder `"record"` entry of a publication.
+/// Entries a publication reads in place until it is changed.
 #[derive(Clone)]
-struct SharedRecord {
-    record: Arc<Record>,
+struct Held {
+    entries: HeldEntries,
     /// The whole map, made on the first read through `Deref`.
     whole: OnceLock<Map<String, Value>>,
+}
+
+#[derive(Clone)]
+enum HeldEntries {
+    /// The alert's record, standing in for the placeholder `"record"` entry of the map.
+    Record(Arc<Record>),
+    /// Every entry (the map is empty), keys unique and in code point order.
+    Sorted(Vec<(String, Value)>),
 }
 
 /// The key of the shared record.
@@ -50,17 +61,29 @@ impl Publication {
         Self::default()
     }
 
-    /// Sets `"record"` to `record`, shared, not copied (the key keeps its position if it
-    /// exists, as with [`insert`](Self::insert)).
-    pub(crate) fn share_record(&mut self, record: Arc<Record>) {
-        self.map.insert(RECORD.to_owned(), Value::Null);
-        self.shared = Some(Box::new(SharedRecord {
-            record,
-            whole: OnceLock::new(),
-        }));
+    /// A publication of `entries`, whose keys are unique and sorted by code point, read in
+    /// place (no key is hashed until the publication is changed).
+    pub(crate) fn from_sorted(entries: Vec<(String, Value)>) -> Self {
+        debug_assert!(entries.windows(2).all(|pair| pair[0].0 < pair[1].0));
+        let mut publication = Self::new();
+        publication.hold(HeldEntries::Sorted(entries));
+        publication
     }
 
-    /// The value of `key`, if any (a shared record is read in place).
+    /// Sets `"record"` to `record`, shared, not copied (the key keeps its position if it
+    /// exists, as with [`insert`](Self::insert); a record shared before is not copied either).
+    pub(crate) fn share_record(&mut self, record: Arc<Record>) {
+        self.insert(RECORD, Value::Null);
+        self.hold(HeldEntries::Record(record));
+    }
+
+    /// Holds `entries` beside the map, read in place.
+    fn hold(&mut self, entries: HeldEntries) {
+        let whole = OnceLock::new();
+        self.held = Some(Box::new(Held { entries, whole }));
+    }
+
+    /// The value of `key`, if any (held entries are read in place).
     ///
     /// ```
     /// use streamalert::Publication;
@@ -70,8 +93,12 @@ impl Publication {
     /// assert_eq!(p.get("missing"), None);
     /// ```
     pub fn get(&self, key: &str) -> Option<&Value> {
-        match &self.shared {
-            Some(shared) if key == RECORD => Some(&shared.record),
+        match self.held.as_deref().map(|held| &held.entries) {
+            Some(HeldEntries::Record(record)) if key == RECORD => Some(record),
+            Some(HeldEntries::Sorted(entries)) => {
+                let index = position(entries, key).ok()?;
+                Some(&entries[index].1)
+            }
             _ => self.map.get(key),
         }
     }
@@ -85,7 +112,7 @@ impl Publication {
     /// assert!(p.contains_key("count") && !p.contains_key("record"));
     /// ```
     pub fn contains_key(&self, key: &str) -> bool {
-        self.map.contains_key(key)
+        self.get(key).is_some()
     }
 
     /// The keys in order.
@@ -99,20 +126,20 @@ impl Publication {
     /// assert_eq!((p.len(), p.is_empty()), (2, false));
     /// ```
     pub fn keys(&self) -> impl ExactSizeIterator<Item = &String> {
-        self.map.keys()
+        self.entries().map(|(key, _)| key)
     }
 
     /// The number of entries.
     pub fn len(&self) -> usize {
-        self.map.len()
+        self.entries().len()
     }
 
     /// True if the publication has no entry.
     pub fn is_empty(&self) -> bool {
-        self.map.is_empty()
+        self.len() == 0
     }
 
-    /// The entries in order (a shared record read in place).
+    /// The entries in order (held entries read in place).
     ///
     /// ```
     /// use streamalert::Publication;
@@ -122,67 +149,124 @@ impl Publication {
     /// assert_eq!(p.entries().map(|(key, _)| key.as_str()).collect::<Vec<_>>(), ["b", "a"]);
     /// ```
     pub fn entries(&self) -> impl ExactSizeIterator<Item = (&String, &Value)> {
-        self.map.iter().map(|(key, value)| match &self.shared {
-            Some(shared) if key == RECORD => (key, &*shared.record),
-            _ => (key, value),
-        })
+        let (record, sorted) = match self.held.as_deref().map(|held| &held.entries) {
+            Some(HeldEntries::Record(record)) => (Some(&**record), &[][..]),
+            Some(HeldEntries::Sorted(entries)) => (None, &entries[..]),
+            None => (None, &[][..]),
+        };
+        Entries {
+            map: self.map.iter(),
+            record,
+            sorted: sorted.iter(),
+        }
     }
 
     /// Sets `key` to `value`, keeping the key's position if it exists; returns the old value.
     pub fn insert(&mut self, key: impl Into<String>, value: impl Into<Value>) -> Option<Value> {
         let key = key.into();
-        if key == RECORD {
+        match self.held.as_deref().map(|held| &held.entries) {
             // The shared record is replaced, not copied.
-            self.shared = None;
+            Some(HeldEntries::Record(_)) if key == RECORD => self.held = None,
+            Some(HeldEntries::Record(_)) => self.forget_whole(),
+            Some(HeldEntries::Sorted(_)) => self.make_map(),
+            None => {}
         }
-        self.forget_whole();
         self.map.insert(key, value.into())
     }
 
     /// Removes `key`, keeping the order of the other keys; returns its value.
     pub fn remove(&mut self, key: &str) -> Option<Value> {
-        if key == RECORD {
-            return self.deref_mut().shift_remove(key);
+        match self.held.as_deref_mut() {
+            Some(Held {
+                entries: HeldEntries::Sorted(entries),
+                whole,
+            }) => {
+                let index = position(entries, key).ok()?;
+                *whole = OnceLock::new();
+                return Some(entries.remove(index).1);
+            }
+            Some(Held {
+                entries: HeldEntries::Record(_),
+                ..
+            }) if key == RECORD => self.make_map(),
+            Some(_) => self.forget_whole(),
+            None => {}
         }
-        self.forget_whole();
         self.map.shift_remove(key)
     }
 
     /// The publication as a plain JSON object.
     pub fn into_map(mut self) -> Map<String, Value> {
-        self.own_record();
+        self.make_map();
         self.map
     }
 
     /// Drops the whole map made for `Deref`, which a change of another entry makes stale.
     fn forget_whole(&mut self) {
-        if let Some(shared) = &mut self.shared {
-            shared.whole = OnceLock::new();
+        if let Some(held) = &mut self.held {
+            held.whole = OnceLock::new();
         }
     }
 
-    /// Copies the shared record into the map (or takes the whole map already made).
-    fn own_record(&mut self) {
-        if let Some(shared) = self.shared.take() {
-            match shared.whole.into_inner() {
-                Some(whole) => self.map = whole,
-                None => {
-                    if let Some(slot) = self.map.get_mut(RECORD) {
-                        *slot = Arc::unwrap_or_clone(shared.record);
-                    }
+    /// Moves the held entries into the map (or takes the whole map already made).
+    fn make_map(&mut self) {
+        let Some(held) = self.held.take() else {
+            return;
+        };
+        if let Some(whole) = held.whole.into_inner() {
+            self.map = whole;
+            return;
+        }
+        match held.entries {
+            HeldEntries::Record(record) => {
+                if let Some(slot) = self.map.get_mut(RECORD) {
+                    *slot = Arc::unwrap_or_clone(record);
                 }
             }
+            HeldEntries::Sorted(entries) => self.map = entries.into_iter().collect(),
         }
     }
 }
+
+/// Where `key` is in `entries` sorted by key (or where it would go).
+fn position(entries: &[(String, Value)], key: &str) -> Result<usize, usize> {
+    entries.binary_search_by(|(entry, _)| entry.as_str().cmp(key))
+}
+
+/// The iterator of [`Publication::entries`]: the map's entries (the shared record in place of
+/// its placeholder), then the sorted entries (one of the two is empty).
+struct Entries<'a> {
+    map: serde_json::map::Iter<'a>,
+    record: Option<&'a Value>,
+    sorted: std::slice::Iter<'a, (String, Value)>,
+}
+
+impl<'a> Iterator for Entries<'a> {
+    type Item = (&'a String, &'a Value);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match self.map.next() {
+            Some((key, _)) if key == RECORD && self.record.is_some() => Some((key, self.record?)),
+            Some(entry) => Some(entry),
+            None => self.sorted.next().map(|(key, value)| (key, value)),
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let len = self.map.len() + self.sorted.len();
+        (len, Some(len))
+    }
+}
+
+impl ExactSizeIterator for Entries<'_> {}
 
 impl Deref for Publication {
     type Target = Map<String, Value>;
 
     fn deref(&self) -> &Self::Target {
-        match &self.shared {
+        match &self.held {
             None => &self.map,
-            Some(shared) => shared.whole.get_or_init(|| {
+            Some(held) => held.whole.get_or_init(|| {
                 self.entries()
                     .map(|(k, v)| (k.clone(), v.clone()))
                     .collect()
@@ -193,7 +277,7 @@ impl Deref for Publication {
 
 impl DerefMut for Publication {
     fn deref_mut(&mut self) -> &mut Self::Target {
-        self.own_record();
+        self.make_map();
         &mut self.map
     }
 }
@@ -211,7 +295,7 @@ impl Index<&str> for Publication {
 impl PartialEq for Publication {
     /// Equal entries, in any order (as `Map` compares).
     fn eq(&self, other: &Self) -> bool {
-        self.map.len() == other.map.len()
+        self.len() == other.len()
             && self
                 .entries()
                 .all(|(key, value)| other.get(key) == Some(value))
@@ -226,7 +310,7 @@ impl std::fmt::Debug for Publication {
 
 impl serde::Serialize for Publication {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut map = serializer.serialize_map(Some(self.map.len()))?;
+        let mut map = serializer.serialize_map(Some(self.len()))?;
         for (key, value) in self.entries() {
             map.serialize_entry(key, value)?;
         }
@@ -242,7 +326,7 @@ impl<'de> serde::Deserialize<'de> for Publication {
 
 impl From<Map<String, Value>> for Publication {
     fn from(map: Map<String, Value>) -> Self {
-        Self { map, shared: None }
+        Self { map, held: None }
     }
 }
 
@@ -268,6 +352,52 @@ mod tests {
         publication
     }
 
+    /// Sorted entries read as the map they stand for, without one; removing keeps them held,
+    /// and any other change makes the map, in the same order.
+    #[test]
+    fn sorted_entries_are_read_in_place_until_changed() {
+        let entries = vec![("a".to_owned(), json!(1)), ("b.c".to_owned(), json!("x"))];
+        let map: Map<String, Value> = entries.iter().cloned().collect();
+        let held = |p: &Publication| p.held.is_some();
+        let p = Publication::from_sorted(entries.clone());
+        assert_eq!(
+            (p.get("b.c"), p.get("b"), p.get("0")),
+            (Some(&json!("x")), None, None)
+        );
+        assert_eq!(
+            (&p["a"], p.contains_key("a"), p.contains_key("c")),
+            (&json!(1), true, false)
+        );
+        assert_eq!(p.keys().collect::<Vec<_>>(), ["a", "b.c"]);
+        assert_eq!((p.len(), p.is_empty(), p.entries().len()), (2, false, 2));
+        assert_eq!(
+            serde_json::to_value(&p).unwrap(),
+            json!({"a": 1, "b.c": "x"})
+        );
+        assert_eq!(format!("{p:?}"), format!("{map:?}"));
+        assert_eq!(p, Publication::from(map.clone()));
+        assert!(held(&p) && p.map.is_empty(), "no map made by these reads");
+        assert_eq!(*p, map, "`Deref` makes the whole map");
+        assert!(Publication::from_sorted(Vec::new()).is_empty());
+
+        let mut removed = Publication::from_sorted(entries.clone());
+        assert_eq!(removed.len(), 2, "the whole map, made");
+        assert_eq!(
+            (removed.remove("a"), removed.remove("z")),
+            (Some(json!(1)), None)
+        );
+        assert!(held(&removed) && removed.map.is_empty());
+        assert_eq!(removed.iter().count(), 1, "the whole map, made again");
+        assert_eq!(Value::from(removed), json!({"b.c": "x"}));
+
+        let mut inserted = Publication::from_sorted(entries);
+        inserted.insert("0", 0);
+        inserted.insert("a", 2);
+        assert!(!held(&inserted));
+        assert_eq!(inserted.keys().collect::<Vec<_>>(), ["a", "b.c", "0"]);
+        assert_eq!(Value::from(inserted), json!({"a": 2, "b.c": "x", "0": 0}));
+    }
+
     /// Read in place, the shared record is the alert's own: nothing is copied until the
     /// publication changes it or is read as a whole map, and it reads the same every way.
     #[test]
@@ -289,7 +419,7 @@ mod tests {
         let whole = json!({"before": 1, "record": {"user": "root", "n": 1.50}, "after": 2});
         let whole_map = whole.as_object().unwrap().clone();
         assert_eq!(serde_json::to_value(&p).unwrap(), whole);
-        let made = |p: &Publication| p.shared.as_ref().is_some_and(|s| s.whole.get().is_some());
+        let made = |p: &Publication| p.held.as_ref().is_some_and(|s| s.whole.get().is_some());
         assert!(!made(&p), "no whole map made by these reads");
         assert_eq!(Value::Object((*p).clone()), whole);
         assert!(made(&p), "`Deref` makes it");

@@ -5,7 +5,7 @@ use crate::alert::Alert;
 use crate::json::{NORMALIZATION_KEY, get_keys, py_str};
 use crate::publisher::{Publication, PublishError, Publisher};
 use regex::{Regex, RegexSet};
-use serde_json::{Map, Value};
+use serde_json::Value;
 use std::collections::VecDeque;
 use std::fmt::Write as _;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -142,10 +142,17 @@ pub fn remove_streamalert_normalization(_alert: &Alert, publication: Publication
 pub fn enumerate_fields(_alert: &Alert, publication: Publication) -> Publication {
     let mut leaves = Vec::new();
     push_leaves(Value::from(publication), &mut String::new(), &mut leaves);
-    // A stable sort keeps colliding paths in document order; collecting keeps the first
-    // position of a key with the last value, so later duplicates win.
+    // A stable sort keeps colliding paths in document order, next to each other: the last
+    // of them wins (as inserting each into a map would have it).
     leaves.sort_by(|a, b| a.0.cmp(&b.0));
-    leaves.into_iter().collect::<Map<_, _>>().into()
+    leaves.dedup_by(|later, kept| {
+        let same = later.0 == kept.0;
+        if same {
+            std::mem::swap(&mut later.1, &mut kept.1);
+        }
+        same
+    });
+    Publication::from_sorted(leaves)
 }
 
 /// Keeps only the fields named in the alert's context list `populate_fields`, moved to the top
