@@ -73,7 +73,12 @@ impl Publication {
     /// Sets `"record"` to `record`, shared, not copied (the key keeps its position if it
     /// exists, as with [`insert`](Self::insert); a record shared before is not copied either).
     pub(crate) fn share_record(&mut self, record: Arc<Record>) {
-        self.insert(RECORD, Value::Null);
+        match self.map.get_mut(RECORD) {
+            // Not inserted again: inserting into a full map grows it even for a key it has
+            // (the default publication's map is full).
+            Some(placeholder) => *placeholder = Value::Null,
+            None => _ = self.insert(RECORD, Value::Null),
+        }
         self.hold(HeldEntries::Record(record));
     }
 
