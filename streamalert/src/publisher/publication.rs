@@ -1,5 +1,6 @@
 use crate::alert::Record;
 use serde::ser::SerializeMap as _;
+use serde_json::map::Entry;
 use serde_json::{Map, Value};
 use std::ops::{Deref, DerefMut, Index};
 use std::sync::{Arc, OnceLock};
@@ -74,8 +75,8 @@ impl Publication {
     /// exists, as with [`insert`](Self::insert); a record shared before is not copied either).
     pub(crate) fn share_record(&mut self, record: Arc<Record>) {
         match self.map.get_mut(RECORD) {
-            // Not inserted again: inserting into a full map grows it even for a key it has
-            // (the default publication's map is full).
+            // The placeholder set in place: the default publication has the key, and
+            // `insert` would make a new `String` of it for every alert.
             Some(placeholder) => *placeholder = Value::Null,
             None => _ = self.insert(RECORD, Value::Null),
         }
@@ -176,7 +177,15 @@ impl Publication {
             Some(HeldEntries::Sorted(_)) => self.make_map(),
             None => {}
         }
-        self.map.insert(key, value.into())
+        // Through the entry: `insert` reserves room before it looks the key up, so a full
+        // map (the default publication's is) would grow even for a key it has.
+        match self.map.entry(key) {
+            Entry::Occupied(mut occupied) => Some(occupied.insert(value.into())),
+            Entry::Vacant(vacant) => {
+                vacant.insert(value.into());
+                None
+            }
+        }
     }
 
     /// Removes `key`, keeping the order of the other keys; returns its value.
@@ -396,8 +405,8 @@ mod tests {
         assert_eq!(Value::from(removed), json!({"b.c": "x"}));
 
         let mut inserted = Publication::from_sorted(entries);
-        inserted.insert("0", 0);
-        inserted.insert("a", 2);
+        assert_eq!(inserted.insert("0", 0), None);
+        assert_eq!(inserted.insert("a", 2), Some(json!(1)));
         assert!(!held(&inserted));
         assert_eq!(inserted.keys().collect::<Vec<_>>(), ["a", "b.c", "0"]);
         assert_eq!(Value::from(inserted), json!({"a": 2, "b.c": "x", "0": 0}));
