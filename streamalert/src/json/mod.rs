@@ -10,6 +10,9 @@ mod python;
 mod read;
 
 pub use keys::{NORMALIZATION_KEY, get_first_key, get_keys};
+pub(crate) use python::write_string;
 pub use python::{PythonJson, py_eq, py_float_repr, py_repr, py_str};
-pub(crate) use python::{by_code_point, write_key, write_repr, write_string};
+// The hand-written request bodies of the SaaS outputs.
+#[cfg(feature = "saas")]
+pub(crate) use python::{by_code_point, write_key, write_repr};
 pub use read::{MAX_DEPTH, ReadError, read};

@@ -292,6 +292,7 @@ fn write_number(out: &mut String, text: &str, style: NumberStyle) {
 
 /// Appends `, "<name>": `, the separator and key of an object's next member as `json.dumps`
 /// writes them with its default separators (`name` must need no escaping).
+#[cfg(feature = "saas")]
 pub(crate) fn write_key(out: &mut String, name: &str) {
     out.push_str(", \"");
     out.push_str(name);

@@ -1,6 +1,14 @@
 //! An output descriptor's secrets, and where they come from: the seam a credential store plugs
 //! into (an encrypted local file, S3 + KMS, SSM).
 
+#![cfg_attr(
+    not(feature = "http"),
+    allow(
+        dead_code,
+        reason = "a secret read as a URL is for the HTTP layer (feature `http`)"
+    )
+)]
+
 use super::DispatchError;
 use secrecy::{ExposeSecret, SecretString};
 use std::collections::BTreeMap;

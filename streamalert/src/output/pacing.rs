@@ -19,6 +19,14 @@
 //!
 //! The clock is tokio's, so tests drive the buckets on a paused clock.
 
+#![cfg_attr(
+    not(feature = "http"),
+    allow(
+        dead_code,
+        reason = "the per-request half (pauses, later requests of a delivery) is the HTTP layer's (feature `http`)"
+    )
+)]
+
 use super::{DispatchError, ErrorKind};
 use crate::config::RateLimit;
 use std::cell::Cell;
