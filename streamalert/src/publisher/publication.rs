@@ -215,6 +215,18 @@ impl Publication {
         self.map
     }
 
+    /// The publication as a plain JSON object, a shared record made by `copy` instead of
+    /// copied whole: a publisher that changes the record copies only what it keeps. `copy` is
+    /// called only for a record still shared with someone else (one that is not is moved, as
+    /// [`into_map`](Self::into_map) does).
+    pub(crate) fn into_map_copying_record(
+        mut self,
+        copy: impl FnOnce(&Record) -> Record,
+    ) -> Map<String, Value> {
+        self.make_map_with(copy);
+        self.map
+    }
+
     /// Drops the whole map made for `Deref`, which a change of another entry makes stale.
     fn forget_whole(&mut self) {
         if let Some(held) = &mut self.held {
@@ -224,6 +236,11 @@ impl Publication {
 
     /// Moves the held entries into the map (or takes the whole map already made).
     fn make_map(&mut self) {
+        self.make_map_with(Record::clone);
+    }
+
+    /// [`make_map`](Self::make_map), a record still shared made by `copy`.
+    fn make_map_with(&mut self, copy: impl FnOnce(&Record) -> Record) {
         let Some(held) = self.held.take() else {
             return;
         };
@@ -234,7 +251,7 @@ impl Publication {
         match held.entries {
             HeldEntries::Record(record) => {
                 if let Some(slot) = self.map.get_mut(RECORD) {
-                    *slot = Arc::unwrap_or_clone(record);
+                    *slot = Arc::try_unwrap(record).unwrap_or_else(|shared| copy(&shared));
                 }
             }
             HeldEntries::Sorted(entries) => self.map = entries.into_iter().collect(),

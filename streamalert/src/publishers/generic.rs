@@ -5,7 +5,7 @@ use crate::alert::Alert;
 use crate::json::{NORMALIZATION_KEY, get_keys, py_str};
 use crate::publisher::{Publication, PublishError, Publisher};
 use regex::{Regex, RegexSet};
-use serde_json::Value;
+use serde_json::{Map, Value};
 use std::collections::VecDeque;
 use std::fmt::Write as _;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -96,9 +96,7 @@ pub fn remove_internal_fields(_alert: &Alert, mut publication: Publication) -> P
 pub fn remove_fields(alert: &Alert, publication: Publication) -> Result<Publication, PublishError> {
     let patterns = context_strings(alert, "remove_fields")?;
     let matcher = compile_patterns(&patterns)?;
-    let mut value = Value::from(publication);
-    delete_matching_keys(&mut value, &matcher);
-    Ok(into_publication(value))
+    Ok(without_matching_keys(publication, &matcher))
 }
 
 /// Deletes every key containing `streamalert_normalization`, at any depth and inside lists
@@ -118,9 +116,7 @@ pub fn remove_fields(alert: &Alert, publication: Publication) -> Result<Publicat
 /// ```
 #[crate::publisher(name = "publishers.community.generic.remove_streamalert_normalization")]
 pub fn remove_streamalert_normalization(_alert: &Alert, publication: Publication) -> Publication {
-    let mut value = Value::from(publication);
-    delete_matching_keys(&mut value, &KeyMatcher::Substring(NORMALIZATION_KEY));
-    into_publication(value)
+    without_matching_keys(publication, &KeyMatcher::Substring(NORMALIZATION_KEY))
 }
 
 /// Flattens the whole publication into one level whose keys are paths (`a.b`, `list[0]`),
@@ -363,6 +359,65 @@ fn compile_set(patterns: &[&str]) -> Result<RegexSet, PublishError> {
     })
 }
 
+/// `publication` without the keys `matcher` matches, at any depth: a shared record is copied
+/// without them ([`pruned_copy`]) instead of copied whole, then pruned.
+fn without_matching_keys(publication: Publication, matcher: &KeyMatcher<'_>) -> Publication {
+    let mut record_pruned = false;
+    let mut map = publication.into_map_copying_record(|record| {
+        record_pruned = true;
+        pruned_copy(record, matcher)
+    });
+    map.retain(|key, _| !matcher.matches(key));
+    for (key, value) in &mut map {
+        if !(record_pruned && key == "record") {
+            delete_matching_keys(value, matcher);
+        }
+    }
+    map.into()
+}
+
+/// A copy of `value` as [`delete_matching_keys`] leaves it, made without copying what it
+/// deletes: a subtree with no matching key is cloned whole.
+fn pruned_copy(value: &Value, matcher: &KeyMatcher<'_>) -> Value {
+    if !has_matching_key(value, matcher) {
+        return value.clone();
+    }
+    match value {
+        Value::Object(map) => {
+            let mut copy = Map::with_capacity(map.len());
+            for (key, child) in map.iter().filter(|(key, _)| !matcher.matches(key)) {
+                copy.insert(key.clone(), pruned_copy(child, matcher));
+            }
+            Value::Object(copy)
+        }
+        Value::Array(items) => Value::Array(
+            items
+                .iter()
+                .map(|child| pruned_copy(child, matcher))
+                .collect(),
+        ),
+        scalar => scalar.clone(),
+    }
+}
+
+/// Whether any object in `value`, at any depth, has a key `matcher` matches.
+fn has_matching_key(value: &Value, matcher: &KeyMatcher<'_>) -> bool {
+    let mut stack = vec![value];
+    while let Some(node) = stack.pop() {
+        match node {
+            Value::Object(map) => {
+                if map.keys().any(|key| matcher.matches(key)) {
+                    return true;
+                }
+                stack.extend(map.values());
+            }
+            Value::Array(items) => stack.extend(items),
+            _ => {}
+        }
+    }
+    false
+}
+
 /// Deletes the matching keys of every object at any depth, lists included (StreamAlert's
 /// `_delete_dictionary_fields`). Deleting with several patterns at once gives the same result
 /// as one pass per pattern: a key survives when no pattern matches it or any of its parents.
@@ -490,6 +545,66 @@ mod tests {
         );
         let output = remove_fields(&alert, input).unwrap();
         assert_eq!(Value::from(output), json!({"keep": [{"y": {"xx": 5}}]}));
+    }
+
+    /// A shared record is copied without the keys removed; the result is what removing them
+    /// from a whole copy gives, at every depth and in lists, whether or not the record is
+    /// shared, and the alert's record is left as it was.
+    #[test]
+    fn removing_keys_from_a_shared_record_matches_removing_them_from_a_copy() {
+        let record = json!({
+            "a": {"streamalert_normalization": 1, "b": [{"x_streamalert_normalization_y": 2, "c": 3}, 4]},
+            "streamalert_normalization": {"ip": [{"values": ["198.51.100.23"]}]},
+            "untouched": {"deep": [[{"k": null}]], "n": 1.50},
+            "record": {"id": 5},
+            "ids": [{"identity": 6, "z": 7}]
+        });
+        let cases = [
+            (
+                json!({"remove_fields": ["id"]}),
+                json!({
+                    "a": {"streamalert_normalization": 1, "b": [{"x_streamalert_normalization_y": 2, "c": 3}, 4]},
+                    "streamalert_normalization": {"ip": [{"values": ["198.51.100.23"]}]},
+                    "untouched": {"deep": [[{"k": null}]], "n": 1.50},
+                    "record": {}
+                }),
+            ),
+            (json!({"remove_fields": ["^rec"]}), Value::Null),
+            (
+                json!({}),
+                json!({
+                    "a": {"b": [{"c": 3}, 4]},
+                    "untouched": {"deep": [[{"k": null}]], "n": 1.50},
+                    "record": {"id": 5},
+                    "ids": [{"identity": 6, "z": 7}]
+                }),
+            ),
+        ];
+        for (context, expected) in cases {
+            let mut alert = alert_with_context(context.clone());
+            alert.record = Arc::new(record.clone());
+            let remove = |publication: Publication| match context.get("remove_fields") {
+                Some(_) => remove_fields(&alert, publication).unwrap(),
+                None => remove_streamalert_normalization(&alert, publication),
+            };
+            let shared = remove(add_record(
+                &alert,
+                publication(json!({"id": "x", "keep": 1})),
+            ));
+            let owned = remove(publication(
+                json!({"id": "x", "keep": 1, "record": record.clone()}),
+            ));
+            assert_eq!(Value::from(shared.clone()), Value::from(owned), "{context}");
+            assert_eq!(
+                shared.get("record").cloned().unwrap_or(Value::Null),
+                expected,
+                "{context}"
+            );
+            assert_eq!(
+                *alert.record, record,
+                "the alert's record is unchanged: {context}"
+            );
+        }
     }
 
     #[test]
