@@ -568,8 +568,13 @@ mod tests {
                     "untouched": {"deep": [[{"k": null}]], "n": 1.50},
                     "record": {}
                 }),
+                json!({"streamalert_normalization": 1, "k": 3}),
             ),
-            (json!({"remove_fields": ["^rec"]}), Value::Null),
+            (
+                json!({"remove_fields": ["^rec"]}),
+                Value::Null,
+                json!({"streamalert_normalization": 1, "ids": 2, "k": 3}),
+            ),
             (
                 json!({}),
                 json!({
@@ -578,23 +583,24 @@ mod tests {
                     "record": {"id": 5},
                     "ids": [{"identity": 6, "z": 7}]
                 }),
+                json!({"ids": 2, "k": 3}),
             ),
         ];
-        for (context, expected) in cases {
+        // Beside the record, a value with keys to remove too.
+        let beside = json!({"id": "x", "keep": {"streamalert_normalization": 1, "ids": 2, "k": 3}});
+        for (context, expected, expected_keep) in cases {
             let mut alert = alert_with_context(context.clone());
             alert.record = Arc::new(record.clone());
             let remove = |publication: Publication| match context.get("remove_fields") {
                 Some(_) => remove_fields(&alert, publication).unwrap(),
                 None => remove_streamalert_normalization(&alert, publication),
             };
-            let shared = remove(add_record(
-                &alert,
-                publication(json!({"id": "x", "keep": 1})),
-            ));
-            let owned = remove(publication(
-                json!({"id": "x", "keep": 1, "record": record.clone()}),
-            ));
+            let shared = remove(add_record(&alert, publication(beside.clone())));
+            let mut whole = beside.clone();
+            whole["record"] = record.clone();
+            let owned = remove(publication(whole));
             assert_eq!(Value::from(shared.clone()), Value::from(owned), "{context}");
+            assert_eq!(shared["keep"], expected_keep, "{context}");
             assert_eq!(
                 shared.get("record").cloned().unwrap_or(Value::Null),
                 expected,
