@@ -1,6 +1,7 @@
 //! The crash-and-fault suite: the real binary (`crash-processor`: every record alerts, sent to a
 //! `webhook` and a `file` output) against a fault-injecting HTTP sink on loopback (random 200,
-//! 500, 429 with Retry-After, slow answers, connections closed without an answer), stopped at
+//! 500, slow answers, connections closed without an answer, and 429 with Retry-After to the
+//! first request of one record in 200), stopped at
 //! chosen points: killed while reading, after recording before sending, mid-send, after a
 //! delivery succeeded before the ledger marked it (`STREAMALERT_FAULT`, the binary's test-only
 //! hook, or the sink killing it), or asked to stop with SIGTERM / SIGINT. Then `process` runs
@@ -82,6 +83,8 @@ struct SinkState {
     requests: u64,
     /// Requests per record number (the fault draw's input).
     per_record: BTreeMap<u64, u64>,
+    /// 429 answers sent.
+    too_many_requests: u64,
     /// 2xx answers per alert id.
     answered: BTreeMap<String, u64>,
     /// Kill this process when this request number arrives.
@@ -144,6 +147,10 @@ impl Sink {
         self.state.lock().expect("state").requests
     }
 
+    fn too_many_requests(&self) -> u64 {
+        self.state.lock().expect("state").too_many_requests
+    }
+
     /// Waits until every connection has ended, for a client that has exited: a request it
     /// wrote before it died may still be waiting to be read, and is answered (and counted)
     /// only then.
@@ -183,15 +190,19 @@ impl Sink {
             Mode::Slow(delay) => Answer::Slow(delay),
             Mode::Faulty => {
                 let draw = mix(self.seed ^ mix(record) ^ mix(*attempt << 32));
-                // 5 % each of 500s, slow answers and closed connections; 0.5 % of 429s, each
-                // of which pauses the whole destination for a second (`retry-after: 1`): at
-                // 5 % they were two thirds of the suite's time, and the pause itself is
-                // tested by the pacing suite.
-                match draw % 200 {
-                    0..=9 => Answer::ServerError,
-                    10 => Answer::TooManyRequests,
-                    11..=20 => Answer::Slow(Duration::from_millis(50 + (draw >> 8) % 150)),
-                    21..=30 => Answer::Close,
+                // A 429 for the first request of one record in 200 (6 in a scenario), each
+                // pausing the whole destination for a second (`retry-after: 1`): drawn for
+                // 5 % of the requests they were two thirds of the suite's time, and the pause
+                // itself is tested by the pacing suite. Then 5 % each of 500s, slow answers
+                // and closed connections.
+                if *attempt == 1 && record % 200 == 17 {
+                    state.too_many_requests += 1;
+                    return Answer::TooManyRequests;
+                }
+                match draw % 20 {
+                    0 => Answer::ServerError,
+                    1 => Answer::Slow(Duration::from_millis(50 + (draw >> 8) % 150)),
+                    2 => Answer::Close,
                     _ => Answer::Ok,
                 }
             }
@@ -593,6 +604,10 @@ fn crash_scenario_on(
     );
     let found = workdir.retry_until_done();
     let duplicates = check(scenario, &workdir, &sink, RECORDS, &window);
+    assert!(
+        sink.too_many_requests() > 0,
+        "{scenario}: no delivery was answered 429"
+    );
     Outcome { duplicates, found }
 }
 
