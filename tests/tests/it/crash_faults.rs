@@ -72,7 +72,8 @@ enum Answer {
 enum Mode {
     /// Every request gets 200.
     Healthy,
-    /// Random faults drawn from the seed, per record and attempt (see [`Sink::decide`]).
+    /// Faults drawn from the seed, per record and attempt, and a 429 to the first request of
+    /// one record in 200 (see [`Sink::decide`]).
     Faulty,
     /// Every answer is 200 after this long.
     Slow(Duration),
