@@ -8,7 +8,9 @@
 //! temporary directory. The `aws-firehose` output reaches the sink through the process-wide
 //! AWS configuration ([`use_sink_for_aws`]).
 
+use crate::cpu::{ThreadCpu, process_cpu};
 use serde_json::Value;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use streamalert::Alert;
@@ -231,27 +233,38 @@ pub(crate) enum Path {
     Unrecorded,
 }
 
-/// Processes `warmup` untimed alerts, then `alerts`, one at a time along `path`.
+/// Processes `warmup` untimed alerts, then `alerts`, one at a time along `path`, then closes
+/// the processor (within the timed run: [`close`]).
 pub(crate) async fn sequential(
-    processor: &Processor,
+    processor: Processor,
     path: Path,
     warmup: impl IntoIterator<Item = Alert>,
     alerts: impl ExactSizeIterator<Item = Alert>,
 ) -> Result<Sequential, String> {
     for alert in warmup {
-        one(processor, path, alert).await?;
+        one(&processor, path, alert).await?;
     }
     let mut latencies = Vec::with_capacity(alerts.len());
     let started = Instant::now();
     for alert in alerts {
         let begun = Instant::now();
-        one(processor, path, alert).await?;
+        one(&processor, path, alert).await?;
         latencies.push(begun.elapsed());
     }
+    close(processor).await?;
     Ok(Sequential {
         seconds: started.elapsed().as_secs_f64(),
         latencies,
     })
+}
+
+/// Drops `processor` and with it its ledger, which applies whatever its intake log still
+/// holds to SQLite (on its writer thread) before it returns, as a `process` command's exit
+/// does: a run ends once its ledger has done every write of it.
+async fn close(processor: Processor) -> Result<(), String> {
+    tokio::task::spawn_blocking(move || drop(processor))
+        .await
+        .map_err(|e| format!("closing the processor failed: {e}"))
 }
 
 async fn one(processor: &Processor, path: Path, alert: Alert) -> Result<(), String> {
@@ -273,14 +286,26 @@ async fn one(processor: &Processor, path: Path, alert: Alert) -> Result<(), Stri
     Ok(())
 }
 
+/// A concurrent run: its wall time, and the CPU time of each of the process's threads (by
+/// name) per alert; the ledger's close (its last batch, applied on its writer thread, which
+/// then ends) is counted under `ledger-writer`.
+#[derive(Debug, Clone)]
+pub(crate) struct Concurrent {
+    pub(crate) seconds: f64,
+    pub(crate) cpu_us: BTreeMap<String, f64>,
+}
+
 /// Processes `alerts` with up to the processor's `concurrency` in flight, submitted in chunks
-/// as the `process` command does (recorded first when the processor has a ledger); returns
-/// the wall time in seconds.
+/// as the `process` command does (recorded first when the processor has a ledger), then
+/// closes the processor (within the timed run: [`close`]).
 pub(crate) async fn concurrent(
-    processor: &Processor,
+    processor: Processor,
     alerts: impl ExactSizeIterator<Item = Alert>,
-) -> Result<f64, String> {
+) -> Result<Concurrent, String> {
     let total = alerts.len() as u64;
+    let processor_had_ledger = processor.ledger().is_some();
+    // Read while the processor's threads (its ledger's writer) are alive.
+    let cpu_before = ThreadCpu::now()?;
     let started = Instant::now();
     let mut run = processor.start_run();
     let mut alerts = alerts.peekable();
@@ -289,11 +314,22 @@ pub(crate) async fn concurrent(
         run.submit(chunk).await.map_err(|e| e.to_string())?;
     }
     let report = run.finish().await;
+    // The writer thread's figure is read while it is alive, and its last batch measured as
+    // the whole process's CPU time while the ledger closes (nothing else runs then).
+    let cpu_running = ThreadCpu::now()?;
+    let process_before_close = process_cpu()?;
+    close(processor).await?;
     let seconds = started.elapsed().as_secs_f64();
+    let closing = process_cpu()?.saturating_sub(process_before_close);
+    let mut cpu_us = cpu_running.per_alert_since(&cpu_before, total);
+    if processor_had_ledger {
+        *cpu_us.entry("ledger-writer".to_owned()).or_default() +=
+            closing.as_secs_f64() * 1e6 / total.max(1) as f64;
+    }
     if report.sent != total || report.failed != 0 || report.ledger_errors != 0 {
         return Err(format!("not every alert was delivered: {report:?}"));
     }
-    Ok(seconds)
+    Ok(Concurrent { seconds, cpu_us })
 }
 
 #[cfg(test)]
@@ -328,12 +364,12 @@ mod tests {
         let runtime = tokio::runtime::Runtime::new().unwrap();
         let dir = tempfile::tempdir().unwrap();
         runtime.block_on(async {
-            let processor = processor(&sink.base_url(), dir.path(), 4, Path::Recorded)
-                .await
-                .unwrap();
+            // Each run closes its processor: the next one opens the same ledger again.
+            let base_url = sink.base_url();
+            let recorded = || processor(&base_url, dir.path(), 4, Path::Recorded);
             let record = record();
             let run = sequential(
-                &processor,
+                recorded().await.unwrap(),
                 Path::Recorded,
                 alerts(Service::Slack, &record, 1),
                 alerts(Service::Slack, &record, 2),
@@ -342,19 +378,33 @@ mod tests {
             .unwrap();
             assert_eq!(run.latencies.len(), 2);
             let unrecorded = alerts(Service::Slack, &record, 2);
-            sequential(&processor, Path::Unrecorded, vec![], unrecorded)
+            sequential(
+                recorded().await.unwrap(),
+                Path::Unrecorded,
+                vec![],
+                unrecorded,
+            )
+            .await
+            .unwrap();
+            let pagerduty = alerts(Service::PagerDutyV2, &record, 5);
+            let run = concurrent(recorded().await.unwrap(), pagerduty)
                 .await
                 .unwrap();
-            let pagerduty = alerts(Service::PagerDutyV2, &record, 5);
-            concurrent(&processor, pagerduty).await.unwrap();
+            assert!(run.cpu_us["tokio-rt-worker"] > 0.0, "{:?}", run.cpu_us);
+            assert!(run.cpu_us.contains_key("ledger-writer"), "{:?}", run.cpu_us);
             let bare = tempfile::tempdir().unwrap();
             let unrecorded = super::processor(&sink.base_url(), bare.path(), 4, Path::Unrecorded)
                 .await
                 .unwrap();
             assert!(unrecorded.ledger().is_none());
-            concurrent(&unrecorded, alerts(Service::Slack, &record, 3))
+            let run = concurrent(unrecorded, alerts(Service::Slack, &record, 3))
                 .await
                 .unwrap();
+            assert!(
+                !run.cpu_us.contains_key("ledger-writer"),
+                "{:?}",
+                run.cpu_us
+            );
         });
         assert_eq!(sink.received(), 13);
         assert_eq!(sink.records(), 0);
@@ -377,11 +427,10 @@ mod tests {
         runtime.block_on(async {
             use_sink_for_aws(&sink.base_url()).await.unwrap();
             assert!(use_sink_for_aws(&sink.base_url()).await.is_err());
-            let processor = processor(&sink.base_url(), dir.path(), 32, Path::Recorded)
-                .await
-                .unwrap();
+            let base_url = sink.base_url();
+            let recorded = || processor(&base_url, dir.path(), 32, Path::Recorded);
             let record = record();
-            concurrent(&processor, firehose_alerts(&record, 100))
+            concurrent(recorded().await.unwrap(), firehose_alerts(&record, 100))
                 .await
                 .unwrap();
             assert_eq!(sink.records(), 100);
@@ -390,7 +439,7 @@ mod tests {
             // A record alone goes out with `PutRecord`, and its reply is understood too.
             let requests = sink.received();
             let alone = firehose_alerts(&record, 1);
-            sequential(&processor, Path::Recorded, vec![], alone)
+            sequential(recorded().await.unwrap(), Path::Recorded, vec![], alone)
                 .await
                 .unwrap();
             assert_eq!((sink.received(), sink.records()), (requests + 1, 101));

@@ -20,6 +20,7 @@
 
 mod baseline;
 mod cold;
+mod cpu;
 mod firehose;
 mod load;
 mod retry;
@@ -30,6 +31,7 @@ use clap::{Args, Parser, Subcommand};
 use load::Service;
 use serde_json::{Value, json};
 use sink::{Payload, Sink};
+use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -221,7 +223,7 @@ fn run_load(args: &LoadArgs) -> Result<Value, String> {
                     let processor = load::processor(&base_url, dir.path(), 1, path).await?;
                     let warmup = load::alerts(service, &record, warmup_count);
                     let alerts = load::alerts(service, &record, count);
-                    load::sequential(&processor, path, warmup, alerts).await
+                    load::sequential(processor, path, warmup, alerts).await
                 })?;
                 check_received(&sink, before, args.warmup + args.count)?;
                 let label = match path {
@@ -251,25 +253,32 @@ fn run_load(args: &LoadArgs) -> Result<Value, String> {
                 let before = sink.received();
                 let (record, base_url) = (record.clone(), base_url.clone());
                 let (concurrency, count) = (args.concurrency, args.count);
-                let seconds = on_worker(&runtime, async move {
+                let run = on_worker(&runtime, async move {
                     let dir = temp_dir()?;
                     let processor =
                         load::processor(&base_url, dir.path(), concurrency, path).await?;
-                    load::concurrent(&processor, load::alerts(service, &record, count)).await
+                    load::concurrent(processor, load::alerts(service, &record, count)).await
                 })?;
                 check_received(&sink, before, args.count)?;
-                let rate = args.count as f64 / seconds;
+                let rate = args.count as f64 / run.seconds;
                 let label = match path {
                     load::Path::Recorded => format!("rust ×{}", args.concurrency),
                     load::Path::Unrecorded => format!("no ledger ×{}", args.concurrency),
                 };
                 eprintln!(
-                    "round {round}: {:<12} {label:<14} {rate:>9.1} alerts/s",
-                    service.name()
+                    "round {round}: {:<12} {label:<14} {rate:>9.1} alerts/s; CPU per alert: {}",
+                    service.name(),
+                    cpu_line(&run.cpu_us, rate)
                 );
                 match path {
-                    load::Path::Recorded => figures.concurrent.push(rate),
-                    load::Path::Unrecorded => figures.concurrent_unrecorded.push(rate),
+                    load::Path::Recorded => {
+                        figures.concurrent.push(rate);
+                        figures.concurrent_cpu.push(run.cpu_us);
+                    }
+                    load::Path::Unrecorded => {
+                        figures.concurrent_unrecorded.push(rate);
+                        figures.concurrent_unrecorded_cpu.push(run.cpu_us);
+                    }
                 }
             }
         }
@@ -346,7 +355,8 @@ fn firehose_rounds(
             let dir = temp_dir()?;
             let processor =
                 load::processor(&run_url, dir.path(), concurrency, load::Path::Recorded).await?;
-            load::concurrent(&processor, load::firehose_alerts(&run_record, count)).await
+            let run = load::concurrent(processor, load::firehose_alerts(&run_record, count));
+            Ok(run.await?.seconds)
         })?;
         let (requests, records) = (sink.received() - requests, sink.records() - records);
         if records != args.count as u64 {
@@ -408,6 +418,9 @@ struct ServiceFigures {
     concurrent: Vec<f64>,
     /// Concurrent runs without the ledger.
     concurrent_unrecorded: Vec<f64>,
+    /// CPU per alert by thread name, of each concurrent run with and without the ledger.
+    concurrent_cpu: Vec<BTreeMap<String, f64>>,
+    concurrent_unrecorded_cpu: Vec<BTreeMap<String, f64>>,
     latencies: Vec<Duration>,
     /// Sequential runs without the ledger (`Processor::deliver`).
     unrecorded: Vec<f64>,
@@ -422,6 +435,8 @@ impl ServiceFigures {
             rust: Vec::new(),
             concurrent: Vec::new(),
             concurrent_unrecorded: Vec::new(),
+            concurrent_cpu: Vec::new(),
+            concurrent_unrecorded_cpu: Vec::new(),
             latencies: Vec::new(),
             unrecorded: Vec::new(),
             unrecorded_latencies: Vec::new(),
@@ -457,6 +472,8 @@ impl ServiceFigures {
             "concurrent_unrecorded_per_s": self.concurrent_unrecorded,
             "concurrent_unrecorded_median_per_s": concurrent_unrecorded,
             "ledger_amortised_us": amortised_us(concurrent, concurrent_unrecorded),
+            "concurrent_cpu_us": cpu::median_by_name(&self.concurrent_cpu),
+            "concurrent_unrecorded_cpu_us": cpu::median_by_name(&self.concurrent_unrecorded_cpu),
         })
     }
 
@@ -643,6 +660,17 @@ fn median(values: &[f64]) -> f64 {
     }
 }
 
+/// CPU per alert by thread name, and the cores that keeps busy at `rate` alerts per second:
+/// `tokio-rt-worker 45.1 us, sink 7.9 us (1.06 cores busy)`.
+fn cpu_line(cpu_us: &BTreeMap<String, f64>, rate: f64) -> String {
+    let threads: Vec<String> = cpu_us
+        .iter()
+        .map(|(name, us)| format!("{name} {us:.1} us"))
+        .collect();
+    let busy = cpu_us.values().sum::<f64>() * rate / 1e6;
+    format!("{} ({busy:.2} cores busy)", threads.join(", "))
+}
+
 /// What the ledger adds per alert, in microseconds, from the rates (alerts per second) of the
 /// same run with and without it: `1/with - 1/without`.
 fn amortised_us(with: f64, without: f64) -> f64 {
@@ -684,5 +712,14 @@ mod tests {
         assert_eq!(percentile_us(&latencies[..1], 99.0), 1.0);
         assert!((amortised_us(2_000.0, 4_000.0) - 250.0).abs() < 1e-9);
         assert!(amortised_us(4_000.0, 2_000.0) < 0.0);
+        let cpu = [
+            ("sink".to_owned(), 8.0),
+            ("tokio-rt-worker".to_owned(), 42.0),
+        ]
+        .into();
+        assert_eq!(
+            cpu_line(&cpu, 20_000.0),
+            "sink 8.0 us, tokio-rt-worker 42.0 us (1.00 cores busy)"
+        );
     }
 }
