@@ -295,6 +295,23 @@ lines = [
     '|---|---|---|---|---|',
 ]
 lines += [f'| {" | ".join(row)} |' for row in rows]
+# Where the CPU of the concurrent runs goes, by thread (µs per alert, medians of the rounds).
+threads = (('tokio-rt-worker', 'runtime workers'), ('sink', 'sink'), ('ledger-writer', 'ledger writer'))
+lines += [
+    '',
+    f'CPU per alert in the ×{conc} runs, by thread (µs; each thread\'s time on a core from '
+    f'`/proc/self/task/*/schedstat`, medians of the rounds; "cores busy" = total × alerts/s, of {cores}):',
+    '',
+    '| run | ' + ' | '.join(label for _, label in threads) + ' | total | cores busy |',
+    '|---|' + '---|' * (len(threads) + 2),
+]
+for service, s in load['services'].items():
+    for label, key, rate_key in (('with the ledger', 'concurrent_cpu_us', 'concurrent_median_per_s'),
+                                 ('without the ledger', 'concurrent_unrecorded_cpu_us', 'concurrent_unrecorded_median_per_s')):
+        cpu = s[key]
+        total = sum(cpu.values())
+        cells = [f"{cpu[name]:.1f}" if name in cpu else '—' for name, _ in threads]
+        lines.append(f"| {service}, {label} | {' | '.join(cells)} | {total:.1f} | {total * s[rate_key] / 1e6:.2f} |")
 lines += [
     '',
     f'Method. Dispatch: {load["rounds"]} rounds, each running baseline then streamalert-rs for slack, then for '
@@ -308,7 +325,9 @@ lines += [
     f'process\'s allocator, as `main!` gives the quickstart; sequential = one alert at a time, the '
     f'same record and request body as the baseline; p50/p99 are per delivery over all sequential rounds. "Without the '
     f'ledger": the same runs by a processor without one; the ledger\'s amortised cost per alert at ×{conc} is '
-    f'1/rate(with) − 1/rate(without). Peak RSS of the whole load bench process (sink included) after the slack and '
+    f'1/rate(with) − 1/rate(without). Every run\'s time ends once its processor is dropped and its ledger closed '
+    f'(the intake log\'s last batch applied to SQLite on the writer thread, as a `process` command\'s exit does); the '
+    f'close\'s CPU time counts under the ledger writer. Peak RSS of the whole load bench process (sink included) after the slack and '
     f'pagerduty-v2 rounds: {load["peak_rss_kib"] / 1024:.1f} MiB ({load["peak_rss_with_firehose_kib"] / 1024:.1f} MiB after '
     f'the Firehose rounds, which load the AWS SDK). The ceiling is the bench\'s own raw hyper client posting a fixed 1.5 KB '
     f'body over {load["ceiling_connections"]} kept-alive connections as fast as the sink answers.',
