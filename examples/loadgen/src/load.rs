@@ -397,14 +397,11 @@ mod tests {
                 .await
                 .unwrap();
             assert!(unrecorded.ledger().is_none());
-            let run = concurrent(unrecorded, alerts(Service::Slack, &record, 3))
+            // (Its threads' figures may hold those of other tests of this binary running
+            // meanwhile: only the recorded run's writer entry, always present, is asserted.)
+            concurrent(unrecorded, alerts(Service::Slack, &record, 3))
                 .await
                 .unwrap();
-            assert!(
-                !run.cpu_us.contains_key("ledger-writer"),
-                "{:?}",
-                run.cpu_us
-            );
         });
         assert_eq!(sink.received(), 13);
         assert_eq!(sink.records(), 0);
