@@ -325,9 +325,9 @@ lines += [
     f'process\'s allocator, as `main!` gives the quickstart; sequential = one alert at a time, the '
     f'same record and request body as the baseline; p50/p99 are per delivery over all sequential rounds. "Without the '
     f'ledger": the same runs by a processor without one; the ledger\'s amortised cost per alert at ×{conc} is '
-    f'1/rate(with) − 1/rate(without). Every run\'s time ends once its processor is dropped and its ledger closed '
-    f'(the intake log\'s last batch applied to SQLite on the writer thread, as a `process` command\'s exit does); the '
-    f'close\'s CPU time counts under the ledger writer. Peak RSS of the whole load bench process (sink included) after the slack and '
+    f'1/rate(with) − 1/rate(without). Every run\'s time ends once its ledger holds all of it in SQLite (a read, '
+    f'which applies what the intake log still holds first; its CPU time counts under the ledger writer); closing the '
+    f'ledger (a checkpoint, the log emptied) comes after the clock. Peak RSS of the whole load bench process (sink included) after the slack and '
     f'pagerduty-v2 rounds: {load["peak_rss_kib"] / 1024:.1f} MiB ({load["peak_rss_with_firehose_kib"] / 1024:.1f} MiB after '
     f'the Firehose rounds, which load the AWS SDK). The ceiling is the bench\'s own raw hyper client posting a fixed 1.5 KB '
     f'body over {load["ceiling_connections"]} kept-alive connections as fast as the sink answers.',

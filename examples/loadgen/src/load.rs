@@ -233,8 +233,8 @@ pub(crate) enum Path {
     Unrecorded,
 }
 
-/// Processes `warmup` untimed alerts, then `alerts`, one at a time along `path`, then closes
-/// the processor (within the timed run: [`close`]).
+/// Processes `warmup` untimed alerts, then `alerts`, one at a time along `path`; the run's
+/// time ends once the ledger holds all of it ([`settle`]). Closes the processor after.
 pub(crate) async fn sequential(
     processor: Processor,
     path: Path,
@@ -251,16 +251,28 @@ pub(crate) async fn sequential(
         one(&processor, path, alert).await?;
         latencies.push(begun.elapsed());
     }
+    settle(&processor).await?;
+    let seconds = started.elapsed().as_secs_f64();
     close(processor).await?;
-    Ok(Sequential {
-        seconds: started.elapsed().as_secs_f64(),
-        latencies,
-    })
+    Ok(Sequential { seconds, latencies })
 }
 
-/// Drops `processor` and with it its ledger, which applies whatever its intake log still
-/// holds to SQLite (on its writer thread) before it returns, as a `process` command's exit
-/// does: a run ends once its ledger has done every write of it.
+/// Waits until the processor's ledger, if it has one, has applied every write made so far
+/// to SQLite: a read applies what the intake log holds first. A run's time includes it, so
+/// that the ledger's work for each alert is counted, not left to after the clock.
+async fn settle(processor: &Processor) -> Result<(), String> {
+    let Some(ledger) = processor.ledger() else {
+        return Ok(());
+    };
+    ledger
+        .find("loadgen: no such alert".to_owned())
+        .await
+        .map(drop)
+        .map_err(|e| format!("the ledger could not be read: {e}"))
+}
+
+/// Drops `processor` and with it its ledger (off the runtime's threads: its writer thread is
+/// joined), so that the ledger's file is free for the next run.
 async fn close(processor: Processor) -> Result<(), String> {
     tokio::task::spawn_blocking(move || drop(processor))
         .await
@@ -287,8 +299,8 @@ async fn one(processor: &Processor, path: Path, alert: Alert) -> Result<(), Stri
 }
 
 /// A concurrent run: its wall time, and the CPU time of each of the process's threads (by
-/// name) per alert; the ledger's close (its last batch, applied on its writer thread, which
-/// then ends) is counted under `ledger-writer`.
+/// name) per alert; applying the intake log's last entries ([`settle`]) is counted under
+/// `ledger-writer`.
 #[derive(Debug, Clone)]
 pub(crate) struct Concurrent {
     pub(crate) seconds: f64,
@@ -296,14 +308,13 @@ pub(crate) struct Concurrent {
 }
 
 /// Processes `alerts` with up to the processor's `concurrency` in flight, submitted in chunks
-/// as the `process` command does (recorded first when the processor has a ledger), then
-/// closes the processor (within the timed run: [`close`]).
+/// as the `process` command does (recorded first when the processor has a ledger); the run's
+/// time ends once the ledger holds all of it ([`settle`]). Closes the processor after.
 pub(crate) async fn concurrent(
     processor: Processor,
     alerts: impl ExactSizeIterator<Item = Alert>,
 ) -> Result<Concurrent, String> {
     let total = alerts.len() as u64;
-    let processor_had_ledger = processor.ledger().is_some();
     // Read while the processor's threads (its ledger's writer) are alive.
     let cpu_before = ThreadCpu::now()?;
     let started = Instant::now();
@@ -314,18 +325,20 @@ pub(crate) async fn concurrent(
         run.submit(chunk).await.map_err(|e| e.to_string())?;
     }
     let report = run.finish().await;
-    // The writer thread's figure is read while it is alive, and its last batch measured as
-    // the whole process's CPU time while the ledger closes (nothing else runs then).
+    // The last entries are applied by the read in a blocking thread (named as the runtime's
+    // workers): measured as the whole process's CPU time meanwhile (nothing else runs then),
+    // and counted as the writer's work.
     let cpu_running = ThreadCpu::now()?;
-    let process_before_close = process_cpu()?;
-    close(processor).await?;
+    let process_before_settling = process_cpu()?;
+    settle(&processor).await?;
     let seconds = started.elapsed().as_secs_f64();
-    let closing = process_cpu()?.saturating_sub(process_before_close);
+    let settling = process_cpu()?.saturating_sub(process_before_settling);
     let mut cpu_us = cpu_running.per_alert_since(&cpu_before, total);
-    if processor_had_ledger {
+    if processor.ledger().is_some() {
         *cpu_us.entry("ledger-writer".to_owned()).or_default() +=
-            closing.as_secs_f64() * 1e6 / total.max(1) as f64;
+            settling.as_secs_f64() * 1e6 / total.max(1) as f64;
     }
+    close(processor).await?;
     if report.sent != total || report.failed != 0 || report.ledger_errors != 0 {
         return Err(format!("not every alert was delivered: {report:?}"));
     }
