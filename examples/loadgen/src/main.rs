@@ -181,8 +181,11 @@ fn run_load(args: &LoadArgs) -> Result<Value, String> {
     let versions = baseline.as_ref().map(Baseline::versions).transpose()?;
     let sink = Sink::start()?;
     let base_url = sink.base_url();
+    // The runtime of `streamalert`'s commands (`cli::runtime`): four blocking threads, which
+    // keep the SQLite work done there (ledger reads, closes) in a few of glibc's arenas.
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        .max_blocking_threads(4)
         .build()
         .map_err(|e| format!("cannot start a runtime: {e}"))?;
     let load_start = load_average()?;
