@@ -12,6 +12,7 @@ mod spec;
 
 pub use chain::{Chain, ChainError};
 pub use publication::Publication;
+pub(crate) use publication::RECORD;
 pub use spec::PublisherSpec;
 
 use crate::alert::Alert;

@@ -54,7 +54,7 @@ enum HeldEntries {
 }
 
 /// The key of the shared record.
-const RECORD: &str = "record";
+pub(crate) const RECORD: &str = "record";
 
 impl Publication {
     /// An empty publication, where every chain starts.

@@ -3,7 +3,7 @@
 
 use crate::alert::Alert;
 use crate::json::{NORMALIZATION_KEY, get_keys, py_str};
-use crate::publisher::{Publication, PublishError, Publisher};
+use crate::publisher::{Publication, PublishError, Publisher, RECORD};
 use regex::{Regex, RegexSet};
 use serde_json::{Map, Value};
 use std::collections::VecDeque;
@@ -369,7 +369,7 @@ fn without_matching_keys(publication: Publication, matcher: &KeyMatcher<'_>) -> 
     });
     map.retain(|key, _| !matcher.matches(key));
     for (key, value) in &mut map {
-        if !(record_pruned && key == "record") {
+        if !(record_pruned && key == RECORD) {
             delete_matching_keys(value, matcher);
         }
     }
