@@ -16,6 +16,7 @@ use rusqlite::{Connection, OptionalExtension as _, TransactionBehavior, params};
 use serde_json::Value;
 use statements::Statements;
 use std::collections::{BTreeMap, HashSet};
+use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
@@ -412,7 +413,7 @@ fn apply_batch(conn: &mut Connection, path: &Path, batch: &Batch) -> Result<(), 
             Entry::Alerts { alerts, checkpoint } => {
                 for alert in alerts {
                     let completion = completions.get(alert.alert_id.as_str());
-                    if upsert_alert(&statements, path, alert, completion)? {
+                    if upsert_alert(&statements, path, alert, batch.log(), completion)? {
                         written_complete.insert(alert.alert_id.as_str());
                     }
                 }
@@ -688,7 +689,7 @@ impl SqliteLedger {
         self.write(move |conn, path| {
             let statements = Statements::new(conn);
             for alert in &alerts {
-                upsert_alert(&statements, path, alert, None)?;
+                upsert_alert(&statements, path, alert, None, None)?;
             }
             checkpoint.as_ref().map_or(Ok(()), |checkpoint| {
                 save_checkpoint(&statements, path, checkpoint)
@@ -974,7 +975,7 @@ impl Ledger for SqliteLedger {
     ) -> Result<(), LedgerError> {
         let merged_write = AlertWrite::of(&merged);
         self.write(move |conn, path| {
-            upsert_alert(&Statements::new(conn), path, &merged_write, None)?;
+            upsert_alert(&Statements::new(conn), path, &merged_write, None, None)?;
             for key in &originals {
                 let changed = conn
                     .prepare_cached(
@@ -1283,6 +1284,7 @@ fn upsert_alert(
     conn: &Statements<'_>,
     path: &Path,
     alert: &AlertWrite,
+    log: Option<&File>,
     completion: Option<&Completion<'_>>,
 ) -> Result<bool, LedgerError> {
     let completed_at = completion.map(|completion| completion.completed_at);
@@ -1334,8 +1336,15 @@ fn upsert_alert(
         } else {
             "INSERT OR IGNORE INTO alert_items (id, item) VALUES (?1, ?2)"
         };
+        let item = alert.item.read(log).map_err(|error| LedgerError::Corrupt {
+            path: intake::log_path(path),
+            message: format!(
+                "cannot read the item of alert {} back from the intake log: {error}",
+                alert.alert_id
+            ),
+        })?;
         conn.prepare_cached(insert_item)
-            .and_then(|mut s| s.execute(params![id, alert.item]))
+            .and_then(|mut s| s.execute(params![id, item]))
             .map_err(sql(path))?;
     }
     for output in &alert.sent {
@@ -2305,6 +2314,42 @@ mod tests {
             .collect();
         let expected = [&before, &refused, &after].map(|new| new.alert.alert_id.clone());
         assert_eq!(ids, expected);
+    }
+
+    /// An appended alert's item stays in the log until it is applied: if the log's file loses
+    /// it meanwhile, applying it fails with an error that names the log and the alert, and
+    /// the entry stays queued rather than being written without its item.
+    #[test]
+    fn an_item_the_log_no_longer_holds_fails_the_apply_naming_the_alert() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = ledger_in(dir.path(), Synchronous::Normal);
+        let alert = new_alert(&["file:a"]);
+        {
+            // Held, the connection keeps the writer thread from applying the entry.
+            let _held = ledger.inner.conn.lock().unwrap();
+            runtime
+                .block_on(ledger.record_alerts(vec![alert.clone()]))
+                .unwrap();
+            for file in intake::log_files(ledger.path()) {
+                let file = std::fs::OpenOptions::new().write(true).open(file).unwrap();
+                if file.metadata().unwrap().len() > 16 {
+                    file.set_len(16).unwrap();
+                }
+            }
+        }
+        let expected = format!(
+            "cannot read the item of alert {} back from the intake log",
+            alert.alert.alert_id
+        );
+        for _ in 0..2 {
+            let error = runtime.block_on(ledger.counts()).unwrap_err().to_string();
+            assert!(error.contains(&expected), "{error}");
+            assert!(error.contains("ledger.sqlite3-intake"), "{error}");
+        }
     }
 
     /// Applied as one batch, a run of entries leaves every table as applying them one batch

@@ -19,12 +19,15 @@
 
 use super::super::{AlertKey, Fingerprint, InputCheckpoint, LedgerError, NewAlert, Outcome};
 use crate::alert::Timestamp;
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fs::{File, OpenOptions};
 use std::io::{Read as _, Write as _};
+use std::ops::Range;
+use std::os::unix::fs::FileExt as _;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 /// The first bytes of the file: what it is (8 bytes), then its generation (`u64`, little
 /// endian).
@@ -92,7 +95,7 @@ pub(super) struct AlertWrite {
     pub(super) attempts: u32,
     pub(super) dispatched: String,
     /// The alert as StreamAlert's alerts table stores it, as JSON.
-    pub(super) item: String,
+    pub(super) item: Item,
     pub(super) sent: BTreeSet<String>,
     pub(super) remaining: BTreeSet<String>,
     pub(super) intents: BTreeMap<String, Fingerprint>,
@@ -111,12 +114,44 @@ impl AlertWrite {
             merge_enabled: alert.merge_enabled(),
             attempts: alert.attempts,
             dispatched: alert.dispatched.to_string(),
-            item: alert.ledger_item_json(),
+            item: Item::Text(alert.ledger_item_json()),
             sent: alert.outputs_sent.clone(),
             remaining: alert.remaining_outputs(),
             intents: new.intents.clone(),
             at: Timestamp::now().to_string(),
         }
+    }
+}
+
+/// An alert's item, as JSON: in memory, or in the log once its entry is appended.
+///
+/// Most alerts delivered through the log are complete by the time it is applied and are
+/// written as tombstones, which keep no item; so an appended entry does not hold its items in
+/// memory while it waits to be applied (a few MiB at high rates), and the applier reads back
+/// only the items it writes.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) enum Item {
+    /// The item's text: not appended yet, or read from the log when the ledger opens.
+    Text(String),
+    /// Appended: the `len` bytes at `offset` of the log's file that holds the entry.
+    Logged { offset: u64, len: usize },
+}
+
+impl Item {
+    /// The item's text: its own, or read from `log`, the file of the log that holds it.
+    pub(super) fn read(&self, log: Option<&File>) -> std::io::Result<Cow<'_, str>> {
+        let (offset, len) = match self {
+            Self::Text(text) => return Ok(Cow::Borrowed(text)),
+            Self::Logged { offset, len } => (*offset, *len),
+        };
+        let log = log.ok_or_else(|| {
+            std::io::Error::other("the item was appended to the log, and no file of it is at hand")
+        })?;
+        let mut bytes = vec![0; len];
+        log.read_exact_at(&mut bytes, offset)?;
+        String::from_utf8(bytes)
+            .map(Cow::Owned)
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
     }
 }
 
@@ -132,8 +167,9 @@ pub(super) struct Intake {
 }
 
 struct State {
-    /// The two files; entries are appended to `files[current]`.
-    files: [File; 2],
+    /// The two files; entries are appended to `files[current]`. Shared with the batches taken
+    /// from them, which read their items back.
+    files: [Arc<File>; 2],
     current: usize,
     /// The generation of the current file, and its length.
     generation: u64,
@@ -169,10 +205,13 @@ pub(super) struct Batch {
     /// one): once they are applied and on disk, their file may be emptied.
     pub(super) closes: bool,
     queued: Vec<(u64, usize)>,
+    /// The file that holds the entries, for the items they no longer hold (none for entries
+    /// read when the ledger opens, which hold theirs).
+    log: Option<Arc<File>>,
 }
 
 impl Batch {
-    fn of(queued: Vec<Queued>, closes: bool) -> Self {
+    fn of(queued: Vec<Queued>, closes: bool, log: Option<Arc<File>>) -> Self {
         let last = queued.last();
         let (generation, end) = last.map_or((0, 0), |q| (q.generation, q.end));
         let (entries, queued) = queued
@@ -185,7 +224,14 @@ impl Batch {
             end,
             closes,
             queued,
+            log,
         }
+    }
+
+    /// The file of the log that holds these entries, from which their items are read back
+    /// ([`Item::read`]).
+    pub(super) fn log(&self) -> Option<&File> {
+        self.log.as_deref()
     }
 
     /// `entries` as one batch (of generation 0), for tests that apply entries themselves.
@@ -197,7 +243,7 @@ impl Batch {
             end: 0,
             bytes: 0,
         });
-        Self::of(queued.collect(), false)
+        Self::of(queued.collect(), false, None)
     }
 
     /// The alerts recorded once in this batch that its own outcomes complete: merging off,
@@ -302,7 +348,7 @@ impl Intake {
         let intake = Self {
             path,
             state: Mutex::new(State {
-                files: [first, second],
+                files: [Arc::new(first), Arc::new(second)],
                 current: 0,
                 generation,
                 len: 0,
@@ -323,8 +369,10 @@ impl Intake {
 
     /// Appends `entry` (durable once this returns) and queues it to be applied; true if the
     /// applier must be woken for it.
-    pub(super) async fn append(&self, entry: Entry) -> Result<bool, LedgerError> {
-        let bytes = frame(&entry);
+    pub(super) async fn append(&self, mut entry: Entry) -> Result<bool, LedgerError> {
+        let Framed { bytes, items } = frame(&entry).ok_or_else(|| {
+            LedgerError::Worker("an entry to append no longer holds its items".into())
+        })?;
         let permits = u32::try_from(bytes.len().min(BACKLOG_BYTES)).unwrap_or(u32::MAX);
         self.backlog
             .acquire_many(permits)
@@ -332,12 +380,20 @@ impl Intake {
             .map_err(|_| LedgerError::Worker("the intake log is closed".into()))?
             .forget();
         let mut state = self.lock()?;
+        let start = state.len;
         if let Err(error) = state.write(&bytes) {
             drop(state);
             self.backlog.add_permits(permits as usize);
             return Err(self.failed(&error));
         }
-        if let Entry::Alerts { alerts, .. } = &entry {
+        if let Entry::Alerts { alerts, .. } = &mut entry {
+            // The log holds the items now: the applier reads back the few it writes.
+            for (alert, at) in alerts.iter_mut().zip(items) {
+                alert.item = Item::Logged {
+                    offset: start + at.start as u64,
+                    len: at.len(),
+                };
+            }
             let deliveries = alerts.iter().flat_map(|alert| {
                 alert
                     .remaining
@@ -413,7 +469,15 @@ impl Intake {
         }
         let same = state.queue.partition_point(|q| q.generation == oldest);
         let taken: Vec<Queued> = state.queue.drain(..same).collect();
-        Ok(Some(Batch::of(taken, oldest < state.generation)))
+        // The log holds two generations at most: the current file's and the one before.
+        let closes = oldest < state.generation;
+        let file = if closes {
+            1 - state.current
+        } else {
+            state.current
+        };
+        let log = Some(state.files[file].clone());
+        Ok(Some(Batch::of(taken, closes, log)))
     }
 
     /// `batch` was applied and committed: its bytes may be appended again.
@@ -491,7 +555,7 @@ impl State {
         if let Some(reason) = &self.broken {
             return Err(std::io::Error::other(reason.clone()));
         }
-        let file = &mut self.files[self.current];
+        let mut file: &File = &self.files[self.current];
         if let Err(error) = file.write_all(bytes) {
             // A torn entry would hide every entry after it from a replay: cut it off.
             if let Err(undo) = file.set_len(self.len) {
@@ -585,6 +649,7 @@ fn open_file(
         end,
         closes: false,
         queued: Vec::new(),
+        log: None,
     };
     Ok((file, Some(batch)))
 }
@@ -617,22 +682,39 @@ pub(super) fn read_entries(bytes: &[u8], start: u64) -> Result<(Vec<Entry>, u64)
     Ok((entries, at as u64))
 }
 
-/// `entry` framed as the log stores it: length, CRC-32, bytes.
-fn frame(entry: &Entry) -> Vec<u8> {
+/// An entry framed as the log stores it (length, CRC-32, bytes), and where each of its
+/// alerts' items is in those bytes.
+struct Framed {
+    bytes: Vec<u8>,
+    items: Vec<Range<usize>>,
+}
+
+/// `entry` framed as the log stores it; `None` if its items are no longer in memory (an entry
+/// taken from the queue, which is never appended again).
+fn frame(entry: &Entry) -> Option<Framed> {
     // Room for the fields around each item, so that the buffer is not regrown as it fills.
     let room = match entry {
-        Entry::Alerts { alerts, .. } => alerts.iter().map(|alert| alert.item.len() + 512).sum(),
+        Entry::Alerts { alerts, .. } => alerts
+            .iter()
+            .map(|alert| match &alert.item {
+                Item::Text(text) => text.len() + 512,
+                Item::Logged { .. } => 0,
+            })
+            .sum(),
         Entry::Outcome { .. } => 256,
     };
-    let mut encoder = Encoder(Vec::with_capacity(FRAME_LEN + room));
-    encoder.0.resize(FRAME_LEN, 0);
-    encoder.entry(entry);
-    let mut bytes = encoder.0;
+    let mut encoder = Encoder {
+        bytes: vec![0; FRAME_LEN],
+        items: Vec::new(),
+    };
+    encoder.bytes.reserve(room);
+    encoder.entry(entry)?;
+    let Encoder { mut bytes, items } = encoder;
     let len = (bytes.len() - FRAME_LEN) as u64;
     let crc = crc32fast::hash(&bytes[FRAME_LEN..]);
     bytes[..8].copy_from_slice(&len.to_le_bytes());
     bytes[8..FRAME_LEN].copy_from_slice(&crc.to_le_bytes());
-    bytes
+    Some(Framed { bytes, items })
 }
 
 const ALERTS: u8 = 1;
@@ -642,16 +724,20 @@ const FAILED: u8 = 1;
 const DEAD: u8 = 2;
 
 /// Writes an entry's fields: integers little endian, strings and lists after their length.
-struct Encoder(Vec<u8>);
+struct Encoder {
+    bytes: Vec<u8>,
+    /// Where each alert's item is in `bytes`, in order.
+    items: Vec<Range<usize>>,
+}
 
 impl Encoder {
     fn u64(&mut self, value: u64) {
-        self.0.extend_from_slice(&value.to_le_bytes());
+        self.bytes.extend_from_slice(&value.to_le_bytes());
     }
 
     fn str(&mut self, value: &str) {
         self.u64(value.len() as u64);
-        self.0.extend_from_slice(value.as_bytes());
+        self.bytes.extend_from_slice(value.as_bytes());
     }
 
     fn strs<'s>(&mut self, values: impl ExactSizeIterator<Item = &'s String>) {
@@ -659,13 +745,13 @@ impl Encoder {
         values.for_each(|value| self.str(value));
     }
 
-    fn entry(&mut self, entry: &Entry) {
+    fn entry(&mut self, entry: &Entry) -> Option<()> {
         match entry {
             Entry::Alerts { alerts, checkpoint } => {
-                self.0.push(ALERTS);
+                self.bytes.push(ALERTS);
                 self.u64(alerts.len() as u64);
-                alerts.iter().for_each(|alert| self.alert(alert));
-                self.0.push(u8::from(checkpoint.is_some()));
+                alerts.iter().try_for_each(|alert| self.alert(alert))?;
+                self.bytes.push(u8::from(checkpoint.is_some()));
                 if let Some(checkpoint) = checkpoint {
                     self.str(&checkpoint.input);
                     self.str(&checkpoint.file_id);
@@ -686,37 +772,44 @@ impl Encoder {
                 outcome,
                 at,
             } => {
-                self.0.push(OUTCOME);
+                self.bytes.push(OUTCOME);
                 self.str(alert_id);
                 self.str(output);
                 self.str(at);
                 match outcome {
-                    Outcome::Sent => self.0.push(SENT),
+                    Outcome::Sent => self.bytes.push(SENT),
                     Outcome::Failed(error) => {
-                        self.0.push(FAILED);
+                        self.bytes.push(FAILED);
                         self.str(error);
                     }
                     Outcome::Dead(error) => {
-                        self.0.push(DEAD);
+                        self.bytes.push(DEAD);
                         self.str(error);
                     }
                 }
             }
         }
+        Some(())
     }
 
-    fn alert(&mut self, alert: &AlertWrite) {
+    fn alert(&mut self, alert: &AlertWrite) -> Option<()> {
+        let Item::Text(item) = &alert.item else {
+            return None;
+        };
         for field in [
             &alert.alert_id,
             &alert.rule_name,
             &alert.created,
             &alert.dispatched,
-            &alert.item,
-            &alert.at,
         ] {
             self.str(field);
         }
-        self.0.push(u8::from(alert.merge_enabled));
+        self.u64(item.len() as u64);
+        let at = self.bytes.len();
+        self.bytes.extend_from_slice(item.as_bytes());
+        self.items.push(at..self.bytes.len());
+        self.str(&alert.at);
+        self.bytes.push(u8::from(alert.merge_enabled));
         self.u64(u64::from(alert.attempts));
         self.strs(alert.sent.iter());
         self.strs(alert.remaining.iter());
@@ -725,6 +818,7 @@ impl Encoder {
             self.str(output);
             self.u64(fingerprint.0);
         }
+        Some(())
     }
 }
 
@@ -801,7 +895,7 @@ impl Decoder<'_> {
 
     fn alert(&mut self) -> Option<AlertWrite> {
         let (alert_id, rule_name, created) = (self.str()?, self.str()?, self.str()?);
-        let (dispatched, item, at) = (self.str()?, self.str()?, self.str()?);
+        let (dispatched, item, at) = (self.str()?, Item::Text(self.str()?), self.str()?);
         let merge_enabled = self.u8()? != 0;
         let attempts = u32::try_from(self.u64()?).ok()?;
         let (sent, remaining) = (self.strs()?, self.strs()?);
@@ -836,7 +930,7 @@ mod tests {
             merge_enabled: true,
             attempts: 3,
             dispatched: "2026-12-06T02:00:01.000000Z".into(),
-            item: r#"{"Record": "ünïcode"}"#.into(),
+            item: Item::Text(r#"{"Record": "ünïcode"}"#.into()),
             sent: ["file:a".to_owned()].into(),
             remaining: ["slack:b".to_owned(), "webhook:c".to_owned()].into(),
             intents: [("webhook:c".to_owned(), Fingerprint(u64::MAX))].into(),
@@ -889,10 +983,15 @@ mod tests {
         ]
     }
 
+    /// The bytes of `entry` framed.
+    fn framed(entry: &Entry) -> Vec<u8> {
+        frame(entry).unwrap().bytes
+    }
+
     fn log(entries: &[Entry]) -> Vec<u8> {
         let mut bytes = MAGIC.to_vec();
         bytes.extend_from_slice(&1u64.to_le_bytes());
-        entries.iter().for_each(|entry| bytes.extend(frame(entry)));
+        entries.iter().for_each(|entry| bytes.extend(framed(entry)));
         bytes
     }
 
@@ -994,7 +1093,7 @@ mod tests {
         assert_eq!(read, written);
         assert_eq!(end, bytes.len() as u64);
         // From the end of the first entry on: the others.
-        let first = HEADER_LEN + frame(&written[0]).len() as u64;
+        let first = HEADER_LEN + framed(&written[0]).len() as u64;
         assert_eq!(read_entries(&bytes, first).unwrap().0, written[1..]);
     }
 
@@ -1002,7 +1101,7 @@ mod tests {
     fn a_torn_or_damaged_entry_ends_the_log_before_it() {
         let written = entries();
         let bytes = log(&written);
-        let last = bytes.len() - frame(&written[4]).len();
+        let last = bytes.len() - framed(&written[4]).len();
         for cut in [bytes.len() - 1, last + FRAME_LEN, last + 3] {
             let (read, end) = read_entries(&bytes[..cut], HEADER_LEN).unwrap();
             assert_eq!(read, written[..4], "cut at {cut}");
@@ -1025,7 +1124,7 @@ mod tests {
         let error = read_entries(&bytes, HEADER_LEN).unwrap_err();
         assert!(error.contains("at byte 16"), "{error}");
         // Trailing bytes after a whole entry are not read as part of it either.
-        let mut longer = frame(&outcome(Outcome::Sent))[FRAME_LEN..].to_vec();
+        let mut longer = framed(&outcome(Outcome::Sent))[FRAME_LEN..].to_vec();
         longer.push(0);
         assert_eq!(Decoder(&longer).entry(), None);
     }
@@ -1046,7 +1145,7 @@ mod tests {
     #[test]
     fn opening_returns_what_sqlite_has_not_applied_of_the_same_or_a_newer_generation() {
         let all = entries();
-        let first_end = HEADER_LEN + frame(&all[0]).len() as u64;
+        let first_end = HEADER_LEN + framed(&all[0]).len() as u64;
         assert_eq!(left_after(None).unwrap(), all);
         assert_eq!(left_after(Some((4, 999))).unwrap(), all);
         assert_eq!(left_after(Some((5, first_end))).unwrap(), all[1..]);
@@ -1083,7 +1182,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let ledger = dir.path().join("ledger.sqlite3");
         let mut bytes = vec![0; HEADER_LEN as usize];
-        bytes.extend(frame(&outcome(Outcome::Sent)));
+        bytes.extend(framed(&outcome(Outcome::Sent)));
         let [first, second] = log_files(&ledger);
         std::fs::write(&first, bytes).unwrap();
         let (intake, left) = Intake::open(&ledger, Some((3, 100))).unwrap();
@@ -1097,6 +1196,48 @@ mod tests {
             4u64.to_le_bytes(),
             "the generation after SQLite's"
         );
+    }
+
+    /// Once appended, an entry's items are no longer held in memory: the batch taken from the
+    /// queue reads each one back from the log, byte for byte, in whichever of the two files
+    /// holds its generation; the entry itself cannot be framed again.
+    #[tokio::test]
+    async fn appended_items_are_read_back_from_the_file_that_holds_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let (intake, _) = Intake::open(&dir.path().join("ledger.sqlite3"), None).unwrap();
+        intake.reset().unwrap();
+        let written = alerts_entry();
+        let Entry::Alerts { alerts: texts, .. } = &written else {
+            unreachable!()
+        };
+        // Enough entries to hand over to the other file (after 4 KiB in tests) in between;
+        // each batch is read as the applier reads it, before its file may be reused.
+        let mut generations = BTreeSet::new();
+        for _ in 0..3 {
+            while intake.lock().unwrap().len <= SWITCH_AFTER {
+                intake.append(written.clone()).await.unwrap();
+            }
+            let batch = intake.take().unwrap().unwrap();
+            generations.insert(batch.generation);
+            for entry in &batch.entries {
+                let Entry::Alerts { alerts, .. } = entry else {
+                    unreachable!()
+                };
+                for (alert, text) in alerts.iter().zip(texts) {
+                    assert!(
+                        matches!(alert.item, Item::Logged { .. }),
+                        "{:?}",
+                        alert.item
+                    );
+                    let read = alert.item.read(batch.log()).unwrap();
+                    assert_eq!(read, text.item.read(None).unwrap());
+                }
+                assert!(frame(entry).is_none());
+            }
+            intake.applied(&batch);
+            intake.closed().unwrap();
+        }
+        assert_eq!(generations.len(), 3, "{generations:?}");
     }
 
     #[test]
