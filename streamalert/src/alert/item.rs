@@ -126,8 +126,8 @@ impl Alert {
             out.push(']');
         };
         // Room for most items (a 2 KiB record, escaped, and the other fields): written without
-        // regrowing, then given back what it did not use (items wait in the intake log's queue
-        // until they are applied).
+        // regrowing. An item lives only until it is written to the ledger (or framed for its
+        // intake log), so the room it does not use is not given back.
         let mut out = String::with_capacity(4096);
         out.push_str("{\"RuleName\":");
         string(&mut out, &self.rule_name);
@@ -178,7 +178,6 @@ impl Alert {
         out.push_str(",\"SourceService\":");
         optional(&mut out, self.source_service.as_ref());
         let _ = write!(out, ",\"Staged\":{}}}", self.staged);
-        out.shrink_to_fit();
         out
     }
 
