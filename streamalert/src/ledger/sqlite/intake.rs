@@ -703,11 +703,12 @@ fn frame(entry: &Entry) -> Option<Framed> {
             .sum(),
         Entry::Outcome { .. } => 256,
     };
+    let mut bytes = Vec::with_capacity(FRAME_LEN + room);
+    bytes.resize(FRAME_LEN, 0);
     let mut encoder = Encoder {
-        bytes: vec![0; FRAME_LEN],
+        bytes,
         items: Vec::new(),
     };
-    encoder.bytes.reserve(room);
     encoder.entry(entry)?;
     let Encoder { mut bytes, items } = encoder;
     let len = (bytes.len() - FRAME_LEN) as u64;
