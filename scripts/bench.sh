@@ -315,8 +315,8 @@ for service, s in load['services'].items():
 lines += [
     '',
     f'Method. Dispatch: {load["rounds"]} rounds, each running baseline then streamalert-rs for slack, then for '
-    f'pagerduty-v2 ({load["count"]:,} timed alerts per run after {load["warmup"]} untimed), then the concurrent runs and the '
-    f'sink ceiling; medians of the rounds; ratio = median(streamalert-rs) / median(baseline). The sink is a hyper server '
+    f'pagerduty-v2 ({load["count"]:,} timed alerts per run after {load["warmup"]} untimed), then the concurrent runs '
+    f'({load["concurrent_count"]:,} alerts each, with and without the ledger) and the sink ceiling; medians of the rounds; ratio = median(streamalert-rs) / median(baseline). The sink is a hyper server '
     f'on 127.0.0.1 inside `loadgen` (one worker thread, every request answered `200 {{"status":"success"}}`); both sides '
     f'post to it, the baseline with a new connection per alert as StreamAlert does, streamalert-rs through its pooled '
     f'client. streamalert-rs runs the real processor path for every alert: `Processor::process` (the publisher chain '
