@@ -223,9 +223,6 @@ fn run_load(args: &LoadArgs) -> Result<Value, String> {
                 figures.baseline.push(rate);
             }
             for path in [load::Path::Recorded, load::Path::Unrecorded] {
-                if std::env::var_os("PROF_ONLY").is_some() {
-                    continue;
-                }
                 let before = sink.received();
                 let (record, base_url) = (record.clone(), base_url.clone());
                 let (warmup_count, count) = (args.warmup, args.count);
@@ -261,11 +258,6 @@ fn run_load(args: &LoadArgs) -> Result<Value, String> {
         for figures in &mut per_service {
             let service = figures.service;
             for path in [load::Path::Recorded, load::Path::Unrecorded] {
-                if std::env::var("PROF_ONLY")
-                    .is_ok_and(|v| (v == "unrecorded") != (path == load::Path::Unrecorded))
-                {
-                    continue;
-                }
                 let before = sink.received();
                 let (record, base_url) = (record.clone(), base_url.clone());
                 let (concurrency, count) = (args.concurrency, args.concurrent_count);
@@ -314,9 +306,6 @@ fn run_load(args: &LoadArgs) -> Result<Value, String> {
     }
     // The peak RSS of the slack and pagerduty-v2 runs, before the AWS SDK is loaded.
     let peak_rss_kib = cold::vm_hwm_kib("/proc/self/status")?;
-    if std::env::var_os("PROF_ONLY").is_some() {
-        return Ok(Value::Null);
-    }
     let firehose = runtime
         .block_on(load::use_sink_for_aws(&base_url))
         .and_then(|()| firehose_rounds(args, &sink, &runtime, &record))?;
