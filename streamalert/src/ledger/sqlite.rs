@@ -1281,8 +1281,9 @@ fn grouped_counts(
 
 /// Inserts a new alert or folds what `new` says into the recorded one. A new alert the same
 /// transaction completes (`completion`, its outcomes skipped by the caller) is written as the
-/// tombstone those outcomes would leave: complete, its outputs sent, no item. Returns whether
-/// it was.
+/// tombstone those outcomes would leave: complete, its outputs sent, no item. An item the
+/// intake log holds is read back from `log`, the file of the log that holds it, only when it is
+/// written. Returns whether it was a tombstone.
 fn upsert_alert(
     conn: &Statements<'_>,
     path: &Path,
