@@ -567,11 +567,12 @@ impl SqliteLedger {
         // A WAL checkpoint (two fsyncs) runs inside the commit that crosses the threshold and
         // every write queued meanwhile waits for it: 10,000 pages (~40 MiB of WAL) instead of
         // SQLite's 1,000 make that ten times rarer. Durability is `synchronous`'s, unchanged.
-        // The page cache, 4 MiB (SQLite's default is 2): as fast as 16 MiB for 100,000 alerts
-        // delivered with 32 in flight, whose ledger outgrows both, and 15 MiB less memory
-        // (BENCHMARKS.md, sixteenth sitting); 2 MiB cost the writer ~1.5 µs per alert more.
+        // The page cache keeps SQLite's default size (2 MiB): with 100,000 alerts delivered 32
+        // in flight, a ledger larger than any of them, 16 MiB held 15 MiB more memory for the
+        // same rate, and 2 MiB cost the writer thread ~1.5 µs per alert more than 4, which
+        // does not set the rate (BENCHMARKS.md, sixteenth sitting).
         conn.execute_batch(&format!(
-            "PRAGMA synchronous = {synchronous}; PRAGMA cache_size = -4096; PRAGMA temp_store = MEMORY; PRAGMA wal_autocheckpoint = 10000;"
+            "PRAGMA synchronous = {synchronous}; PRAGMA temp_store = MEMORY; PRAGMA wal_autocheckpoint = 10000;"
         ))
             .map_err(sqlite)?;
         // The first write transaction takes the exclusive lock, kept until the ledger is dropped.
