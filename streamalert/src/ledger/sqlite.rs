@@ -569,8 +569,9 @@ impl SqliteLedger {
         // SQLite's 1,000 make that ten times rarer. Durability is `synchronous`'s, unchanged.
         // The page cache keeps SQLite's default size (2 MiB): with 100,000 alerts delivered 32
         // in flight, a ledger larger than any of them, 16 MiB held 15 MiB more memory for the
-        // same rate, and 2 MiB cost the writer thread ~1.5 µs per alert more than 4, which
-        // does not set the rate (BENCHMARKS.md, sixteenth sitting).
+        // same rate; 4 MiB took ~1.5 µs per alert off the writer thread (a few per cent of the
+        // rate, within the runs' noise) for 2 MiB more, which put the load bench's peak over
+        // its 40 MiB target (BENCHMARKS.md, sixteenth sitting).
         conn.execute_batch(&format!(
             "PRAGMA synchronous = {synchronous}; PRAGMA temp_store = MEMORY; PRAGMA wal_autocheckpoint = 10000;"
         ))
